@@ -1,0 +1,179 @@
+"""Serve any TFLite image classifier: float32, uint8 or int8 input, quantization read from the model."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .card import ModelCard, Scaling, card_path_for, load_card, load_labels
+from .errors import ModelError
+from .runtime import Interpreter
+from .tflite_metadata import read_metadata
+
+_BACKGROUND_LABELS = {"background", "__background__", "???"}
+_SUPPORTED_INPUTS = {np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.int8)}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    label: str
+    score: float
+    top: tuple[tuple[str, float], ...]
+    preprocess_ms: float
+    inference_ms: float
+
+
+class Classifier:
+    """One loaded model. Not thread-safe (neither is the interpreter): one per worker."""
+
+    def __init__(self, interpreter: Interpreter, card: ModelCard, path: Path, float_range=(-1.0, 1.0)):
+        self.path = path
+        self.card = card
+        self._interpreter = interpreter
+        self._input = interpreter.get_input_details()[0]
+        self._output = interpreter.get_output_details()[0]
+        self.input_dtype = np.dtype(self._input["dtype"])
+        if self.input_dtype not in _SUPPORTED_INPUTS:
+            raise ModelError(f"unsupported input type {self.input_dtype}; expected float32, uint8 or int8")
+        shape = tuple(int(d) for d in self._input["shape"])
+        if len(shape) != 4 or shape[3] != 3:
+            raise ModelError(f"expected an image input of shape [1, height, width, 3], got {list(shape)}")
+        self.input_size = (shape[2], shape[1])  # (width, height)
+        if card.input_size and tuple(card.input_size) != self.input_size:
+            raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
+        outputs = int(np.prod(self._output["shape"][1:]))
+        self.labels, self._skip_first = _resolve_labels(card.labels, outputs)
+        self._gain, self._offset = _input_affine(self.input_dtype, self._input["quantization"], card.scaling, float_range)
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    @property
+    def model_id(self) -> str:
+        return self.card.model_id
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        labels_path: str | Path | None = None,
+        float_range: tuple[float, float] = (-1.0, 1.0),
+        num_threads: int | None = None,
+    ) -> "Classifier":
+        path = Path(path)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from None
+        try:
+            interpreter = Interpreter(model_content=content, num_threads=num_threads)
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"{path} is not a loadable TFLite model: {exc}") from None
+        card = _card_for(path, content, np.dtype(interpreter.get_input_details()[0]["dtype"]))
+        if labels_path is not None:
+            card = ModelCard(**{**card.__dict__, "labels": load_labels(Path(labels_path))})
+        return cls(interpreter, card, path, float_range=float_range)
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        size = self.input_size
+        if self.card.resize == "center_crop":
+            resized = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+        else:
+            resized = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+        pixels = np.asarray(resized, dtype=np.float32)
+        values = pixels * self._gain + self._offset
+        if self.input_dtype == np.float32:
+            return values[np.newaxis]
+        info = np.iinfo(self.input_dtype)
+        return np.clip(np.rint(values), info.min, info.max).astype(self.input_dtype)[np.newaxis]
+
+    def scores(self, tensor: np.ndarray) -> np.ndarray:
+        self._interpreter.set_tensor(self._input["index"], tensor)
+        self._interpreter.invoke()
+        raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
+        scale, zero_point = self._output["quantization"]
+        values = (raw.astype(np.float32) - zero_point) * scale if scale else raw.astype(np.float32)
+        if self._skip_first:
+            values = values[1:]
+        if not _looks_like_probabilities(values):
+            values = _softmax(values)
+        return values
+
+    def classify(self, image: Image.Image, top_k: int = 3) -> Prediction:
+        started = time.perf_counter()
+        tensor = self.preprocess(image)
+        prepared = time.perf_counter()
+        scores = self.scores(tensor)
+        finished = time.perf_counter()
+        order = np.argsort(-scores, kind="stable")[: max(1, top_k)]
+        top = tuple((self.labels[i], round(float(scores[i]), 6)) for i in order)
+        return Prediction(
+            label=top[0][0],
+            score=top[0][1],
+            top=top,
+            preprocess_ms=(prepared - started) * 1000.0,
+            inference_ms=(finished - prepared) * 1000.0,
+        )
+
+
+def _card_for(path: Path, content: bytes, input_dtype: np.dtype) -> ModelCard:
+    """The card beside the model, else one made from the model's own metadata (Task Library rules:
+    normalization applies to float inputs only; quantized inputs take pixels as they are)."""
+    card_file = card_path_for(path)
+    if card_file.exists():
+        return load_card(card_file)
+    metadata = read_metadata(content)
+    digest = hashlib.sha256(content).hexdigest()[:12]
+    scaling = metadata.scaling if input_dtype == np.float32 else None
+    return ModelCard(name=path.stem, version=f"sha256-{digest}", labels=metadata.labels or (), scaling=scaling)
+
+
+def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, ...], bool]:
+    if not labels:
+        return tuple(f"class_{i}" for i in range(outputs)), False
+    if len(labels) == outputs:
+        if labels[0].strip().lower() in _BACKGROUND_LABELS and outputs > 2:
+            return labels[1:], True
+        return labels, False
+    if len(labels) + 1 == outputs:  # e.g. 1001-class ImageNet models with a background class
+        return labels, True
+    raise ModelError(f"the model has {outputs} outputs but {len(labels)} labels were given")
+
+
+def _input_affine(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (gain, offset) so that the input tensor = pixel * gain + offset."""
+    scale, zero_point = quantization if quantization else (0.0, 0)
+    if scaling is None:
+        if dtype == np.uint8:  # TFLite convention: quantized models take raw pixels
+            return np.ones(3, np.float32), np.zeros(3, np.float32)
+        if dtype == np.int8:
+            return np.ones(3, np.float32), np.full(3, -128.0, np.float32)
+        scaling = Scaling.from_range(*float_range)
+    mean, std = np.asarray(scaling.mean, np.float32), np.asarray(scaling.std, np.float32)
+    gain, offset = 1.0 / std, -mean / std
+    if dtype != np.float32:
+        if not scale:
+            raise ModelError("quantized input without quantization parameters")
+        gain, offset = gain / scale, offset / scale + zero_point
+    return gain.astype(np.float32), offset.astype(np.float32)
+
+
+def _looks_like_probabilities(values: np.ndarray) -> bool:
+    return bool(values.size) and float(values.min()) >= -1e-3 and abs(float(values.sum()) - 1.0) < 0.02
+
+
+def _softmax(values: np.ndarray) -> np.ndarray:
+    shifted = np.exp(values - values.max())
+    return shifted / shifted.sum()

@@ -1,0 +1,51 @@
+"""`spotter predict IMAGE...`: classify local files with the production code path."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..classifier import Classifier
+from ..config import Settings
+from ..errors import ModelError, RejectedImage
+from ..imaging import DecodeLimits, decode_image
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("predict", help="classify local image files, one JSON line per image")
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
+    parser.add_argument("--model", type=Path, help="a .tflite classifier (default: the shipped demo model)")
+    parser.add_argument("--labels", type=Path, help="labels file, one per line (overrides the card)")
+    parser.add_argument("--top", type=int, default=3, help="how many classes to list (default 3)")
+    parser.add_argument("--float-range", type=float, nargs=2, default=(-1.0, 1.0), metavar=("LOW", "HIGH"),
+                        help="input range for a float model without card or metadata (default -1 1)")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    settings = Settings.from_env()
+    try:
+        classifier = Classifier.load(args.model or settings.model_path, labels_path=args.labels,
+                                     float_range=tuple(args.float_range), num_threads=settings.num_threads)
+    except (ModelError, OSError) as exc:
+        print(f"spotter predict: {exc}", file=sys.stderr)
+        return 2
+    limits = DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+    failures = 0
+    for path in args.images:
+        result: dict = {"file": str(path)}
+        try:
+            data = path.read_bytes()
+            decoded = decode_image(data, classifier.input_size, limits)
+            prediction = classifier.classify(decoded.image, top_k=args.top)
+        except OSError as exc:
+            result["error"] = f"cannot read file: {exc.strerror or exc}"
+        except RejectedImage as exc:
+            result["error"] = exc.reason
+        else:
+            result.update(label=prediction.label, score=prediction.score,
+                          top=[{"label": label, "score": score} for label, score in prediction.top])
+        failures += "error" in result
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 1 if failures else 0
