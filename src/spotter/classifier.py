@@ -105,11 +105,9 @@ class Classifier:
         raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
         scale, zero_point = self._output["quantization"]
         values = (raw.astype(np.float32) - zero_point) * scale if scale else raw.astype(np.float32)
-        if self._skip_first:
-            values = values[1:]
         if not _looks_like_probabilities(values):
             values = _softmax(values)
-        return values
+        return values[1:] if self._skip_first else values
 
     def classify(self, image: Image.Image, top_k: int = 3) -> Prediction:
         started = time.perf_counter()

@@ -1,0 +1,30 @@
+"""Composition root: build the domain services on their AWS adapters, from settings."""
+
+from __future__ import annotations
+
+from ..classifier import Classifier
+from ..config import Settings
+from ..imaging import DecodeLimits
+from ..pipeline import ClassifyService
+from .aws import client, resource
+from .dynamodb import DynamoPredictions
+from .s3 import S3Objects
+
+
+def decode_limits(settings: Settings) -> DecodeLimits:
+    return DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+
+
+def predictions(settings: Settings) -> DynamoPredictions:
+    return DynamoPredictions(resource("dynamodb").Table(settings.predictions_table))
+
+
+def classify_service(settings: Settings, classifier: Classifier | None = None) -> ClassifyService:
+    classifier = classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads)
+    return ClassifyService(
+        objects=S3Objects(client("s3")),
+        predictions=predictions(settings),
+        classifier=classifier,
+        limits=decode_limits(settings),
+        top_k=settings.top_k,
+    )

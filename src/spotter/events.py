@@ -1,0 +1,81 @@
+"""S3 ObjectCreated notifications, delivered directly or inside SQS messages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from urllib.parse import unquote_plus
+
+from .errors import MalformedEvent
+
+
+@dataclass(frozen=True)
+class S3Object:
+    bucket: str
+    key: str  # decoded: the object's real key
+    size: int | None = None
+    etag: str | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
+    event_time: str | None = None
+    event_name: str = "ObjectCreated:Put"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _object_from_record(record: dict) -> S3Object | None:
+    if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
+        raise MalformedEvent(f"not an S3 event record: {str(record)[:200]}")
+    name = str(record.get("eventName", ""))
+    if not name.startswith("ObjectCreated:"):
+        return None  # deletions, restores, replication: nothing to classify
+    try:
+        s3 = record["s3"]
+        bucket = s3["bucket"]["name"]
+        obj = s3["object"]
+        key = unquote_plus(obj["key"])
+    except (KeyError, TypeError) as exc:
+        raise MalformedEvent(f"S3 event record lacks {exc}") from None
+    size = obj.get("size")
+    return S3Object(
+        bucket=bucket,
+        key=key,
+        size=int(size) if size is not None else None,
+        etag=obj.get("eTag") or obj.get("etag"),
+        version_id=obj.get("versionId") or None,
+        sequencer=obj.get("sequencer"),
+        event_time=record.get("eventTime"),
+        event_name=name,
+    )
+
+
+def objects_in_s3_event(event: dict) -> list[S3Object]:
+    """The created objects in an S3 notification; [] for the s3:TestEvent sent on configuration."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("an S3 notification must be a JSON object")
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    if "Records" not in event or not isinstance(event["Records"], list):
+        raise MalformedEvent(f"not an S3 notification: {json.dumps(event)[:200]}")
+    found = (_object_from_record(record) for record in event["Records"])
+    return [obj for obj in found if obj is not None]
+
+
+def objects_in_message(body: str) -> list[S3Object]:
+    """Parse one SQS message body holding an S3 notification (possibly wrapped by SNS)."""
+    try:
+        event = json.loads(body)
+    except (TypeError, ValueError):
+        raise MalformedEvent(f"message body is not JSON: {str(body)[:200]!r}") from None
+    if isinstance(event, dict) and event.get("Type") == "Notification" and "Message" in event:
+        return objects_in_message(event["Message"])
+    return objects_in_s3_event(event)
+
+
+def objects_in_lambda_event(event: dict) -> list[S3Object]:
+    """A Lambda event from either an S3 trigger or an SQS trigger carrying S3 notifications."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    if records and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records):
+        return [obj for record in records for obj in objects_in_message(record.get("body", ""))]
+    return objects_in_s3_event(event)

@@ -1,0 +1,64 @@
+"""The bucket's key layout: where an object came from, and how upload keys are made.
+
+    uploads/<batch>/<uuid>-<name>   web page uploads (one batch per drop of files)
+    drones/<source>/<any path>      drone and camera syncs
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+UPLOADS_PREFIX = "uploads/"
+DRONES_PREFIX = "drones/"
+WEB_SOURCE = "web"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_BATCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MAX_NAME_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Origin:
+    source: str
+    batch: str | None
+    file_name: str
+
+
+def origin_of(key: str) -> Origin:
+    parts = key.split("/")
+    file_name = parts[-1]
+    if key.startswith(UPLOADS_PREFIX) and len(parts) >= 3:
+        stored = file_name
+        # uploads carry "<uuid>-<name>"; show the name the researcher picked
+        file_name = stored[37:] if len(stored) > 37 and stored[36] == "-" else stored
+        return Origin(source=WEB_SOURCE, batch=parts[1] or None, file_name=file_name)
+    if key.startswith(DRONES_PREFIX) and len(parts) >= 3 and parts[1]:
+        folder = "/".join(parts[2:-1])
+        return Origin(source=parts[1], batch=folder or None, file_name=file_name)
+    return Origin(source="unknown", batch=None, file_name=file_name)
+
+
+def sanitise_file_name(name: str) -> str:
+    """A file name safe in an S3 key and a URL: ASCII letters, digits, `._-`; extension kept."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    ascii_name = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    cleaned = _UNSAFE.sub("_", ascii_name).strip("._") or "image"
+    if len(cleaned) > MAX_NAME_CHARS:
+        stem, dot, ext = cleaned.rpartition(".")
+        ext = ext[:10] if dot else ""
+        cleaned = (stem if dot else cleaned)[: MAX_NAME_CHARS - len(ext) - 1] + ("." + ext if ext else "")
+    return cleaned
+
+
+def is_valid_batch(batch: str) -> bool:
+    return bool(_BATCH.match(batch))
+
+
+def is_valid_source(source: str) -> bool:
+    return bool(_BATCH.match(source))
+
+
+def upload_key(batch: str, upload_id: str, file_name: str) -> str:
+    return f"{UPLOADS_PREFIX}{batch}/{upload_id}-{sanitise_file_name(file_name)}"

@@ -1,0 +1,113 @@
+"""Classify one uploaded object: read, decode, infer, record. The heart of the classify Lambda."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from .classifier import Classifier
+from .errors import ObjectMissing, RejectedImage
+from .events import S3Object
+from .imaging import DecodeLimits, check_size, decode_image
+from .keys import origin_of
+from .ports import ObjectReader, PredictionWriter
+from .records import (
+    STATUS_OK,
+    STATUS_REJECTED,
+    PredictionRecord,
+    normalise_time,
+    object_id_for,
+    utc_now,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: PredictionRecord | None  # None: the object was deleted before we could read it
+    stored: bool  # False: a newer event for the same object had already been recorded
+
+    @property
+    def status(self) -> str:
+        return self.record.status if self.record else "missing"
+
+
+class ClassifyService:
+    def __init__(
+        self,
+        objects: ObjectReader,
+        predictions: PredictionWriter,
+        classifier: Classifier,
+        limits: DecodeLimits = DecodeLimits(),
+        top_k: int = 3,
+        clock: Callable[[], str] = utc_now,
+    ):
+        self.objects = objects
+        self.predictions = predictions
+        self.classifier = classifier
+        self.limits = limits
+        self.top_k = top_k
+        self.clock = clock
+
+    @property
+    def model_id(self) -> str:
+        return self.classifier.model_id
+
+    def classify(self, obj: S3Object) -> Outcome:
+        """Permanent problems with the file become a `rejected` record; platform errors propagate
+        (the SQS batch reports them as failures, so they are retried and finally dead-lettered)."""
+        record = self._new_record(obj)
+        try:
+            if obj.size is not None:
+                check_size(obj.size, self.limits)
+            stored = self.objects.read(obj.bucket, obj.key, self.limits.max_bytes, obj.version_id)
+            record.size = stored.size
+            record.etag = record.etag or stored.etag
+            check_size(stored.size, self.limits)
+            decoded = decode_image(stored.data, self.classifier.input_size, self.limits)
+            record.width, record.height = decoded.width, decoded.height
+            record.format, record.frames = decoded.format, decoded.frames
+            record.decode_ms = round(decoded.decode_ms, 2)
+            field = decoded.field
+            record.captured_at = normalise_time(field.captured_at) if field.captured_at else None
+            record.latitude, record.longitude = field.latitude, field.longitude
+            record.altitude, record.camera = field.altitude, field.camera
+            prediction = self.classifier.classify(decoded.image, self.top_k)
+        except ObjectMissing:
+            log.warning("object %s/%s no longer exists; nothing to classify", obj.bucket, obj.key)
+            return Outcome(record=None, stored=False)
+        except RejectedImage as rejection:
+            record.status, record.reason = STATUS_REJECTED, rejection.reason
+        else:
+            record.status = STATUS_OK
+            record.label, record.score = prediction.label, prediction.score
+            record.top = [{"label": label, "score": score} for label, score in prediction.top]
+            record.preprocess_ms = round(prediction.preprocess_ms, 2)
+            record.inference_ms = round(prediction.inference_ms, 2)
+        record.classified_at = self.clock()
+        return Outcome(record=record, stored=self.predictions.put(record))
+
+    def _new_record(self, obj: S3Object) -> PredictionRecord:
+        origin = origin_of(obj.key)
+        now = self.clock()
+        card = self.classifier.card
+        return PredictionRecord(
+            object_id=object_id_for(obj.bucket, obj.key),
+            model=card.model_id,
+            bucket=obj.bucket,
+            key=obj.key,
+            status=STATUS_REJECTED,
+            source=origin.source,
+            batch=origin.batch,
+            file_name=origin.file_name,
+            uploaded_at=normalise_time(obj.event_time) or now,
+            classified_at=now,
+            model_name=card.name,
+            model_version=card.version,
+            etag=(obj.etag or "").strip('"') or None,
+            version_id=obj.version_id,
+            sequencer=obj.sequencer,
+            size=obj.size,
+        )

@@ -1,0 +1,88 @@
+"""Prediction records: one per (object, model version), `ok` with a prediction or `rejected` with a reason."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+
+STATUS_OK = "ok"
+STATUS_REJECTED = "rejected"
+
+
+def object_id_for(bucket: str, key: str) -> str:
+    """Stable id of an object key; a re-upload to the same key replaces its record."""
+    return hashlib.sha256(f"{bucket}\n{key}".encode("utf-8")).hexdigest()[:32]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def normalise_time(value: str | None) -> str | None:
+    """ISO 8601 UTC with milliseconds and `Z`, so times sort as strings in DynamoDB."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def sequencer_key(sequencer: str | None) -> str:
+    """S3 sequencers are hex strings of varying length: pad so later events compare greater."""
+    return (sequencer or "").upper().rjust(32, "0")
+
+
+@dataclass
+class PredictionRecord:
+    object_id: str
+    model: str  # "name@version"
+    bucket: str
+    key: str
+    status: str
+    source: str
+    batch: str | None
+    file_name: str
+    uploaded_at: str
+    classified_at: str
+    model_name: str
+    model_version: str
+    etag: str | None = None
+    version_id: str | None = None
+    sequencer: str | None = None
+    size: int | None = None
+    reason: str | None = None
+    label: str | None = None
+    score: float | None = None
+    top: list[dict] = field(default_factory=list)
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    frames: int | None = None
+    decode_ms: float | None = None
+    preprocess_ms: float | None = None
+    inference_ms: float | None = None
+    captured_at: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    altitude: float | None = None
+    camera: str | None = None
+
+    @property
+    def upload_day(self) -> str:
+        return self.uploaded_at[:10]
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready dict without empty fields (DynamoDB indexes stay sparse)."""
+        data = {k: v for k, v in asdict(self).items() if v is not None and v != []}
+        data["upload_day"] = self.upload_day
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PredictionRecord":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
