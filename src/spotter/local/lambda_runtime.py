@@ -1,0 +1,51 @@
+"""Load the Lambda handlers from `functions/` and give them a context, as the Lambda runtime does."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+_loaded = itertools.count()
+
+
+def load_handler_module(name: str, functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
+    """Import `functions/<name>/app.py` afresh (its module-level set-up runs, like a cold start)."""
+    path = functions_dir / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"spotter_function_{name}_{next(_loaded)}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    timeout_s: float = 30.0
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def function_version(self) -> str:
+        return "$LATEST"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))

@@ -1,0 +1,121 @@
+"""Feed SQS batches to a handler exactly as Lambda's SQS event source mapping does.
+
+Receive up to `batch_size` messages (waiting up to the batching window), invoke the handler
+with an `aws:sqs` event, delete the messages it did not report in `batchItemFailures`. Failed
+messages stay in the queue, reappear after the visibility timeout, and the queue's redrive
+policy moves them to the dead-letter queue after `maxReceiveCount` receives. A handler that
+raises fails the whole batch, as on Lambda.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .lambda_runtime import LambdaContext
+
+log = logging.getLogger(__name__)
+
+
+def sqs_event(messages: list[dict], queue_arn: str, region: str = "us-east-1") -> dict:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": m.get("MessageAttributes", {}),
+                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+@dataclass
+class BatchResult:
+    received: int
+    succeeded: int
+    failed: int
+
+
+class SqsTrigger:
+    def __init__(
+        self,
+        sqs,
+        queue_url: str,
+        handler: Callable[[dict, object], dict | None],
+        function_name: str = "ClassifyFunction",
+        batch_size: int = 10,
+        batching_window_s: int = 0,
+        function_timeout_s: float = 30.0,
+    ):
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.handler = handler
+        self.function_name = function_name
+        self.batch_size = batch_size
+        self.batching_window_s = batching_window_s
+        self.function_timeout_s = function_timeout_s
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def _receive(self, wait_s: int) -> list[dict]:
+        messages: list[dict] = []
+        deadline = time.monotonic() + self.batching_window_s
+        while len(messages) < self.batch_size:
+            got = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                WaitTimeSeconds=0 if messages else wait_s,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            messages.extend(got)
+            if not got or time.monotonic() >= deadline:
+                break
+        return messages
+
+    def poll_once(self, wait_s: int = 1) -> BatchResult:
+        messages = self._receive(wait_s)
+        if not messages:
+            return BatchResult(0, 0, 0)
+        context = LambdaContext(function_name=self.function_name, timeout_s=self.function_timeout_s)
+        try:
+            response = self.handler(sqs_event(messages, self.queue_arn), context) or {}
+            failed_ids = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        except Exception:
+            log.exception("classify handler failed the whole batch of %d", len(messages))
+            failed_ids = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed_ids]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+        return BatchResult(len(messages), len(done), len(messages) - len(done))
+
+    def drain(self, idle_polls: int = 2, timeout_s: float = 60.0) -> int:
+        """Poll until the queue has stayed empty `idle_polls` times; returns messages handled."""
+        handled, idle, deadline = 0, 0, time.monotonic() + timeout_s
+        while idle < idle_polls and time.monotonic() < deadline:
+            result = self.poll_once(wait_s=0)
+            handled += result.received
+            idle = idle + 1 if result.received == 0 else 0
+        return handled
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self.poll_once(wait_s=1)
+            except Exception:  # keep polling through a moto hiccup, as Lambda's poller does
+                log.exception("SQS poll failed")
+                stop.wait(1.0)

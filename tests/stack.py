@@ -1,0 +1,102 @@
+"""A classify stack in moto for tests: bucket -> queue (+DLQ) -> classify handler -> tables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import boto3
+
+from spotter.local.lambda_runtime import load_handler_module
+from spotter.local.resources import StackSpec, TableSpec, create_stack
+from spotter.local.sqs_trigger import SqsTrigger
+
+S = "S"
+
+
+def _gsi(name: str, hash_key: str) -> dict:
+    return {
+        "IndexName": name,
+        "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": "uploaded_at", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+TEST_SPEC = StackSpec(
+    bucket="test-uploads",
+    queue="test-classify",
+    dead_letter_queue="test-classify-dlq",
+    visibility_timeout_s=1,
+    max_receive_count=3,
+    predictions=TableSpec(
+        name="test-predictions",
+        key_schema=[{"AttributeName": "object_id", "KeyType": "HASH"}, {"AttributeName": "model", "KeyType": "RANGE"}],
+        attribute_definitions=[{"AttributeName": a, "AttributeType": S}
+                               for a in ("object_id", "model", "batch", "source", "label", "upload_day", "uploaded_at")],
+        global_secondary_indexes=[_gsi("by-batch", "batch"), _gsi("by-source", "source"),
+                                  _gsi("by-label", "label"), _gsi("by-day", "upload_day")],
+    ),
+    idempotency=TableSpec(
+        name="test-idempotency",
+        key_schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        attribute_definitions=[{"AttributeName": "id", "AttributeType": S}],
+        ttl_attribute="expiration",
+    ),
+)
+
+
+@dataclass
+class Stack:
+    spec: StackSpec
+    s3: object
+    sqs: object
+    dynamodb: object
+    queue_url: str
+    dlq_url: str
+    handler_module: object
+    trigger: SqsTrigger
+
+    def put(self, key: str, data: bytes, **extra) -> dict:
+        return self.s3.put_object(Bucket=self.spec.bucket, Key=key, Body=data, **extra)
+
+    def drain(self, **kwargs) -> int:
+        return self.trigger.drain(**kwargs)
+
+    def records(self) -> list[dict]:
+        table = self.dynamodb.Table(self.spec.predictions.name)
+        items, kwargs = [], {}
+        while True:
+            page = table.scan(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def record_for(self, key: str) -> dict:
+        found = [r for r in self.records() if r["key"] == key]
+        assert len(found) == 1, f"expected one record for {key!r}, found {len(found)}"
+        return found[0]
+
+    def dead_letters(self) -> list[dict]:
+        return self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+
+
+def make_stack(model_path, spec: StackSpec = TEST_SPEC, idempotency: bool = True) -> Stack:
+    s3, sqs = boto3.client("s3"), boto3.client("sqs")
+    dynamodb = boto3.resource("dynamodb")
+    created = create_stack(spec, s3, sqs, dynamodb.meta.client)
+    os.environ.update(
+        UPLOADS_BUCKET=spec.bucket,
+        PREDICTIONS_TABLE=spec.predictions.name,
+        IDEMPOTENCY_TABLE=spec.idempotency.name if idempotency else "",
+        SPOTTER_MODEL=str(model_path),
+    )
+    # configuring the notification queued an s3:TestEvent, as real S3 does; the handler must skip it
+    module = load_handler_module("classify")
+    trigger = SqsTrigger(sqs, created.queue_url, module.lambda_handler, batch_size=spec.batch_size,
+                         function_timeout_s=spec.function_timeout_s)
+    return Stack(spec, s3, sqs, dynamodb, created.queue_url, created.dead_letter_queue_url, module, trigger)
+
+
+def with_spec(**changes) -> StackSpec:
+    return replace(TEST_SPEC, **changes)
