@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import operator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from functools import reduce
+from typing import Iterator
 
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from ..query import Partition, PredictionQuery, QueryError, plan
 from ..records import PredictionRecord, sequencer_key
 
 _FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitude", "longitude", "altitude")
@@ -59,3 +67,117 @@ class DynamoPredictions:
     def get(self, object_id: str, model: str) -> PredictionRecord | None:
         item = self.table.get_item(Key={"object_id": object_id, "model": model}).get("Item")
         return from_item(item) if item else None
+
+
+def _encode_cursor(position: int, start_key: dict) -> str:
+    payload = json.dumps({"p": position, "k": _plain(start_key)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[int, dict | None]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return int(data["p"]), data.get("k")
+    except (ValueError, KeyError, TypeError):
+        raise QueryError("cursor is not one this API returned") from None
+
+
+def _filters(query: PredictionQuery, partition: Partition):
+    conditions = []
+    if query.batch and partition.hash_key != "batch":
+        conditions.append(Attr("batch").eq(query.batch))
+    if query.source and partition.hash_key != "source":
+        conditions.append(Attr("source").eq(query.source))
+    if query.label and partition.hash_key != "label":
+        conditions.append(Attr("label").eq(query.label))
+    if query.status:
+        conditions.append(Attr("status").eq(query.status))
+    if query.model:
+        conditions.append(Attr("model").eq(query.model))
+    if partition.index is None:
+        if query.since:
+            conditions.append(Attr("uploaded_at").gte(query.since))
+        if query.until:
+            conditions.append(Attr("uploaded_at").lt(query.until))
+    if query.captured_since:
+        conditions.append(Attr("captured_at").gte(query.captured_since))
+    if query.captured_until:
+        conditions.append(Attr("captured_at").lt(query.captured_until))
+    if query.min_score is not None:
+        conditions.append(Attr("score").gte(Decimal(str(query.min_score))))
+    if query.max_score is not None:
+        conditions.append(Attr("score").lte(Decimal(str(query.max_score))))
+    if query.bbox is not None:
+        south, west, north, east = (Decimal(str(v)) for v in query.bbox)
+        conditions.append(Attr("latitude").between(south, north))
+        if west <= east:
+            conditions.append(Attr("longitude").between(west, east))
+        else:  # the box crosses the antimeridian
+            conditions.append(Attr("longitude").gte(west) | Attr("longitude").lte(east))
+    return reduce(operator.and_, conditions) if conditions else None
+
+
+def _key_condition(query: PredictionQuery, partition: Partition):
+    condition = Key(partition.hash_key).eq(partition.value)
+    if query.since and query.until:
+        return condition & Key("uploaded_at").between(query.since, query.until)
+    if query.since:
+        return condition & Key("uploaded_at").gte(query.since)
+    if query.until:
+        return condition & Key("uploaded_at").lt(query.until)
+    return condition
+
+
+class DynamoPredictionQueries:
+    """Paged reads over the predictions table's indexes (see `spotter.query.plan`)."""
+
+    def __init__(self, table, page_size: int = 200):
+        self.table = table
+        self.page_size = page_size
+
+    def _read(self, query: PredictionQuery, partition: Partition, start_key: dict | None) -> dict:
+        args = {"Limit": self.page_size}
+        if start_key:
+            args["ExclusiveStartKey"] = start_key
+        condition = _filters(query, partition)
+        if condition is not None:
+            args["FilterExpression"] = condition
+        if partition.index is None:
+            return self.table.scan(**args)
+        return self.table.query(IndexName=partition.index, KeyConditionExpression=_key_condition(query, partition),
+                                ScanIndexForward=False, **args)
+
+    def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
+        partitions = plan(query)
+        position, start_key = _decode_cursor(query.cursor) if query.cursor else (0, None)
+        found: list[PredictionRecord] = []
+        while position < len(partitions):
+            partition = partitions[position]
+            page = self._read(query, partition, start_key)
+            for item in page["Items"]:
+                if query.until and item.get("uploaded_at", "") >= query.until:
+                    continue  # `between` is inclusive; `until` is not
+                found.append(from_item(item))
+                if len(found) == query.limit:
+                    key_names = ["object_id", "model"] + ([partition.hash_key, "uploaded_at"] if partition.index else [])
+                    return found, _encode_cursor(position, {k: item[k] for k in key_names})
+            start_key = page.get("LastEvaluatedKey")
+            if start_key is None:
+                position += 1
+        return found, None
+
+    def scan_all(self, segments: int = 4) -> Iterator[PredictionRecord]:
+        """The whole table, read by `segments` parallel scans."""
+        def segment(number: int) -> list[dict]:
+            items, args = [], {"Segment": number, "TotalSegments": segments}
+            while True:
+                page = self.table.scan(**args)
+                items.extend(page["Items"])
+                if "LastEvaluatedKey" not in page:
+                    return items
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        with ThreadPoolExecutor(max_workers=segments) as pool:
+            for items in pool.map(segment, range(segments)):
+                yield from (from_item(item) for item in items)

@@ -37,3 +37,31 @@ class S3Objects:
             etag=(response.get("ETag") or "").strip('"') or None,
             version_id=response.get("VersionId"),
         )
+
+
+class S3Presigner:
+    """Presigned URLs: boto3 signs; the policy's conditions come from the upload plan."""
+
+    def __init__(self, client, bucket: str):
+        self.client = client
+        self.bucket = bucket
+
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict:
+        """A presigned POST that accepts exactly this key, an image/* type and 1..max_bytes bytes."""
+        return self.client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"bucket": self.bucket},
+                ["eq", "$key", key],
+                ["starts-with", "$Content-Type", "image/"],
+                ["content-length-range", 1, max_bytes],
+            ],
+            ExpiresIn=expires_s,
+        )
+
+    def view_url(self, key: str, expires_s: int) -> str:
+        return self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
+        )

@@ -7,8 +7,8 @@ from ..config import Settings
 from ..imaging import DecodeLimits
 from ..pipeline import ClassifyService
 from .aws import client, resource
-from .dynamodb import DynamoPredictions
-from .s3 import S3Objects
+from .dynamodb import DynamoPredictionQueries, DynamoPredictions
+from .s3 import S3Objects, S3Presigner
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
@@ -28,3 +28,11 @@ def classify_service(settings: Settings, classifier: Classifier | None = None) -
         limits=decode_limits(settings),
         top_k=settings.top_k,
     )
+
+
+def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
+    return DynamoPredictionQueries(resource("dynamodb").Table(settings.predictions_table))
+
+
+def presigner(settings: Settings) -> S3Presigner:
+    return S3Presigner(client("s3"), settings.uploads_bucket)

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ["predict"]
+SUBCOMMAND_MODULES = ["predict", "up"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,95 @@
+"""HTTP API for the web page and scripts: presigned uploads, predictions, CSV, the model card."""
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+
+from spotter.adapters.wiring import prediction_queries, predictions, presigner
+from spotter.api_views import ModelInfo, query_from_params, record_view
+from spotter.config import Settings
+from spotter.export import to_csv
+from spotter.query import QueryError
+from spotter.uploads import PlannedUpload, UploadRequestError, new_batch_id, parse_files, plan_uploads
+
+settings = Settings.from_env()
+logger = Logger(service="spotter-api")
+origins = list(settings.allowed_origins)
+cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, max_age=600,
+                  allow_headers=["Content-Type", "Authorization"])
+app = APIGatewayHttpResolver(cors=cors)
+model = ModelInfo.load(settings.model_path)
+queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
+
+
+def _view(record) -> dict:
+    return record_view(record, signer.view_url(record.key, settings.view_url_ttl))
+
+
+@app.post("/uploads")
+def create_uploads():
+    try:
+        files, batch = parse_files(app.current_event.json_body)
+    except (UploadRequestError, ValueError) as exc:
+        raise BadRequestError(str(exc)) from None
+    batch = batch or new_batch_id()
+    uploads = []
+    for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):
+        if isinstance(plan, PlannedUpload):
+            form = signer.upload_form(plan.key, plan.content_type, settings.max_upload_bytes, settings.upload_url_ttl)
+            uploads.append({"name": plan.name, "key": plan.key, "objectId": plan.object_id, **form})
+        else:
+            uploads.append({"name": plan.name, "error": plan.error})
+    logger.info("upload batch planned", extra={"batch": batch, "files": len(files)})
+    return {"batch": batch, "expiresIn": settings.upload_url_ttl, "maxBytes": settings.max_upload_bytes,
+            "uploads": uploads}
+
+
+def _query(limit_default: int = 100):
+    try:
+        return query_from_params(app.current_event.query_string_parameters or {}, model.model_id, limit_default)
+    except QueryError as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+@app.get("/predictions")
+def list_predictions():
+    try:
+        records, cursor = queries.query(_query())
+    except QueryError as exc:
+        raise BadRequestError(str(exc)) from None
+    return {"items": [_view(r) for r in records], "next": cursor}
+
+
+@app.get("/predictions.csv")
+def predictions_csv():
+    query, records = _query(limit_default=1000), []
+    while True:
+        try:
+            page, cursor = queries.query(query)
+        except QueryError as exc:
+            raise BadRequestError(str(exc)) from None
+        records += page
+        if not cursor or len(records) >= 50_000:
+            break
+        query = query.replace(cursor=cursor)
+    name = f"spotter-{query.batch or query.source or 'predictions'}.csv"
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(records),
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@app.get("/predictions/<object_id>")
+def get_prediction(object_id: str):
+    record = store.get(object_id, model.model_id)
+    if record is None:
+        raise NotFoundError(f"no prediction yet for {object_id}")
+    return _view(record)
+
+
+@app.get("/model")
+def get_model():
+    return model.card
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,65 @@
+"""How the HTTP API shows records and reads its query string: shared by the API handler and tests."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .card import card_path_for
+from .query import PredictionQuery, QueryError
+from .records import PredictionRecord
+
+_TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captured_since", "captured_until", "cursor")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    model_id: str
+    card: dict
+
+    @classmethod
+    def load(cls, model_path: Path) -> "ModelInfo":
+        """The card alone (no interpreter): the API describes the model, it never runs it."""
+        card_file = card_path_for(Path(model_path))
+        card = json.loads(card_file.read_text(encoding="utf-8")) if card_file.exists() else {
+            "name": Path(model_path).stem, "version": "unknown", "labels": []}
+        return cls(model_id=f"{card['name']}@{card['version']}", card=card)
+
+
+def _number(params: dict, name: str) -> float | None:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise QueryError(f"{name} must be a number, got {raw!r}") from None
+
+
+def query_from_params(params: dict, current_model: str, limit_default: int = 100) -> PredictionQuery:
+    text = {name: params[name] for name in _TEXT_FILTERS if params.get(name)}
+    bbox = None
+    if params.get("bbox"):
+        try:
+            bbox = tuple(float(v) for v in params["bbox"].split(","))
+            assert len(bbox) == 4
+        except (ValueError, AssertionError):
+            raise QueryError("bbox must be south,west,north,east") from None
+    limit = _number(params, "limit")
+    model = params.get("model") or current_model
+    return PredictionQuery(
+        **text,
+        min_score=_number(params, "min_score"),
+        max_score=_number(params, "max_score"),
+        bbox=bbox,
+        model=None if model == "all" else model,
+        limit=int(limit) if limit is not None else limit_default,
+    )
+
+
+def record_view(record: PredictionRecord, image_url: str | None) -> dict:
+    view = record.as_dict()
+    view.pop("sequencer", None)
+    view["image_url"] = image_url
+    return view

@@ -1,0 +1,54 @@
+"""`spotter up`: run the local stack until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("up", help="run the local stack (moto, classifier, API, web page) on 127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--web-port", type=int, default=0, help="web page port (default: a free one)")
+    parser.add_argument("--api-port", type=int, default=0, help="HTTP API port (default: a free one)")
+    parser.add_argument("--s3-port", type=int, default=0, help="moto (S3, SQS, DynamoDB) port (default: a free one)")
+    parser.add_argument("--state-dir", type=Path, default=Path(".spotter"), help="where local.json is written")
+    parser.add_argument("--model", type=Path, help="a .tflite model (default: the shipped demo model)")
+    parser.add_argument("--visibility-timeout", type=int, help="override the queue's visibility timeout (seconds)")
+    parser.add_argument("--pollers", type=int, default=1, help="concurrent classify 'Lambda instances' (default 1)")
+    parser.add_argument("--no-browser", action="store_true", help="accepted for scripts; no browser is ever opened")
+    parser.add_argument("--verbose", action="store_true", help="show the handlers' JSON logs")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import os
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    from ..local.stack import LocalOptions, LocalStack
+
+    stack = LocalStack(LocalOptions(host=args.host, web_port=args.web_port, api_port=args.api_port,
+                                    s3_port=args.s3_port, state_dir=args.state_dir, model=args.model,
+                                    visibility_timeout_s=args.visibility_timeout, pollers=args.pollers))
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    try:
+        endpoints = stack.start()
+    except Exception as exc:
+        print(f"spotter up: could not start: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    print(f"Spotter is running (model {endpoints['model']}).", flush=True)
+    print(f"  web page   {endpoints['web']}")
+    print(f"  API        {endpoints['api']}")
+    print(f"  S3/SQS/DDB {endpoints['s3']}  bucket {endpoints['bucket']}, table {endpoints['table']}")
+    print(f"  endpoints written to {args.state_dir / 'local.json'}; Ctrl-C stops everything.", flush=True)
+    stopped.wait()
+    print("stopping...", flush=True)
+    stack.stop()
+    return 0

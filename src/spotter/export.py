@@ -1,0 +1,55 @@
+"""Flat, typed rows of prediction records for CSV, JSON lines and Parquet."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Iterable
+
+from .records import PredictionRecord
+
+# (column, type) in output order; types drive Parquet schemas and CSV formatting
+COLUMNS: list[tuple[str, str]] = [
+    ("object_id", "string"),
+    ("file_name", "string"),
+    ("key", "string"),
+    ("bucket", "string"),
+    ("source", "string"),
+    ("batch", "string"),
+    ("status", "string"),
+    ("label", "string"),
+    ("score", "float"),
+    ("reason", "string"),
+    ("top", "string"),
+    ("width", "int"),
+    ("height", "int"),
+    ("format", "string"),
+    ("size", "int"),
+    ("uploaded_at", "timestamp"),
+    ("classified_at", "timestamp"),
+    ("captured_at", "timestamp"),
+    ("latitude", "float"),
+    ("longitude", "float"),
+    ("altitude", "float"),
+    ("camera", "string"),
+    ("model_name", "string"),
+    ("model_version", "string"),
+    ("decode_ms", "float"),
+    ("inference_ms", "float"),
+]
+COLUMN_NAMES = [name for name, _ in COLUMNS]
+
+
+def row(record: PredictionRecord) -> dict:
+    values = {name: getattr(record, name, None) for name in COLUMN_NAMES}
+    values["top"] = "|".join(f"{t['label']}:{t['score']:.4f}" for t in record.top) or None
+    return values
+
+
+def to_csv(records: Iterable[PredictionRecord]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMN_NAMES, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({k: ("" if v is None else v) for k, v in row(record).items()})
+    return buffer.getvalue()

@@ -1,0 +1,99 @@
+"""Serve a Lambda handler over HTTP as API Gateway (HTTP API, payload format 2.0) does."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from .lambda_runtime import LambdaContext
+
+log = logging.getLogger(__name__)
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+
+
+def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> dict:
+    parts = urlsplit(raw_path)
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        query[name] = f"{query[name]},{value}" if name in query else value  # API Gateway joins repeats
+    lowered = {k.lower(): v for k, v in headers.items()}
+    is_text = any(lowered.get("content-type", "").startswith(t) for t in _TEXT_TYPES) or not body
+    now = time.time()
+    event = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
+                     "userAgent": lowered.get("user-agent", "")},
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if "cookie" in lowered:
+        event["cookies"] = [c.strip() for c in lowered["cookie"].split(";")]
+    if body:
+        event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode()
+    return event
+
+
+def make_server(host: str, port: int, handler: Callable[[dict, object], dict], function_name: str = "ApiFunction"):
+    invoke_lock = threading.Lock()  # one request at a time per instance, as on Lambda
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
+            try:
+                with invoke_lock:
+                    response = handler(event, LambdaContext(function_name=function_name))
+            except Exception:
+                log.exception("API handler raised")
+                response = {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+                            "body": '{"message":"Internal Server Error"}'}
+            self._reply(response)
+
+        def _reply(self, response: dict):
+            body = response.get("body") or ""
+            payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
+            self.send_response(int(response.get("statusCode", 200)))
+            headers = dict(response.get("headers") or {})
+            for name, values in (response.get("multiValueHeaders") or {}).items():
+                headers[name] = ", ".join(values)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, str(value))
+            for cookie in response.get("cookies") or []:
+                self.send_header("Set-Cookie", cookie)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(payload)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+
+        def log_message(self, format, *args):
+            log.debug("api %s", format % args)
+
+    return ThreadingHTTPServer((host, port), Handler)

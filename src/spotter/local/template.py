@@ -1,0 +1,132 @@
+"""Read the emulated resources from `infra/template.yaml`: the template is the one source of truth.
+
+Intrinsic functions are resolved as far as a local stack can: `!Ref` to a parameter gives its
+default, `!Sub` fills parameters and pseudo parameters (stack name `spotter`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .resources import StackSpec, TableSpec
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "infra" / "template.yaml"
+STACK_NAME = "spotter"
+PSEUDO = {"AWS::StackName": STACK_NAME, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+          "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _tag(loader, suffix, node):
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict:
+    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)
+
+
+class Resolver:
+    def __init__(self, template: dict):
+        self.parameters = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
+        self.resources = template.get("Resources", {})
+
+    def value(self, node):
+        """A literal, or what a local stack can make of an intrinsic function; None when unknown."""
+        if isinstance(node, dict) and len(node) == 1:
+            (fn, arg), = node.items()
+            if fn == "Ref":
+                return PSEUDO.get(arg, self.parameters.get(arg))
+            if fn == "Fn::Sub":
+                text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+                def fill(match):
+                    name = match.group(1)
+                    if name in extra:
+                        return str(self.value(extra[name]))
+                    found = PSEUDO.get(name, self.parameters.get(name))
+                    return str(found) if found is not None else match.group(0)
+                return re.sub(r"\$\{([^}!]+)\}", fill, text)
+            if fn.startswith("Fn::") or fn == "Condition":
+                return None
+        if isinstance(node, dict):
+            return {k: self.value(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
+        return node
+
+    def properties(self, logical_id: str) -> dict:
+        resource = self.resources.get(logical_id)
+        if resource is None:
+            raise KeyError(f"infra/template.yaml has no resource {logical_id}")
+        return self.value(resource.get("Properties", {}))
+
+
+def _table(props: dict, default_name: str) -> TableSpec:
+    indexes = [
+        {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+        for index in props.get("GlobalSecondaryIndexes") or []
+    ]
+    ttl = props.get("TimeToLiveSpecification") or {}
+    return TableSpec(
+        name=props.get("TableName") or default_name,
+        key_schema=props["KeySchema"],
+        attribute_definitions=props["AttributeDefinitions"],
+        global_secondary_indexes=indexes,
+        ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled", True) else None,
+    )
+
+
+def _notify_prefixes(bucket: dict) -> tuple[str, ...]:
+    prefixes = []
+    for config in (bucket.get("NotificationConfiguration") or {}).get("QueueConfigurations", []):
+        rules = ((config.get("Filter") or {}).get("S3Key") or {}).get("Rules", [])
+        prefixes += [rule["Value"] for rule in rules if str(rule.get("Name", "")).lower() == "prefix"]
+    return tuple(prefixes)
+
+
+def _sqs_trigger(function: dict) -> dict:
+    for event in (function.get("Events") or {}).values():
+        if event.get("Type") == "SQS":
+            return event.get("Properties", {})
+    raise KeyError("ClassifyFunction has no SQS event")
+
+
+def stack_spec(path: Path = TEMPLATE) -> StackSpec:
+    resolver = Resolver(load_template(path))
+    bucket = resolver.properties("UploadsBucket")
+    queue = resolver.properties("ClassifyQueue")
+    dlq = resolver.properties("ClassifyDeadLetterQueue")
+    function = resolver.properties("ClassifyFunction")
+    globals_ = resolver.value((load_template(path).get("Globals") or {}).get("Function") or {})
+    trigger = _sqs_trigger(function)
+    redrive = queue.get("RedrivePolicy") or {}
+    return StackSpec(
+        bucket=bucket.get("BucketName") or f"{STACK_NAME}-uploads",
+        queue=queue.get("QueueName") or f"{STACK_NAME}-classify",
+        dead_letter_queue=dlq.get("QueueName") or f"{STACK_NAME}-classify-dlq",
+        visibility_timeout_s=int(queue.get("VisibilityTimeout", 30)),
+        max_receive_count=int(redrive.get("maxReceiveCount", 5)),
+        predictions=_table(resolver.properties("PredictionsTable"), f"{STACK_NAME}-predictions"),
+        idempotency=_table(resolver.properties("IdempotencyTable"), f"{STACK_NAME}-idempotency"),
+        notify_prefixes=_notify_prefixes(bucket) or ("uploads/", "drones/"),
+        batch_size=int(trigger.get("BatchSize", 10)),
+        batching_window_s=int(trigger.get("MaximumBatchingWindowInSeconds", 0) or 0),
+        function_timeout_s=int(function.get("Timeout") or globals_.get("Timeout") or 30),
+    )

@@ -1,0 +1,76 @@
+"""What analysts and the web page ask of the predictions table, and which index answers it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta, timezone
+
+
+class QueryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PredictionQuery:
+    batch: str | None = None
+    source: str | None = None
+    label: str | None = None
+    status: str | None = None
+    since: str | None = None  # uploaded_at >= since (ISO 8601 UTC)
+    until: str | None = None  # uploaded_at < until
+    captured_since: str | None = None
+    captured_until: str | None = None
+    min_score: float | None = None
+    max_score: float | None = None
+    bbox: tuple[float, float, float, float] | None = None  # south, west, north, east
+    model: str | None = None  # "name@version"; None: every model version
+    limit: int = 100
+    cursor: str | None = None
+
+    def __post_init__(self):
+        if self.status not in (None, "ok", "rejected"):
+            raise QueryError("status must be ok or rejected")
+        if not 1 <= self.limit <= 1000:
+            raise QueryError("limit must be between 1 and 1000")
+        for name in ("min_score", "max_score"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise QueryError(f"{name} must be between 0 and 1")
+        if self.bbox is not None:
+            south, west, north, east = self.bbox
+            if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
+                raise QueryError("bbox is south,west,north,east in degrees, with south <= north")
+
+    def replace(self, **changes) -> "PredictionQuery":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return PredictionQuery(**values)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One DynamoDB read: a query of `index` where `hash_key` = `value`, or a scan (index None)."""
+
+    index: str | None
+    hash_key: str | None = None
+    value: str | None = None
+
+
+MAX_DAYS_BY_INDEX = 92
+
+
+def plan(query: PredictionQuery) -> list[Partition]:
+    """The most selective index for the query; a scan only when nothing narrows it."""
+    if query.batch:
+        return [Partition("by-batch", "batch", query.batch)]
+    if query.source:
+        return [Partition("by-source", "source", query.source)]
+    if query.label:
+        return [Partition("by-label", "label", query.label)]
+    if query.since:
+        first = date.fromisoformat(query.since[:10])
+        last = date.fromisoformat(query.until[:10]) if query.until else datetime.now(timezone.utc).date()
+        days = (last - first).days + 1
+        if 0 < days <= MAX_DAYS_BY_INDEX:
+            return [Partition("by-day", "upload_day", (last - timedelta(d)).isoformat()) for d in range(days)]
+    return [Partition(None)]

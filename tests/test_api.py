@@ -1,0 +1,150 @@
+"""The HTTP API handler on moto, called with API Gateway v2 events."""
+
+import base64
+import csv
+import io
+import json
+import os
+
+import pytest
+import requests
+
+import images
+from spotter.local.http_api import http_api_event
+from spotter.local.lambda_runtime import LambdaContext, load_handler_module
+
+ORIGIN = "http://127.0.0.1:8123"
+
+
+@pytest.fixture
+def api(stack):
+    os.environ["ALLOWED_ORIGINS"] = ORIGIN
+    module = load_handler_module("api")
+
+    def call(method, path, body=None, headers=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        hdrs = {"content-type": "application/json", "origin": ORIGIN, **(headers or {})}
+        response = module.lambda_handler(http_api_event(method, path, hdrs, data), LambdaContext("api"))
+        text = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response.get("body", "")
+        return response["statusCode"], response.get("headers", {}), text
+
+    call.stack = stack
+    return call
+
+
+def _json(result):
+    status, _, text = result
+    return status, json.loads(text)
+
+
+def _upload(form: dict, data: bytes, name: str, content_type: str = "image/jpeg"):
+    return requests.post(form["url"], data=form["fields"], files={"file": (name, data, content_type)}, timeout=10)
+
+
+def test_presigned_post_policy_pins_key_type_size_and_expiry(api):
+    status, body = _json(api("POST", "/uploads", {"files": [{"name": "../../etc/My Photo (1).JPG", "type": "image/jpeg", "size": 1234}]}))
+    assert status == 200
+    upload = body["uploads"][0]
+    assert upload["key"].startswith(f"uploads/{body['batch']}/") and upload["key"].endswith("-My_Photo_1_.JPG")
+    assert "/../" not in upload["key"]
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    conditions = policy["conditions"]
+    assert {"bucket": api.stack.spec.bucket} in conditions
+    assert ["eq", "$key", upload["key"]] in conditions or {"key": upload["key"]} in conditions
+    assert ["starts-with", "$Content-Type", "image/"] in conditions
+    assert ["content-length-range", 1, body["maxBytes"]] in conditions
+    from datetime import datetime, timezone
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    remaining = (expires - datetime.now(timezone.utc)).total_seconds()
+    assert 0 < remaining <= body["expiresIn"] + 5
+    assert upload["fields"]["Content-Type"] == "image/jpeg"
+
+
+def test_refuses_non_images_and_oversize_files_up_front(api):
+    files = [
+        {"name": "notes.txt", "type": "text/plain", "size": 10},
+        {"name": "vector.svg", "type": "image/svg+xml", "size": 10},
+        {"name": "huge.jpg", "type": "image/jpeg", "size": 10**10},
+        {"name": "fine.png", "type": "image/png", "size": 100},
+    ]
+    status, body = _json(api("POST", "/uploads", {"files": files}))
+    assert status == 200
+    errors = {u["name"]: u.get("error") for u in body["uploads"]}
+    assert "not a raster image" in errors["notes.txt"] and "not a raster image" in errors["vector.svg"]
+    assert "limit" in errors["huge.jpg"]
+    assert errors["fine.png"] is None
+
+
+@pytest.mark.parametrize("payload, word", [
+    ({}, "files"),
+    ({"files": []}, "files"),
+    ({"files": [{"name": "a.jpg", "type": "image/jpeg"}]}, "size"),
+    ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 1}], "batch": "../x"}, "batch"),
+])
+def test_bad_upload_requests_get_a_clear_400(api, payload, word):
+    status, body = _json(api("POST", "/uploads", payload))
+    assert status == 400 and word in body["message"]
+
+
+def test_upload_classify_then_list_get_and_csv(api):
+    stack = api.stack
+    files = [{"name": "red.jpg", "type": "image/jpeg", "size": 1}, {"name": "blue.jpg", "type": "image/jpeg", "size": 1},
+             {"name": "broken.jpg", "type": "image/jpeg", "size": 1}]
+    _, body = _json(api("POST", "/uploads", {"files": files, "batch": "field-day"}))
+    assert body["batch"] == "field-day"
+    payloads = {"red.jpg": images.jpeg(images.RED), "blue.jpg": images.jpeg(images.BLUE), "broken.jpg": b"\xff\xd8\xff broken"}
+    for upload in body["uploads"]:
+        assert _upload(upload, payloads[upload["name"]], upload["name"]).status_code == 204
+    stack.drain()
+
+    status, listing = _json(api("GET", "/predictions?batch=field-day"))
+    assert status == 200 and listing["next"] is None
+    by_name = {item["file_name"]: item for item in listing["items"]}
+    assert by_name["red.jpg"]["label"] == "red" and by_name["blue.jpg"]["label"] == "blue"
+    assert by_name["broken.jpg"]["status"] == "rejected" and by_name["broken.jpg"]["reason"]
+    image = requests.get(by_name["red.jpg"]["image_url"], timeout=10)
+    assert image.status_code == 200 and image.content == payloads["red.jpg"]
+
+    red_id = next(u["objectId"] for u in body["uploads"] if u["name"] == "red.jpg")
+    status, single = _json(api("GET", f"/predictions/{red_id}"))
+    assert status == 200 and single["label"] == "red"
+    assert api("GET", "/predictions/0123456789abcdef0123456789abcdef")[0] == 404
+
+    status, ok_only = _json(api("GET", "/predictions?batch=field-day&status=ok&min_score=0.5"))
+    assert sorted(i["file_name"] for i in ok_only["items"]) == ["blue.jpg", "red.jpg"]
+    _, labelled = _json(api("GET", "/predictions?label=blue"))
+    assert [i["file_name"] for i in labelled["items"]] == ["blue.jpg"]
+
+    status, headers, text = api("GET", "/predictions.csv?batch=field-day")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert sorted((r["file_name"], r["status"]) for r in rows) == [
+        ("blue.jpg", "ok"), ("broken.jpg", "rejected"), ("red.jpg", "ok")]
+
+
+def test_pagination_walks_every_record_once(api):
+    stack = api.stack
+    for i in range(7):
+        stack.put(f"uploads/paged/{i:08d}-0000-0000-0000-000000000000-img{i}.jpg", images.jpeg(images.GREEN))
+    stack.drain()
+    seen, cursor = [], None
+    while True:
+        path = "/predictions?batch=paged&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        status, page = _json(api("GET", path))
+        assert status == 200 and len(page["items"]) <= 3
+        seen += [i["object_id"] for i in page["items"]]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert len(seen) == 7 and len(set(seen)) == 7
+    assert api("GET", "/predictions?cursor=garbage")[0] == 400
+    assert api("GET", "/predictions?min_score=2")[0] == 400
+
+
+def test_model_card_and_cors(api):
+    status, card = _json(api("GET", "/model"))
+    assert status == 200 and card["labels"] == ["red", "green", "blue"] and card["name"] == "colours-int8"
+    status, headers, _ = api("OPTIONS", "/uploads", headers={"access-control-request-method": "POST"})
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == ORIGIN
+    _, headers, _ = api("GET", "/model", headers={"origin": "http://evil.example"})
+    assert headers.get("Access-Control-Allow-Origin") != "http://evil.example"
