@@ -1,0 +1,76 @@
+"""The runtime on real TFLite models: float32, uint8 and int8 inputs, cards, metadata, background class."""
+
+import json
+
+import numpy as np
+
+import pytest
+from PIL import Image
+
+import images
+from conftest import MODELS
+from spotter.classifier import Classifier
+from spotter.errors import ModelError
+
+SAMPLES = {"red": images.RED, "green": images.GREEN, "blue": images.BLUE}
+
+
+@pytest.mark.parametrize("variant", ["float32", "uint8", "int8"])
+def test_float_uint8_and_int8_models_agree(variant):
+    classifier = Classifier.load(MODELS / f"colours-{variant}.tflite")
+    assert str(classifier.input_dtype) == variant
+    for expected, colour in SAMPLES.items():
+        prediction = classifier.classify(images.photo_like((120, 90), tint=colour), top_k=2)
+        assert prediction.label == expected, (variant, expected, prediction.top)
+        assert len(prediction.top) == 2 and prediction.top[0][1] >= prediction.top[1][1]
+
+
+def test_quantization_parameters_come_from_the_model():
+    white = Image.new("RGB", (32, 32), (255, 255, 255))
+    black = Image.new("RGB", (32, 32), (0, 0, 0))
+    for variant in ("int8", "uint8"):
+        classifier = Classifier.load(MODELS / f"colours-{variant}.tflite")
+        scale, zero_point = classifier._input["quantization"]
+        # the card scales pixels to [-1, 1]; the model's own (scale, zero point) maps that to integers
+        assert int(classifier.preprocess(white).max()) == int(np.clip(np.rint(1.0 / scale + zero_point), -128, 255))
+        assert int(classifier.preprocess(black).min()) == int(np.clip(np.rint(-1.0 / scale + zero_point), -128, 255))
+
+
+def test_model_without_card_uses_its_metadata():
+    classifier = Classifier.load(MODELS / "colours-metadata-float32.tflite")
+    assert classifier.labels == ("red", "green", "blue")
+    assert classifier.version.startswith("sha256-")
+    assert classifier.classify(images.solid(images.GREEN)).label == "green"
+
+
+def test_background_class_is_dropped_with_a_labels_file():
+    classifier = Classifier.load(MODELS / "colours-background-int8.tflite", labels_path=MODELS / "colours-background.txt")
+    assert classifier.labels == ("red", "green", "blue")
+    prediction = classifier.classify(images.solid(images.BLUE), top_k=3)
+    assert prediction.label == "blue" and all(label != "background" for label, _ in prediction.top)
+
+
+def test_labels_that_do_not_fit_the_model_are_refused(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\nc\nd\ne\n")
+    with pytest.raises(ModelError, match="5 labels"):
+        Classifier.load(MODELS / "colours-int8.tflite", labels_path=labels)
+
+
+def test_not_a_model_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "bogus.tflite"
+    bogus.write_bytes(b"not a flatbuffer")
+    with pytest.raises(ModelError, match="not a loadable TFLite model"):
+        Classifier.load(bogus)
+    with pytest.raises(ModelError, match="cannot read model"):
+        Classifier.load(tmp_path / "missing.tflite")
+
+
+def test_card_mismatch_is_refused(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "colours-int8.tflite").read_bytes())
+    card = json.loads((MODELS / "colours-int8.card.json").read_text())
+    card["input"]["size"] = [64, 64]
+    (tmp_path / "m.card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="takes"):
+        Classifier.load(model)

@@ -1,0 +1,33 @@
+import json
+import subprocess
+import sys
+
+import images
+from conftest import MODELS, ROOT
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "spotter.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+
+
+def test_predict_prints_one_json_line_per_file_and_fails_at_the_end(tmp_path):
+    red, blue, bad = tmp_path / "red.jpg", tmp_path / "blue.png", tmp_path / "bad.jpg"
+    red.write_bytes(images.jpeg(images.RED))
+    blue.write_bytes(images.png(images.BLUE))
+    bad.write_text("not an image")
+    result = run_cli("predict", red, bad, blue, "--model", MODELS / "colours-int8.tflite", "--top", "2")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1
+    assert [line["file"] for line in lines] == [str(red), str(bad), str(blue)]
+    assert lines[0]["label"] == "red" and len(lines[0]["top"]) == 2 and set(lines[0]["top"][0]) == {"label", "score"}
+    assert "text file" in lines[1]["error"]
+    assert lines[2]["label"] == "blue"
+
+
+def test_predict_all_good_exits_zero_and_bad_model_exits_two(tmp_path):
+    red = tmp_path / "red.jpg"
+    red.write_bytes(images.jpeg(images.RED))
+    assert run_cli("predict", red, "--model", MODELS / "colours-float32.tflite").returncode == 0
+    result = run_cli("predict", red, "--model", tmp_path / "missing.tflite")
+    assert result.returncode == 2 and "cannot read model" in result.stderr
