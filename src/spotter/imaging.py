@@ -123,7 +123,12 @@ def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
     return image.convert("RGB")
 
 
-def decode_image(data: bytes, target_size: tuple[int, int] = (224, 224), limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
+def decode_image(
+    data: bytes,
+    target_size: tuple[int, int] = (224, 224),
+    limits: DecodeLimits = DecodeLimits(),
+    use_draft: bool = True,
+) -> DecodedImage:
     """Decode `data` to RGB, reducing large JPEGs while decoding (draft mode) when that cannot hurt.
 
     `target_size` is the model's input size; the result is at least twice that on each side
@@ -136,7 +141,7 @@ def decode_image(data: bytes, target_size: tuple[int, int] = (224, 224), limits:
         frames = getattr(image, "n_frames", 1)
         field = read_field_metadata(image)
         width, height = image.size
-        if image.format == "JPEG":
+        if use_draft and image.format == "JPEG":
             side = 2 * max(target_size)
             if min(width, height) > 2 * side:
                 image.draft("RGB", (side, side))

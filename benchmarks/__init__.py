@@ -1,0 +1,1 @@
+"""`make bench`: performance figures as tables (targets live here, never in timed tests)."""
