@@ -28,6 +28,9 @@ $(MODEL_STAMP): $(APP_STAMP) model/requirements.txt
 test: $(APP_STAMP) $(MODEL_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+run: $(APP_STAMP)
+	$(BIN)/spotter up $(RUN_ARGS)
+
 bench: $(APP_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 

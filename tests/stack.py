@@ -8,40 +8,21 @@ from dataclasses import dataclass, replace
 import boto3
 
 from spotter.local.lambda_runtime import load_handler_module
-from spotter.local.resources import StackSpec, TableSpec, create_stack
+from spotter.local.resources import StackSpec, create_stack
+from spotter.local.template import stack_spec
 from spotter.local.sqs_trigger import SqsTrigger
 
-S = "S"
-
-
-def _gsi(name: str, hash_key: str) -> dict:
-    return {
-        "IndexName": name,
-        "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": "uploaded_at", "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "ALL"},
-    }
-
-
-TEST_SPEC = StackSpec(
+# The template's resources, with names of our own and short timings so retries happen in seconds.
+_TEMPLATE_SPEC = stack_spec()
+TEST_SPEC = replace(
+    _TEMPLATE_SPEC,
     bucket="test-uploads",
     queue="test-classify",
     dead_letter_queue="test-classify-dlq",
     visibility_timeout_s=1,
     max_receive_count=3,
-    predictions=TableSpec(
-        name="test-predictions",
-        key_schema=[{"AttributeName": "object_id", "KeyType": "HASH"}, {"AttributeName": "model", "KeyType": "RANGE"}],
-        attribute_definitions=[{"AttributeName": a, "AttributeType": S}
-                               for a in ("object_id", "model", "batch", "source", "label", "upload_day", "uploaded_at")],
-        global_secondary_indexes=[_gsi("by-batch", "batch"), _gsi("by-source", "source"),
-                                  _gsi("by-label", "label"), _gsi("by-day", "upload_day")],
-    ),
-    idempotency=TableSpec(
-        name="test-idempotency",
-        key_schema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        attribute_definitions=[{"AttributeName": "id", "AttributeType": S}],
-        ttl_attribute="expiration",
-    ),
+    predictions=replace(_TEMPLATE_SPEC.predictions, name="test-predictions"),
+    idempotency=replace(_TEMPLATE_SPEC.idempotency, name="test-idempotency"),
 )
 
 

@@ -1,0 +1,106 @@
+"""`spotter up` as a user runs it: a subprocess on 127.0.0.1, then Ctrl-C."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+import requests
+
+import images
+from conftest import MODELS, ROOT
+from spotter.local.template import load_template
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(state), "--visibility-timeout", "2",
+         "--model", str(MODELS / "colours-int8.tflite")],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    local = state / "local.json"
+    deadline = time.monotonic() + 60
+    while not local.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"spotter up did not start:\n{process.stdout.read()}")
+        time.sleep(0.2)
+    endpoints = json.loads(local.read_text())
+    yield {"process": process, "endpoints": endpoints, "state": state}
+    if process.poll() is None:
+        process.kill()
+
+
+def test_endpoints_are_on_loopback_and_the_page_has_its_config(local_stack):
+    e = local_stack["endpoints"]
+    for name in ("web", "api", "s3"):
+        assert e[name].startswith("http://127.0.0.1:"), e
+    config = requests.get(e["web"] + "config.json", timeout=5).json()
+    assert config == {"apiUrl": e["api"]}
+
+
+def test_upload_through_the_api_is_classified(local_stack):
+    e = local_stack["endpoints"]
+    origin = e["web"].rstrip("/")
+    response = requests.post(f"{e['api']}/uploads", json={"files": [{"name": "red.png", "type": "image/png", "size": 99}]},
+                             headers={"Origin": origin}, timeout=10)
+    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == origin
+    body = response.json()
+    upload = body["uploads"][0]
+    posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("red.png", images.png(images.RED), "image/png")},
+                           timeout=10)
+    assert posted.status_code == 204
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        item = requests.get(f"{e['api']}/predictions/{upload['objectId']}", timeout=5)
+        if item.status_code == 200:
+            break
+        time.sleep(0.3)
+    assert item.status_code == 200 and item.json()["label"] == "red" and item.json()["batch"] == body["batch"]
+
+
+def test_emulated_resources_match_the_template(local_stack, monkeypatch):
+    e = local_stack["endpoints"]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", e["s3"])
+    resources = load_template()["Resources"]
+    sqs, dynamodb, s3 = boto3.client("sqs"), boto3.client("dynamodb"), boto3.client("s3")
+
+    queue = sqs.get_queue_attributes(QueueUrl=e["queue"], AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(queue["RedrivePolicy"])
+    expected_redrive = resources["ClassifyQueue"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == int(expected_redrive["maxReceiveCount"])
+    assert redrive["deadLetterTargetArn"].endswith(e["dead_letter_queue"].rsplit("/", 1)[1])
+
+    for logical, name in (("PredictionsTable", e["table"]), ("IdempotencyTable", None)):
+        props = resources[logical]["Properties"]
+        if name is None:
+            name = next(t for t in dynamodb.list_tables()["TableNames"] if "idempotency" in t)
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        assert table["KeySchema"] == props["KeySchema"]
+        assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
+            (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]}
+        assert sorted((i["IndexName"], json.dumps(i["KeySchema"])) for i in table.get("GlobalSecondaryIndexes", [])) == sorted(
+            (i["IndexName"], json.dumps(i["KeySchema"])) for i in props.get("GlobalSecondaryIndexes", []))
+        if "TimeToLiveSpecification" in props:
+            ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
+
+    notification = s3.get_bucket_notification_configuration(Bucket=e["bucket"])["QueueConfigurations"]
+    template_rules = resources["UploadsBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    got = sorted(r["Value"] for c in notification for r in c["Filter"]["Key"]["FilterRules"])
+    want = sorted(r["Value"] for c in template_rules for r in c["Filter"]["S3Key"]["Rules"])
+    assert got == want
+
+
+def test_ctrl_c_stops_everything_cleanly(local_stack):
+    process = local_stack["process"]
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=20) == 0
+    assert not (local_stack["state"] / "local.json").exists()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(local_stack["endpoints"]["api"] + "/model", timeout=2)
