@@ -1,0 +1,103 @@
+// The Spotter API: where it is (config.json) and the calls the page makes.
+
+export class ApiError extends Error {
+  constructor(message, status = 0) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+  }
+}
+
+/** The API base URL from config.json beside the page; "" means the page's own origin. */
+export async function loadApiUrl(configUrl = "config.json") {
+  let response;
+  try {
+    response = await fetch(configUrl, { cache: "no-store" });
+  } catch (err) {
+    throw new ApiError(`Cannot read ${configUrl}: ${err.message}`);
+  }
+  if (!response.ok) throw new ApiError(`Cannot read ${configUrl}: HTTP ${response.status}`, response.status);
+  let config;
+  try {
+    config = await response.json();
+  } catch {
+    throw new ApiError(`${configUrl} is not valid JSON`);
+  }
+  const raw = typeof config.apiUrl === "string" ? config.apiUrl.trim() : "";
+  const base = raw || window.location.origin;
+  const url = new URL(base, window.location.href);
+  if (url.protocol !== "http:" && url.protocol !== "https:") throw new ApiError(`apiUrl must be http(s), got ${base}`);
+  return url.href.replace(/\/+$/, "");
+}
+
+async function messageOf(response) {
+  try {
+    const body = await response.json();
+    if (body && typeof body.message === "string" && body.message) return body.message;
+  } catch {
+    /* not JSON */
+  }
+  return `HTTP ${response.status} ${response.statusText}`.trim();
+}
+
+export class Api {
+  constructor(baseUrl) {
+    this.baseUrl = baseUrl;
+  }
+
+  url(path, params = {}) {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
+    }
+    return url.href;
+  }
+
+  async request(path, { method = "GET", params, body } = {}) {
+    const init = { method, headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(this.url(path, params), init);
+    } catch (err) {
+      throw new ApiError(`Cannot reach the API at ${this.baseUrl} (${err.message})`);
+    }
+    if (!response.ok) throw new ApiError(await messageOf(response), response.status);
+    try {
+      return await response.json();
+    } catch {
+      throw new ApiError(`The API answered ${path} with something other than JSON`, response.status);
+    }
+  }
+
+  /** Presigned POSTs for `files` ({name, type, size}); per-file refusals come back as {name, error}. */
+  presign(files, batch) {
+    const body = { files };
+    if (batch) body.batch = batch;
+    return this.request("/uploads", { method: "POST", body });
+  }
+
+  /** Every record of a batch, following `next` cursors (at most `maxPages` pages). */
+  async predictions(params, maxPages = 50) {
+    const items = [];
+    let cursor;
+    for (let page = 0; page < maxPages; page += 1) {
+      const data = await this.request("/predictions", { params: { limit: 100, ...params, cursor } });
+      if (Array.isArray(data.items)) items.push(...data.items);
+      if (!data.next) break;
+      cursor = data.next;
+    }
+    return items;
+  }
+
+  model() {
+    return this.request("/model");
+  }
+
+  csvUrl(params) {
+    return this.url("/predictions.csv", params);
+  }
+}

@@ -1,0 +1,500 @@
+// Spotter's page: pick or drop images, upload them straight to S3, show predictions as they arrive.
+
+import { Api, ApiError, loadApiUrl } from "./api.js";
+import { renderCard } from "./card.js";
+import { el, formatBytes } from "./dom.js";
+import { ResultsView, ACTIVE } from "./results.js";
+import { UploadQueue, postToS3 } from "./upload.js";
+
+const POLL_MS = 1500;
+const GIVE_UP_MS = 5 * 60 * 1000; // stop polling after this long without a new prediction
+const CONCURRENCY = 4;
+
+export const SAMPLES = [
+  { file: "synthetic-sample-1.jpg", text: "Synthetic sample 1: round brown spot" },
+  { file: "synthetic-sample-2.jpg", text: "Synthetic sample 2: irregular dark spot" },
+  { file: "synthetic-sample-3.png", text: "Synthetic sample 3: small pale spot" },
+];
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  api: null,
+  batch: null,
+  entries: [],
+  byObjectId: new Map(),
+  nextId: 1,
+  pollTimer: null,
+  polling: false,
+  lastNews: 0,
+  maxBytes: null,
+};
+
+let view;
+let queue;
+
+function showAlert(message) {
+  const box = $("alert");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+function setBatch(batch) {
+  state.batch = batch || null;
+  $("batch-id").textContent = state.batch || "none yet";
+  const link = $("csv-link");
+  if (state.batch && state.api) {
+    link.href = state.api.csvUrl({ batch: state.batch });
+    link.setAttribute("download", `spotter-${state.batch}.csv`);
+    link.removeAttribute("aria-disabled");
+    link.hidden = false;
+  } else {
+    link.removeAttribute("href");
+    link.hidden = true;
+  }
+  const hash = state.batch ? `#batch=${encodeURIComponent(state.batch)}` : "";
+  if (window.location.hash !== hash) history.replaceState(null, "", `${window.location.pathname}${window.location.search}${hash}`);
+}
+
+// ---- progress ----------------------------------------------------------------------------------
+
+let lastAnnounced = "";
+let announceTimer = null;
+let lastAnnouncedAt = 0;
+
+function counts() {
+  const c = { total: state.entries.length, queued: 0, uploading: 0, pending: 0, ok: 0, rejected: 0, refused: 0, failed: 0, bytes: 0, sent: 0 };
+  for (const entry of state.entries) {
+    c[entry.status] = (c[entry.status] || 0) + 1;
+    if (entry.status !== "refused" && entry.file) {
+      c.bytes += entry.size;
+      c.sent += entry.status === "queued" ? 0 : entry.status === "uploading" ? entry.loaded || 0 : entry.status === "failed" ? 0 : entry.size;
+    }
+  }
+  return c;
+}
+
+function progressSummary(c) {
+  if (c.total === 0) return "";
+  const toUpload = c.total - c.refused;
+  const uploaded = toUpload - c.queued - c.uploading - c.failed;
+  const done = c.ok + c.rejected;
+  const parts = [`${uploaded} of ${toUpload} uploaded`, `${done} of ${uploaded} classified (${c.ok} ok, ${c.rejected} rejected)`];
+  if (c.refused) parts.push(`${c.refused} refused`);
+  if (c.failed) parts.push(`${c.failed} failed to upload`);
+  const finished = c.queued + c.uploading + c.pending === 0;
+  return `${finished ? "All done: " : ""}${parts.join(", ")}.`;
+}
+
+function updateProgress() {
+  const c = counts();
+  const uploadBar = $("upload-progress");
+  const classifyBar = $("classify-progress");
+  uploadBar.max = Math.max(1, c.bytes);
+  uploadBar.value = c.sent;
+  const uploaded = c.total - c.refused - c.queued - c.uploading - c.failed;
+  classifyBar.max = Math.max(1, uploaded);
+  classifyBar.value = c.ok + c.rejected;
+  $("upload-progress-text").textContent = c.bytes ? `${formatBytes(c.sent)} of ${formatBytes(c.bytes)}` : "";
+  $("progress-section").hidden = c.total === 0;
+  const busy = queue.busy || c.pending > 0;
+  $("new-batch").disabled = busy || c.total === 0;
+  // The live region only changes when counts do (not on every progress event), at most once a second.
+  const summary = progressSummary(c);
+  if (summary !== lastAnnounced && !announceTimer) {
+    announceTimer = setTimeout(() => {
+      announceTimer = null;
+      lastAnnouncedAt = Date.now();
+      lastAnnounced = progressSummary(counts());
+      $("progress-text").textContent = lastAnnounced;
+    }, Math.max(0, 1000 - (Date.now() - lastAnnouncedAt)));
+  }
+}
+
+function changed(entry) {
+  if (entry) view.update(entry);
+  updateProgress();
+}
+
+// ---- files in ----------------------------------------------------------------------------------
+
+function addFiles(files) {
+  const list = Array.from(files).filter((file) => file && typeof file.name === "string");
+  if (list.length === 0) return;
+  showAlert("");
+  const entries = list.map((file) => ({
+    id: `f${state.nextId++}`,
+    name: file.name,
+    size: file.size,
+    type: file.type || "application/octet-stream",
+    file,
+    previewUrl: null,
+    status: "queued",
+    loaded: 0,
+    total: file.size,
+    message: "",
+    objectId: null,
+    upload: null,
+    retried: false,
+    addedAt: Date.now(),
+    record: null,
+  }));
+  state.entries.push(...entries);
+  view.setEntries(state.entries);
+  queue.add(entries);
+  updateProgress();
+  ensurePolling();
+}
+
+async function presign(entries) {
+  let response;
+  try {
+    response = await state.api.presign(entries.map((e) => ({ name: e.name, type: e.type, size: e.size })), state.batch);
+  } catch (err) {
+    for (const entry of entries) {
+      entry.status = "failed";
+      entry.message = `Could not get an upload URL: ${err.message}`;
+      changed(entry);
+    }
+    if (err instanceof ApiError && err.status === 0) showAlert(err.message);
+    return;
+  }
+  if (response.batch && response.batch !== state.batch) setBatch(response.batch);
+  if (response.maxBytes) showLimit(response.maxBytes);
+  const uploads = Array.isArray(response.uploads) ? response.uploads : [];
+  // The API answers in request order; fall back to names if it did not.
+  const byIndex = uploads.length === entries.length && uploads.every((u, i) => !u || !u.name || u.name === entries[i].name);
+  const unclaimed = uploads.slice();
+  entries.forEach((entry, i) => {
+    let answer;
+    if (byIndex) answer = uploads[i];
+    else {
+      const at = unclaimed.findIndex((u) => u && u.name === entry.name);
+      answer = at >= 0 ? unclaimed.splice(at, 1)[0] : null;
+    }
+    if (!answer) {
+      entry.status = "failed";
+      entry.message = "The API did not answer for this file";
+    } else if (answer.error) {
+      entry.status = "refused";
+      entry.message = String(answer.error);
+      entry.file = null; // nothing more to send
+    } else if (answer.url && answer.objectId) {
+      if (entry.objectId) state.byObjectId.delete(entry.objectId);
+      entry.upload = answer;
+      entry.objectId = answer.objectId;
+      entry.key = answer.key;
+      state.byObjectId.set(answer.objectId, entry);
+    } else {
+      entry.status = "failed";
+      entry.message = "The API's answer for this file has no upload URL";
+    }
+    changed(entry);
+  });
+}
+
+async function uploadEntry(entry) {
+  entry.status = "uploading";
+  entry.loaded = 0;
+  if (!entry.previewUrl && entry.file) entry.previewUrl = URL.createObjectURL(entry.file);
+  changed(entry);
+  let lastPaint = 0;
+  try {
+    await postToS3(entry.upload, entry.file, {
+      onProgress(loaded, total) {
+        entry.loaded = loaded;
+        entry.total = total;
+        const now = performance.now();
+        if (now - lastPaint > 100 || loaded >= total) {
+          lastPaint = now;
+          view.progress(entry);
+          updateProgress();
+        }
+      },
+    });
+    entry.status = "pending";
+    entry.loaded = entry.size;
+    entry.uploadedAt = Date.now();
+    state.lastNews = Date.now();
+    changed(entry);
+    ensurePolling();
+  } catch (err) {
+    // An expired or refused presigned POST gets one fresh URL and one more try.
+    if (!entry.retried && (err.status === 0 || err.status === 403)) {
+      entry.retried = true;
+      entry.status = "queued";
+      entry.upload = null;
+      changed(entry);
+      queue.add([entry]);
+      return;
+    }
+    entry.status = "failed";
+    entry.message = err.message;
+    changed(entry);
+  }
+}
+
+function showLimit(maxBytes) {
+  if (state.maxBytes === maxBytes) return;
+  state.maxBytes = maxBytes;
+  $("limit").textContent = ` Up to ${formatBytes(maxBytes)} each.`;
+}
+
+// ---- predictions in ----------------------------------------------------------------------------
+
+function isActive(entry) {
+  return ACTIVE.has(entry.status);
+}
+
+function ensurePolling() {
+  if (state.pollTimer || state.polling) return;
+  if (!state.batch || !state.entries.some(isActive)) return;
+  $("check-again").hidden = true;
+  if (!state.lastNews) state.lastNews = Date.now();
+  state.pollTimer = setTimeout(poll, POLL_MS);
+}
+
+function applyRecord(record) {
+  if (!record || typeof record.object_id !== "string") return false;
+  let entry = state.byObjectId.get(record.object_id);
+  if (!entry) {
+    // A file of this batch uploaded elsewhere (another tab, or this page reloaded).
+    entry = {
+      id: `r${record.object_id}`, name: record.file_name || record.key || record.object_id, size: record.size,
+      type: "", file: null, previewUrl: null, status: "pending", loaded: 0, total: 0, message: "",
+      objectId: record.object_id, upload: null, retried: true, addedAt: Date.now(), record: null,
+    };
+    state.byObjectId.set(record.object_id, entry);
+    state.entries.push(entry);
+    view.setEntries(state.entries);
+  }
+  const newer = !entry.record || String(record.classified_at || "") >= String(entry.record.classified_at || "");
+  if (!newer) return false;
+  const before = JSON.stringify([entry.status, entry.record]);
+  entry.record = record;
+  if (entry.status !== "uploading" && entry.status !== "queued") {
+    entry.status = record.status === "ok" ? "ok" : "rejected";
+  }
+  const news = before !== JSON.stringify([entry.status, entry.record]);
+  if (news) changed(entry);
+  return news;
+}
+
+async function poll() {
+  state.pollTimer = null;
+  if (!state.batch) return;
+  state.polling = true;
+  try {
+    const items = await state.api.predictions({ batch: state.batch });
+    let news = false;
+    for (const record of items) news = applyRecord(record) || news;
+    if (news) state.lastNews = Date.now();
+    if ($("alert").dataset.source === "poll") {
+      showAlert("");
+      delete $("alert").dataset.source;
+    }
+  } catch (err) {
+    showAlert(`Could not fetch predictions: ${err.message}. Retrying…`);
+    $("alert").dataset.source = "poll";
+  } finally {
+    state.polling = false;
+  }
+  updateProgress();
+  const waiting = state.entries.some(isActive);
+  if (!waiting) return; // all done: stop polling
+  if (!queue.busy && Date.now() - state.lastNews > GIVE_UP_MS) {
+    $("check-again").hidden = false;
+    $("progress-text").textContent = "Some images have not been classified after 5 minutes. Use “Check again” to look once more.";
+    return;
+  }
+  state.pollTimer = setTimeout(poll, POLL_MS);
+}
+
+// ---- drag and drop, including folders ----------------------------------------------------------
+
+function readEntries(reader) {
+  return new Promise((resolve) => reader.readEntries(resolve, () => resolve([])));
+}
+
+async function filesFromEntry(entry, out) {
+  if (!entry) return;
+  if (entry.isFile) {
+    await new Promise((resolve) => entry.file((file) => { out.push(file); resolve(); }, () => resolve()));
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (;;) {
+      const batch = await readEntries(reader);
+      if (batch.length === 0) break;
+      for (const child of batch) await filesFromEntry(child, out);
+    }
+  }
+}
+
+async function filesFromDrop(dataTransfer) {
+  const items = Array.from(dataTransfer.items || []);
+  const entries = items.map((item) => (item.kind === "file" && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null));
+  if (entries.some((entry) => entry && entry.isDirectory)) {
+    const out = [];
+    for (const entry of entries) await filesFromEntry(entry, out);
+    return out.filter((file) => !file.name.startsWith("."));
+  }
+  return Array.from(dataTransfer.files || []);
+}
+
+function wireDropZone() {
+  const zone = $("dropzone");
+  const input = $("file-input");
+  zone.addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    addFiles(input.files);
+    input.value = "";
+  });
+  let depth = 0;
+  const hasFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
+  zone.addEventListener("dragenter", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    depth += 1;
+    zone.classList.add("dragover");
+  });
+  zone.addEventListener("dragover", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  });
+  zone.addEventListener("dragleave", () => {
+    depth = Math.max(0, depth - 1);
+    if (depth === 0) zone.classList.remove("dragover");
+  });
+  zone.addEventListener("drop", async (event) => {
+    event.preventDefault();
+    depth = 0;
+    zone.classList.remove("dragover");
+    addFiles(await filesFromDrop(event.dataTransfer));
+  });
+  // A file dropped beside the zone should not replace the page.
+  for (const type of ["dragover", "drop"]) {
+    window.addEventListener(type, (event) => {
+      if (hasFiles(event) && !zone.contains(event.target)) event.preventDefault();
+    });
+  }
+}
+
+// ---- samples, CSV, filters, new batch ----------------------------------------------------------
+
+function wireSamples() {
+  const list = $("samples-list");
+  for (const sample of SAMPLES) {
+    list.append(el("li", {},
+      el("img", { src: `samples/${sample.file}`, alt: sample.text, width: 48, height: 48, loading: "lazy" }),
+      el("span", { text: sample.text })));
+  }
+  $("samples-button").addEventListener("click", async () => {
+    try {
+      const files = await Promise.all(SAMPLES.map(async (sample) => {
+        const response = await fetch(`samples/${sample.file}`);
+        if (!response.ok) throw new Error(`${sample.file}: HTTP ${response.status}`);
+        const blob = await response.blob();
+        return new File([blob], sample.file, { type: blob.type || (sample.file.endsWith(".png") ? "image/png" : "image/jpeg") });
+      }));
+      addFiles(files);
+    } catch (err) {
+      showAlert(`Could not load the sample images: ${err.message}`);
+    }
+  });
+}
+
+function wireCsv() {
+  // Fetch the CSV and save it under a batch-named file; a plain link if that is not possible.
+  $("csv-link").addEventListener("click", async (event) => {
+    const link = event.currentTarget;
+    if (!link.href || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    try {
+      const response = await fetch(link.href, { headers: { Accept: "text/csv" } });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const blob = await response.blob();
+      const url = URL.createObjectURL(new Blob([blob], { type: "text/csv" }));
+      const save = el("a", { href: url, download: link.getAttribute("download") || "predictions.csv", hidden: true });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch {
+      window.location.assign(link.href);
+    }
+  });
+}
+
+function wireFilters() {
+  const text = $("filter-text");
+  const group = $("filter-status");
+  const apply = () => view.setFilter(text.value, group.value);
+  text.addEventListener("input", apply);
+  group.addEventListener("change", apply);
+}
+
+function wireNewBatch() {
+  $("new-batch").addEventListener("click", () => {
+    for (const entry of state.entries) if (entry.previewUrl) URL.revokeObjectURL(entry.previewUrl);
+    state.entries = [];
+    state.byObjectId.clear();
+    state.lastNews = 0;
+    setBatch(null);
+    view.setEntries(state.entries);
+    lastAnnounced = "";
+    $("progress-text").textContent = "New batch: choose images to upload.";
+    updateProgress();
+    $("dropzone").focus();
+  });
+  $("check-again").addEventListener("click", () => {
+    state.lastNews = Date.now();
+    $("check-again").hidden = true;
+    if (!state.pollTimer && !state.polling) poll();
+  });
+}
+
+async function loadModelCard() {
+  const container = $("model-card");
+  try {
+    const card = await state.api.model();
+    renderCard(card, container);
+    if (card.disclaimer) {
+      $("disclaimer-text").textContent = String(card.disclaimer);
+      $("disclaimer").hidden = false;
+    }
+    if (card.name) $("model-name").textContent = `${card.name}${card.version ? ` ${card.version}` : ""}`;
+  } catch (err) {
+    container.textContent = `The model card could not be loaded: ${err.message}`;
+  }
+}
+
+async function main() {
+  view = new ResultsView({ table: $("results-table"), body: $("results-body"), empty: $("results-empty"), count: $("results-count") });
+  queue = new UploadQueue({ presign, upload: uploadEntry, changed: () => updateProgress() }, { concurrency: CONCURRENCY });
+  wireDropZone();
+  wireSamples();
+  wireCsv();
+  wireFilters();
+  wireNewBatch();
+  view.setEntries(state.entries);
+  try {
+    state.api = new Api(await loadApiUrl());
+  } catch (err) {
+    showAlert(`${err.message}. The page cannot reach the Spotter API.`);
+    $("model-card").textContent = "Not available: no API address.";
+    for (const id of ["dropzone", "samples-button"]) $(id).disabled = true;
+    return;
+  }
+  document.body.dataset.ready = "true";
+  loadModelCard();
+  const fromHash = new URLSearchParams(window.location.hash.slice(1)).get("batch");
+  setBatch(fromHash);
+  if (fromHash) {
+    // Reopened with #batch=...: show what the API has for it.
+    poll();
+  }
+  updateProgress();
+}
+
+main();

@@ -1,0 +1,274 @@
+// The results table: one row per file, filled in as uploads progress and predictions arrive.
+
+import { el, clear, safeImageUrl, formatBytes, formatPercent, formatTime } from "./dom.js";
+
+export const STATUS_TEXT = {
+  queued: "Waiting",
+  uploading: "Uploading",
+  pending: "Classifying…",
+  ok: "Classified",
+  rejected: "Rejected",
+  refused: "Refused",
+  failed: "Upload failed",
+};
+
+export const ACTIVE = new Set(["queued", "uploading", "pending"]);
+const PROBLEM = new Set(["rejected", "refused", "failed"]);
+
+export function reasonOf(entry) {
+  if (entry.status === "rejected") return (entry.record && entry.record.reason) || "the image could not be classified";
+  if (entry.status === "refused" || entry.status === "failed") return entry.message || "";
+  return "";
+}
+
+function entryTime(entry) {
+  const record = entry.record || {};
+  const iso = record.classified_at || record.uploaded_at;
+  const time = iso ? Date.parse(iso) : NaN;
+  return Number.isNaN(time) ? entry.addedAt : time;
+}
+
+function searchableText(entry) {
+  const record = entry.record || {};
+  const top = Array.isArray(record.top) ? record.top.map((t) => t && t.label).join(" ") : "";
+  return [entry.name, record.label, entry.status, STATUS_TEXT[entry.status], reasonOf(entry), top]
+    .filter(Boolean).join(" ").toLowerCase();
+}
+
+/** Entries matching the text filter (every word must appear) and the status group. */
+export function filterEntries(entries, text, group) {
+  const words = String(text || "").toLowerCase().split(/\s+/).filter(Boolean);
+  return entries.filter((entry) => {
+    if (group === "ok" && entry.status !== "ok") return false;
+    if (group === "problem" && !PROBLEM.has(entry.status)) return false;
+    if (group === "active" && !ACTIVE.has(entry.status)) return false;
+    if (words.length === 0) return true;
+    const haystack = searchableText(entry);
+    return words.every((word) => haystack.includes(word));
+  });
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+const SORT_KEYS = {
+  name: (e) => e.name,
+  label: (e) => (e.record && e.record.label) || null,
+  score: (e) => (e.record && typeof e.record.score === "number" ? e.record.score : null),
+  time: entryTime,
+  status: (e) => STATUS_TEXT[e.status] || e.status,
+};
+
+export const SORT_FIRST_DIRECTION = { name: "ascending", label: "ascending", status: "ascending", score: "descending", time: "descending" };
+
+/** A sorted copy; missing values last whichever the direction; ties keep the order of arrival. */
+export function sortEntries(entries, key, direction) {
+  const value = SORT_KEYS[key];
+  if (!value) return entries.slice();
+  const sign = direction === "descending" ? -1 : 1;
+  return entries
+    .map((entry, index) => ({ entry, index, v: value(entry) }))
+    .sort((a, b) => {
+      const aMissing = a.v === null || a.v === undefined || a.v === "";
+      const bMissing = b.v === null || b.v === undefined || b.v === "";
+      if (aMissing || bMissing) return aMissing === bMissing ? a.index - b.index : aMissing ? 1 : -1;
+      const order = typeof a.v === "number" && typeof b.v === "number" ? a.v - b.v : collator.compare(String(a.v), String(b.v));
+      return order !== 0 ? sign * order : a.index - b.index;
+    })
+    .map((item) => item.entry);
+}
+
+function describeImage(record) {
+  const parts = [];
+  if (record.width && record.height) parts.push(`${record.width}×${record.height}`);
+  if (record.format) parts.push(String(record.format));
+  return parts.join(" ");
+}
+
+export class ResultsView {
+  constructor({ table, body, empty, count }) {
+    this.table = table;
+    this.body = body;
+    this.empty = empty;
+    this.count = count;
+    this.rows = new Map(); // entry.id -> {tr, cells, imageSrc, progress}
+    this.entries = [];
+    this.filterText = "";
+    this.filterGroup = "";
+    this.sortKey = null;
+    this.sortDirection = "ascending";
+    this.dirty = new Set();
+    this.orderDirty = true;
+    this.scheduled = false;
+
+    for (const button of table.querySelectorAll("th button[data-sort]")) {
+      button.addEventListener("click", () => this.sortBy(button.dataset.sort));
+    }
+  }
+
+  setEntries(entries) {
+    this.entries = entries;
+    for (const [id, row] of this.rows) {
+      if (!entries.some((e) => e.id === id)) {
+        row.tr.remove();
+        this.rows.delete(id);
+      }
+    }
+    this.orderDirty = true;
+    this.schedule();
+  }
+
+  /** An entry changed (status, record): redraw its row and re-sort/filter. */
+  update(entry) {
+    this.dirty.add(entry);
+    this.orderDirty = true;
+    this.schedule();
+  }
+
+  /** Upload progress only: update the row's progress bar in place. */
+  progress(entry) {
+    const row = this.rows.get(entry.id);
+    if (row && row.progress) {
+      row.progress.max = entry.total || entry.size || 1;
+      row.progress.value = entry.loaded || 0;
+      row.progressText.textContent = formatPercent((entry.loaded || 0) / (entry.total || entry.size || 1));
+    }
+  }
+
+  setFilter(text, group) {
+    this.filterText = text;
+    this.filterGroup = group;
+    this.orderDirty = true;
+    this.schedule();
+  }
+
+  sortBy(key) {
+    if (this.sortKey === key) {
+      this.sortDirection = this.sortDirection === "ascending" ? "descending" : "ascending";
+    } else {
+      this.sortKey = key;
+      this.sortDirection = SORT_FIRST_DIRECTION[key] || "ascending";
+    }
+    for (const th of this.table.querySelectorAll("thead th")) {
+      const button = th.querySelector("button[data-sort]");
+      if (!button) continue;
+      if (button.dataset.sort === this.sortKey) th.setAttribute("aria-sort", this.sortDirection);
+      else th.removeAttribute("aria-sort");
+    }
+    this.orderDirty = true;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const run = () => {
+      this.scheduled = false;
+      this.flush();
+    };
+    if (document.hidden) setTimeout(run, 50);
+    else requestAnimationFrame(run);
+  }
+
+  flush() {
+    for (const entry of this.dirty) {
+      if (this.rows.has(entry.id)) this.fill(this.rows.get(entry.id), entry);
+    }
+    this.dirty.clear();
+    if (!this.orderDirty) return;
+    this.orderDirty = false;
+    const visible = sortEntries(filterEntries(this.entries, this.filterText, this.filterGroup), this.sortKey, this.sortDirection);
+    const wanted = visible.map((entry) => this.rowFor(entry).tr);
+    const current = Array.from(this.body.children);
+    const same = wanted.length === current.length && wanted.every((tr, i) => tr === current[i]);
+    if (!same) {
+      for (const tr of current) if (!wanted.includes(tr)) tr.remove();
+      wanted.forEach((tr, i) => {
+        if (this.body.children[i] !== tr) this.body.insertBefore(tr, this.body.children[i] || null);
+      });
+    }
+    this.empty.hidden = this.entries.length > 0;
+    this.table.hidden = this.entries.length === 0;
+    this.count.textContent = this.entries.length === 0 ? ""
+      : visible.length === this.entries.length ? `${this.entries.length} file${this.entries.length === 1 ? "" : "s"}`
+        : `Showing ${visible.length} of ${this.entries.length} files`;
+  }
+
+  rowFor(entry) {
+    let row = this.rows.get(entry.id);
+    if (row) return row;
+    const names = ["image", "name", "status", "label", "score", "top", "time"];
+    const headings = { image: "Image", name: "File", status: "Status", label: "Label", score: "Confidence", top: "Top predictions", time: "Time" };
+    const cells = {};
+    const tr = el("tr", { "data-id": entry.id });
+    for (const name of names) {
+      cells[name] = el(name === "name" ? "th" : "td", { class: `col-${name}`, "data-label": headings[name], scope: name === "name" ? "row" : null });
+      tr.append(cells[name]);
+    }
+    row = { tr, cells, imageSrc: undefined, progress: null, progressText: null };
+    this.rows.set(entry.id, row);
+    this.fill(row, entry);
+    return row;
+  }
+
+  fill(row, entry) {
+    const { cells } = row;
+    const record = entry.record || {};
+    row.tr.dataset.status = entry.status;
+
+    const src = safeImageUrl(entry.previewUrl) || safeImageUrl(record.image_url);
+    if (src !== row.imageSrc) {
+      row.imageSrc = src;
+      clear(cells.image);
+      if (src) {
+        const img = el("img", { src, alt: `Preview of ${entry.name}`, loading: "lazy", decoding: "async", width: 96, height: 96 });
+        img.addEventListener("error", () => {
+          img.replaceWith(el("span", { class: "no-preview", text: "No preview" }));
+        }, { once: true });
+        cells.image.append(img);
+      } else {
+        cells.image.append(el("span", { class: "no-preview", text: "No preview" }));
+      }
+    }
+
+    clear(cells.name);
+    const meta = [formatBytes(record.size || entry.size), describeImage(record)].filter(Boolean).join(" · ");
+    cells.name.append(el("span", { class: "file-name", text: entry.name }), meta ? el("span", { class: "meta", text: meta }) : null);
+
+    clear(cells.status);
+    cells.status.append(el("span", { class: `badge badge-${entry.status}`, text: STATUS_TEXT[entry.status] || entry.status }));
+    row.progress = null;
+    row.progressText = null;
+    if (entry.status === "uploading") {
+      row.progress = el("progress", { max: entry.total || entry.size || 1, value: entry.loaded || 0, "aria-label": `Upload of ${entry.name}` });
+      row.progressText = el("span", { class: "meta", text: formatPercent((entry.loaded || 0) / (entry.total || entry.size || 1)) });
+      cells.status.append(row.progress, row.progressText);
+    }
+    const reason = reasonOf(entry);
+    if (reason) cells.status.append(el("span", { class: "reason", text: reason }));
+
+    clear(cells.label);
+    if (entry.status === "ok" && record.label !== undefined) cells.label.append(el("span", { class: "label", text: String(record.label) }));
+
+    clear(cells.score);
+    if (entry.status === "ok" && typeof record.score === "number") {
+      const pct = Math.max(0, Math.min(1, record.score));
+      cells.score.append(el("span", { class: "score", text: formatPercent(record.score) }),
+        el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(pct * 100).toFixed(1)}%` })));
+    }
+
+    clear(cells.top);
+    if (entry.status === "ok" && Array.isArray(record.top) && record.top.length > 0) {
+      cells.top.append(el("ol", { class: "top" }, record.top.map((item) =>
+        el("li", {}, el("span", { text: String(item && item.label) }), " ", el("span", { class: "meta", text: formatPercent(item && item.score) })))));
+    }
+
+    clear(cells.time);
+    const iso = record.classified_at || record.uploaded_at;
+    if (iso) {
+      cells.time.append(el("time", { datetime: String(iso), title: String(iso), text: formatTime(iso) }));
+      const timing = [];
+      if (typeof record.inference_ms === "number") timing.push(`${Math.round(record.inference_ms * 10) / 10} ms inference`);
+      if (timing.length) cells.time.append(el("span", { class: "meta", text: timing.join(" · ") }));
+    }
+  }
+}

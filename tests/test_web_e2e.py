@@ -1,0 +1,182 @@
+"""End to end through the web page: `spotter up`, real Chromium, uploads to (moto) S3, live results, CSV.
+
+Starts the local stack as a subprocess, opens the page it serves, picks three photos, one corrupt
+JPEG and one text file by keyboard, waits for three predictions, one rejection (with its reason)
+and one refusal, downloads the batch CSV through the page's link, and saves a screenshot to
+test-results/web-e2e.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_PHOTOS = ROOT.parent / "shared" / "data" / "isic-uda1"
+SAMPLES = ROOT / "frontend" / "samples"
+TEST_MODEL = ROOT / "tests" / "models" / "colours-int8.tflite"
+RESULTS = ROOT / "test-results"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+START_TIMEOUT_S = 60
+RESULT_TIMEOUT_MS = 40_000
+
+
+def _chromium() -> str:
+    for candidate in (os.environ.get("SPOTTER_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate and Path(candidate).exists():
+            return candidate
+    pytest.skip("no Chromium on this machine (apt-get install chromium)")
+
+
+def _spotter_command() -> list[str]:
+    script = ROOT / ".venv" / "bin" / "spotter"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "spotter.cli"]
+
+
+@pytest.fixture
+def local_stack(tmp_path):
+    """`spotter up` on free ports; yields the endpoints from local.json; SIGTERM at the end."""
+    from spotter.config import default_model_path
+
+    state_dir = tmp_path / "state"
+    command = _spotter_command() + ["up", "--host", "127.0.0.1", "--web-port", "0", "--api-port", "0",
+                                    "--s3-port", "0", "--no-browser", "--state-dir", str(state_dir)]
+    if not default_model_path().exists():  # the demo model is built separately; the test model will do
+        command += ["--model", str(TEST_MODEL)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    log_path = tmp_path / "spotter-up.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    local_json = state_dir / "local.json"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not local_json.exists():
+            if process.poll() is not None:
+                pytest.fail(f"spotter up exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"spotter up wrote no local.json in {START_TIMEOUT_S} s:\n"
+                            f"{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.2)
+        yield json.loads(local_json.read_text())
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _photos() -> list[Path]:
+    photos = sorted(SHARED_PHOTOS.glob("*.jpg"))[:3] if SHARED_PHOTOS.is_dir() else []
+    if len(photos) < 3:
+        photos = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".jpg", ".png"))[:3]
+    assert len(photos) == 3, "need three images to upload"
+    return photos
+
+
+def test_upload_classify_and_download_csv(local_stack, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+
+    photos = _photos()
+    whole = photos[0].read_bytes()
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(whole[: max(600, len(whole) // 3)])  # a truncated JPEG: header, no end
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image\n")
+    RESULTS.mkdir(exist_ok=True)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(RESULT_TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            # Listening from the start turns file-chooser interception on before the key press below
+            # (turned on lazily by expect_file_chooser, it can miss a fast keyboard-opened picker).
+            page.on("filechooser", lambda chooser: None)
+
+            page.goto(local_stack["web"])
+            page.wait_for_selector("body[data-ready]")
+            expect(page.locator("#model-card h3")).to_be_visible()  # the model card from GET /model
+            card = page.request.get(local_stack["api"].rstrip("/") + "/model").json()
+            expect(page.locator("#model-card h3")).to_contain_text(card["name"])
+
+            # By keyboard: skip link, then the drop zone, a button that opens the file picker.
+            page.keyboard.press("Tab")
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.id") == "dropzone"
+            with page.expect_file_chooser() as chooser:
+                page.keyboard.press("Enter")
+            chooser.value.set_files([*map(str, photos), str(broken), str(notes)])
+
+            rows = page.locator("#results-body tr")
+            expect(rows).to_have_count(5)
+            refused = page.locator('#results-body tr[data-status="refused"]')
+            expect(refused).to_have_count(1)
+            expect(refused).to_contain_text("notes.txt")
+            ok_rows = page.locator('#results-body tr[data-status="ok"]')
+            rejected = page.locator('#results-body tr[data-status="rejected"]')
+            expect(ok_rows).to_have_count(3)
+            expect(rejected).to_have_count(1)
+            expect(rejected).to_contain_text("broken.jpg")
+            assert rejected.locator(".reason").inner_text().strip(), "a rejection shows its reason"
+            for i in range(3):
+                row = ok_rows.nth(i)
+                assert row.locator(".label").inner_text().strip() in card["labels"]
+                assert row.locator(".score").inner_text().strip().endswith("%")
+                assert row.locator("ol.top li").count() >= 1
+                expect(row.locator(".col-image img")).to_be_visible()
+            names = {row.locator(".file-name").inner_text() for row in ok_rows.all()}
+            assert names == {p.name for p in photos}
+            expect(page.locator("#progress-text")).to_contain_text("All done")
+
+            # Sorting by confidence puts the rows with a score first.
+            page.click('th button[data-sort="score"]')
+            expect(page.locator('th:has(button[data-sort="score"])')).to_have_attribute("aria-sort", "descending")
+            expect(rows.first).to_have_attribute("data-status", "ok")
+
+            # The CSV of the batch, through the page's link.
+            with page.expect_download() as download:
+                page.click("#csv-link")
+            csv_path = tmp_path / "batch.csv"
+            download.value.save_as(csv_path)
+            with open(csv_path, newline="", encoding="utf-8") as handle:
+                records = list(csv.DictReader(handle))
+            assert len(records) == 4, records
+            assert Counter(r["status"] for r in records) == {"ok": 3, "rejected": 1}
+            assert {r["file_name"] for r in records} == {p.name for p in photos} | {"broken.jpg"}
+            assert all(r["label"] in card["labels"] for r in records if r["status"] == "ok")
+            assert all(r["reason"] for r in records if r["status"] == "rejected")
+
+            page.screenshot(path=str(RESULTS / "web-e2e.png"), full_page=True)
+
+            # Phone width: no horizontal scrolling.
+            page.set_viewport_size({"width": 375, "height": 800})
+            page.wait_for_timeout(200)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            page.screenshot(path=str(RESULTS / "web-e2e-375.png"), full_page=True)
+
+            assert not errors, errors
+        finally:
+            browser.close()
