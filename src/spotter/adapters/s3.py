@@ -65,3 +65,24 @@ class S3Presigner:
         return self.client.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
         )
+
+
+class S3Folder:
+    """Listing and uploading for sync and reprocess."""
+
+    def __init__(self, client, bucket: str):
+        self.client = client
+        self.bucket = bucket
+
+    def list(self, prefix: str):
+        """Yield (key, size, etag, last_modified) under `prefix`."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield obj["Key"], obj["Size"], obj["ETag"].strip('"'), obj["LastModified"]
+
+    def upload(self, path, key: str, content_type: str, multipart_threshold: int, chunk_size: int) -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        config = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=chunk_size, use_threads=False)
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config)

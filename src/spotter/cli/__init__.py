@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ["predict", "up"]
+SUBCOMMAND_MODULES = ["predict", "up", "sync", "query", "export", "reprocess"]
 
 
 def build_parser() -> argparse.ArgumentParser:

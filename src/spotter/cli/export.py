@@ -1,0 +1,48 @@
+"""`spotter export`: the whole predictions table (parallel scan) as Parquet or CSV."""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from ..tabular import write
+from .target import TargetError, add_target_arguments, require, resolve
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("export", help="export every prediction to Parquet or CSV")
+    parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
+    parser.add_argument("--output", type=Path, help="file to write (default spotter-predictions.<format>)")
+    parser.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
+    add_target_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def summary(records) -> list[str]:
+    groups: dict[str, list[float]] = defaultdict(list)
+    for record in records:
+        name = record.label if record.status == "ok" else "(rejected)"
+        groups[name].append(record.score or 0.0)
+    return [f"{name}: {len(scores)} records" + (f", mean score {sum(scores) / len(scores):.3f}" if name != "(rejected)" else "")
+            for name, scores in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+
+
+def run(args) -> int:
+    from ..adapters.aws import resource
+    from ..adapters.dynamodb import DynamoPredictionQueries
+
+    try:
+        target = resolve(args)
+        require(target, "table")
+    except TargetError as exc:
+        print(f"spotter export: {exc}", file=sys.stderr)
+        return 2
+    output = args.output or Path(f"spotter-predictions.{args.format}")
+    records = list(DynamoPredictionQueries(resource("dynamodb").Table(target.table)).scan_all(max(1, args.segments)))
+    records.sort(key=lambda r: (r.uploaded_at, r.key, r.model))
+    write(records, args.format, output)
+    print(f"wrote {len(records)} records to {output}", file=sys.stderr)
+    for line in summary(records):
+        print(f"  {line}", file=sys.stderr)
+    return 0

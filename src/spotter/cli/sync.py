@@ -1,0 +1,90 @@
+"""`spotter sync DIR --source NAME`: upload a drone's folder, resumably, for classification."""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from .progress import Progress
+from .target import TargetError, add_target_arguments, require, resolve
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sync", help="upload a folder of images under drones/<source>/ (resumable)")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--source", required=True, help="drone or camera name: files go to drones/<source>/")
+    parser.add_argument("--jobs", type=int, default=8, help="uploads in flight (default 8)")
+    parser.add_argument("--retries", type=int, default=4, help="attempts per file (default 4)")
+    parser.add_argument("--include-hidden", action="store_true", help="also upload dotfiles (skipped by default)")
+    parser.add_argument("--dry-run", action="store_true", help="show what would be uploaded, upload nothing")
+    add_target_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def _upload_with_retries(folder, file, attempts: int) -> str | None:
+    from ..sync import MULTIPART_CHUNK, MULTIPART_THRESHOLD
+
+    for attempt in range(1, attempts + 1):
+        try:
+            folder.upload(file.path, file.key, file.content_type, MULTIPART_THRESHOLD, MULTIPART_CHUNK)
+            return None
+        except FileNotFoundError:
+            return "file disappeared before upload"
+        except Exception as exc:  # network and throttling errors: back off and try again
+            if attempt == attempts:
+                return f"{type(exc).__name__}: {exc}"
+            time.sleep(min(8.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+    return None
+
+
+def run(args) -> int:
+    from ..adapters.aws import client
+    from ..adapters.s3 import S3Folder
+    from ..sync import local_files, plan_sync, source_prefix
+
+    if not args.folder.is_dir():
+        print(f"spotter sync: {args.folder} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        prefix = source_prefix(args.source)
+        target = resolve(args)
+        require(target, "bucket")
+    except (ValueError, TargetError) as exc:
+        print(f"spotter sync: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    folder = S3Folder(client("s3"), target.bucket)
+    files = local_files(args.folder, prefix, include_hidden=args.include_hidden)
+    try:
+        remote = {key: (size, etag) for key, size, etag, _ in folder.list(prefix)}
+    except Exception as exc:
+        print(f"spotter sync: cannot list s3://{target.bucket}/{prefix}: {exc}", file=sys.stderr)
+        return EXIT_SOME_FAILED
+    plan = plan_sync(files, remote)
+    print(f"{len(files)} files in {args.folder}; {len(plan.unchanged)} already in s3://{target.bucket}/{prefix} "
+          f"({target.description}); {len(plan.upload)} to upload ({plan.upload_bytes / 1e6:.1f} MB)", file=sys.stderr)
+    if args.dry_run:
+        for file in plan.upload:
+            print(f"would upload {file.path} -> s3://{target.bucket}/{file.key}")
+        return EXIT_OK
+    progress = Progress(len(plan.upload), plan.upload_bytes)
+    failures: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = {pool.submit(_upload_with_retries, folder, f, max(1, args.retries)): f for f in plan.upload}
+        for future in as_completed(futures):
+            file, error = futures[future], future.result()
+            if error:
+                failures.append((str(file.path), error))
+            progress.advance(file.size, failed=bool(error))
+    progress.close()
+    uploaded = len(plan.upload) - len(failures)
+    rate = uploaded / progress.elapsed if progress.elapsed > 0 else 0.0
+    print(f"uploaded {uploaded}, skipped {len(plan.unchanged)} unchanged, failed {len(failures)} "
+          f"in {progress.elapsed:.1f} s ({rate:.1f} files/s)", file=sys.stderr)
+    for path, error in failures:
+        print(f"  failed: {path}: {error}", file=sys.stderr)
+    return EXIT_SOME_FAILED if failures else EXIT_OK

@@ -1,0 +1,85 @@
+"""Where the analyst and drone commands point: the local stack, or a deployed stack on AWS.
+
+Order: explicit flags, then `--stack NAME` (CloudFormation outputs), then the environment
+(UPLOADS_BUCKET, PREDICTIONS_TABLE, CLASSIFY_QUEUE_URL), then the running local stack's
+`.spotter/local.json` (which also points boto3 at moto with throwaway credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class TargetError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    bucket: str | None
+    table: str | None
+    queue_url: str | None
+    dead_letter_queue_url: str | None
+    description: str
+    model: str | None = None
+
+
+def add_target_arguments(parser) -> None:
+    group = parser.add_argument_group("target (default: the running local stack)")
+    group.add_argument("--stack", help="a deployed Spotter CloudFormation stack to read names from")
+    group.add_argument("--bucket", help="uploads bucket name")
+    group.add_argument("--table", help="predictions table name")
+    group.add_argument("--queue-url", help="classify queue URL")
+    group.add_argument("--endpoint-url", help="AWS endpoint override (e.g. a moto server)")
+    group.add_argument("--state-dir", type=Path, default=Path(".spotter"), help="local stack state (default .spotter)")
+
+
+def _from_stack(name: str) -> dict:
+    from ..adapters.aws import client
+
+    try:
+        stack = client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+    except Exception as exc:
+        raise TargetError(f"cannot read stack {name}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return {"bucket": outputs.get("UploadsBucketName"), "table": outputs.get("PredictionsTableName"),
+            "queue_url": outputs.get("ClassifyQueueUrl"), "dead_letter_queue_url": outputs.get("ClassifyDeadLetterQueueUrl")}
+
+
+def resolve(args) -> Target:
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    found = {"bucket": args.bucket, "table": args.table, "queue_url": args.queue_url, "dead_letter_queue_url": None}
+    description = "flags"
+    model = None
+    if args.stack:
+        found = {k: found[k] or v for k, v in _from_stack(args.stack).items()}
+        description = f"stack {args.stack}"
+    env = {"bucket": os.environ.get("UPLOADS_BUCKET"), "table": os.environ.get("PREDICTIONS_TABLE"),
+           "queue_url": os.environ.get("CLASSIFY_QUEUE_URL"), "dead_letter_queue_url": os.environ.get("CLASSIFY_DLQ_URL")}
+    if not any(found.values()) and any(env.values()):
+        found, description = env, "environment"
+    local_file = Path(args.state_dir) / "local.json"
+    if not any(found.values()) and local_file.exists():
+        local = json.loads(local_file.read_text())
+        os.environ.setdefault("AWS_ENDPOINT_URL", local["s3"])
+        # the local stack is moto: any credentials work, and real ones must never be sent there
+        os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION=local.get("region", "us-east-1"))
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+        found = {"bucket": local["bucket"], "table": local["table"], "queue_url": local.get("queue"),
+                 "dead_letter_queue_url": local.get("dead_letter_queue")}
+        description, model = f"local stack ({local['s3']})", local.get("model")
+    if not any(found.values()):
+        raise TargetError("no target: start the local stack (`make run`), or pass --stack NAME or --bucket/--table")
+    return Target(description=description, model=model, **found)
+
+
+def require(target: Target, *names: str) -> None:
+    missing = [n for n in names if not getattr(target, n)]
+    if missing:
+        flags = ", ".join("--" + n.replace("_", "-") for n in missing)
+        raise TargetError(f"{target.description} does not say {', '.join(missing)}: pass {flags}")
