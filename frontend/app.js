@@ -126,9 +126,9 @@ function addFiles(files) {
     id: `f${state.nextId++}`,
     name: file.name,
     size: file.size,
-    type: file.type || "application/octet-stream",
+    type: file.type || "",
     file,
-    previewUrl: null,
+    previewUrl: (file.type || "").startsWith("image/") ? URL.createObjectURL(file) : null,
     status: "queued",
     loaded: 0,
     total: file.size,
@@ -196,7 +196,6 @@ async function presign(entries) {
 async function uploadEntry(entry) {
   entry.status = "uploading";
   entry.loaded = 0;
-  if (!entry.previewUrl && entry.file) entry.previewUrl = URL.createObjectURL(entry.file);
   changed(entry);
   let lastPaint = 0;
   try {

@@ -21,6 +21,11 @@ export function reasonOf(entry) {
   return "";
 }
 
+function uploadPercent(entry) {
+  const fraction = (entry.loaded || 0) / (entry.total || entry.size || 1);
+  return `${Math.floor(Math.max(0, Math.min(1, fraction)) * 100)}%`;
+}
+
 function entryTime(entry) {
   const record = entry.record || {};
   const iso = record.classified_at || record.uploaded_at;
@@ -30,8 +35,7 @@ function entryTime(entry) {
 
 function searchableText(entry) {
   const record = entry.record || {};
-  const top = Array.isArray(record.top) ? record.top.map((t) => t && t.label).join(" ") : "";
-  return [entry.name, record.label, entry.status, STATUS_TEXT[entry.status], reasonOf(entry), top]
+  return [entry.name, record.label, entry.status, STATUS_TEXT[entry.status], reasonOf(entry)]
     .filter(Boolean).join(" ").toLowerCase();
 }
 
@@ -130,7 +134,7 @@ export class ResultsView {
     if (row && row.progress) {
       row.progress.max = entry.total || entry.size || 1;
       row.progress.value = entry.loaded || 0;
-      row.progressText.textContent = formatPercent((entry.loaded || 0) / (entry.total || entry.size || 1));
+      row.progressText.textContent = uploadPercent(entry);
     }
   }
 
@@ -240,7 +244,7 @@ export class ResultsView {
     row.progressText = null;
     if (entry.status === "uploading") {
       row.progress = el("progress", { max: entry.total || entry.size || 1, value: entry.loaded || 0, "aria-label": `Upload of ${entry.name}` });
-      row.progressText = el("span", { class: "meta", text: formatPercent((entry.loaded || 0) / (entry.total || entry.size || 1)) });
+      row.progressText = el("span", { class: "meta", text: uploadPercent(entry) });
       cells.status.append(row.progress, row.progressText);
     }
     const reason = reasonOf(entry);
