@@ -62,3 +62,31 @@ def stack(moto, int8_model):
     from stack import make_stack
 
     return make_stack(int8_model)
+
+
+def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, timeout_s: float = 60.0):
+    """Run `spotter up` as a user would; returns (process, endpoints from local.json)."""
+    import json
+    import subprocess
+    import time
+
+    command = [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(state_dir), "--visibility-timeout", "2", *extra]
+    if model is not None:
+        command += ["--model", str(model)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=clean_env())
+    local = state_dir / "local.json"
+    deadline = time.monotonic() + timeout_s
+    while not local.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"spotter up did not start:\n{process.stdout.read()}")
+        time.sleep(0.2)
+    return process, json.loads(local.read_text())
+
+
+def clean_env(**extra) -> dict:
+    """The environment a user's shell would have: none of the settings tests set in this process."""
+    drop = {"AWS_ENDPOINT_URL", "UPLOADS_BUCKET", "PREDICTIONS_TABLE", "IDEMPOTENCY_TABLE", "SPOTTER_MODEL",
+            "CLASSIFY_QUEUE_URL", "CLASSIFY_DLQ_URL", "ALLOWED_ORIGINS", "MAX_UPLOAD_BYTES"}
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}

@@ -11,26 +11,14 @@ import pytest
 import requests
 
 import images
-from conftest import MODELS, ROOT
+from conftest import MODELS, start_local_stack
 from spotter.local.template import load_template
 
 
 @pytest.fixture(scope="module")
 def local_stack(tmp_path_factory):
     state = tmp_path_factory.mktemp("state")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(state), "--visibility-timeout", "2",
-         "--model", str(MODELS / "colours-int8.tflite")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    local = state / "local.json"
-    deadline = time.monotonic() + 60
-    while not local.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"spotter up did not start:\n{process.stdout.read()}")
-        time.sleep(0.2)
-    endpoints = json.loads(local.read_text())
+    process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
     yield {"process": process, "endpoints": endpoints, "state": state}
     if process.poll() is None:
         process.kill()

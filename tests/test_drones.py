@@ -1,0 +1,115 @@
+"""Drones: plain `aws s3 sync` and `spotter sync` into the running local stack."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+import images
+from conftest import MODELS, ROOT, clean_env, start_local_stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
+    yield {"endpoints": endpoints, "state": state}
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _folder(root: Path) -> dict[str, str]:
+    """A drone's card: photos in nested folders, a sidecar text file; returns relative path -> expected label."""
+    expected = {"DCIM/100/IMG_0001.JPG": "red", "DCIM/100/IMG 0002.JPG": "blue", "DCIM/101/IMG+0003.png": "green",
+                "DCIM/101/été.jpg": "red", "flight.log": None}
+    colours = {"red": images.RED, "blue": images.BLUE, "green": images.GREEN}
+    for relative, label in expected.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if label is None:
+            path.write_text("takeoff 10:02\nlanding 10:31\n")
+        elif relative.endswith(".png"):
+            path.write_bytes(images.png(colours[label]))
+        else:
+            path.write_bytes(images.jpeg(colours[label]))
+    return expected
+
+
+def _records(endpoints, source):
+    table = boto3.resource("dynamodb", endpoint_url=endpoints["s3"], region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local").Table(endpoints["table"])
+    return [r for r in table.scan()["Items"] if r["source"] == source]
+
+
+def _wait_for(endpoints, source, count, timeout=45):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = _records(endpoints, source)
+        if len(records) >= count:
+            return records
+        time.sleep(0.5)
+    pytest.fail(f"only {len(_records(endpoints, source))} of {count} records for {source}")
+
+
+def test_plain_aws_s3_sync_just_works(stack, tmp_path):
+    e = stack["endpoints"]
+    expected = _folder(tmp_path)
+    env = clean_env(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
+    aws = Path(sys.executable).with_name("aws")
+    result = subprocess.run([str(aws), "s3", "sync", str(tmp_path), f"s3://{e['bucket']}/drones/kestrel/",
+                             "--endpoint-url", e["s3"], "--only-show-errors"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    records = _wait_for(e, "kestrel", len(expected))
+    by_key = {r["key"].removeprefix("drones/kestrel/"): r for r in records}
+    assert set(by_key) == set(expected)
+    for relative, label in expected.items():
+        if label is None:
+            assert by_key[relative]["status"] == "rejected" and "text" in by_key[relative]["reason"]
+        else:
+            assert by_key[relative]["label"] == label and by_key[relative]["status"] == "ok"
+    assert by_key["DCIM/100/IMG_0001.JPG"]["batch"] == "DCIM/100"
+
+
+def test_spotter_sync_uploads_then_resumes_and_reports(stack, tmp_path):
+    e = stack["endpoints"]
+    expected = _folder(tmp_path)
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
+
+    def sync(*extra):
+        return subprocess.run([sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "heron",
+                               "--state-dir", str(stack["state"]), *extra], cwd=ROOT, capture_output=True, text=True,
+                              timeout=120, env=clean_env())
+
+    first = sync()
+    assert first.returncode == 0, first.stderr
+    assert f"uploaded {len(expected)}, skipped 0 unchanged, failed 0" in first.stderr
+    _wait_for(e, "heron", len(expected))
+
+    second = sync()
+    assert second.returncode == 0 and f"uploaded 0, skipped {len(expected)} unchanged" in second.stderr
+
+    (tmp_path / "DCIM/100/IMG_0001.JPG").write_bytes(images.jpeg(images.GREEN, size=(70, 50)))
+    third = sync()
+    assert f"uploaded 1, skipped {len(expected) - 1} unchanged" in third.stderr
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        changed = [r for r in _records(e, "heron") if r["key"].endswith("IMG_0001.JPG")]
+        if changed and changed[0]["label"] == "green":
+            break
+        time.sleep(0.5)
+    assert changed[0]["label"] == "green" and len(_records(e, "heron")) == len(expected)
+
+
+def test_spotter_sync_usage_errors_exit_two(tmp_path):
+    run = lambda *a: subprocess.run([sys.executable, "-m", "spotter.cli", "sync", *a], cwd=ROOT, capture_output=True,
+                                    text=True, timeout=60, env=clean_env())
+    assert run(str(tmp_path / "missing"), "--source", "x").returncode == 2
+    bad = run(str(tmp_path), "--source", "../etc", "--state-dir", str(tmp_path))
+    assert bad.returncode == 2 and "source must be" in bad.stderr
+    none = run(str(tmp_path), "--source", "ok", "--state-dir", str(tmp_path / "nowhere"))
+    assert none.returncode == 2 and "no target" in none.stderr
