@@ -97,6 +97,7 @@ function updateProgress() {
   classifyBar.value = c.ok + c.rejected;
   $("upload-progress-text").textContent = c.bytes ? `${formatBytes(c.sent)} of ${formatBytes(c.bytes)}` : "";
   $("progress-section").hidden = c.total === 0;
+  uploadBar.closest(".progress-row").hidden = c.bytes === 0; // a reopened batch has nothing to send
   const busy = queue.busy || c.pending > 0;
   $("new-batch").disabled = busy || c.total === 0;
   // The live region only changes when counts do (not on every progress event), at most once a second.
