@@ -6,7 +6,19 @@ APP_STAMP := $(VENV)/.installed-app
 MODEL_STAMP := $(VENV)/.installed-model
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
+# SAM CLI, cfn-lint and checkov live apart from the app (their pins conflict with it, and
+# checkov's boto3 pin with the SAM CLI's): .venv-infra, and .venv-infra/checkov for checkov.
+INFRA_VENV := .venv-infra
+INFRA_BIN := $(INFRA_VENV)/bin
+CHECKOV_BIN := $(INFRA_VENV)/checkov/bin
+INFRA_STAMP := $(INFRA_VENV)/.installed-infra
+# The functions run on Lambda's python3.12: `sam build` wants that interpreter on PATH
+# (no container here); found on PATH or under pyenv.
+LAMBDA_PYTHON ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),$(shell $(p) -c 'import sys; print(sys.executable)' 2>/dev/null)))
+SAM = SAM_CLI_TELEMETRY=0 PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" $(INFRA_BIN)/sam
+
 .PHONY: install install-model run test bench clean
+.PHONY: install-infra check-infra deploy
 
 install: $(APP_STAMP)
 
@@ -25,7 +37,7 @@ $(MODEL_STAMP): $(APP_STAMP) model/requirements.txt
 	$(PIP) -r model/requirements.txt
 	touch $@
 
-test: $(APP_STAMP) $(MODEL_STAMP)
+test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 run: $(APP_STAMP)
@@ -36,3 +48,33 @@ bench: $(APP_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .spotter build
+	rm -rf $(INFRA_VENV) .aws-sam
+
+# ---- AWS: template checks and deployment (infra/, layers/runtime/) ----------------------------
+install-infra: $(INFRA_STAMP)
+
+$(INFRA_STAMP): infra/requirements.txt infra/requirements-checkov.txt
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_BIN)/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	$(PYTHON) -m venv $(INFRA_VENV)/checkov
+	$(CHECKOV_BIN)/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
+	touch $@
+
+# The same checks `make test` runs (tests/test_infra.py), with the tools' own output.
+check-infra: $(INFRA_STAMP)
+	$(SAM) validate --template infra/template.yaml --region us-east-1
+	$(INFRA_BIN)/python infra/lint.py
+	$(CHECKOV_BIN)/checkov --config-file infra/checkov.yaml -f infra/template.yaml -f build/infra/template.expanded.json
+	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.12 on PATH (Lambda runtime python3.12)" >&2; exit 1; }
+	$(SAM) build --template infra/template.yaml --build-dir build/infra/sam
+	@du -sb build/infra/sam/ClassifyFunction build/infra/sam/ApiFunction build/infra/sam/RuntimeLayer
+
+# First time: `sam deploy --guided` asks for the stack name, region and parameters and saves
+# them to samconfig.toml (see infra/samconfig.example.toml); later runs reuse them. Then the
+# page, with a config.json naming the API, goes to the site bucket.
+deploy: $(INFRA_STAMP) $(APP_STAMP)
+	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.12 on PATH (Lambda runtime python3.12)" >&2; exit 1; }
+	$(SAM) build --template infra/template.yaml
+	@if [ -f samconfig.toml ]; then $(SAM) deploy; \
+	else $(SAM) deploy --guided --capabilities CAPABILITY_IAM; fi
+	$(BIN)/python infra/deploy_site.py --config-file samconfig.toml --aws $(BIN)/aws
