@@ -369,3 +369,21 @@ def test_deploy_writes_the_page_config_from_stack_outputs(tmp_path):
     commands = deploy_site.publish_commands("aws", "us-east-1", outputs, ROOT / "frontend", tmp_path / "config.json")
     assert commands[0][:3] == ["aws", "s3", "sync"] and "s3://site-bucket/" in commands[0]
     assert "s3://site-bucket/config.json" in commands[1] and "E123" in commands[2]
+
+
+def test_deploy_site_dry_run_reads_outputs_through_the_aws_cli(tmp_path):
+    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in {
+        "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/", "SiteBucketName": "site-bucket",
+        "SiteDistributionId": "E123", "SiteUrl": "https://d1.cloudfront.net/",
+        "ResearcherUserPoolId": "us-east-1_X", "ResearcherUserPoolClientId": "client"}.items()]
+    fake_aws = tmp_path / "aws"
+    fake_aws.write_text(f"#!/bin/sh\necho '{json.dumps({'Stacks': [{'Outputs': outputs}]})}'\n")
+    fake_aws.chmod(0o755)
+    config = tmp_path / "samconfig.toml"
+    config.write_text((INFRA / "samconfig.example.toml").read_text())
+    done = _run([sys.executable, INFRA / "deploy_site.py", "--config-file", config, "--aws", fake_aws,
+                 "--out", tmp_path / "site", "--dry-run"], timeout=60)
+    written = json.loads((tmp_path / "site" / "config.json").read_text())
+    assert written["apiUrl"] == "https://abc.execute-api.us-east-1.amazonaws.com/"
+    assert written["auth"]["userPoolId"] == "us-east-1_X"
+    assert "create-invalidation" in done.stdout
