@@ -32,9 +32,12 @@ def normalise_time(value: str | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def sequencer_key(sequencer: str | None) -> str:
-    """S3 sequencers are hex strings of varying length: pad so later events compare greater."""
-    return (sequencer or "").upper().rjust(32, "0")
+def sequence_key(sequencer: str | None, event_time: str | None) -> str:
+    """Orders events for one key. S3's sequencers are hex of varying length (pad to compare);
+    where an event has none (moto, or a reprocess), its event time orders it instead."""
+    if sequencer:
+        return "S" + sequencer.upper().rjust(32, "0")
+    return "T" + (event_time or "")
 
 
 @dataclass

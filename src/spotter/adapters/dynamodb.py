@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ..query import Partition, PredictionQuery, QueryError, plan
-from ..records import PredictionRecord, sequencer_key
+from ..records import PredictionRecord, sequence_key
 
 _FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitude", "longitude", "altitude")
 
@@ -26,7 +26,7 @@ def to_item(record: PredictionRecord) -> dict:
             item[name] = Decimal(str(item[name]))
     if "top" in item:
         item["top"] = [{"label": t["label"], "score": Decimal(str(t["score"]))} for t in item["top"]]
-    item["sequence"] = sequencer_key(record.sequencer)
+    item["sequence"] = sequence_key(record.sequencer, record.uploaded_at)
     return item
 
 
