@@ -148,3 +148,53 @@ def test_model_card_and_cors(api):
     assert status == 204 and headers["Access-Control-Allow-Origin"] == ORIGIN
     _, headers, _ = api("GET", "/model", headers={"origin": "http://evil.example"})
     assert headers.get("Access-Control-Allow-Origin") != "http://evil.example"
+
+
+@pytest.fixture
+def signed_in_api(stack, monkeypatch):
+    monkeypatch.setenv("ALLOWED_ORIGINS", ORIGIN)
+    monkeypatch.setenv("AUTH_ENABLED", "true")
+    module = load_handler_module("api")
+
+    def call(method, path, claims, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        event = http_api_event(method, path, {"content-type": "application/json"}, data, jwt_claims=claims)
+        response = module.lambda_handler(event, LambdaContext("api"))
+        return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
+
+    call.stack = stack
+    return call
+
+
+ALICE = {"sub": "1111-alice", "email": "alice@example.org"}
+BOB = {"sub": "2222-bob", "cognito:groups": "[researchers]"}
+ANALYST = {"sub": "3333-ana", "cognito:groups": "[analysts researchers]"}
+
+
+def test_with_sign_in_on_nobody_sees_another_researchers_batch(signed_in_api):
+    api, stack = signed_in_api, signed_in_api.stack
+    assert api("GET", "/model", None)[0] == 401
+    status, body = api("POST", "/uploads", ALICE, {"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 10}],
+                                                   "batch": "survey"})
+    assert status == 200
+    batch, upload = body["batch"], body["uploads"][0]
+    assert batch.endswith("-survey") and batch != "survey"
+    assert _upload(upload, images.jpeg(images.RED), "a.jpg").status_code == 204
+    stack.drain()
+
+    assert api("GET", f"/predictions?batch={batch}", ALICE)[1]["items"][0]["label"] == "red"
+    assert api("GET", f"/predictions/{upload['objectId']}", ALICE)[0] == 200
+
+    status, body = api("GET", f"/predictions?batch={batch}", BOB)
+    assert status == 403 and "someone else" in body["message"]
+    assert api("GET", "/predictions", BOB)[0] == 403  # no batch: would list everyone's
+    assert api("GET", "/predictions?label=red", BOB)[0] == 403
+    assert api("GET", f"/predictions/{upload['objectId']}", BOB)[0] == 404
+    assert api("GET", f"/predictions.csv?batch={batch}", BOB)[0] == 403
+    # Bob cannot claim Alice's batch by naming it in an upload either
+    status, body = api("POST", "/uploads", BOB, {"files": [{"name": "b.jpg", "type": "image/jpeg", "size": 10}],
+                                                 "batch": batch})
+    assert status == 200 and body["batch"] != batch and not body["batch"].startswith(batch.split("-")[0] + "-")
+
+    assert api("GET", "/predictions?label=red", ANALYST)[1]["items"][0]["batch"] == batch
+    assert api("GET", f"/predictions/{upload['objectId']}", ANALYST)[0] == 200

@@ -1,15 +1,22 @@
 """HTTP API for the web page and scripts: presigned uploads, predictions, CSV, the model card."""
 
+import json
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.exceptions import BadRequestError, NotFoundError
+from aws_lambda_powertools.event_handler.exceptions import (
+    BadRequestError,
+    NotFoundError,
+    UnauthorizedError,
+)
 
+from spotter.access import AccessDenied, Caller
 from spotter.adapters.wiring import prediction_queries, predictions, presigner
 from spotter.api_views import ModelInfo, query_from_params, record_view
 from spotter.config import Settings
 from spotter.export import to_csv
 from spotter.query import QueryError
-from spotter.uploads import PlannedUpload, UploadRequestError, new_batch_id, parse_files, plan_uploads
+from spotter.uploads import PlannedUpload, UploadRequestError, parse_files, plan_uploads
 
 settings = Settings.from_env()
 logger = Logger(service="spotter-api")
@@ -19,6 +26,20 @@ cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, ma
 app = APIGatewayHttpResolver(cors=cors)
 model = ModelInfo.load(settings.model_path)
 queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
+
+
+def _caller() -> Caller:
+    if not settings.auth_enabled:
+        return Caller.anonymous()
+    claims = (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    if not claims or "sub" not in claims:
+        raise UnauthorizedError("sign in first")
+    return Caller.from_claims(claims)
+
+
+@app.exception_handler(AccessDenied)
+def access_denied(exc: AccessDenied):
+    return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
 
 
 def _view(record) -> dict:
@@ -31,7 +52,7 @@ def create_uploads():
         files, batch = parse_files(app.current_event.json_body)
     except (UploadRequestError, ValueError) as exc:
         raise BadRequestError(str(exc)) from None
-    batch = batch or new_batch_id()
+    batch = _caller().batch_for_upload(batch)
     uploads = []
     for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):
         if isinstance(plan, PlannedUpload):
@@ -46,9 +67,11 @@ def create_uploads():
 
 def _query(limit_default: int = 100):
     try:
-        return query_from_params(app.current_event.query_string_parameters or {}, model.model_id, limit_default)
+        query = query_from_params(app.current_event.query_string_parameters or {}, model.model_id, limit_default)
     except QueryError as exc:
         raise BadRequestError(str(exc)) from None
+    _caller().check_listing(query.batch)
+    return query
 
 
 @app.get("/predictions")
@@ -80,13 +103,14 @@ def predictions_csv():
 @app.get("/predictions/<object_id>")
 def get_prediction(object_id: str):
     record = store.get(object_id, model.model_id)
-    if record is None:
+    if record is None or not _caller().may_read(record):  # someone else's: as if it did not exist
         raise NotFoundError(f"no prediction yet for {object_id}")
     return _view(record)
 
 
 @app.get("/model")
 def get_model():
+    _caller()
     return model.card
 
 

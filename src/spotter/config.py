@@ -44,6 +44,7 @@ class Settings:
     view_url_ttl: int = 900
     allowed_origins: tuple[str, ...] = ("*",)
     num_threads: int | None = None
+    auth_enabled: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -63,4 +64,5 @@ class Settings:
             view_url_ttl=_int(env, "VIEW_URL_TTL", defaults.view_url_ttl),
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()) or defaults.allowed_origins,
             num_threads=int(threads) if threads else None,
+            auth_enabled=env.get("AUTH_ENABLED", "false").strip().lower() == "true",
         )

@@ -17,7 +17,15 @@ log = logging.getLogger(__name__)
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
 
-def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1") -> dict:
+def http_api_event(
+    method: str,
+    raw_path: str,
+    headers: dict[str, str],
+    body: bytes,
+    source_ip: str = "127.0.0.1",
+    jwt_claims: dict | None = None,
+) -> dict:
+    """`jwt_claims`: what API Gateway's JWT authorizer passes on once it has verified a token."""
     parts = urlsplit(raw_path)
     query: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
@@ -46,6 +54,8 @@ def http_api_event(method: str, raw_path: str, headers: dict[str, str], body: by
         },
         "isBase64Encoded": not is_text,
     }
+    if jwt_claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": jwt_claims, "scopes": None}}
     if query:
         event["queryStringParameters"] = query
     if "cookie" in lowered:

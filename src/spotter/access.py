@@ -1,0 +1,66 @@
+"""Who may see what when sign-in is on: researchers see their own batches; analysts see everything.
+
+API Gateway's JWT authorizer has already verified the token; this decides what its claims allow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from .records import PredictionRecord
+from .uploads import new_batch_id
+
+ANALYSTS_GROUP = "analysts"
+
+
+class AccessDenied(Exception):
+    """The caller is signed in but may not see this (HTTP 403)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    subject: str | None  # None: sign-in is off, everyone is trusted
+    groups: frozenset[str] = frozenset()
+
+    @classmethod
+    def anonymous(cls) -> "Caller":
+        return cls(subject=None)
+
+    @classmethod
+    def from_claims(cls, claims: dict) -> "Caller":
+        raw = claims.get("cognito:groups") or ""
+        if isinstance(raw, list):
+            groups = raw
+        else:  # HTTP API passes list claims as "[a b]"
+            groups = str(raw).strip("[]").replace(",", " ").split()
+        return cls(subject=str(claims["sub"]), groups=frozenset(groups))
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.subject is None or ANALYSTS_GROUP in self.groups
+
+    @property
+    def batch_prefix(self) -> str:
+        """Batches a researcher creates start with a tag derived from their identity."""
+        return "u" + hashlib.sha256(self.subject.encode()).hexdigest()[:10] + "-"
+
+    def owns_batch(self, batch: str | None) -> bool:
+        return self.sees_everything or bool(batch and batch.startswith(self.batch_prefix))
+
+    def batch_for_upload(self, requested: str | None) -> str:
+        batch = requested or new_batch_id()
+        if self.subject is None or batch.startswith(self.batch_prefix):
+            return batch
+        return (self.batch_prefix + batch)[:64]
+
+    def check_listing(self, batch: str | None) -> None:
+        if self.sees_everything:
+            return
+        if not batch:
+            raise AccessDenied("give the batch to list: researchers see their own batches only")
+        if not self.owns_batch(batch):
+            raise AccessDenied("this batch belongs to someone else")
+
+    def may_read(self, record: PredictionRecord) -> bool:
+        return self.owns_batch(record.batch)
