@@ -10,6 +10,11 @@ export class ApiError extends Error {
 
 /** The API base URL from config.json beside the page; "" means the page's own origin. */
 export async function loadApiUrl(configUrl = "config.json") {
+  return (await loadConfig(configUrl)).apiUrl;
+}
+
+/** config.json: {apiUrl, auth}; `auth` (researcher sign-in settings) is null when the stack has none. */
+export async function loadConfig(configUrl = "config.json") {
   let response;
   try {
     response = await fetch(configUrl, { cache: "no-store" });
@@ -27,7 +32,8 @@ export async function loadApiUrl(configUrl = "config.json") {
   const base = raw || window.location.origin;
   const url = new URL(base, window.location.href);
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new ApiError(`apiUrl must be http(s), got ${base}`);
-  return url.href.replace(/\/+$/, "");
+  const auth = config.auth && typeof config.auth === "object" ? config.auth : null;
+  return { apiUrl: url.href.replace(/\/+$/, ""), auth };
 }
 
 async function messageOf(response) {
@@ -41,8 +47,23 @@ async function messageOf(response) {
 }
 
 export class Api {
-  constructor(baseUrl) {
+  /** `auth` (auth.js), when sign-in is on, supplies the ID token sent as a Bearer token. */
+  constructor(baseUrl, auth = null) {
     this.baseUrl = baseUrl;
+    this.auth = auth;
+  }
+
+  /** fetch() with "Authorization: Bearer <ID token>" when sign-in is on; a 401 signs the page out. */
+  async fetch(url, init = {}) {
+    const headers = { ...(init.headers || {}) };
+    if (this.auth) {
+      const token = await this.auth.idToken();
+      if (!token) throw new ApiError("Sign in to use Spotter", 401);
+      headers.Authorization = `Bearer ${token}`;
+    }
+    const response = await fetch(url, { ...init, headers });
+    if (response.status === 401 && this.auth) this.auth.drop();
+    return response;
   }
 
   url(path, params = {}) {
@@ -61,8 +82,9 @@ export class Api {
     }
     let response;
     try {
-      response = await fetch(this.url(path, params), init);
+      response = await this.fetch(this.url(path, params), init);
     } catch (err) {
+      if (err instanceof ApiError) throw err;
       throw new ApiError(`Cannot reach the API at ${this.baseUrl} (${err.message})`);
     }
     if (!response.ok) throw new ApiError(await messageOf(response), response.status);

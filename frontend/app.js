@@ -1,6 +1,7 @@
 // Spotter's page: pick or drop images, upload them straight to S3, show predictions as they arrive.
 
-import { Api, ApiError, loadApiUrl } from "./api.js";
+import { Api, ApiError, loadConfig } from "./api.js";
+import { Auth } from "./auth.js";
 import { renderCard } from "./card.js";
 import { el, formatBytes } from "./dom.js";
 import { ResultsView, ACTIVE } from "./results.js";
@@ -294,6 +295,7 @@ async function poll() {
       delete $("alert").dataset.source;
     }
   } catch (err) {
+    if (err.status === 401 && state.api.auth) return; // signed out: polling resumes after sign-in (#batch is kept)
     showAlert(`Could not fetch predictions: ${err.message}. Retrying…`);
     $("alert").dataset.source = "poll";
   } finally {
@@ -411,7 +413,7 @@ function wireCsv() {
     if (!link.href || event.ctrlKey || event.metaKey || event.shiftKey) return;
     event.preventDefault();
     try {
-      const response = await fetch(link.href, { headers: { Accept: "text/csv" } });
+      const response = await state.api.fetch(link.href, { headers: { Accept: "text/csv" } });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const blob = await response.blob();
       const url = URL.createObjectURL(new Blob([blob], { type: "text/csv" }));
@@ -420,8 +422,9 @@ function wireCsv() {
       save.click();
       save.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
-    } catch {
-      window.location.assign(link.href);
+    } catch (err) {
+      if (state.api.auth) showAlert(`Could not download the CSV: ${err.message}`); // a plain link carries no token
+      else window.location.assign(link.href);
     }
   });
 }
@@ -469,6 +472,28 @@ async function loadModelCard() {
   }
 }
 
+// ---- researcher sign-in (only when config.json has "auth") ------------------------------------
+
+function renderAuth(auth) {
+  const signedIn = auth.signedIn;
+  $("auth-bar").hidden = false;
+  $("auth-signed-in").hidden = !signedIn;
+  $("auth-email").textContent = signedIn ? auth.email : "";
+  $("sign-out").hidden = !signedIn;
+  $("auth-signed-out").hidden = signedIn;
+  $("sign-in").hidden = signedIn;
+  for (const id of ["dropzone", "samples-button"]) $(id).disabled = !signedIn;
+}
+
+function wireAuth(auth) {
+  $("sign-in").addEventListener("click", () => auth.signIn().catch((err) => showAlert(err.message)));
+  $("sign-out").addEventListener("click", () => auth.signOut());
+  auth.onChange(() => {
+    renderAuth(auth);
+    if (!auth.signedIn) showAlert("You are signed out. Sign in again to continue.");
+  });
+}
+
 async function main() {
   view = new ResultsView({ table: $("results-table"), body: $("results-body"), empty: $("results-empty"), count: $("results-count") });
   queue = new UploadQueue({ presign, upload: uploadEntry, changed: () => updateProgress() }, { concurrency: CONCURRENCY });
@@ -478,13 +503,31 @@ async function main() {
   wireFilters();
   wireNewBatch();
   view.setEntries(state.entries);
+  let config;
+  let auth = null;
   try {
-    state.api = new Api(await loadApiUrl());
+    config = await loadConfig();
+    if (config.auth) auth = new Auth(config.auth);
   } catch (err) {
     showAlert(`${err.message}. The page cannot reach the Spotter API.`);
     $("model-card").textContent = "Not available: no API address.";
     for (const id of ["dropzone", "samples-button"]) $(id).disabled = true;
     return;
+  }
+  state.api = new Api(config.apiUrl, auth);
+  if (auth) {
+    wireAuth(auth);
+    try {
+      await auth.start(); // finishes a sign-in coming back from the hosted UI
+    } catch (err) {
+      showAlert(err.message);
+    }
+    renderAuth(auth);
+    if (!auth.signedIn) {
+      $("model-card").textContent = "Sign in to see the model card.";
+      document.body.dataset.ready = "true";
+      return;
+    }
   }
   document.body.dataset.ready = "true";
   loadModelCard();
