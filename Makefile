@@ -78,3 +78,16 @@ deploy: $(INFRA_STAMP) $(APP_STAMP)
 	@if [ -f samconfig.toml ]; then $(SAM) deploy; \
 	else $(SAM) deploy --guided --capabilities CAPABILITY_IAM; fi
 	$(BIN)/python infra/deploy_site.py --config-file samconfig.toml --aws $(BIN)/aws
+
+# ---- Reliability: hostile uploads and fuzzing (tests/hostile.py, tests/stress.py, fuzz/) ------
+.PHONY: stress fuzz
+FUZZ_SECONDS ?= 60
+
+# Hostile uploads through `spotter up`: rounds of generated bad files and names, summary table.
+stress: $(APP_STAMP)
+	$(BIN)/python tests/stress.py $(STRESS_ARGS)
+
+# Coverage-guided fuzzing of the image decoder for FUZZ_SECONDS (atheris, installed here only).
+fuzz: $(APP_STAMP)
+	$(PIP) -r fuzz/requirements.txt || echo "atheris did not install: fuzz/fuzz_decode.py falls back to random mutation"
+	$(BIN)/python fuzz/fuzz_decode.py --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)

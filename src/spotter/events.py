@@ -34,14 +34,20 @@ def _object_from_record(record: dict) -> S3Object | None:
         s3 = record["s3"]
         bucket = s3["bucket"]["name"]
         obj = s3["object"]
-        key = unquote_plus(obj["key"])
+        key = obj["key"]
     except (KeyError, TypeError) as exc:
         raise MalformedEvent(f"S3 event record lacks {exc}") from None
     size = obj.get("size")
+    if not isinstance(bucket, str) or not isinstance(key, str) or not isinstance(size, (int, str, type(None))):
+        raise MalformedEvent(f"S3 event record has a bucket, key or size of the wrong type: {str(record)[:200]}")
+    try:
+        size = int(size) if size is not None else None
+    except ValueError:
+        raise MalformedEvent(f"S3 event record has a size that is not a number: {size[:50]!r}") from None
     return S3Object(
         bucket=bucket,
-        key=key,
-        size=int(size) if size is not None else None,
+        key=unquote_plus(key),
+        size=size,
         etag=obj.get("eTag") or obj.get("etag"),
         version_id=obj.get("versionId") or None,
         sequencer=obj.get("sequencer"),
@@ -66,7 +72,7 @@ def objects_in_message(body: str) -> list[S3Object]:
     """Parse one SQS message body holding an S3 notification (possibly wrapped by SNS)."""
     try:
         event = json.loads(body)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         raise MalformedEvent(f"message body is not JSON: {str(body)[:200]!r}") from None
     if isinstance(event, dict) and event.get("Type") == "Notification" and "Message" in event:
         return objects_in_message(event["Message"])

@@ -14,6 +14,7 @@ _OFFSET_TIME_ORIGINAL = ExifTags.Base.OffsetTimeOriginal
 _DATETIME = ExifTags.Base.DateTime
 _MAKE = ExifTags.Base.Make
 _MODEL = ExifTags.Base.Model
+_MAX_TEXT = 200  # PNG/TIFF EXIF text can be megabytes; a DynamoDB item holds at most 400 KB
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def _text(value) -> str | None:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None
-    value = value.strip("\x00 ").strip()
+    value = value.strip("\x00 ").strip()[:_MAX_TEXT]
     return value or None
 
 
@@ -81,6 +82,8 @@ def _gps(exif: Image.Exif) -> tuple[float | None, float | None, float | None]:
             alt = round(float(raw_alt), 2)
             if gps.get(ExifTags.GPS.GPSAltitudeRef) in (1, b"\x01"):
                 alt = -alt
+            if not -1e5 <= alt <= 1e5:  # NaN (0/0), inf or absurd: DynamoDB would refuse the record
+                alt = None
     except (TypeError, ValueError, ZeroDivisionError):
         alt = None
     return lat, lon, alt

@@ -19,6 +19,7 @@ from .exif import FieldMetadata, read_field_metadata
 SUPPORTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"}
 _TRANSPARENT_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}  # not P, PA, 1
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,28 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
 
 
 def _high_depth_to_l(image: Image.Image) -> Image.Image:
-    values = np.asarray(image, dtype=np.float64)
+    # float32, not float64: a 170 KB 16-bit PNG can declare 88 megapixels (2.4 GB as float64)
     if image.mode == "F":
-        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-        values = (values - lo) / (hi - lo or 1.0) * 255.0
+        values = np.asarray(image, dtype=np.float32)
+        finite = np.isfinite(values)
+        lo, hi = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 0.0)
+        with np.errstate(all="ignore"):
+            values = np.where(finite, (values - lo) * np.float32(255.0 / (hi - lo or 1.0)), 0.0)
     else:
         # 16-bit data (stored in mode I or I;16*): scale the full 16-bit range down to 8 bits.
-        values = values / 257.0
-    return Image.fromarray(np.clip(np.nan_to_num(values), 0, 255).astype(np.uint8), "L")
+        values = np.asarray(image) // 257
+    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+
+
+def _reduced(image: Image.Image, target_size: tuple[int, int]) -> Image.Image:
+    """Box-average a big picture by an integer factor, never below twice the target, before any
+    colour conversion: an 88-megapixel LA PNG of 170 KB otherwise needs ~1.5 GB to flatten."""
+    factor = min(image.size) // (2 * max(target_size))
+    if factor < 2:
+        return image
+    if image.mode.startswith("I;16"):  # cannot be reduced: to 8 bits first
+        image = _high_depth_to_l(image)
+    return image.reduce(factor) if image.mode in _REDUCIBLE_MODES else image
 
 
 def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
@@ -116,7 +131,7 @@ def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
     if image.mode in _HIGH_DEPTH_MODES:
         return _high_depth_to_l(image).convert("RGB")
     if image.mode in _TRANSPARENT_MODES:
-        rgba = image.convert("RGBA")
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         canvas = Image.new("RGB", rgba.size, background)
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
@@ -146,10 +161,11 @@ def decode_image(
             if min(width, height) > 2 * side:
                 image.draft("RGB", (side, side))
         image.load()
-        oriented = ImageOps.exif_transpose(image)
-        if oriented is not image and oriented.size != image.size:
+        before = image.size
+        ImageOps.exif_transpose(image, in_place=True)  # not a copy: that would double the memory
+        if image.size != before:
             width, height = height, width
-        rgb = to_rgb(oriented)
+        rgb = to_rgb(_reduced(image, target_size) if use_draft else image)
         rgb.load()
     except RejectedImage:
         raise
