@@ -108,7 +108,8 @@ def _high_depth_to_l(image: Image.Image) -> Image.Image:
     else:
         # 16-bit data (stored in mode I or I;16*): scale the full 16-bit range down to 8 bits.
         values = np.asarray(image) // 257
-    return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
+    np.clip(values, 0, 255, out=values)
+    return Image.fromarray(values.astype(np.uint8), "L")
 
 
 def _reduced(image: Image.Image, target_size: tuple[int, int]) -> Image.Image:
