@@ -400,7 +400,8 @@ def drain_output(process, keep: int = 200):
     import threading
 
     tail = collections.deque(maxlen=keep)
-    threading.Thread(target=lambda: tail.extend(process.stdout), name="drain-spotter-up", daemon=True).start()
+    if process.stdout is not None:  # nothing to do where the output goes to a file
+        threading.Thread(target=lambda: tail.extend(process.stdout), name="drain-spotter-up", daemon=True).start()
     return tail
 
 
