@@ -6,10 +6,11 @@ import argparse
 import os
 import platform
 
-from . import cold_start, latency
+from . import cold_start, latency, pipeline
 from .common import default_model
 
-SUITES = {"cold-start": cold_start.run, "latency": latency.run}
+SUITES = {"cold-start": cold_start.run, "latency": latency.run, "sync": pipeline.run_sync, "load": pipeline.run_load}
+DEFAULT = ["cold-start", "latency", "sync"]  # "load" (5,000 images, minutes) on request
 
 
 def main() -> None:
@@ -19,7 +20,7 @@ def main() -> None:
     args = parser.parse_args()
     model, what = (args.model, args.model) if args.model else default_model()
     print(f"# Spotter benchmarks\nmodel: {model} ({what}); {os.cpu_count()} CPUs; Python {platform.python_version()}\n")
-    for name in args.only or list(SUITES):
+    for name in args.only or DEFAULT:
         print(f"## {name}\n")
         print(SUITES[name](model))
         print(flush=True)

@@ -73,14 +73,15 @@ def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, t
     command = [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(state_dir), "--visibility-timeout", "2", *extra]
     if model is not None:
         command += ["--model", str(model)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=clean_env())
+    log = open(state_dir / "spotter-up.log", "w+")  # a file, not a pipe nobody reads (it would fill and block)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env())
     local = state_dir / "local.json"
     deadline = time.monotonic() + timeout_s
     while not local.exists():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            pytest.fail(f"spotter up did not start:\n{process.stdout.read()}")
+            log.seek(0)
+            pytest.fail(f"spotter up did not start:\n{log.read()}")
         time.sleep(0.2)
     return process, json.loads(local.read_text())
 

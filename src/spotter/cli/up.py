@@ -29,6 +29,14 @@ def run(args) -> int:
 
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
+    from ..config import default_model_path
+
+    model = args.model or (Path(os.environ["SPOTTER_MODEL"]) if os.environ.get("SPOTTER_MODEL") else default_model_path())
+    if not Path(model).exists():
+        print(f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
+              file=sys.stderr)
+        return 2
     from ..local.stack import LocalOptions, LocalStack
 
     stack = LocalStack(LocalOptions(host=args.host, web_port=args.web_port, api_port=args.api_port,

@@ -1,6 +1,6 @@
 """`spotter up`: the whole stack on 127.0.0.1, with the production handlers on moto.
 
-    moto server (S3, SQS, DynamoDB)  <- resources read from infra/template.yaml
+    moto server process (S3, SQS, DynamoDB)  <- resources read from infra/template.yaml
     S3 ObjectCreated -> SQS -> SqsTrigger -> functions/classify/app.py
     HTTP server (API Gateway v2 events) -> functions/api/app.py
     static server -> frontend/ + config.json
@@ -19,6 +19,7 @@ import boto3
 
 from . import http_api, static_site
 from .lambda_runtime import load_handler_module
+from .moto_process import MotoProcess
 from .resources import create_stack
 from .sqs_trigger import SqsTrigger
 from .template import TEMPLATE, stack_spec
@@ -56,13 +57,9 @@ class LocalStack:
         self.threads.append(thread)
 
     def start(self) -> dict:
-        from moto.server import ThreadedMotoServer
-
         o = self.options
-        self._moto = ThreadedMotoServer(ip_address=o.host, port=o.s3_port, verbose=False)
-        self._moto.start()
-        moto_host, moto_port = self._moto.get_host_and_port()
-        s3_endpoint = f"http://{moto_host}:{moto_port}"
+        self._moto = MotoProcess(o.host, o.s3_port)
+        s3_endpoint = self._moto.start()
 
         api_handler: dict = {}
         api_server = http_api.make_server(o.host, o.api_port, lambda event, context: api_handler["fn"](event, context))
