@@ -46,6 +46,11 @@ run: $(APP_STAMP)
 bench: $(APP_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
+# Rebuild the demo model (model/skin-lesion-int8.*) from ../shared and print its evaluation table.
+.PHONY: model
+model: $(MODEL_STAMP)
+	$(BIN)/spotter model build-demo
+
 clean:
 	rm -rf $(VENV) .pytest_cache .spotter build
 	rm -rf $(INFRA_VENV) .aws-sam

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ["predict", "up", "sync", "query", "export", "reprocess", "dlq"]
+SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "export", "reprocess", "dlq"]
 
 
 def build_parser() -> argparse.ArgumentParser:

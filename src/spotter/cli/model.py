@@ -1,0 +1,170 @@
+"""`spotter model train|convert|evaluate|build-demo`: build, quantize and check a classifier.
+
+TensorFlow is a build-time dependency (`model/requirements.txt`, `make install-model`); it is
+imported only when one of these commands runs, never by `spotter --help` or `spotter predict`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
+
+_REPO = REPO_MODEL_DIR.parent
+_SHARED = _REPO.parent / "shared"
+_DEMO_DATA = _SHARED / "data" / "isic-uda1"
+_DEMO_WEIGHTS = _SHARED / "weights" / "mobilenetv2_1.00_224_imagenet_notop.weights.h5"
+_DEMO_KERAS = _REPO / "build" / "skin-lesion" / "skin-lesion.keras"
+_DEMO_TFLITE = REPO_MODEL_DIR / DEFAULT_MODEL_FILE
+_DEMO_SPLIT = REPO_MODEL_DIR / "skin-lesion-split.json"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("model", help="train, convert to int8 TFLite and evaluate a classifier (needs TensorFlow)")
+    commands = parser.add_subparsers(dest="model_command", required=True, metavar="STEP")
+
+    train = commands.add_parser("train", help="train a MobileNetV2 classifier on an image folder or labels.csv")
+    train.add_argument("--data", type=Path, default=_DEMO_DATA, help=f"images: one folder per class, or a labels.csv (default {_DEMO_DATA})")
+    train.add_argument("--label-column", help="labels.csv column holding the class (default: label, benign_malignant, class...)")
+    train.add_argument("--weights", default=str(_DEMO_WEIGHTS),
+                       help="backbone weights file, or 'imagenet' for Keras' download (default: the shared MobileNetV2 file)")
+    train.add_argument("--out", type=Path, default=_REPO / "build" / "model.keras", help="where to save the Keras model (.keras)")
+    train.add_argument("--split", type=Path, help="reuse this split file; default: make a stratified split, saved as OUT.split.json")
+    train.add_argument("--fractions", type=float, nargs=3, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"))
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--size", type=int, default=224, help="input side in pixels (default 224)")
+    train.add_argument("--augment-copies", type=int, default=None, help="augmented views per training image")
+    train.add_argument("--fine-tune-epochs", type=int, default=None, help="0: train the head only")
+    train.add_argument("--backbone", default="mobilenet_v2", choices=["mobilenet_v2", "tiny"])
+    train.set_defaults(run=run_train)
+
+    convert = commands.add_parser("convert", help="a Keras model (.keras, .h5, SavedModel) to full-int8 TFLite plus its card")
+    convert.add_argument("model", type=Path, metavar="MODEL")
+    convert.add_argument("--calibration", type=Path, required=True, metavar="DIR",
+                         help="representative images (any folder of images, searched recursively)")
+    convert.add_argument("--calibration-limit", type=int, default=200)
+    convert.add_argument("--out", type=Path, help="the .tflite to write (default MODEL-int8.tflite beside MODEL)")
+    convert.add_argument("--name", help="model name for the card (default: from --out)")
+    convert.add_argument("--version", default="1.0.0")
+    convert.add_argument("--labels", type=Path, help="labels file, one per line in output order (default: MODEL.split.json's labels)")
+    convert.add_argument("--range", type=float, nargs=2, default=(-1.0, 1.0), metavar=("LOW", "HIGH"),
+                         help="the network's input range for pixels 0..255 (default -1 1, MobileNetV2)")
+    convert.add_argument("--disclaimer", help="text for the card's disclaimer")
+    convert.set_defaults(run=run_convert)
+
+    evaluate = commands.add_parser("evaluate", help="float vs int8 on the held-out test split; table printed and written into the card")
+    evaluate.add_argument("--model", type=Path, default=_DEMO_KERAS, help="the float Keras model")
+    evaluate.add_argument("--tflite", type=Path, default=_DEMO_TFLITE, help="the int8 model (served by the runtime)")
+    evaluate.add_argument("--data", type=Path, default=_DEMO_DATA)
+    evaluate.add_argument("--label-column")
+    evaluate.add_argument("--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)")
+    evaluate.add_argument("--no-card", action="store_true", help="do not write the metrics into the card")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
+    evaluate.set_defaults(run=run_evaluate)
+
+    demo = commands.add_parser("build-demo", help="rebuild the shipped skin-lesion demo model from ../shared and print its evaluation")
+    demo.add_argument("--data", type=Path, default=_DEMO_DATA)
+    demo.add_argument("--weights", type=Path, default=_DEMO_WEIGHTS)
+    demo.add_argument("--out-dir", type=Path, default=REPO_MODEL_DIR, help="where the .tflite, card and split go (default model/)")
+    demo.set_defaults(run=run_build_demo)
+
+
+def _fail(message: str) -> int:
+    print(f"spotter model: {message}", file=sys.stderr)
+    return 2
+
+
+def _split_beside(model: Path) -> Path:
+    return model.with_suffix(".split.json")
+
+
+def run_train(args) -> int:
+    from ..modelbuild.data import load_dataset, load_split, save_split, stratified_split
+    from ..modelbuild.train import TrainConfig, save_model, train
+
+    try:
+        dataset = load_dataset(args.data, args.label_column)
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    split = load_split(args.split) if args.split else stratified_split(dataset, tuple(args.fractions), args.seed)
+    if args.backbone == "tiny":
+        config = TrainConfig.tiny(size=args.size, seed=args.seed)
+    else:
+        config = TrainConfig(weights=args.weights, size=args.size, seed=args.seed)
+    for option in ("augment_copies", "fine_tune_epochs"):
+        if getattr(args, option) is not None:
+            setattr(config, option, getattr(args, option))
+    model, log = train(dataset, split, config)
+    path = save_model(model, args.out)
+    save_split(split, _split_beside(path))
+    path.with_suffix(".train.json").write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
+    print(f"saved {path}, {_split_beside(path).name} and {path.with_suffix('.train.json').name}")
+    return 0
+
+
+def run_convert(args) -> int:
+    from ..card import card_path_for, load_labels
+    from ..modelbuild.cardfile import build_card, write_card
+    from ..modelbuild.convert import calibration_from_folder, convert, model_input_size, tensor_types
+    from ..modelbuild.data import load_split
+
+    out = args.out or args.model.with_name(f"{args.model.stem}-int8.tflite")
+    if args.labels:
+        labels = load_labels(args.labels)
+    elif _split_beside(args.model).exists():
+        labels = tuple(load_split(_split_beside(args.model))["labels"])
+    else:
+        return _fail("give --labels (no MODEL.split.json beside the model to take them from)")
+    try:
+        size = model_input_size(args.model)
+        calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
+    except (OSError, ValueError) as exc:
+        return _fail(str(exc))
+    convert(args.model, out, calibration=calibration, value_range=tuple(args.range))
+    train_log = args.model.with_suffix(".train.json")
+    card = build_card(
+        args.name or out.stem.removesuffix("-int8"), args.version, labels, size, tuple(args.range),
+        quantization={"type": "full-integer int8 (weights, activations, input and output)", "tensors": tensor_types(out),
+                      "representative_dataset": f"{len(calibration)} images from {args.calibration}"},
+        training=json.loads(train_log.read_text()) if train_log.exists() else None,
+        disclaimer=args.disclaimer,
+    )
+    write_card(card_path_for(out), card)
+    print(f"wrote {out} ({out.stat().st_size} bytes) and {card_path_for(out).name}")
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from ..card import card_path_for
+    from ..modelbuild.convert import load_keras_model
+    from ..modelbuild.data import load_dataset, load_split
+    from ..modelbuild.demo import update_card_metrics
+    from ..modelbuild.evaluate import evaluate
+    from ..modelbuild.report import SEED_APPS, table
+
+    split_path = args.split or (_DEMO_SPLIT if args.tflite.resolve() == _DEMO_TFLITE.resolve() else _split_beside(args.model))
+    for needed in (args.model, args.tflite, args.data, split_path):
+        if not needed.exists():
+            return _fail(f"{needed} does not exist" + (" (run `make model` first)" if needed == _DEMO_KERAS else ""))
+    dataset = load_dataset(args.data, args.label_column)
+    model = load_keras_model(args.model)
+    if model is None:
+        return _fail("evaluate needs a .keras or .h5 model for the float side")
+    metrics = evaluate(model, args.tflite, dataset, load_split(split_path), name=args.tflite.stem)
+    if not args.no_card:
+        update_card_metrics(card_path_for(args.tflite), metrics)
+    demo = args.tflite.resolve() == _DEMO_TFLITE.resolve()
+    print(json.dumps(metrics, indent=1) if args.json else table(metrics, SEED_APPS if demo else None))
+    return 0
+
+
+def run_build_demo(args) -> int:
+    from ..modelbuild.demo import build_demo
+
+    try:
+        build_demo(args.data, args.weights, args.out_dir)
+    except FileNotFoundError as exc:
+        return _fail(str(exc))
+    return 0

