@@ -447,6 +447,7 @@ def test_sign_in_with_pkce_bearer_token_refresh_401_and_sign_out(world, page):
     page.click("#sign-in")
     expect(page.locator("#auth-email")).to_have_text(EMAIL)
     assert world.verified_pkce == 2
+    page.wait_for_load_state("networkidle")  # the signed-in page's own calls are done before we count
     page.evaluate("""() => {
         const t = JSON.parse(sessionStorage.getItem('spotter.auth.tokens'));
         t.expiresAt = 0; t.refreshToken = null;
