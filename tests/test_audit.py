@@ -18,15 +18,10 @@ from conftest import ROOT
 
 # (file, bandit check) -> why it is not a problem here
 BANDIT_EXCEPTIONS = {
-    ("src/spotter/api_views.py", "B101"): "an assert checks the bbox has 4 numbers inside a try that also catches "
-    "AssertionError; Lambda never runs python -O (an explicit check would be cleaner)",
     ("src/spotter/cli/sync.py", "B311"): "random() jitters retry back-off; nothing secret is derived from it",
     ("src/spotter/cli/target.py", "B106"): "'local' is the dummy credential for the moto-only local stack, set so that "
     "real credentials are never sent there",
     ("src/spotter/local/stack.py", "B106"): "the same dummy credential for the local stack's own clients",
-    ("src/spotter/local/sqs_trigger.py", "B324"): "MD5 is SQS's MD5OfBody checksum, which the emulated event "
-    "must carry; not used for security",
-    ("src/spotter/sync.py", "B324"): "MD5 is how S3 computes ETags; sync compares them to skip unchanged files",
     ("src/spotter/local/template.py", "B506"): "the loader is a yaml.SafeLoader subclass that only adds "
     "CloudFormation's !tags; bandit cannot see the base class",
     ("src/spotter/local/moto_process.py", "B404"): "starts the local moto server as a subprocess",

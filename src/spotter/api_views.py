@@ -43,9 +43,10 @@ def query_from_params(params: dict, current_model: str, limit_default: int = 100
     if params.get("bbox"):
         try:
             bbox = tuple(float(v) for v in params["bbox"].split(","))
-            assert len(bbox) == 4
-        except (ValueError, AssertionError):
-            raise QueryError("bbox must be south,west,north,east") from None
+        except ValueError:
+            bbox = ()
+        if len(bbox) != 4:
+            raise QueryError("bbox must be south,west,north,east")
     limit = _number(params, "limit")
     model = params.get("model") or current_model
     return PredictionQuery(

@@ -63,10 +63,10 @@ def s3_etag(path: Path, size: int) -> str:
     digests = []
     with path.open("rb") as handle:
         if size < MULTIPART_THRESHOLD:
-            return hashlib.md5(handle.read()).hexdigest()
+            return hashlib.md5(handle.read(), usedforsecurity=False).hexdigest()
         while chunk := handle.read(MULTIPART_CHUNK):
-            digests.append(hashlib.md5(chunk).digest())
-    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
+            digests.append(hashlib.md5(chunk, usedforsecurity=False).digest())
+    return f"{hashlib.md5(b''.join(digests), usedforsecurity=False).hexdigest()}-{len(digests)}"
 
 
 def plan_sync(files: list[LocalFile], remote: dict[str, tuple[int, str]]) -> SyncPlan:

@@ -30,7 +30,7 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str = "us-east-1") -
                 "body": m["Body"],
                 "attributes": dict(m.get("Attributes", {})),
                 "messageAttributes": m.get("MessageAttributes", {}),
-                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),
+                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode(), usedforsecurity=False).hexdigest(),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
                 "awsRegion": region,
