@@ -10,11 +10,6 @@ import tempfile
 import time
 import urllib.request
 
-# moto's server logs every request at INFO through werkzeug; keep only warnings and errors.
-_QUIET_MAIN = (
-    "import logging, sys; logging.getLogger('werkzeug').setLevel(logging.WARNING); "
-    "from moto.server import main; main(sys.argv[1:])"
-)
 
 
 def _die_with_parent() -> None:
@@ -47,7 +42,7 @@ class MotoProcess:
 
     def start(self, timeout_s: float = 30.0) -> str:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _QUIET_MAIN, "-H", self.host, "-p", str(self.port)],
+            [sys.executable, "-m", "spotter.local.moto_main", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=self._log, text=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
