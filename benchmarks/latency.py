@@ -38,9 +38,13 @@ def inputs() -> list[tuple[str, bytes]]:
     else:
         cases.append(("256x256 JPEG (generated)", _encode(_photo((256, 256)), "JPEG", quality=90)))
     if full:
-        data = max(full, key=lambda p: p.stat().st_size).read_bytes()
-        with Image.open(io.BytesIO(data)) as probe:
-            cases.append((f"{probe.width}x{probe.height} JPEG (ISIC full)", data))
+        def pixels(path):
+            with Image.open(path) as probe:
+                return probe.width * probe.height, path.stat().st_size
+
+        largest = max(full, key=pixels)
+        with Image.open(largest) as probe:
+            cases.append((f"{probe.width}x{probe.height} JPEG (ISIC full)", largest.read_bytes()))
     else:
         cases.append(("3000x2000 JPEG (generated)", _encode(_photo((3000, 2000)), "JPEG", quality=90)))
     cases.append(("4000x3000 PNG (12 MP)", _encode(_photo((4000, 3000)), "PNG", compress_level=6)))
