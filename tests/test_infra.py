@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from spotter.local.template import load_template
+
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
 TEMPLATE = INFRA / "template.yaml"
@@ -29,28 +31,11 @@ pytestmark = pytest.mark.infra
 
 
 # ----------------------------------------------------------------------------- helpers
-class _CfnLoader(yaml.SafeLoader):
-    pass
-
-
-def _tag(loader, suffix, node):
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        value = value.split(".", 1) if suffix == "GetAtt" else value
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
 
 
 @pytest.fixture(scope="module")
 def template() -> dict:
-    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    return load_template(TEMPLATE)
 
 
 @pytest.fixture(scope="module")
