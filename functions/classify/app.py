@@ -60,4 +60,5 @@ def record_handler(record: SQSRecord) -> list[dict]:
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     idempotency.register_lambda_context(context)
+    metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=len(event.get("Records", [])))
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -45,6 +45,7 @@ class MotoProcess:
             [sys.executable, "-m", "spotter.local.moto_main", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=self._log, text=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the stack, which stops moto last
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
