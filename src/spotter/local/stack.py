@@ -87,9 +87,10 @@ class LocalStack:
 
         classify = load_handler_module("classify")
         api_handler["fn"] = load_handler_module("api").lambda_handler
-        for number in range(max(1, o.pollers)):
-            trigger = SqsTrigger(boto3.client("sqs"), created.queue_url, classify.lambda_handler if number == 0
-                                 else load_handler_module("classify").lambda_handler,
+        # one handler module per poller: each is its own "Lambda instance" with its own interpreter
+        instances = [classify] + [load_handler_module("classify") for _ in range(max(1, o.pollers) - 1)]
+        for number, instance in enumerate(instances):
+            trigger = SqsTrigger(boto3.client("sqs"), created.queue_url, instance.lambda_handler,
                                  batch_size=spec.batch_size, batching_window_s=spec.batching_window_s,
                                  function_timeout_s=spec.function_timeout_s)
             thread = threading.Thread(target=trigger.run, args=(self.stop_event,), name=f"sqs-trigger-{number}",

@@ -109,12 +109,13 @@ def _sqs_trigger(function: dict) -> dict:
 
 
 def stack_spec(path: Path = TEMPLATE) -> StackSpec:
-    resolver = Resolver(load_template(path))
+    template = load_template(path)
+    resolver = Resolver(template)
     bucket = resolver.properties("UploadsBucket")
     queue = resolver.properties("ClassifyQueue")
     dlq = resolver.properties("ClassifyDeadLetterQueue")
     function = resolver.properties("ClassifyFunction")
-    globals_ = resolver.value((load_template(path).get("Globals") or {}).get("Function") or {})
+    globals_ = resolver.value((template.get("Globals") or {}).get("Function") or {})
     trigger = _sqs_trigger(function)
     redrive = queue.get("RedrivePolicy") or {}
     return StackSpec(
