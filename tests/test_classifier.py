@@ -36,6 +36,28 @@ def test_quantization_parameters_come_from_the_model():
         assert int(classifier.preprocess(black).min()) == int(np.clip(np.rint(-1.0 / scale + zero_point), -128, 255))
 
 
+@pytest.mark.parametrize("variant", ["int8", "uint8", "float32"])
+def test_every_8_bit_pixel_value_stays_distinct(variant):
+    """Each channel value 0..255 maps to its own input value, the nearest the model's quantization allows.
+    (Rounding real / scale half to even merged neighbouring values: the int8 demo model saw 128 levels.)"""
+    classifier = Classifier.load(MODELS / f"colours-{variant}.tflite")
+    assert classifier.input_size == (32, 32)
+    every_value = np.tile(np.arange(256, dtype=np.uint8), 4).reshape(32, 32)
+    picture = Image.fromarray(np.stack([every_value] * 3, axis=-1))  # already the input size: no resampling
+    tensor = classifier.preprocess(picture).reshape(-1, 3)[:256]
+    ramp = np.repeat(np.arange(256)[:, np.newaxis], 3, axis=1)
+    real = ramp / 127.5 - 1.0  # the card's [-1, 1] scaling
+    scale, zero_point = classifier._input["quantization"]
+    fed = (tensor.astype(np.float64) - zero_point) * scale if variant != "float32" else tensor.astype(np.float64)
+    assert np.all(np.diff(tensor[:, 0].astype(np.int64)) >= 0)
+    if variant == "float32":
+        np.testing.assert_allclose(fed, real, atol=1e-6)
+    else:
+        inside = (real / scale + zero_point >= np.iinfo(tensor.dtype).min) & (real / scale + zero_point <= np.iinfo(tensor.dtype).max)
+        assert np.all(np.abs(fed - real)[inside] <= scale / 2 + 1e-9)
+        assert len(np.unique(tensor[:, 0])) >= 254  # at most the two ends clamp onto a neighbour
+
+
 def test_model_without_card_uses_its_metadata():
     classifier = Classifier.load(MODELS / "colours-metadata-float32.tflite")
     assert classifier.labels == ("red", "green", "blue")

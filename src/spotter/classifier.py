@@ -17,6 +17,7 @@ from .tflite_metadata import read_metadata
 
 _BACKGROUND_LABELS = {"background", "__background__", "???"}
 _SUPPORTED_INPUTS = {np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.int8)}
+_CHANNELS = np.arange(3)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Classifier:
             raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
         outputs = int(np.prod(self._output["shape"][1:]))
         self.labels, self._skip_first = _resolve_labels(card.labels, outputs)
-        self._gain, self._offset = _input_affine(self.input_dtype, self._input["quantization"], card.scaling, float_range)
+        self._input_table = input_table(self.input_dtype, self._input["quantization"], card.scaling, float_range)
 
     @property
     def name(self) -> str:
@@ -92,12 +93,11 @@ class Classifier:
             resized = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
         else:
             resized = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
-        pixels = np.asarray(resized, dtype=np.float32)
-        values = pixels * self._gain + self._offset
-        if self.input_dtype == np.float32:
-            return values[np.newaxis]
-        info = np.iinfo(self.input_dtype)
-        return np.clip(np.rint(values), info.min, info.max).astype(self.input_dtype)[np.newaxis]
+        return self.tensor_from_pixels(np.asarray(resized, dtype=np.uint8))[np.newaxis]
+
+    def tensor_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        """uint8 RGB pixels [..., 3] to the model's input values (scaled, and quantized when it takes integers)."""
+        return self._input_table[pixels, _CHANNELS]
 
     def scores(self, tensor: np.ndarray) -> np.ndarray:
         self._interpreter.set_tensor(self._input["index"], tensor)
@@ -150,22 +150,34 @@ def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, .
     raise ModelError(f"the model has {outputs} outputs but {len(labels)} labels were given")
 
 
-def _input_affine(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel (gain, offset) so that the input tensor = pixel * gain + offset."""
+def input_table(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> np.ndarray:
+    """[256, 3]: the input tensor's value for each 8-bit pixel value, per channel."""
     scale, zero_point = quantization if quantization else (0.0, 0)
+    pixel = np.arange(256, dtype=np.float64)[:, np.newaxis]
     if scaling is None:
         if dtype == np.uint8:  # TFLite convention: quantized models take raw pixels
-            return np.ones(3, np.float32), np.zeros(3, np.float32)
+            return np.repeat(pixel, 3, axis=1).astype(np.uint8)
         if dtype == np.int8:
-            return np.ones(3, np.float32), np.full(3, -128.0, np.float32)
+            return np.repeat(pixel - 128, 3, axis=1).astype(np.int8)
         scaling = Scaling.from_range(*float_range)
-    mean, std = np.asarray(scaling.mean, np.float32), np.asarray(scaling.std, np.float32)
-    gain, offset = 1.0 / std, -mean / std
-    if dtype != np.float32:
-        if not scale:
-            raise ModelError("quantized input without quantization parameters")
-        gain, offset = gain / scale, offset / scale + zero_point
-    return gain.astype(np.float32), offset.astype(np.float32)
+    real = (pixel - np.asarray(scaling.mean, np.float64)) / np.asarray(scaling.std, np.float64)
+    real = np.broadcast_to(real, (256, 3))
+    if dtype == np.float32:
+        return real.astype(np.float32)
+    if not scale:
+        raise ModelError("quantized input without quantization parameters")
+    return quantize(real, scale, zero_point, dtype)
+
+
+def quantize(real: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+    """Real values to a quantized tensor as TFLite's QUANTIZE op does: real / scale rounded half away
+    from zero, plus the zero point, clamped. Not np.rint: it rounds halves to even, and with the usual
+    [-1, 1] scaling (scale 2/255, zero point -1) every pixel lands on a half, so pairs of neighbouring
+    pixel values would merge and the model would see 7 bits of each 8-bit channel."""
+    scaled = np.asarray(real, np.float64) / float(scale)
+    rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
+    info = np.iinfo(dtype)
+    return np.clip(rounded + int(zero_point), info.min, info.max).astype(dtype)
 
 
 def _looks_like_probabilities(values: np.ndarray) -> bool:
