@@ -96,8 +96,12 @@ def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
 
     dataset = data.load_dataset(_make_images(tmp_path / "images", per_class=15))
     split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=0)
-    model, log = train(dataset, split, TrainConfig.tiny(fine_tune_epochs=2, fine_tune_lr=1e-3))
+    model, log = train(dataset, split, TrainConfig.tiny(fine_tune_epochs=2, fine_tune_lr=1e-3, int8_aware_head=True))
     assert log["head"]["validation_auc"] >= 0.9
+    # the head is quantization-aware: every L2 is scored on the int8 conversion, and so is every epoch
+    assert log["head"]["l2_chosen_on"] == "int8 validation ROC AUC"
+    assert all(set(by_kind) == {"float32", "int8"} for by_kind in log["head"]["validation_auc_by_l2"].values())
+    assert log["fine_tune"]["selected_on"] == "int8 validation ROC AUC" and log["fine_tune"]["head_trained"] is False
 
     out = convert(model, tmp_path / "tiny-int8.tflite", calibration=calibration_from_folder(tmp_path / "images", (32, 32)))
     types = tensor_types(out)
@@ -117,6 +121,29 @@ def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
         assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
     assert metrics["int8"]["size_bytes"] < metrics["float32"]["size_bytes"]
     assert metrics["int8_float_top1_agreement"] == 1.0
+
+
+@pytest.mark.tensorflow
+def test_int8_outputs_match_the_serving_runtime(tmp_path):
+    """The build scores int8 models with `int8_outputs`; it must quantize exactly as the runtime does."""
+    pytest.importorskip("tensorflow")
+    from spotter.classifier import Classifier
+    from spotter.modelbuild.cardfile import build_card, write_card
+    from spotter.modelbuild.convert import calibration_from_folder, convert, int8_outputs
+    from spotter.modelbuild.train import TrainConfig, build_backbone
+    import keras
+
+    images = _make_images(tmp_path / "images", per_class=6)
+    backbone = build_backbone(TrainConfig.tiny())
+    head = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(backbone.output))
+    out = convert(keras.Model(backbone.input, head), tmp_path / "m-int8.tflite",
+                  calibration=calibration_from_folder(images, (32, 32)))
+    write_card(out.with_suffix(".card.json"), build_card("m", "0.0.1", ("blue", "red"), (32, 32)))
+    samples = list(data.load_dataset(images).samples)
+    pixels = data.load_pixels(samples, (32, 32))
+    classifier = Classifier.load(out)
+    expected = np.stack([classifier.scores(classifier.preprocess(data.decode(s.path, (32, 32)))) for s in samples])
+    np.testing.assert_array_equal(int8_outputs(out, pixels), expected)
 
 
 @pytest.mark.tensorflow

@@ -37,6 +37,9 @@ def register(subparsers) -> None:
     train.add_argument("--size", type=int, default=224, help="input side in pixels (default 224)")
     train.add_argument("--augment-copies", type=int, default=None, help="augmented views per training image")
     train.add_argument("--fine-tune-epochs", type=int, default=None, help="0: train the head only")
+    train.add_argument("--int8-aware-head", action="store_true",
+                       help="fit the head on float and int8 features too, and choose on int8 validation AUC "
+                            "(for models that lose accuracy in int8)")
     train.add_argument("--backbone", default="mobilenet_v2", choices=["mobilenet_v2", "tiny"])
     train.set_defaults(run=run_train)
 
@@ -96,6 +99,7 @@ def run_train(args) -> int:
     for option in ("augment_copies", "fine_tune_epochs"):
         if getattr(args, option) is not None:
             setattr(config, option, getattr(args, option))
+    config.int8_aware_head = args.int8_aware_head
     model, log = train(dataset, split, config)
     path = save_model(model, args.out)
     save_split(split, _split_beside(path))

@@ -5,11 +5,16 @@ The recipe, cheap enough for a 2-core CPU:
    picture) go once through the frozen backbone up to `cut_layer`; the result is cached;
 2. global average pooling of several backbone stages (`taps`, the cut and after) is scaled per
    stage and concatenated; a class-weighted, L2-regularised softmax head is fitted on the
-   standardised features, the L2 strength chosen on validation AUC (`head.py`), and the
-   standardisation folded into the dense layer's weights;
-3. the top of the backbone (everything after `cut_layer`, batch-norm statistics frozen) is
-   fine-tuned together with the head on the cached tensors with a small learning rate; the
-   epoch with the best validation AUC is kept, epoch 0 (no fine-tuning) included.
+   standardised features, and the standardisation folded into the dense layer's weights;
+3. optionally (`int8_aware_head`, a quantization-aware head): the backbone and pooling are also
+   converted to int8 with the calibration images, the head learns from the float *and* the int8
+   features of every view, so it leans on what survives quantization, and the L2 strength is
+   chosen on the int8 model's validation AUC, the model that ships;
+4. the top of the backbone (everything after `cut_layer`, batch-norm statistics frozen) is
+   fine-tuned with the head (the head stays fixed when it is int8-aware: float tensors alone would
+   untrain it) on the cached tensors with a small learning rate; the epoch with the best validation
+   AUC (of the int8 conversion, when the head is int8-aware) is kept, epoch 0 (no fine-tuning)
+   included.
 Seeds are fixed and TensorFlow's deterministic ops are on, so a rebuild gives the same model.
 """
 
@@ -22,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .augment import augmented_pixels
+from .convert import calibration_from_samples, convert, int8_outputs
 from .data import Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
 from .head import fit_softmax, softmax_probs
 from .metrics import roc_auc
@@ -42,6 +48,8 @@ class TrainConfig:
     augment_copies: int = 8
     l2_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
     head_steps: int = 200
+    int8_aware_head: bool = False  # fit the head on float and int8 features; choose on int8 validation AUC
+    calibration_images: int = 200  # training pictures that calibrate the int8 ranges
     fine_tune_epochs: int = 3
     fine_tune_lr: float = 1e-5
     batch_size: int = 32
@@ -116,17 +124,17 @@ def _auc(y: np.ndarray, probs: np.ndarray) -> float:
     return float(np.nanmean([roc_auc(y == k, probs[:, k]) for k in range(probs.shape[1])]))
 
 
-def _fit_best(model, x, y, x_val, y_val, *, epochs, lr, batch_size, weights) -> dict:
-    """Fit, keeping the weights of the epoch with the best validation AUC (epoch 0: as it came in)."""
+def _fit_best(model, x, y, score, *, epochs, lr, batch_size, weights) -> dict:
+    """Fit, keeping the weights of the epoch with the best `score()` (epoch 0: as it came in)."""
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy")
-    start_auc = _auc(y_val, _predict(model, x_val))
+    start_auc = score()
     best = {"auc": start_auc, "epoch": 0, "weights": model.get_weights()}
     history = []
     for epoch in range(1, epochs + 1):
         fitted = model.fit(x, y, batch_size=batch_size, epochs=1, class_weight=weights, shuffle=True, verbose=0)
-        auc = _auc(y_val, _predict(model, x_val))
+        auc = score()
         loss = float(fitted.history["loss"][-1])
         history.append({"epoch": epoch, "loss": round(loss, 4), "validation_auc": round(auc, 4)})
         log(f"fine-tune epoch {epoch}/{epochs}: loss {loss:.4f}, validation AUC {auc:.4f}")
@@ -135,6 +143,15 @@ def _fit_best(model, x, y, x_val, y_val, *, epochs, lr, batch_size, weights) -> 
     model.set_weights(best["weights"])
     return {"epochs": epochs, "learning_rate": lr, "validation_auc_before": round(start_auc, 4),
             "best_epoch": best["epoch"], "validation_auc": round(best["auc"], 4), "history": history}
+
+
+def _int8_outputs(model, calibration: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """`model` converted to full-integer int8 with `calibration`, run on `pixels` (dequantized)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = convert(model, Path(tmp) / "model-int8.tflite", calibration=calibration)
+        return int8_outputs(path, pixels)
 
 
 def train(dataset: Dataset, split: dict, config: TrainConfig):
@@ -157,14 +174,14 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     originals = load_pixels(train_samples, size)
     augmented, source = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.augment_copies, config.seed)
     x_train_pixels = np.concatenate([originals, augmented])
+    x_val_pixels = load_pixels(val_samples, size)
     y_train = np.concatenate([y_train0, y_train0[source]])
     del augmented
 
     lower = keras.Model(base.input, cut_tensor)
     log(f"caching the frozen backbone's {config.cut_layer} output for {len(x_train_pixels) + len(val_samples)} images")
     z_train = np.concatenate([_predict(lower, scale_pixels(x_train_pixels[i:i + 256])) for i in range(0, len(x_train_pixels), 256)])
-    z_val = _predict(lower, scale_pixels(load_pixels(val_samples, size)))
-    del x_train_pixels
+    z_val = _predict(lower, scale_pixels(x_val_pixels))
 
     # Each stage's pooled features are brought to unit RMS by one scalar (so that the concatenation,
     # quantized with a single int8 scale, keeps every stage's resolution); the head is fitted on
@@ -178,18 +195,35 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     f_val = np.concatenate([p * k for p, k in zip(p_val, tap_scale)], axis=1)
     mean, std = f_train.mean(axis=0), f_train.std(axis=0)
     std = np.maximum(std, 0.1 * float(np.median(std)) + 1e-6)  # near-constant features stay near zero
+    scaled = [keras.layers.Rescaling(k, name=f"scale_{name}")(p) for p, k, name in zip(pools, tap_scale, config.taps)]
+    features = scaled[0] if len(scaled) == 1 else keras.layers.Concatenate(name="features")(scaled)
+
+    x_fit, y_fit, q_val = (f_train - mean) / std, y_train, None
+    if config.int8_aware_head:
+        calibration = calibration_from_samples(train_samples, size, config.calibration_images, config.seed)
+        log(f"int8 features of the {len(x_train_pixels)} training views and the validation images "
+            f"({len(calibration)} calibration images)")
+        q_all = _int8_outputs(keras.Model(base.input, features), calibration, np.concatenate([x_train_pixels, x_val_pixels]))
+        q_train, q_val = q_all[:len(x_train_pixels)], q_all[len(x_train_pixels):]
+        x_fit, y_fit = np.concatenate([x_fit, (q_train - mean) / std]), np.concatenate([y_train, y_train])
+        log(f"int8 feature error: RMS {np.sqrt(np.mean(np.square(q_train - f_train))):.3f} "
+            f"(features have unit RMS per stage)")
+    del x_train_pixels
+
     weights = class_weights(y_train, n_classes)
     scores = {}
     for l2 in config.l2_grid:
-        w, b = fit_softmax((f_train - mean) / std, y_train, n_classes, l2=l2, class_weight=weights, steps=config.head_steps)
-        scores[l2] = (_auc(y_val, softmax_probs((f_val - mean) / std, w, b)), w, b)
-        log(f"softmax head on {f_train.shape[1]} pooled features, L2 {l2}: validation AUC {scores[l2][0]:.4f}")
-    best_l2 = max(config.l2_grid, key=lambda l2: scores[l2][0])
-    head_auc, w, b = scores[best_l2]
+        w, b = fit_softmax(x_fit, y_fit, n_classes, l2=l2, class_weight=weights, steps=config.head_steps)
+        auc_float = _auc(y_val, softmax_probs((f_val - mean) / std, w, b))
+        auc_int8 = _auc(y_val, softmax_probs((q_val - mean) / std, w, b)) if q_val is not None else None
+        scores[l2] = {"float32": auc_float, "int8": auc_int8, "weights": (w, b)}
+        log(f"softmax head on {f_train.shape[1]} pooled features, L2 {l2}: validation AUC float {auc_float:.4f}"
+            + (f", int8 {auc_int8:.4f}" if auc_int8 is not None else ""))
+    chosen_on = "int8" if config.int8_aware_head else "float32"
+    best_l2 = max(config.l2_grid, key=lambda l2: scores[l2][chosen_on])
+    w, b = scores[best_l2]["weights"]
 
     # the whole model: pixels -> backbone -> pooled stages, each scaled -> concatenated -> dense softmax
-    scaled = [keras.layers.Rescaling(k, name=f"scale_{name}")(p) for p, k, name in zip(pools, tap_scale, config.taps)]
-    features = scaled[0] if len(scaled) == 1 else keras.layers.Concatenate(name="features")(scaled)
     dense = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")
     model = keras.Model(base.input, dense(features), name=f"{config.backbone}_classifier")
     dense.set_weights([(w / std[:, None]).astype(np.float32), (b - (mean / std) @ w).astype(np.float32)])
@@ -199,10 +233,18 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         upper = keras.Model(cut_tensor, model.output)
         for layer in upper.layers:
             layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+        dense.trainable = not config.int8_aware_head  # trained on float tensors, it would unlearn the int8 features
         trainable = sum(int(np.prod(v.shape)) for v in upper.trainable_variables)
         log(f"fine-tuning the backbone after {config.cut_layer} with the head ({trainable} weights)")
-        fine_log = _fit_best(upper, z_train, y_train, z_val, y_val, epochs=config.fine_tune_epochs, lr=config.fine_tune_lr,
+        if config.int8_aware_head:
+            def score():
+                return _auc(y_val, _int8_outputs(model, calibration, x_val_pixels))
+        else:
+            def score():
+                return _auc(y_val, _predict(upper, z_val))
+        fine_log = _fit_best(upper, z_train, y_train, score, epochs=config.fine_tune_epochs, lr=config.fine_tune_lr,
                              batch_size=config.batch_size, weights=weights)
+        fine_log.update(selected_on=f"{chosen_on} validation ROC AUC", head_trained=not config.int8_aware_head)
     for layer in model.layers:
         layer.trainable = False
     seconds = time.perf_counter() - started
@@ -214,8 +256,10 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         "validation_images": len(val_samples),
         "class_weights": {dataset.labels[k]: round(v, 4) for k, v in weights.items()},
         "head": {"features": int(f_train.shape[1]), "l2": best_l2, "stage_scales": [round(k, 6) for k in tap_scale],
-                 "validation_auc_by_l2": {str(k): round(v[0], 4) for k, v in scores.items()},
-                 "validation_auc": round(head_auc, 4)},
+                 "int8_aware": config.int8_aware_head, "l2_chosen_on": f"{chosen_on} validation ROC AUC",
+                 "validation_auc_by_l2": {str(k): {kind: round(v[kind], 4) for kind in ("float32", "int8")
+                                                   if v[kind] is not None} for k, v in scores.items()},
+                 "validation_auc": round(scores[best_l2][chosen_on], 4)},
         "fine_tune": fine_log,
         "seconds": round(seconds, 1),
     }
