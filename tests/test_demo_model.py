@@ -49,8 +49,8 @@ def test_card_says_what_it_is():
         assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
     assert metrics["int8"]["size_bytes"] == MODEL.stat().st_size
     # Targets: float test AUC >= 0.85; beat the linear-probe floor (0.805 int8) clearly. The int8 model
-    # stays within 0.02 of float here (0.013 on test, 0.004 on validation): the 0.01 target is missed
-    # by a hair on this 112-image test split, and README says so.
+    # stays within 0.02 of float here (0.014 on test, 0.010 on validation): the 0.01 target is missed
+    # on this 112-image test split, and README says so and what was tried.
     assert metrics["float32"]["roc_auc"] >= 0.85
     assert metrics["int8"]["roc_auc"] >= 0.83
     assert abs(metrics["int8"]["roc_auc"] - metrics["float32"]["roc_auc"]) <= 0.02

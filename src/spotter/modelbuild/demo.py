@@ -29,7 +29,6 @@ DEMO_NAME = "skin-lesion"
 DEMO_VERSION = "1.0.0"
 DEMO_SEED = 0
 DEMO_FRACTIONS = (0.6, 0.2, 0.2)
-CALIBRATION_IMAGES = 200
 REBUILD_COMMAND = "make model   (= .venv/bin/spotter model build-demo)"
 
 INTENDED_USE = (
@@ -66,7 +65,8 @@ def build_demo(data_dir: Path = DEMO_DATA, weights: Path = DEMO_WEIGHTS, out_dir
     model, training_log = train(dataset, split, config)
     keras_path = save_model(model, work_dir / f"{DEMO_NAME}.keras")
     size = (config.size, config.size)
-    calibration = calibration_from_samples(split_samples(dataset, split, "train"), size, CALIBRATION_IMAGES, DEMO_SEED)
+    # the same pictures that calibrated the int8 features the head was fitted on
+    calibration = calibration_from_samples(split_samples(dataset, split, "train"), size, config.calibration_images, config.seed)
     tflite_path = out_dir / DEFAULT_MODEL_FILE
     log(f"converting to full-integer int8 with {len(calibration)} training images as the representative dataset")
     convert(model, tflite_path, calibration=calibration)
@@ -87,7 +87,9 @@ def build_demo(data_dir: Path = DEMO_DATA, weights: Path = DEMO_WEIGHTS, out_dir
         model={
             "architecture": "MobileNetV2 (alpha 1.0) ImageNet backbone; global average pooling of the outputs of "
                             f"{', '.join(config.taps)}, concatenated ({training_log['head']['features']} features) and "
-                            f"standardised; dense {len(dataset.labels)}-way softmax",
+                            f"standardised; dense {len(dataset.labels)}-way softmax"
+                            + (" fitted on the float and int8 features of every training view (quantization-aware "
+                               "head)" if config.int8_aware_head else ""),
             "parameters": int(model.count_params()),
             "backbone_weights": {"file": weights.name, "source": "TF-Hub tf2-preview/mobilenet_v2/feature_vector/4 "
                                  "(ImageNet), mapped onto Keras layer names", "licence": "Apache-2.0"},
@@ -112,7 +114,8 @@ def build_demo(data_dir: Path = DEMO_DATA, weights: Path = DEMO_WEIGHTS, out_dir
         },
         training={**training_log, "augmentation": "random rotation 0-360 degrees, mirror, crop 75-100 % of the "
                   "area, brightness/contrast/saturation x0.85-1.15 (Pillow), then the runtime's resize",
-                  "selection": "best epoch by validation ROC AUC; the test split is used only for the metrics below"},
+                  "selection": f"L2 strength and fine-tuning epoch by the {training_log['head']['l2_chosen_on']}; "
+                               "the test split is used only for the metrics below"},
         metrics=metrics,
         decision_threshold={"class": metrics.get("positive_class"), "score": metrics["int8"].get("threshold"),
                             "chosen_on": "validation split (Youden's J), for the int8 model"},
