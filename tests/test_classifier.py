@@ -96,3 +96,22 @@ def test_card_mismatch_is_refused(tmp_path):
     (tmp_path / "m.card.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="takes"):
         Classifier.load(model)
+
+
+@pytest.mark.parametrize("variant", ["float32", "int8"])
+def test_per_channel_scaling_from_the_card(tmp_path, variant):
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / f"colours-{variant}.tflite").read_bytes())
+    card = json.loads((MODELS / f"colours-{variant}.card.json").read_text())
+    card["input"]["scaling"] = {"mean": [127.5, 100.0, 150.0], "std": [127.5, 110.0, 120.0]}  # stays inside [-1, 1]
+    model.with_suffix(".card.json").write_text(json.dumps(card))
+    classifier = Classifier.load(model)
+    pixels = np.array([[[10, 20, 30], [255, 0, 128]]], np.uint8)
+    real = (pixels - np.array([127.5, 100.0, 150.0])) / np.array([127.5, 110.0, 120.0])
+    tensor = classifier.tensor_from_pixels(pixels)
+    assert tensor.shape == pixels.shape and tensor.dtype == classifier.input_dtype
+    if variant == "float32":
+        np.testing.assert_allclose(tensor, real, atol=1e-6)
+    else:
+        scale, zero_point = classifier._input["quantization"]
+        assert np.all(np.abs((tensor.astype(np.float64) - zero_point) * scale - real) <= scale / 2 + 1e-9)

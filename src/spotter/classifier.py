@@ -17,7 +17,6 @@ from .tflite_metadata import read_metadata
 
 _BACKGROUND_LABELS = {"background", "__background__", "???"}
 _SUPPORTED_INPUTS = {np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.int8)}
-_CHANNELS = np.arange(3)
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,9 @@ class Classifier:
             raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
         outputs = int(np.prod(self._output["shape"][1:]))
         self.labels, self._skip_first = _resolve_labels(card.labels, outputs)
-        self._input_table = input_table(self.input_dtype, self._input["quantization"], card.scaling, float_range)
+        table = input_table(self.input_dtype, self._input["quantization"], card.scaling, float_range)
+        channels = [table[:, 0]] if (table == table[:, :1]).all() else [table[:, c] for c in range(3)]
+        self._input_table = [np.ascontiguousarray(t) for t in channels]  # contiguous: np.take is 2x faster
 
     @property
     def name(self) -> str:
@@ -97,7 +98,9 @@ class Classifier:
 
     def tensor_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 RGB pixels [..., 3] to the model's input values (scaled, and quantized when it takes integers)."""
-        return self._input_table[pixels, _CHANNELS]
+        if len(self._input_table) == 1:  # one scaling for all channels: a flat lookup, the fast path
+            return np.take(self._input_table[0], pixels)
+        return np.stack([np.take(table, pixels[..., c]) for c, table in enumerate(self._input_table)], axis=-1)
 
     def scores(self, tensor: np.ndarray) -> np.ndarray:
         self._interpreter.set_tensor(self._input["index"], tensor)
