@@ -23,8 +23,8 @@ from spotter.modelbuild.data import decode, label_array, load_dataset, load_pixe
 from spotter.modelbuild.demo import DEMO_DATA, DEMO_WEIGHTS, REPO_MODEL_DIR
 from spotter.modelbuild.head import fit_softmax, softmax_probs
 from spotter.modelbuild.metrics import roc_auc
-from spotter.modelbuild.train import TrainConfig, _int8_outputs, build_backbone, log, pooled_features
-from spotter.modelbuild.convert import calibration_from_samples
+from spotter.modelbuild.convert import calibration_from_samples, converted_int8_outputs
+from spotter.modelbuild.train import TrainConfig, build_backbone, log, pooled_features
 
 FOLDS = 5
 
@@ -40,7 +40,7 @@ def features(config: TrainConfig, pixels: np.ndarray, calibration: np.ndarray) -
     scaled = [keras.layers.Rescaling(k)(p) for p, k in zip(pools, scales)]
     model = keras.Model(base.input, keras.layers.Concatenate()(scaled))
     float_features = np.concatenate([p * k for p, k in zip(parts, scales)], axis=1)
-    return float_features, _int8_outputs(model, calibration, pixels)
+    return float_features, converted_int8_outputs(model, calibration, pixels)
 
 
 def folds_of(y: np.ndarray, seed: int = 0) -> np.ndarray:

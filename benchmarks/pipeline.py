@@ -57,13 +57,8 @@ def _clients(endpoints: dict):
 
 
 def _count_records(dynamodb, table_name: str) -> int:
-    total, kwargs = 0, {"TableName": table_name, "Select": "COUNT"}
-    while True:
-        page = dynamodb.scan(**kwargs)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    pages = dynamodb.get_paginator("scan").paginate(TableName=table_name, Select="COUNT")
+    return sum(page["Count"] for page in pages)
 
 
 def _count_objects(s3, bucket: str, prefix: str) -> int:

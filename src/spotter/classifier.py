@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,9 +49,7 @@ class Classifier:
             raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
         outputs = int(np.prod(self._output["shape"][1:]))
         self.labels, self._skip_first = _resolve_labels(card.labels, outputs)
-        table = input_table(self.input_dtype, self._input["quantization"], card.scaling, float_range)
-        channels = [table[:, 0]] if (table == table[:, :1]).all() else [table[:, c] for c in range(3)]
-        self._input_table = [np.ascontiguousarray(t) for t in channels]  # contiguous: np.take is 2x faster
+        self._to_input = input_converter(self.input_dtype, self._input["quantization"], card.scaling, float_range)
 
     @property
     def name(self) -> str:
@@ -98,9 +97,7 @@ class Classifier:
 
     def tensor_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 RGB pixels [..., 3] to the model's input values (scaled, and quantized when it takes integers)."""
-        if len(self._input_table) == 1:  # one scaling for all channels: a flat lookup, the fast path
-            return np.take(self._input_table[0], pixels)
-        return np.stack([np.take(table, pixels[..., c]) for c, table in enumerate(self._input_table)], axis=-1)
+        return self._to_input(pixels)
 
     def scores(self, tensor: np.ndarray) -> np.ndarray:
         self._interpreter.set_tensor(self._input["index"], tensor)
@@ -151,6 +148,16 @@ def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, .
     if len(labels) + 1 == outputs:  # e.g. 1001-class ImageNet models with a background class
         return labels, True
     raise ModelError(f"the model has {outputs} outputs but {len(labels)} labels were given")
+
+
+def input_converter(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from uint8 RGB pixels [..., 3] to the model's input values: a lookup in `input_table`."""
+    table = input_table(dtype, quantization, scaling, float_range)
+    if (table == table[:, :1]).all():  # one scaling for all channels: a flat lookup, the fast path
+        flat = np.ascontiguousarray(table[:, 0])  # contiguous: np.take is about 2x faster
+        return lambda pixels: np.take(flat, pixels)
+    channels = [np.ascontiguousarray(table[:, c]) for c in range(3)]
+    return lambda pixels: np.stack([np.take(lut, pixels[..., c]) for c, lut in enumerate(channels)], axis=-1)
 
 
 def input_table(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> np.ndarray:

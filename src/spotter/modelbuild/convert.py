@@ -112,20 +112,26 @@ def int8_outputs(tflite_path: str | Path, pixels: np.ndarray, value_range=(-1.0,
     """Dequantized outputs of a full-integer model (int8 in and out) for uint8 pixels [N, h, w, 3],
     each picture quantized exactly as the serving runtime quantizes it."""
     from ..card import Scaling
-    from ..classifier import input_table
+    from ..classifier import input_converter
     from ..runtime import Interpreter
 
     interpreter = Interpreter(model_content=Path(tflite_path).read_bytes(), num_threads=2)
     interpreter.allocate_tensors()
     source, sink = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    table = input_table(np.dtype(np.int8), source["quantization"], Scaling.from_range(*value_range), value_range)
+    to_input = input_converter(np.dtype(np.int8), source["quantization"], Scaling.from_range(*value_range), value_range)
     out_scale, out_zero = sink["quantization"]
     outputs = []
     for picture in pixels:
-        interpreter.set_tensor(source["index"], table[picture, np.arange(3)][np.newaxis])
+        interpreter.set_tensor(source["index"], to_input(picture)[np.newaxis])
         interpreter.invoke()
         outputs.append((interpreter.get_tensor(sink["index"]).astype(np.float32) - out_zero) * out_scale)
     return np.concatenate(outputs)
+
+
+def converted_int8_outputs(model, calibration: np.ndarray, pixels: np.ndarray) -> np.ndarray:
+    """`model` converted to full-integer int8 with `calibration`, then run on `pixels` (dequantized)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return int8_outputs(convert(model, Path(tmp) / "model-int8.tflite", calibration=calibration), pixels)
 
 
 def tensor_types(tflite_path: str | Path) -> dict:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .augment import augmented_pixels
-from .convert import calibration_from_samples, convert, int8_outputs
+from .convert import calibration_from_samples, converted_int8_outputs
 from .data import Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
 from .head import fit_softmax, softmax_probs
 from .metrics import roc_auc
@@ -145,15 +145,6 @@ def _fit_best(model, x, y, score, *, epochs, lr, batch_size, weights) -> dict:
             "best_epoch": best["epoch"], "validation_auc": round(best["auc"], 4), "history": history}
 
 
-def _int8_outputs(model, calibration: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-    """`model` converted to full-integer int8 with `calibration`, run on `pixels` (dequantized)."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = convert(model, Path(tmp) / "model-int8.tflite", calibration=calibration)
-        return int8_outputs(path, pixels)
-
-
 def train(dataset: Dataset, split: dict, config: TrainConfig):
     """Train on split['train'], select on split['validation']; returns (Keras model, training log)."""
     import keras
@@ -203,7 +194,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         calibration = calibration_from_samples(train_samples, size, config.calibration_images, config.seed)
         log(f"int8 features of the {len(x_train_pixels)} training views and the validation images "
             f"({len(calibration)} calibration images)")
-        q_all = _int8_outputs(keras.Model(base.input, features), calibration, np.concatenate([x_train_pixels, x_val_pixels]))
+        q_all = converted_int8_outputs(keras.Model(base.input, features), calibration, np.concatenate([x_train_pixels, x_val_pixels]))
         q_train, q_val = q_all[:len(x_train_pixels)], q_all[len(x_train_pixels):]
         x_fit, y_fit = np.concatenate([x_fit, (q_train - mean) / std]), np.concatenate([y_train, y_train])
         log(f"int8 feature error: RMS {np.sqrt(np.mean(np.square(q_train - f_train))):.3f} "
@@ -238,7 +229,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         log(f"fine-tuning the backbone after {config.cut_layer} with the head ({trainable} weights)")
         if config.int8_aware_head:
             def score():
-                return _auc(y_val, _int8_outputs(model, calibration, x_val_pixels))
+                return _auc(y_val, converted_int8_outputs(model, calibration, x_val_pixels))
         else:
             def score():
                 return _auc(y_val, _predict(upper, z_val))
