@@ -46,7 +46,7 @@ class TrainConfig:
     taps: tuple[str, ...] = MOBILENET_TAPS  # layers whose global average pool feeds the head
     cut_layer: str = "block_12_add"  # cached below; fine-tuned above. Every tap is at or above it.
     augment_copies: int = 8
-    l2_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0)
+    l2_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
     head_steps: int = 200
     int8_aware_head: bool = False  # fit the head on float and int8 features; choose on int8 validation AUC
     calibration_images: int = 200  # training pictures that calibrate the int8 ranges
@@ -213,6 +213,8 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     chosen_on = "int8" if config.int8_aware_head else "float32"
     best_l2 = max(config.l2_grid, key=lambda l2: scores[l2][chosen_on])
     w, b = scores[best_l2]["weights"]
+    if len(config.l2_grid) > 1 and best_l2 in (min(config.l2_grid), max(config.l2_grid)):
+        log(f"L2 {best_l2} is at the edge of the grid {config.l2_grid}: a wider grid may do better")
 
     # the whole model: pixels -> backbone -> pooled stages, each scaled -> concatenated -> dense softmax
     dense = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")
