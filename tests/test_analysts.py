@@ -19,13 +19,18 @@ def _seed(table, count=60):
     for i in range(count):
         ok = i % 7 != 0
         source = ["web", "falcon", "owl"][i % 3]
-        key = f"uploads/b{i % 4}/{i:036d}-img{i}.jpg" if source == "web" else f"drones/{source}/f{i % 2}/img{i}.jpg"
+        if source == "web":
+            key, batch = f"uploads/b{i % 4}/{i:036d}-img{i}.jpg", f"b{i % 4}"
+        elif i % 4 == 3:  # at the top of the drone's folder: no batch
+            key, batch = f"drones/{source}/img{i}.jpg", None
+        else:
+            key, batch = f"drones/{source}/f{i % 2}/img{i}.jpg", f"f{i % 2}"
         label = rng.choice(["benign", "malignant"]) if ok else None
         lat, lon = (rng.uniform(40, 50), rng.uniform(-5, 10)) if i % 2 else (None, None)
         record = PredictionRecord(
             object_id=object_id_for("b", key), model="m@1" if i % 5 else "m@2", bucket="b", key=key,
             status="ok" if ok else "rejected", source=source,
-            batch=f"b{i % 4}" if source == "web" else f"f{i % 2}", file_name=f"img{i}.jpg",
+            batch=batch, file_name=f"img{i}.jpg",
             uploaded_at=f"2026-11-{1 + i % 20:02d}T10:{i % 60:02d}:00.000Z", classified_at="2026-11-22T00:00:00.000Z",
             model_name="m", model_version="1" if i % 5 else "2", reason=None if ok else "not an image",
             label=label, score=round(rng.uniform(0.5, 1.0), 4) if ok else None,

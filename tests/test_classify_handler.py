@@ -95,6 +95,16 @@ def test_field_metadata_is_recorded(stack):
     assert record["camera"] == "DJI FC3411"
 
 
+def test_a_camera_clock_out_of_range_does_not_fail_the_image(stack):
+    # year 1 at +01:00 is before the first representable UTC instant
+    stack.put("drones/owl/clock.jpg", images.jpeg_with_field_data(taken="0001:01:01 00:00:00", offset="+01:00"))
+    stack.drain()
+    record = stack.record_for("drones/owl/clock.jpg")
+    assert record["status"] == "ok" and record["label"] == "green"
+    assert "captured_at" not in record and float(record["latitude"]) == pytest.approx(48.8584, abs=1e-4)
+    assert stack.dead_letters() == []
+
+
 def test_oversize_object_is_rejected_without_downloading_it(moto, int8_model):
     from stack import make_stack, with_spec
 

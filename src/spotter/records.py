@@ -29,7 +29,11 @@ def normalise_time(value: str | None) -> str | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:  # e.g. year 1 with a positive offset: a camera's clock, not worth failing an image
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def sequence_key(sequencer: str | None, event_time: str | None) -> str:
@@ -48,12 +52,12 @@ class PredictionRecord:
     key: str
     status: str
     source: str
-    batch: str | None
     file_name: str
     uploaded_at: str
     classified_at: str
     model_name: str
     model_version: str
+    batch: str | None = None  # absent for files at the top of a drone's folder
     etag: str | None = None
     version_id: str | None = None
     sequencer: str | None = None
