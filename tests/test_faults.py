@@ -156,6 +156,17 @@ def test_out_of_order_events_keep_the_newest_version(stack):
     stack.drain()
     assert stack.record_for(other)["etag"] == "new-etag"
 
+    # a reprocess (no sequencer) replaces the record; the next real upload replaces the reprocess's
+    reprocessed = json.loads(event("", "reprocess-etag", "2030-01-01T00:00:03.000Z").replace(key, other))
+    del reprocessed["Records"][0]["s3"]["object"]["sequencer"]
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(reprocessed))
+    stack.drain()
+    assert stack.record_for(other)["etag"] == "reprocess-etag"
+    stack.sqs.send_message(QueueUrl=stack.queue_url,
+                           MessageBody=event("00B0", "newest-etag", "2030-01-01T00:00:04.000Z").replace(key, other))
+    stack.drain()
+    assert stack.record_for(other)["etag"] == "newest-etag"
+
 
 def test_multipart_upload_double_event_leaves_one_record(stack):
     key = "drones/owl/multipart.jpg"

@@ -36,12 +36,18 @@ def normalise_time(value: str | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+SEQUENCED = "S"  # ordered by S3's sequencer
+TIMED = "T"  # no sequencer (a reprocess, or moto): ordered by event time
+
+
 def sequence_key(sequencer: str | None, event_time: str | None) -> str:
     """Orders events for one key. S3's sequencers are hex of varying length (pad to compare);
-    where an event has none (moto, or a reprocess), its event time orders it instead."""
+    where an event has none, its event time orders it instead. The two kinds cannot be compared
+    with each other: a timed record (a reprocess) replaces a sequenced one, and a sequenced event
+    (a new upload) replaces a timed record (see the DynamoDB adapter's write condition)."""
     if sequencer:
-        return "S" + sequencer.upper().rjust(32, "0")
-    return "T" + (event_time or "")
+        return SEQUENCED + sequencer.upper().rjust(32, "0")
+    return TIMED + (event_time or "")
 
 
 @dataclass

@@ -14,7 +14,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ..query import Partition, PredictionQuery, QueryError, plan
-from ..records import PredictionRecord, sequence_key
+from ..records import SEQUENCED, TIMED, PredictionRecord, sequence_key
 
 _FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitude", "longitude", "altitude")
 
@@ -50,14 +50,14 @@ class DynamoPredictions:
 
     def put(self, record: PredictionRecord) -> bool:
         item = to_item(record)
+        # Out-of-order deliveries: never let an older event overwrite a newer one's record.
+        condition, values = "attribute_not_exists(object_id) OR #seq <= :seq", {":seq": item["sequence"]}
+        if item["sequence"].startswith(SEQUENCED):
+            # A reprocess has no sequencer and sorts after every S3 event; the next real upload must still win.
+            condition, values[":timed"] = condition + " OR begins_with(#seq, :timed)", TIMED
         try:
-            # Out-of-order deliveries: never let an older event overwrite a newer one's record.
-            self.table.put_item(
-                Item=item,
-                ConditionExpression="attribute_not_exists(object_id) OR #seq <= :seq",
-                ExpressionAttributeNames={"#seq": "sequence"},
-                ExpressionAttributeValues={":seq": item["sequence"]},
-            )
+            self.table.put_item(Item=item, ConditionExpression=condition,
+                                ExpressionAttributeNames={"#seq": "sequence"}, ExpressionAttributeValues=values)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
