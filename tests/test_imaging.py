@@ -81,8 +81,19 @@ def test_limits_are_checked_before_decoding():
     with pytest.raises(RejectedImage, match="over the 0.0 MB limit"):
         decode_image(images.jpeg(), limits=DecodeLimits(max_bytes=10))
     small_bomb = images.png_bomb(5000, 5000)
-    with pytest.raises(RejectedImage, match="25 megapixels"):
+    with pytest.raises(RejectedImage, match="5000x5000 = 25 megapixels, over the 20 megapixel limit"):
+        decode_image(small_bomb, limits=DecodeLimits(max_pixels=20_000_000))
+    with pytest.raises(RejectedImage, match="over the 1 megapixel limit"):  # Pillow refuses it first
         decode_image(small_bomb, limits=DecodeLimits(max_pixels=1_000_000))
+
+
+def test_the_configured_pixel_limit_is_the_one_applied():
+    header_only = images.png_bomb(10000, 9500)  # declares 95 megapixels, above Pillow's own 89.5 default
+    with pytest.raises(RejectedImage, match="95 megapixels, over the 89 megapixel limit"):
+        decode_image(header_only)
+    with pytest.raises(RejectedImage) as raised:  # within a raised limit: refused for its missing data instead
+        decode_image(header_only, limits=DecodeLimits(max_pixels=200_000_000))
+    assert "megapixel" not in raised.value.reason
 
 
 def test_bit_flipped_jpeg_is_rejected_or_decoded_never_crashes():

@@ -38,7 +38,7 @@ class Settings:
     idempotency_table: str | None = None
     model_path: Path = field(default_factory=default_model_path)
     max_upload_bytes: int = 25 * MiB
-    max_image_pixels: int = 100_000_000
+    max_image_pixels: int = 89_000_000
     top_k: int = 3
     upload_url_ttl: int = 300
     view_url_ttl: int = 900
