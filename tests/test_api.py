@@ -141,6 +141,17 @@ def test_pagination_walks_every_record_once(api):
     assert api("GET", "/predictions?min_score=2")[0] == 400
 
 
+def test_a_model_without_a_card_has_the_same_id_in_the_api_as_in_its_records():
+    from conftest import MODELS
+    from spotter.api_views import ModelInfo
+    from spotter.classifier import Classifier
+
+    path = MODELS / "colours-metadata-float32.tflite"
+    info, classifier = ModelInfo.load(path), Classifier.load(path)
+    assert info.model_id == classifier.card.model_id and info.model_id.startswith("colours-metadata-float32@sha256-")
+    assert info.card["labels"] == list(classifier.labels)
+
+
 def test_model_card_and_cors(api):
     status, card = _json(api("GET", "/model"))
     assert status == 200 and card["labels"] == ["red", "green", "blue"] and card["name"] == "colours-int8"

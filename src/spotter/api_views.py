@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .card import card_path_for
+from .card import card_path_for, uncarded_version
 from .query import PredictionQuery, QueryError
 from .records import PredictionRecord
+from .tflite_metadata import read_metadata
 
 _TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captured_since", "captured_until", "cursor")
 
@@ -21,9 +22,14 @@ class ModelInfo:
     @classmethod
     def load(cls, model_path: Path) -> "ModelInfo":
         """The card alone (no interpreter): the API describes the model, it never runs it."""
-        card_file = card_path_for(Path(model_path))
-        card = json.loads(card_file.read_text(encoding="utf-8")) if card_file.exists() else {
-            "name": Path(model_path).stem, "version": "unknown", "labels": []}
+        model_path = Path(model_path)
+        card_file = card_path_for(model_path)
+        if card_file.exists():
+            card = json.loads(card_file.read_text(encoding="utf-8"))
+        else:  # named as the classifier names it, or the API would look for records under another model
+            content = model_path.read_bytes()
+            card = {"name": model_path.stem, "version": uncarded_version(content),
+                    "labels": list(read_metadata(content).labels or ())}
         return cls(model_id=f"{card['name']}@{card['version']}", card=card)
 
 

@@ -6,6 +6,7 @@ A card is JSON next to the model (`NAME.tflite` -> `NAME.card.json`). Only `labe
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,11 @@ class ModelCard:
         spec["resize"] = self.resize
         data.update(name=self.name, version=self.version, labels=list(self.labels), input=spec)
         return data
+
+
+def uncarded_version(content: bytes) -> str:
+    """The version of a model that has no card: a digest of the file, so two such models never share records."""
+    return "sha256-" + hashlib.sha256(content).hexdigest()[:12]
 
 
 def card_path_for(model_path: Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .card import ModelCard, Scaling, card_path_for, load_card, load_labels
+from .card import ModelCard, Scaling, card_path_for, load_card, load_labels, uncarded_version
 from .errors import ModelError
 from .runtime import Interpreter
 from .tflite_metadata import read_metadata
@@ -133,9 +132,8 @@ def _card_for(path: Path, content: bytes, input_dtype: np.dtype) -> ModelCard:
     if card_file.exists():
         return load_card(card_file)
     metadata = read_metadata(content)
-    digest = hashlib.sha256(content).hexdigest()[:12]
     scaling = metadata.scaling if input_dtype == np.float32 else None
-    return ModelCard(name=path.stem, version=f"sha256-{digest}", labels=metadata.labels or (), scaling=scaling)
+    return ModelCard(name=path.stem, version=uncarded_version(content), labels=metadata.labels or (), scaling=scaling)
 
 
 def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, ...], bool]:
