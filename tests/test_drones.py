@@ -1,6 +1,7 @@
 """Drones: plain `aws s3 sync` and `spotter sync` into the running local stack."""
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -103,6 +104,52 @@ def test_spotter_sync_uploads_then_resumes_and_reports(stack, tmp_path):
             break
         time.sleep(0.5)
     assert changed[0]["label"] == "green" and len(_records(e, "heron")) == len(expected)
+
+
+def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(stack, tmp_path):
+    e = stack["endpoints"]
+    big = images.jpeg(images.BLUE) + b"\0" * (9 * 1024 * 1024)  # over the CLI's 8 MB multipart threshold
+    (tmp_path / "big.jpg").write_bytes(big)
+    (tmp_path / "small.jpg").write_bytes(images.jpeg(images.RED))
+    env = clean_env(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
+    aws = Path(sys.executable).with_name("aws")
+    result = subprocess.run([str(aws), "s3", "sync", str(tmp_path), f"s3://{e['bucket']}/drones/wren/",
+                             "--endpoint-url", e["s3"], "--only-show-errors"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    s3 = boto3.client("s3", endpoint_url=e["s3"], region_name="us-east-1", aws_access_key_id="local",
+                      aws_secret_access_key="local")
+    assert s3.head_object(Bucket=e["bucket"], Key="drones/wren/big.jpg")["ETag"].strip('"').endswith("-2")
+    again = subprocess.run([sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "wren",
+                            "--state-dir", str(stack["state"])], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                           env=clean_env())
+    assert again.returncode == 0 and "uploaded 0, skipped 2 unchanged" in again.stderr, again.stderr
+
+
+def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(stack, tmp_path):
+    e = stack["endpoints"]
+    photo = images.jpeg(images.GREEN, size=(16, 16))
+    for i in range(400):
+        (tmp_path / f"IMG_{i:04d}.jpg").write_bytes(photo)
+    s3 = boto3.client("s3", endpoint_url=e["s3"], region_name="us-east-1", aws_access_key_id="local",
+                      aws_secret_access_key="local")
+    count = lambda: s3.list_objects_v2(Bucket=e["bucket"], Prefix="drones/swift/").get("KeyCount", 0)
+    command = [sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "swift", "--jobs", "2",
+               "--state-dir", str(stack["state"])]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=clean_env())
+    deadline = time.monotonic() + 60
+    while count() < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    interrupted_at = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted:" in stderr, stderr
+    assert time.monotonic() - interrupted_at < 10
+    uploaded = count()
+    assert 5 <= uploaded < 400
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, env=clean_env())
+    assert rerun.returncode == 0 and f"uploaded {400 - uploaded}, skipped {uploaded} unchanged" in rerun.stderr
+    assert count() == 400
 
 
 def test_spotter_sync_usage_errors_exit_two(tmp_path):

@@ -58,15 +58,23 @@ def local_files(root: Path, prefix: str, include_hidden: bool = False) -> list[L
     return found
 
 
-def s3_etag(path: Path, size: int) -> str:
-    """The ETag S3 gives this file when uploaded as we upload it (single PUT, or 8 MB multipart parts)."""
+def s3_etag(path: Path, multipart: bool) -> str:
+    """The ETag S3 gives this file: the MD5 of a single PUT, or for a multipart upload in 8 MB parts
+    (what `spotter sync` above 64 MB, `aws s3 sync` above 8 MB and boto3 all use) the MD5 of the
+    parts' MD5s and their count."""
     digests = []
     with path.open("rb") as handle:
-        if size < MULTIPART_THRESHOLD:
+        if not multipart:
             return hashlib.md5(handle.read(), usedforsecurity=False).hexdigest()
         while chunk := handle.read(MULTIPART_CHUNK):
             digests.append(hashlib.md5(chunk, usedforsecurity=False).digest())
     return f"{hashlib.md5(b''.join(digests), usedforsecurity=False).hexdigest()}-{len(digests)}"
+
+
+def same_content(path: Path, remote_etag: str) -> bool:
+    """Whether the object with `remote_etag` holds this file, however it was uploaded."""
+    etag = remote_etag.strip('"')
+    return etag == s3_etag(path, multipart="-" in etag)
 
 
 def plan_sync(files: list[LocalFile], remote: dict[str, tuple[int, str]]) -> SyncPlan:
@@ -74,7 +82,7 @@ def plan_sync(files: list[LocalFile], remote: dict[str, tuple[int, str]]) -> Syn
     upload, unchanged = [], []
     for file in files:
         existing = remote.get(file.key)
-        if existing and existing[0] == file.size and existing[1].strip('"') == s3_etag(file.path, file.size):
+        if existing and existing[0] == file.size and same_content(file.path, existing[1]):
             unchanged.append(file)
         else:
             upload.append(file)

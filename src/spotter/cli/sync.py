@@ -11,7 +11,7 @@ from pathlib import Path
 from .progress import Progress
 from .target import TargetError, add_target_arguments, require, resolve
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def register(subparsers) -> None:
@@ -73,13 +73,23 @@ def run(args) -> int:
         return EXIT_OK
     progress = Progress(len(plan.upload), plan.upload_bytes)
     failures: list[tuple[str, str]] = []
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+    done = 0
+    pool = ThreadPoolExecutor(max_workers=max(1, args.jobs))
+    try:
         futures = {pool.submit(_upload_with_retries, folder, f, max(1, args.retries)): f for f in plan.upload}
         for future in as_completed(futures):
             file, error = futures[future], future.result()
+            done += 1
             if error:
                 failures.append((str(file.path), error))
             progress.advance(file.size, failed=bool(error))
+    except KeyboardInterrupt:
+        pool.shutdown(wait=False, cancel_futures=True)  # uploads in flight finish; queued ones never start
+        progress.close()
+        print(f"interrupted: {done - len(failures)} of {len(plan.upload)} uploaded; run the same command again "
+              "to upload the rest (what is already there is skipped)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    pool.shutdown()
     progress.close()
     uploaded = len(plan.upload) - len(failures)
     rate = uploaded / progress.elapsed if progress.elapsed > 0 else 0.0
