@@ -11,7 +11,7 @@ import pytest
 import requests
 
 import images
-from conftest import MODELS, start_local_stack
+from conftest import MODELS, ROOT, clean_env, start_local_stack
 from spotter.local.template import load_template
 
 
@@ -83,6 +83,34 @@ def test_emulated_resources_match_the_template(local_stack, monkeypatch):
     got = sorted(r["Value"] for c in notification for r in c["Filter"]["Key"]["FilterRules"])
     want = sorted(r["Value"] for c in template_rules for r in c["Filter"]["S3Key"]["Rules"])
     assert got == want
+
+
+def test_the_page_opened_as_localhost_may_call_the_api(local_stack):
+    e = local_stack["endpoints"]
+    origin = e["web"].rstrip("/").replace("127.0.0.1", "localhost")
+    response = requests.get(f"{e['api']}/model", headers={"Origin": origin}, timeout=5)
+    assert response.status_code == 200 and response.headers.get("Access-Control-Allow-Origin") == origin
+
+
+def _up(*args):
+    return subprocess.run([sys.executable, "-m", "spotter.cli", "up", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env=clean_env())
+
+
+def test_a_second_stack_or_a_busy_port_is_refused_with_a_reason(local_stack, tmp_path):
+    e, state = local_stack["endpoints"], local_stack["state"]
+    before = (state / "local.json").read_text()
+    again = _up("--state-dir", str(state))
+    assert again.returncode == 1 and "already running" in again.stderr and e["web"] in again.stderr
+    assert (state / "local.json").read_text() == before  # the running stack's file is left alone
+    for option, url in (("--web-port", e["web"]), ("--api-port", e["api"]), ("--s3-port", e["s3"])):
+        port = url.rstrip("/").rsplit(":", 1)[1]
+        busy = _up("--state-dir", str(tmp_path), option, port)
+        assert busy.returncode == 1 and f"port {port} on 127.0.0.1 ({option}) is not free" in busy.stderr, busy.stderr
+        assert not (tmp_path / "local.json").exists()
+    wildcard = _up("--state-dir", str(tmp_path), "--host", "0.0.0.0")
+    assert wildcard.returncode == 2 and "not a wildcard" in wildcard.stderr
+    assert requests.get(e["api"] + "/model", timeout=5).status_code == 200  # the first stack never noticed
 
 
 def test_ctrl_c_stops_everything_cleanly(local_stack):

@@ -32,6 +32,11 @@ def run(args) -> int:
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
     from ..config import default_model_path
 
+    if args.host in ("0.0.0.0", "::", ""):
+        print("spotter up: --host must be an address a browser can reach (the page, the API and presigned URLs "
+              "name it), not a wildcard: give this machine's own address", file=sys.stderr)
+        return 2
+
     model = args.model or (Path(os.environ["SPOTTER_MODEL"]) if os.environ.get("SPOTTER_MODEL") else default_model_path())
     if not Path(model).exists():
         print(f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
@@ -43,7 +48,7 @@ def run(args) -> int:
                                     s3_port=args.s3_port, state_dir=args.state_dir, model=args.model,
                                     visibility_timeout_s=args.visibility_timeout, pollers=args.pollers))
     stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
         signal.signal(sig, lambda *_: stopped.set())
     try:
         endpoints = stack.start()
@@ -55,6 +60,8 @@ def run(args) -> int:
     print(f"  web page   {endpoints['web']}")
     print(f"  API        {endpoints['api']}")
     print(f"  S3/SQS/DDB {endpoints['s3']}  bucket {endpoints['bucket']}, table {endpoints['table']}")
+    print(f"  drones     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/aws s3 sync DIR "
+          f"s3://{endpoints['bucket']}/drones/NAME/ --endpoint-url {endpoints['s3']}")
     print(f"  endpoints written to {args.state_dir / 'local.json'}; Ctrl-C stops everything.", flush=True)
     stopped.wait()
     print("stopping...", flush=True)

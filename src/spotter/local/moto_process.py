@@ -41,6 +41,11 @@ class MotoProcess:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> str:
+        with socket.socket() as probe:  # else the readiness check below would be answered by whoever holds it
+            try:
+                probe.bind((self.host, self.port))
+            except OSError as exc:
+                raise RuntimeError(f"port {self.port} on {self.host} (--s3-port) is not free: {exc.strerror}") from None
         self.process = subprocess.Popen(
             [sys.executable, "-m", "spotter.local.moto_main", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=self._log, text=True,
