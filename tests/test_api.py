@@ -141,6 +141,19 @@ def test_pagination_walks_every_record_once(api):
     assert api("GET", "/predictions?min_score=2")[0] == 400
 
 
+@pytest.mark.parametrize("query, word", [
+    ("since=yesterday", "since must be an ISO 8601"), ("until=2026-13-01", "until must be"),
+    ("captured_since=soon", "captured_since must be"), ("limit=nan", "limit must be a number"),
+    ("limit=inf", "limit must be a number"), ("limit=2.5", "whole number"), ("limit=0", "whole number"),
+    ("min_score=nan", "min_score must be a number"),
+    ("batch=paged&cursor=" + base64.urlsafe_b64encode(b'{"p":0,"k":{"x":"1"}}').decode().rstrip("="), "cursor"),
+    ("cursor=" + base64.urlsafe_b64encode(b'{"p":0,"k":{"object_id":5}}').decode().rstrip("="), "cursor"),
+])
+def test_bad_query_parameters_get_a_clear_400(api, query, word):
+    status, body = _json(api("GET", f"/predictions?{query}"))
+    assert status == 400 and word in body["message"], body
+
+
 def test_a_model_without_a_card_has_the_same_id_in_the_api_as_in_its_records():
     from conftest import MODELS
     from spotter.api_views import ModelInfo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +39,12 @@ def _number(params: dict, name: str) -> float | None:
     if raw in (None, ""):
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
-        raise QueryError(f"{name} must be a number, got {raw!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise QueryError(f"{name} must be a number, got {raw!r}")
+    return value
 
 
 def query_from_params(params: dict, current_model: str, limit_default: int = 100) -> PredictionQuery:
@@ -61,7 +65,7 @@ def query_from_params(params: dict, current_model: str, limit_default: int = 100
         max_score=_number(params, "max_score"),
         bbox=bbox,
         model=None if model == "all" else model,
-        limit=int(limit) if limit is not None else limit_default,
+        limit=int(limit) if limit is not None and limit.is_integer() else limit if limit is not None else limit_default,
     )
 
 

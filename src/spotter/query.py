@@ -10,6 +10,14 @@ class QueryError(ValueError):
     pass
 
 
+def _is_iso_time(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class PredictionQuery:
     batch: str | None = None
@@ -30,8 +38,13 @@ class PredictionQuery:
     def __post_init__(self):
         if self.status not in (None, "ok", "rejected"):
             raise QueryError("status must be ok or rejected")
-        if not 1 <= self.limit <= 1000:
-            raise QueryError("limit must be between 1 and 1000")
+        if not isinstance(self.limit, int) or not 1 <= self.limit <= 1000:
+            raise QueryError("limit must be a whole number between 1 and 1000")
+        for name in ("since", "until", "captured_since", "captured_until"):
+            value = getattr(self, name)
+            if value is not None and not _is_iso_time(value):
+                raise QueryError(f"{name} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z), "
+                                 f"got {value!r}")
         for name in ("min_score", "max_score"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:

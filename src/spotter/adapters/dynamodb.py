@@ -78,7 +78,10 @@ def _decode_cursor(cursor: str) -> tuple[int, dict | None]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        return int(data["p"]), data.get("k")
+        position, start_key = int(data["p"]), data.get("k")
+        if position < 0 or not isinstance(start_key, dict) or not all(isinstance(v, str) for v in start_key.values()):
+            raise ValueError("not a cursor")
+        return position, start_key
     except (ValueError, KeyError, TypeError):
         raise QueryError("cursor is not one this API returned") from None
 
@@ -129,6 +132,11 @@ def _key_condition(query: PredictionQuery, partition: Partition):
     return condition
 
 
+def _key_names(partition: Partition) -> list[str]:
+    """The attributes of a position in `partition` (the table's key, plus the index's)."""
+    return ["object_id", "model"] + ([partition.hash_key, "uploaded_at"] if partition.index else [])
+
+
 class DynamoPredictionQueries:
     """Paged reads over the predictions table's indexes (see `spotter.query.plan`)."""
 
@@ -151,6 +159,8 @@ class DynamoPredictionQueries:
     def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
         partitions = plan(query)
         position, start_key = _decode_cursor(query.cursor) if query.cursor else (0, None)
+        if start_key is not None and (position >= len(partitions) or set(start_key) != set(_key_names(partitions[position]))):
+            raise QueryError("cursor is not one this API returned (or belongs to other filters)")
         found: list[PredictionRecord] = []
         while position < len(partitions):
             partition = partitions[position]
@@ -160,8 +170,7 @@ class DynamoPredictionQueries:
                     continue  # `between` is inclusive; `until` is not
                 found.append(from_item(item))
                 if len(found) == query.limit:
-                    key_names = ["object_id", "model"] + ([partition.hash_key, "uploaded_at"] if partition.index else [])
-                    return found, _encode_cursor(position, {k: item[k] for k in key_names})
+                    return found, _encode_cursor(position, {k: item[k] for k in _key_names(partition)})
             start_key = page.get("LastEvaluatedKey")
             if start_key is None:
                 position += 1
