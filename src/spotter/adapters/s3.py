@@ -47,7 +47,7 @@ class S3Presigner:
         self.bucket = bucket
 
     def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict:
-        """A presigned POST that accepts exactly this key, an image/* type and 1..max_bytes bytes."""
+        """A presigned POST that accepts exactly this key, this content type and 1..max_bytes bytes."""
         return self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
@@ -55,7 +55,7 @@ class S3Presigner:
             Conditions=[
                 {"bucket": self.bucket},
                 ["eq", "$key", key],
-                ["starts-with", "$Content-Type", "image/"],
+                ["eq", "$Content-Type", content_type],  # the planned raster type, so no SVG or HTML can be swapped in
                 ["content-length-range", 1, max_bytes],
             ],
             ExpiresIn=expires_s,
