@@ -113,6 +113,30 @@ def test_query_cli_csv_and_jsonl(seeded, stack, tmp_path, capsys):
     assert spotter(["query", "--table", stack.spec.predictions.name, "--min-score", "3"]) == 2
 
 
+def test_the_table_says_why_a_record_was_rejected(seeded, stack, capsys):
+    assert spotter(["query", "--table", stack.spec.predictions.name, "--status", "rejected", "--limit", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[-1] == "reason" and all(line.endswith("not an image") for line in lines[1:3])
+
+
+def test_csv_cells_never_run_as_formulas_and_numbers_keep_their_precision(tmp_path):
+    from spotter.export import to_csv
+    from spotter.tabular import write
+
+    record = PredictionRecord(
+        object_id="x", model="m@1", bucket="b", key='drones/owl/=HYPERLINK("http://evil").jpg', status="ok",
+        source="owl", file_name='=HYPERLINK("http://evil").jpg', uploaded_at="2026-11-01T00:00:00.000Z",
+        classified_at="2026-11-01T00:00:01.000Z", model_name="m", model_version="1", label="benign", score=0.87654321,
+        camera="@SUM(A1:A9)", latitude=-1.00004999, longitude=2.123456789)
+    out = tmp_path / "one.csv"
+    write([record], "csv", out)
+    for text in (to_csv([record]), out.read_text()):
+        row = next(csv.DictReader(text.splitlines()))
+        assert row["file_name"] == "'=HYPERLINK(\"http://evil\").jpg" and row["camera"] == "'@SUM(A1:A9)"
+        assert float(row["latitude"]) == -1.00004999 and float(row["longitude"]) == 2.123456789
+        assert float(row["score"]) == 0.87654321
+
+
 def test_export_parquet_reads_back_in_pyarrow_and_duckdb(seeded, stack, tmp_path, capsys):
     import duckdb
     import pyarrow.parquet as pq

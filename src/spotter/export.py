@@ -46,10 +46,26 @@ def row(record: PredictionRecord) -> dict:
     return values
 
 
-def to_csv(records: Iterable[PredictionRecord]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMN_NAMES, lineterminator="\n")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        # A file name or camera string from a drone would otherwise run as a spreadsheet formula.
+        return "'" + value
+    return value
+
+
+def write_csv(records: Iterable[PredictionRecord], stream) -> None:
+    writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow({k: ("" if v is None else v) for k, v in row(record).items()})
+        writer.writerow({k: csv_cell(v) for k, v in row(record).items()})
+
+
+def to_csv(records: Iterable[PredictionRecord]) -> str:
+    buffer = io.StringIO()
+    write_csv(records, buffer)
     return buffer.getvalue()

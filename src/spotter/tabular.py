@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from .export import COLUMN_NAMES, COLUMNS, row
+from .export import COLUMN_NAMES, COLUMNS, row, write_csv
 from .records import PredictionRecord
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 _TABLE_COLUMNS = ["file_name", "source", "batch", "status", "label", "score", "uploaded_at", "captured_at",
-                  "latitude", "longitude", "model_version"]
+                  "latitude", "longitude", "model_version", "reason"]
 
 
 def _cell(value) -> str:
@@ -33,13 +32,6 @@ def write_table(records: list[PredictionRecord], stream) -> None:
         clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
         stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
     stream.write(f"({len(records)} record{'s' if len(records) != 1 else ''})\n")
-
-
-def write_csv(records: Iterable[PredictionRecord], stream) -> None:
-    writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\n")
-    writer.writeheader()
-    for record in records:
-        writer.writerow({k: _cell(v) if isinstance(v, float) else ("" if v is None else v) for k, v in row(record).items()})
 
 
 def write_jsonl(records: Iterable[PredictionRecord], stream) -> None:
