@@ -141,6 +141,31 @@ def test_pagination_walks_every_record_once(api):
     assert api("GET", "/predictions?min_score=2")[0] == 400
 
 
+def test_csv_past_its_size_budget_names_the_cursor_for_the_rest(api, monkeypatch):
+    stack = api.stack
+    for i in range(7):
+        stack.put(f"uploads/many/{i:08d}-0000-0000-0000-000000000000-img{i}.jpg", images.jpeg(images.GREEN))
+    stack.drain()
+    module = load_handler_module("api")
+    monkeypatch.setattr(module, "CSV_BUDGET_BYTES", 1)  # every page is over it: one page per reply
+
+    def get(path):
+        response = module.lambda_handler(http_api_event("GET", path, {"origin": ORIGIN}, b""), LambdaContext("api"))
+        return response["statusCode"], response.get("headers", {}), response["body"]
+
+    names, cursor, replies = [], None, 0
+    while True:
+        status, headers, body = get("/predictions.csv?batch=many&limit=3" + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200
+        names += [row["file_name"] for row in csv.DictReader(io.StringIO(body))]
+        replies += 1
+        cursor = headers.get("X-Next-Cursor")
+        if not cursor:
+            break
+    assert replies == 3 and sorted(names) == sorted(f"img{i}.jpg" for i in range(7))
+    assert "X-Next-Cursor" in get("/predictions.csv?batch=many&limit=3")[1].get("Access-Control-Expose-Headers", "")
+
+
 @pytest.mark.parametrize("query, word", [
     ("since=yesterday", "since must be an ISO 8601"), ("until=2026-13-01", "until must be"),
     ("captured_since=soon", "captured_since must be"), ("limit=nan", "limit must be a number"),

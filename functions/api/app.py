@@ -22,7 +22,7 @@ settings = Settings.from_env()
 logger = Logger(service="spotter-api")
 origins = list(settings.allowed_origins)
 cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, max_age=600,
-                  allow_headers=["Content-Type", "Authorization"])
+                  allow_headers=["Content-Type", "Authorization"], expose_headers=["X-Next-Cursor"])
 app = APIGatewayHttpResolver(cors=cors)
 model = ModelInfo.load(settings.model_path)
 queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
@@ -83,21 +83,29 @@ def list_predictions():
     return {"items": [_view(r) for r in records], "next": cursor}
 
 
+CSV_BUDGET_BYTES = 4_500_000  # a Lambda response is at most 6 MB; pages of 500 rows stay well under the rest
+
+
 @app.get("/predictions.csv")
 def predictions_csv():
-    query, records = _query(limit_default=1000), []
+    """Every matching record; past the budget the reply stops at a page boundary and names the cursor
+    for the rest in `X-Next-Cursor` (`spotter export` has no such limit)."""
+    query, records, size = _query(limit_default=500), [], 0
     while True:
         try:
             page, cursor = queries.query(query)
         except QueryError as exc:
             raise BadRequestError(str(exc)) from None
         records += page
-        if not cursor or len(records) >= 50_000:
+        size += len(to_csv(page).encode())
+        if not cursor or size >= CSV_BUDGET_BYTES:
             break
         query = query.replace(cursor=cursor)
     name = f"spotter-{query.batch or query.source or 'predictions'}.csv"
-    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(records),
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if cursor:
+        headers["X-Next-Cursor"] = cursor
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(records), headers=headers)
 
 
 @app.get("/predictions/<object_id>")
