@@ -1,5 +1,6 @@
 """Drones: plain `aws s3 sync` and `spotter sync` into the running local stack."""
 
+import json
 import os
 import signal
 import subprocess
@@ -159,4 +160,14 @@ def test_spotter_sync_usage_errors_exit_two(tmp_path):
     bad = run(str(tmp_path), "--source", "../etc", "--state-dir", str(tmp_path))
     assert bad.returncode == 2 and "source must be" in bad.stderr
     none = run(str(tmp_path), "--source", "ok", "--state-dir", str(tmp_path / "nowhere"))
-    assert none.returncode == 2 and "no target" in none.stderr
+    assert none.returncode == 2 and "no target" in none.stderr and str(tmp_path / "nowhere" / "local.json") in none.stderr
+
+
+def test_a_stopped_local_stack_gets_one_line_not_a_traceback(tmp_path):
+    (tmp_path / "local.json").write_text(json.dumps({
+        "s3": "http://127.0.0.1:9", "bucket": "b", "table": "t", "queue": "http://127.0.0.1:9/q", "region": "us-east-1"}))
+    for command in (["query", "--source", "owl"], ["sync", str(tmp_path), "--source", "owl"]):
+        result = subprocess.run([sys.executable, "-m", "spotter.cli", *command, "--state-dir", str(tmp_path)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120, env=clean_env())
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert "127.0.0.1:9" in result.stderr

@@ -26,6 +26,22 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        if not type(exc).__module__.startswith("botocore"):
+            raise
+        print(f"spotter {args.command}: {_aws_problem(exc)}", file=sys.stderr)
+        return 1
+
+
+def _aws_problem(exc: Exception) -> str:
+    """One line for an AWS error: no traceback for an unreachable endpoint or missing credentials."""
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
+    if isinstance(exc, EndpointConnectionError):
+        return f"{exc}: is the local stack still running? (its .spotter/local.json stays behind if it was killed)"
+    if isinstance(exc, NoCredentialsError):
+        return f"{exc}: configure AWS credentials (a profile, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+    return str(exc)
 
 
 if __name__ == "__main__":

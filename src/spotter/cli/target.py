@@ -74,7 +74,8 @@ def resolve(args) -> Target:
                  "dead_letter_queue_url": local.get("dead_letter_queue")}
         description, model = f"local stack ({local['s3']})", local.get("model")
     if not any(found.values()):
-        raise TargetError("no target: start the local stack (`make run`), or pass --stack NAME or --bucket/--table")
+        raise TargetError(f"no target: no local stack described at {local_file.resolve()} (start one with `make run`, "
+                          "or point --state-dir at its folder), and no --stack NAME or --bucket/--table")
     return Target(description=description, model=model, **found)
 
 
