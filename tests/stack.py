@@ -58,6 +58,13 @@ class Stack:
         assert len(found) == 1, f"expected one record for {key!r}, found {len(found)}"
         return found[0]
 
+    def nothing_left(self) -> bool:
+        """No message waiting or in flight (a failed one is only hidden for the visibility timeout) and
+        none dead-lettered: every delivery was handled for good."""
+        counts = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return all(value == "0" for value in counts.values()) and not self.dead_letters()
+
     def dead_letters(self) -> list[dict]:
         return self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
 

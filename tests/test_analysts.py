@@ -9,7 +9,7 @@ import images
 from conftest import MODELS
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
 from spotter.cli import main as spotter
-from spotter.query import PredictionQuery
+from spotter.query import PredictionQuery, QueryError
 from spotter.records import PredictionRecord, object_id_for
 
 
@@ -54,7 +54,8 @@ def _matches(r: PredictionRecord, q: PredictionQuery) -> bool:
         q.min_score is None or (r.score is not None and r.score >= q.min_score),
         q.max_score is None or (r.score is not None and r.score <= q.max_score),
         q.bbox is None or (r.latitude is not None and q.bbox[0] <= r.latitude <= q.bbox[2]
-                           and q.bbox[1] <= r.longitude <= q.bbox[3]),
+                           and (q.bbox[1] <= r.longitude <= q.bbox[3] if q.bbox[1] <= q.bbox[3]
+                                else r.longitude >= q.bbox[1] or r.longitude <= q.bbox[3])),
     ]
     return all(checks)
 
@@ -67,7 +68,17 @@ QUERIES = [
     PredictionQuery(captured_since="2026-10-10T00:00:00.000Z", captured_until="2026-10-20T00:00:00.000Z"),
     PredictionQuery(bbox=(42.0, 0.0, 48.0, 8.0)), PredictionQuery(label="benign", model="m@2"),
     PredictionQuery(batch="f1", source="owl"),
+    # `until` is exclusive: a record uploaded exactly then (img6) is out, one exactly at `since` (img5) in
+    PredictionQuery(since="2026-11-06T10:05:00.000Z", until="2026-11-07T10:06:00.000Z"),
+    PredictionQuery(source="owl", since="2026-11-06T10:05:00.000Z", until="2026-11-07T10:06:00.000Z"),
+    PredictionQuery(bbox=(40.0, 9.0, 50.0, -4.0)),  # west > east: the box crosses the antimeridian
 ]
+
+
+@pytest.mark.parametrize("bbox", [(50.0, 0.0, 40.0, 1.0), (0.0, 0.0, 91.0, 1.0), (0.0, -181.0, 1.0, 1.0)])
+def test_impossible_boxes_are_refused(bbox):
+    with pytest.raises(QueryError, match="bbox"):
+        PredictionQuery(bbox=bbox)
 
 
 @pytest.fixture

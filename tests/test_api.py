@@ -65,14 +65,16 @@ def test_refuses_non_images_and_oversize_files_up_front(api):
         {"name": "notes.txt", "type": "text/plain", "size": 10},
         {"name": "vector.svg", "type": "image/svg+xml", "size": 10},
         {"name": "huge.jpg", "type": "image/jpeg", "size": 10**10},
+        {"name": "empty.jpg", "type": "image/jpeg", "size": 0},
         {"name": "fine.png", "type": "image/png", "size": 100},
     ]
     status, body = _json(api("POST", "/uploads", {"files": files}))
     assert status == 200
     errors = {u["name"]: u.get("error") for u in body["uploads"]}
     assert "not a raster image" in errors["notes.txt"] and "not a raster image" in errors["vector.svg"]
-    assert "limit" in errors["huge.jpg"]
+    assert "limit" in errors["huge.jpg"] and "empty" in errors["empty.jpg"]
     assert errors["fine.png"] is None
+    assert [u["name"] for u in body["uploads"] if "fields" in u] == ["fine.png"]
 
 
 @pytest.mark.parametrize("payload, word", [
@@ -188,6 +190,27 @@ def test_a_model_without_a_card_has_the_same_id_in_the_api_as_in_its_records():
     info, classifier = ModelInfo.load(path), Classifier.load(path)
     assert info.model_id == classifier.card.model_id and info.model_id.startswith("colours-metadata-float32@sha256-")
     assert info.card["labels"] == list(classifier.labels)
+
+
+def test_listings_show_the_current_model_unless_asked_for_all(api):
+    from spotter.adapters.dynamodb import DynamoPredictions
+    from spotter.records import PredictionRecord
+
+    stack = api.stack
+    stack.put("uploads/versions/00000000-0000-0000-0000-000000000000-a.jpg", images.jpeg(images.RED))
+    stack.drain()
+    current = stack.record_for("uploads/versions/00000000-0000-0000-0000-000000000000-a.jpg")
+    older = PredictionRecord.from_dict({**{k: v for k, v in current.items() if k in ("object_id", "bucket", "key", "source",
+                                                                                   "batch", "file_name", "uploaded_at")},
+                                        "model": "colours-int8@0.9.0", "model_name": "colours-int8", "model_version": "0.9.0",
+                                        "status": "ok", "label": "blue", "score": 0.5, "classified_at": current["uploaded_at"]})
+    DynamoPredictions(stack.dynamodb.Table(stack.spec.predictions.name)).put(older)
+    _, shown = _json(api("GET", "/predictions?batch=versions"))
+    assert [(i["model"], i["label"]) for i in shown["items"]] == [(current["model"], "red")]
+    _, every = _json(api("GET", "/predictions?batch=versions&model=all"))
+    assert sorted(i["model"] for i in every["items"]) == sorted([current["model"], "colours-int8@0.9.0"])
+    _, pinned = _json(api("GET", "/predictions?batch=versions&model=colours-int8@0.9.0"))
+    assert [i["label"] for i in pinned["items"]] == ["blue"]
 
 
 def test_model_card_and_cors(api):

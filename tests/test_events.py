@@ -55,3 +55,10 @@ def test_sanitised_names_are_safe_and_bounded():
     long_name = sanitise_file_name("x" * 1000 + ".jpeg")
     assert len(long_name) <= 120 and long_name.endswith(".jpeg")
     assert upload_key("b", "u", "a b.png") == "uploads/b/u-a_b.png"
+
+
+def test_sequencers_of_different_lengths_order_by_value():
+    from spotter.records import sequence_key
+
+    assert sequence_key("FF", None) < sequence_key("0100", None) < sequence_key("0000000000000000000101", None)
+    assert sequence_key("00a1", None) == sequence_key("00A1", None)
