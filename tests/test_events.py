@@ -3,7 +3,7 @@ import json
 import pytest
 
 from spotter.errors import MalformedEvent
-from spotter.events import objects_in_lambda_event, objects_in_message, objects_in_s3_event
+from spotter.events import objects_in_message, objects_in_s3_event
 from spotter.keys import origin_of, sanitise_file_name, upload_key
 
 
@@ -20,9 +20,8 @@ def test_keys_are_url_decoded():
 
 def test_direct_sqs_and_sns_wrapped_events():
     direct = {"Records": [s3_record("a.jpg")]}
-    assert [o.key for o in objects_in_lambda_event(direct)] == ["a.jpg"]
-    sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(direct)}]}
-    assert [o.key for o in objects_in_lambda_event(sqs)] == ["a.jpg"]
+    assert [o.key for o in objects_in_s3_event(direct)] == ["a.jpg"]
+    assert [o.key for o in objects_in_message(json.dumps(direct))] == ["a.jpg"]
     sns = json.dumps({"Type": "Notification", "Message": json.dumps(direct)})
     assert [o.key for o in objects_in_message(sns)] == ["a.jpg"]
 

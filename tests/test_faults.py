@@ -168,6 +168,23 @@ def test_out_of_order_events_keep_the_newest_version(stack):
     assert stack.record_for(other)["etag"] == "newest-etag"
 
 
+def test_an_event_is_classified_from_the_version_it_names(stack):
+    assert stack.spec.versioned  # as the template's bucket is
+    key = "drones/owl/versioned.jpg"
+    first = stack.put(key, images.jpeg(images.RED))["VersionId"]
+    second = stack.put(key, images.jpeg(images.BLUE))["VersionId"]
+    assert first != second
+    stack.drain()
+    assert stack.record_for(key)["label"] == "blue"
+    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": "2030-01-01T00:00:00.000Z",
+                          "s3": {"bucket": {"name": stack.spec.bucket},
+                                 "object": {"key": key, "size": 1, "eTag": "first", "versionId": first}}}]}
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(event))
+    stack.drain()
+    record = stack.record_for(key)
+    assert record["label"] == "red" and record["version_id"] == first
+
+
 def test_multipart_upload_double_event_leaves_one_record(stack):
     key = "drones/owl/multipart.jpg"
     data = images.encode(images.photo_like((1600, 1200)), "JPEG", quality=95)

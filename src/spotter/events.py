@@ -78,10 +78,3 @@ def objects_in_message(body: str) -> list[S3Object]:
         return objects_in_message(event["Message"])
     return objects_in_s3_event(event)
 
-
-def objects_in_lambda_event(event: dict) -> list[S3Object]:
-    """A Lambda event from either an S3 trigger or an SQS trigger carrying S3 notifications."""
-    records = event.get("Records") if isinstance(event, dict) else None
-    if records and all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records):
-        return [obj for record in records for obj in objects_in_message(record.get("body", ""))]
-    return objects_in_s3_event(event)

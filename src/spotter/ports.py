@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import Protocol
 
 from .records import PredictionRecord
 
@@ -13,7 +13,6 @@ class StoredObject:
     data: bytes  # at most the first `max_bytes + 1` bytes: enough to know a file is too large
     size: int  # the object's full size
     etag: str | None = None
-    version_id: str | None = None
 
 
 class ObjectReader(Protocol):
@@ -25,10 +24,3 @@ class PredictionWriter(Protocol):
     def put(self, record: PredictionRecord) -> bool:
         """Store `record`; False when a record from a later event for the same object is already there."""
 
-
-class PredictionReader(Protocol):
-    def get(self, object_id: str, model: str) -> PredictionRecord | None: ...
-
-    def query(self, query) -> tuple[list[PredictionRecord], str | None]: ...
-
-    def scan_all(self, segments: int = 4) -> Iterable[PredictionRecord]: ...

@@ -35,7 +35,6 @@ class S3Objects:
             data=data,
             size=total,
             etag=(response.get("ETag") or "").strip('"') or None,
-            version_id=response.get("VersionId"),
         )
 
 

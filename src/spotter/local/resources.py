@@ -29,6 +29,7 @@ class StackSpec:
     batching_window_s: int = 0
     function_timeout_s: int = 30
     cors_origins: tuple[str, ...] = ("*",)
+    versioned: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def create_stack(spec: StackSpec, s3, sqs, dynamodb) -> CreatedStack:
     for table in (spec.predictions, spec.idempotency):
         _create_table(dynamodb, table)
     s3.create_bucket(Bucket=spec.bucket)
+    if spec.versioned:
+        s3.put_bucket_versioning(Bucket=spec.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_cors(
         Bucket=spec.bucket,
         CORSConfiguration={"CORSRules": [{

@@ -130,4 +130,5 @@ def stack_spec(path: Path = TEMPLATE) -> StackSpec:
         batch_size=int(trigger.get("BatchSize", 10)),
         batching_window_s=int(trigger.get("MaximumBatchingWindowInSeconds", 0) or 0),
         function_timeout_s=int(function.get("Timeout") or globals_.get("Timeout") or 30),
+        versioned=(bucket.get("VersioningConfiguration") or {}).get("Status") == "Enabled",
     )
