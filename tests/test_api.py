@@ -82,6 +82,9 @@ def test_refuses_non_images_and_oversize_files_up_front(api):
     ({"files": []}, "files"),
     ({"files": [{"name": "a.jpg", "type": "image/jpeg"}]}, "size"),
     ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 1}], "batch": "../x"}, "batch"),
+    ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": True}]}, "size"),
+    ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": -1}]}, "size"),
+    ({"files": [{"name": f"{i}.jpg", "type": "image/jpeg", "size": 1} for i in range(501)]}, "500"),
 ])
 def test_bad_upload_requests_get_a_clear_400(api, payload, word):
     status, body = _json(api("POST", "/uploads", payload))
