@@ -27,6 +27,7 @@ BANDIT_EXCEPTIONS = {
     ("src/spotter/local/moto_process.py", "B404"): "starts the local moto server as a subprocess",
     ("src/spotter/local/moto_process.py", "B603"): "fixed argv (sys.executable -m moto.server, host, port), no shell",
     ("src/spotter/local/moto_process.py", "B310"): "urlopen probes the moto server's own http://127.0.0.1 URL",
+    ("src/spotter/local/stack.py", "B310"): "urlopen probes the moto URL a local.json names, only if it is http(s)",
 }
 
 

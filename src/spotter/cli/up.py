@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import signal
 import sys
@@ -24,6 +25,13 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
+def _is_wildcard(host: str) -> bool:
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        return False
+
+
 def run(args) -> int:
     import os
 
@@ -32,7 +40,7 @@ def run(args) -> int:
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
     from ..config import default_model_path
 
-    if args.host in ("0.0.0.0", "::", ""):
+    if _is_wildcard(args.host):
         print("spotter up: --host must be an address a browser can reach (the page, the API and presigned URLs "
               "name it), not a wildcard: give this machine's own address", file=sys.stderr)
         return 2

@@ -164,7 +164,7 @@ def _read_state(path: Path) -> dict | None:
 def running_stack(state_file: Path) -> str | None:
     """The web page of the stack `state_file` describes, if that stack still answers; None otherwise."""
     endpoints = _read_state(state_file) or {}
-    if not endpoints.get("s3"):
+    if not str(endpoints.get("s3", "")).startswith(("http://", "https://")):
         return None
     try:
         urllib.request.urlopen(f"{endpoints['s3']}/moto-api/data.json", timeout=1).read()
