@@ -538,6 +538,11 @@ async function main() {
     poll();
   }
   updateProgress();
+  // Another batch's link pasted into this tab: open it afresh (replaceState above fires no hashchange).
+  window.addEventListener("hashchange", () => {
+    const batch = new URLSearchParams(window.location.hash.slice(1)).get("batch");
+    if (batch && batch !== state.batch) window.location.reload();
+  });
 }
 
 main();

@@ -171,6 +171,16 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
 
             page.screenshot(path=str(RESULTS / "web-e2e.png"), full_page=True)
 
+            # Another batch's link pasted into the open tab shows that batch; this one's link, this one again.
+            batch = page.locator("#batch-id").inner_text()
+            page.evaluate("window.location.hash = '#batch=someone-elses-batch'")
+            expect(page.locator("#batch-id")).to_have_text("someone-elses-batch")
+            expect(rows).to_have_count(0)
+            page.evaluate(f"window.location.hash = '#batch={batch}'")
+            expect(page.locator("#batch-id")).to_have_text(batch)
+            expect(ok_rows).to_have_count(3)
+            expect(rejected).to_have_count(1)
+
             # Phone width: no horizontal scrolling.
             page.set_viewport_size({"width": 375, "height": 800})
             page.wait_for_timeout(200)
