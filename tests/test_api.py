@@ -60,6 +60,23 @@ def test_presigned_post_policy_pins_key_type_size_and_expiry(api):
     assert upload["fields"]["Content-Type"] == "image/jpeg"
 
 
+def test_production_presigning_is_sigv4_at_the_regional_address(monkeypatch):
+    import boto3
+
+    from spotter.adapters.aws import config_for
+    from spotter.adapters.s3 import S3Presigner
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # the tests point boto3 at moto
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    s3 = boto3.session.Session().client("s3", region_name="eu-west-1", config=config_for("s3"))
+    form = S3Presigner(s3, "spotter-uploads").upload_form("uploads/b/x.jpg", "image/jpeg", 100, 300)
+    assert form["url"] == "https://spotter-uploads.s3.eu-west-1.amazonaws.com/"
+    assert form["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "AWSAccessKeyId" not in form["fields"]
+    view = S3Presigner(s3, "spotter-uploads").view_url("uploads/b/x.jpg", 900)
+    assert view.startswith("https://spotter-uploads.s3.eu-west-1.amazonaws.com/uploads/b/x.jpg?X-Amz-Algorithm=")
+
+
 def test_refuses_non_images_and_oversize_files_up_front(api):
     files = [
         {"name": "notes.txt", "type": "text/plain", "size": 10},
