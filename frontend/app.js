@@ -9,6 +9,7 @@ import { UploadQueue, postToS3 } from "./upload.js";
 
 const POLL_MS = 1500;
 const GIVE_UP_MS = 5 * 60 * 1000; // stop polling after this long without a new prediction
+const REOPENED_QUIET_MS = 30 * 1000; // a reopened batch is polled until nothing new arrives for this long
 const CONCURRENCY = 4;
 
 export const SAMPLES = [
@@ -28,6 +29,8 @@ const state = {
   pollTimer: null,
   polling: false,
   lastNews: 0,
+  pollFailures: 0,
+  reopened: false,
   maxBytes: null,
 };
 
@@ -271,12 +274,14 @@ function applyRecord(record) {
   }
   const newer = !entry.record || String(record.classified_at || "") >= String(entry.record.classified_at || "");
   if (!newer) return false;
-  const before = JSON.stringify([entry.status, entry.record]);
+  // Every reply signs the image link anew: that alone is not news (or polling would never give up).
+  const comparable = () => JSON.stringify([entry.status, { ...entry.record, image_url: undefined }]);
+  const before = entry.record ? comparable() : null;
   entry.record = record;
   if (entry.status !== "uploading" && entry.status !== "queued") {
     entry.status = record.status === "ok" ? "ok" : "rejected";
   }
-  const news = before !== JSON.stringify([entry.status, entry.record]);
+  const news = before !== comparable();
   if (news) changed(entry);
   return news;
 }
@@ -294,22 +299,31 @@ async function poll() {
       showAlert("");
       delete $("alert").dataset.source;
     }
+    state.pollFailures = 0;
   } catch (err) {
     if (err.status === 401 && state.api.auth) return; // signed out: polling resumes after sign-in (#batch is kept)
+    state.pollFailures += 1;
     showAlert(`Could not fetch predictions: ${err.message}. Retrying…`);
     $("alert").dataset.source = "poll";
   } finally {
     state.polling = false;
   }
   updateProgress();
-  const waiting = state.entries.some(isActive);
-  if (!waiting) return; // all done: stop polling
+  // A batch reopened from a link may still be classifying files this page never saw: keep looking
+  // while predictions keep arriving.
+  const reopenedAndBusy = state.reopened && Date.now() - state.lastNews < REOPENED_QUIET_MS;
+  const waiting = state.entries.some(isActive) || reopenedAndBusy;
+  if (!waiting) {
+    if (state.reopened) $("check-again").hidden = false;
+    return; // all done: stop polling
+  }
   if (!queue.busy && Date.now() - state.lastNews > GIVE_UP_MS) {
     $("check-again").hidden = false;
     $("progress-text").textContent = "Some images have not been classified after 5 minutes. Use “Check again” to look once more.";
     return;
   }
-  state.pollTimer = setTimeout(poll, POLL_MS);
+  const backoff = Math.min(30_000, POLL_MS * 2 ** state.pollFailures); // an API in trouble is not hammered
+  state.pollTimer = setTimeout(poll, backoff);
 }
 
 // ---- drag and drop, including folders ----------------------------------------------------------
@@ -413,10 +427,20 @@ function wireCsv() {
     if (!link.href || event.ctrlKey || event.metaKey || event.shiftKey) return;
     event.preventDefault();
     try {
-      const response = await state.api.fetch(link.href, { headers: { Accept: "text/csv" } });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      const blob = await response.blob();
-      const url = URL.createObjectURL(new Blob([blob], { type: "text/csv" }));
+      // A large batch comes in several replies: each names the next in X-Next-Cursor and repeats the header.
+      const parts = [];
+      let next = link.href;
+      while (next) {
+        const response = await state.api.fetch(next, { headers: { Accept: "text/csv" } });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        const text = await response.text();
+        parts.push(parts.length ? text.slice(text.indexOf("\n") + 1) : text);
+        const cursor = response.headers.get("X-Next-Cursor");
+        const following = new URL(link.href);
+        following.searchParams.set("cursor", cursor);
+        next = cursor ? following.toString() : null;
+      }
+      const url = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
       const save = el("a", { href: url, download: link.getAttribute("download") || "predictions.csv", hidden: true });
       document.body.append(save);
       save.click();
@@ -535,6 +559,8 @@ async function main() {
   setBatch(fromHash);
   if (fromHash) {
     // Reopened with #batch=...: show what the API has for it.
+    state.reopened = true;
+    state.lastNews = Date.now();
     poll();
   }
   updateProgress();

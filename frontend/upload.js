@@ -50,14 +50,15 @@ export function postToS3(upload, file, { onProgress, timeoutMs = 10 * 60 * 1000 
 }
 
 /**
- * A queue that asks the API for presigned POSTs just in time (in chunks, so that hundreds of
- * files never outlive their presigned URLs) and runs `concurrency` uploads at once.
+ * A queue that asks the API for presigned POSTs just in time and runs `concurrency` uploads at
+ * once. A chunk is no larger than what can start soon, so that on a slow link no signed form waits
+ * behind other uploads until it expires (the API's forms last 5 minutes).
  *
  * hooks: presign(entries) -> Promise (sets entry.upload or marks entry refused/failed),
  *        upload(entry) -> Promise, changed().
  */
 export class UploadQueue {
-  constructor(hooks, { concurrency = 4, chunk = 20 } = {}) {
+  constructor(hooks, { concurrency = 4, chunk = concurrency } = {}) {
     this.hooks = hooks;
     this.concurrency = concurrency;
     this.chunk = chunk;
