@@ -334,6 +334,18 @@ def test_site_is_private_behind_cloudfront_with_oac(resources):
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"} and "AWS:SourceArn" in allow["Condition"]["StringEquals"]
 
 
+def test_dead_letters_classify_errors_and_api_5xx_raise_alarms(template, resources):
+    alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    watched = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
+    assert {("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"), ("AWS/ApiGateway", "5xx")} <= watched
+    dlq = next(a for a in alarms.values() if a["MetricName"] == "ApproximateNumberOfMessagesVisible")
+    assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ClassifyDeadLetterQueue", "QueueName"]}
+    assert dlq["Threshold"] == 0 and dlq["ComparisonOperator"] == "GreaterThanThreshold"
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms.values())
+    assert resources["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+    assert "AlarmTopicArn" in template["Outputs"]
+
+
 def test_outputs_name_every_address_a_user_needs(template):
     assert {"SiteUrl", "ApiUrl", "UploadsBucketName", "DroneSyncCommand", "SiteBucketName", "SiteDistributionId",
             "PredictionsTableName", "ClassifyDeadLetterQueueUrl"} <= set(template["Outputs"])
