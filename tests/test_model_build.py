@@ -163,3 +163,88 @@ def test_cli_train_then_convert(tmp_path, capsys):
     assert classifier.input_dtype == np.int8
     card = json.loads((tmp_path / "tiny-int8.card.json").read_text())
     assert card["quantization"]["tensors"]["output"]["dtype"] == "int8" and card["training"]["train_images"] == 12
+
+
+def test_labels_csv_paths_keep_their_folders_and_clashes_are_refused(tmp_path):
+    for colour in COLOURS:
+        (tmp_path / colour).mkdir()
+        for i in range(5):
+            Image.new("RGB", (8, 8), COLOURS[colour]).save(tmp_path / colour / f"{i}.png")
+    rows = [f"{c}/{i}.png,{c}" for c in COLOURS for i in range(5)]
+    (tmp_path / "labels.csv").write_text("path,label\n" + "\n".join(rows) + "\n")
+    dataset = data.load_dataset(tmp_path)
+    assert len(dataset.samples) == 10 and dataset.counts() == {"blue": 5, "red": 5}
+    assert {s.id for s in dataset.samples} == {f"{c}/{i}" for c in COLOURS for i in range(5)}
+    (tmp_path / "labels.csv").write_text("path,label\nblue/0.png,blue\nblue/0,blue\nred/1.png,red\n")
+    with pytest.raises(ValueError, match="both be sample 'blue/0'"):
+        data.load_dataset(tmp_path)
+
+
+def test_dataset_mistakes_are_named(tmp_path):
+    images = _make_images(tmp_path / "images", per_class=6)
+    (images / "blue" / "._blue_00.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata")  # skipped: a dotfile
+    dataset = data.load_dataset(images)
+    assert dataset.counts() == {"blue": 6, "red": 6}
+    (images / "red" / "red_99.png").write_text("not a picture")
+    broken = [s for s in data.load_dataset(images).samples if s.path.name == "red_99.png"]
+    with pytest.raises(ValueError, match="red_99.png: a text file, not an image"):
+        data.load_pixels(broken, (16, 16))
+    (tmp_path / "wide").mkdir()
+    (tmp_path / "wide" / "labels.csv").write_text("image,site,target\n")
+    with pytest.raises(ValueError, match="--label-column"):
+        data.load_dataset(tmp_path / "wide")
+    few = data.load_dataset(_make_images(tmp_path / "few", per_class=2))
+    with pytest.raises(ValueError, match="too few"):
+        data.stratified_split(few)
+
+
+@pytest.mark.tensorflow
+def test_sigmoid_and_many_class_models_are_read_as_their_outputs_mean(tmp_path):
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from spotter.classifier import Classifier
+    from spotter.modelbuild.cardfile import build_card, write_card
+    from spotter.modelbuild.convert import calibration_from_folder, convert
+    from spotter.modelbuild.evaluate import keras_probs
+
+    images = _make_images(tmp_path / "images", per_class=4)
+    calibration = calibration_from_folder(images, (16, 16))
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((16, 16, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    for name, head, labels in (("sigmoid", keras.layers.Dense(1, activation="sigmoid"), ("no", "yes")),
+                               ("many", keras.layers.Dense(400, activation="softmax"), tuple(f"c{i}" for i in range(400)))):
+        model = keras.Model(inputs, head(pooled))
+        out = convert(model, tmp_path / f"{name}-int8.tflite", calibration=calibration)
+        write_card(out.with_suffix(".card.json"), build_card(name, "1", labels, (16, 16)))
+        classifier = Classifier.load(out)
+        scores = classifier.scores(classifier.tensor_from_pixels(calibration[0])[np.newaxis])
+        expected = keras_probs(model, calibration[:1])[0]
+        assert scores.shape == expected.shape == (len(labels),)
+        # int8 steps are 1/256: the top score is the model's, not a second softmax of it
+        assert abs(float(scores.max()) - float(expected.max())) < 0.02, (name, scores.max(), expected.max())
+
+
+@pytest.mark.tensorflow
+def test_convert_refuses_labels_that_do_not_match_the_outputs_and_user_errors_are_one_line(tmp_path, capsys):
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from spotter.cli import main
+
+    images = _make_images(tmp_path / "images", per_class=4)
+    inputs = keras.Input((16, 16, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs)))
+    model.save(tmp_path / "three.keras")
+    (tmp_path / "two.txt").write_text("cat\ndog\n")
+    assert main(["model", "convert", str(tmp_path / "three.keras"), "--calibration", str(images),
+                 "--labels", str(tmp_path / "two.txt")]) == 2
+    assert "3 outputs but 2 labels" in capsys.readouterr().err and not (tmp_path / "three-int8.tflite").exists()
+    assert main(["model", "convert", str(tmp_path / "three.keras"), "--calibration", str(images),
+                 "--labels", str(tmp_path / "two.txt"), "--calibration-limit", "0"]) == 2
+    assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--out", str(tmp_path / "model")]) == 2
+    assert ".keras" in capsys.readouterr().err
+    assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--split", str(tmp_path / "none.json"),
+                 "--out", str(tmp_path / "m.keras")]) == 2
+    assert "none.json" in capsys.readouterr().err

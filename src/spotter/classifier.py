@@ -47,7 +47,8 @@ class Classifier:
         if card.input_size and tuple(card.input_size) != self.input_size:
             raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
         outputs = int(np.prod(self._output["shape"][1:]))
-        self.labels, self._skip_first = _resolve_labels(card.labels, outputs)
+        self._binary = outputs == 1  # one sigmoid output: the second label's probability
+        self.labels, self._skip_first = _resolve_labels(card.labels, 2 if self._binary else outputs)
         self._to_input = input_converter(self.input_dtype, self._input["quantization"], card.scaling, float_range)
 
     @property
@@ -104,7 +105,12 @@ class Classifier:
         raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
         scale, zero_point = self._output["quantization"]
         values = (raw.astype(np.float32) - zero_point) * scale if scale else raw.astype(np.float32)
-        if not _looks_like_probabilities(values):
+        if self._binary:
+            p = float(values[0]) if 0.0 <= values[0] <= 1.0 else float(1.0 / (1.0 + np.exp(-values[0])))
+            return np.asarray([1.0 - p, p], np.float32)
+        # TFLite's quantized softmax always outputs in steps of 1/256: probabilities, even when with
+        # many classes the small ones round to 0 and the sum drops well below 1.
+        if not (_is_softmax_output(scale, zero_point) or _looks_like_probabilities(values)):
             values = _softmax(values)
         return values[1:] if self._skip_first else values
 
@@ -143,7 +149,7 @@ def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, .
         if labels[0].strip().lower() in _BACKGROUND_LABELS and outputs > 2:
             return labels[1:], True
         return labels, False
-    if len(labels) + 1 == outputs:  # e.g. 1001-class ImageNet models with a background class
+    if len(labels) + 1 == outputs == 1001:  # ImageNet models with a background class the labels leave out
         return labels, True
     raise ModelError(f"the model has {outputs} outputs but {len(labels)} labels were given")
 
@@ -186,6 +192,10 @@ def quantize(real: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarr
     rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
     info = np.iinfo(dtype)
     return np.clip(rounded + int(zero_point), info.min, info.max).astype(dtype)
+
+
+def _is_softmax_output(scale: float, zero_point: int) -> bool:
+    return abs(float(scale) - 1.0 / 256.0) < 1e-9 and int(zero_point) in (-128, 0)
 
 
 def _looks_like_probabilities(values: np.ndarray) -> bool:

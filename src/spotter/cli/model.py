@@ -41,7 +41,7 @@ def register(subparsers) -> None:
                        help="fit the head on float and int8 features too, and choose on int8 validation AUC "
                             "(for models that lose accuracy in int8)")
     train.add_argument("--backbone", default="mobilenet_v2", choices=["mobilenet_v2", "tiny"])
-    train.set_defaults(run=run_train)
+    train.set_defaults(run=_one_line_errors(run_train))
 
     convert = commands.add_parser("convert", help="a Keras model (.keras, .h5, SavedModel) to full-int8 TFLite plus its card")
     convert.add_argument("model", type=Path, metavar="MODEL")
@@ -54,8 +54,10 @@ def register(subparsers) -> None:
     convert.add_argument("--labels", type=Path, help="labels file, one per line in output order (default: MODEL.split.json's labels)")
     convert.add_argument("--range", type=float, nargs=2, default=(-1.0, 1.0), metavar=("LOW", "HIGH"),
                          help="the network's input range for pixels 0..255 (default -1 1, MobileNetV2)")
-    convert.add_argument("--disclaimer", help="text for the card's disclaimer")
-    convert.set_defaults(run=run_convert)
+    convert.add_argument("--intended-use", help="what the model is for, and for whom (the card's intended_use)")
+    convert.add_argument("--training-data", help="where the training data came from, and its licence (the card's training_data)")
+    convert.add_argument("--disclaimer", default=DEFAULT_DISCLAIMER, help="text for the card's disclaimer")
+    convert.set_defaults(run=_one_line_errors(run_convert))
 
     evaluate = commands.add_parser("evaluate", help="float vs int8 on the held-out test split; table printed and written into the card")
     evaluate.add_argument("--model", type=Path, default=_DEMO_KERAS, help="the float Keras model")
@@ -65,7 +67,7 @@ def register(subparsers) -> None:
     evaluate.add_argument("--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)")
     evaluate.add_argument("--no-card", action="store_true", help="do not write the metrics into the card")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
-    evaluate.set_defaults(run=run_evaluate)
+    evaluate.set_defaults(run=_one_line_errors(run_evaluate))
 
     demo = commands.add_parser("build-demo", help="rebuild the shipped skin-lesion demo model from ../shared and print its evaluation")
     demo.add_argument("--data", type=Path, default=_DEMO_DATA)
@@ -74,9 +76,29 @@ def register(subparsers) -> None:
     demo.set_defaults(run=run_build_demo)
 
 
+DEFAULT_DISCLAIMER = ("Scores are a model's output, not a diagnosis or a verified fact: check the card's metrics "
+                      "and limitations before relying on them.")
+
+
 def _fail(message: str) -> int:
     print(f"spotter model: {message}", file=sys.stderr)
     return 2
+
+
+def _one_line_errors(command):
+    """A user's mistake (a bad file, folder, option or model) is one line, not a traceback."""
+    from ..errors import ModelError, RejectedImage
+
+    def run(args) -> int:
+        try:
+            return command(args)
+        except (OSError, ValueError, KeyError, ModelError, RejectedImage) as exc:
+            return _fail(str(exc) if not isinstance(exc, KeyError) else f"missing {exc}")
+        except Exception as exc:
+            if type(exc).__name__ != "ConverterError":  # TensorFlow's, for an op TFLite cannot quantize
+                raise
+            return _fail(f"TensorFlow could not convert the model: {str(exc).strip().splitlines()[0]}")
+    return run
 
 
 def _split_beside(model: Path) -> Path:
@@ -87,10 +109,9 @@ def run_train(args) -> int:
     from ..modelbuild.data import load_dataset, load_split, save_split, stratified_split
     from ..modelbuild.train import TrainConfig, save_model, train
 
-    try:
-        dataset = load_dataset(args.data, args.label_column)
-    except (OSError, ValueError) as exc:
-        return _fail(str(exc))
+    if args.out.suffix not in (".keras", ".h5"):
+        return _fail(f"--out {args.out}: give a .keras (or .h5) file name")
+    dataset = load_dataset(args.data, args.label_column)
     split = load_split(args.split) if args.split else stratified_split(dataset, tuple(args.fractions), args.seed)
     if args.backbone == "tiny":
         config = TrainConfig.tiny(size=args.size, seed=args.seed)
@@ -121,18 +142,24 @@ def run_convert(args) -> int:
         labels = tuple(load_split(_split_beside(args.model))["labels"])
     else:
         return _fail("give --labels (no MODEL.split.json beside the model to take them from)")
-    try:
-        size = model_input_size(args.model)
-        calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
-    except (OSError, ValueError) as exc:
-        return _fail(str(exc))
+    if args.calibration_limit < 1:
+        return _fail("--calibration-limit must be at least 1")
+    size = model_input_size(args.model)
+    calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
     convert(args.model, out, calibration=calibration, value_range=tuple(args.range))
+    outputs = tensor_types(out)["output"]["shape"][-1]
+    if len(labels) != outputs and not (outputs == 1 and len(labels) == 2):
+        out.unlink()
+        return _fail(f"the model has {outputs} outputs but {len(labels)} labels were given "
+                     "(a single sigmoid output takes two labels: negative, then positive)")
     train_log = args.model.with_suffix(".train.json")
     card = build_card(
         args.name or out.stem.removesuffix("-int8"), args.version, labels, size, tuple(args.range),
         quantization={"type": "full-integer int8 (weights, activations, input and output)", "tensors": tensor_types(out),
                       "representative_dataset": f"{len(calibration)} images from {args.calibration}"},
+        training_data=args.training_data,
         training=json.loads(train_log.read_text()) if train_log.exists() else None,
+        intended_use=args.intended_use,
         disclaimer=args.disclaimer,
     )
     write_card(card_path_for(out), card)
@@ -142,6 +169,7 @@ def run_convert(args) -> int:
 
 def run_evaluate(args) -> int:
     from ..card import card_path_for
+    from ..modelbuild.cardfile import read_card
     from ..modelbuild.convert import load_keras_model
     from ..modelbuild.data import load_dataset, load_split
     from ..modelbuild.demo import update_card_metrics
@@ -156,7 +184,10 @@ def run_evaluate(args) -> int:
     model = load_keras_model(args.model)
     if model is None:
         return _fail("evaluate needs a .keras or .h5 model for the float side")
-    metrics = evaluate(model, args.tflite, dataset, load_split(split_path), name=args.tflite.stem)
+    card = read_card(card_path_for(args.tflite)) if card_path_for(args.tflite).exists() else {}
+    value_range = card.get("input", {}).get("scaling", {}).get("range") or (-1.0, 1.0)  # as `convert --range` wrote it
+    metrics = evaluate(model, args.tflite, dataset, load_split(split_path), name=args.tflite.stem,
+                       value_range=tuple(value_range))
     if not args.no_card:
         update_card_metrics(card_path_for(args.tflite), metrics)
     demo = args.tflite.resolve() == _DEMO_TFLITE.resolve()

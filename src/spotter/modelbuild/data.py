@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 from PIL import Image
 
+from ..errors import RejectedImage
 from ..imaging import decode_image
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
@@ -55,6 +56,12 @@ def _find_image(root: Path, ref: str) -> Path | None:
     return None
 
 
+def _sample_id(ref: str) -> str:
+    """The id a split file names a sample by: its labels.csv reference without an image suffix."""
+    path = PurePosixPath(ref.replace("\\", "/"))
+    return str(path.with_suffix("")) if path.suffix.lower() in IMAGE_SUFFIXES else str(path)
+
+
 def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
     root = Path(root)
     if not root.is_dir():
@@ -65,7 +72,10 @@ def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
         with table.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
             columns = reader.fieldnames or []
-            column = label_column or next((c for c in LABEL_COLUMNS if c in columns), columns[1] if len(columns) > 1 else None)
+            known = next((c for c in LABEL_COLUMNS if c in columns), None)
+            if label_column is None and known is None and len(columns) > 2:
+                raise ValueError(f"{table}: which column is the class? Name it with --label-column (columns: {columns})")
+            column = label_column or known or (columns[1] if len(columns) > 1 else None)
             if column not in columns:
                 raise ValueError(f"{table}: no label column {column!r} (columns: {columns})")
             for row in reader:
@@ -74,12 +84,17 @@ def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
                 if path is None:
                     raise FileNotFoundError(f"{table}: no image file for {ref!r}")
                 if label:
-                    rows.append((Path(ref).stem, path, label))
+                    rows.append((_sample_id(ref), path, label))
     else:
         for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for path in sorted(folder.iterdir()):
-                if path.suffix.lower() in IMAGE_SUFFIXES:
+                if path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith("."):  # ._x.jpg: macOS metadata
                     rows.append((f"{folder.name}/{path.stem}", path, folder.name))
+    seen: dict[str, Path] = {}
+    for ref, path, _ in rows:
+        if ref in seen:
+            raise ValueError(f"{root}: {seen[ref].name} and {path.name} would both be sample {ref!r}: rename one")
+        seen[ref] = path
     labels = tuple(sorted({label for _, _, label in rows}))
     if len(labels) < 2:
         raise ValueError(f"{root}: need at least two classes, found {list(labels)}")
@@ -100,6 +115,9 @@ def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0)
         n_val = int(round(len(ids) * fractions[1]))
         n_test = int(round(len(ids) * fractions[2]))
         n_train = len(ids) - n_val - n_test
+        if min(n_train, n_val, n_test) < 1:
+            raise ValueError(f"class {dataset.labels[label]!r} has {len(ids)} images: too few to put at least one in "
+                             f"each of train, validation and test with fractions {list(fractions)}")
         parts["train"] += ids[:n_train]
         parts["validation"] += ids[n_train:n_train + n_val]
         parts["test"] += ids[n_train + n_val:]
@@ -144,7 +162,10 @@ def load_pixels(samples: list[Sample], size: tuple[int, int]) -> np.ndarray:
     """uint8 [N, height, width, 3] arrays, decoded and resized as production does."""
     out = np.empty((len(samples), size[1], size[0], 3), np.uint8)
     for i, sample in enumerate(samples):
-        out[i] = np.asarray(resize_like_runtime(decode(sample.path, size), size), np.uint8)
+        try:
+            out[i] = np.asarray(resize_like_runtime(decode(sample.path, size), size), np.uint8)
+        except RejectedImage as exc:
+            raise ValueError(f"{sample.path}: {exc.reason}") from None
     return out
 
 
@@ -159,4 +180,5 @@ def scale_pixels(pixels: np.ndarray, value_range=(-1.0, 1.0)) -> np.ndarray:
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    return sorted(p for p in Path(folder).rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))

@@ -27,7 +27,10 @@ from .metrics import choose_threshold, summarize
 def keras_probs(model, pixels: np.ndarray, value_range=(-1.0, 1.0), batch_size: int = 32) -> np.ndarray:
     parts = [np.asarray(model(scale_pixels(pixels[i:i + batch_size], value_range), training=False))
              for i in range(0, len(pixels), batch_size)]
-    return np.concatenate(parts).astype(np.float64)
+    probs = np.concatenate(parts).astype(np.float64)
+    if probs.shape[1] == 1:  # one sigmoid output: the positive (second) class, as the runtime reads it
+        probs = np.concatenate([1.0 - probs, probs], axis=1)
+    return probs
 
 
 def runtime_probs(tflite_path: str | Path, samples: list[Sample]) -> tuple[np.ndarray, list[float]]:
