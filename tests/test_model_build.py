@@ -163,6 +163,13 @@ def test_cli_train_then_convert(tmp_path, capsys):
     assert classifier.input_dtype == np.int8
     card = json.loads((tmp_path / "tiny-int8.card.json").read_text())
     assert card["quantization"]["tensors"]["output"]["dtype"] == "int8" and card["training"]["train_images"] == 12
+    assert card["disclaimer"]  # a card always says what its scores are not
+    capsys.readouterr()
+    evaluate = ["model", "evaluate", "--model", str(out), "--tflite", str(tmp_path / "tiny-int8.tflite"),
+                "--data", str(images), "--no-card", "--json"]
+    assert main([*evaluate, "--positive", "blue"]) == 0
+    assert json.loads(capsys.readouterr().out)["positive_class"] == "blue"
+    assert main([*evaluate, "--positive", "green"]) == 2 and "not one of the labels" in capsys.readouterr().err
 
 
 def test_labels_csv_paths_keep_their_folders_and_clashes_are_refused(tmp_path):

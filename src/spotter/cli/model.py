@@ -65,6 +65,8 @@ def register(subparsers) -> None:
     evaluate.add_argument("--data", type=Path, default=_DEMO_DATA)
     evaluate.add_argument("--label-column")
     evaluate.add_argument("--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)")
+    evaluate.add_argument("--positive", metavar="LABEL",
+                          help="two classes: the one sensitivity is about (default: the second label, e.g. malignant)")
     evaluate.add_argument("--no-card", action="store_true", help="do not write the metrics into the card")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
     evaluate.set_defaults(run=_one_line_errors(run_evaluate))
@@ -186,8 +188,11 @@ def run_evaluate(args) -> int:
         return _fail("evaluate needs a .keras or .h5 model for the float side")
     card = read_card(card_path_for(args.tflite)) if card_path_for(args.tflite).exists() else {}
     value_range = card.get("input", {}).get("scaling", {}).get("range") or (-1.0, 1.0)  # as `convert --range` wrote it
+    if args.positive is not None and args.positive not in dataset.labels:
+        return _fail(f"--positive {args.positive!r} is not one of the labels {list(dataset.labels)}")
+    positive = dataset.labels.index(args.positive) if args.positive is not None else 1
     metrics = evaluate(model, args.tflite, dataset, load_split(split_path), name=args.tflite.stem,
-                       value_range=tuple(value_range))
+                       value_range=tuple(value_range), positive=positive)
     if not args.no_card:
         update_card_metrics(card_path_for(args.tflite), metrics)
     demo = args.tflite.resolve() == _DEMO_TFLITE.resolve()
