@@ -255,3 +255,12 @@ def test_convert_refuses_labels_that_do_not_match_the_outputs_and_user_errors_ar
     assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--split", str(tmp_path / "none.json"),
                  "--out", str(tmp_path / "m.keras")]) == 2
     assert "none.json" in capsys.readouterr().err
+
+
+def test_an_input_range_narrower_than_the_pixels_is_reported():
+    from spotter.modelbuild.convert import input_clipping
+
+    full = {"scale": 2 / 255, "zero_point": -1}  # the demo model's input: every pixel 0..255
+    assert input_clipping(full) is None
+    narrow = {"scale": 0.00729, "zero_point": 6}  # calibrated on mid-tone pictures only
+    assert "pixel values 3..240 only" in input_clipping(narrow)  # 0..3 and 240..255 each read as one value

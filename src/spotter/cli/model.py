@@ -134,7 +134,7 @@ def run_train(args) -> int:
 def run_convert(args) -> int:
     from ..card import card_path_for, load_labels
     from ..modelbuild.cardfile import build_card, write_card
-    from ..modelbuild.convert import calibration_from_folder, convert, model_input_size, tensor_types
+    from ..modelbuild.convert import calibration_from_folder, convert, input_clipping, model_input_size, tensor_types
     from ..modelbuild.data import load_split
 
     out = args.out or args.model.with_name(f"{args.model.stem}-int8.tflite")
@@ -149,7 +149,11 @@ def run_convert(args) -> int:
     size = model_input_size(args.model)
     calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
     convert(args.model, out, calibration=calibration, value_range=tuple(args.range))
-    outputs = tensor_types(out)["output"]["shape"][-1]
+    types = tensor_types(out)
+    clipped = input_clipping(types["input"], tuple(args.range))
+    if clipped:
+        print(f"spotter model: warning: {clipped}", file=sys.stderr)
+    outputs = types["output"]["shape"][-1]
     if len(labels) != outputs and not (outputs == 1 and len(labels) == 2):
         out.unlink()
         return _fail(f"the model has {outputs} outputs but {len(labels)} labels were given "

@@ -145,3 +145,20 @@ def tensor_types(tflite_path: str | Path) -> dict:
         described[role] = {"dtype": np.dtype(details["dtype"]).name, "shape": [int(d) for d in details["shape"]],
                            "scale": float(scale), "zero_point": int(zero_point)}
     return described
+
+
+def input_clipping(input_tensor: dict, value_range=(-1.0, 1.0)) -> str | None:
+    """Why the int8 input cannot hold every pixel value 0..255, or None when it can. The input's
+    range comes from the calibration images: if none is very dark or very bright, it is narrower."""
+    low, high = value_range
+    scale, zero_point = input_tensor["scale"], input_tensor["zero_point"]
+    if not scale:
+        return None
+    lowest, highest = (-128 - zero_point) * scale, (127 - zero_point) * scale
+    step = (high - low) / 255.0
+    dark = max(0, int(np.ceil((lowest - low) / step - 0.5)))
+    bright = min(255, int(np.floor((highest - low) / step + 0.5)))
+    if dark <= 0 and bright >= 255:
+        return None
+    return (f"the int8 input holds pixel values {dark}..{bright} only (the calibration images span no more): "
+            "darker or brighter pixels are clipped; calibrate with images that include both")
