@@ -436,9 +436,12 @@ function wireCsv() {
         const text = await response.text();
         parts.push(parts.length ? text.slice(text.indexOf("\n") + 1) : text);
         const cursor = response.headers.get("X-Next-Cursor");
-        const following = new URL(link.href);
-        following.searchParams.set("cursor", cursor);
-        next = cursor ? following.toString() : null;
+        next = null;
+        if (cursor) {
+          const following = new URL(link.href);
+          following.searchParams.set("cursor", cursor);
+          next = following.toString();
+        }
       }
       const url = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
       const save = el("a", { href: url, download: link.getAttribute("download") || "predictions.csv", hidden: true });

@@ -57,14 +57,24 @@ def _wait_for(endpoints, source, count, timeout=45):
     pytest.fail(f"only {len(_records(endpoints, source))} of {count} records for {source}")
 
 
+def _aws_s3_sync(endpoints, folder, source):
+    """The AWS CLI, as a drone runs it, against the local stack (any credentials do)."""
+    env = clean_env(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
+    aws = Path(sys.executable).with_name("aws")
+    return subprocess.run([str(aws), "s3", "sync", str(folder), f"s3://{endpoints['bucket']}/drones/{source}/",
+                           "--endpoint-url", endpoints["s3"], "--only-show-errors"], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+def _s3(endpoints):
+    return boto3.client("s3", endpoint_url=endpoints["s3"], region_name="us-east-1", aws_access_key_id="local",
+                        aws_secret_access_key="local")
+
+
 def test_plain_aws_s3_sync_just_works(stack, tmp_path):
     e = stack["endpoints"]
     expected = _folder(tmp_path)
-    env = clean_env(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
-    aws = Path(sys.executable).with_name("aws")
-    result = subprocess.run([str(aws), "s3", "sync", str(tmp_path), f"s3://{e['bucket']}/drones/kestrel/",
-                             "--endpoint-url", e["s3"], "--only-show-errors"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = _aws_s3_sync(e, tmp_path, "kestrel")
     assert result.returncode == 0, result.stderr
     records = _wait_for(e, "kestrel", len(expected))
     by_key = {r["key"].removeprefix("drones/kestrel/"): r for r in records}
@@ -112,15 +122,9 @@ def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(stack, tm
     big = images.jpeg(images.BLUE) + b"\0" * (9 * 1024 * 1024)  # over the CLI's 8 MB multipart threshold
     (tmp_path / "big.jpg").write_bytes(big)
     (tmp_path / "small.jpg").write_bytes(images.jpeg(images.RED))
-    env = clean_env(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
-    aws = Path(sys.executable).with_name("aws")
-    result = subprocess.run([str(aws), "s3", "sync", str(tmp_path), f"s3://{e['bucket']}/drones/wren/",
-                             "--endpoint-url", e["s3"], "--only-show-errors"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = _aws_s3_sync(e, tmp_path, "wren")
     assert result.returncode == 0, result.stderr
-    s3 = boto3.client("s3", endpoint_url=e["s3"], region_name="us-east-1", aws_access_key_id="local",
-                      aws_secret_access_key="local")
-    assert s3.head_object(Bucket=e["bucket"], Key="drones/wren/big.jpg")["ETag"].strip('"').endswith("-2")
+    assert _s3(e).head_object(Bucket=e["bucket"], Key="drones/wren/big.jpg")["ETag"].strip('"').endswith("-2")
     again = subprocess.run([sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "wren",
                             "--state-dir", str(stack["state"])], cwd=ROOT, capture_output=True, text=True, timeout=120,
                            env=clean_env())
@@ -132,8 +136,7 @@ def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(stack, 
     photo = images.jpeg(images.GREEN, size=(16, 16))
     for i in range(400):
         (tmp_path / f"IMG_{i:04d}.jpg").write_bytes(photo)
-    s3 = boto3.client("s3", endpoint_url=e["s3"], region_name="us-east-1", aws_access_key_id="local",
-                      aws_secret_access_key="local")
+    s3 = _s3(e)
     count = lambda: s3.list_objects_v2(Bucket=e["bucket"], Prefix="drones/swift/").get("KeyCount", 0)
     command = [sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "swift", "--jobs", "2",
                "--state-dir", str(stack["state"])]

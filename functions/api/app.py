@@ -90,14 +90,14 @@ CSV_BUDGET_BYTES = 4_500_000  # a Lambda response is at most 6 MB; pages of 500 
 def predictions_csv():
     """Every matching record; past the budget the reply stops at a page boundary and names the cursor
     for the rest in `X-Next-Cursor` (`spotter export` has no such limit)."""
-    query, records, size = _query(limit_default=500), [], 0
+    query, parts, size = _query(limit_default=500), [], 0
     while True:
         try:
             page, cursor = queries.query(query)
         except QueryError as exc:
             raise BadRequestError(str(exc)) from None
-        records += page
-        size += len(to_csv(page).encode())
+        parts.append(to_csv(page, header=not parts))
+        size += len(parts[-1].encode())
         if not cursor or size >= CSV_BUDGET_BYTES:
             break
         query = query.replace(cursor=cursor)
@@ -105,7 +105,7 @@ def predictions_csv():
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if cursor:
         headers["X-Next-Cursor"] = cursor
-    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(records), headers=headers)
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body="".join(parts), headers=headers)
 
 
 @app.get("/predictions/<object_id>")

@@ -65,7 +65,7 @@ def query_from_params(params: dict, current_model: str, limit_default: int = 100
         max_score=_number(params, "max_score"),
         bbox=bbox,
         model=None if model == "all" else model,
-        limit=int(limit) if limit is not None and limit.is_integer() else limit if limit is not None else limit_default,
+        limit=limit_default if limit is None else int(limit) if limit.is_integer() else limit,  # a fraction: refused
     )
 
 

@@ -48,6 +48,7 @@ class Classifier:
             raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
         outputs = int(np.prod(self._output["shape"][1:]))
         self._binary = outputs == 1  # one sigmoid output: the second label's probability
+        self._softmax_output = _is_softmax_output(*self._output["quantization"])
         self.labels, self._skip_first = _resolve_labels(card.labels, 2 if self._binary else outputs)
         self._to_input = input_converter(self.input_dtype, self._input["quantization"], card.scaling, float_range)
 
@@ -110,7 +111,7 @@ class Classifier:
             return np.asarray([1.0 - p, p], np.float32)
         # TFLite's quantized softmax always outputs in steps of 1/256: probabilities, even when with
         # many classes the small ones round to 0 and the sum drops well below 1.
-        if not (_is_softmax_output(scale, zero_point) or _looks_like_probabilities(values)):
+        if not (self._softmax_output or _looks_like_probabilities(values)):
             values = _softmax(values)
         return values[1:] if self._skip_first else values
 

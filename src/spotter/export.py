@@ -58,14 +58,15 @@ def csv_cell(value):
     return value
 
 
-def write_csv(records: Iterable[PredictionRecord], stream) -> None:
+def write_csv(records: Iterable[PredictionRecord], stream, header: bool = True) -> None:
     writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\n")
-    writer.writeheader()
+    if header:
+        writer.writeheader()
     for record in records:
         writer.writerow({k: csv_cell(v) for k, v in row(record).items()})
 
 
-def to_csv(records: Iterable[PredictionRecord]) -> str:
+def to_csv(records: Iterable[PredictionRecord], header: bool = True) -> str:
     buffer = io.StringIO()
-    write_csv(records, buffer)
+    write_csv(records, buffer, header)
     return buffer.getvalue()

@@ -161,7 +161,7 @@ def run_convert(args) -> int:
     train_log = args.model.with_suffix(".train.json")
     card = build_card(
         args.name or out.stem.removesuffix("-int8"), args.version, labels, size, tuple(args.range),
-        quantization={"type": "full-integer int8 (weights, activations, input and output)", "tensors": tensor_types(out),
+        quantization={"type": "full-integer int8 (weights, activations, input and output)", "tensors": types,
                       "representative_dataset": f"{len(calibration)} images from {args.calibration}"},
         training_data=args.training_data,
         training=json.loads(train_log.read_text()) if train_log.exists() else None,
