@@ -57,6 +57,11 @@ def register(subparsers) -> None:
     convert.add_argument("--intended-use", help="what the model is for, and for whom (the card's intended_use)")
     convert.add_argument("--training-data", help="where the training data came from, and its licence (the card's training_data)")
     convert.add_argument("--disclaimer", default=DEFAULT_DISCLAIMER, help="text for the card's disclaimer")
+    convert.add_argument("--qat-epochs", type=int, default=0, metavar="N",
+                         help="quantization-aware fine-tuning for N epochs, kept only if the int8 model then agrees "
+                              "with the float one better on validation (a model from `spotter model train`; needs --data)")
+    convert.add_argument("--data", type=Path, help="with --qat-epochs: the images the model was trained on")
+    convert.add_argument("--label-column", help="with --qat-epochs: as for train")
     convert.set_defaults(run=_one_line_errors(run_convert))
 
     evaluate = commands.add_parser("evaluate", help="float vs int8 on the held-out test split; table printed and written into the card")
@@ -136,6 +141,7 @@ def run_convert(args) -> int:
     from ..modelbuild.cardfile import build_card, write_card
     from ..modelbuild.convert import calibration_from_folder, convert, input_clipping, model_input_size, tensor_types
     from ..modelbuild.data import load_split
+    from ..modelbuild.qat import quantization_method
 
     out = args.out or args.model.with_name(f"{args.model.stem}-int8.tflite")
     if args.labels:
@@ -146,9 +152,29 @@ def run_convert(args) -> int:
         return _fail("give --labels (no MODEL.split.json beside the model to take them from)")
     if args.calibration_limit < 1:
         return _fail("--calibration-limit must be at least 1")
+    train_log = args.model.with_suffix(".train.json")
+    training = json.loads(train_log.read_text()) if train_log.exists() else None
+    if args.qat_epochs and not (args.data and training and _split_beside(args.model).exists()):
+        return _fail("--qat-epochs works on a model from `spotter model train` (MODEL.train.json and MODEL.split.json "
+                     "beside it) and needs --data, the images it was trained on")
     size = model_input_size(args.model)
     calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
-    convert(args.model, out, calibration=calibration, value_range=tuple(args.range))
+    method = "post-training quantization"
+    if args.qat_epochs:
+        from ..modelbuild.convert import load_keras_model
+        from ..modelbuild.data import load_dataset
+        from ..modelbuild.qat import quantization_aware_int8
+        from ..modelbuild.train import TrainConfig
+
+        config = TrainConfig(**{**training["config"], "qat_epochs": args.qat_epochs})
+        content, training["quantization_aware"] = quantization_aware_int8(
+            load_keras_model(args.model), load_dataset(args.data, args.label_column),
+            load_split(_split_beside(args.model)), config, calibration)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(content)
+        method = quantization_method(training["quantization_aware"])
+    else:
+        convert(args.model, out, calibration=calibration, value_range=tuple(args.range))
     types = tensor_types(out)
     clipped = input_clipping(types["input"], tuple(args.range))
     if clipped:
@@ -158,13 +184,12 @@ def run_convert(args) -> int:
         out.unlink()
         return _fail(f"the model has {outputs} outputs but {len(labels)} labels were given "
                      "(a single sigmoid output takes two labels: negative, then positive)")
-    train_log = args.model.with_suffix(".train.json")
     card = build_card(
         args.name or out.stem.removesuffix("-int8"), args.version, labels, size, tuple(args.range),
         quantization={"type": "full-integer int8 (weights, activations, input and output)", "tensors": types,
-                      "representative_dataset": f"{len(calibration)} images from {args.calibration}"},
+                      "method": method, "representative_dataset": f"{len(calibration)} images from {args.calibration}"},
         training_data=args.training_data,
-        training=json.loads(train_log.read_text()) if train_log.exists() else None,
+        training=training,
         intended_use=args.intended_use,
         disclaimer=args.disclaimer,
     )

@@ -18,6 +18,7 @@ from .cardfile import DEMO_DISCLAIMER, build_card, write_card
 from .convert import calibration_from_samples, convert, tensor_types
 from .data import load_dataset, save_split, split_samples, stratified_split
 from .evaluate import evaluate
+from .qat import quantization_aware_int8, quantization_method
 from .report import SEED_APPS, table
 from .train import TrainConfig, log, save_model, train
 
@@ -28,6 +29,7 @@ DEMO_WEIGHTS = SHARED / "weights" / "mobilenetv2_1.00_224_imagenet_notop.weights
 DEMO_NAME = "skin-lesion"
 DEMO_VERSION = "1.0.0"
 DEMO_SEED = 0
+DEMO_QAT_EPOCHS = 3
 DEMO_FRACTIONS = (0.6, 0.2, 0.2)
 REBUILD_COMMAND = "make model   (= .venv/bin/spotter model build-demo)"
 
@@ -55,7 +57,7 @@ def build_demo(data_dir: Path = DEMO_DATA, weights: Path = DEMO_WEIGHTS, out_dir
     for needed in (data_dir, weights):
         if not needed.exists():
             raise FileNotFoundError(f"{needed} is missing: the demo model is built from ../shared (see README)")
-    config = config or TrainConfig(weights=str(weights), seed=DEMO_SEED)
+    config = config or TrainConfig(weights=str(weights), seed=DEMO_SEED, qat_epochs=DEMO_QAT_EPOCHS)
     dataset = load_dataset(data_dir, label_column="benign_malignant")
     split = stratified_split(dataset, DEMO_FRACTIONS, seed=DEMO_SEED)
     split_path = out_dir / f"{DEMO_NAME}-split.json"
@@ -69,7 +71,12 @@ def build_demo(data_dir: Path = DEMO_DATA, weights: Path = DEMO_WEIGHTS, out_dir
     calibration = calibration_from_samples(split_samples(dataset, split, "train"), size, config.calibration_images, config.seed)
     tflite_path = out_dir / DEFAULT_MODEL_FILE
     log(f"converting to full-integer int8 with {len(calibration)} training images as the representative dataset")
-    convert(model, tflite_path, calibration=calibration)
+    if config.qat_epochs:
+        content, training_log["quantization_aware"] = quantization_aware_int8(model, dataset, split, config, calibration)
+        tflite_path.parent.mkdir(parents=True, exist_ok=True)
+        tflite_path.write_bytes(content)
+    else:
+        convert(model, tflite_path, calibration=calibration)
     # a minimal card first, so the runtime can load the model for evaluation
     write_card(card_path_for(tflite_path), build_card(DEMO_NAME, DEMO_VERSION, dataset.labels, size))
     log("evaluating float32 (Keras) and int8 (spotter runtime) on the test split")
@@ -98,6 +105,7 @@ def build_demo(data_dir: Path = DEMO_DATA, weights: Path = DEMO_WEIGHTS, out_dir
         quantization={
             "type": "full-integer int8 (weights, activations, input and output)",
             "tensors": tensor_types(tflite_path),
+            "method": quantization_method(training_log.get("quantization_aware")),
             "representative_dataset": f"{len(calibration)} images of the training split, decoded and resized "
                                       "by the runtime's own code",
             "converter": f"tensorflow {tf.__version__}, keras {keras.__version__}",

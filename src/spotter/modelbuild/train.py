@@ -34,6 +34,7 @@ from .metrics import roc_auc
 
 MOBILENET_V2 = "mobilenet_v2"
 TINY = "tiny"
+FEATURES, PROBABILITIES = "features", "probabilities"
 MOBILENET_TAPS = ("block_12_add", "block_13_expand_relu", "block_15_add", "block_16_project_BN", "out_relu")
 
 
@@ -53,6 +54,9 @@ class TrainConfig:
     fine_tune_epochs: int = 3
     fine_tune_lr: float = 1e-5
     batch_size: int = 32
+    qat_epochs: int = 0  # quantization-aware fine-tuning of the int8 copy (qat.py); 0: post-training only
+    qat_lr: float = 1e-5
+    qat_copies: int = 2  # augmented views per training image the int8 copy learns from
 
     @classmethod
     def tiny(cls, **changes) -> "TrainConfig":
@@ -75,9 +79,11 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def build_backbone(config: TrainConfig):
-    """A Keras Functional model from pixels in [-1, 1] to its last feature map (no pooling)."""
-    import keras
+def build_backbone(config: TrainConfig, keras=None):
+    """A Keras Functional model from pixels in [-1, 1] to its last feature map (no pooling).
+    `keras`: the Keras API to build with (default Keras 3; qat.py passes tf_keras)."""
+    if keras is None:
+        import keras
 
     shape = (config.size, config.size, 3)
     if config.backbone == MOBILENET_V2:
@@ -98,11 +104,26 @@ def build_backbone(config: TrainConfig):
     raise ValueError(f"unknown backbone {config.backbone!r}")
 
 
-def pooled_features(base, taps: tuple[str, ...]) -> list:
+def pooled_features(base, taps: tuple[str, ...], keras=None) -> list:
     """The global average pool of each `taps` layer's output (Keras tensors)."""
-    import keras
+    if keras is None:
+        import keras
 
     return [keras.layers.GlobalAveragePooling2D(name=f"pool_{name}")(base.get_layer(name).output) for name in taps]
+
+
+def stage_features(pools: list, scales: list[float], taps: tuple[str, ...], keras=None):
+    """Each stage's pool scaled by its factor, then concatenated: the head's input (a Keras tensor)."""
+    if keras is None:
+        import keras
+
+    scaled = [keras.layers.Rescaling(k, name=f"scale_{name}")(p) for p, k, name in zip(pools, scales, taps)]
+    return scaled[0] if len(scaled) == 1 else keras.layers.Concatenate(name=FEATURES)(scaled)
+
+
+def features_layer(taps: tuple[str, ...]) -> str:
+    """The name of the layer whose output `stage_features` returns."""
+    return f"scale_{taps[0]}" if len(taps) == 1 else FEATURES
 
 
 def _as_list(value) -> list:
@@ -186,8 +207,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     f_val = np.concatenate([p * k for p, k in zip(p_val, tap_scale)], axis=1)
     mean, std = f_train.mean(axis=0), f_train.std(axis=0)
     std = np.maximum(std, 0.1 * float(np.median(std)) + 1e-6)  # near-constant features stay near zero
-    scaled = [keras.layers.Rescaling(k, name=f"scale_{name}")(p) for p, k, name in zip(pools, tap_scale, config.taps)]
-    features = scaled[0] if len(scaled) == 1 else keras.layers.Concatenate(name="features")(scaled)
+    features = stage_features(pools, tap_scale, tuple(config.taps))
 
     x_fit, y_fit, q_val = (f_train - mean) / std, y_train, None
     if config.int8_aware_head:
@@ -217,7 +237,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         log(f"L2 {best_l2} is at the edge of the grid {config.l2_grid}: a wider grid may do better")
 
     # the whole model: pixels -> backbone -> pooled stages, each scaled -> concatenated -> dense softmax
-    dense = keras.layers.Dense(n_classes, activation="softmax", name="probabilities")
+    dense = keras.layers.Dense(n_classes, activation="softmax", name=PROBABILITIES)
     model = keras.Model(base.input, dense(features), name=f"{config.backbone}_classifier")
     dense.set_weights([(w / std[:, None]).astype(np.float32), (b - (mean / std) @ w).astype(np.float32)])
 
