@@ -123,3 +123,21 @@ def test_cli_convert_with_quantization_aware_fine_tuning(tmp_path, capsys):
     assert [c["epoch"] for c in history] == [0, 1]
     assert card["quantization"]["method"].startswith(("post-training", "quantization-aware fine-tuning: epoch 1"))
     assert Classifier.load(tmp_path / "tiny-int8.tflite").labels == ("blue", "red")
+
+
+def test_a_mobilenet_v2_classifier_gets_a_faithful_fake_quantized_copy():
+    """The demo's architecture: rebuilt in tf_keras, folded and wrapped by tfmot without error, and
+    before any training its int8 rounding changes the outputs only a little."""
+    pytest.importorskip("tensorflow_model_optimization")
+    import keras
+    from spotter.modelbuild.qat import calibrate_ranges, fake_quantized_copy
+    from spotter.modelbuild.train import PROBABILITIES, TrainConfig, build_backbone, pooled_features, stage_features
+
+    config = TrainConfig(weights=None, size=32, taps=("block_15_add", "out_relu"))
+    base = build_backbone(config)
+    features = stage_features(pooled_features(base, config.taps), [1.0, 0.5], config.taps)
+    model = keras.Model(base.input, keras.layers.Dense(2, activation="softmax", name=PROBABILITIES)(features))
+    pixels = np.random.default_rng(2).uniform(-1, 1, (16, 32, 32, 3)).astype(np.float32)
+    quantized = fake_quantized_copy(model, config)
+    calibrate_ranges(quantized, pixels)
+    np.testing.assert_allclose(quantized(pixels, training=False).numpy(), np.asarray(model(pixels)), atol=0.1)
