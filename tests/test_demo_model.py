@@ -48,12 +48,14 @@ def test_card_says_what_it_is():
     for kind in ("float32", "int8"):
         assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
     assert metrics["int8"]["size_bytes"] == MODEL.stat().st_size
-    # Targets: float test AUC >= 0.85; beat the linear-probe floor (0.805 int8) clearly. The int8 model
-    # stays within 0.02 of float here (0.014 on test, 0.010 on validation): the 0.01 target is missed
-    # on this 112-image test split, and README says so and what was tried.
+    # Targets: float test AUC >= 0.85; int8 within 0.01 of it; beat the linear-probe floor (0.805 int8)
+    # clearly. Quantization-aware fine-tuning got there (post-training quantization alone: 0.014 below).
     assert metrics["float32"]["roc_auc"] >= 0.85
-    assert metrics["int8"]["roc_auc"] >= 0.83
-    assert abs(metrics["int8"]["roc_auc"] - metrics["float32"]["roc_auc"]) <= 0.02
+    assert metrics["int8"]["roc_auc"] >= 0.84
+    assert abs(metrics["int8"]["roc_auc"] - metrics["float32"]["roc_auc"]) <= 0.01
+    qat = extra["training"]["quantization_aware"]
+    assert extra["quantization"]["method"].startswith(f"quantization-aware fine-tuning: epoch {qat['best_epoch']}")
+    assert qat["history"][qat["best_epoch"]]["validation_disagreement"] < qat["history"][0]["validation_disagreement"]
     assert extra["reference"]["seed_apps"]["images"] == 1017
 
 
