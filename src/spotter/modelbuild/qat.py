@@ -27,7 +27,8 @@ import numpy as np
 from .augment import augmented_pixels
 from .convert import convert, int8_outputs
 from .data import Dataset, decode, load_pixels, scale_pixels, split_samples
-from .train import PROBABILITIES, TrainConfig, build_backbone, features_layer, log, pooled_features, stage_features
+from .train import (PROBABILITIES, TrainConfig, build_backbone, feature_spread, features_layer, log, pooled_features,
+                    stage_features)
 
 
 def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainConfig,
@@ -50,8 +51,7 @@ def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainC
     name = features_layer(tuple(config.taps))
     teacher = keras.Model(model.input, model.get_layer(name).output)
     targets = np.concatenate([teacher.predict(views[i:i + 64], verbose=0) for i in range(0, len(views), 64)])
-    spread = targets[:len(train_samples)].std(axis=0)
-    inverse_spread = tf.constant(1.0 / np.maximum(spread, 0.1 * float(np.median(spread)) + 1e-6), tf.float32)
+    inverse_spread = tf.constant(1.0 / feature_spread(targets[:len(train_samples)]), tf.float32)
 
     def feature_error(target, predicted):  # in the units of the head's standardised features
         return tf.reduce_mean(tf.square((predicted - target) * inverse_spread))

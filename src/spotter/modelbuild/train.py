@@ -130,6 +130,13 @@ def _as_list(value) -> list:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
+def feature_spread(features: np.ndarray) -> np.ndarray:
+    """Each feature's standard deviation, floored so that near-constant features stay near zero
+    once standardised."""
+    std = features.std(axis=0)
+    return np.maximum(std, 0.1 * float(np.median(std)) + 1e-6)
+
+
 def class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     return {k: float(len(y) / (n_classes * max(1.0, c))) for k, c in enumerate(counts)}
@@ -205,8 +212,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     tap_scale = [float(1.0 / max(1e-6, np.sqrt(np.mean(np.square(p))))) for p in p_train]
     f_train = np.concatenate([p * k for p, k in zip(p_train, tap_scale)], axis=1)
     f_val = np.concatenate([p * k for p, k in zip(p_val, tap_scale)], axis=1)
-    mean, std = f_train.mean(axis=0), f_train.std(axis=0)
-    std = np.maximum(std, 0.1 * float(np.median(std)) + 1e-6)  # near-constant features stay near zero
+    mean, std = f_train.mean(axis=0), feature_spread(f_train)
     features = stage_features(pools, tap_scale, tuple(config.taps))
 
     x_fit, y_fit, q_val = (f_train - mean) / std, y_train, None
