@@ -117,6 +117,9 @@ def test_cli_convert_with_quantization_aware_fine_tuning(tmp_path, capsys):
     assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1"]) == 2
     assert "needs --data" in capsys.readouterr().err
     assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1",
+                 "--data", str(images), "--range", "0", "1"]) == 2
+    assert "drop --range" in capsys.readouterr().err
+    assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1",
                  "--data", str(images)]) == 0
     card = json.loads((tmp_path / "tiny-int8.card.json").read_text())
     history = card["training"]["quantization_aware"]["history"]

@@ -157,6 +157,8 @@ def run_convert(args) -> int:
     if args.qat_epochs and not (args.data and training and _split_beside(args.model).exists()):
         return _fail("--qat-epochs works on a model from `spotter model train` (MODEL.train.json and MODEL.split.json "
                      "beside it) and needs --data, the images it was trained on")
+    if args.qat_epochs and tuple(args.range) != (-1.0, 1.0):
+        return _fail("--qat-epochs: models from `spotter model train` take pixels scaled to -1 1; drop --range")
     size = model_input_size(args.model)
     calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
     method = "post-training quantization"
