@@ -73,8 +73,9 @@ def test_production_presigning_is_sigv4_at_the_regional_address(monkeypatch):
     form = S3Presigner(s3, "spotter-uploads").upload_form("uploads/b/x.jpg", "image/jpeg", 100, 300)
     assert form["url"] == "https://spotter-uploads.s3.eu-west-1.amazonaws.com/"
     assert form["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "AWSAccessKeyId" not in form["fields"]
-    view = S3Presigner(s3, "spotter-uploads").view_url("uploads/b/x.jpg", 900)
-    assert view.startswith("https://spotter-uploads.s3.eu-west-1.amazonaws.com/uploads/b/x.jpg?X-Amz-Algorithm=")
+    view = S3Presigner(s3, "spotter-uploads").view_url("uploads/b/x.jpg", 900, "image/jpeg")
+    assert view.startswith("https://spotter-uploads.s3.eu-west-1.amazonaws.com/uploads/b/x.jpg?")
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in view and "response-content-type=image%2Fjpeg" in view
 
 
 def test_refuses_non_images_and_oversize_files_up_front(api):
@@ -169,11 +170,14 @@ def test_csv_past_its_size_budget_names_the_cursor_for_the_rest(api, monkeypatch
         stack.put(f"uploads/many/{i:08d}-0000-0000-0000-000000000000-img{i}.jpg", images.jpeg(images.GREEN))
     stack.drain()
     module = load_handler_module("api")
-    monkeypatch.setattr(module, "CSV_BUDGET_BYTES", 1)  # every page is over it: one page per reply
 
     def get(path):
         response = module.lambda_handler(http_api_event("GET", path, {"origin": ORIGIN}, b""), LambdaContext("api"))
         return response["statusCode"], response.get("headers", {}), response["body"]
+
+    whole = get("/predictions.csv?batch=many&limit=3")[2]
+    # a page of 3 rows is ~43 % of all 7: one page fits, two do not, so one page per reply
+    monkeypatch.setattr(module, "CSV_BUDGET_BYTES", len(whole.encode()) // 2)
 
     names, cursor, replies = [], None, 0
     while True:

@@ -5,18 +5,18 @@ import json
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import (
-    BadRequestError,
     NotFoundError,
     UnauthorizedError,
 )
 
 from spotter.access import AccessDenied, Caller
 from spotter.adapters.wiring import prediction_queries, predictions, presigner
-from spotter.api_views import ModelInfo, query_from_params, record_view
+from spotter.api_views import ModelInfo, query_from_params, record_view, view_type
 from spotter.config import Settings
-from spotter.export import to_csv
+from spotter.keys import sanitise_file_name
 from spotter.query import QueryError
-from spotter.uploads import PlannedUpload, UploadRequestError, parse_files, plan_uploads
+from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
+from spotter.uploads import PlannedUpload, UploadRequestError, parse_body, parse_files, plan_uploads
 
 settings = Settings.from_env()
 logger = Logger(service="spotter-api")
@@ -26,6 +26,7 @@ cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, ma
 app = APIGatewayHttpResolver(cors=cors)
 model = ModelInfo.load(settings.model_path)
 queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
+CSV_BUDGET_BYTES = RESPONSE_BUDGET_BYTES
 
 
 def _caller() -> Caller:
@@ -37,21 +38,28 @@ def _caller() -> Caller:
     return Caller.from_claims(claims)
 
 
+def _error(status: int, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps({"message": message}))
+
+
 @app.exception_handler(AccessDenied)
 def access_denied(exc: AccessDenied):
-    return Response(status_code=403, content_type="application/json", body=json.dumps({"message": str(exc)}))
+    return _error(403, str(exc))
+
+
+@app.exception_handler([QueryError, UploadRequestError])
+def bad_request(exc: ValueError):
+    return _error(400, str(exc))
 
 
 def _view(record) -> dict:
-    return record_view(record, signer.view_url(record.key, settings.view_url_ttl))
+    kind = view_type(record)
+    return record_view(record, signer.view_url(record.key, settings.view_url_ttl, kind) if kind else None)
 
 
 @app.post("/uploads")
 def create_uploads():
-    try:
-        files, batch = parse_files(app.current_event.json_body)
-    except (UploadRequestError, ValueError) as exc:
-        raise BadRequestError(str(exc)) from None
+    files, batch = parse_files(parse_body(app.current_event.decoded_body))
     batch = _caller().batch_for_upload(batch)
     uploads = []
     for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):
@@ -66,46 +74,27 @@ def create_uploads():
 
 
 def _query(limit_default: int = 100):
-    try:
-        query = query_from_params(app.current_event.query_string_parameters or {}, model.model_id, limit_default)
-    except QueryError as exc:
-        raise BadRequestError(str(exc)) from None
+    query = query_from_params(app.current_event.query_string_parameters or {}, model.model_id, limit_default)
     _caller().check_listing(query.batch)
     return query
 
 
 @app.get("/predictions")
 def list_predictions():
-    try:
-        records, cursor = queries.query(_query())
-    except QueryError as exc:
-        raise BadRequestError(str(exc)) from None
-    return {"items": [_view(r) for r in records], "next": cursor}
-
-
-CSV_BUDGET_BYTES = 4_500_000  # a Lambda response is at most 6 MB; pages of 500 rows stay well under the rest
+    return json_page(queries.query, _query(), _view)
 
 
 @app.get("/predictions.csv")
 def predictions_csv():
-    """Every matching record; past the budget the reply stops at a page boundary and names the cursor
-    for the rest in `X-Next-Cursor` (`spotter export` has no such limit)."""
-    query, parts, size = _query(limit_default=500), [], 0
-    while True:
-        try:
-            page, cursor = queries.query(query)
-        except QueryError as exc:
-            raise BadRequestError(str(exc)) from None
-        parts.append(to_csv(page, header=not parts))
-        size += len(parts[-1].encode())
-        if not cursor or size >= CSV_BUDGET_BYTES:
-            break
-        query = query.replace(cursor=cursor)
-    name = f"spotter-{query.batch or query.source or 'predictions'}.csv"
+    """Every matching record, in whole pages up to the response budget; past it the reply names the
+    cursor for the rest in `X-Next-Cursor` (`spotter export` has no such limit)."""
+    query = _query(limit_default=500)
+    body, cursor = csv_pages(queries.query, query, CSV_BUDGET_BYTES)
+    name = sanitise_file_name(f"spotter-{query.batch or query.source or 'predictions'}.csv")
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if cursor:
         headers["X-Next-Cursor"] = cursor
-    return Response(status_code=200, content_type="text/csv; charset=utf-8", body="".join(parts), headers=headers)
+    return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
 
 
 @app.get("/predictions/<object_id>")

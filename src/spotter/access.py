@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from .keys import UPLOADS_PREFIX
 from .records import PredictionRecord
 from .uploads import new_batch_id
 
@@ -63,4 +64,5 @@ class Caller:
             raise AccessDenied("this batch belongs to someone else")
 
     def may_read(self, record: PredictionRecord) -> bool:
-        return self.owns_batch(record.batch)
+        """A researcher reads records of their own web batches, never a drone's, whatever its folder."""
+        return self.sees_everything or (record.key.startswith(UPLOADS_PREFIX) and self.owns_batch(record.batch))

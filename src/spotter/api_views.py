@@ -69,6 +69,16 @@ def query_from_params(params: dict, current_model: str, limit_default: int = 100
     )
 
 
+# What the decoder found -> the only types a view link may be served as (all raster, none scriptable).
+VIEW_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
+              "WEBP": "image/webp", "TIFF": "image/tiff", "BMP": "image/bmp"}
+
+
+def view_type(record: PredictionRecord) -> str | None:
+    """The type to serve the record's object as; None (no link) unless the decoder read a raster image."""
+    return VIEW_TYPES.get(record.format or "")
+
+
 def record_view(record: PredictionRecord, image_url: str | None) -> dict:
     view = record.as_dict()
     view.pop("sequencer", None)

@@ -59,7 +59,10 @@ def csv_cell(value):
 
 
 def write_csv(records: Iterable[PredictionRecord], stream, header: bool = True) -> None:
-    writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\n")
+    """The one CSV writer (API and CLI). RFC 4180 line ends: Python 3.11/3.12's writer quotes a field
+    holding a character of the line terminator, so with "\r\n" a bare "\r" is quoted too (with "\n"
+    it was not, and spreadsheets read the text after it as a new row)."""
+    writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\r\n")
     if header:
         writer.writeheader()
     for record in records:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone
 
+from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
+
 
 class QueryError(ValueError):
     pass
@@ -53,6 +55,17 @@ class PredictionQuery:
             south, west, north, east = self.bbox
             if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
                 raise QueryError("bbox is south,west,north,east in degrees, with south <= north")
+
+    @property
+    def key_prefix(self) -> str | None:
+        """Where a batch's objects live. A batch alone (or with source "web") is a web upload batch,
+        only ever written through the API's presigned forms; with a drone's source it is that drone's
+        folder. Matching the key keeps the two apart whatever a drone names its folders."""
+        if not self.batch:
+            return None
+        if self.source in (None, WEB_SOURCE):
+            return f"{UPLOADS_PREFIX}{self.batch}/"
+        return f"{DRONES_PREFIX}{self.source}/{self.batch}/"
 
     def replace(self, **changes) -> "PredictionQuery":
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -11,6 +13,25 @@ from .keys import is_valid_batch, upload_key
 from .records import object_id_for
 
 MAX_FILES_PER_REQUEST = 500
+MAX_BODY_BYTES = 1024 * 1024  # 500 files with 255-character names, each 4 UTF-8 bytes, fit in about 600 KB
+MAX_JSON_DEPTH = 4  # {"files": [{"name": ...}]} is 3 deep
+MAX_NAME_CHARS = 255  # what every common file system allows
+
+# The raster types the decoder reads and a browser can show; the key is what a client may declare.
+RASTER_TYPES = {
+    "image/jpeg": "image/jpeg",
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/png": "image/png",
+    "image/x-png": "image/png",
+    "image/gif": "image/gif",
+    "image/webp": "image/webp",
+    "image/tiff": "image/tiff",
+    "image/bmp": "image/bmp",
+    "image/x-ms-bmp": "image/bmp",
+}
+_TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+_MIME = re.compile(rf"^{_TOKEN}/{_TOKEN}$")
 
 
 class UploadRequestError(ValueError):
@@ -43,6 +64,45 @@ def new_batch_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
+def normalise_type(declared: str) -> str:
+    """The one MIME type a client declared, lower-case and without parameters ("" when none).
+
+    A list (`image/png,text/html`) or anything else that is not a single type is a malformed
+    request: browsers render such an object with the last type in the list."""
+    kind = declared.split(";", 1)[0].strip().lower()
+    if kind and not _MIME.match(kind):
+        raise UploadRequestError(f"type must be one MIME type such as image/jpeg, got {declared[:100]!r}")
+    return kind
+
+
+def _nesting(value: object) -> int:
+    """Levels of dicts and lists, counted level by level (no recursion), stopping past the limit."""
+    depth, level = 0, [value]
+    while depth <= MAX_JSON_DEPTH:
+        containers = [item for item in level if isinstance(item, (dict, list))]
+        if not containers:
+            break
+        depth += 1
+        level = [child for item in containers for child in (item.values() if isinstance(item, dict) else item)]
+    return depth
+
+
+def parse_body(body: str | bytes | None) -> object:
+    """The request's JSON, refused with a clear message when too big, too deep or not JSON."""
+    raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+    if len(raw) > MAX_BODY_BYTES:
+        raise UploadRequestError(f"request body is {len(raw):,} bytes, over the {MAX_BODY_BYTES:,} byte limit")
+    try:
+        payload = json.loads(raw)
+    except RecursionError:
+        raise UploadRequestError(f"request body is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        raise UploadRequestError(f"request body is not JSON: {exc}") from None
+    if _nesting(payload) > MAX_JSON_DEPTH:
+        raise UploadRequestError(f"request body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return payload
+
+
 def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
     if not isinstance(payload, dict):
         raise UploadRequestError('expected a JSON object like {"files": [{"name", "type", "size"}]}')
@@ -58,11 +118,34 @@ def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
     for index, item in enumerate(files):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
             raise UploadRequestError(f"files[{index}] needs a non-empty string \"name\"")
+        if len(item["name"]) > MAX_NAME_CHARS:
+            raise UploadRequestError(
+                f"files[{index}] name is {len(item['name']):,} characters, over the {MAX_NAME_CHARS} character limit")
         size = item.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise UploadRequestError(f"files[{index}] ({item['name']}) needs an integer \"size\" in bytes")
-        parsed.append(FileRequest(name=item["name"], type=str(item.get("type") or ""), size=size))
+        declared = item.get("type") or ""
+        if not isinstance(declared, str):
+            raise UploadRequestError(f"files[{index}] ({item['name']}) \"type\" must be a string")
+        parsed.append(FileRequest(name=item["name"], type=normalise_type(declared), size=size))
     return parsed, batch
+
+
+_HINTS = {
+    "image/heic": "HEIC/HEIF photos are not supported: export the photo as JPEG (on an iPhone, "
+                  "Settings > Camera > Formats > Most Compatible)",
+    "image/heif": "HEIC/HEIF photos are not supported: export the photo as JPEG",
+    "image/avif": "AVIF images are not supported: export the image as JPEG or PNG",
+    "image/svg+xml": "SVG is a vector format: export a raster image (PNG or JPEG)",
+}
+# Browsers often declare no type for these: the extension tells.
+_EXTENSION_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".avif": "image/avif", ".svg": "image/svg+xml"}
+
+
+def _refusal(file: FileRequest) -> str:
+    extension = "." + file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
+    hint = _HINTS.get(file.type or _EXTENSION_TYPES.get(extension, ""), "upload JPEG, PNG, GIF, WebP, TIFF or BMP")
+    return f"{file.name} is {file.type or 'of unknown type'}, not a raster image Spotter reads: {hint}"
 
 
 def plan_uploads(
@@ -71,9 +154,9 @@ def plan_uploads(
     """One decision per file, in order: refused up front, or a server-chosen key to upload to."""
     plans: list[PlannedUpload | RefusedFile] = []
     for file in files:
-        kind = file.type.lower().split(";")[0].strip()
-        if not kind.startswith("image/") or kind == "image/svg+xml":
-            plans.append(RefusedFile(file.name, f"{file.name} is {kind or 'of unknown type'}, not a raster image"))
+        kind = RASTER_TYPES.get(normalise_type(file.type))
+        if kind is None:
+            plans.append(RefusedFile(file.name, _refusal(file)))
         elif file.size == 0:
             plans.append(RefusedFile(file.name, f"{file.name} is empty"))
         elif file.size > max_bytes:

@@ -90,6 +90,8 @@ def _filters(query: PredictionQuery, partition: Partition):
     conditions = []
     if query.batch and partition.hash_key != "batch":
         conditions.append(Attr("batch").eq(query.batch))
+    if query.key_prefix:
+        conditions.append(Attr("key").begins_with(query.key_prefix))
     if query.source and partition.hash_key != "source":
         conditions.append(Attr("source").eq(query.source))
     if query.label and partition.hash_key != "label":

@@ -60,10 +60,12 @@ class S3Presigner:
             ExpiresIn=expires_s,
         )
 
-    def view_url(self, key: str, expires_s: int) -> str:
-        return self.client.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=expires_s
-        )
+    def view_url(self, key: str, expires_s: int, content_type: str) -> str:
+        """A link whose response type is `content_type` (a raster type the decoder found), never the
+        stored Content-Type: a drone can store any type, and a browser renders by it."""
+        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
+                  "ResponseContentDisposition": "inline"}
+        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
 
 
 class S3Folder:

@@ -29,7 +29,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("query", help="query predictions by label, source, batch, time, score, place")
     parser.add_argument("--label")
     parser.add_argument("--source", help="drone/camera name, or 'web' for page uploads")
-    parser.add_argument("--batch")
+    parser.add_argument("--batch", help="a web upload batch; with --source DRONE, that drone's folder "
+                                        "(drones/DRONE/FOLDER/)")
     parser.add_argument("--status", choices=("ok", "rejected"))
     parser.add_argument("--since", type=_time, help="uploaded at or after (ISO 8601 date or time, UTC if no offset)")
     parser.add_argument("--until", type=_time, help="uploaded before")
