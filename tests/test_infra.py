@@ -297,10 +297,35 @@ def test_api_signs_uploads_only_under_uploads_and_only_reads_predictions(resourc
 
 def test_drones_write_only_under_their_own_folder(resources):
     statements = resources["DroneUploadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    writes = [s for s in statements if "s3:PutObject" in _as_list(s["Action"])]
+    writes = [s for s in statements if s["Effect"] == "Allow" and "s3:PutObject" in _as_list(s["Action"])]
     assert [t for s in writes for t in _resource_text(s)] == ["arn:${AWS::Partition}:s3:::${UploadsBucket}/drones/${!aws:username}/*"]
     listing = next(s for s in statements if "s3:ListBucket" in _as_list(s["Action"]))
     assert all(p.startswith("drones/${aws:username}/") for p in listing["Condition"]["StringLike"]["s3:prefix"])
+
+
+def test_drones_cannot_archive_or_lock_their_uploads_and_can_find_their_bucket(resources):
+    statements = {s["Sid"]: s for s in resources["DroneUploadPolicy"]["Properties"]["PolicyDocument"]["Statement"]}
+    storage = statements["StandardStorageOnly"]
+    assert storage["Effect"] == "Deny" and storage["Action"] == "s3:PutObject"
+    # deny only when the header is present and not STANDARD (a request without it is STANDARD)
+    assert storage["Condition"] == {"StringNotEquals": {"s3:x-amz-storage-class": "STANDARD"},
+                                    "Null": {"s3:x-amz-storage-class": "false"}}
+    sse_c = statements["NoCustomerKeys"]
+    assert sse_c["Effect"] == "Deny" and sse_c["Condition"] == {
+        "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}
+    # `spotter sync --stack` makes one call outside the bucket (cli/target.py), on this stack only
+    find = statements["FindOwnBucket"]
+    assert find["Effect"] == "Allow" and find["Action"] == "cloudformation:DescribeStacks"
+    assert find["Resource"] == {"Ref": "AWS::StackId"}
+    target = (ROOT / "src" / "spotter" / "cli" / "target.py").read_text()
+    assert 'client("cloudformation").describe_stacks(StackName=name)' in target
+
+
+def test_classify_never_updates_and_the_api_is_signed_in_by_default(template, resources):
+    actions = {a for s in _statements(resources["ClassifyFunctionRole"]) if s["Effect"] == "Allow"
+               and "PredictionsTable.Arn" in _resource_text(s) for a in _as_list(s["Action"])}
+    assert actions == {"dynamodb:PutItem", "dynamodb:GetItem"}
+    assert template["Parameters"]["EnableAuth"]["Default"] == "true"
 
 
 def test_functions_get_every_setting_the_code_reads(template, resources):

@@ -32,6 +32,7 @@ RASTER_TYPES = {
 }
 _TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
 _MIME = re.compile(rf"^{_TOKEN}/{_TOKEN}$")
+_PARAMETER = re.compile(rf'^\s*{_TOKEN}=({_TOKEN}|"[^"\\\r\n]*")\s*$', re.IGNORECASE)
 
 
 class UploadRequestError(ValueError):
@@ -69,8 +70,9 @@ def normalise_type(declared: str) -> str:
 
     A list (`image/png,text/html`) or anything else that is not a single type is a malformed
     request: browsers render such an object with the last type in the list."""
-    kind = declared.split(";", 1)[0].strip().lower()
-    if kind and not _MIME.match(kind):
+    kind, *parameters = declared.split(";")
+    kind = kind.strip().lower()
+    if (kind or parameters) and not (_MIME.match(kind) and all(_PARAMETER.match(p) for p in parameters)):
         raise UploadRequestError(f"type must be one MIME type such as image/jpeg, got {declared[:100]!r}")
     return kind
 
