@@ -16,7 +16,10 @@ def register(subparsers) -> None:
     parser.add_argument("--web-port", type=int, default=0, help="web page port (default: a free one)")
     parser.add_argument("--api-port", type=int, default=0, help="HTTP API port (default: a free one)")
     parser.add_argument("--s3-port", type=int, default=0, help="moto (S3, SQS, DynamoDB) port (default: a free one)")
-    parser.add_argument("--state-dir", type=Path, default=Path(".spotter"), help="where local.json is written")
+    parser.add_argument("--state-dir", type=Path, default=Path(".spotter"),
+                        help="the local data (images, records, pending work) and local.json (default .spotter)")
+    parser.add_argument("--reset", action="store_true",
+                        help="delete the local data in --state-dir first (says what it deletes), then start empty")
     parser.add_argument("--model", type=Path, help="a .tflite model (default: the shipped demo model)")
     parser.add_argument("--visibility-timeout", type=int, help="override the queue's visibility timeout (seconds)")
     parser.add_argument("--pollers", type=int, default=1, help="concurrent classify 'Lambda instances' (default 1)")
@@ -50,7 +53,7 @@ def run(args) -> int:
         print(f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
               file=sys.stderr)
         return 2
-    from ..local.stack import LocalOptions, LocalStack
+    from ..local.stack import LocalOptions, LocalStack, StackRunning, refused_message
 
     stack = LocalStack(LocalOptions(host=args.host, web_port=args.web_port, api_port=args.api_port,
                                     s3_port=args.s3_port, state_dir=args.state_dir, model=args.model,
@@ -59,19 +62,46 @@ def run(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
         signal.signal(sig, lambda *_: stopped.set())
     try:
+        stack.claim()
+    except StackRunning as running:
+        print(f"spotter up: could not start: {refused_message(args.state_dir, running.args[0])}", file=sys.stderr)
+        return 1
+    try:
+        if args.reset:
+            before = stack.stored()
+            print(f"--reset: deleting {_found(before)} ({_size(before['bytes'])}) in {args.state_dir}: "
+                  f"{', '.join(str(p) for p in stack.reset()) or 'nothing there yet'}", flush=True)
         endpoints = stack.start()
     except Exception as exc:
         print(f"spotter up: could not start: {exc}", file=sys.stderr)
         stack.stop()
         return 1
+    found = stack.found
     print(f"Spotter is running (model {endpoints['model']}).", flush=True)
+    print(f"  state      {args.state_dir}: found {_found(found)}"
+          + (f"; {found['in_flight_redone']} in-flight classifications will be redone" if found["in_flight_redone"] else "")
+          + (f"; kept but not loaded (not in the template): {', '.join(found['orphaned'][:5])}" if found["orphaned"] else ""))
     print(f"  web page   {endpoints['web']}")
-    print(f"  API        {endpoints['api']}")
+    print(f"  API        {endpoints['api']}  (health: {endpoints['api']}/health)")
     print(f"  S3/SQS/DDB {endpoints['s3']}  bucket {endpoints['bucket']}, table {endpoints['table']}")
     print(f"  drones     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/aws s3 sync DIR "
           f"s3://{endpoints['bucket']}/drones/NAME/ --endpoint-url {endpoints['s3']}")
     print(f"  endpoints written to {args.state_dir / 'local.json'}; Ctrl-C stops everything.", flush=True)
-    stopped.wait()
+    while not stopped.wait(0.5):
+        if stack.failed.is_set():
+            print(f"spotter up: {stack.failure}", file=sys.stderr, flush=True)
+            print("stopping everything.", file=sys.stderr, flush=True)
+            stack.stop()
+            return 1
     print("stopping...", flush=True)
     stack.stop()
     return 0
+
+
+def _found(found: dict) -> str:
+    text = f"{found['images']} images, {found['records']} records, {found['pending']} pending"
+    return text + (f", {found['dead_letters']} dead letters" if found.get("dead_letters") else "")
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e6:.1f} MB" if count >= 1e5 else f"{count / 1e3:.0f} kB"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 import time
@@ -65,13 +66,21 @@ def http_api_event(
     return event
 
 
-def make_server(host: str, port: int, handler: Callable[[dict, object], dict], function_name: str = "ApiFunction"):
+def make_server(host: str, port: int, handler: Callable[[dict, object], dict], function_name: str = "ApiFunction",
+                health: Callable[[], tuple[bool, dict]] | None = None):
+    """`health`: answers `GET /health` locally (not a route of the deployed API): (healthy, report)."""
     invoke_lock = threading.Lock()  # one request at a time per instance, as on Lambda
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _handle(self):
+            if health is not None and self.command == "GET" and urlsplit(self.path).path == "/health":
+                healthy, report = health()
+                self._reply({"statusCode": 200 if healthy else 503, "headers": {"Content-Type": "application/json",
+                             "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"},
+                             "body": json.dumps(report)})
+                return
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])

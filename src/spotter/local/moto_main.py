@@ -1,17 +1,26 @@
-"""Entry point of the local moto server process (`python -m spotter.local.moto_main -H HOST -p PORT`).
+"""Entry point of the local moto server process
+(`python -m spotter.local.moto_main -H HOST -p PORT [--state-dir DIR]`).
 
-Two local-only adjustments, neither of which changes what the emulated services answer:
+Local-only adjustments, none of which changes what the emulated services answer:
 - werkzeug's per-request log is turned down to warnings;
 - moto's SQS computes "now" through datetime arithmetic for every message on every receive
   (O(queue depth), ~1.4 s per receive at 1,000 queued messages); the same value from
-  `time.time()` makes a deep queue drain at the speed of the rest of the stack.
+  `time.time()` makes a deep queue drain at the speed of the rest of the stack;
+- with `--state-dir`, what the requests change is kept in that folder before they are answered
+  (see `persist.py`), and `POST /_spotter/restore` loads it back after the stack created its
+  resources. One moto process per state folder: it holds `moto.lock` there while it runs.
 """
 
 from __future__ import annotations
 
+import argparse
+import fcntl
 import logging
+import os
+import signal
 import sys
 import time
+from pathlib import Path
 
 
 def _unix_time(dt=None) -> float:
@@ -24,17 +33,51 @@ def _unix_time_millis(dt=None) -> float:
     return _unix_time(dt) * 1000.0
 
 
+def _hold_lock(state_dir: Path, timeout_s: float = 15.0):
+    """Wait (briefly) for a moto of a stack that just died to finish exiting, then hold the folder."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(state_dir / "moto.lock", "a+")  # noqa: SIM115 (held for the life of the process)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit(f"another moto process still holds {state_dir / 'moto.lock'}")
+            time.sleep(0.1)
+
+
 def main(argv: list[str]) -> None:
     global _moto_unix_time
+    parser = argparse.ArgumentParser(prog="python -m spotter.local.moto_main")
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("--state-dir", type=Path, help="keep the state here (default: memory only)")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, format="moto: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     import moto.sqs.models as sqs_models
     from moto.core import utils
-    from moto.server import main as moto_server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import run_simple
 
     _moto_unix_time = utils.unix_time
     sqs_models.unix_time = _unix_time
     sqs_models.unix_time_millis = _unix_time_millis
-    moto_server(argv)
+
+    os.environ.setdefault("MOTO_PORT", str(args.port))
+    app = DomainDispatcherApplication(create_backend_app)
+    if args.state_dir:
+        from .persist import PersistingApp, Store, install_hooks
+
+        lock = _hold_lock(args.state_dir)  # noqa: F841 (kept open: the lock lives as long as the process)
+        install_hooks()
+        app = PersistingApp(app, Store(args.state_dir))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(0))  # a committed transaction is whole; an open one rolls back
+    run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 
@@ -30,11 +33,40 @@ def free_port(host: str) -> int:
 
 
 class MotoProcess:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: Path | None = None):
         self.host = host
         self.port = port or free_port(host)
+        self.state_dir = state_dir
         self.process: subprocess.Popen | None = None
         self._log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block moto
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def returncode(self) -> int | None:
+        return self.process.poll() if self.process else None
+
+    def log_tail(self, chars: int = 2000) -> str:
+        try:
+            self._log.seek(0)
+            return self._log.read()[-chars:]
+        except (OSError, ValueError):
+            return ""
+
+    def call(self, path: str, payload: dict | None = None, timeout_s: float = 300.0) -> dict:
+        """The state routes of our moto process (`/_spotter/...`, see persist.py)."""
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST" if data else "GET",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"moto {path}: {json.loads(exc.read() or b'{}').get('message', exc)}") from None
 
     @property
     def endpoint(self) -> str:
@@ -42,12 +74,18 @@ class MotoProcess:
 
     def start(self, timeout_s: float = 30.0) -> str:
         with socket.socket() as probe:  # else the readiness check below would be answered by whoever holds it
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is no owner
             try:
                 probe.bind((self.host, self.port))
             except OSError as exc:
                 raise RuntimeError(f"port {self.port} on {self.host} (--s3-port) is not free: {exc.strerror}") from None
+        command = [sys.executable, "-m", "spotter.local.moto_main", "-H", self.host, "-p", str(self.port)]
+        if self.state_dir is not None:
+            command += ["--state-dir", str(self.state_dir)]
+        self._log.seek(0)
+        self._log.truncate()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "spotter.local.moto_main", "-H", self.host, "-p", str(self.port)],
+            command,
             stdout=subprocess.DEVNULL, stderr=self._log, text=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             start_new_session=True,  # Ctrl-C in the terminal reaches the stack, which stops moto last
@@ -55,21 +93,22 @@ class MotoProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                self._log.seek(0)
-                raise RuntimeError(f"moto server exited: {self._log.read()[-2000:]}")
+                raise RuntimeError(f"moto server exited: {self.log_tail()}")
             try:
                 urllib.request.urlopen(f"{self.endpoint}/moto-api/data.json", timeout=1).read()
                 return self.endpoint
             except OSError:
                 time.sleep(0.1)
-        self.stop()
+        self.stop(close_log=False)
         raise RuntimeError(f"moto server did not answer on {self.endpoint} within {timeout_s:.0f} s")
 
-    def stop(self) -> None:
+    def stop(self, close_log: bool = True) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        self._log.close()
+                self.process.wait(timeout=10)
+        if close_log:
+            self._log.close()

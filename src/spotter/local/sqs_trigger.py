@@ -65,6 +65,7 @@ class SqsTrigger:
         self.batch_size = batch_size
         self.batching_window_s = batching_window_s
         self.function_timeout_s = function_timeout_s
+        self.failing_since: float | None = None
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def _receive(self, wait_s: int) -> list[dict]:
@@ -112,10 +113,18 @@ class SqsTrigger:
             idle = idle + 1 if result.received == 0 else 0
         return handled
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, name: str = "poller") -> None:
+        """Poll until `stop`. While the queue cannot be reached (moto restarting), retry every second
+        and say so once, then once more when it answers again."""
         while not stop.is_set():
             try:
                 self.poll_once(wait_s=1)
-            except Exception:  # keep polling through a moto hiccup, as Lambda's poller does
-                log.exception("SQS poll failed")
+            except Exception as exc:  # keep polling through a moto hiccup, as Lambda's poller does
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                    log.warning("%s: cannot reach the queue (%s); retrying every second", name, str(exc).splitlines()[0][:200])
                 stop.wait(1.0)
+            else:
+                if self.failing_since is not None:
+                    log.warning("%s: reaching the queue again after %.0f s", name, time.monotonic() - self.failing_since)
+                    self.failing_since = None

@@ -1,32 +1,45 @@
 """`spotter up`: the whole stack on 127.0.0.1, with the production handlers on moto.
 
     moto server process (S3, SQS, DynamoDB)  <- resources read from infra/template.yaml
+        its state kept in the state folder (persist.py): data.sqlite3 + blobs/
     S3 ObjectCreated -> SQS -> SqsTrigger -> functions/classify/app.py
-    HTTP server (API Gateway v2 events) -> functions/api/app.py
+    HTTP server (API Gateway v2 events) -> functions/api/app.py, plus GET /health
     static server -> frontend/ + config.json
+
+One stack per state folder: the stack holds an exclusive `flock` on `STATE/lock` for its whole life
+(the kernel drops it when the process dies, however it dies), and its moto holds `STATE/moto.lock`.
+A supervisor thread restarts moto (same port, state reloaded from the folder) or a classify poller
+when one dies, with one line in the log; if moto cannot be brought back, or the API or web server
+dies, the stack stops with one message and a non-zero exit: never half-alive.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import shutil
 import threading
-import urllib.request
+import time
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
 
-from . import http_api, static_site
+from . import http_api, persist, static_site
 from .lambda_runtime import load_handler_module
 from .moto_process import MotoProcess
-from .resources import create_stack
+from .resources import StackSpec, create_stack
 from .sqs_trigger import SqsTrigger
 from .template import TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
 FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
+LOCK_NAME = "lock"
+MAX_MOTO_RESTARTS = 3  # within RESTART_WINDOW_S; more means something is wrong that a restart will not fix
+RESTART_WINDOW_S = 60.0
 
 
 @dataclass
@@ -42,38 +55,151 @@ class LocalOptions:
     pollers: int = 1
 
 
+class StackRunning(RuntimeError):
+    pass
+
+
+def lock_owner(state_dir: Path) -> dict | None:
+    """Who holds the state folder: {"pid", "started", "web"?} of a live stack, or None. Asks the kernel
+    (a non-blocking shared flock), never the network, so it answers the same under any load."""
+    path = Path(state_dir) / LOCK_NAME
+    try:
+        handle = open(path)  # noqa: SIM115
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                return json.loads(handle.read() or "{}")
+            except ValueError:
+                return {}
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+
+class StateLock:
+    def __init__(self, state_dir: Path):
+        self.path = Path(state_dir) / LOCK_NAME
+        self.handle = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")  # noqa: SIM115 (held for the life of the stack)
+        deadline = time.monotonic() + 2.0  # a reader's shared lock lasts microseconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    handle.seek(0)
+                    try:
+                        owner = json.loads(handle.read() or "{}")
+                    except ValueError:
+                        owner = {}
+                    handle.close()
+                    raise StackRunning(owner) from None
+                time.sleep(0.05)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+        handle.flush()
+        self.handle = handle
+
+    def note(self, **fields) -> None:
+        """Add what a second `spotter up` should be told (the web page) to the lock's content."""
+        if self.handle is None:
+            return
+        self.handle.seek(0)
+        owner = json.loads(self.handle.read() or "{}")
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(json.dumps({**owner, **fields}))
+        self.handle.flush()
+
+    def release(self) -> None:
+        if self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+
+
+def refused_message(state_dir: Path, owner: dict) -> str:
+    who = f"pid {owner['pid']}" if owner.get("pid") else "another process"
+    where = f", web page {owner['web']}" if owner.get("web") else ""
+    return (f"a local stack is already running with {Path(state_dir) / 'local.json'} ({who}{where}): "
+            "stop it, or give this one another --state-dir")
+
+
+def describe(summary: dict, spec: StackSpec) -> dict:
+    """N images, M records, K pending (and dead letters, other model's records) from what the state holds."""
+    return {
+        "images": summary["objects"].get(spec.bucket, 0),
+        "records": summary["items"].get(spec.predictions.name, 0),
+        "pending": summary["messages"].get(spec.queue, 0),
+        "dead_letters": summary["messages"].get(spec.dead_letter_queue, 0),
+        "bytes": summary.get("bytes", 0),
+    }
+
+
 class LocalStack:
     def __init__(self, options: LocalOptions):
         self.options = options
         self.stop_event = threading.Event()
+        self.failed = threading.Event()  # set with self.failure when the stack must stop
+        self.failure: str | None = None
         self.threads: list[threading.Thread] = []
         self.endpoints: dict = {}
-        self._moto = None
+        self.found: dict = {}
+        self.events: list[str] = []  # restarts, for /health
+        self._moto: MotoProcess | None = None
         self._servers = []  # serving
         self._bound = []  # listening sockets, serving or not
-
-    def _serve(self, server, name: str) -> None:
-        self._servers.append(server)
-        thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-        thread.start()
-        self.threads.append(thread)
+        self._lock = StateLock(options.state_dir)
+        self._pollers: list[dict] = []
+        self._moto_restarts: list[float] = []
+        self._spec: StackSpec | None = None
+        self._supervisor: threading.Thread | None = None
+        self._supervisor_stop = threading.Event()
 
     @property
     def state_file(self) -> Path:
         return self.options.state_dir / "local.json"
 
+    # -- the state folder ------------------------------------------------------------------------
+    def claim(self) -> None:
+        """Hold the state folder, or raise StackRunning(owner)."""
+        self._lock.acquire()
+
+    def stored(self) -> dict:
+        """What the state folder holds now (read from disk, moto not needed)."""
+        return describe(persist.summary(self.options.state_dir), self._template_spec())
+
+    def reset(self) -> list[Path]:
+        """Delete the local data (the folder must be claimed). Returns what was deleted."""
+        assert self._lock.handle is not None, "claim() the state folder first"
+        paths = persist.data_paths(self.options.state_dir)
+        for path in paths:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return paths
+
+    def _template_spec(self) -> StackSpec:
+        return stack_spec(self.options.template)
+
+    # -- start and stop --------------------------------------------------------------------------
     def start(self) -> dict:
         o = self.options
-        running = running_stack(self.state_file)
-        if running:
-            raise RuntimeError(f"a local stack is already running with {self.state_file} (web page {running}): "
-                               "stop it, or give this one another --state-dir")
-        self._moto = MotoProcess(o.host, o.s3_port)
+        if self._lock.handle is None:
+            self.claim()
+        self._moto = MotoProcess(o.host, o.s3_port, state_dir=o.state_dir)
         s3_endpoint = self._moto.start()
 
         api_handler: dict = {}
         api_server = _listening(lambda: http_api.make_server(
-            o.host, o.api_port, lambda event, context: api_handler["fn"](event, context)), o.host, o.api_port, "--api-port")
+            o.host, o.api_port, lambda event, context: api_handler["fn"](event, context), health=self.health),
+            o.host, o.api_port, "--api-port")
         self._bound.append(api_server)  # closed by stop() even if a later step fails
         api_url = f"http://{o.host}:{api_server.server_address[1]}"
         web_server = _listening(lambda: static_site.make_server(o.host, o.web_port, FRONTEND, {"apiUrl": api_url}),
@@ -83,10 +209,11 @@ class LocalStack:
         web_origin = f"http://{o.host}:{web_port}"
         origins = (web_origin, f"http://localhost:{web_port}") if o.host == "127.0.0.1" else (web_origin,)
 
-        spec = stack_spec(o.template)
+        spec = self._template_spec()
         spec = replace(spec, cors_origins=origins)
         if o.visibility_timeout_s is not None:
             spec = replace(spec, visibility_timeout_s=o.visibility_timeout_s)
+        self._spec = spec
         # Local never talks to real AWS: fake credentials, every client pointed at moto.
         os.environ.update(
             AWS_ENDPOINT_URL=s3_endpoint, AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
@@ -99,20 +226,24 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         if o.model:
             os.environ["SPOTTER_MODEL"] = str(Path(o.model).resolve())
-        created = create_stack(spec, boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb"))
+        created, loaded = self._provision()
+        self.found = {
+            "images": loaded["objects"].get(spec.bucket, 0),
+            "records": loaded["items"].get(spec.predictions.name, 0),
+            "pending": loaded["messages"].get(spec.queue, 0),
+            "dead_letters": loaded["messages"].get(spec.dead_letter_queue, 0),
+            "in_flight_redone": loaded.get("dropped_in_progress", 0),
+            "orphaned": loaded.get("orphaned", []),
+        }
 
         classify = load_handler_module("classify")
         api_handler["fn"] = load_handler_module("api").lambda_handler
         # one handler module per poller: each is its own "Lambda instance" with its own interpreter
         instances = [classify] + [load_handler_module("classify") for _ in range(max(1, o.pollers) - 1)]
         for number, instance in enumerate(instances):
-            trigger = SqsTrigger(boto3.client("sqs"), created.queue_url, instance.lambda_handler,
-                                 batch_size=spec.batch_size, batching_window_s=spec.batching_window_s,
-                                 function_timeout_s=spec.function_timeout_s)
-            thread = threading.Thread(target=trigger.run, args=(self.stop_event,), name=f"sqs-trigger-{number}",
-                                      daemon=True)
-            thread.start()
-            self.threads.append(thread)
+            self._pollers.append({"name": f"classify-{number}", "handler": instance.lambda_handler, "thread": None,
+                                  "trigger": None, "restarts": 0})
+            self._start_poller(self._pollers[-1], created.queue_url)
         self._serve(api_server, "api")
         self._serve(web_server, "web")
 
@@ -122,29 +253,132 @@ class LocalStack:
             "s3": s3_endpoint,
             "bucket": spec.bucket,
             "table": spec.predictions.name,
+            "idempotency_table": spec.idempotency.name,
             "queue": created.queue_url,
             "dead_letter_queue": created.dead_letter_queue_url,
             "model": classify.service.model_id,
             "region": "us-east-1",
+            "pid": os.getpid(),
+            "state_dir": str(o.state_dir.resolve()),
         }
         o.state_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.endpoints, indent=2) + "\n")
         tmp.replace(self.state_file)  # readers never see a half-written file
+        self._lock.note(web=self.endpoints["web"])
+        self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
+        self._supervisor.start()
         return self.endpoints
 
+    def _provision(self):
+        """Create the template's resources in the (fresh) moto, then load the saved state into them."""
+        spec = self._spec
+        created = create_stack(spec, boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb"))
+        loaded = self._moto.call("/_spotter/restore", {"drop_in_progress": [spec.idempotency.name]})
+        return created, loaded
+
+    def _serve(self, server, name: str) -> None:
+        self._servers.append(server)
+        thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _start_poller(self, poller: dict, queue_url: str) -> None:
+        spec = self._spec
+        trigger = SqsTrigger(boto3.client("sqs"), queue_url, poller["handler"], batch_size=spec.batch_size,
+                             batching_window_s=spec.batching_window_s, function_timeout_s=spec.function_timeout_s)
+        thread = threading.Thread(target=trigger.run, args=(self.stop_event, poller["name"]),
+                                  name=f"sqs-trigger-{poller['name']}", daemon=True)
+        thread.start()
+        poller.update(thread=thread, trigger=trigger)
+
     def stop(self) -> None:
+        self._supervisor_stop.set()
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join(timeout=60)
         self.stop_event.set()
         for server in self._servers:
             server.shutdown()  # only for servers whose loop runs: shutdown() waits for it to end
         for server in self._bound:
             server.server_close()
-        for thread in self.threads:
+        for thread in self.threads + [p["thread"] for p in self._pollers if p["thread"]]:
             thread.join(timeout=5)
         if self._moto is not None:
             self._moto.stop()
-        if self.endpoints and _read_state(self.state_file) == self.endpoints:  # never another stack's file
-            self.state_file.unlink()
+        if self._lock.handle is not None and self.endpoints and _read_state(self.state_file) == self.endpoints:
+            self.state_file.unlink()  # ours: we hold the folder's lock
+        self._lock.release()
+
+    # -- supervision -----------------------------------------------------------------------------
+    def _fail(self, message: str) -> None:
+        if self.failure is None:
+            self.failure = message
+        self.failed.set()
+
+    def _supervise(self) -> None:
+        while not self._supervisor_stop.wait(0.5):
+            try:
+                self._check_once()
+            except Exception as exc:  # the supervisor itself must never die silently
+                log.exception("supervisor")
+                self._fail(f"the stack's supervisor failed: {exc}")
+            if self.failed.is_set():
+                return
+
+    def _check_once(self) -> None:
+        if not self._moto.alive():
+            code = self._moto.returncode()
+            now = time.monotonic()
+            self._moto_restarts = [t for t in self._moto_restarts if now - t < RESTART_WINDOW_S] + [now]
+            if len(self._moto_restarts) > MAX_MOTO_RESTARTS:
+                self._fail(f"moto (S3, SQS, DynamoDB) exited {len(self._moto_restarts)} times in "
+                           f"{RESTART_WINDOW_S:.0f} s (last exit code {code}): stopping. Its last words: "
+                           f"{self._moto.log_tail(500).strip() or 'none'}")
+                return
+            line = f"moto (S3, SQS, DynamoDB) exited with code {code}: restarting it on {self._moto.endpoint}, state from {self.options.state_dir}"
+            log.warning(line)
+            print(f"spotter up: {line}", flush=True)
+            try:
+                self._moto.start()
+                _, loaded = self._provision()
+            except Exception as exc:
+                self._fail(f"moto (S3, SQS, DynamoDB) exited with code {code} and could not be restarted: {exc}")
+                return
+            self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} moto restarted "
+                               f"(exit code {code}); reloaded {loaded['objects'].get(self._spec.bucket, 0)} images, "
+                               f"{loaded['items'].get(self._spec.predictions.name, 0)} records, "
+                               f"{loaded['messages'].get(self._spec.queue, 0)} pending")
+        for poller in self._pollers:
+            if not poller["thread"].is_alive() and not self.stop_event.is_set():
+                poller["restarts"] += 1
+                line = f"classify poller {poller['name']} stopped: restarting it (restart {poller['restarts']})"
+                log.warning(line)
+                print(f"spotter up: {line}", flush=True)
+                self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}")
+                self._start_poller(poller, self.endpoints["queue"])
+        for thread in self.threads:
+            if not thread.is_alive():
+                self._fail(f"the {thread.name} server stopped unexpectedly")
+
+    def health(self) -> tuple[bool, dict]:
+        moto_ok = bool(self._moto and self._moto.alive())
+        pollers = [{"name": p["name"], "alive": bool(p["thread"] and p["thread"].is_alive()),
+                    "reaching_queue": p["trigger"] is not None and p["trigger"].failing_since is None,
+                    "restarts": p["restarts"]} for p in self._pollers]
+        servers = {t.name: t.is_alive() for t in self.threads}
+        parts = {
+            "moto": {"alive": moto_ok, "pid": self._moto.pid if self._moto else None,
+                     "endpoint": self._moto.endpoint if self._moto else None,
+                     "restarts": len(self._moto_restarts)},
+            "pollers": pollers,
+            "servers": servers,
+            "state": {"dir": str(self.options.state_dir.resolve()), "lock_pid": os.getpid(),
+                      "found_at_start": self.found},
+        }
+        healthy = (moto_ok and all(p["alive"] and p["reaching_queue"] for p in pollers) and all(servers.values())
+                   and not self.failed.is_set())
+        return healthy, {"status": "ok" if healthy else "degraded", "pid": os.getpid(), "parts": parts,
+                         "events": self.events[-20:], "failure": self.failure}
 
 
 def _listening(make_server, host: str, port: int, option: str):
@@ -161,13 +395,9 @@ def _read_state(path: Path) -> dict | None:
         return None
 
 
-def running_stack(state_file: Path) -> str | None:
-    """The web page of the stack `state_file` describes, if that stack still answers; None otherwise."""
-    endpoints = _read_state(state_file) or {}
-    if not str(endpoints.get("s3", "")).startswith(("http://", "https://")):
+def running_stack(state_dir: Path) -> str | None:
+    """The web page (or pid) of the live stack that holds `state_dir`, None when none does."""
+    owner = lock_owner(state_dir)
+    if owner is None:
         return None
-    try:
-        urllib.request.urlopen(f"{endpoints['s3']}/moto-api/data.json", timeout=1).read()
-    except (OSError, ValueError):
-        return None  # left behind by a stack that was killed: ours to replace
-    return endpoints.get("web", endpoints["s3"])
+    return owner.get("web") or (_read_state(Path(state_dir) / "local.json") or {}).get("web") or f"pid {owner.get('pid')}"

@@ -1,0 +1,472 @@
+"""The local stack's durable state: what moto holds in memory, kept in the state folder.
+
+moto 5 has no persistence of its own. This module runs inside the moto server process and keeps,
+in `STATE/data.sqlite3` (and `STATE/blobs/` for object bodies):
+
+- every S3 object version (bytes, ETag, version id, last-modified, metadata such as Content-Type),
+- every DynamoDB item of every table (records and the idempotency table),
+- every SQS message still in a queue (body, attributes, send time, receive count), dead-letter
+  queue included.
+
+How: moto's backend methods that mutate (S3 put/copy/complete-multipart/delete, DynamoDB
+put/update/delete item, SQS add/delete/receive/purge) are wrapped to note *which* object, item or
+message a request touched. When the request's handler has run, and before its response goes back,
+a WSGI middleware reads the current state of what was touched from moto and writes it to SQLite
+in one transaction. So an acknowledged request is on disk, and an upload's object and the S3 -> SQS
+notification it caused are committed together. Writing the state (not a log of requests) makes the
+file converge on moto's memory whatever order concurrent requests finish in, and keeps its size
+proportional to the data, not to the history.
+
+At start the stack creates the template's resources in a fresh moto, then asks this process
+(`POST /_spotter/restore`) to load the saved state back into them, directly into moto's backends:
+no S3 notification fires again, message ids, version ids and ETags are kept. Messages come back
+visible: work that was in flight when the stack died is delivered again, and the records it may
+already have written are keyed by object and model, so redoing it leaves one record.
+
+SQLite runs in WAL mode with synchronous=NORMAL: a committed transaction survives the death of any
+process (kill -9 included); a power cut or OS crash may lose the last moments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "data.sqlite3"
+BLOBS = "blobs"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS s3_objects (
+    account TEXT NOT NULL, bucket TEXT NOT NULL, key TEXT NOT NULL, position INTEGER NOT NULL,
+    version_id TEXT NOT NULL, blob TEXT, etag TEXT, size INTEGER, last_modified TEXT, metadata TEXT,
+    storage TEXT, checksum TEXT, delete_marker INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, bucket, key, position)
+);
+CREATE TABLE IF NOT EXISTS ddb_items (
+    account TEXT NOT NULL, region TEXT NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL,
+    item TEXT NOT NULL,
+    PRIMARY KEY (account, region, tbl, pk, sk)
+);
+CREATE TABLE IF NOT EXISTS sqs_messages (
+    id TEXT PRIMARY KEY, account TEXT NOT NULL, region TEXT NOT NULL, queue TEXT NOT NULL, body TEXT NOT NULL,
+    message_attributes TEXT, system_attributes TEXT, sent_ms INTEGER, receive_count INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection | None:
+    path = Path(state_dir) / DB_NAME
+    if readonly:
+        if not path.exists():
+            return None
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        return db
+    Path(state_dir).mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def summary(state_dir: Path) -> dict:
+    """What the state folder holds, read without moto: objects per bucket, items per table, messages
+    per queue. Empty dicts when there is no state yet."""
+    found = {"objects": {}, "items": {}, "messages": {}, "bytes": 0}
+    db = connect(state_dir, readonly=True)
+    if db is None:
+        return found
+    try:
+        found["objects"] = dict(db.execute(
+            "SELECT bucket, COUNT(DISTINCT key) FROM s3_objects WHERE delete_marker = 0 GROUP BY bucket"))
+        found["items"] = dict(db.execute("SELECT tbl, COUNT(*) FROM ddb_items GROUP BY tbl"))
+        found["messages"] = dict(db.execute("SELECT queue, COUNT(*) FROM sqs_messages GROUP BY queue"))
+    except sqlite3.DatabaseError:  # a folder from before persistence, or a damaged file: say so, do not guess
+        raise
+    finally:
+        db.close()
+    blobs = Path(state_dir) / BLOBS
+    if blobs.is_dir():
+        found["bytes"] = sum(f.stat().st_size for f in blobs.rglob("*") if f.is_file())
+    return found
+
+
+def data_paths(state_dir: Path) -> list[Path]:
+    """The files and folders that hold the local data (what `spotter up --reset` deletes)."""
+    state_dir = Path(state_dir)
+    names = [DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", BLOBS]
+    return [state_dir / name for name in names if (state_dir / name).exists()]
+
+
+# ---- inside the moto process ----------------------------------------------------------------------
+
+_local = threading.local()
+
+
+class _Touched:
+    def __init__(self):
+        self.s3: set = set()  # (backend, bucket, key)
+        self.ddb: set = set()  # (backend, table, hash DynamoType json, range json)
+        self.sqs: dict = {}  # (account, region) -> (backend, {message ids})
+        self.reset = False
+
+    def __bool__(self) -> bool:
+        return bool(self.s3 or self.ddb or self.sqs or self.reset)
+
+
+def _touched() -> _Touched | None:
+    return getattr(_local, "touched", None)
+
+
+def _key_json(value) -> str:
+    return json.dumps(value.to_json() if value is not None else None, sort_keys=True)
+
+
+class Store:
+    def __init__(self, state_dir: Path):
+        self.state_dir = Path(state_dir)
+        self.blobs = self.state_dir / BLOBS
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.db = connect(self.state_dir)
+        self.lock = threading.RLock()
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _blob(self, data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        path = self.blobs / digest[:2] / digest
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            tmp = path.with_name(f"{digest}.{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # a blob is whole or absent
+        return digest
+
+    def sync(self, touched: _Touched) -> None:
+        """Write the current state of everything `touched` names; one transaction."""
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                if touched.reset:
+                    for table in ("s3_objects", "ddb_items", "sqs_messages"):
+                        self.db.execute(f"DELETE FROM {table}")  # nosec B608: fixed names
+                for backend, bucket_name, key_name in touched.s3:
+                    self._sync_object(backend, bucket_name, key_name)
+                for backend, table_name, pk, sk in touched.ddb:
+                    self._sync_item(backend, table_name, pk, sk)
+                for (account, region), (backend, ids) in touched.sqs.items():
+                    self._sync_messages(account, region, backend, ids)
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def _sync_object(self, backend, bucket_name: str, key_name: str) -> None:
+        from moto.s3.models import FakeKey
+
+        account = backend.account_id
+        self.db.execute("DELETE FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", (account, bucket_name, key_name))
+        bucket = backend.buckets.get(bucket_name)
+        if bucket is None:
+            return
+        for position, version in enumerate(bucket.keys.getlist(key_name, [])):
+            if not isinstance(version, FakeKey):  # a delete marker (versioned bucket)
+                self.db.execute(
+                    "INSERT INTO s3_objects (account, bucket, key, position, version_id, delete_marker, last_modified)"
+                    " VALUES (?, ?, ?, ?, ?, 1, ?)",
+                    (account, bucket_name, key_name, position, str(version.version_id), _iso(version.last_modified)))
+                continue
+            checksum = {"algorithm": version.checksum_algorithm, "value": version.checksum_value,
+                        "type": version.checksum_type}
+            self.db.execute(
+                "INSERT INTO s3_objects (account, bucket, key, position, version_id, blob, etag, size, last_modified,"
+                " metadata, storage, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (account, bucket_name, key_name, position, str(version.version_id), self._blob(version.value),
+                 version.etag.strip('"'), version.size, _iso(version.last_modified), json.dumps(dict(version.metadata)),
+                 version.storage_class, json.dumps(checksum)))
+
+    def _sync_item(self, backend, table_name: str, pk: str, sk: str) -> None:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        where = (backend.account_id, backend.region_name, table_name, pk, sk)
+        table = backend.tables.get(table_name)
+        item = None
+        if table is not None:
+            range_json = json.loads(sk)
+            item = table.get_item(DynamoType(json.loads(pk)), DynamoType(range_json) if range_json else None)
+        if item is None:
+            self.db.execute("DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
+                            where)
+        else:
+            self.db.execute("INSERT OR REPLACE INTO ddb_items (account, region, tbl, pk, sk, item) VALUES (?, ?, ?, ?, ?, ?)",
+                            (*where, json.dumps(item.to_json()["Attributes"])))
+
+    def _sync_messages(self, account: str, region: str, backend, ids: set) -> None:
+        present = {}
+        for queue in list(backend.queues.values()):
+            for message in list(queue._messages):
+                if message.id in ids:
+                    present[message.id] = (queue.name, message)
+        for message_id in ids:
+            if message_id not in present:
+                self.db.execute("DELETE FROM sqs_messages WHERE id = ?", (message_id,))
+        for message_id, (queue_name, m) in present.items():
+            self.db.execute(
+                "INSERT OR REPLACE INTO sqs_messages (id, account, region, queue, body, message_attributes,"
+                " system_attributes, sent_ms, receive_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (message_id, account, region, queue_name, m.body, json.dumps(m.message_attributes or {}),
+                 json.dumps(m.system_attributes or {}), m.sent_timestamp, m.approximate_receive_count))
+
+    # -- reading back ----------------------------------------------------------------------------
+    def restore(self, drop_in_progress: tuple[str, ...] = ()) -> dict:
+        """Load the saved state into moto's (freshly created) resources. Returns what was loaded and
+        what had nowhere to go (a bucket, table or queue the template no longer has)."""
+        from moto.dynamodb.models import dynamodb_backends
+        from moto.s3.models import FakeDeleteMarker, FakeKey, s3_backends
+        from moto.sqs.models import Message, sqs_backends
+
+        loaded = {"objects": {}, "items": {}, "messages": {}, "orphaned": [], "dropped_in_progress": 0}
+        with self.lock:
+            _local.touched = None  # nothing below is a client's request
+            rows = self.db.execute(
+                "SELECT account, bucket, key, position, version_id, blob, etag, last_modified, metadata, storage, checksum,"
+                " delete_marker FROM s3_objects ORDER BY account, bucket, key, position").fetchall()
+            versions: dict = {}
+            for row in rows:
+                versions.setdefault(row[:3], []).append(row)
+            for (account, bucket_name, key_name), found in versions.items():
+                backend = s3_backends[account]["aws"]
+                bucket = backend.buckets.get(bucket_name)
+                if bucket is None:
+                    loaded["orphaned"].append(f"s3://{bucket_name}/{key_name}")
+                    continue
+                keys = []
+                for (_, _, _, _, version_id, blob, etag, modified, metadata, storage, checksum, marker) in found:
+                    if marker:
+                        if keys:  # a marker stands for the version before it
+                            keys.append(FakeDeleteMarker(key=keys[-1]))
+                            keys[-1]._version_id = version_id
+                            keys[-1].last_modified = _parse_iso(modified)
+                        continue
+                    checksum = json.loads(checksum or "{}")
+                    key = FakeKey(name=key_name, value=(self.blobs / blob[:2] / blob).read_bytes(), account_id=account,
+                                  region_name=backend.region_name, storage=storage, etag=etag,
+                                  is_versioned=bucket.is_versioned, version_id=version_id, bucket_name=bucket_name,
+                                  checksum_value=checksum.get("value"), checksum_type=checksum.get("type"))
+                    key.checksum_algorithm = checksum.get("algorithm")
+                    key.set_metadata(json.loads(metadata or "{}"))
+                    key.last_modified = _parse_iso(modified)
+                    keys.append(key)
+                if not keys:
+                    continue
+                bucket.keys.setlist(key_name, keys)
+                if not isinstance(keys[-1], FakeKey):
+                    continue
+                loaded["objects"][bucket_name] = loaded["objects"].get(bucket_name, 0) + 1
+
+            for account, region, table_name, pk, sk, item in self.db.execute(
+                    "SELECT account, region, tbl, pk, sk, item FROM ddb_items").fetchall():
+                table = dynamodb_backends[account][region].tables.get(table_name)
+                attrs = json.loads(item)
+                if table is None:
+                    loaded["orphaned"].append(f"dynamodb:{table_name}")
+                    continue
+                if table_name in drop_in_progress and attrs.get("status", {}).get("S") == "INPROGRESS":
+                    # claimed by a classify run that died with the stack: let its redelivery run now
+                    self.db.execute("DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
+                                    (account, region, table_name, pk, sk))
+                    loaded["dropped_in_progress"] += 1
+                    continue
+                table.put_item(attrs, overwrite=True)
+                loaded["items"][table_name] = loaded["items"].get(table_name, 0) + 1
+
+            present: dict = {}
+            for (message_id, account, region, queue_name, body, message_attributes, system_attributes, sent_ms,
+                 receive_count) in self.db.execute(
+                    "SELECT id, account, region, queue, body, message_attributes, system_attributes, sent_ms, receive_count"
+                    " FROM sqs_messages ORDER BY sent_ms, rowid").fetchall():
+                queue = sqs_backends[account][region].queues.get(queue_name)
+                if queue is None:
+                    loaded["orphaned"].append(f"sqs:{queue_name}")
+                    continue
+                if message_id in present.setdefault(queue_name, {m.id for m in queue._messages}):
+                    continue  # sent since this moto started (the notification's s3:TestEvent): already there
+                message = Message(message_id, body, json.loads(system_attributes or "{}"))
+                message.message_attributes = json.loads(message_attributes or "{}")
+                message.sent_timestamp = sent_ms
+                message.approximate_receive_count = receive_count  # visible now: in-flight work is redone
+                queue._messages.append(message)
+                loaded["messages"][queue_name] = loaded["messages"].get(queue_name, 0) + 1
+            self._collect_garbage()
+        return loaded
+
+    def _collect_garbage(self) -> None:
+        """Blobs no object version refers to (a request that died before its commit; a replaced object)."""
+        used = {row[0] for row in self.db.execute("SELECT DISTINCT blob FROM s3_objects WHERE blob IS NOT NULL")}
+        for path in self.blobs.glob("*/*"):
+            if path.name not in used:
+                path.unlink(missing_ok=True)
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    return str(value)
+
+
+def _parse_iso(value: str | None):
+    from moto.core.utils import utcnow
+
+    if not value:
+        return utcnow()
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=None) if parsed.tzinfo else parsed  # moto keeps naive UTC times
+
+
+# ---- the hooks ------------------------------------------------------------------------------------
+
+def _wrap(cls, name: str, note):
+    original = getattr(cls, name)
+
+    def wrapper(self, *args, **kwargs):
+        touched = _touched()
+        if touched is None:
+            return original(self, *args, **kwargs)
+        before = note(touched, self, "before", args, kwargs, None)
+        result = original(self, *args, **kwargs)  # raised: nothing changed (a failed transaction restores its tables)
+        note(touched, self, "after", args, kwargs, (result, before))
+        return result
+
+    wrapper.__wrapped__ = original
+    setattr(cls, name, wrapper)
+
+
+def _arg(args, kwargs, index: int, name: str):
+    return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
+
+
+def install_hooks() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.s3.models import S3Backend
+    from moto.sqs.models import Queue, SQSBackend
+
+    # S3: which keys a request wrote or deleted
+    def s3_key(position: int, name: str):
+        def note(touched, backend, when, args, kwargs, result):
+            if when == "after":
+                touched.s3.add((backend, _arg(args, kwargs, 0, "bucket_name"), _arg(args, kwargs, position, name)))
+        return note
+
+    _wrap(S3Backend, "put_object", s3_key(1, "key_name"))
+    _wrap(S3Backend, "delete_object", s3_key(1, "key_name"))
+
+    def s3_copy(touched, backend, when, args, kwargs, result):
+        if when == "after":
+            touched.s3.add((backend, _arg(args, kwargs, 1, "dest_bucket_name"), _arg(args, kwargs, 2, "dest_key_name")))
+    _wrap(S3Backend, "copy_object", s3_copy)
+
+    # DynamoDB: which items
+    def ddb_key(from_item: bool):
+        def note(touched, backend, when, args, kwargs, result):
+            if when != "after":
+                return
+            table_name = _arg(args, kwargs, 0, "table_name")
+            attrs = _arg(args, kwargs, 1, "item_attrs" if from_item else "key")
+            table = backend.tables.get(table_name)
+            if table is None or not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+                return
+            hash_value = DynamoType(attrs[table.hash_key_attr])
+            range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr in attrs else None
+            touched.ddb.add((backend, table_name, _key_json(hash_value), _key_json(range_value)))
+        return note
+
+    _wrap(DynamoDBBackend, "put_item", ddb_key(True))
+    _wrap(DynamoDBBackend, "update_item", ddb_key(False))
+    _wrap(DynamoDBBackend, "delete_item", ddb_key(False))
+
+    # SQS: which messages (added: sends, S3 notifications, dead-letter moves; deleted; received)
+    def sqs_backend_of(queue):
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[queue.account_id][queue.region]
+
+    def remember(touched, account, region, backend, ids):
+        touched.sqs.setdefault((account, region), (backend, set()))[1].update(ids)
+
+    def queue_add(touched, queue, when, args, kwargs, result):
+        if when == "after":
+            message = _arg(args, kwargs, 0, "message")
+            remember(touched, queue.account_id, queue.region, sqs_backend_of(queue), {message.id})
+
+    def queue_delete(touched, queue, when, args, kwargs, result):
+        handle = _arg(args, kwargs, 0, "receipt_handle")
+        if when == "before":
+            return {m.id for m in queue._messages if m.had_receipt_handle(handle)}
+        remember(touched, queue.account_id, queue.region, sqs_backend_of(queue), result[1])
+
+    def backend_receive(touched, backend, when, args, kwargs, result):
+        if when == "after":
+            remember(touched, backend.account_id, backend.region_name, backend, {m.id for m in result[0]})
+
+    def backend_purge(touched, backend, when, args, kwargs, result):
+        queue = backend.queues.get(_arg(args, kwargs, 0, "queue_name"))
+        if when == "before":
+            return {m.id for m in queue._messages} if queue else set()
+        remember(touched, backend.account_id, backend.region_name, backend, result[1])
+
+    _wrap(Queue, "add_message", queue_add)
+    _wrap(Queue, "delete_message", queue_delete)
+    _wrap(SQSBackend, "receive_message", backend_receive)
+    _wrap(SQSBackend, "purge_queue", backend_purge)
+
+
+class PersistingApp:
+    """WSGI middleware: runs moto's app, then writes what the request touched before answering.
+    Also answers the stack's control routes under /_spotter/."""
+
+    def __init__(self, app, store: Store):
+        self.app = app
+        self.store = store
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_spotter/"):
+            return self._control(path, environ, start_response)
+        _local.touched = _Touched()
+        try:
+            if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                _local.touched.reset = True  # moto forgets everything: so does the state folder
+            result = self.app(environ, start_response)
+            touched = _local.touched
+            if touched:
+                self.store.sync(touched)  # before the response leaves: acknowledged means on disk
+            return result
+        finally:
+            _local.touched = None
+
+    def _control(self, path, environ, start_response):
+        status, body = "200 OK", {}
+        try:
+            if path == "/_spotter/restore" and environ.get("REQUEST_METHOD") == "POST":
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+                request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+                body = self.store.restore(tuple(request.get("drop_in_progress", ())))
+            elif path == "/_spotter/status":
+                body = {"pid": os.getpid(), "state_dir": str(self.store.state_dir.resolve())}
+            else:
+                status, body = "404 Not Found", {"message": f"no route {path}"}
+        except Exception as exc:  # the stack prints it and stops
+            log.exception("control request %s failed", path)
+            status, body = "500 Internal Server Error", {"message": f"{type(exc).__name__}: {exc}"}
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
