@@ -6,6 +6,7 @@ Local-only adjustments, none of which changes what the emulated services answer:
 - moto's SQS computes "now" through datetime arithmetic for every message on every receive
   (O(queue depth), ~1.4 s per receive at 1,000 queued messages); the same value from
   `time.time()` makes a deep queue drain at the speed of the rest of the stack;
+- S3 notifications carry a `sequencer` and, in a versioned bucket, the `versionId`, as S3's do;
 - with `--state-dir`, what the requests change is kept in that folder before they are answered
   (see `persist.py`), and `POST /_spotter/restore` loads it back after the stack created its
   resources. One moto process per state folder: it holds `moto.lock` there while it runs.
@@ -19,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +33,29 @@ def _unix_time(dt=None) -> float:
 
 def _unix_time_millis(dt=None) -> float:
     return _unix_time(dt) * 1000.0
+
+
+def _with_sequencer_and_version(get_s3_event):
+    """moto's S3 notifications lack the object's `sequencer` and `versionId`, which S3 sends. Without
+    them every local record is ordered by event time alone, and a `spotter reprocess` (timed by the
+    object's LastModified, whole seconds) never replaces the upload's record (milliseconds). Add them:
+    sequencers increase across the life of the state folder (nanosecond clock, never repeated)."""
+    lock, last = threading.Lock(), [0]
+
+    def event(event_name, bucket, key, notification_id):
+        body = get_s3_event(event_name, bucket, key, notification_id)
+        with lock:
+            last[0] = max(last[0] + 1, time.time_ns())
+            sequencer = f"{last[0]:018X}"
+        for record in body.get("Records", []):
+            obj = record.get("s3", {}).get("object", {})
+            obj.setdefault("sequencer", sequencer)
+            version = getattr(key, "version_id", None)
+            if version and version != "null":
+                obj.setdefault("versionId", version)
+        return body
+
+    return event
 
 
 def _hold_lock(state_dir: Path, timeout_s: float = 15.0):
@@ -63,9 +88,12 @@ def main(argv: list[str]) -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
 
+    import moto.s3.notifications as s3_notifications
+
     _moto_unix_time = utils.unix_time
     sqs_models.unix_time = _unix_time
     sqs_models.unix_time_millis = _unix_time_millis
+    s3_notifications._get_s3_event = _with_sequencer_and_version(s3_notifications._get_s3_event)
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app = DomainDispatcherApplication(create_backend_app)

@@ -114,17 +114,24 @@ class SqsTrigger:
         return handled
 
     def run(self, stop: threading.Event, name: str = "poller") -> None:
-        """Poll until `stop`. While the queue cannot be reached (moto restarting), retry every second
-        and say so once, then once more when it answers again."""
+        """Poll until `stop`. While the queue cannot be reached (moto restarting, which the stack
+        reports itself), retry every second; a warning only if that lasts more than 10 s."""
+        warned = False
         while not stop.is_set():
             try:
                 self.poll_once(wait_s=1)
             except Exception as exc:  # keep polling through a moto hiccup, as Lambda's poller does
+                now = time.monotonic()
                 if self.failing_since is None:
-                    self.failing_since = time.monotonic()
-                    log.warning("%s: cannot reach the queue (%s); retrying every second", name, str(exc).splitlines()[0][:200])
+                    self.failing_since = now
+                    log.info("%s: cannot reach the queue (%s); retrying every second", name, str(exc).splitlines()[0][:200])
+                elif not warned and now - self.failing_since > 10:
+                    warned = True
+                    log.warning("%s: cannot reach the queue for %.0f s (%s); still retrying every second", name,
+                                now - self.failing_since, str(exc).splitlines()[0][:200])
                 stop.wait(1.0)
             else:
                 if self.failing_since is not None:
-                    log.warning("%s: reaching the queue again after %.0f s", name, time.monotonic() - self.failing_since)
-                    self.failing_since = None
+                    (log.warning if warned else log.info)("%s: reaching the queue again after %.0f s", name,
+                                                          time.monotonic() - self.failing_since)
+                    self.failing_since, warned = None, False

@@ -337,7 +337,6 @@ class LocalStack:
                 return
             line = f"moto (S3, SQS, DynamoDB) exited with code {code}: restarting it on {self._moto.endpoint}, state from {self.options.state_dir}"
             log.warning(line)
-            print(f"spotter up: {line}", flush=True)
             try:
                 self._moto.start()
                 _, loaded = self._provision()
@@ -353,7 +352,6 @@ class LocalStack:
                 poller["restarts"] += 1
                 line = f"classify poller {poller['name']} stopped: restarting it (restart {poller['restarts']})"
                 log.warning(line)
-                print(f"spotter up: {line}", flush=True)
                 self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}")
                 self._start_poller(poller, self.endpoints["queue"])
         for thread in self.threads:

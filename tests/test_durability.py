@@ -1,0 +1,297 @@
+"""The local stack keeps its data across Ctrl-C and kill -9, survives its parts dying, and swaps models.
+
+Each test runs `spotter up` as a user does (a subprocess, its own state folder and ports).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+import requests
+
+import images
+from conftest import MODELS, ROOT, clean_env, start_local_stack
+
+pytestmark = pytest.mark.slow
+COLOURS = {"red": images.RED, "green": images.GREEN, "blue": images.BLUE}
+
+
+def _clients(endpoints):
+    kwargs = dict(endpoint_url=endpoints["s3"], region_name="us-east-1", aws_access_key_id="local",
+                  aws_secret_access_key="local", aws_session_token=None)
+    return boto3.client("s3", **kwargs), boto3.client("dynamodb", **kwargs), boto3.client("sqs", **kwargs)
+
+
+def _upload_through_page(endpoints, names):
+    """The web page's path: POST /uploads, then each presigned POST. Returns {object_id: colour}."""
+    e = endpoints
+    files = [{"name": f"{name}.png", "type": "image/png", "size": 500} for name in names]
+    body = requests.post(f"{e['api']}/uploads", json={"files": files}, timeout=10).json()
+    planned = {}
+    for name, upload in zip(names, body["uploads"]):
+        colour = name.split("-")[0]
+        posted = requests.post(upload["url"], data=upload["fields"],
+                               files={"file": (f"{name}.png", images.png(COLOURS[colour]), "image/png")}, timeout=10)
+        assert posted.status_code == 204, posted.text
+        planned[upload["objectId"]] = colour
+    return planned
+
+
+def _upload_as_drone(endpoints, names, source="owl"):
+    """A drone's path: plain S3 puts under drones/ (what `aws s3 sync` sends). Returns the keys."""
+    s3, _, _ = _clients(endpoints)
+    keys = {}
+    for name in names:
+        key = f"drones/{source}/{name}.png"
+        s3.put_object(Bucket=endpoints["bucket"], Key=key, Body=images.png(COLOURS[name.split("-")[0]]),
+                      ContentType="image/png")
+        keys[key] = name.split("-")[0]
+    return keys
+
+
+def _records(endpoints):
+    _, dynamodb, _ = _clients(endpoints)
+    items = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName=endpoints["table"]):
+        items += page["Items"]
+    return [{k: list(v.values())[0] for k, v in item.items()} for item in items]
+
+
+def _objects(endpoints):
+    s3, _, _ = _clients(endpoints)
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=endpoints["bucket"])
+    return {o["Key"]: o for page in pages for o in page.get("Contents", [])}
+
+
+def _wait_for_records(endpoints, count, model=None, timeout_s=60.0):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        records = [r for r in _records(endpoints) if model is None or r["model"] == model]
+        if len(records) >= count or time.monotonic() > deadline:
+            return records
+        time.sleep(0.3)
+
+
+def _queue_counts(endpoints):
+    _, _, sqs = _clients(endpoints)
+    counts = {}
+    for name in ("queue", "dead_letter_queue"):
+        attributes = sqs.get_queue_attributes(QueueUrl=endpoints[name], AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        counts[name] = sum(int(v) for v in attributes.values())
+    return counts
+
+
+def _log(state):
+    return (state / "spotter-up.log").read_text()
+
+
+def _health(endpoints):
+    return requests.get(f"{endpoints['api']}/health", timeout=5).json()
+
+
+def _assert_all_there_and_classified(endpoints, expected_keys, model):
+    objects = _objects(endpoints)
+    assert set(expected_keys) <= set(objects), set(expected_keys) - set(objects)
+    records = _wait_for_records(endpoints, len(objects), model=model)
+    by_key = {}
+    for record in records:
+        by_key.setdefault(record["key"], []).append(record)
+    assert set(by_key) == set(objects), set(objects) ^ set(by_key)
+    assert all(len(found) == 1 for found in by_key.values())  # one record per object and model: nothing twice
+    for key, colour in expected_keys.items():
+        assert by_key[key][0]["label"] == colour, by_key[key][0]
+    deadline = time.monotonic() + 15
+    while _queue_counts(endpoints) != {"queue": 0, "dead_letter_queue": 0} and time.monotonic() < deadline:
+        time.sleep(0.3)  # the last deletes, and the s3:TestEvent each start sends
+    assert _queue_counts(endpoints) == {"queue": 0, "dead_letter_queue": 0}
+
+
+def test_data_survives_ctrl_c_and_kill_9_of_the_whole_stack(tmp_path):
+    model = MODELS / "colours-int8.tflite"
+    process, e = start_local_stack(tmp_path, model)
+    try:
+        assert "found 0 images, 0 records, 0 pending" in _log(tmp_path)
+        web = _upload_through_page(e, ["red-1", "green-1", "blue-1"])
+        drones = _upload_as_drone(e, ["red-2", "blue-2"])
+        records = _wait_for_records(e, 5)
+        assert len(records) == 5
+        expected = {r["key"]: web[r["object_id"]] for r in records if r["object_id"] in web} | drones
+        assert len(expected) == 5
+        first_model = records[0]["model"]
+        etags = {k: o["ETag"] for k, o in _objects(e).items()}
+
+        # Ctrl-C, then up again: everything there, nothing redone
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        process, e = start_local_stack(tmp_path, model)
+        assert "found 5 images, 5 records, 0 pending" in _log(tmp_path), _log(tmp_path)
+        assert {k: o["ETag"] for k, o in _objects(e).items()} == etags
+        s3, _, _ = _clients(e)
+        head = s3.head_object(Bucket=e["bucket"], Key=next(iter(drones)))
+        assert head["ContentType"] == "image/png"
+        item = requests.get(f"{e['api']}/predictions/{next(iter(web))}", timeout=5)
+        assert item.status_code == 200 and item.json()["label"] == web[next(iter(web))]
+        image = requests.get(item.json()["image_url"], timeout=5)  # the presigned GET of the kept bytes
+        assert image.status_code == 200 and image.content == images.png(COLOURS[web[next(iter(web))]])
+        _assert_all_there_and_classified(e, expected, first_model)
+
+        # more uploads, then kill -9 of every process of the stack at once, work still queued
+        more = _upload_as_drone(e, [f"{c}-{i}" for i in range(3, 15) for c in ("red", "green")], source="kestrel")
+        expected |= more
+        moto_pid = _health(e)["parts"]["moto"]["pid"]
+        os.kill(process.pid, signal.SIGKILL)
+        os.kill(moto_pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        stale = json.loads((tmp_path / "local.json").read_text())  # left behind by the dead stack
+        assert stale["pid"] == process.pid
+        (tmp_path / "local.json").unlink()  # (start_local_stack waits for the file to appear)
+        process, e = start_local_stack(tmp_path, model)  # not refused: the lock died with its owner
+        found = _log(tmp_path).split("found ")[-1].splitlines()[0]
+        assert found.startswith(f"{len(expected)} images"), found
+        print("after kill -9:", found)
+        _assert_all_there_and_classified(e, expected, first_model)
+        assert _health(e)["status"] == "ok"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+def test_moto_killed_alone_is_restarted_with_its_data_and_repeated_deaths_stop_the_stack(tmp_path):
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    try:
+        expected = _upload_as_drone(e, ["red-1", "green-1", "blue-1"])
+        model = _wait_for_records(e, 3)[0]["model"]
+        before = _health(e)["parts"]["moto"]
+        os.kill(before["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = _health(e)
+                if health["parts"]["moto"]["pid"] != before["pid"] and health["status"] == "ok":
+                    break
+            except requests.RequestException:
+                pass
+            assert time.monotonic() < deadline, _log(tmp_path)
+            time.sleep(0.3)
+        assert health["parts"]["moto"]["endpoint"] == before["endpoint"] and health["parts"]["moto"]["restarts"] == 1
+        assert any("moto restarted" in line for line in health["events"])
+        log = _log(tmp_path)
+        assert log.count("exited with code -9: restarting it") == 1, log
+        assert "Traceback" not in log, log
+        _assert_all_there_and_classified(e, expected, model)  # the data came back with it
+        expected |= _upload_as_drone(e, ["blue-2", "red-3"])  # and it works on
+        _assert_all_there_and_classified(e, expected, model)
+
+        # moto that keeps dying is not restarted forever: one message, everything stops, exit 1
+        kills = 1
+        while process.poll() is None and kills < 6:
+            pid = _health(e)["parts"]["moto"]["pid"]
+            kills += 1
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 30
+            while process.poll() is None and time.monotonic() < deadline:
+                try:
+                    if _health(e)["parts"]["moto"]["pid"] not in (pid, None) and _health(e)["status"] == "ok":
+                        break
+                except requests.RequestException:
+                    pass
+                time.sleep(0.2)
+        assert process.wait(timeout=30) == 1
+        assert kills == 4  # restarted after the first three deaths in a minute, not after the fourth
+        log = _log(tmp_path)
+        assert "exited 4 times in 60 s" in log and "stopping everything" in log, log
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{e['api']}/model", timeout=2)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _spotter(*args, state):
+    return subprocess.run([sys.executable, "-m", "spotter.cli", *args, "--state-dir", str(state)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env=clean_env())
+
+
+def test_model_swap_then_reprocess_keeps_both_versions_and_says_when_nothing_changed(tmp_path):
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    try:
+        expected = _upload_as_drone(e, ["red-1", "green-1", "blue-1"])
+        old = _wait_for_records(e, 3)
+        assert {r["model"] for r in old} == {"colours-int8@1.0.0"}
+        # same model: reprocess says plainly that nothing would change
+        same = _spotter("reprocess", state=tmp_path)
+        assert same.returncode == 0 and "nothing changed: all 3 matching images already have a record from " \
+                                          "colours-int8@1.0.0" in same.stderr, same.stderr
+        # --force classifies them again, for real (the idempotency records do not swallow it)
+        classified = {r["key"]: r["classified_at"] for r in old}
+        forced = _spotter("reprocess", "--force", state=tmp_path)
+        assert forced.returncode == 0 and "queued 3 images" in forced.stderr, forced.stderr
+        forced_again = _spotter("reprocess", "--force", state=tmp_path)
+        assert "queued 3 images" in forced_again.stderr
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = {r["key"]: r["classified_at"] for r in _records(e)}
+            if all(now[k] != classified[k] for k in classified):
+                break
+            time.sleep(0.3)
+        assert all(now[k] != classified[k] for k in classified), (classified, now)
+        assert len(_records(e)) == 3
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        process, e = start_local_stack(tmp_path, MODELS / "colours-float32.tflite")
+        assert e["model"] == "colours-float32@1.0.0"
+        assert "found 3 images, 3 records, 0 pending" in _log(tmp_path)
+        # new uploads get the new model; reprocess adds its records beside the old ones
+        expected |= _upload_as_drone(e, ["green-2"])
+        run = _spotter("reprocess", state=tmp_path)
+        assert run.returncode == 0 and "queued 3 images for classification with colours-float32@1.0.0" in run.stderr, \
+            run.stderr
+        assert "1 others already have a record" in run.stderr
+        _assert_all_there_and_classified(e, expected, "colours-float32@1.0.0")
+        records = _records(e)
+        assert len(records) == 3 + 4
+        for model, count in (("colours-int8@1.0.0", 3), ("colours-float32@1.0.0", 4)):
+            shown = _spotter("query", "--model", model, "--format", "jsonl", state=tmp_path)
+            assert shown.returncode == 0, shown.stderr
+            lines = [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
+            assert len(lines) == count and {line["model"] for line in lines} == {model}
+            assert all(line["label"] == expected[line["key"]] for line in lines)
+        again = _spotter("reprocess", state=tmp_path)
+        assert "nothing changed: all 4 matching images" in again.stderr, again.stderr
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+def test_reset_says_what_it_deletes_and_starts_empty(tmp_path):
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    _upload_as_drone(e, ["red-1", "blue-1"])
+    _wait_for_records(e, 2)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite", "--reset")
+    try:
+        log = _log(tmp_path)
+        assert "--reset: deleting 2 images, 2 records, 0 pending" in log and "data.sqlite3" in log, log
+        assert "found 0 images, 0 records, 0 pending" in log
+        assert _objects(e) == {} and _records(e) == []
+        # a second stack on the same folder is refused by the lock, and leaves local.json alone
+        before = (tmp_path / "local.json").read_text()
+        again = subprocess.run([sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(tmp_path), "--reset"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=60, env=clean_env())
+        assert again.returncode == 1 and f"pid {process.pid}" in again.stderr and e["web"] in again.stderr
+        assert "deleting" not in again.stdout
+        assert (tmp_path / "local.json").read_text() == before
+        assert _health(e)["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
