@@ -295,3 +295,42 @@ def test_reset_says_what_it_deletes_and_starts_empty(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_multipart_uploads_versions_and_deletions_come_back_as_they_were(tmp_path):
+    from boto3.s3.transfer import TransferConfig
+
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    try:
+        s3, _, _ = _clients(e)
+        big = os.urandom(6 * 1024 * 1024)  # two parts, as `aws s3 sync` sends files over 8 MB
+        (tmp_path / "big.bin").write_bytes(big)
+        s3.upload_file(str(tmp_path / "big.bin"), e["bucket"], "drones/owl/big.bin",
+                       Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+        first = s3.put_object(Bucket=e["bucket"], Key="drones/owl/red.png", Body=images.png(images.BLUE))
+        s3.put_object(Bucket=e["bucket"], Key="drones/owl/red.png", Body=images.png(images.RED))
+        s3.put_object(Bucket=e["bucket"], Key="drones/owl/gone.png", Body=images.png(images.RED))
+        s3.delete_object(Bucket=e["bucket"], Key="drones/owl/gone.png")
+        before = _objects(e)
+        versions = s3.list_object_versions(Bucket=e["bucket"], Prefix="drones/owl/")
+        _wait_for_records(e, 3)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+        s3, _, _ = _clients(e)
+        after = _objects(e)
+        assert {k: (o["ETag"], o["Size"], o["LastModified"]) for k, o in after.items()} == {
+            k: (o["ETag"], o["Size"], o["LastModified"]) for k, o in before.items()}
+        assert after["drones/owl/big.bin"]["ETag"].endswith('-2"')
+        assert s3.get_object(Bucket=e["bucket"], Key="drones/owl/big.bin")["Body"].read() == big
+        assert "drones/owl/gone.png" not in after  # the delete marker came back too
+        again = s3.list_object_versions(Bucket=e["bucket"], Prefix="drones/owl/")
+        assert [(v["Key"], v["VersionId"], v["ETag"]) for v in again["Versions"]] == [
+            (v["Key"], v["VersionId"], v["ETag"]) for v in versions["Versions"]]
+        assert [(m["Key"], m["VersionId"]) for m in again.get("DeleteMarkers", [])] == [
+            (m["Key"], m["VersionId"]) for m in versions.get("DeleteMarkers", [])]
+        old = s3.get_object(Bucket=e["bucket"], Key="drones/owl/red.png", VersionId=first["VersionId"])["Body"].read()
+        assert old == images.png(images.BLUE)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)

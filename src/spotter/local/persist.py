@@ -171,7 +171,10 @@ class Store:
         from moto.s3.models import FakeKey
 
         account = backend.account_id
-        self.db.execute("DELETE FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", (account, bucket_name, key_name))
+        where = (account, bucket_name, key_name)
+        saved = {(version, etag): blob for version, etag, blob in self.db.execute(
+            "SELECT version_id, etag, blob FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", where)}
+        self.db.execute("DELETE FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", where)
         bucket = backend.buckets.get(bucket_name)
         if bucket is None:
             return
@@ -184,11 +187,14 @@ class Store:
                 continue
             checksum = {"algorithm": version.checksum_algorithm, "value": version.checksum_value,
                         "type": version.checksum_type}
+            etag = version.etag.strip('"')
+            blob = saved.get((str(version.version_id), etag))  # an older version kept already: not read again
+            if blob is None or not (self.blobs / blob[:2] / blob).exists():
+                blob = self._blob(version.value)
             self.db.execute(
                 "INSERT INTO s3_objects (account, bucket, key, position, version_id, blob, etag, size, last_modified,"
                 " metadata, storage, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (account, bucket_name, key_name, position, str(version.version_id), self._blob(version.value),
-                 version.etag.strip('"'), version.size, _iso(version.last_modified), json.dumps(dict(version.metadata)),
+                (account, bucket_name, key_name, position, str(version.version_id), blob, etag, version.size, _iso(version.last_modified), json.dumps(dict(version.metadata)),
                  version.storage_class, json.dumps(checksum)))
 
     def _sync_item(self, backend, table_name: str, pk: str, sk: str) -> None:

@@ -179,7 +179,8 @@ class LocalStack:
 
     def reset(self) -> list[Path]:
         """Delete the local data (the folder must be claimed). Returns what was deleted."""
-        assert self._lock.handle is not None, "claim() the state folder first"
+        if self._lock.handle is None:
+            raise RuntimeError("claim() the state folder before resetting it")
         paths = persist.data_paths(self.options.state_dir)
         for path in paths:
             shutil.rmtree(path) if path.is_dir() else path.unlink()
