@@ -40,13 +40,21 @@ def test_loads_with_the_runtime_as_full_int8(classifier):
 def test_card_says_what_it_is():
     card = load_card(CARD)
     extra = card.extra
-    assert card.scaling is not None and card.resize == "squash"
+    assert card.scaling is not None and card.resize == "center_crop" and card.filter == "bilinear"
+    assert "EXIF" in extra["input"]["colour"]
+    assert card.decision is not None and card.decision.positive == "malignant"
+    assert card.decision.band[0] < card.decision.threshold < card.decision.band[1]
+    assert extra["decision"]["target"]["sensitivity"] == 0.8
+    assert extra["metrics"]["int8"]["threshold"] == card.decision.threshold
+    assert extra["metrics"]["int8"]["validation_sensitivity"] >= 0.8
+    assert "/" not in extra["training"]["config"]["weights"]  # a file name, not a folder of the build machine
     assert "not a medical device" in extra["disclaimer"].lower()
     assert extra["training_data"]["licence"].startswith("CC0")
     assert extra["quantization"]["tensors"]["input"]["dtype"] == "int8"
     metrics = extra["metrics"]
     for kind in ("float32", "int8"):
         assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
+    assert {"sensitivity_ci95", "specificity_ci95", "uncertain_band", "uncertain"} <= set(metrics["int8"])
     assert metrics["int8"]["size_bytes"] == MODEL.stat().st_size
     # Targets: float test AUC >= 0.85; int8 within 0.01 of it; beat the linear-probe floor (0.805 int8)
     # clearly. Quantization-aware fine-tuning got there (post-training quantization alone: 0.014 below).
@@ -94,3 +102,26 @@ def test_runtime_reproduces_the_int8_test_auc_on_the_card(classifier, shared_dir
     probs, _ = runtime_probs(MODEL, test)
     auc = roc_auc(np.array([s.label == 1 for s in test]), probs[:, 1])
     assert auc == pytest.approx(load_card(CARD).extra["metrics"]["int8"]["roc_auc"], abs=1e-3)
+
+
+def test_full_resolution_originals_through_the_runtime_match_the_card(classifier, shared_dir):
+    """The 20 full-resolution originals, decoded and preprocessed by the runtime, and their 256 px
+    versions: as many right and agreeing as the card claims, each score as the card lists it."""
+    from spotter.modelbuild.evaluate import full_resolution_check
+
+    full_dir = shared_dir / "data" / "isic-uda1-full"
+    if not (full_dir / "labels.csv").exists():
+        pytest.skip("no full-resolution photos")
+    claimed = load_card(CARD).extra["metrics"]["full_resolution"]
+    measured = full_resolution_check(MODEL, full_dir, shared_dir / "data" / "isic-uda1", "malignant")
+    assert measured["images"] == claimed["images"] == 20
+    for key in ("right_full", "right_256", "agree", "uncertain_full", "uncertain_256", "threshold", "resize"):
+        assert measured[key] == claimed[key], key
+    for got, card in zip(measured["photos"], claimed["photos"]):
+        assert got["id"] == card["id"] and got["decision_full"] == card["decision_full"]
+        assert got["score_full"] == pytest.approx(card["score_full"], abs=2e-3)
+        assert got["score_256"] == pytest.approx(card["score_256"], abs=2e-3)
+    # what the runtime says for an upload is what the check counted
+    photo = next(p for p in claimed["photos"] if p["id"] == measured["photos"][0]["id"])
+    upload = classifier.classify(decode_image((full_dir / f"{photo['id']}.jpg").read_bytes(), classifier.input_size).image)
+    assert upload.decision == photo["decision_full"]

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ModelError
+from .preprocess import InputContract
+
+UNCERTAIN = "uncertain"
 
 
 @dataclass(frozen=True)
@@ -47,18 +50,60 @@ class Scaling:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """A binary card's operating point: the `positive` label when its score is at least `threshold`,
+    the other label below it, and `uncertain` for a score inside `band` (low <= score < high)."""
+
+    positive: str
+    negative: str
+    threshold: float
+    band: tuple[float, float] | None = None
+
+    def decide(self, positive_score: float) -> str:
+        if self.band is not None and self.band[0] <= positive_score < self.band[1]:
+            return UNCERTAIN
+        return self.positive if positive_score >= self.threshold else self.negative
+
+    @classmethod
+    def from_json(cls, data: dict, labels: tuple[str, ...]) -> "Decision":
+        if len(labels) != 2:
+            raise ModelError(f"a card decision needs exactly two labels, the card has {len(labels)}")
+        positive = str(data.get("positive", labels[1]))
+        if positive not in labels:
+            raise ModelError(f"card decision.positive {positive!r} is not one of the labels {list(labels)}")
+        try:
+            threshold = float(data["threshold"])
+            band = data.get("uncertain_band")
+            band = (float(band[0]), float(band[1])) if band else None
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise ModelError(f"card decision needs a numeric threshold and an optional [low, high] uncertain_band, got {data}") from None
+        if not 0.0 <= threshold <= 1.0 or (band and not band[0] <= threshold <= band[1]):
+            raise ModelError(f"card decision: threshold {threshold} must lie in 0..1 and inside its uncertain_band {band}")
+        return cls(positive=positive, negative=labels[1 - labels.index(positive)], threshold=threshold, band=band)
+
+
+@dataclass(frozen=True)
 class ModelCard:
     name: str
     version: str
     labels: tuple[str, ...]
     input_size: tuple[int, int] | None = None  # (width, height); None: read from the model
     scaling: Scaling | None = None  # None: the runtime's convention for the input type
-    resize: str = "squash"  # or "center_crop"
+    resize: str = "squash"  # or "center_crop", "pad" (spotter.preprocess)
+    filter: str = "bilinear"
+    reducing_gap: float | None = 3.0
+    pad_colour: tuple[int, int, int] = (0, 0, 0)
+    decision: Decision | None = None  # binary cards only: the operating threshold the runtime applies
     extra: dict = field(default_factory=dict)  # everything else on the card, kept verbatim
 
     @property
     def model_id(self) -> str:
         return f"{self.name}@{self.version}"
+
+    def contract(self, size: tuple[int, int]) -> InputContract:
+        """The preprocessing contract for a model whose input is `size` (width, height)."""
+        return InputContract(size=size, resize=self.resize, filter=self.filter, reducing_gap=self.reducing_gap,
+                             pad_colour=self.pad_colour)
 
     @classmethod
     def from_json(cls, data: dict) -> "ModelCard":
@@ -68,9 +113,8 @@ class ModelCard:
             raise ModelError(f"model card lacks {missing}") from None
         spec = data.get("input", {})
         size = spec.get("size")
-        resize = spec.get("resize", "squash")
-        if resize not in ("squash", "center_crop"):
-            raise ModelError(f"card input.resize must be squash or center_crop, got {resize!r}")
+        contract = InputContract.from_json((1, 1), spec)  # validates resize, filter, reducing_gap, pad_colour
+        decision = Decision.from_json(data["decision"], labels) if data.get("decision") else None
         extra = {k: v for k, v in data.items() if k not in ("name", "version", "labels")}
         return cls(
             name=name,
@@ -78,7 +122,11 @@ class ModelCard:
             labels=labels,
             input_size=(int(size[0]), int(size[1])) if size else None,
             scaling=Scaling.from_json(spec["scaling"]) if "scaling" in spec else None,
-            resize=resize,
+            resize=contract.resize,
+            filter=contract.filter,
+            reducing_gap=contract.reducing_gap,
+            pad_colour=contract.pad_colour,
+            decision=decision,
             extra=extra,
         )
 
@@ -89,7 +137,7 @@ class ModelCard:
             spec["size"] = list(self.input_size)
         if self.scaling:
             spec["scaling"] = self.scaling.to_json()
-        spec["resize"] = self.resize
+        spec.update(self.contract(self.input_size or (1, 1)).to_json())
         data.update(name=self.name, version=self.version, labels=list(self.labels), input=spec)
         return data
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-from .card import ModelCard, Scaling, card_path_for, load_card, load_labels, uncarded_version
+from .card import Decision, ModelCard, Scaling, card_path_for, load_card, load_labels, uncarded_version
 from .errors import ModelError
 from .runtime import Interpreter
 from .tflite_metadata import read_metadata
@@ -26,6 +26,18 @@ class Prediction:
     top: tuple[tuple[str, float], ...]
     preprocess_ms: float
     inference_ms: float
+    # a binary card with a `decision`: the label decided at its threshold ("uncertain" inside its band),
+    # and the rule in words; `label` stays the top-scoring label, `top` the raw scores
+    decision: str | None = None
+    decision_rule: str | None = None
+
+
+def decision_rule(decision: Decision) -> str:
+    """The card's decision in one line, e.g. 'malignant if score >= 0.320; uncertain 0.220-0.420'."""
+    rule = f"{decision.positive} if score >= {decision.threshold:.3f}"
+    if decision.band is not None:
+        rule += f"; uncertain {decision.band[0]:.3f}-{decision.band[1]:.3f}"
+    return rule
 
 
 class Classifier:
@@ -51,6 +63,10 @@ class Classifier:
         self._softmax_output = _is_softmax_output(*self._output["quantization"])
         self.labels, self._skip_first = _resolve_labels(card.labels, 2 if self._binary else outputs)
         self._to_input = input_converter(self.input_dtype, self._input["quantization"], card.scaling, float_range)
+        self.contract = card.contract(self.input_size)
+        self.decision = card.decision
+        if self.decision is not None and set(self.labels) != {self.decision.positive, self.decision.negative}:
+            raise ModelError(f"card decision is about {self.decision.positive!r} but the labels are {list(self.labels)}")
 
     @property
     def name(self) -> str:
@@ -89,12 +105,14 @@ class Classifier:
         return cls(interpreter, card, path, float_range=float_range)
 
     def preprocess(self, image: Image.Image) -> np.ndarray:
-        size = self.input_size
-        if self.card.resize == "center_crop":
-            resized = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
-        else:
-            resized = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
-        return self.tensor_from_pixels(np.asarray(resized, dtype=np.uint8))[np.newaxis]
+        """The card's preprocessing contract (spotter.preprocess), then scaling and quantization."""
+        return self.tensor_from_pixels(np.asarray(self.contract.apply(image), dtype=np.uint8))[np.newaxis]
+
+    def decide(self, scores: np.ndarray) -> str | None:
+        """The card's decision for these class scores, or None when the card has none."""
+        if self.decision is None:
+            return None
+        return self.decision.decide(float(scores[self.labels.index(self.decision.positive)]))
 
     def tensor_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
         """uint8 RGB pixels [..., 3] to the model's input values (scaled, and quantized when it takes integers)."""
@@ -123,12 +141,15 @@ class Classifier:
         finished = time.perf_counter()
         order = np.argsort(-scores, kind="stable")[: max(1, top_k)]
         top = tuple((self.labels[i], round(float(scores[i]), 6)) for i in order)
+        decided = self.decide(scores)
         return Prediction(
             label=top[0][0],
             score=top[0][1],
             top=top,
             preprocess_ms=(prepared - started) * 1000.0,
             inference_ms=(finished - prepared) * 1000.0,
+            decision=decided,
+            decision_rule=decision_rule(self.decision) if decided is not None else None,
         )
 
 

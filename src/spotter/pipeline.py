@@ -84,6 +84,7 @@ class ClassifyService:
             record.status = STATUS_OK
             record.label, record.score = prediction.label, prediction.score
             record.top = [{"label": label, "score": score} for label, score in prediction.top]
+            record.decision, record.decision_rule = prediction.decision, prediction.decision_rule
             record.preprocess_ms = round(prediction.preprocess_ms, 2)
             record.inference_ms = round(prediction.inference_ms, 2)
         record.classified_at = self.clock()

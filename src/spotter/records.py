@@ -84,6 +84,11 @@ class PredictionRecord:
     longitude: float | None = None
     altitude: float | None = None
     camera: str | None = None
+    # the model card's decision (binary models with an operating threshold): the label decided at the
+    # threshold, or "uncertain" inside its band, and the rule in words; `label`, `score` and `top` stay
+    # the raw top label and scores. Strings, so every store takes them as they are.
+    decision: str | None = None
+    decision_rule: str | None = None
 
     @property
     def upload_day(self) -> str:

@@ -72,6 +72,9 @@ def register(subparsers) -> None:
     evaluate.add_argument("--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)")
     evaluate.add_argument("--positive", metavar="LABEL",
                           help="two classes: the one sensitivity is about (default: the second label, e.g. malignant)")
+    evaluate.add_argument("--target-sensitivity", type=float, default=0.80, metavar="S",
+                          help="two classes: choose each model's threshold on validation as the highest with this "
+                               "sensitivity (default 0.80); the int8 model is scored at its card's decision when it has one")
     evaluate.add_argument("--no-card", action="store_true", help="do not write the metrics into the card")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
     evaluate.set_defaults(run=_one_line_errors(run_evaluate))
@@ -80,6 +83,9 @@ def register(subparsers) -> None:
     demo.add_argument("--data", type=Path, default=_DEMO_DATA)
     demo.add_argument("--weights", type=Path, default=_DEMO_WEIGHTS)
     demo.add_argument("--out-dir", type=Path, default=REPO_MODEL_DIR, help="where the .tflite, card and split go (default model/)")
+    demo.add_argument("--card-only", action="store_true",
+                      help="no training: evaluate the built model again (build/skin-lesion/skin-lesion.keras and the "
+                           ".tflite in --out-dir) and rewrite its card")
     demo.set_defaults(run=run_build_demo)
 
 
@@ -222,8 +228,10 @@ def run_evaluate(args) -> int:
     if args.positive is not None and args.positive not in dataset.labels:
         return _fail(f"--positive {args.positive!r} is not one of the labels {list(dataset.labels)}")
     positive = dataset.labels.index(args.positive) if args.positive is not None else 1
+    decision = card.get("decision") if card.get("decision", {}).get("positive") == dataset.labels[positive] else None
     metrics = evaluate(model, args.tflite, dataset, load_split(split_path), name=args.tflite.stem,
-                       value_range=tuple(value_range), positive=positive)
+                       value_range=tuple(value_range), positive=positive, decision=decision,
+                       target=args.target_sensitivity)
     if not args.no_card:
         update_card_metrics(card_path_for(args.tflite), metrics)
     demo = args.tflite.resolve() == _DEMO_TFLITE.resolve()
@@ -232,10 +240,13 @@ def run_evaluate(args) -> int:
 
 
 def run_build_demo(args) -> int:
-    from ..modelbuild.demo import build_demo
+    from ..modelbuild.demo import build_demo, refresh_demo_card
 
     try:
-        build_demo(args.data, args.weights, args.out_dir)
+        if args.card_only:
+            refresh_demo_card(args.out_dir, data_dir=args.data)
+        else:
+            build_demo(args.data, args.weights, args.out_dir)
     except FileNotFoundError as exc:
         return _fail(str(exc))
     return 0

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 from ..card import ModelCard
+from ..preprocess import InputContract
+from .data import BUILD_RESIZE
 
 DEMO_DISCLAIMER = (
     "This is a demonstration model, NOT a medical device. It has not been clinically validated, "
@@ -19,21 +21,24 @@ DEMO_DISCLAIMER = (
 )
 
 
-def runtime_card(name: str, version: str, labels, size: tuple[int, int], value_range=(-1.0, 1.0)) -> dict:
-    """The fields the runtime needs: labels in output order, input size, scaling and resize mode."""
+def runtime_card(name: str, version: str, labels, size: tuple[int, int], value_range=(-1.0, 1.0),
+                 resize: str = BUILD_RESIZE) -> dict:
+    """The fields the runtime needs: labels in output order, input size, scaling and the preprocessing
+    contract the build used (spotter.preprocess)."""
     return {
         "name": name,
         "version": version,
         "labels": list(labels),
         "input": {"size": [int(size[0]), int(size[1])], "scaling": {"range": [float(value_range[0]), float(value_range[1])]},
-                  "resize": "squash"},
+                  **InputContract(size=tuple(size), resize=resize).to_json()},
     }
 
 
-def build_card(name: str, version: str, labels, size, value_range=(-1.0, 1.0), **sections) -> dict:
+def build_card(name: str, version: str, labels, size, value_range=(-1.0, 1.0), resize: str = BUILD_RESIZE,
+               **sections) -> dict:
     """A full card: the runtime fields, then each non-empty section (quantization, training_data,
     training, metrics, intended_use, disclaimer, ...) in the order given."""
-    card = runtime_card(name, version, labels, size, value_range)
+    card = runtime_card(name, version, labels, size, value_range, resize)
     card.update({key: value for key, value in sections.items() if value is not None})
     ModelCard.from_json(card)  # it must be a card the runtime accepts
     return card

@@ -13,7 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .data import list_images, load_pixels, Sample, scale_pixels
+from .data import BUILD_RESIZE, list_images, load_pixels, Sample, scale_pixels
 
 
 def load_keras_model(path: str | Path):
@@ -89,7 +89,8 @@ def _run(converter, calibration, value_range, quantize: bool) -> bytes:
     return converter.convert()
 
 
-def calibration_from_folder(folder: str | Path, size: tuple[int, int], limit: int = 200, seed: int = 0) -> np.ndarray:
+def calibration_from_folder(folder: str | Path, size: tuple[int, int], limit: int = 200, seed: int = 0,
+                            resize: str = BUILD_RESIZE) -> np.ndarray:
     """Up to `limit` images found under `folder` (a seeded sample when there are more)."""
     paths = list_images(folder)
     if not paths:
@@ -97,15 +98,16 @@ def calibration_from_folder(folder: str | Path, size: tuple[int, int], limit: in
     if len(paths) > limit:
         keep = np.sort(np.random.default_rng(seed).choice(len(paths), limit, replace=False))
         paths = [paths[i] for i in keep]
-    return load_pixels([Sample(id=p.stem, path=p, label=0) for p in paths], size)
+    return load_pixels([Sample(id=p.stem, path=p, label=0) for p in paths], size, resize)
 
 
-def calibration_from_samples(samples: Iterable[Sample], size: tuple[int, int], limit: int = 200, seed: int = 0) -> np.ndarray:
+def calibration_from_samples(samples: Iterable[Sample], size: tuple[int, int], limit: int = 200, seed: int = 0,
+                             resize: str = BUILD_RESIZE) -> np.ndarray:
     samples = list(samples)
     if len(samples) > limit:
         keep = np.sort(np.random.default_rng(seed).choice(len(samples), limit, replace=False))
         samples = [samples[i] for i in keep]
-    return load_pixels(samples, size)
+    return load_pixels(samples, size, resize)
 
 
 def int8_outputs(tflite_path: str | Path, pixels: np.ndarray, value_range=(-1.0, 1.0)) -> np.ndarray:

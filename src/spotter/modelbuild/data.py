@@ -18,10 +18,12 @@ from PIL import Image
 
 from ..errors import RejectedImage
 from ..imaging import decode_image
+from ..preprocess import InputContract
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 LABEL_COLUMNS = ("label", "benign_malignant", "class", "diagnosis")
 SPLITS = ("train", "validation", "test")
+BUILD_RESIZE = "center_crop"  # the preprocessing contract the build trains with and writes on the card
 
 
 @dataclass(frozen=True)
@@ -103,27 +105,36 @@ def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
     return Dataset(root=root, labels=labels, samples=samples)
 
 
-def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> dict:
-    """Per class, shuffle with `seed` and cut by `fractions` (train, validation, test)."""
+def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0, test_only=()) -> dict:
+    """Per class, shuffle with `seed` and cut by `fractions` (train, validation, test). The ids in
+    `test_only` (e.g. photos kept for a full-resolution check) go to test and count towards its share."""
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError("fractions must be three numbers that sum to 1")
     rng = np.random.default_rng(seed)
     parts: dict[str, list[str]] = {name: [] for name in SPLITS}
+    forced = set(test_only)
+    unknown = sorted(forced - {s.id for s in dataset.samples})
+    if unknown:
+        raise ValueError(f"{len(unknown)} test-only ids are not in {dataset.root} (e.g. {unknown[0]})")
     for label in range(len(dataset.labels)):
-        ids = sorted(s.id for s in dataset.samples if s.label == label)
+        kept = sorted(s.id for s in dataset.samples if s.label == label and s.id in forced)
+        ids = sorted(s.id for s in dataset.samples if s.label == label and s.id not in forced)
         ids = [ids[i] for i in rng.permutation(len(ids))]
-        n_val = int(round(len(ids) * fractions[1]))
-        n_test = int(round(len(ids) * fractions[2]))
+        total = len(ids) + len(kept)
+        n_val = int(round(total * fractions[1]))
+        n_test = max(0, int(round(total * fractions[2])) - len(kept))
         n_train = len(ids) - n_val - n_test
-        if min(n_train, n_val, n_test) < 1:
-            raise ValueError(f"class {dataset.labels[label]!r} has {len(ids)} images: too few to put at least one in "
+        if min(n_train, n_val, n_test + len(kept)) < 1:
+            raise ValueError(f"class {dataset.labels[label]!r} has {total} images: too few to put at least one in "
                              f"each of train, validation and test with fractions {list(fractions)}")
         parts["train"] += ids[:n_train]
         parts["validation"] += ids[n_train:n_train + n_val]
-        parts["test"] += ids[n_train + n_val:]
+        parts["test"] += ids[n_train + n_val:] + kept
     for name in SPLITS:
         parts[name].sort()
-    return {"seed": seed, "fractions": list(fractions), "labels": list(dataset.labels), "dataset": dataset.root.name, **parts}
+    extra = {"test_only": sorted(forced)} if forced else {}
+    return {"seed": seed, "fractions": list(fractions), "labels": list(dataset.labels), "dataset": dataset.root.name,
+            **extra, **parts}
 
 
 def save_split(split: dict, path: str | Path) -> None:
@@ -153,17 +164,18 @@ def decode(path: Path, size: tuple[int, int]) -> Image.Image:
     return decode_image(path.read_bytes(), size).image
 
 
-def resize_like_runtime(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Exactly what spotter.classifier.Classifier.preprocess does for resize mode 'squash'."""
-    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+def resize_like_runtime(image: Image.Image, size: tuple[int, int], resize: str = BUILD_RESIZE) -> Image.Image:
+    """Exactly what spotter.classifier.Classifier.preprocess does for a card with this resize mode
+    (and the default filter): the one implementation, spotter.preprocess."""
+    return InputContract(size=tuple(size), resize=resize).apply(image)
 
 
-def load_pixels(samples: list[Sample], size: tuple[int, int]) -> np.ndarray:
+def load_pixels(samples: list[Sample], size: tuple[int, int], resize: str = BUILD_RESIZE) -> np.ndarray:
     """uint8 [N, height, width, 3] arrays, decoded and resized as production does."""
     out = np.empty((len(samples), size[1], size[0], 3), np.uint8)
     for i, sample in enumerate(samples):
         try:
-            out[i] = np.asarray(resize_like_runtime(decode(sample.path, size), size), np.uint8)
+            out[i] = np.asarray(resize_like_runtime(decode(sample.path, size), size, resize), np.uint8)
         except RejectedImage as exc:
             raise ValueError(f"{sample.path}: {exc.reason}") from None
     return out

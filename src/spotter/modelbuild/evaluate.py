@@ -2,8 +2,9 @@
 
 The float model is the Keras model, fed pixels decoded and resized by the runtime's own code;
 the int8 model runs through `spotter.classifier.Classifier` (the real runtime) on the decoded
-pictures. Each model's decision threshold is chosen on the validation split (Youden's J) and
-only then applied to the test split. Size and latency: the `.tflite` files (the float one
+pictures. Each model's decision threshold is chosen on the validation split (the highest cut with
+sensitivity >= the target, default 0.80; Youden's J without a target) and only then applied to the
+test split; an int8 model whose card already carries a decision is scored at the card's threshold. Size and latency: the `.tflite` files (the float one
 converted on the fly), one thread, median invoke time over the test images.
 """
 
@@ -21,7 +22,10 @@ from ..classifier import Classifier
 from ..imaging import decode_image
 from .cardfile import runtime_card, write_card
 from .data import Dataset, Sample, label_array, load_pixels, scale_pixels, split_samples
-from .metrics import choose_threshold, summarize
+from .metrics import choose_threshold, summarize, threshold_for_sensitivity
+
+TARGET_SENSITIVITY = 0.80
+BAND_HALF_WIDTH = 0.10  # scores within this of the threshold are labelled uncertain
 
 
 def keras_probs(model, pixels: np.ndarray, value_range=(-1.0, 1.0), batch_size: int = 32) -> np.ndarray:
@@ -47,39 +51,73 @@ def runtime_probs(tflite_path: str | Path, samples: list[Sample]) -> tuple[np.nd
     return np.asarray(probs, np.float64), latencies
 
 
-def _scored(y_val, p_val, y_test, p_test, positive: int) -> dict:
-    threshold = choose_threshold(y_val == positive, p_val[:, positive]) if p_val.shape[1] == 2 else None
-    result = summarize(y_test, p_test, threshold=threshold, positive=positive)
+def choose_decision(y_val, p_val, positive: int, target: float | None = TARGET_SENSITIVITY,
+                    half_width: float = BAND_HALF_WIDTH) -> dict:
+    """A binary model's operating point, chosen on validation: threshold and uncertain band."""
+    score = p_val[:, positive]
+    if target is None:
+        threshold, rule = choose_threshold(y_val == positive, score), "maximising sensitivity + specificity (Youden's J)"
+    else:
+        threshold, rule = threshold_for_sensitivity(y_val == positive, score, target), f"the highest with sensitivity >= {target:.2f}"
+    threshold = round(float(threshold), 4)
+    band = [round(max(0.0, threshold - half_width), 4), round(min(1.0, threshold + half_width), 4)]
+    return {"threshold": threshold, "uncertain_band": band, "rule": rule, "target_sensitivity": target,
+            "band_half_width": half_width}
+
+
+def _scored(y_val, p_val, y_test, p_test, positive: int, decision: dict | None = None,
+            target: float | None = TARGET_SENSITIVITY) -> dict:
+    if p_val.shape[1] != 2:
+        result = summarize(y_test, p_test, positive=positive)
+    else:
+        decision = decision or choose_decision(y_val, p_val, positive, target)
+        band = tuple(decision["uncertain_band"]) if decision.get("uncertain_band") else None
+        result = summarize(y_test, p_test, threshold=decision["threshold"], positive=positive, band=band)
+        at_validation = summarize(y_val, p_val, threshold=decision["threshold"], positive=positive)
+        result.update(validation_sensitivity=at_validation["sensitivity"], validation_specificity=at_validation["specificity"],
+                      threshold_rule=decision.get("rule"))
     result["validation_roc_auc"] = summarize(y_val, p_val, positive=positive)["roc_auc"]
     return result
 
 
+def _round(value):
+    if isinstance(value, float):
+        return round(value, 4)
+    if isinstance(value, list):
+        return [_round(v) for v in value]
+    return value
+
+
 def _rounded(metrics: dict) -> dict:
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+    return {k: _round(v) for k, v in metrics.items()}
 
 
 def evaluate(model, int8_path: str | Path, dataset: Dataset, split: dict, *, value_range=(-1.0, 1.0),
-             positive: int = 1, name: str = "model") -> dict:
-    """Metrics of the float (Keras) and int8 (TFLite, served by Classifier) models on split['test']."""
+             positive: int = 1, name: str = "model", target: float | None = TARGET_SENSITIVITY,
+             decision: dict | None = None) -> dict:
+    """Metrics of the float (Keras) and int8 (TFLite, served by Classifier) models on split['test'].
+    Binary: each at a threshold chosen on validation for sensitivity >= `target`, or the int8 model
+    at `decision` (a card's) when given."""
     from .convert import convert
 
     int8_path = Path(int8_path)
     val_samples, test_samples = split_samples(dataset, split, "validation"), split_samples(dataset, split, "test")
     y_val, y_test = label_array(val_samples), label_array(test_samples)
-    size = Classifier.load(int8_path).input_size
+    served = Classifier.load(int8_path)
+    size, resize = served.input_size, served.contract.resize
 
-    p_val_f = keras_probs(model, load_pixels(val_samples, size), value_range)
-    p_test_f = keras_probs(model, load_pixels(test_samples, size), value_range)
-    float_metrics = _scored(y_val, p_val_f, y_test, p_test_f, positive)
+    p_val_f = keras_probs(model, load_pixels(val_samples, size, resize), value_range)
+    p_test_f = keras_probs(model, load_pixels(test_samples, size, resize), value_range)
+    float_metrics = _scored(y_val, p_val_f, y_test, p_test_f, positive, target=target)
 
     p_val_q, _ = runtime_probs(int8_path, val_samples)
     p_test_q, latency_q = runtime_probs(int8_path, test_samples)
-    int8_metrics = _scored(y_val, p_val_q, y_test, p_test_q, positive)
+    int8_metrics = _scored(y_val, p_val_q, y_test, p_test_q, positive, decision, target)
     int8_metrics.update(size_bytes=int8_path.stat().st_size, latency_ms=round(statistics.median(latency_q), 2))
 
     with tempfile.TemporaryDirectory() as tmp:  # the float32 TFLite twin, for its size and speed
         float_path = convert(model, Path(tmp) / f"{name}-float32.tflite", quantize=False)
-        write_card(card_path_for(float_path), runtime_card(name, "float32", dataset.labels, size, value_range))
+        write_card(card_path_for(float_path), runtime_card(name, "float32", dataset.labels, size, value_range, resize))
         _, latency_f = runtime_probs(float_path, test_samples)
         float_metrics.update(size_bytes=float_path.stat().st_size, latency_ms=round(statistics.median(latency_f), 2))
 
@@ -87,10 +125,73 @@ def evaluate(model, int8_path: str | Path, dataset: Dataset, split: dict, *, val
     return {
         "split": {"name": "test", "images": int(len(y_test)),
                   "per_class": {dataset.labels[k]: int((y_test == k).sum()) for k in range(len(dataset.labels))},
-                  "threshold_chosen_on": f"validation ({len(y_val)} images), maximising sensitivity + specificity"},
+                  "threshold_chosen_on": f"validation ({len(y_val)} images), "
+                                         + (f"the highest threshold with sensitivity >= {target:.2f}" if target is not None
+                                            else "maximising sensitivity + specificity")
+                                         + ("; int8: the card's decision" if decision else "")},
         "positive_class": dataset.labels[positive] if len(dataset.labels) == 2 else None,
         "float32": _rounded(float_metrics),
         "int8": _rounded(int8_metrics),
         "int8_float_top1_agreement": round(agreement, 4),
         "latency_note": "median TFLite invoke time, one thread, ai-edge-litert, on the build machine",
     }
+
+
+def full_resolution_check(tflite_path: str | Path, full_dir: str | Path, small_dir: str | Path,
+                          positive_label: str | None = None, label_column: str = "benign_malignant",
+                          resize_modes: tuple[str, ...] = ()) -> dict:
+    """The int8 model through the runtime (decode, the card's preprocessing and decision) on the
+    full-resolution originals in `full_dir` and on their 256 px versions in `small_dir`: how many are
+    right at the card's threshold, how many land in the uncertain band, and how often the two
+    resolutions agree. `resize_modes`: also count the full-resolution hits with other resize modes."""
+    from dataclasses import replace
+
+    from .data import load_dataset
+
+    classifier = Classifier.load(tflite_path, num_threads=1)
+    full = load_dataset(full_dir, label_column)
+    small = load_dataset(small_dir, label_column).by_id()
+    positive = positive_label or (classifier.decision.positive if classifier.decision else classifier.labels[-1])
+    threshold = classifier.decision.threshold if classifier.decision else 0.5
+
+    def score(path: Path, served: Classifier) -> float:
+        picture = decode_image(path.read_bytes(), served.input_size).image
+        return float(served.scores(served.preprocess(picture))[served.labels.index(positive)])
+
+    rows = []
+    for sample in full.samples:
+        truth = full.labels[sample.label]
+        s_full, s_small = score(sample.path, classifier), score(small[sample.id].path, classifier)
+        rows.append({"id": sample.id, "truth": truth, "score_full": round(s_full, 4), "score_256": round(s_small, 4),
+                     "positive_full": s_full >= threshold, "positive_256": s_small >= threshold,
+                     "decision_full": classifier.decide(_pair(classifier, positive, s_full)),
+                     "decision_256": classifier.decide(_pair(classifier, positive, s_small))})
+    truth = [r["truth"] == positive for r in rows]
+    result = {
+        "images": len(rows),
+        "per_class": full.counts(),
+        "positive_class": positive,
+        "threshold": threshold,
+        "right_full": sum(r["positive_full"] == t for r, t in zip(rows, truth)),
+        "right_256": sum(r["positive_256"] == t for r, t in zip(rows, truth)),
+        "agree": sum(r["positive_full"] == r["positive_256"] for r in rows),
+        "uncertain_full": sum(r["decision_full"] == "uncertain" for r in rows),
+        "uncertain_256": sum(r["decision_256"] == "uncertain" for r in rows),
+        "mean_abs_score_difference": round(float(np.mean([abs(r["score_full"] - r["score_256"]) for r in rows])), 4),
+        "resize": classifier.contract.resize,
+        "photos": rows,
+    }
+    if resize_modes:
+        result["right_full_by_resize"] = {}
+        for mode in resize_modes:
+            served = Classifier(classifier._interpreter, replace(classifier.card, resize=mode), classifier.path)
+            hits = sum((score(s.path, served) >= threshold) == (full.labels[s.label] == positive) for s in full.samples)
+            result["right_full_by_resize"][mode] = int(hits)
+    return result
+
+
+def _pair(classifier: Classifier, positive: str, positive_score: float) -> np.ndarray:
+    scores = np.zeros(len(classifier.labels), np.float32)
+    scores[classifier.labels.index(positive)] = positive_score
+    scores[1 - classifier.labels.index(positive)] = 1.0 - positive_score
+    return scores

@@ -36,6 +36,30 @@ def choose_threshold(y_true: np.ndarray, score: np.ndarray) -> float:
     return best
 
 
+def threshold_for_sensitivity(y_true: np.ndarray, score: np.ndarray, target: float) -> float:
+    """The highest cut on `score` whose sensitivity is at least `target` (on validation only), placed
+    midway to the next lower score so that a tiny numeric shift does not flip a decision."""
+    y_true, score = np.asarray(y_true).astype(bool), np.asarray(score, np.float64)
+    positives = np.sort(score[y_true])[::-1]
+    if not len(positives):
+        return 0.5
+    need = max(1, int(np.ceil(target * len(positives) - 1e-9)))
+    cut = float(positives[min(need, len(positives)) - 1])
+    lower = score[score < cut]
+    return float((cut + lower.max()) / 2.0) if len(lower) else cut
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959964) -> list[float]:
+    """95 % Wilson score interval of a proportion successes / n (sound at small n and near 0 or 1)."""
+    if n <= 0:
+        return [0.0, 1.0]
+    p = successes / n
+    denominator = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return [float(max(0.0, centre - half)), float(min(1.0, centre + half))]
+
+
 def sensitivity(y_true: np.ndarray, predicted: np.ndarray) -> float:
     y_true, predicted = np.asarray(y_true).astype(bool), np.asarray(predicted).astype(bool)
     return float((predicted & y_true).sum() / max(1, y_true.sum()))
@@ -53,9 +77,12 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> list[li
     return matrix.tolist()
 
 
-def summarize(y_true: np.ndarray, probs: np.ndarray, *, threshold: float | None = None, positive: int = 1) -> dict:
+def summarize(y_true: np.ndarray, probs: np.ndarray, *, threshold: float | None = None, positive: int = 1,
+              band: tuple[float, float] | None = None) -> dict:
     """Metrics for class probabilities `probs` [N, C]. Binary: AUC of the positive class, and the
-    decision `score(positive) >= threshold`; multi-class: macro one-vs-rest AUC and argmax."""
+    decision `score(positive) >= threshold` (sensitivity and specificity with 95 % Wilson intervals;
+    with an uncertain `band`, how many scores fall inside it and the accuracy of the others);
+    multi-class: macro one-vs-rest AUC and argmax."""
     y_true, probs = np.asarray(y_true, np.int64), np.asarray(probs, np.float64)
     n_classes = probs.shape[1]
     if n_classes == 2:
@@ -64,15 +91,22 @@ def summarize(y_true: np.ndarray, probs: np.ndarray, *, threshold: float | None 
         decided = score >= cut
         y_pred = np.where(decided, positive, 1 - positive)
         truth = y_true == positive
-        return {
+        result = {
             "roc_auc": roc_auc(truth, score),
             "accuracy": float((y_pred == y_true).mean()),
             "sensitivity": sensitivity(truth, decided),
+            "sensitivity_ci95": wilson_interval(int((decided & truth).sum()), int(truth.sum())),
             "specificity": specificity(truth, decided),
+            "specificity_ci95": wilson_interval(int((~decided & ~truth).sum()), int((~truth).sum())),
             "threshold": cut,
             "confusion_matrix": confusion(y_true, y_pred, 2),
             "n": int(len(y_true)),
         }
+        if band is not None:
+            inside = (score >= band[0]) & (score < band[1])
+            result.update(uncertain_band=[float(band[0]), float(band[1])], uncertain=int(inside.sum()),
+                          accuracy_outside_band=float((y_pred == y_true)[~inside].mean()) if (~inside).any() else None)
+        return result
     y_pred = probs.argmax(axis=1)
     aucs = [roc_auc(y_true == k, probs[:, k]) for k in range(n_classes)]
     return {

@@ -40,10 +40,11 @@ def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainC
     tf_keras.utils.set_random_seed(config.seed)
     size = (config.size, config.size)
     train_samples = split_samples(dataset, split, "train")
-    augmented, _ = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.qat_copies, config.seed)
-    views = scale_pixels(np.concatenate([load_pixels(train_samples, size), augmented]))
+    augmented, _ = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.qat_copies, config.seed,
+                                    config.resize)
+    views = scale_pixels(np.concatenate([load_pixels(train_samples, size, config.resize), augmented]))
     del augmented
-    x_val = load_pixels(split_samples(dataset, split, "validation"), size)
+    x_val = load_pixels(split_samples(dataset, split, "validation"), size, config.resize)
     float_val = np.asarray(model.predict(scale_pixels(x_val), verbose=0), np.float64)
 
     import keras

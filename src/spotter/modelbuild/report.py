@@ -25,6 +25,10 @@ def _mb(value) -> str:
     return "-" if value is None else f"{value / 1e6:.2f} MB"
 
 
+def _ci(value) -> str:
+    return "-" if not value else f"{100 * value[0]:.0f}-{100 * value[1]:.0f} %"
+
+
 def _ms(value) -> str:
     return "-" if value is None else f"{value:.1f} ms"
 
@@ -39,8 +43,12 @@ def table(metrics: dict, reference: dict | None = None) -> str:
         ("ROC AUC", lambda m: _num(m.get("roc_auc"))),
         ("accuracy", lambda m: _pct(m.get("accuracy"))),
         ("sensitivity", lambda m: _pct(m.get("sensitivity"))),
+        ("  95 % interval", lambda m: _ci(m.get("sensitivity_ci95"))),
         ("specificity", lambda m: _pct(m.get("specificity"))),
+        ("  95 % interval", lambda m: _ci(m.get("specificity_ci95"))),
         ("threshold (from validation)", lambda m: _num(m.get("threshold"))),
+        ("uncertain band", lambda m: "-" if not m.get("uncertain_band") else
+            f"{m['uncertain_band'][0]:.3f}-{m['uncertain_band'][1]:.3f} ({m.get('uncertain')} photos)"),
         ("validation ROC AUC", lambda m: _num(m.get("validation_roc_auc"))),
         ("model file size", lambda m: _mb(m.get("size_bytes"))),
         ("latency (1 thread)", lambda m: _ms(m.get("latency_ms"))),
@@ -62,6 +70,12 @@ def table(metrics: dict, reference: dict | None = None) -> str:
     for label, m in columns:
         if m.get("confusion_matrix"):
             notes.append(f"{label} confusion matrix (rows true, columns predicted): {m['confusion_matrix']}")
+    full = metrics.get("full_resolution")
+    if full:
+        notes.append(f"Full-resolution originals ({full['images']}, through the runtime, resize {full['resize']}): "
+                     f"{full['right_full']} right at the threshold ({full['right_256']} of their 256 px versions), "
+                     f"{full['agree']} agree with the 256 px decision, {full['uncertain_full']} uncertain; "
+                     f"right by resize mode: {full.get('right_full_by_resize')}.")
     if reference:
         notes.append(f"Reference column: {reference['note']}.")
     return "\n".join(lines + [""] + notes)

@@ -28,7 +28,7 @@ import numpy as np
 
 from .augment import augmented_pixels
 from .convert import calibration_from_samples, converted_int8_outputs
-from .data import Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
+from .data import BUILD_RESIZE, Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
 from .head import fit_softmax, softmax_probs
 from .metrics import roc_auc
 
@@ -43,6 +43,7 @@ class TrainConfig:
     backbone: str = MOBILENET_V2  # or "tiny": a small random-init CNN for tests
     weights: str | None = "imagenet"  # a weights file, "imagenet" (Keras download) or None
     size: int = 224
+    resize: str = BUILD_RESIZE  # the preprocessing contract's resize mode (spotter.preprocess), written on the card
     seed: int = 0
     taps: tuple[str, ...] = MOBILENET_TAPS  # layers whose global average pool feeds the head
     cut_layer: str = "block_12_add"  # cached below; fine-tuned above. Every tap is at or above it.
@@ -190,10 +191,11 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     log(f"decoding {len(train_samples)} training and {len(val_samples)} validation images, "
         f"{config.augment_copies} augmented views of each training image")
     y_train0, y_val = label_array(train_samples), label_array(val_samples)
-    originals = load_pixels(train_samples, size)
-    augmented, source = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.augment_copies, config.seed)
+    originals = load_pixels(train_samples, size, config.resize)
+    augmented, source = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.augment_copies,
+                                         config.seed, config.resize)
     x_train_pixels = np.concatenate([originals, augmented])
-    x_val_pixels = load_pixels(val_samples, size)
+    x_val_pixels = load_pixels(val_samples, size, config.resize)
     y_train = np.concatenate([y_train0, y_train0[source]])
     del augmented
 
@@ -217,7 +219,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
 
     x_fit, y_fit, q_val = (f_train - mean) / std, y_train, None
     if config.int8_aware_head:
-        calibration = calibration_from_samples(train_samples, size, config.calibration_images, config.seed)
+        calibration = calibration_from_samples(train_samples, size, config.calibration_images, config.seed, config.resize)
         log(f"int8 features of the {len(x_train_pixels)} training views and the validation images "
             f"({len(calibration)} calibration images)")
         q_all = converted_int8_outputs(keras.Model(base.input, features), calibration, np.concatenate([x_train_pixels, x_val_pixels]))
