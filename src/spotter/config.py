@@ -45,6 +45,34 @@ class Settings:
     allowed_origins: tuple[str, ...] = ("*",)
     num_threads: int | None = None
     auth_enabled: bool = False
+    # The decode budget (spotter.budget): every image decodes in a worker process within
+    # `decode_seconds` of wall time and `decode_memory_mb` of memory, or is rejected saying which.
+    function_memory_mb: int = 1024  # AWS_LAMBDA_FUNCTION_MEMORY_SIZE (Lambda sets it)
+    function_timeout_s: int = 30  # CLASSIFY_TIMEOUT_S: the template's ClassifyTimeout
+    batch_size: int = 10  # CLASSIFY_BATCH_SIZE: the template's ClassifyBatchSize
+    handler_reserve_mb: int = 320  # the classify process (model, boto3, ~210 MB) + the idle worker (~35 MB) + slack
+    batch_reserve_s: float = 3.0  # per batch: S3 reads, inference and DynamoDB writes of every image
+    decode_memory_override_mb: int | None = None  # DECODE_MEMORY_MB
+    decode_seconds_override: float | None = None  # DECODE_SECONDS
+    decode_isolation: str = "process"  # DECODE_ISOLATION: "process" (bounded) or "inline" (unbounded, tests)
+    max_frames: int = 10_000
+    max_jpeg_scans: int = 100
+
+    @property
+    def decode_memory_mb(self) -> int:
+        """Memory one decode may use on top of the worker's baseline: what the function has, less the
+        classify process and the idle worker. 1024 MB -> 704 MB."""
+        if self.decode_memory_override_mb:
+            return self.decode_memory_override_mb
+        return max(128, self.function_memory_mb - self.handler_reserve_mb)
+
+    @property
+    def decode_seconds(self) -> float:
+        """Wall time one decode may take: a whole batch of images at the limit still fits the
+        function's timeout. 30 s, batches of 10 -> 2.7 s."""
+        if self.decode_seconds_override:
+            return self.decode_seconds_override
+        return round(max(1.0, (self.function_timeout_s - self.batch_reserve_s) / max(1, self.batch_size)), 2)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -65,4 +93,13 @@ class Settings:
             allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()) or defaults.allowed_origins,
             num_threads=int(threads) if threads else None,
             auth_enabled=env.get("AUTH_ENABLED", "false").strip().lower() == "true",
+            function_memory_mb=_int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", defaults.function_memory_mb),
+            function_timeout_s=_int(env, "CLASSIFY_TIMEOUT_S", defaults.function_timeout_s),
+            batch_size=_int(env, "CLASSIFY_BATCH_SIZE", defaults.batch_size),
+            handler_reserve_mb=_int(env, "DECODE_RESERVE_MB", defaults.handler_reserve_mb),
+            decode_memory_override_mb=_int(env, "DECODE_MEMORY_MB", 0) or None,
+            decode_seconds_override=float(env["DECODE_SECONDS"]) if env.get("DECODE_SECONDS") else None,
+            decode_isolation=env.get("DECODE_ISOLATION", defaults.decode_isolation).strip().lower() or "process",
+            max_frames=_int(env, "MAX_IMAGE_FRAMES", defaults.max_frames),
+            max_jpeg_scans=_int(env, "MAX_JPEG_SCANS", defaults.max_jpeg_scans),
         )

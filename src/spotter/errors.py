@@ -12,6 +12,22 @@ class RejectedImage(Exception):
         self.reason = reason
 
 
+class ObjectArchived(RejectedImage):
+    """The object is in an archive storage class (GLACIER, DEEP_ARCHIVE, an archive tier): S3 refuses
+    to read it until it is restored. Permanent for this event: a record says so."""
+
+    def __init__(self, storage_class: str | None):
+        self.storage_class = storage_class or "an archive"
+        super().__init__(
+            f"the object is archived (S3 storage class {self.storage_class}) and cannot be read until it is "
+            "restored: restore it, then run `spotter reprocess`"
+        )
+
+
+class OutOfTime(Exception):
+    """Too little of the invocation is left to decode within the budget: retried, not rejected."""
+
+
 class ObjectMissing(Exception):
     """The object named by an event no longer exists (deleted before we read it)."""
 

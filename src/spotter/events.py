@@ -24,6 +24,11 @@ class S3Object:
         return asdict(self)
 
 
+def is_folder_marker(key: str) -> bool:
+    """A key that names a folder, not a file (`drones/x/sub/`, Hadoop's `sub_$folder$`)."""
+    return key.endswith("/") or key.endswith("_$folder$")
+
+
 def _object_from_record(record: dict) -> S3Object | None:
     if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
         raise MalformedEvent(f"not an S3 event record: {str(record)[:200]}")
@@ -44,9 +49,12 @@ def _object_from_record(record: dict) -> S3Object | None:
         size = int(size) if size is not None else None
     except ValueError:
         raise MalformedEvent(f"S3 event record has a size that is not a number: {size[:50]!r}") from None
+    key = unquote_plus(key)
+    if size == 0 and is_folder_marker(key):
+        return None  # a "folder" the console or a sync tool made: nothing to classify, on purpose
     return S3Object(
         bucket=bucket,
-        key=unquote_plus(key),
+        key=key,
         size=size,
         etag=obj.get("eTag") or obj.get("etag"),
         version_id=obj.get("versionId") or None,

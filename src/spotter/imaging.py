@@ -1,42 +1,65 @@
 """Decode untrusted image bytes into an RGB picture, quickly and safely.
 
-Every failure becomes `RejectedImage` with a reason a person can act on.
+Every failure becomes `RejectedImage` with a reason a person can act on. This module decodes in
+the calling process; `spotter.budget` runs it in a warm worker process under a wall-time and
+memory limit, which is what the classify function uses. The pre-checks here (page and scan
+counts read without decoding, a memory estimate from the header) reject the known traps early,
+with a precise reason; the worker's limits bound everything else.
 """
 
 from __future__ import annotations
 
 import io
+import re
+import struct
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import RejectedImage
 from .exif import FieldMetadata, read_field_metadata
 
-SUPPORTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP"}
+SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP"}
 _TRANSPARENT_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
 _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
-_REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}  # not P, PA, 1
+# Modes Pillow reduces in place. Not P, PA, 1 (indices cannot be averaged), nor LA and RGBA (Pillow
+# first makes a premultiplied copy at full size), nor 16-bit: those are converted a band at a time.
+_REDUCIBLE_MODES = {"L", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # Pillow stores the rest in 4
+_ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class DecodeLimits:
-    max_bytes: int = 25 * 1024 * 1024
-    max_pixels: int = 89_000_000  # the worst real bombs under it peak at ~800 MB (tests/hostile.py)
+    max_bytes: int = 25 * MiB
+    max_pixels: int = 89_000_000
+    max_frames: int = 10_000  # TIFF pages / GIF frames, counted without decoding them
+    max_jpeg_scans: int = 100  # libjpeg's progressive scripts use 10; each extra scan costs a full pass
+    memory_bytes: int | None = None  # the decode memory budget; None: no estimate check (inline use)
+    seconds: float | None = None  # the decode wall-time budget (enforced by spotter.budget's worker)
 
 
 @dataclass(frozen=True)
 class DecodedImage:
-    image: Image.Image  # RGB, possibly reduced by draft() but never below 2x the target size
+    image: Image.Image  # RGB, possibly reduced but never below 2x the target size
     width: int  # of the original, after EXIF orientation
     height: int
     format: str
     frames: int
     field: FieldMetadata
     decode_ms: float
+
+
+def _mb(n: int) -> str:
+    return f"{n / MiB:.1f} MB"
 
 
 def _describe_unknown(data: bytes) -> str:
@@ -47,6 +70,9 @@ def _describe_unknown(data: bytes) -> str:
         return "HEIC/HEIF images are not supported: export the photo as JPEG"
     if data[4:12] in (b"ftypavif", b"ftypavis"):
         return "AVIF images are not supported: export the photo as JPEG or PNG"
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        layout = tiff_layout(data)
+        return f"a TIFF image that cannot be read: {layout}" if layout else "a TIFF image whose header cannot be read"
     if data[:4] == b"%PDF":
         return "a PDF document, not an image"
     if data[:2] == b"PK":
@@ -59,16 +85,188 @@ def _describe_unknown(data: bytes) -> str:
     return f"not a recognised image format (starts with {data[:8].hex(' ')})"
 
 
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"
-
-
 def check_size(size: int, limits: DecodeLimits) -> None:
     if size == 0:
         raise RejectedImage("empty file (0 bytes)")
     if size > limits.max_bytes:
         raise RejectedImage(f"file is {_mb(size)}, over the {_mb(limits.max_bytes)} limit")
 
+
+# ---- pre-checks on the raw bytes: counts read without decoding -----------------------------------
+
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")  # the next marker after entropy-coded data
+
+
+@dataclass(frozen=True)
+class JpegLayout:
+    scans: int
+    progressive: bool
+    width: int
+    height: int
+    components: tuple[tuple[int, int], ...]  # (horizontal, vertical) sampling of each component
+
+
+def jpeg_layout(data: bytes, stop_after_scans: int) -> JpegLayout | None:
+    """Walk the first JPEG's markers (up to its EOI: an MPO's later pictures are not counted):
+    its scan count (0xFFDA), whether it is progressive, its frame size and sampling."""
+    if data[:2] != b"\xff\xd8":
+        return None
+    at, scans, progressive, size, components = 2, 0, False, (0, 0), ()
+    end = len(data)
+    while at + 4 <= end and scans <= stop_after_scans:
+        if data[at] != 0xFF:
+            found = _JPEG_MARKER.search(data, at)
+            if not found:
+                break
+            at = found.start()
+            continue
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == 0xD9:
+            break
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7 or marker == 0xD8:
+            at += 2
+            continue
+        length = struct.unpack_from(">H", data, at + 2)[0]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF) \
+                and at + 10 <= end and not size[0]:
+            progressive = marker in (0xC2, 0xC6, 0xCA, 0xCE)
+            height, width, count = struct.unpack_from(">HHB", data, at + 5)
+            size = (width, height)
+            components = tuple((data[p] >> 4, data[p] & 15) for p in range(at + 11, min(end, at + 10 + 3 * count), 3))
+        if marker == 0xDA:
+            scans += 1
+            found = _JPEG_MARKER.search(data, at + 2 + length)
+            if not found:
+                break
+            at = found.start()
+            continue
+        at += 2 + length
+    return JpegLayout(scans, progressive, size[0], size[1], components)
+
+
+def _tiff_reader(data: bytes):
+    order = {b"II": "<", b"MM": ">"}.get(data[:2])
+    if order is None or len(data) < 16:
+        return None
+    magic = struct.unpack_from(order + "H", data, 2)[0]
+    if magic == 42:
+        return order, struct.unpack_from(order + "I", data, 4)[0], "H", 12, "I"
+    if magic == 43:  # BigTIFF
+        return order, struct.unpack_from(order + "Q", data, 8)[0], "Q", 20, "Q"
+    return None
+
+
+def tiff_page_count(data: bytes, stop_after: int = 1_000_000) -> int:
+    """Pages of a TIFF, following the next-IFD chain once (linear; Pillow's `n_frames` is quadratic)."""
+    reader = _tiff_reader(data)
+    if reader is None:
+        return 0
+    order, offset, count_type, entry_size, offset_type = reader
+    count_size, offset_size = struct.calcsize(count_type), struct.calcsize(offset_type)
+    seen, pages = set(), 0
+    while offset and offset not in seen and pages < stop_after:
+        seen.add(offset)
+        if offset + count_size > len(data):
+            break
+        entries = struct.unpack_from(order + count_type, data, offset)[0]
+        pages += 1
+        at = offset + count_size + entries * entry_size
+        if at + offset_size > len(data):
+            break
+        offset = struct.unpack_from(order + offset_type, data, at)[0]
+    return pages
+
+
+_SAMPLE_FORMATS = {1: "unsigned integer", 2: "signed integer", 3: "floating-point", 4: "untyped", 5: "complex integer",
+                   6: "complex floating-point"}
+
+
+def tiff_layout(data: bytes) -> str | None:
+    """The first page's sample layout, in words ('3 samples of 64-bit floating-point per pixel, ...')."""
+    reader = _tiff_reader(data)
+    if reader is None:
+        return None
+    order, offset, count_type, entry_size, _ = reader
+    if offset + 8 > len(data):
+        return None
+    tags = {}
+    entries = struct.unpack_from(order + count_type, data, offset)[0]
+    for i in range(min(entries, 512)):
+        at = offset + struct.calcsize(count_type) + i * entry_size
+        if at + 12 > len(data):
+            break
+        tag, kind = struct.unpack_from(order + "HH", data, at)
+        if tag in (258, 259, 262, 277, 339) and kind in (3, 4):  # SHORT or LONG, first value inline
+            value_at = at + (4 if entry_size == 12 else 12)
+            count = struct.unpack_from(order + ("I" if entry_size == 12 else "Q"), data, at + 4)[0]
+            fmt = "H" if kind == 3 else "I"
+            inline = count * struct.calcsize(fmt) <= (4 if entry_size == 12 else 8)
+            if inline:
+                tags[tag] = struct.unpack_from(order + fmt, data, value_at)[0]
+            else:
+                pointer = struct.unpack_from(order + ("I" if entry_size == 12 else "Q"), data, value_at)[0]
+                if pointer + 2 <= len(data):
+                    tags[tag] = struct.unpack_from(order + fmt, data, pointer)[0]
+    bits, samples = tags.get(258, 1), tags.get(277, 1)
+    kind = _SAMPLE_FORMATS.get(tags.get(339, 1), f"sample format {tags.get(339)}")
+    return (f"{samples} sample{'s' if samples != 1 else ''} of {bits}-bit {kind} per pixel "
+            f"(photometric {tags.get(262, '?')}, compression {tags.get(259, 1)})")
+
+
+def gif_frame_count(data: bytes, stop_after: int) -> int:
+    """Frames of a GIF, by walking its blocks (Pillow's `n_frames` seeks through each frame)."""
+    if data[:3] != b"GIF" or len(data) < 13:
+        return 0
+    at = 13 + (3 << ((data[10] & 7) + 1) if data[10] & 0x80 else 0)
+    frames, end = 0, len(data)
+    while at < end and frames <= stop_after:
+        block = data[at]
+        if block == 0x3B:
+            break
+        if block == 0x2C:
+            if at + 10 > end:
+                break
+            frames += 1
+            flags = data[at + 9]
+            at += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1  # + LZW minimum code size
+        elif block == 0x21:
+            at += 2
+        else:
+            break
+        while at < end and data[at]:  # data sub-blocks
+            at += data[at] + 1
+        at += 1
+    return frames
+
+
+def precheck(data: bytes, limits: DecodeLimits) -> int | None:
+    """Reject the known traps before Pillow sees them; returns the page/frame count when known."""
+    if data[:2] == b"\xff\xd8":
+        layout = jpeg_layout(data, limits.max_jpeg_scans)
+        if layout and layout.scans > limits.max_jpeg_scans:
+            total = jpeg_layout(data, 10_000_000).scans
+            raise RejectedImage(f"JPEG has {total:,} scans, over the {limits.max_jpeg_scans:,}-scan limit by "
+                                f"{total - limits.max_jpeg_scans:,} (each scan is another pass over the picture)")
+        return None
+    if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        pages = tiff_page_count(data)
+        if pages > limits.max_frames:
+            raise RejectedImage(f"TIFF has {pages:,} pages, over the {limits.max_frames:,}-page limit by "
+                                f"{pages - limits.max_frames:,}")
+        return pages or None
+    if data[:3] == b"GIF":
+        frames = gif_frame_count(data, stop_after=100 * limits.max_frames)
+        if frames > limits.max_frames:
+            raise RejectedImage(f"GIF has {frames:,} frames, over the {limits.max_frames:,}-frame limit by "
+                                f"{frames - limits.max_frames:,}")
+        return frames or None
+    return None
+
+
+# ---- opening, the memory estimate, decoding -------------------------------------------------------
 
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     # Pillow's own bomb check reads a global (it warns above it, refuses above twice it): keep it in
@@ -85,6 +283,8 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         raise RejectedImage(_describe_unknown(data)) from None
+    except MemoryError:
+        raise
     except Exception as exc:  # a malformed header can raise almost anything
         raise RejectedImage(f"unreadable image header: {exc}") from None
     if image.format not in SUPPORTED_FORMATS:
@@ -100,14 +300,59 @@ def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     return image
 
 
-def _high_depth_to_l(image: Image.Image) -> Image.Image:
+def bytes_per_pixel(mode: str) -> int:
+    return _BYTES_PER_PIXEL.get(mode, 4)
+
+
+def estimate_memory(image: Image.Image, layout: JpegLayout | None = None) -> int:
+    """Bytes a decode of `image` (as opened, after any draft) needs at least: its pixels as Pillow
+    stores them, plus a progressive JPEG's coefficient buffer (kept at full size, whatever the draft)."""
+    width, height = image.size
+    need = width * height * bytes_per_pixel(image.mode)
+    if layout and layout.progressive and layout.components:
+        h_max = max(h for h, _ in layout.components) or 1
+        v_max = max(v for _, v in layout.components) or 1
+        for h, v in layout.components:
+            blocks_w = -(-layout.width * max(h, 1) // (8 * h_max))
+            blocks_h = -(-layout.height * max(v, 1) // (8 * v_max))
+            need += blocks_w * blocks_h * 64 * 2
+    if image.format == "TIFF":  # libtiff reads a whole strip or tile before Pillow unpacks it
+        tile = image.tile[0] if image.tile else None
+        rows = min(height, int(getattr(image, "tag_v2", {}).get(278, height) or height))
+        if tile is not None:
+            need += width * rows * bytes_per_pixel(image.mode)
+    return need
+
+
+def check_memory(image: Image.Image, limits: DecodeLimits, layout: JpegLayout | None = None) -> None:
+    if limits.memory_bytes is None:
+        return
+    need = estimate_memory(image, layout)
+    if need > limits.memory_bytes:
+        w, h = image.size
+        raise RejectedImage(
+            f"decoding this {w}x{h} {image.mode} {image.format} image needs at least {_mb(need)}, over the "
+            f"{_mb(limits.memory_bytes)} decode memory limit by {_mb(need - limits.memory_bytes)}"
+        )
+
+
+def _finite_range(image: Image.Image) -> tuple[float, float]:
+    lo, hi = np.inf, -np.inf
+    for band in _bands(image, rows=max(1, 4 * MiB // (4 * image.width))):
+        values = np.asarray(band, dtype=np.float32)
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            lo, hi = min(lo, float(finite.min())), max(hi, float(finite.max()))
+    return (lo, hi) if lo <= hi else (0.0, 0.0)
+
+
+def _high_depth_to_l(image: Image.Image, value_range: tuple[float, float] | None = None) -> Image.Image:
     # float32, not float64: a 170 KB 16-bit PNG can declare 88 megapixels (2.4 GB as float64)
     if image.mode == "F":
         values = np.asarray(image, dtype=np.float32)
-        finite = np.isfinite(values)
-        lo, hi = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 0.0)
+        lo, hi = value_range or _finite_range(image)
         with np.errstate(all="ignore"):
-            values = np.where(finite, (values - lo) * np.float32(255.0 / (hi - lo or 1.0)), 0.0)
+            values = np.where(np.isfinite(values), (values - lo) * np.float32(255.0 / (hi - lo or 1.0)), 0.0)
     else:
         # 16-bit data (stored in mode I or I;16*): scale the full 16-bit range down to 8 bits.
         values = np.asarray(image) // 257
@@ -115,31 +360,43 @@ def _high_depth_to_l(image: Image.Image) -> Image.Image:
     return Image.fromarray(values.astype(np.uint8), "L")
 
 
-def _reduced(image: Image.Image, target_size: tuple[int, int]) -> Image.Image:
-    """Box-average a big picture by an integer factor, never below twice the target, before any
-    colour conversion: an 88-megapixel LA PNG of 170 KB otherwise needs ~1.5 GB to flatten."""
-    factor = min(image.size) // (2 * max(target_size))
-    if factor < 2:
-        return image
-    if image.mode.startswith("I;16"):  # cannot be reduced: to 8 bits first
-        image = _high_depth_to_l(image)
-    return image.reduce(factor) if image.mode in _REDUCIBLE_MODES else image
-
-
-def to_rgb(image: Image.Image, background=(255, 255, 255)) -> Image.Image:
+def to_rgb(image: Image.Image, background=(255, 255, 255), value_range=None) -> Image.Image:
     """Any Pillow mode to RGB; transparency is flattened onto a white background."""
     if image.mode == "RGB":
         return image
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     if image.mode in _HIGH_DEPTH_MODES:
-        return _high_depth_to_l(image).convert("RGB")
+        return _high_depth_to_l(image, value_range).convert("RGB")
     if image.mode in _TRANSPARENT_MODES:
         rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         canvas = Image.new("RGB", rgba.size, background)
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas
     return image.convert("RGB")
+
+
+def _bands(image: Image.Image, rows: int):
+    for top in range(0, image.height, rows):
+        yield image.crop((0, top, image.width, min(image.height, top + rows)))
+
+
+def reduce_to_rgb(image: Image.Image, factor: int) -> Image.Image:
+    """RGB of `image` box-averaged by `factor`, converted a band of rows at a time: a palette,
+    alpha or 16-bit picture is never expanded at full size (a 9400x9400 PA TIFF of 271 KB
+    otherwise needs 1.2 GB). The result is what `to_rgb(image).reduce(factor)` gives."""
+    if factor < 2:
+        return to_rgb(image)
+    if image.mode in _REDUCIBLE_MODES:  # Pillow averages these itself, before any colour conversion
+        return to_rgb(image.reduce(factor))
+    value_range = _finite_range(image) if image.mode == "F" else None
+    rows = factor * max(1, (8 * MiB) // (4 * image.width * factor))  # ~8 MB of RGBA per band
+    out = Image.new("RGB", (-(-image.width // factor), -(-image.height // factor)))
+    for number, band in enumerate(_bands(image, rows)):
+        if image.info.get("transparency") is not None:
+            band.info["transparency"] = image.info["transparency"]
+        out.paste(to_rgb(band, value_range=value_range).reduce(factor), (0, number * rows // factor))
+    return out
 
 
 def decode_image(
@@ -151,32 +408,39 @@ def decode_image(
     """Decode `data` to RGB, reducing large JPEGs while decoding (draft mode) when that cannot hurt.
 
     `target_size` is the model's input size; the result is at least twice that on each side
-    (when the original is), so the final resize still averages over real pixels.
+    (when the original is), so the final resize still averages over real pixels. This runs in
+    the calling process with no time or memory bound: `spotter.budget.BudgetedDecoder` bounds it.
     """
     started = time.perf_counter()
     check_size(len(data), limits)
+    counted = precheck(data, limits)
     image = _open(data, limits)
+    layout = jpeg_layout(data, limits.max_jpeg_scans) if image.format in ("JPEG", "MPO") else None
     try:
-        frames = getattr(image, "n_frames", 1)
+        frames = counted if counted and image.format in ("TIFF", "GIF") else getattr(image, "n_frames", 1)
         field = read_field_metadata(image)
+        orientation = image.getexif().get(0x0112)
         width, height = image.size
-        if use_draft and image.format == "JPEG":
+        if use_draft and image.format in ("JPEG", "MPO"):
             side = 2 * max(target_size)
             if min(width, height) > 2 * side:
                 image.draft("RGB", (side, side))
+        check_memory(image, limits, layout)
         image.load()
-        before = image.size
-        ImageOps.exif_transpose(image, in_place=True)  # not a copy: that would double the memory
-        if image.size != before:
-            width, height = height, width
-        rgb = to_rgb(_reduced(image, target_size) if use_draft else image)
+        factor = min(image.size) // (2 * max(target_size)) if use_draft else 1
+        rgb = reduce_to_rgb(image, factor)
+        if orientation in _ORIENTATION:  # after the reduction: rotating the full picture doubles the peak
+            rgb = rgb.transpose(_ORIENTATION[orientation])
+            if orientation >= 5:
+                width, height = height, width
         rgb.load()
     except RejectedImage:
         raise
     except MemoryError:
         raise
     except Exception as exc:
-        raise RejectedImage(f"corrupt or truncated {image.format} image: {exc}") from None
+        detail = f" ({tiff_layout(data)})" if image.format == "TIFF" else ""
+        raise RejectedImage(f"corrupt or truncated {image.format} image{detail}: {exc}") from None
     return DecodedImage(
         image=rgb,
         width=width,

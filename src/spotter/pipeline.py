@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 from .classifier import Classifier
-from .errors import ObjectMissing, RejectedImage
-from .events import S3Object
-from .imaging import DecodeLimits, check_size, decode_image
+from .errors import ObjectMissing, OutOfTime, RejectedImage
+from .events import S3Object, is_folder_marker
+from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
 from .keys import origin_of
 from .ports import ObjectReader, PredictionWriter
 from .records import (
@@ -26,12 +27,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Outcome:
-    record: PredictionRecord | None  # None: the object was deleted before we could read it
+    record: PredictionRecord | None  # None: deleted before we could read it, or skipped on purpose
     stored: bool  # False: a newer event for the same object had already been recorded
+    skipped: str | None = None  # why no record is written (a folder marker)
 
     @property
     def status(self) -> str:
-        return self.record.status if self.record else "missing"
+        return self.record.status if self.record else ("skipped" if self.skipped else "missing")
 
 
 class ClassifyService:
@@ -43,13 +45,29 @@ class ClassifyService:
         limits: DecodeLimits = DecodeLimits(),
         top_k: int = 3,
         clock: Callable[[], str] = utc_now,
+        decoder=None,
     ):
+        """`decoder`: a `spotter.budget.BudgetedDecoder` (the classify function's); None decodes in this
+        process with no time or memory bound."""
         self.objects = objects
         self.predictions = predictions
         self.classifier = classifier
         self.limits = limits
         self.top_k = top_k
         self.clock = clock
+        self.decoder = decoder
+        self.deadline: float | None = None  # time.monotonic() by which this invocation must be done
+        self.finish_s = 1.5  # kept back from the deadline for inference, the write and the reply
+
+    def decode(self, data: bytes) -> DecodedImage:
+        if self.decoder is None:
+            return decode_image(data, self.classifier.input_size, self.limits)
+        seconds = None
+        if self.deadline is not None:
+            seconds = self.deadline - time.monotonic() - self.finish_s
+            if seconds < min(0.5, self.limits.seconds or 0.5):
+                raise OutOfTime(f"{seconds + self.finish_s:.1f} s left in this invocation: too little to decode")
+        return self.decoder.decode(data, self.classifier.input_size, seconds=seconds)
 
     @property
     def model_id(self) -> str:
@@ -58,6 +76,8 @@ class ClassifyService:
     def classify(self, obj: S3Object) -> Outcome:
         """Permanent problems with the file become a `rejected` record; platform errors propagate
         (the SQS batch reports them as failures, so they are retried and finally dead-lettered)."""
+        if obj.size == 0 and is_folder_marker(obj.key):
+            return self._skip(obj)
         record = self._new_record(obj)
         try:
             if obj.size is not None:
@@ -65,8 +85,10 @@ class ClassifyService:
             stored = self.objects.read(obj.bucket, obj.key, self.limits.max_bytes, obj.version_id)
             record.size = stored.size
             record.etag = record.etag or stored.etag
+            if stored.size == 0 and is_folder_marker(obj.key):
+                return self._skip(obj)
             check_size(stored.size, self.limits)
-            decoded = decode_image(stored.data, self.classifier.input_size, self.limits)
+            decoded = self.decode(stored.data)
             record.width, record.height = decoded.width, decoded.height
             record.format, record.frames = decoded.format, decoded.frames
             record.decode_ms = round(decoded.decode_ms, 2)
@@ -89,6 +111,11 @@ class ClassifyService:
             record.inference_ms = round(prediction.inference_ms, 2)
         record.classified_at = self.clock()
         return Outcome(record=record, stored=self.predictions.put(record))
+
+    @staticmethod
+    def _skip(obj: S3Object) -> Outcome:
+        log.info("skipped %s/%s: a zero-byte folder marker", obj.bucket, obj.key)
+        return Outcome(record=None, stored=False, skipped="folder marker")
 
     def _new_record(self, obj: S3Object) -> PredictionRecord:
         origin = origin_of(obj.key)

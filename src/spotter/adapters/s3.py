@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from ..errors import ObjectMissing
+from ..errors import ObjectArchived, ObjectMissing
 from ..ports import StoredObject
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
@@ -24,6 +24,10 @@ class S3Objects:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in _MISSING:
                 raise ObjectMissing(f"s3://{bucket}/{key}") from None
+            if code == "InvalidObjectState":  # GLACIER / DEEP_ARCHIVE / an archive tier, not restored
+                error = exc.response.get("Error", {})
+                raise ObjectArchived(error.get("StorageClass") or self._storage_class(bucket, key, version_id)) \
+                    from None
             if code == "InvalidRange":  # a zero-byte object has no byte 0
                 return StoredObject(data=b"", size=0)
             raise
@@ -36,6 +40,13 @@ class S3Objects:
             size=total,
             etag=(response.get("ETag") or "").strip('"') or None,
         )
+
+    def _storage_class(self, bucket: str, key: str, version_id: str | None) -> str | None:
+        args = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
+        try:
+            return self.client.head_object(**args).get("StorageClass")
+        except ClientError:
+            return None
 
 
 class S3Presigner:

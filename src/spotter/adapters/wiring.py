@@ -12,7 +12,18 @@ from .s3 import S3Objects, S3Presigner
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
-    return DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+    return DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels,
+                        max_frames=settings.max_frames, max_jpeg_scans=settings.max_jpeg_scans,
+                        memory_bytes=settings.decode_memory_mb * 1024 * 1024, seconds=settings.decode_seconds)
+
+
+def decoder(settings: Settings):
+    """The bounded decoder (a warm worker process), or None to decode inline (DECODE_ISOLATION=inline)."""
+    if settings.decode_isolation == "inline":
+        return None
+    from ..budget import BudgetedDecoder
+
+    return BudgetedDecoder(decode_limits(settings))
 
 
 def predictions(settings: Settings) -> DynamoPredictions:
@@ -27,6 +38,7 @@ def classify_service(settings: Settings, classifier: Classifier | None = None) -
         classifier=classifier,
         limits=decode_limits(settings),
         top_k=settings.top_k,
+        decoder=decoder(settings),
     )
 
 

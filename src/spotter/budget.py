@@ -1,0 +1,261 @@
+"""A decode budget no input can exceed: decode in a warm worker process, under a memory cap
+(RLIMIT_AS) and a wall-time limit, and turn any breach into `RejectedImage`.
+
+The worker (`python -m spotter.budget`) is started once and reused across images: it is a fresh
+interpreter (not a fork of a process that may run threads), holds only Pillow and numpy, and
+talks over two pipes (Lambda has no /dev/shm, so no multiprocessing queues). When an image
+overruns the time limit, the worker is killed and the next image gets a new one; when it runs
+out of its memory cap, the allocation fails inside the worker (`MemoryError`), the image is
+rejected and the worker is replaced. A decoder crash (a signal) is a rejection too. Whatever an
+image does, the caller's process keeps its own memory and gets an answer within the limit.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import select
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+
+from .errors import RejectedImage
+from .imaging import DecodedImage, DecodeLimits, decode_image
+
+_HEADER = struct.Struct(">Q")
+MiB = 1024 * 1024
+
+
+def _status(field: str) -> int:
+    """A /proc/self/status value in bytes (VmSize, VmRSS, VmHWM...)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak() -> None:
+    """Start VmHWM afresh, so each image's peak is its own (Linux >= 4.0; harmless where refused)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 22))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, *parts: bytes) -> None:
+    for part in parts:
+        view = memoryview(part)
+        while view:
+            view = view[os.write(fd, view):]
+
+
+# ---- the worker side ------------------------------------------------------------------------------
+
+def worker_main() -> int:
+    """Serve decode jobs on stdin/stdout until stdin closes (the parent went away)."""
+    rfd, wfd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # stray prints from a plugin must not corrupt the protocol
+    memory = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    baseline = _status("VmSize")
+    if memory:
+        cap = baseline + memory
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    _write_all(wfd, _HEADER.pack(baseline))  # ready
+    while True:
+        try:
+            header = _read_exact(rfd, _HEADER.size)
+        except EOFError:
+            return 0
+        job = pickle.loads(_read_exact(rfd, _HEADER.unpack(header)[0]))
+        try:
+            data = _read_exact(rfd, job["size"])
+        except EOFError:
+            return 0
+        _reset_peak()
+        start_rss = _status("VmRSS")
+        started = time.perf_counter()
+        try:
+            decoded = decode_image(data, job["target_size"], job["limits"], job["use_draft"])
+            reply = ("ok", decoded)
+        except RejectedImage as rejection:
+            reply = ("rejected", rejection.reason)
+        except MemoryError:
+            reply = ("memory", None)
+        except Exception as exc:  # decode_image turns decoder errors into RejectedImage; anything else
+            reply = ("rejected", f"the decoder failed: {type(exc).__name__}: {exc}"[:500])
+        del data
+        stats = {"seconds": time.perf_counter() - started, "peak": _status("VmHWM"), "rss": _status("VmRSS"),
+                 "size": _status("VmSize"), "baseline": baseline, "start_rss": start_rss}
+        try:
+            body = pickle.dumps((reply, stats), protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            body = pickle.dumps((("memory", None), stats))
+        _write_all(wfd, _HEADER.pack(len(body)), body)
+        if reply[0] == "memory":
+            return 0  # an allocation failed somewhere: leave it to a fresh process
+
+
+# ---- the caller side ------------------------------------------------------------------------------
+
+class BudgetedDecoder:
+    """Decode with `decode_image`, bounded: at most `limits.seconds` of wall time and
+    `limits.memory_bytes` of memory on top of the worker's own baseline; one warm worker,
+    reused, replaced after a kill or when it has grown (fragmentation) by `recycle_bytes`."""
+
+    def __init__(self, limits: DecodeLimits, recycle_bytes: int = 96 * MiB, python: str | None = None):
+        self.limits = limits
+        self.recycle_bytes = recycle_bytes
+        self.python = python or sys.executable
+        self._process: subprocess.Popen | None = None
+        self._baseline = 0
+        self._lock = threading.Lock()
+        self.starts = 0  # workers started (a kill or a recycle starts another)
+        self.last_stats: dict = {}
+
+    # the worker's life
+    def start(self) -> "BudgetedDecoder":
+        with self._lock:
+            self._ensure()
+        return self
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._discard()
+        env = dict(os.environ)
+        env.update({
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "MALLOC_ARENA_MAX": "1",  # one arena: no 64 MB address-space reservations per thread
+            "MALLOC_MMAP_THRESHOLD_": str(1 * MiB),  # big buffers go back to the system when freed
+            "PYTHONDONTWRITEBYTECODE": "1",
+        })
+        memory = self.limits.memory_bytes or 0
+        process = subprocess.Popen([self.python, "-m", "spotter.budget", str(memory)], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, env=env, close_fds=True, bufsize=0)
+        try:
+            ready = self._read_reply(process, deadline=time.monotonic() + 60)
+        except BaseException:
+            self._kill(process)
+            raise
+        if ready is None:
+            self._kill(process)
+            raise RuntimeError("the decode worker did not start")
+        self._baseline = _HEADER.unpack(ready)[0]
+        self._process = process
+        self.starts += 1
+        return process
+
+    @staticmethod
+    def _kill(process: subprocess.Popen) -> None:
+        try:
+            process.kill()
+        except OSError:
+            pass
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+
+    def _discard(self) -> None:
+        if self._process is not None:
+            self._kill(self._process)
+            self._process = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()
+
+    @staticmethod
+    def _read_reply(process: subprocess.Popen, deadline: float, size: int | None = None) -> bytes | None:
+        """`size` bytes (a header when None) from the worker by `deadline`; None on timeout."""
+        fd = process.stdout.fileno()
+        want = _HEADER.size if size is None else size
+        chunks, got = [], 0
+        while got < want:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                return None
+            chunk = os.read(fd, min(want - got, 1 << 22))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    # one image
+    def decode(self, data: bytes, target_size=(224, 224), use_draft: bool = True,
+               seconds: float | None = None) -> DecodedImage:
+        """`seconds` may lower the time limit (the invocation's remaining time)."""
+        limit_s = min(x for x in (self.limits.seconds, seconds) if x is not None) \
+            if (self.limits.seconds or seconds) else None
+        with self._lock:
+            process = self._ensure()
+            started = time.monotonic()
+            deadline = started + (limit_s if limit_s is not None else 3600.0)
+            job = pickle.dumps({"size": len(data), "target_size": tuple(target_size), "limits": self.limits,
+                                "use_draft": use_draft}, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                _write_all(process.stdin.fileno(), _HEADER.pack(len(job)), job, data)
+                header = self._read_reply(process, deadline)
+                body = None if header is None else self._read_reply(process, deadline, _HEADER.unpack(header)[0])
+            except (EOFError, BrokenPipeError, OSError):
+                return self._crashed(process)
+            if body is None:
+                elapsed = time.monotonic() - started
+                self._discard()
+                raise RejectedImage(f"decoding took longer than the {limit_s:g} s time limit (stopped after "
+                                    f"{elapsed:.1f} s; the picture may be built to be slow to decode)")
+            (kind, value), stats = pickle.loads(body)
+            self.last_stats = stats
+            if kind == "memory" or stats["size"] - stats["baseline"] > self.recycle_bytes \
+                    or stats["rss"] - stats["start_rss"] > self.recycle_bytes:
+                self._discard()  # replaced on the next image
+        if kind == "ok":
+            return value
+        if kind == "memory":
+            used = max(0, stats["peak"] - stats["start_rss"])
+            raise RejectedImage(f"decoding needed more than the {self.limits.memory_bytes / MiB:.0f} MB decode memory "
+                                f"limit (an allocation failed with {used / MiB:.0f} MB already in use for this image)")
+        raise RejectedImage(value)
+
+    def _crashed(self, process: subprocess.Popen) -> DecodedImage:
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._discard()
+        how = f"signal {-code} ({signal.Signals(-code).name})" if code is not None and code < 0 else f"exit {code}"
+        raise RejectedImage(f"the image decoder crashed on this file ({how}); it was stopped within the "
+                            f"{(self.limits.memory_bytes or 0) / MiB:.0f} MB / {self.limits.seconds or 0:g} s "
+                            "decode budget")
+
+
+def with_limits(limits: DecodeLimits, **changes) -> DecodeLimits:
+    return replace(limits, **changes)
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main())
