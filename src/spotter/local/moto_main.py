@@ -97,14 +97,23 @@ def main(argv: list[str]) -> None:
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app = DomainDispatcherApplication(create_backend_app)
+    store = None
     if args.state_dir:
         from .persist import PersistingApp, Store, install_hooks
 
         lock = _hold_lock(args.state_dir)  # noqa: F841 (kept open: the lock lives as long as the process)
         install_hooks()
-        app = PersistingApp(app, Store(args.state_dir))
+        store = Store(args.state_dir)
+        app = PersistingApp(app, store)
+
+    def stop(*_):
+        # a committed transaction is whole, an open one rolls back; closing folds the WAL into data.sqlite3
+        if store is not None and store.lock.acquire(timeout=5):
+            store.db.close()
+        sys.exit(0)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: sys.exit(0))  # a committed transaction is whole; an open one rolls back
+        signal.signal(sig, stop)
     run_simple(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
 
 
