@@ -62,9 +62,147 @@ def big_bombs() -> list[Case]:
         Case("real bomb: 16-bit grey PNG 9400x9400", "bomb-grey16.png", png_zeros(side, side, 16, 0), OK, None, "bomb"),
         Case("real bomb: LA PNG 9400x9400", "bomb-la.png", png_zeros(side, side, 8, 4), OK, None, "bomb"),
         Case("real bomb: RGBA PNG 9400x9400", "bomb-rgba.png", png_zeros(side, side, 8, 6), OK, None, "bomb"),
-        Case("real bomb: RGBA PNG 800x111000", "bomb-tall.png", png_zeros(800, 111_000, 8, 6), OK, None, "bomb"),
+        Case("real bomb: RGBA PNG 800x111000", "bomb-tall.png", png_zeros(800, 111_000, 8, 6), EITHER, None, "bomb"),
         Case("real bomb: float TIFF 9400x9400", "bomb-float.tif", tiff_f.getvalue(), OK, None, "bomb"),
-        Case("real bomb: 1x89000000 grey PNG", "bomb-line.png", png_zeros(89_000_000, 1, 8, 0), OK, None, "bomb"),
+        Case("real bomb: 1x89000000 grey PNG", "bomb-line.png", png_zeros(89_000_000, 1, 8, 0), EITHER, None, "bomb"),
+    ]
+
+
+# ---- traps against the decode budget (issue 13): each generated, none stored ------------------------
+
+def tiff_pages(pages: int, width: int = 1, height: int = 1) -> bytes:
+    """A TIFF of `pages` tiny grey pages sharing one strip: 114 bytes a page (200,000 pages = 23 MB).
+    Pillow's `n_frames` walks the page list in time that grows with the square of its length."""
+    strip_at = 8
+    ifd_at = strip_at + width * height + (width * height) % 2
+    entry_count, size = 9, 2 + 9 * 12 + 4
+    out = bytearray(b"II*\x00" + struct.pack("<I", ifd_at) + b"\x80" * (ifd_at - strip_at))
+    for page in range(pages):
+        at = ifd_at + page * size
+        following = at + size if page + 1 < pages else 0
+        entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, strip_at),
+                   (277, 3, 1), (278, 4, height), (279, 4, width * height)]
+        out += struct.pack("<H", entry_count)
+        for tag, kind, value in entries:
+            out += struct.pack("<HHII", tag, kind, 1, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, 1,
+                                                                                            value, 0)
+        out += struct.pack("<I", following)
+    return bytes(out)
+
+
+def tiff_samples(bits: int, sample_format: int, samples: int = 1, size=(16, 12), photometric: int | None = None,
+                 value: bytes | None = None) -> bytes:
+    """An uncompressed TIFF with any sample layout: 16/32/64-bit, unsigned/signed/float (SampleFormat
+    1/2/3), 1 or 3 samples a pixel. Cameras and GIS tools write these; Pillow reads only some."""
+    width, height = size
+    pixel = value if value is not None else (b"\x40" * (bits // 8))
+    strip = pixel * samples * width * height
+    photometric = photometric if photometric is not None else (2 if samples >= 3 else 1)
+    entries = [(256, 4, [width]), (257, 4, [height]), (258, 3, [bits] * samples), (259, 3, [1]),
+               (262, 3, [photometric]), (273, 4, [0]), (277, 3, [samples]), (278, 4, [height]),
+               (279, 4, [len(strip)]), (284, 3, [1]), (339, 3, [sample_format] * samples)]
+    ifd_at = 8
+    extra_at = ifd_at + 2 + 12 * len(entries) + 4
+    extra, body = bytearray(), bytearray(struct.pack("<H", len(entries)))
+    strip_at = extra_at + sum(2 * len(v) for _, k, v in entries if k == 3 and len(v) > 2)
+    for tag, kind, values in entries:
+        values = [strip_at] if tag == 273 else values
+        if kind == 3 and len(values) > 2:
+            body += struct.pack("<HHII", tag, kind, len(values), extra_at + len(extra))
+            extra += struct.pack(f"<{len(values)}H", *values)
+        elif kind == 3:
+            body += struct.pack("<HHI", tag, kind, len(values)) + struct.pack("<2H", *(values + [0])[:2])
+        else:
+            body += struct.pack("<HHII", tag, kind, 1, values[0])
+    body += struct.pack("<I", 0)
+    return b"II*\x00" + struct.pack("<I", ifd_at) + bytes(body) + bytes(extra) + strip
+
+
+def jpeg_repeated_scan(repeats: int, size=(64, 48)) -> bytes:
+    """A progressive JPEG whose last refinement scan is repeated `repeats` times (libjpeg decodes
+    every one: tens of thousands take from seconds to minutes)."""
+    data = encode(photo_like(size, seed=4), "JPEG", quality=80, progressive=True)
+    last = data.rindex(b"\xff\xda")
+    scan = data[last:-2]
+    return data[:last] + scan * repeats + b"\xff\xd9"
+
+
+def png_palette_zeros(width: int, height: int, transparent: bool = True) -> bytes:
+    """A P-mode PNG of zeros (with a tRNS chunk: transparency), streamed like `png_zeros`."""
+    row = b"\x00" * (width + 1)
+    compressor = zlib.compressobj(9)
+    parts = [compressor.compress(row) for _ in range(height)] + [compressor.flush()]
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"PLTE", b"\xff\x00\x00" * 2)
+            + (_chunk(b"tRNS", b"\x80\xff") if transparent else b"") + _chunk(b"IDAT", b"".join(parts))
+            + _chunk(b"IEND", b""))
+
+
+def pa_tiff(side: int) -> bytes:
+    """A palette-with-alpha TIFF of side x side (deflate: 271 KB at 9400x9400)."""
+    out = io.BytesIO()
+    Image.new("PA", (side, side)).save(out, "TIFF", compression="tiff_deflate")
+    return out.getvalue()
+
+
+def mpo(first=RED, second=BLUE, size=(64, 48)) -> bytes:
+    """A phone's MPO: a JPEG with a second picture inside (MP index in APP2)."""
+    return encode(solid(first, size), "MPO", save_all=True, append_images=[solid(second, size)])
+
+
+def rotated(data_image: Image.Image, fmt: str, orientation: int = 6, **options) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(data_image, fmt, exif=exif.tobytes(), **options)
+
+
+def budget_cases() -> list[Case]:
+    """Small forms of the issue-13 traps (fast enough for `make test`); `budget_bombs()` has full-size ones."""
+    jpg = encode(solid(RED, (64, 48)), "JPEG", quality=90)
+    return [
+        Case("TIFF of 20,000 one-pixel pages", "pages-20000.tif", tiff_pages(20_000), REJECTED, "pages", "budget"),
+        Case("TIFF of 500 one-pixel pages", "pages-500.tif", tiff_pages(500), OK, None, "budget"),
+        Case("progressive JPEG, last scan repeated 5,000 times", "scans.jpg", jpeg_repeated_scan(5000), REJECTED,
+             "scans", "budget"),
+        Case("MPO (two pictures)", "phone.mpo.jpg", mpo(), OK, None, "budget"),
+        Case("JPEG with a second JPEG appended", "twice.jpg", jpg + encode(solid(BLUE, (64, 48)), "JPEG"), OK, None,
+             "budget"),
+        Case("JPEG with an MP4 trailer (motion photo)", "motion.jpg", jpg + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000,
+             OK, None, "budget"),
+        Case("P PNG with transparency 3000x3000", "palette-alpha.png", png_palette_zeros(3000, 3000), OK, None,
+             "budget"),
+        Case("PA TIFF 3000x3000", "pa.tif", pa_tiff(3000), OK, None, "budget"),
+        Case("RGBA PNG 3000x3000 rotated by EXIF", "rotated-rgba.png",
+             rotated(Image.new("RGBA", (3000, 3000), (200, 0, 0, 128)), "PNG"), OK, None, "budget"),
+        Case("CMYK progressive JPEG 3000x2000", "cmyk-progressive.jpg",
+             encode(Image.new("CMYK", (3000, 2000), (0, 200, 200, 0)), "JPEG", progressive=True, quality=80), OK,
+             None, "budget"),
+        Case("float32 grey TIFF", "float32.tif", tiff_samples(32, 3, value=struct.pack("<f", 0.5)), OK, None,
+             "float TIFF"),
+        Case("float64 grey TIFF", "float64.tif", tiff_samples(64, 3), REJECTED, "64-bit floating-point", "float TIFF"),
+        Case("float16 grey TIFF", "float16.tif", tiff_samples(16, 3), EITHER, None, "float TIFF"),
+        Case("float32 RGB TIFF", "float32-rgb.tif", tiff_samples(32, 3, samples=3), EITHER, None, "float TIFF"),
+        Case("32-bit signed grey TIFF", "int32.tif", tiff_samples(32, 2), OK, None, "float TIFF"),
+        Case("32-bit unsigned grey TIFF", "uint32.tif", tiff_samples(32, 1), EITHER, None, "float TIFF"),
+        Case("16-bit RGB TIFF", "rgb16.tif", tiff_samples(16, 1, samples=3), OK, None, "float TIFF"),
+        Case("16-bit signed grey TIFF", "int16.tif", tiff_samples(16, 2), EITHER, None, "float TIFF"),
+    ]
+
+
+def budget_bombs() -> list[Case]:
+    """The issue's traps at full size (slow to make and to decode: `make stress` only)."""
+    return [
+        Case("TIFF of 200,000 one-pixel pages (23 MB)", "pages-200000.tif", tiff_pages(200_000), REJECTED, "pages",
+             "budget"),
+        Case("progressive JPEG, last scan repeated 40,000 times", "scans-40000.jpg",
+             jpeg_repeated_scan(40_000, (640, 480)), REJECTED, "scans", "budget"),
+        Case("PA TIFF 9400x9400 (271 KB)", "bomb-pa.tif", pa_tiff(9400), EITHER, None, "budget"),
+        Case("P PNG with transparency 9400x9400", "bomb-palette.png", png_palette_zeros(9400, 9400), EITHER, None,
+             "budget"),
+        Case("RGBA PNG 9400x9400 rotated by EXIF", "bomb-rotated.png",
+             rotated(Image.new("RGBA", (9400, 9400)), "PNG", compress_level=9), EITHER, None, "budget"),
+        Case("CMYK progressive JPEG 9400x9400", "bomb-cmyk.jpg",
+             encode(Image.new("CMYK", (9400, 9400)), "JPEG", progressive=True, quality=50), EITHER, None, "budget"),
     ]
 
 
@@ -292,7 +430,7 @@ def catalogue() -> list[Case]:
              EITHER, None, "mode"),
         Case("PNG with a 1 MB zTXt chunk", "ztxt.png", _png_with_big_text(), EITHER, None, "metadata"),
     ]
-    return cases + mode_cases()
+    return cases + mode_cases() + budget_cases()
 
 
 def _many_frame_gif(frames: int) -> bytes:

@@ -72,7 +72,9 @@ def _describe_unknown(data: bytes) -> str:
         return "AVIF images are not supported: export the photo as JPEG or PNG"
     if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         layout = tiff_layout(data)
-        return f"a TIFF image that cannot be read: {layout}" if layout else "a TIFF image whose header cannot be read"
+        return (f"a TIFF with {layout}, a sample layout the decoder cannot read (it reads 1/8-bit, 16-bit and "
+                "32-bit integer, 32-bit float grey, and 8/16-bit colour)" if layout
+                else "a TIFF image whose header cannot be read")
     if data[:4] == b"%PDF":
         return "a PDF document, not an image"
     if data[:2] == b"PK":
@@ -200,7 +202,7 @@ def tiff_layout(data: bytes) -> str | None:
             break
         tag, kind = struct.unpack_from(order + "HH", data, at)
         if tag in (258, 259, 262, 277, 339) and kind in (3, 4):  # SHORT or LONG, first value inline
-            value_at = at + (4 if entry_size == 12 else 12)
+            value_at = at + (8 if entry_size == 12 else 12)
             count = struct.unpack_from(order + ("I" if entry_size == 12 else "Q"), data, at + 4)[0]
             fmt = "H" if kind == 3 else "I"
             inline = count * struct.calcsize(fmt) <= (4 if entry_size == 12 else 8)

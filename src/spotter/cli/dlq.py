@@ -28,11 +28,47 @@ def _drain_view(sqs, url: str, hold_s: int) -> list[dict]:
         seen.update({m["MessageId"]: m for m in fresh})
 
 
+ARCHIVED = {"GLACIER", "DEEP_ARCHIVE"}
+
+
+def permanent_reason(head: dict | None, key: str) -> str | None:
+    """Why redriving this object cannot help, from its HEAD (None: it might); never guesses retryable."""
+    if head is None:
+        return None
+    if head.get("ContentLength") == 0 and (key.endswith("/") or key.endswith("_$folder$")):
+        return "a zero-byte folder marker: nothing to classify"
+    restore = head.get("Restore") or ""
+    archived = head.get("StorageClass") in ARCHIVED or head.get("ArchiveStatus")
+    if archived and 'ongoing-request="false"' not in restore:
+        return (f"archived in S3 storage class {head.get('StorageClass') or head.get('ArchiveStatus')}: unreadable "
+                "until restored (then `spotter reprocess`); redriving cannot help")
+    return None
+
+
+def diagnose_with_heads(body: str, count: int, exists, head):
+    """`dead_letters.diagnose`, but an object that S3 will never let the function read (archived, a
+    folder marker) makes the message permanent, not retryable."""
+    from ..dead_letters import Diagnosis, diagnose
+    from ..errors import MalformedEvent
+    from ..events import objects_in_message
+
+    diagnosis = diagnose(body, count, exists)
+    if not diagnosis.retryable:
+        return diagnosis
+    try:
+        objects = objects_in_message(body)
+    except MalformedEvent:
+        return diagnosis
+    reasons = [permanent_reason(head(obj.bucket, obj.key), obj.key) for obj in objects]
+    if reasons and all(reasons):
+        return Diagnosis(reason="; ".join(sorted(set(reasons))), keys=diagnosis.keys, retryable=False)
+    return diagnosis
+
+
 def run(args) -> int:
     from botocore.exceptions import ClientError
 
     from ..adapters.aws import client
-    from ..dead_letters import diagnose
 
     try:
         target = resolve(args)
@@ -55,12 +91,18 @@ def run(args) -> int:
                 return False
             raise
 
+    def head(bucket: str, key: str) -> dict | None:
+        try:
+            return s3.head_object(Bucket=bucket, Key=key)
+        except ClientError:
+            return None
+
     messages = _drain_view(sqs, dlq_url, hold_s=30)
     print(f"{len(messages)} dead-lettered message{'s' if len(messages) != 1 else ''} ({target.description})")
     redriven = 0
     for message in messages:
         count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "0"))
-        diagnosis = diagnose(message["Body"], count, exists)
+        diagnosis = diagnose_with_heads(message["Body"], count, exists, head)
         print(f"- {message['MessageId']}: {', '.join(diagnosis.keys) or '(no object)'}\n    {diagnosis.reason}")
         if args.redrive and (diagnosis.retryable or args.all):
             sqs.send_message(QueueUrl=target.queue_url, MessageBody=message["Body"])

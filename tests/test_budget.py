@@ -1,0 +1,189 @@
+"""The decode budget (issue 13): any decode ends within a wall-time and memory limit, in a worker
+process, or is rejected saying which limit; archived objects, folder markers, MPO and odd TIFFs."""
+
+import json
+import struct
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import hostile
+import images
+from spotter.budget import BudgetedDecoder
+from spotter.cli.dlq import diagnose_with_heads, permanent_reason
+from spotter.config import Settings
+from spotter.errors import ObjectArchived, RejectedImage
+from spotter.events import objects_in_s3_event
+from spotter.imaging import DecodeLimits, decode_image, jpeg_layout, tiff_page_count
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def decoder():
+    worker = BudgetedDecoder(DecodeLimits(memory_bytes=200 * MiB, seconds=5.0)).start()
+    yield worker
+    worker.close()
+
+
+def test_budget_is_sized_from_the_function_memory_and_timeout():
+    lambda_like = Settings.from_env({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024"})
+    assert (lambda_like.decode_memory_mb, lambda_like.decode_seconds) == (704, 2.7)
+    bigger = Settings.from_env({"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048", "CLASSIFY_TIMEOUT_S": "60",
+                                "CLASSIFY_BATCH_SIZE": "5"})
+    assert (bigger.decode_memory_mb, bigger.decode_seconds) == (1728, 11.4)
+    assert Settings.from_env({"DECODE_MEMORY_MB": "300", "DECODE_SECONDS": "1.5"}).decode_memory_mb == 300
+
+
+def test_a_normal_image_decodes_in_the_worker_like_inline(decoder):
+    data = images.encode(images.photo_like((1200, 900)), "JPEG", quality=90)
+    bounded, inline = decoder.decode(data), decode_image(data)
+    assert bounded.image.size == inline.image.size and bounded.image.tobytes() == inline.image.tobytes()
+    assert (bounded.width, bounded.height, bounded.format) == (1200, 900, "JPEG")
+
+
+def test_over_the_memory_limit_is_a_rejection_and_the_worker_is_replaced(decoder):
+    starts = decoder.starts
+    with pytest.raises(RejectedImage, match="200 MB decode memory limit"):
+        decoder.decode(hostile.png_zeros(8000, 8000, 8, 6))  # 256 MB of RGBA
+    assert decoder.decode(images.jpeg()).image.mode == "RGB"
+    assert decoder.starts == starts + 1
+
+
+def test_over_the_time_limit_the_worker_is_killed_and_the_next_image_is_unaffected():
+    slow = BudgetedDecoder(DecodeLimits(seconds=0.3)).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(RejectedImage, match=r"longer than the 0.3 s time limit"):
+            slow.decode(hostile.png_zeros(6000, 6000, 16, 0))  # ~1 s to inflate and scale
+        assert time.monotonic() - started < 1.5
+        assert slow.decode(images.jpeg()).image.mode == "RGB"
+        assert slow.starts == 2
+    finally:
+        slow.close()
+
+
+def test_the_invocations_remaining_time_lowers_the_limit(decoder):
+    with pytest.raises(RejectedImage, match="0.05 s time limit"):
+        decoder.decode(hostile.png_zeros(4000, 4000, 16, 0), seconds=0.05)
+
+
+def test_known_traps_are_refused_before_decoding_with_how_far_over():
+    with pytest.raises(RejectedImage, match=r"TIFF has 20,000 pages, over the 10,000-page limit by 10,000"):
+        decode_image(hostile.tiff_pages(20_000))
+    assert tiff_page_count(hostile.tiff_pages(300)) == 300
+    with pytest.raises(RejectedImage, match=r"JPEG has 1,00\d scans, over the 100-scan limit"):
+        decode_image(hostile.jpeg_repeated_scan(1000))
+    progressive = images.encode(images.photo_like((64, 48)), "JPEG", progressive=True)
+    assert jpeg_layout(progressive, 1000).scans <= 10 and jpeg_layout(progressive, 1000).progressive
+    with pytest.raises(RejectedImage, match=r"needs at least .* over the 50.0 MB decode memory limit by"):
+        decode_image(hostile.pa_tiff(4000), limits=DecodeLimits(memory_bytes=50 * MiB))
+
+
+def test_the_first_picture_of_an_mpo_is_classified():
+    decoded = decode_image(hostile.mpo(images.RED, images.BLUE))
+    assert decoded.format == "MPO" and decoded.frames == 2
+    r, g, b = decoded.image.getpixel((10, 10))
+    assert r > 200 and b < 60
+
+
+@pytest.mark.parametrize("bits, fmt, samples, word", [(64, 3, 1, "64-bit floating-point"),
+                                                      (16, 3, 1, "16-bit floating-point")])
+def test_unreadable_tiff_sample_layouts_are_named_truly(bits, fmt, samples, word):
+    with pytest.raises(RejectedImage) as caught:
+        decode_image(hostile.tiff_samples(bits, fmt, samples))
+    assert word in caught.value.reason and "not a recognised" not in caught.value.reason
+
+
+def test_float_and_32_bit_tiffs_are_classified():
+    assert decode_image(hostile.tiff_samples(32, 3, value=struct.pack("<f", 0.5))).image.mode == "RGB"
+    assert decode_image(hostile.tiff_samples(32, 2)).image.mode == "RGB"
+
+
+def test_palette_alpha_and_rotation_are_reduced_before_they_are_expanded():
+    decoded = decode_image(hostile.rotated(Image.new("RGBA", (1200, 800), (255, 0, 0, 0)), "PNG", 6))
+    assert (decoded.width, decoded.height) == (800, 1200) and decoded.image.width < decoded.image.height
+    assert decoded.image.getpixel((5, 5)) == (255, 255, 255)  # transparent -> white, after the reduction
+    palette = decode_image(hostile.png_palette_zeros(2000, 1000))
+    assert palette.image.size == (1000, 500)
+
+
+# ---- composed traps: huge declared size, many frames, palette + alpha + rotation ----------------
+
+def _compose(kind: str, side: int, frames: int, orientation: int) -> bytes:
+    if kind == "palette+alpha":
+        data = hostile.png_palette_zeros(side, side // 2 + 1)
+    elif kind == "PA TIFF":
+        data = hostile.pa_tiff(side)
+    elif kind == "pages":
+        data = hostile.tiff_pages(frames, 2, 2)
+    elif kind == "scans":
+        data = hostile.jpeg_repeated_scan(frames)
+    else:  # an RGBA picture with many frames and a lying declared size
+        first = Image.new("RGBA", (side, side), (0, 0, 255, 100))
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        data = images.encode(first, "GIF" if kind == "gif" else "PNG", save_all=True,
+                             append_images=[first] * min(frames, 20), duration=10,
+                             **({} if kind == "gif" else {"exif": exif.tobytes()}))
+        if kind == "declared":  # IHDR claims 40x the real size on each side
+            data = data[:16] + struct.pack(">II", side * 40, side * 40) + data[24:]
+    return data
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(kind=st.sampled_from(["palette+alpha", "PA TIFF", "pages", "scans", "gif", "apng", "declared"]),
+       side=st.integers(1, 2500), frames=st.integers(1, 30_000), orientation=st.integers(0, 9))
+def test_composed_traps_end_within_the_budget(decoder, kind, side, frames, orientation):
+    data = _compose(kind, side, frames, orientation)
+    started = time.monotonic()
+    try:
+        decoded = decoder.decode(data, (32, 32))
+        assert decoded.image.mode == "RGB" and decoded.frames >= 1
+    except RejectedImage as rejection:
+        assert rejection.reason.strip()
+    assert time.monotonic() - started < decoder.limits.seconds + 2  # a worker restart included
+
+
+# ---- every object ends in one record or is skipped on purpose -------------------------------------
+
+def _event(key: str, size: int) -> dict:
+    return {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                         "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": size}}}]}
+
+
+def test_zero_byte_folder_markers_are_skipped_but_files_are_not():
+    assert objects_in_s3_event(_event("drones/x/sub/", 0)) == []
+    assert objects_in_s3_event(_event("drones/x/sub_%24folder%24", 0)) == []
+    assert len(objects_in_s3_event(_event("drones/x/sub/a.jpg", 0))) == 1  # an empty file: a rejected record
+
+
+def test_archived_objects_are_rejected_saying_why(moto):
+    import boto3
+
+    from spotter.adapters.s3 import S3Objects
+
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1", aws_access_key_id="x",
+                      aws_secret_access_key="x")
+    s3.create_bucket(Bucket="budget-archive")
+    for storage_class in ("GLACIER", "DEEP_ARCHIVE"):
+        s3.put_object(Bucket="budget-archive", Key=f"drones/a/{storage_class}.jpg", Body=images.jpeg(),
+                      StorageClass=storage_class)
+        with pytest.raises(ObjectArchived) as caught:
+            S3Objects(s3).read("budget-archive", f"drones/a/{storage_class}.jpg", 1000)
+        assert storage_class in caught.value.reason and "restore" in caught.value.reason
+        assert isinstance(caught.value, RejectedImage)
+
+
+def test_dlq_never_calls_an_archived_object_or_a_folder_marker_retryable():
+    body = json.dumps(_event("drones/x/a.jpg", 10))
+    archived = {"StorageClass": "DEEP_ARCHIVE", "ContentLength": 10}
+    diagnosis = diagnose_with_heads(body, 3, lambda b, k: True, lambda b, k: archived)
+    assert not diagnosis.retryable and "DEEP_ARCHIVE" in diagnosis.reason
+    restored = {"StorageClass": "GLACIER", "Restore": 'ongoing-request="false", expiry-date="x"'}
+    assert diagnose_with_heads(body, 3, lambda b, k: True, lambda b, k: restored).retryable
+    assert permanent_reason({"ContentLength": 0}, "drones/x/sub/")
+    assert permanent_reason({"ContentLength": 5, "StorageClass": "STANDARD"}, "drones/x/a.jpg") is None
