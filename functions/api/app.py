@@ -16,6 +16,7 @@ from spotter.config import Settings
 from spotter.keys import sanitise_file_name
 from spotter.query import QueryError
 from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
+from spotter.stats import matching_records, parse_dimensions, scans, summarise
 from spotter.uploads import PlannedUpload, UploadRequestError, parse_body, parse_files, plan_uploads
 
 settings = Settings.from_env()
@@ -27,6 +28,7 @@ app = APIGatewayHttpResolver(cors=cors)
 model = ModelInfo.load(settings.model_path)
 queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
 CSV_BUDGET_BYTES = RESPONSE_BUDGET_BYTES
+STATS_MAX_RECORDS = 20_000  # about what a 10 s function reads; past it: narrow the filters, or Athena
 
 
 def _caller() -> Caller:
@@ -95,6 +97,15 @@ def predictions_csv():
     if cursor:
         headers["X-Next-Cursor"] = cursor
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
+
+
+@app.get("/stats")
+def prediction_stats():
+    """Counts and score summaries per group (`by=label,source,...`) of what /predictions would list."""
+    by = parse_dimensions((app.current_event.query_string_parameters or {}).get("by"))
+    query = _query()
+    rows = summarise(matching_records(queries.query, query, STATS_MAX_RECORDS), by)
+    return {"by": list(by), "groups": rows, "records": sum(r["count"] for r in rows), "scanned": scans(query)}
 
 
 @app.get("/predictions/<object_id>")

@@ -6,44 +6,63 @@ import csv
 import io
 from typing import Iterable
 
-from .records import PredictionRecord
+from .records import PredictionRecord, split_capture_time
 
-# (column, type) in output order; types drive Parquet schemas and CSV formatting
+# (column, type) in output order: every field of a record. The names and types are what
+# `spotter sql` and the Athena table (infra/template.yaml, PredictionsGlueTable) call them.
+# "topk" is a list of {label, score} in Parquet and "label:score|label:score" in CSV.
+# captured_at is the capture instant in UTC when the camera recorded an offset; captured_at_local is
+# the camera's wall-clock time when it did not (its offset unknown): one of the two, or neither.
 COLUMNS: list[tuple[str, str]] = [
     ("object_id", "string"),
+    ("model", "string"),
     ("file_name", "string"),
     ("key", "string"),
     ("bucket", "string"),
+    ("etag", "string"),
+    ("version_id", "string"),
     ("source", "string"),
     ("batch", "string"),
     ("status", "string"),
     ("label", "string"),
     ("score", "float"),
     ("reason", "string"),
-    ("top", "string"),
+    ("top", "topk"),
     ("width", "int"),
     ("height", "int"),
     ("format", "string"),
+    ("frames", "int"),
     ("size", "int"),
     ("uploaded_at", "timestamp"),
     ("classified_at", "timestamp"),
     ("captured_at", "timestamp"),
+    ("captured_at_local", "local_timestamp"),
     ("latitude", "float"),
     ("longitude", "float"),
     ("altitude", "float"),
     ("camera", "string"),
+    ("decision", "string"),
+    ("decision_rule", "string"),
     ("model_name", "string"),
     ("model_version", "string"),
     ("decode_ms", "float"),
+    ("preprocess_ms", "float"),
     ("inference_ms", "float"),
+    ("upload_day", "string"),
 ]
 COLUMN_NAMES = [name for name, _ in COLUMNS]
 
 
 def row(record: PredictionRecord) -> dict:
+    """The record's values by column; `top` as a list of {label, score}, times as ISO strings."""
     values = {name: getattr(record, name, None) for name in COLUMN_NAMES}
-    values["top"] = "|".join(f"{t['label']}:{t['score']:.4f}" for t in record.top) or None
+    values["top"] = [{"label": t["label"], "score": float(t["score"])} for t in record.top]
+    values["captured_at"], values["captured_at_local"] = split_capture_time(record.captured_at)
     return values
+
+
+def top_text(top: list[dict]) -> str | None:
+    return "|".join(f"{t['label']}:{t['score']:.4f}" for t in top) or None
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -66,7 +85,9 @@ def write_csv(records: Iterable[PredictionRecord], stream, header: bool = True) 
     if header:
         writer.writeheader()
     for record in records:
-        writer.writerow({k: csv_cell(v) for k, v in row(record).items()})
+        values = row(record)
+        values["top"] = top_text(values["top"])
+        writer.writerow({k: csv_cell(v) for k, v in values.items()})
 
 
 def to_csv(records: Iterable[PredictionRecord], header: bool = True) -> str:

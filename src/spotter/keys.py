@@ -14,6 +14,10 @@ from pathlib import PurePosixPath
 UPLOADS_PREFIX = "uploads/"
 DRONES_PREFIX = "drones/"
 WEB_SOURCE = "web"
+# Sources the key layout itself names: the page's uploads ("web") and keys outside both folders
+# ("unknown"). A drone named either would be mixed up with them in every query and count, so its
+# folder (drones/web/...) is refused at sync, denied by IAM, and read as source "unknown".
+RESERVED_SOURCES = frozenset({WEB_SOURCE, "unknown"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _BATCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_NAME_CHARS = 120
@@ -34,7 +38,7 @@ def origin_of(key: str) -> Origin:
         # uploads carry "<uuid>-<name>"; show the name the researcher picked
         file_name = stored[37:] if len(stored) > 37 and stored[36] == "-" else stored
         return Origin(source=WEB_SOURCE, batch=parts[1] or None, file_name=file_name)
-    if key.startswith(DRONES_PREFIX) and len(parts) >= 3 and parts[1]:
+    if key.startswith(DRONES_PREFIX) and len(parts) >= 3 and parts[1] and parts[1].casefold() not in RESERVED_SOURCES:
         folder = "/".join(parts[2:-1])
         return Origin(source=parts[1], batch=folder or None, file_name=file_name)
     return Origin(source="unknown", batch=None, file_name=file_name)
@@ -56,8 +60,17 @@ def is_valid_batch(batch: str) -> bool:
     return bool(_BATCH.match(batch))
 
 
+def source_name_problem(source: str) -> str | None:
+    """Why `source` cannot name a drone or camera, or None when it can."""
+    if source.casefold() in RESERVED_SOURCES:
+        return f"{source!r} is reserved ({', '.join(sorted(RESERVED_SOURCES))}: the page's uploads and unknown keys)"
+    if not _BATCH.match(source):
+        return "source must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+    return None
+
+
 def is_valid_source(source: str) -> bool:
-    return bool(_BATCH.match(source))
+    return source_name_problem(source) is None
 
 
 def upload_key(batch: str, upload_id: str, file_name: str) -> str:

@@ -36,6 +36,28 @@ def normalise_time(value: str | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def normalise_capture_time(value: str | None) -> str | None:
+    """A camera's capture time: UTC with `Z` when it carries an offset (EXIF OffsetTimeOriginal);
+    without one, the camera's wall-clock time kept as it is, with no `Z` (local time, offset unknown),
+    rather than passed off as UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.isoformat(timespec="milliseconds")
+    return normalise_time(value)
+
+
+def split_capture_time(value: str | None) -> tuple[str | None, str | None]:
+    """(UTC instant, local wall-clock time): a stored capture time is one or the other."""
+    if not value:
+        return None, None
+    return (value, None) if value.endswith("Z") or "+" in value[10:] else (None, value)
+
+
 SEQUENCED = "S"  # ordered by S3's sequencer
 TIMED = "T"  # no sequencer (a reprocess, or moto): ordered by event time
 

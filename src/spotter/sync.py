@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .keys import DRONES_PREFIX, is_valid_source
+from .keys import DRONES_PREFIX, source_name_problem
 
 MULTIPART_CHUNK = 8 * 1024 * 1024  # boto3's default chunk size; multipart ETags depend on it
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -36,8 +36,9 @@ class SyncPlan:
 
 
 def source_prefix(source: str) -> str:
-    if not is_valid_source(source):
-        raise ValueError("source must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    problem = source_name_problem(source)
+    if problem:
+        raise ValueError(problem)
     return f"{DRONES_PREFIX}{source}/"
 
 

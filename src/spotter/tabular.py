@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
-from .export import COLUMN_NAMES, COLUMNS, row, write_csv
+from .export import COLUMNS, row, write_csv
 from .records import PredictionRecord
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
@@ -25,7 +25,7 @@ def _cell(value) -> str:
 
 
 def write_table(records: list[PredictionRecord], stream) -> None:
-    rows = [[_cell(row(r).get(c, getattr(r, c, None))) for c in _TABLE_COLUMNS] for r in records]
+    rows = [[_cell(getattr(r, c, None)) for c in _TABLE_COLUMNS] for r in records]
     widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(_TABLE_COLUMNS)]
     stream.write("  ".join(c.ljust(w) for c, w in zip(_TABLE_COLUMNS, widths)).rstrip() + "\n")
     for values in rows:
@@ -47,27 +47,46 @@ def _timestamp(value: str | None):
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def write_parquet(records: Iterable[PredictionRecord], path: Path) -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise SystemExit("Parquet output needs pyarrow: pip install pyarrow") from None
-    types = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(), "timestamp": pa.timestamp("ms", tz="UTC")}
-    schema = pa.schema([(name, types[kind]) for name, kind in COLUMNS])
-    columns: dict[str, list] = {name: [] for name in COLUMN_NAMES}
+def parquet_schema():
+    """The typed columns (spotter.export.COLUMNS) as an Arrow schema: what `spotter export`, `spotter sql`
+    and the Athena copy write."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(),
+             "timestamp": pa.timestamp("ms", tz="UTC"), "local_timestamp": pa.timestamp("ms"),
+             "topk": pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())]))}
+    return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
+
+
+def arrow_table(records: Iterable[PredictionRecord], drop: tuple[str, ...] = ()):
+    """Records as an Arrow table of the typed columns (less `drop`, e.g. a partition column)."""
+    import pyarrow as pa
+
+    schema = parquet_schema()
+    for name in drop:
+        schema = schema.remove(schema.get_field_index(name))
+    columns: dict[str, list] = {field.name: [] for field in schema}
+    kinds = dict(COLUMNS)
     for record in records:
         values = row(record)
-        for name, kind in COLUMNS:
-            value = values[name]
-            if kind == "timestamp":
+        for name, column in columns.items():
+            value, kind = values[name], kinds[name]
+            if kind in ("timestamp", "local_timestamp"):
                 value = _timestamp(value)
             elif kind == "float" and value is not None:
                 value = float(value)
             elif kind == "int" and value is not None:
                 value = int(value)
-            columns[name].append(value)
-    pq.write_table(pa.table(columns, schema=schema), path, compression="zstd")
+            column.append(value)
+    return pa.table(columns, schema=schema)
+
+
+def write_parquet(records: Iterable[PredictionRecord], path: Path) -> None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise SystemExit("Parquet output needs pyarrow: pip install pyarrow") from None
+    pq.write_table(arrow_table(records), path, compression="zstd")
 
 
 def write(records: list[PredictionRecord], fmt: str, output: Path | None) -> None:

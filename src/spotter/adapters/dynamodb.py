@@ -192,3 +192,60 @@ class DynamoPredictionQueries:
         with ThreadPoolExecutor(max_workers=segments) as pool:
             for items in pool.map(segment, range(segments)):
                 yield from (from_item(item) for item in items)
+
+    def scan_pages(self, segments: int = 4) -> Iterator[list[PredictionRecord]]:
+        """The whole table page by page (parallel segments), holding only a few pages at a time."""
+        import queue
+        import threading
+
+        pages: queue.Queue = queue.Queue(maxsize=2 * segments)
+        done = object()
+
+        def segment(number: int) -> None:
+            args = {"Segment": number, "TotalSegments": segments}
+            try:
+                while True:
+                    page = self.table.scan(**args)
+                    pages.put([from_item(item) for item in page["Items"]])
+                    if "LastEvaluatedKey" not in page:
+                        break
+                    args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            except Exception as exc:  # handed to the reader, which raises it
+                pages.put(exc)
+            pages.put(done)
+
+        threads = [threading.Thread(target=segment, args=(n,), daemon=True) for n in range(segments)]
+        for thread in threads:
+            thread.start()
+        finished = 0
+        while finished < segments:
+            page = pages.get()
+            if page is done:
+                finished += 1
+            elif isinstance(page, Exception):
+                raise page
+            else:
+                yield page
+
+    _INDEX_FOR = {"label": "by-label", "source": "by-source", "batch": "by-batch"}
+
+    def exists(self, field: str, value: str) -> bool:
+        """Whether any record has `field` = `value`: one key lookup on the field's index (no index: False)."""
+        index = self._INDEX_FOR.get(field)
+        if index is None:
+            return False
+        return bool(self.table.query(IndexName=index, KeyConditionExpression=Key(field).eq(value), Limit=1)["Items"])
+
+    def known_values(self, field: str, max_items: int = 5000) -> tuple[list[str], bool]:
+        """Distinct values of `field` in up to `max_items` records, and whether that was the whole table."""
+        found: set[str] = set()
+        args, read = {"ProjectionExpression": "#f", "ExpressionAttributeNames": {"#f": field}}, 0
+        while True:
+            page = self.table.scan(**args)
+            found.update(str(item[field]) for item in page["Items"] if field in item)
+            read += page.get("ScannedCount", len(page["Items"]))
+            if "LastEvaluatedKey" not in page:
+                return sorted(found), True
+            if read >= max_items:
+                return sorted(found), False
+            args["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -6,11 +6,46 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "export", "reprocess", "dlq"]
+SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "stats", "sql", "export", "reprocess", "dlq"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line (`spotter query: argument --since: ...`), never the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def join_dashed_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """`--bbox -33.9,151.1,...`: argparse takes a value starting with "-" for an option unless it is a
+    plain negative number. Glue such a value to its option (`--bbox=-33.9,...`) when the option takes
+    one value and the value is no option of this command."""
+    takes_value, known = set(), set()
+    actions = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                actions += sub._actions
+    for action in actions:
+        known.update(action.option_strings)
+        if action.option_strings and action.nargs is None and action.const is None and not isinstance(
+                action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction)):
+            takes_value.update(action.option_strings)
+    out, i = [], 0
+    while i < len(argv):
+        token = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if token in takes_value and nxt is not None and nxt.startswith("-") and nxt.split("=")[0] not in known:
+            out.append(f"{token}={nxt}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spotter", description="Serve an image classifier: classify, run the local stack, query results.")
+    parser = OneLineParser(prog="spotter", description="Serve an image classifier: classify, run the local stack, query results.")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
@@ -18,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(join_dashed_values(parser, sys.argv[1:] if argv is None else list(argv)))
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:

@@ -39,9 +39,16 @@ def run(args) -> int:
         print(f"spotter export: {exc}", file=sys.stderr)
         return 2
     output = args.output or Path(f"spotter-predictions.{args.format}")
+    if not output.parent.is_dir():
+        print(f"spotter export: cannot write {output}: no folder {output.parent}", file=sys.stderr)
+        return 2
     records = list(DynamoPredictionQueries(resource("dynamodb").Table(target.table)).scan_all(max(1, args.segments)))
     records.sort(key=lambda r: (r.uploaded_at, r.key, r.model))
-    write(records, args.format, output)
+    try:
+        write(records, args.format, output)
+    except OSError as exc:
+        print(f"spotter export: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"wrote {len(records)} records to {output}", file=sys.stderr)
     for line in summary(records):
         print(f"  {line}", file=sys.stderr)

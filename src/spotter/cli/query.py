@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
+from ..names import resolve_name
 from ..query import PredictionQuery, QueryError
 from ..records import normalise_time
 from ..tabular import FORMATS, write
@@ -14,20 +16,36 @@ from .target import TargetError, add_target_arguments, require, resolve
 def _time(value: str) -> str:
     normalised = normalise_time(value)
     if normalised is None:
-        raise ValueError(f"not an ISO 8601 date or time: {value!r}")
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z): {value!r}")
     return normalised
 
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
-    parts = [float(v) for v in value.split(",")]
+    try:
+        parts = tuple(float(v) for v in value.split(","))
+    except ValueError:
+        parts = ()
     if len(parts) != 4:
-        raise ValueError("bbox is SOUTH,WEST,NORTH,EAST")
-    return tuple(parts)
+        raise argparse.ArgumentTypeError(f"SOUTH,WEST,NORTH,EAST in degrees, got {value!r}")
+    return parts
 
 
-def register(subparsers) -> None:
-    parser = subparsers.add_parser("query", help="query predictions by label, source, batch, time, score, place")
-    parser.add_argument("--label")
+def _score(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number between 0 and 1, got {value!r}") from None
+
+
+def _limit(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of records, 1 or more (leave it out for all), got {value!r}")
+    return int(value)
+
+
+def add_filter_arguments(parser) -> None:
+    """The filters `spotter query` and `spotter stats` share."""
+    parser.add_argument("--label", help="top label (matched without regard to case)")
     parser.add_argument("--source", help="drone/camera name, or 'web' for page uploads")
     parser.add_argument("--batch", help="a web upload batch; with --source DRONE, that drone's folder "
                                         "(drones/DRONE/FOLDER/)")
@@ -36,11 +54,43 @@ def register(subparsers) -> None:
     parser.add_argument("--until", type=_time, help="uploaded before")
     parser.add_argument("--captured-since", type=_time, help="EXIF capture time at or after")
     parser.add_argument("--captured-until", type=_time, help="EXIF capture time before")
-    parser.add_argument("--min-score", type=float)
-    parser.add_argument("--max-score", type=float)
-    parser.add_argument("--bbox", type=_bbox, help="SOUTH,WEST,NORTH,EAST in degrees (GPS from EXIF)")
+    parser.add_argument("--min-score", type=_score)
+    parser.add_argument("--max-score", type=_score)
+    parser.add_argument("--bbox", type=_bbox, help="SOUTH,WEST,NORTH,EAST in degrees (GPS from EXIF), "
+                                                   "e.g. --bbox -33.95,151.10,-33.80,151.30")
     parser.add_argument("--model", help="only this model (name@version); default: every version")
-    parser.add_argument("--limit", type=int, default=0, help="at most this many records (default: all)")
+
+
+def query_from_args(args, limit: int = 1000) -> PredictionQuery:
+    return PredictionQuery(
+        batch=args.batch, source=args.source, label=args.label, status=args.status, since=args.since,
+        until=args.until, captured_since=args.captured_since, captured_until=args.captured_until,
+        min_score=args.min_score, max_score=args.max_score, bbox=args.bbox, model=args.model, limit=limit)
+
+
+def with_stored_names(query: PredictionQuery, queries, command: str) -> PredictionQuery:
+    """Label, source and model as the table spells them (a note on stderr when the case differed);
+    a QueryError listing the known names when there is no such one."""
+    changes = {}
+    for field in ("label", "source", "model"):
+        value = getattr(query, field)
+        if value:
+            stored, note = resolve_name(field, value, queries.exists, queries.known_values)
+            if note:
+                print(f"spotter {command}: {note}", file=sys.stderr)
+            changes[field] = stored
+    return query.replace(**changes) if changes else query
+
+
+def check_output(output: Path | None) -> None:
+    if output is not None and not output.parent.is_dir():
+        raise QueryError(f"cannot write {output}: no folder {output.parent}")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("query", help="query predictions by label, source, batch, time, score, place")
+    add_filter_arguments(parser)
+    parser.add_argument("--limit", type=_limit, help="at most this many records (default: all)")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--output", type=Path, help="write to a file (required for parquet)")
     add_target_arguments(parser)
@@ -54,16 +104,14 @@ def run(args) -> int:
     try:
         target = resolve(args)
         require(target, "table")
-        query = PredictionQuery(
-            batch=args.batch, source=args.source, label=args.label, status=args.status, since=args.since,
-            until=args.until, captured_since=args.captured_since, captured_until=args.captured_until,
-            min_score=args.min_score, max_score=args.max_score, bbox=args.bbox, model=args.model,
-            limit=min(1000, args.limit) if args.limit else 1000,
-        )
+        check_output(args.output)
+        if args.format == "parquet" and args.output is None:
+            raise QueryError("--output FILE is required for parquet")
+        queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table))
+        query = with_stored_names(query_from_args(args, limit=min(1000, args.limit or 1000)), queries, "query")
     except (TargetError, QueryError, ValueError) as exc:
         print(f"spotter query: {exc}", file=sys.stderr)
         return 2
-    queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table))
     records = []
     while True:
         page, cursor = queries.query(query)
@@ -73,7 +121,11 @@ def run(args) -> int:
         query = query.replace(cursor=cursor)
     if args.limit:
         records = records[: args.limit]
-    write(records, args.format, args.output)
+    try:
+        write(records, args.format, args.output)
+    except OSError as exc:
+        print(f"spotter query: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     if args.output:
         print(f"wrote {len(records)} records to {args.output}", file=sys.stderr)
     return 0

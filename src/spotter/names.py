@@ -1,0 +1,25 @@
+"""Label, source and model names as analysts type them: matched without regard to case, or refused
+with the names that exist (DynamoDB itself matches exactly and would silently find nothing)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .query import QueryError
+
+
+def resolve_name(field: str, value: str, exists: Callable[[str, str], bool],
+                 known: Callable[[str], tuple[list[str], bool]]) -> tuple[str, str | None]:
+    """(the stored spelling of `value`, a note when it differed). `exists(field, value)` checks one exact
+    name; `known(field)` lists names found in the table and whether that list is complete."""
+    if exists(field, value):
+        return value, None
+    names, complete = known(field)
+    if value in names:
+        return value, None
+    same = [n for n in names if n.casefold() == value.casefold()]
+    if len(same) == 1:
+        return same[0], f"{field} {value!r} matched as {same[0]!r}"
+    listed = ", ".join(sorted(names)[:30]) or "none"
+    sample = "" if complete else " (from a sample of the table)"
+    raise QueryError(f"no {field} {value!r} in the table; known {field}s{sample}: {listed}")

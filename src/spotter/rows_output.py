@@ -1,0 +1,52 @@
+"""Write plain result rows (stats, SQL answers) as a terminal table, CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from .export import csv_cell
+
+ROW_FORMATS = ("table", "csv", "json")
+
+
+def _plain(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, (list, dict)):
+        return json.dumps(_plain(value), ensure_ascii=False)
+    return str(_plain(value))
+
+
+def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream) -> None:
+    if fmt == "json":
+        stream.write(json.dumps([dict(zip(columns, map(_plain, r))) for r in rows], ensure_ascii=False, indent=1) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(stream, lineterminator="\r\n")
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([csv_cell(_cell(v) if v is not None else None) for v in r])
+    else:
+        cells = [[_cell(v) for v in r] for r in rows]
+        widths = [min(40, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+        stream.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        for values in cells:
+            clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
+            stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
+        stream.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
