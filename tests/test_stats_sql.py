@@ -1,0 +1,249 @@
+"""spotter stats and spotter sql against the table in moto, the Parquet copy's writer against moto S3,
+and the README's Athena examples run in DuckDB over the copy's layout."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions, to_item
+from spotter.cli import main as spotter
+from spotter.query import PredictionQuery, QueryError
+from spotter.records import PredictionRecord, object_id_for
+from spotter.stats import parse_dimensions, summarise
+from test_analysts import _matches, _seed
+
+# The README's three Athena examples: the same text runs in `spotter sql` and in Athena.
+PER_LABEL_PER_DRONE_PER_DAY = """
+SELECT upload_day, source, label, count(*) AS images, round(avg(score), 3) AS mean_score
+FROM predictions
+WHERE status = 'ok'
+GROUP BY upload_day, source, label
+ORDER BY upload_day, source, label
+"""
+POSITIVES_IN_A_BOX = """
+SELECT source, file_name, score, latitude, longitude, uploaded_at
+FROM predictions
+WHERE label = 'malignant' AND score >= 0.8
+  AND latitude BETWEEN 42.0 AND 48.0 AND longitude BETWEEN 0.0 AND 8.0
+ORDER BY score DESC, object_id
+"""
+MODEL_VERSIONS_COMPARED = """
+SELECT a.label AS label_v1, b.label AS label_v2, count(*) AS images
+FROM predictions a JOIN predictions b ON a.object_id = b.object_id
+WHERE a.model = 'm@1' AND b.model = 'm@2' AND a.status = 'ok' AND b.status = 'ok'
+GROUP BY a.label, b.label
+ORDER BY a.label, b.label
+"""
+
+
+@pytest.fixture
+def seeded(stack):
+    table = stack.dynamodb.Table(stack.spec.predictions.name)
+    return table, _seed(table)
+
+
+def _stats_rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+@pytest.mark.parametrize("query", [PredictionQuery(), PredictionQuery(source="owl"), PredictionQuery(status="ok", min_score=0.7),
+                                   PredictionQuery(since="2026-11-05T00:00:00.000Z", until="2026-11-09T00:00:00.000Z")],
+                         ids=["everything", "source", "status-score", "window"])
+def test_stats_counts_and_scores_match_the_table(seeded, query):
+    table, records = seeded
+    from spotter.stats import matching_records
+
+    by = ("label", "source")
+    rows = summarise(matching_records(DynamoPredictionQueries(table, page_size=9).query, query), by)
+    expected: dict = {}
+    for r in records:
+        if _matches(r, query):
+            expected.setdefault((r.label, r.source), []).append(r.score)
+    assert {(r["label"], r["source"]): r["count"] for r in rows} == {k: len(v) for k, v in expected.items()}
+    for r in rows:
+        scores = [s for s in expected[(r["label"], r["source"])] if s is not None]
+        assert r["mean_score"] == (pytest.approx(sum(scores) / len(scores)) if scores else None)
+        assert r["max_score"] == (max(scores) if scores else None)
+
+
+def test_stats_cli_formats_filters_and_says_when_it_scans(seeded, stack, capsys, tmp_path):
+    table, records = seeded
+    name = stack.spec.predictions.name
+    assert spotter(["stats", "--table", name, "--by", "label,source", "--source", "FALCON", "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    rows = _stats_rows(out)
+    assert "source 'FALCON' matched as 'falcon'" in err and "scanning" not in err
+    assert list(rows[0]) == ["label", "source", "count", "mean_score", "min_score", "max_score"]
+    assert sum(int(r["count"]) for r in rows) == sum(r.source == "falcon" for r in records)
+    assert spotter(["stats", "--table", name, "--by", "status", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert "scanning the whole table" in err
+    assert {r["status"]: r["count"] for r in json.loads(out)} == {
+        s: sum(r.status == s for r in records) for s in ("ok", "rejected")}
+    plot = tmp_path / "counts.png"
+    assert spotter(["stats", "--table", name, "--by", "day", "--label", "benign", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 5000
+
+
+def test_unknown_names_are_refused_with_the_known_ones(seeded, stack, capsys):
+    name = stack.spec.predictions.name
+    assert spotter(["query", "--table", name, "--label", "Benign", "--limit", "2"]) == 0
+    assert "label 'Benign' matched as 'benign'" in capsys.readouterr().err
+    assert spotter(["stats", "--table", name, "--source", "hawk"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "spotter stats: no source 'hawk' in the table; known sources: falcon, owl, web"
+    assert spotter(["query", "--table", name, "--model", "M@2"]) == 0
+    assert "model 'M@2' matched as 'm@2'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["query", "--since", "yesterday"], "spotter query: argument --since: not an ISO 8601 date or time"),
+    (["query", "--limit", "0"], "spotter query: argument --limit: a whole number of records, 1 or more"),
+    (["query", "--limit", "-1"], "spotter query: argument --limit: a whole number of records, 1 or more"),
+    (["stats", "--by", "colour"], "spotter stats: by must name some of label"),
+    (["query", "--bbox", "1,2,3"], "spotter query: argument --bbox: SOUTH,WEST,NORTH,EAST"),
+    (["export", "--output", "/missing/dir/x.parquet"], "spotter export: cannot write /missing/dir/x.parquet: no folder"),
+    (["sql", "DELETE FROM predictions"], "spotter sql: read only: DELETE is not allowed"),
+    (["sql", "SELEC label FROM predictions"], "spotter sql: Parser Error"),
+])
+def test_every_usage_error_is_one_line(seeded, stack, capsys, argv, message):
+    try:
+        code = spotter(argv + ["--table", stack.spec.predictions.name])
+    except SystemExit as exit_:  # argparse's own errors
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_a_negative_bbox_is_a_value_not_a_flag(seeded, stack, capsys):
+    assert spotter(["query", "--table", stack.spec.predictions.name, "--bbox", "-33.95,151.10,-33.80,151.30",
+                    "--format", "jsonl"]) == 0
+    assert capsys.readouterr().out == ""  # parsed (nothing lies there), not "expected one argument"
+    assert spotter(["query", "--table", stack.spec.predictions.name, "--bbox", "40,-5,50,10", "--format", "jsonl"]) == 0
+    assert capsys.readouterr().out.count("\n") > 5
+
+
+def test_limit_means_at_most_that_many(seeded, stack, capsys):
+    name = stack.spec.predictions.name
+    assert spotter(["query", "--table", name, "--limit", "5000", "--format", "jsonl"]) == 0
+    assert capsys.readouterr().out.count("\n") == 60
+    assert spotter(["query", "--table", name, "--limit", "7", "--format", "jsonl"]) == 0
+    assert capsys.readouterr().out.count("\n") == 7
+
+
+def test_sql_over_the_local_table_answers_the_readme_examples(seeded, stack, capsys):
+    _, records = seeded
+    name = stack.spec.predictions.name
+    assert spotter(["sql", "--table", name, "--format", "json", PER_LABEL_PER_DRONE_PER_DAY]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    expected: dict = {}
+    for r in records:
+        if r.status == "ok":
+            expected[(r.upload_day, r.source, r.label)] = expected.get((r.upload_day, r.source, r.label), 0) + 1
+    assert {(r["upload_day"], r["source"], r["label"]): r["images"] for r in rows} == expected
+    assert spotter(["sql", "--table", name, "--format", "csv", POSITIVES_IN_A_BOX]) == 0
+    found = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(found) == sum(r.label == "malignant" and r.score >= 0.8 and r.latitude is not None
+                             and 42 <= r.latitude <= 48 and 0 <= r.longitude <= 8 for r in records) > 0
+    assert spotter(["sql", "--table", name, "SELECT count(*) AS n, count(DISTINCT model) AS models, "
+                    "max(len(top)) AS k, any_value(typeof(top)) AS t FROM predictions"]) == 0
+    printed = capsys.readouterr().out
+    assert "60" in printed and 'STRUCT("label" VARCHAR, score DOUBLE)[]' in printed
+
+
+def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
+    from spotter.parquet_copy import write_layout
+    from spotter.sql import SqlError, connect, run
+
+    write_layout([_record(1)], tmp_path / "data")
+    con = connect(tmp_path / "data", tmp_path / "spill")
+    assert run(con, "SELECT count(*) FROM predictions")[1] == [(1,)]
+    for text in ("SELECT * FROM read_csv('/etc/passwd')", "COPY predictions TO '/tmp/x.csv'",
+                 "SET enable_external_access = true", "ATTACH '/tmp/x.db'"):
+        with pytest.raises(SqlError):
+            run(con, text)
+
+
+def _record(i: int, **changes) -> PredictionRecord:
+    values = dict(object_id=object_id_for("b", f"drones/owl/{i}.jpg"), model="m@1", bucket="b", key=f"drones/owl/{i}.jpg",
+                  status="ok", source="owl", file_name=f"{i}.jpg", uploaded_at=f"2026-11-0{1 + i % 3}T10:00:00.000Z",
+                  classified_at="2026-11-05T00:00:00.000Z", model_name="m", model_version="1", label="benign",
+                  score=0.5 + i / 100, top=[{"label": "benign", "score": 0.5 + i / 100}, {"label": "malignant", "score": 0.4}],
+                  etag=f"e{i}", frames=1, preprocess_ms=1.5, captured_at="2026-10-01T08:00:00.000")
+    values.update(changes)
+    return PredictionRecord(**values)
+
+
+def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
+    import pyarrow.parquet as pq
+
+    from spotter.export import COLUMN_NAMES, to_csv
+    from spotter.tabular import write
+
+    record = _record(3, captured_at="2026-10-01T08:00:00.000")
+    out = tmp_path / "r.parquet"
+    write([record], "parquet", out)
+    row = pq.read_table(out).to_pylist()[0]
+    assert set(row) == set(COLUMN_NAMES)
+    assert row["top"] == [{"label": "benign", "score": 0.53}, {"label": "malignant", "score": 0.4}]
+    assert (row["etag"], row["frames"], row["preprocess_ms"], row["model"], row["upload_day"]) == ("e3", 1, 1.5, "m@1", "2026-11-01")
+    assert row["captured_at"] is None and str(row["captured_at_local"]) == "2026-10-01 08:00:00"
+    csv_row = next(csv.DictReader(io.StringIO(to_csv([record]))))
+    assert set(csv_row) == set(COLUMN_NAMES) and csv_row["top"] == "benign:0.5300|malignant:0.4000"
+    assert csv_row["captured_at_local"] == "2026-10-01T08:00:00.000" and csv_row["captured_at"] == ""
+
+
+def test_capture_time_without_offset_stays_local():
+    from spotter.records import normalise_capture_time, split_capture_time
+
+    assert normalise_capture_time("2026:10:01 08:00:00".replace(":", "-", 2)) == "2026-10-01T08:00:00.000"
+    assert normalise_capture_time("2026-10-01T08:00:00+02:00") == "2026-10-01T06:00:00.000Z"
+    assert split_capture_time("2026-10-01T08:00:00.000") == (None, "2026-10-01T08:00:00.000")
+    assert split_capture_time("2026-10-01T06:00:00.000Z") == ("2026-10-01T06:00:00.000Z", None)
+    assert normalise_capture_time("not a time") is None
+
+
+def test_drones_cannot_be_named_web_or_unknown():
+    from spotter.keys import is_valid_source, origin_of
+    from spotter.sync import source_prefix
+
+    for name in ("web", "Web", "unknown"):
+        assert not is_valid_source(name)
+        with pytest.raises(ValueError, match="reserved"):
+            source_prefix(name)
+    assert origin_of("drones/web/b1/x.jpg").source == "unknown"  # never mixed with the page's uploads
+    assert origin_of("drones/owl/b1/x.jpg").source == "owl"
+
+
+def test_stats_dimensions_are_checked():
+    assert parse_dimensions("label, capture_day") == ("label", "capture_day")
+    for bad in (",", "label,label", "colour"):
+        with pytest.raises(QueryError):
+            parse_dimensions(bad)
+
+
+def test_api_stats_counts_what_predictions_lists(seeded, stack, monkeypatch):
+    import base64
+
+    from spotter.local.http_api import http_api_event
+    from spotter.local.lambda_runtime import LambdaContext, load_handler_module
+
+    _, records = seeded
+    monkeypatch.setenv("ALLOWED_ORIGINS", "http://127.0.0.1:8123")
+    module = load_handler_module("api")
+
+    def get(path):
+        response = module.lambda_handler(http_api_event("GET", path, {"origin": "http://127.0.0.1:8123"}, b""),
+                                         LambdaContext("api"))
+        body = response.get("body", "")
+        return response["statusCode"], json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)
+
+    status, body = get("/stats?by=label,status&source=owl&model=all")
+    assert status == 200 and body["by"] == ["label", "status"] and body["scanned"] is False
+    assert body["records"] == sum(r.source == "owl" for r in records)
+    assert {(g["label"], g["status"]): g["count"] for g in body["groups"]} == {
+        k: sum((r.label, r.status) == k for r in records if r.source == "owl")
+        for k in {(r.label, r.status) for r in records if r.source == "owl"}}
+    assert get("/stats?by=colour")[0] == 400
