@@ -28,20 +28,51 @@ sys.path.insert(0, str(HERE))
 import hostile  # noqa: E402
 from conftest import MODELS, ROOT, clean_env, start_local_stack  # noqa: E402
 
-_MEASURE = """
-import sys, time
-from spotter.errors import RejectedImage
-from spotter.imaging import decode_image
-data = open(sys.argv[1], "rb").read()
-started = time.perf_counter()
-try:
-    decoded = decode_image(data)
-    outcome = f"ok {decoded.width}x{decoded.height}"
-except RejectedImage as rejection:
-    outcome = "rejected: " + rejection.reason
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
-peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(f"{time.perf_counter() - started:.2f}\\t{peak_kb / 1024:.0f}\\t{outcome}")
+_MEASURE = r"""
+# A fresh process running the real classify module (functions/classify/app.py: settings, the
+# model, the decode worker), its S3 and DynamoDB replaced by stand-ins; one group of cases.
+import importlib.util, json, pickle, sys, time
+from spotter.ports import StoredObject
+
+def status(field):
+    return next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith(field + ":"))
+
+def reset_peak():
+    try:
+        open("/proc/self/clear_refs", "w").write("5")
+    except OSError:
+        pass
+
+spec = importlib.util.spec_from_file_location("classify_app", sys.argv[2])
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+cases = pickle.load(open(sys.argv[1], "rb"))
+current = {}
+class Objects:
+    def read(self, bucket, key, max_bytes, version_id=None):
+        data = current["data"]
+        return StoredObject(data=data[: max_bytes + 1], size=len(data), etag="e")
+class Predictions:
+    def put(self, record):
+        current["record"] = record
+        return True
+app.service.objects, app.service.predictions = Objects(), Predictions()
+for kind, name, data in cases:
+    current.clear()
+    current["data"] = data
+    reset_peak()
+    started = time.perf_counter()
+    app.service.deadline = None
+    result = app.classify_object(obj={"bucket": "b", "key": "drones/stress/" + name, "size": len(data),
+                                      "model": app.service.model_id})
+    seconds = time.perf_counter() - started
+    record = current.get("record")
+    stats = app.service.decoder.last_stats if app.service.decoder else {}
+    worker = stats.get("peak", 0) if stats.get("seconds", 1e9) <= seconds else 0
+    parent = status("VmHWM")
+    outcome = result["status"] + (": " + (record.reason or "") if record is not None and record.reason else "")
+    print(json.dumps({"kind": kind, "seconds": seconds, "parent_mb": parent / 2**20, "worker_mb": worker / 2**20,
+                      "outcome": outcome}), flush=True)
 """
 
 
@@ -84,20 +115,46 @@ def run_round(endpoints: dict, process, cases: list[hostile.Case], number: int, 
             "dead_letters": hostile.dead_letters(sqs, endpoints["dead_letter_queue"])}
 
 
-def measure_memory(cases: list[hostile.Case]) -> list[tuple[str, int, str, str, str]]:
+def measure_memory(cases: list[hostile.Case]) -> list[dict]:
+    """Each case classified by the real classify module in a fresh process per case class (a group):
+    wall time, and peak memory = the classify process's peak + the decode worker's peak for that image
+    (each reset before the image, so each case's numbers are its own)."""
+    import pickle
+
+    groups: dict[str, list[hostile.Case]] = defaultdict(list)
+    for case in cases:
+        groups[case.group].append(case)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for case in cases:
-            path = Path(tmp) / case.name
-            path.write_bytes(case.data)
-            result = subprocess.run([sys.executable, "-c", _MEASURE, str(path)], capture_output=True, text=True,
-                                    timeout=300, cwd=ROOT, env=clean_env())
-            if result.returncode != 0:
-                rows.append((case.kind, len(case.data), "-", "-", "CRASH " + _short(result.stderr[-300:])))
-                continue
-            seconds, peak_mb, outcome = result.stdout.strip().split("\t", 2)
-            rows.append((case.kind, len(case.data), seconds, peak_mb, _short(outcome)))
+        for group, members in sorted(groups.items()):
+            path = Path(tmp) / "cases.pickle"
+            path.write_bytes(pickle.dumps([(c.kind, c.name, c.data) for c in members]))
+            env = clean_env(UPLOADS_BUCKET="b", PREDICTIONS_TABLE="t", AWS_DEFAULT_REGION="us-east-1")
+            result = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(ROOT / "functions/classify/app.py")],
+                                    capture_output=True, text=True, timeout=1800, cwd=ROOT, env=env)
+            found = [row for row in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+                     if "parent_mb" in row]  # (the function logs JSON lines too)
+            for row in found:
+                rows.append({"group": group, **row, "peak_mb": row["parent_mb"] + row["worker_mb"]})
+            if result.returncode != 0 or len(found) != len(members):
+                rows.append({"group": group, "kind": f"{len(members) - len(found)} cases not measured", "seconds": 0,
+                             "parent_mb": 0, "worker_mb": 0, "peak_mb": 0,
+                             "outcome": "CRASH " + _short(result.stderr[-300:])})
     return rows
+
+
+def worst_table(rows: list[dict], memory_mb: int) -> str:
+    lines = [f"| Case class | Cases | Worst s | Worst peak MB (of {memory_mb}) | Worst-peak case → outcome |",
+             "| --- | ---: | ---: | ---: | --- |"]
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[row["group"]].append(row)
+    for group, members in sorted(groups.items()):
+        slowest = max(members, key=lambda r: r["seconds"])
+        biggest = max(members, key=lambda r: r["peak_mb"])
+        lines.append(f"| {group} | {len(members)} | {slowest['seconds']:.2f} | {biggest['peak_mb']:.0f} "
+                     f"| {_short(biggest['kind'], 40)} → {_short(biggest['outcome'], 60).replace('|', '/')} |")
+    return "\n".join(lines)
 
 
 def group_summary(results: list[dict]) -> str:
@@ -143,10 +200,21 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-bombs", action="store_true", help="skip the real decompression bombs (slow)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--no-measure", action="store_true", help="skip the per-class time and memory table")
+    parser.add_argument("--measure-only", action="store_true", help="only the per-class table (no local stack)")
     args = parser.parse_args(argv)
 
     catalogue = hostile.catalogue()
-    bombs = [] if args.no_bombs else hostile.big_bombs()
+    bombs = [] if args.no_bombs else hostile.big_bombs() + hostile.budget_bombs()
+    if args.measure_only:
+        rows = measure_memory(catalogue + bombs + hostile.mutations(args.mutations, seed=args.seed))
+        from spotter.config import Settings
+
+        print(worst_table(rows, Settings.from_env({}).function_memory_mb))
+        for row in sorted(rows, key=lambda r: -r["peak_mb"])[:15]:
+            print(f"{row['group']}\t{row['kind']}\t{row['seconds']:.2f} s\t{row['peak_mb']:.0f} MB"
+                  f"\t{_short(row['outcome'], 90)}")
+        return 0
     state = Path(tempfile.mkdtemp(prefix="spotter-stress-"))
     started = time.monotonic()
     process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
@@ -168,7 +236,8 @@ def main(argv=None) -> int:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    memory = measure_memory(bombs + [c for c in catalogue if c.group == "bomb"]) if bombs else []
+    measured = catalogue + bombs + (hostile.mutations(args.mutations, seed=args.seed) if args.mutations else [])
+    memory = [] if args.no_measure else measure_memory(measured)
 
     uploads = sum(r["uploads"] for r in results)
     problems = [p for r in results for p in r["problems"]]
@@ -185,10 +254,16 @@ def main(argv=None) -> int:
           f"Dead letters: {max((r['dead_letters'] for r in results), default=0)}. "
           f"Still serving after every round (normal image ok, GET /model 200): {all(r['serving'] for r in results)}.")
     if memory:
-        print("\n## Decompression bombs decoded alone (fresh process; peak RSS includes ~30 MB of Python)\n")
-        print("| Bomb | File bytes | Decode s | Peak RSS MB | Outcome |\n| --- | ---: | ---: | ---: | --- |")
-        for kind, size, seconds, peak, outcome in memory:
-            print(f"| {kind} | {size:,} | {seconds} | {peak} | {outcome} |")
+        from spotter.config import Settings
+
+        budget = Settings.from_env({})
+        print(f"\n## Worst time and peak memory per case class (the real classify module in a fresh process per "
+              f"class; peak = classify process + decode worker; budget {budget.decode_memory_mb} MB and "
+              f"{budget.decode_seconds:g} s a decode, function {budget.function_memory_mb} MB)\n")
+        print(worst_table(memory, budget.function_memory_mb))
+        over = [r for r in memory if r["peak_mb"] > budget.function_memory_mb or r["outcome"].startswith("CRASH")]
+        for row in over:
+            problems.append(f"{row['kind']}: peak {row['peak_mb']:.0f} MB, {row['outcome']}")
     for problem in problems[:50]:
         print("PROBLEM:", problem)
     if args.json:

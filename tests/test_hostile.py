@@ -42,6 +42,13 @@ def test_every_hostile_upload_ends_as_one_record_and_the_stack_keeps_serving(loc
         by_key[key] = hostile.Case(kind, key.rsplit("/", 1)[-1], good, hostile.OK, group="key")
     assert all(len(key.encode()) <= 1024 for key in by_key)
     hostile.upload_all(s3, e["bucket"], [(key, case.data) for key, case in by_key.items()])
+    # archived storage classes: a rejected record saying why; folder markers: no record at all
+    for storage_class in ("GLACIER", "DEEP_ARCHIVE"):
+        key = f"{prefix}archived-{storage_class}.jpg"
+        s3.put_object(Bucket=e["bucket"], Key=key, Body=good, StorageClass=storage_class)
+        by_key[key] = hostile.Case(f"stored as {storage_class}", key, good, hostile.REJECTED, "archived", "storage")
+    for marker in (f"{prefix}sub/", f"{prefix}deeper/sub/", f"{prefix}sub_$folder$"):
+        s3.put_object(Bucket=e["bucket"], Key=marker, Body=b"")
 
     # the web page's path too: POST /uploads, then the presigned POST form
     web_cases = [c for c in hostile.catalogue() if c.group in ("not an image", "damaged", "bomb", "unsupported")][:8]
