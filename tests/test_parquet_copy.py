@@ -133,3 +133,17 @@ def test_readme_examples_answer_the_same_over_the_copy_and_spotter_sql(copy_hand
         local = json.loads(capsys.readouterr().out)
         assert [list(r.values()) for r in local] == [[v.isoformat() if hasattr(v, "isoformat") else v for v in r] for r in rows]
         assert rows, text
+
+
+def test_the_readme_shows_exactly_the_queries_tested_here():
+    import re
+
+    from conftest import ROOT
+
+    def words(query: str) -> str:
+        lines = [line for line in query.splitlines() if not line.strip().startswith("--")]
+        return " ".join(" ".join(lines).replace(";", "").split())
+
+    block = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[0]
+    shown = [words(q) for q in block.split(";") if words(q)]
+    assert shown == [words(q) for q in (PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, MODEL_VERSIONS_COMPARED)]
