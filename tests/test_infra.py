@@ -191,6 +191,16 @@ def test_sam_build_offline_without_a_container(tmp_path):
     done = _run([python312, "-c", probe], env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site)}, timeout=120)
     assert done.stdout.strip().endswith("ok")
 
+    # the copy function carries pyarrow in its own layer, and not the runtime layer
+    copy_total = size(build / "CopyFunction") + size(build / "CopyLayer")
+    print(f"CopyFunction: function + layer = {copy_total / 1e6:.1f} MB unzipped")
+    assert copy_total < LAMBDA_LIMIT_BYTES
+    probe = ("import io, pyarrow as pa, pyarrow.parquet as pq; from spotter.parquet_copy import changes_by_day; "
+             "buffer = io.BytesIO(); pq.write_table(pa.table({'a': [1]}), buffer); print('ok')")
+    done = _run([python312, "-c", probe], env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(build / "CopyLayer" / "python")},
+                timeout=120)
+    assert done.stdout.strip().endswith("ok")
+
 
 # ----------------------------------------------------------------------------- contracts
 def test_logical_ids_and_types(resources):
