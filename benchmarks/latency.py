@@ -51,26 +51,53 @@ def inputs() -> list[tuple[str, bytes]]:
     return cases
 
 
-def measure(classifier: Classifier, data: bytes, use_draft: bool, runs: int) -> dict[str, tuple[float, float]]:
+def measure(classifier: Classifier, data: bytes, use_draft: bool, runs: int, decoder=None) -> dict[str, tuple[float, float]]:
+    """`decoder`: a BudgetedDecoder (the classify function's bounded path): decode ms is then the whole
+    round trip to its worker process (sending the bytes, decoding, receiving the picture)."""
     stages: dict[str, list[float]] = {"decode": [], "preprocess": [], "inference": [], "total": []}
     for _ in range(runs + 1):
-        decoded = decode_image(data, classifier.input_size, use_draft=use_draft)
+        started = time.perf_counter()
+        if decoder is None:
+            decoded = decode_image(data, classifier.input_size, use_draft=use_draft)
+            decode_ms = decoded.decode_ms
+        else:
+            decoded = decoder.decode(data, classifier.input_size, use_draft=use_draft)
+            decode_ms = (time.perf_counter() - started) * 1000.0
         prediction = classifier.classify(decoded.image)
-        stages["decode"].append(decoded.decode_ms)
+        stages["decode"].append(decode_ms)
         stages["preprocess"].append(prediction.preprocess_ms)
         stages["inference"].append(prediction.inference_ms)
-        stages["total"].append(decoded.decode_ms + prediction.preprocess_ms + prediction.inference_ms)
+        stages["total"].append(decode_ms + prediction.preprocess_ms + prediction.inference_ms)
     return {name: median_p95(values[1:]) for name, values in stages.items()}  # first run warms caches
 
 
 def run(model_path, runs: int = 15) -> str:
+    from spotter.adapters.wiring import decode_limits
+    from spotter.budget import BudgetedDecoder
+    from spotter.config import Settings
+
     classifier = Classifier.load(model_path, num_threads=1)
-    rows = []
-    for name, data in inputs():
-        is_jpeg = data[:2] == b"\xff\xd8"
-        for use_draft in ((True, False) if is_jpeg else (False,)):
-            n = runs if (use_draft or len(data) < 2_000_000) else max(5, runs // 3)
-            result = measure(classifier, data, use_draft, n)
-            rows.append([name, "draft" if use_draft else "plain",
-                         *[f"{result[s][0]:.1f} / {result[s][1]:.1f}" for s in ("decode", "preprocess", "inference", "total")]])
-    return table(["input", "decode mode", "decode ms (med / p95)", "preprocess ms", "inference ms", "end to end ms"], rows)
+    settings = Settings.from_env({})
+    decoder = BudgetedDecoder(decode_limits(settings)).start()
+    rows, costs = [], []
+    try:
+        for name, data in inputs():
+            is_jpeg = data[:2] == b"\xff\xd8"
+            modes = [("draft", True, None), ("budget (worker)", True, decoder)] if is_jpeg else \
+                [("plain", False, None), ("budget (worker)", False, decoder)]
+            if is_jpeg:
+                modes.append(("plain", False, None))
+            results = {}
+            for label, use_draft, via in modes:
+                n = runs if (use_draft or len(data) < 2_000_000) else max(5, runs // 3)
+                results[label] = result = measure(classifier, data, use_draft, n, via)
+                rows.append([name, label,
+                             *[f"{result[s][0]:.1f} / {result[s][1]:.1f}" for s in ("decode", "preprocess", "inference", "total")]])
+            base = results["draft" if is_jpeg else "plain"]["total"][0]
+            cost = results["budget (worker)"]["total"][0] - base
+            costs.append(f"{name}: {cost:+.2f} ms a picture ({100 * cost / base:+.1f} % of {base:.1f} ms)")
+    finally:
+        decoder.close()
+    return (table(["input", "decode mode", "decode ms (med / p95)", "preprocess ms", "inference ms", "end to end ms"], rows)
+            + f"\n\nThe decode budget ({settings.decode_memory_mb} MB, {settings.decode_seconds:g} s; a warm worker "
+            f"process), median end to end against the same path inline, same run:\n- " + "\n- ".join(costs))

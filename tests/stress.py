@@ -57,9 +57,9 @@ class Predictions:
         current["record"] = record
         return True
 app.service.objects, app.service.predictions = Objects(), Predictions()
-for kind, name, data in cases:
+for kind, name, path in cases:
     current.clear()
-    current["data"] = data
+    current["data"] = data = open(path, "rb").read()  # one case in memory at a time
     reset_peak()
     started = time.perf_counter()
     app.service.deadline = None
@@ -127,8 +127,12 @@ def measure_memory(cases: list[hostile.Case]) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for group, members in sorted(groups.items()):
+            listed = []
+            for number, case in enumerate(members):
+                (Path(tmp) / f"{number}.bin").write_bytes(case.data)
+                listed.append((case.kind, case.name, str(Path(tmp) / f"{number}.bin")))
             path = Path(tmp) / "cases.pickle"
-            path.write_bytes(pickle.dumps([(c.kind, c.name, c.data) for c in members]))
+            path.write_bytes(pickle.dumps(listed))
             env = clean_env(UPLOADS_BUCKET="b", PREDICTIONS_TABLE="t", AWS_DEFAULT_REGION="us-east-1")
             result = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(ROOT / "functions/classify/app.py")],
                                     capture_output=True, text=True, timeout=1800, cwd=ROOT, env=env)
