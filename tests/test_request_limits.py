@@ -125,6 +125,13 @@ def test_a_json_page_over_the_budget_comes_in_smaller_pages_and_skips_nothing():
     assert seen == [r.file_name for r in records] and replies >= 4
 
 
+def test_a_json_page_is_measured_as_sent_with_escapes():
+    records = [record(i, f"{i:04d}" + "\U0001F600" * 100) for i in range(100)]  # 12 bytes each once escaped
+    reply = json_page(FakeQueries(records).query, PredictionQuery(limit=100), _render, budget=60_000)
+    assert reply["next"] and len(json.dumps(reply).encode()) <= 60_000
+    assert len(json.dumps(reply, separators=(",", ":")).encode()) <= 60_000  # as Powertools writes it
+
+
 def test_csv_replies_stop_at_a_whole_page_under_the_budget():
     records = [record(i, f"{i:04d}" + "n" * 996) for i in range(60)]
     fake = FakeQueries(records)

@@ -186,12 +186,33 @@ def test_deep_big_and_long_requests_are_400_not_500(running):
     assert not_json.status_code == 400 and "not JSON" in not_json.json()["message"]
 
 
+@pytest.mark.parametrize("content_type", ["application/octet-stream", "application/json", None])
+def test_a_body_that_is_not_utf8_is_a_400(running, content_type):
+    body = '{"files":[{"name":"\u00e9.png","type":"image/png","size":10}]}'.encode("latin-1")
+    headers = {"content-type": content_type} if content_type else {}
+    response = requests.post(f"{running['api']}/uploads", data=body, headers=headers, timeout=30)
+    assert response.status_code == 400 and "not JSON" in response.json()["message"]
+
+
+def test_a_drone_cannot_write_to_the_analysts_terminal(running):
+    s3, bucket = _s3(running), _bucket(running)
+    name = "\x1b]0;PWNED\x07\x1b[31mRED\x1b[0m\x1b[2K\rfake\u202egpj.jpg"
+    s3.put_object(Bucket=bucket, Key=f"drones/ansi/f/{name}", Body=images.jpeg(images.RED), ContentType="image/jpeg")
+    assert len(_wait_for(running, {"source": "ansi"}, 1)) == 1
+    cli = [sys.executable, "-m", "spotter.cli", "query", "--state-dir", str(running["state"]), "--source", "ansi"]
+    shown = subprocess.run(cli, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60).stdout
+    assert "ansi" in shown and not any(c in shown for c in "\x1b\x07\r\u202e")
+    assert "\\x1b]0;PWNED" in shown
+
+
 def test_the_largest_allowed_request_gets_a_reply_under_lambdas_limit(running):
-    files = [{"name": f"{i:03d}" + "é" * 247 + ".jpg", "type": "image/jpeg", "size": 10} for i in range(500)]
-    response = _plan(running, files)
-    assert response.status_code == 200 and len(response.json()["uploads"]) == 500
-    assert len(response.content) < LAMBDA_RESPONSE_LIMIT
-    print(f"\nlargest /uploads reply: {len(response.content):,} bytes")
+    for kind in ("image/jpeg", "application/pdf"):  # planned forms, and refusals (which repeat the name)
+        files = [{"name": f"{i:03d}" + "\U0001F600" * 247 + ".jpg", "type": kind, "size": 10} for i in range(500)]
+        body = json.dumps({"files": files}, ensure_ascii=False).encode()  # as a browser sends it
+        response = requests.post(f"{running['api']}/uploads", data=body, timeout=30)
+        assert response.status_code == 200 and len(response.json()["uploads"]) == 500
+        assert len(response.content) < LAMBDA_RESPONSE_LIMIT
+        print(f"\nlargest /uploads reply ({kind}): {len(response.content):,} bytes")
 
 
 # ---- 5. drones find their bucket with their own permissions -----------------------------------

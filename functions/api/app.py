@@ -1,5 +1,6 @@
 """HTTP API for the web page and scripts: presigned uploads, predictions, CSV, the model card."""
 
+import base64
 import json
 
 from aws_lambda_powertools import Logger
@@ -59,9 +60,17 @@ def _view(record) -> dict:
     return record_view(record, signer.view_url(record.key, settings.view_url_ttl, kind) if kind else None)
 
 
+def _raw_body() -> bytes:
+    """The body as bytes: Powertools' `decoded_body` decodes base64 bodies as UTF-8 and raises on
+    anything else, which would be a 500 for a client's mistake."""
+    event = app.current_event
+    body = event.body or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8", "surrogatepass")
+
+
 @app.post("/uploads")
 def create_uploads():
-    files, batch = parse_files(parse_body(app.current_event.decoded_body))
+    files, batch = parse_files(parse_body(_raw_body()))
     batch = _caller().batch_for_upload(batch)
     uploads = []
     for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):

@@ -21,7 +21,8 @@ def json_page(fetch: Fetch, query: PredictionQuery, render: Callable[[Prediction
     while True:
         records, cursor = fetch(query)
         reply = {"items": [render(r) for r in records], "next": cursor}
-        if query.limit == 1 or len(json.dumps(reply, ensure_ascii=False).encode()) <= budget:
+        # measured as the handler writes it: ASCII with \u escapes (an emoji is 12 bytes, not 4)
+        if query.limit == 1 or len(json.dumps(reply).encode()) <= budget:
             return reply
         query = query.replace(limit=max(1, query.limit // 2))
 

@@ -24,17 +24,28 @@ def _plain(value):
     return value
 
 
+# C0 and C1 controls, DEL, and the bidirectional overrides and isolates: a drone's file name must not
+# retitle, recolour or rewrite the analyst's terminal, nor reverse what follows it.
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def printable(text: str) -> str:
+    """`text` for a terminal: control characters shown as escapes (`\\x1b`), never obeyed."""
+    return text.translate(_UNPRINTABLE)
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, (list, dict)):
-        return json.dumps(_plain(value), ensure_ascii=False)
-    return str(_plain(value))
+        return printable(json.dumps(_plain(value), ensure_ascii=False))
+    return printable(str(_plain(value)))
 
 
-def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream) -> None:
+def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream, noun: str = "row") -> None:
     if fmt == "json":
         stream.write(json.dumps([dict(zip(columns, map(_plain, r))) for r in rows], ensure_ascii=False, indent=1) + "\n")
     elif fmt == "csv":
@@ -49,4 +60,4 @@ def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream) -> None:
         for values in cells:
             clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
             stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
-        stream.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
+        stream.write(f"({len(rows)} {noun}{'s' if len(rows) != 1 else ''})\n")

@@ -10,28 +10,16 @@ from typing import Iterable
 
 from .export import COLUMNS, row, write_csv
 from .records import PredictionRecord
+from .rows_output import write_rows
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 _TABLE_COLUMNS = ["file_name", "source", "batch", "status", "label", "score", "uploaded_at", "captured_at",
                   "latitude", "longitude", "model_version", "reason"]
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
 def write_table(records: list[PredictionRecord], stream) -> None:
-    rows = [[_cell(getattr(r, c, None)) for c in _TABLE_COLUMNS] for r in records]
-    widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(_TABLE_COLUMNS)]
-    stream.write("  ".join(c.ljust(w) for c, w in zip(_TABLE_COLUMNS, widths)).rstrip() + "\n")
-    for values in rows:
-        clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
-        stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
-    stream.write(f"({len(records)} record{'s' if len(records) != 1 else ''})\n")
+    rows = [tuple(getattr(r, c, None) for c in _TABLE_COLUMNS) for r in records]
+    write_rows(_TABLE_COLUMNS, rows, "table", stream, noun="record")
 
 
 def write_jsonl(records: Iterable[PredictionRecord], stream) -> None:

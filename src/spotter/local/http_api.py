@@ -33,6 +33,11 @@ def http_api_event(
         query[name] = f"{query[name]},{value}" if name in query else value  # API Gateway joins repeats
     lowered = {k.lower(): v for k, v in headers.items()}
     is_text = any(lowered.get("content-type", "").startswith(t) for t in _TEXT_TYPES) or not body
+    if is_text and body:
+        try:  # a "text" body that is not UTF-8 travels base64-encoded, as API Gateway passes binary
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            is_text = False
     now = time.time()
     event = {
         "version": "2.0",
@@ -66,6 +71,9 @@ def http_api_event(
     return event
 
 
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+
+
 def make_server(host: str, port: int, handler: Callable[[dict, object], dict], function_name: str = "ApiFunction",
                 health: Callable[[], tuple[bool, dict]] | None = None):
     """`health`: answers `GET /health` locally (not a route of the deployed API): (healthy, report)."""
@@ -73,6 +81,7 @@ def make_server(host: str, port: int, handler: Callable[[dict, object], dict], f
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 30  # seconds a client may stall mid-request (API Gateway gives up after 30 s too)
 
         def _handle(self):
             if health is not None and self.command == "GET" and urlsplit(self.path).path == "/health":
@@ -81,7 +90,15 @@ def make_server(host: str, port: int, handler: Callable[[dict, object], dict], f
                              "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"},
                              "body": json.dumps(report)})
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_REQUEST_BYTES:  # API Gateway's own limit
+                self._reply({"statusCode": 413, "headers": {"Content-Type": "application/json"},
+                             "body": json.dumps({"message": f"request body must be at most {MAX_REQUEST_BYTES} bytes"})})
+                self.close_connection = True
+                return
             body = self.rfile.read(length) if length else b""
             event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
