@@ -344,7 +344,9 @@ def test_functions_get_every_setting_the_code_reads(template, resources):
     api = {**shared, **resources["ApiFunction"]["Properties"]["Environment"]["Variables"]}
     common = {"UPLOADS_BUCKET", "PREDICTIONS_TABLE", "SPOTTER_MODEL", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS", "TOP_K",
               "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
-    assert common | {"IDEMPOTENCY_TABLE", "MODEL_THREADS"} <= set(classify)
+    assert common | {"IDEMPOTENCY_TABLE", "MODEL_THREADS", "CLASSIFY_TIMEOUT_S", "CLASSIFY_BATCH_SIZE"} <= set(classify)
+    assert classify["CLASSIFY_TIMEOUT_S"] == {"Ref": "ClassifyTimeout"}
+    assert classify["CLASSIFY_BATCH_SIZE"] == {"Ref": "ClassifyBatchSize"}
     assert common | {"UPLOAD_URL_TTL", "VIEW_URL_TTL", "ALLOWED_ORIGINS", "AUTH_ENABLED"} <= set(api)
     assert shared["POWERTOOLS_METRICS_NAMESPACE"] == "Spotter"
     assert template["Globals"]["Function"]["Runtime"] == "python3.12"

@@ -17,6 +17,7 @@ from .records import (
     STATUS_OK,
     STATUS_REJECTED,
     PredictionRecord,
+    normalise_capture_time,
     normalise_time,
     object_id_for,
     utc_now,
@@ -93,7 +94,7 @@ class ClassifyService:
             record.format, record.frames = decoded.format, decoded.frames
             record.decode_ms = round(decoded.decode_ms, 2)
             field = decoded.field
-            record.captured_at = normalise_time(field.captured_at) if field.captured_at else None
+            record.captured_at = normalise_capture_time(field.captured_at)
             record.latitude, record.longitude = field.latitude, field.longitude
             record.altitude, record.camera = field.altitude, field.camera
             prediction = self.classifier.classify(decoded.image, self.top_k)
