@@ -71,13 +71,14 @@ def exif_rotated_jpeg(colour=RED, size=(80, 40), orientation=6) -> bytes:
     return encode(solid(colour, size), "JPEG", exif=exif.tobytes())
 
 
-def jpeg_with_field_data(colour=GREEN, taken="2026:05:04 10:30:15", offset="+02:00") -> bytes:
+def jpeg_with_field_data(colour=GREEN, taken="2026:05:04 10:30:15", offset: str | None = "+02:00") -> bytes:
     """A JPEG with EXIF capture time, GPS position (48.8584 N, 2.2945 E, 35 m) and camera."""
     exif = Image.Exif()
     exif[0x010F] = "DJI"
     exif[0x0110] = "FC3411"
     exif.get_ifd(0x8769)[0x9003] = taken
-    exif.get_ifd(0x8769)[0x9011] = offset
+    if offset is not None:
+        exif.get_ifd(0x8769)[0x9011] = offset
     gps = exif.get_ifd(0x8825)
     gps[1], gps[2] = "N", (48.0, 51.0, 30.24)
     gps[3], gps[4] = "E", (2.0, 17.0, 40.2)

@@ -102,6 +102,12 @@ def test_field_metadata_is_recorded(stack):
     assert record["camera"] == "DJI FC3411"
 
 
+def test_a_capture_time_without_an_offset_stays_the_cameras_local_time(stack):
+    stack.put("drones/owl/local.jpg", images.jpeg_with_field_data(offset=None))
+    stack.drain()
+    assert stack.record_for("drones/owl/local.jpg")["captured_at"] == "2026-05-04T10:30:15.000"  # no Z: not UTC
+
+
 def test_a_camera_clock_out_of_range_does_not_fail_the_image(stack):
     # year 1 at +01:00 is before the first representable UTC instant
     stack.put("drones/owl/clock.jpg", images.jpeg_with_field_data(taken="0001:01:01 00:00:00", offset="+01:00"))
