@@ -54,12 +54,12 @@ def test_over_the_memory_limit_is_a_rejection_and_the_worker_is_replaced(decoder
 
 
 def test_over_the_time_limit_the_worker_is_killed_and_the_next_image_is_unaffected():
-    slow = BudgetedDecoder(DecodeLimits(seconds=0.3)).start()
+    slow = BudgetedDecoder(DecodeLimits(seconds=0.02)).start()
     try:
         started = time.monotonic()
-        with pytest.raises(RejectedImage, match=r"longer than the 0.3 s time limit"):
-            slow.decode(hostile.png_zeros(6000, 6000, 16, 0))  # ~1 s to inflate and scale
-        assert time.monotonic() - started < 1.5
+        with pytest.raises(RejectedImage, match=r"longer than the 0.02 s time limit"):
+            slow.decode(hostile.png_zeros(6000, 6000, 16, 0))  # ~0.2 s to inflate and scale on a quiet machine
+        assert time.monotonic() - started < 1.0
         assert slow.decode(images.jpeg()).image.mode == "RGB"
         assert slow.starts == 2
     finally:

@@ -3,7 +3,9 @@
 
 The worker (`python -m spotter.budget`) is started once and reused across images: it is a fresh
 interpreter (not a fork of a process that may run threads), holds only Pillow and numpy, and
-talks over two pipes (Lambda has no /dev/shm, so no multiprocessing queues). When an image
+talks over two pipes (Lambda has no /dev/shm, so no multiprocessing queues) that carry only
+small headers: the image bytes and the decoded pixels pass through a shared memory file (memfd),
+one copy each way, not through the pipe in 64 KB pieces with a context switch for each. When an image
 overruns the time limit, the worker is killed and the next image gets a new one; when it runs
 out of its memory cap, the allocation fails inside the worker (`MemoryError`), the image is
 rejected and the worker is replaced. A decoder crash (a signal) is a rejection too. Whatever an
@@ -23,6 +25,8 @@ import sys
 import threading
 import time
 from dataclasses import replace
+
+from PIL import Image
 
 from .errors import RejectedImage
 from .imaging import DecodedImage, DecodeLimits, decode_image
@@ -60,6 +64,39 @@ def _read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def _pread_all(fd: int, size: int) -> bytes:
+    chunks, got = [], 0
+    while got < size:
+        chunk = os.pread(fd, size - got, got)
+        if not chunk:
+            raise EOFError("the shared buffer is shorter than announced")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+
+def _pwrite_all(fd: int, data: bytes | memoryview) -> None:
+    view, offset = memoryview(data), 0
+    while offset < len(view):
+        offset += os.pwrite(fd, view[offset:], offset)
+
+
+def _shared_buffer() -> int:
+    """A file in memory both processes can read and write (a memfd; a deleted temp file where
+    memfd_create is missing)."""
+    if hasattr(os, "memfd_create"):
+        return os.memfd_create("spotter-decode", 0)  # inheritable: passed to the worker below
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="spotter-decode-")
+    os.unlink(path)
+    os.set_inheritable(fd, True)
+    return fd
+
+
+SHRINK_BUFFER_BYTES = 16 * MiB  # a bigger exchange is released afterwards, not kept for the next image
+
+
 def _write_all(fd: int, *parts: bytes) -> None:
     for part in parts:
         view = memoryview(part)
@@ -76,6 +113,7 @@ def worker_main() -> int:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # stray prints from a plugin must not corrupt the protocol
     memory = int(sys.argv[1]) if len(sys.argv) > 1 else 0
+    shared = int(sys.argv[2])
     baseline = _status("VmSize")
     if memory:
         cap = baseline + memory
@@ -88,31 +126,42 @@ def worker_main() -> int:
             return 0
         job = pickle.loads(_read_exact(rfd, _HEADER.unpack(header)[0]))
         try:
-            data = _read_exact(rfd, job["size"])
-        except EOFError:
+            data = _pread_all(shared, job["size"])
+        except MemoryError:
+            _write_all(wfd, *_framed((("memory", None), {"seconds": 0.0, "peak": _status("VmHWM"), "rss": 0,
+                                                          "size": 0, "baseline": baseline, "start_rss": 0})))
             return 0
         _reset_peak()
         start_rss = _status("VmRSS")
         started = time.perf_counter()
         try:
             decoded = decode_image(data, job["target_size"], job["limits"], job["use_draft"])
-            reply = ("ok", decoded)
+            del data
+            pixels = decoded.image.tobytes()
+            _pwrite_all(shared, pixels)
+            # the pixels travel through the shared file; the header says how to read them back
+            reply = ("ok", replace(decoded, image=(decoded.image.mode, decoded.image.size, len(pixels))))
+            del pixels
         except RejectedImage as rejection:
             reply = ("rejected", rejection.reason)
         except MemoryError:
             reply = ("memory", None)
         except Exception as exc:  # decode_image turns decoder errors into RejectedImage; anything else
             reply = ("rejected", f"the decoder failed: {type(exc).__name__}: {exc}"[:500])
-        del data
+        data = None
         stats = {"seconds": time.perf_counter() - started, "peak": _status("VmHWM"), "rss": _status("VmRSS"),
                  "size": _status("VmSize"), "baseline": baseline, "start_rss": start_rss}
         try:
-            body = pickle.dumps((reply, stats), protocol=pickle.HIGHEST_PROTOCOL)
+            _write_all(wfd, *_framed((reply, stats)))
         except MemoryError:
-            body = pickle.dumps((("memory", None), stats))
-        _write_all(wfd, _HEADER.pack(len(body)), body)
+            _write_all(wfd, *_framed((("memory", None), stats)))
         if reply[0] == "memory":
             return 0  # an allocation failed somewhere: leave it to a fresh process
+
+
+def _framed(message) -> tuple[bytes, bytes]:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(body)), body
 
 
 # ---- the caller side ------------------------------------------------------------------------------
@@ -127,6 +176,7 @@ class BudgetedDecoder:
         self.recycle_bytes = recycle_bytes
         self.python = python or sys.executable
         self._process: subprocess.Popen | None = None
+        self._shared: int | None = None
         self._baseline = 0
         self._lock = threading.Lock()
         self.starts = 0  # workers started (a kill or a recycle starts another)
@@ -147,12 +197,14 @@ class BudgetedDecoder:
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "MALLOC_ARENA_MAX": "1",  # one arena: no 64 MB address-space reservations per thread
-            "MALLOC_MMAP_THRESHOLD_": str(1 * MiB),  # big buffers go back to the system when freed
             "PYTHONDONTWRITEBYTECODE": "1",
         })
         memory = self.limits.memory_bytes or 0
-        process = subprocess.Popen([self.python, "-m", "spotter.budget", str(memory)], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, env=env, close_fds=True, bufsize=0)
+        if self._shared is None:
+            self._shared = _shared_buffer()
+        process = subprocess.Popen([self.python, "-m", "spotter.budget", str(memory), str(self._shared)],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+                                   pass_fds=(self._shared,), bufsize=0)
         try:
             ready = self._read_reply(process, deadline=time.monotonic() + 60)
         except BaseException:
@@ -187,6 +239,9 @@ class BudgetedDecoder:
     def close(self) -> None:
         with self._lock:
             self._discard()
+            if self._shared is not None:
+                os.close(self._shared)
+                self._shared = None
 
     @staticmethod
     def _read_reply(process: subprocess.Popen, deadline: float, size: int | None = None) -> bytes | None:
@@ -218,7 +273,8 @@ class BudgetedDecoder:
             job = pickle.dumps({"size": len(data), "target_size": tuple(target_size), "limits": self.limits,
                                 "use_draft": use_draft}, protocol=pickle.HIGHEST_PROTOCOL)
             try:
-                _write_all(process.stdin.fileno(), _HEADER.pack(len(job)), job, data)
+                _pwrite_all(self._shared, data)
+                _write_all(process.stdin.fileno(), _HEADER.pack(len(job)), job)
                 header = self._read_reply(process, deadline)
                 body = None if header is None else self._read_reply(process, deadline, _HEADER.unpack(header)[0])
             except (EOFError, BrokenPipeError, OSError):
@@ -230,6 +286,11 @@ class BudgetedDecoder:
                                     f"{elapsed:.1f} s; the picture may be built to be slow to decode)")
             (kind, value), stats = pickle.loads(body)
             self.last_stats = stats
+            if kind == "ok":
+                mode, size, length = value.image
+                value = replace(value, image=Image.frombytes(mode, size, _pread_all(self._shared, length)))
+            if max(len(data), length if kind == "ok" else 0) > SHRINK_BUFFER_BYTES:
+                os.ftruncate(self._shared, 0)
             if kind == "memory" or stats["size"] - stats["baseline"] > self.recycle_bytes \
                     or stats["rss"] - stats["start_rss"] > self.recycle_bytes:
                 self._discard()  # replaced on the next image
