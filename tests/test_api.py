@@ -294,3 +294,79 @@ def test_with_sign_in_on_nobody_sees_another_researchers_batch(signed_in_api):
 
     assert api("GET", "/predictions?label=red", ANALYST)[1]["items"][0]["batch"] == batch
     assert api("GET", f"/predictions/{upload['objectId']}", ANALYST)[0] == 200
+
+
+def test_original_names_ride_as_signed_metadata_and_come_back_in_records_and_csv(api):
+    stack = api.stack
+    name = "Läsion Rücken — Patientin 7 (ü) ✓ 📷.jpg"
+    _, body = _json(api("POST", "/uploads", {"files": [{"name": name, "type": "image/jpeg", "size": 1}]}))
+    upload = body["uploads"][0]
+    assert upload["key"].endswith("-Lasion_Rucken_Patientin_7_u_.jpg")  # the key stays sanitised
+    field = upload["fields"]["x-amz-meta-original-name"]
+    assert base64.b64decode(field).decode("utf-8") == name
+    policy = json.loads(base64.b64decode(upload["fields"]["policy"]))
+    assert ["eq", "$x-amz-meta-original-name", field] in policy["conditions"]  # pinned, as the key and type are
+    assert _upload(upload, images.jpeg(images.RED), "whatever.jpg").status_code == 204
+    stack.drain()
+    _, listing = _json(api("GET", f"/predictions?batch={body['batch']}"))
+    assert [item["file_name"] for item in listing["items"]] == [name]
+    _, _, text = api("GET", f"/predictions.csv?batch={body['batch']}")
+    assert [row["file_name"] for row in csv.DictReader(io.StringIO(text))] == [name]
+
+
+def test_a_255_character_emoji_name_fits_s3_metadata_and_survives():
+    from spotter.keys import decode_original_name, encode_original_name
+
+    name = "🦠" * 251 + ".jpg"
+    encoded = encode_original_name(name)
+    assert len("original-name") + len(encoded) < 2048  # S3's user-metadata limit
+    assert decode_original_name(encoded) == name
+    assert decode_original_name("not base64!") is None and decode_original_name(None) is None
+
+
+def test_refused_files_are_recorded_in_the_batch_with_their_reason(api):
+    files = [{"name": "IMG_0042.HEIC", "type": "", "size": 2_000_000}, {"name": "ok.jpg", "type": "image/jpeg", "size": 1}]
+    _, body = _json(api("POST", "/uploads", {"files": files, "batch": "with-refusal"}))
+    refused = body["uploads"][0]
+    assert "HEIC" in refused["error"] and "export it as JPEG" in refused["error"] and refused["objectId"]
+    status, listing = _json(api("GET", "/predictions?batch=with-refusal&status=refused"))
+    assert status == 200 and len(listing["items"]) == 1
+    item = listing["items"][0]
+    assert (item["object_id"], item["file_name"], item["status"]) == (refused["objectId"], "IMG_0042.HEIC", "refused")
+    assert item["reason"] == refused["error"] and item["image_url"] is None
+    _, _, text = api("GET", "/predictions.csv?batch=with-refusal")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["file_name"], r["status"], r["reason"]) for r in rows] == [("IMG_0042.HEIC", "refused", refused["error"])]
+
+
+def test_batches_list_newest_first_with_counts_and_delete_removes_images_and_records(api):
+    stack = api.stack
+    for batch, files in (("older-batch", ["red.jpg", "notes.txt"]), ("newer-batch", ["blue.jpg", "broken.jpg"])):
+        requested = [{"name": n, "type": "text/plain" if n.endswith(".txt") else "image/jpeg", "size": 1} for n in files]
+        _, body = _json(api("POST", "/uploads", {"files": requested, "batch": batch}))
+        payloads = {"red.jpg": images.jpeg(images.RED), "blue.jpg": images.jpeg(images.BLUE), "broken.jpg": b"\xff\xd8\xff no"}
+        for upload in body["uploads"]:
+            if "fields" in upload:
+                assert _upload(upload, payloads[upload["name"]], upload["name"]).status_code == 204
+        stack.drain()
+    status, listing = _json(api("GET", "/batches"))
+    assert status == 200
+    assert [b["batch"] for b in listing["batches"]] == ["newer-batch", "older-batch"]
+    older = listing["batches"][1]
+    assert older["files"] == 2 and older["images"] == 1
+    assert older["by_status"] == {"ok": 1, "refused": 1} and older["by_outcome"] == {"red": 1, "refused": 1}
+    assert listing["batches"][0]["by_status"] == {"ok": 1, "rejected": 1}
+
+    status, preview = _json(api("GET", "/batches/newer-batch"))
+    assert status == 200 and sorted(preview["names"]) == ["blue.jpg", "broken.jpg"] and preview["records"] == 2
+
+    status, removal = _json(api("DELETE", "/batches/newer-batch"))
+    assert status == 200 and removal == {"batch": "newer-batch", "deleted_object_versions": 2, "deleted_records": 2}
+    assert _json(api("GET", "/predictions?batch=newer-batch&model=all"))[1]["items"] == []
+    import boto3
+    s3 = boto3.client("s3")
+    left = s3.list_object_versions(Bucket=stack.spec.bucket, Prefix="uploads/newer-batch/")
+    assert not left.get("Versions") and not left.get("DeleteMarkers")  # no version kept back for 30 days
+    assert [b["batch"] for b in _json(api("GET", "/batches"))[1]["batches"]] == ["older-batch"]
+    assert api("GET", "/batches/newer-batch")[0] == 404
+    assert api("DELETE", "/batches/..%2Fdrones")[0] == 400

@@ -298,8 +298,17 @@ def test_api_signs_uploads_only_under_uploads_and_only_reads_predictions(resourc
     put = [s for s in statements if "s3:PutObject" in _as_list(s["Action"])]
     assert len(put) == 1 and _resource_text(put[0]) == ["arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"]
     dynamo = {a for s in statements for a in _as_list(s["Action"]) if a.startswith("dynamodb:")}
-    assert dynamo and not dynamo & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    # it writes only refusal records and deletes only a deleted batch's records: no updates, no batch writes
+    assert dynamo and not dynamo & {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+    writes = [s for s in statements if {"dynamodb:PutItem", "dynamodb:DeleteItem"} & set(_as_list(s["Action"]))]
+    assert len(writes) == 1 and _resource_text(writes[0]) == ["PredictionsTable.Arn"]  # the table, no index, no other
     assert not any("Idempotency" in t for s in statements for t in _resource_text(s))
+    # deleting a batch: object versions under uploads/ only, listed only under uploads/
+    deletes = [s for s in statements if any(a.startswith("s3:Delete") for a in _as_list(s["Action"]))]
+    assert [t for s in deletes for t in _resource_text(s)] == ["arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"]
+    listing = [s for s in statements if "s3:ListBucketVersions" in _as_list(s["Action"])]
+    assert len(listing) == 1 and listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
+    assert not any("s3:ListBucket" == a for s in statements for a in _as_list(s["Action"]))
     for function in ("ClassifyFunction", "ApiFunction"):
         props = resources[function]["Properties"]
         assert "Policies" not in props and props["Role"]["Fn::GetAtt"][0] == f"{function}Role"

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -11,14 +12,22 @@ from aws_lambda_powertools.event_handler.exceptions import (
 )
 
 from spotter.access import AccessDenied, Caller
-from spotter.adapters.wiring import prediction_queries, predictions, presigner
+from spotter.adapters.wiring import batch_removal, prediction_queries, predictions, presigner
 from spotter.api_views import ModelInfo, query_from_params, record_view, view_type
+from spotter.batches import owned_by, remove_batch, summarise_batches, web_batches_query
 from spotter.config import Settings
-from spotter.keys import sanitise_file_name
+from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
 from spotter.query import QueryError
 from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
 from spotter.stats import matching_records, parse_dimensions, scans, summarise
-from spotter.uploads import PlannedUpload, UploadRequestError, parse_body, parse_files, plan_uploads
+from spotter.uploads import (
+    PlannedUpload,
+    UploadRequestError,
+    parse_body,
+    parse_files,
+    plan_uploads,
+    refusal_record,
+)
 
 settings = Settings.from_env()
 logger = Logger(service="spotter-api")
@@ -28,6 +37,7 @@ cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, ma
 app = APIGatewayHttpResolver(cors=cors)
 model = ModelInfo.load(settings.model_path)
 queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
+batch_objects, record_remover = batch_removal(settings)
 CSV_BUDGET_BYTES = RESPONSE_BUDGET_BYTES
 STATS_MAX_RECORDS = 20_000  # about what a 10 s function reads; past it: narrow the filters, or Athena
 
@@ -75,10 +85,14 @@ def create_uploads():
     uploads = []
     for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):
         if isinstance(plan, PlannedUpload):
-            form = signer.upload_form(plan.key, plan.content_type, settings.max_upload_bytes, settings.upload_url_ttl)
+            # the name as chosen rides along as signed metadata; the key holds only a sanitised copy
+            metadata = {ORIGINAL_NAME_METADATA: encode_original_name(plan.name)}
+            form = signer.upload_form(plan.key, plan.content_type, settings.max_upload_bytes, settings.upload_url_ttl,
+                                      metadata)
             uploads.append({"name": plan.name, "key": plan.key, "objectId": plan.object_id, **form})
-        else:
-            uploads.append({"name": plan.name, "error": plan.error})
+        else:  # recorded, so the batch still lists it after a reload and in its CSV
+            store.put(refusal_record(plan, batch, settings.uploads_bucket, model.card["name"], model.card["version"]))
+            uploads.append({"name": plan.name, "error": plan.error, "objectId": plan.object_id})
     logger.info("upload batch planned", extra={"batch": batch, "files": len(files)})
     return {"batch": batch, "expiresIn": settings.upload_url_ttl, "maxBytes": settings.max_upload_bytes,
             "uploads": uploads}
@@ -123,6 +137,43 @@ def get_prediction(object_id: str):
     if record is None or not _caller().may_read(record):  # someone else's: as if it did not exist
         raise NotFoundError(f"no prediction yet for {object_id}")
     return _view(record)
+
+
+@app.get("/batches")
+def list_batches():
+    """The caller's web batches of the last 90 days, newest first, with counts by status and outcome
+    (decision, or label) under the current model. Signed in: only the caller's own."""
+    caller = _caller()
+    prefix = caller.batch_prefix if caller.subject is not None else None
+    records = matching_records(queries.query, web_batches_query(model.model_id), STATS_MAX_RECORDS)
+    return {"batches": [s.as_dict() for s in summarise_batches(filter(owned_by(prefix), records))]}
+
+
+def _batch_records(batch: str, model_id: str | None):
+    _caller().check_listing(batch)
+    query = query_from_params({"batch": batch, "model": model_id or "all"}, model.model_id)
+    return list(matching_records(queries.query, query, STATS_MAX_RECORDS))
+
+
+@app.get("/batches/<batch>")
+def describe_batch(batch: str):
+    """What deleting the batch would remove: its files (every model version's records counted once per
+    file) and the names of up to 50 of them."""
+    batch = unquote(batch)
+    records = _batch_records(batch, None)
+    summaries = summarise_batches([r for r in records if r.model == model.model_id] or records, keep_names=True)
+    if not summaries:
+        raise NotFoundError(f"no batch {batch}")
+    return {**summaries[0].as_dict(), "names": summaries[0].names, "records": len(records)}
+
+
+@app.delete("/batches/<batch>")
+def delete_batch(batch: str):
+    """Deletes the batch's images (every stored version) and then its records (every model version)."""
+    batch = unquote(batch)
+    removal = remove_batch(batch, _batch_records(batch, None), batch_objects, record_remover)
+    logger.info("batch deleted", extra=removal.as_dict())
+    return removal.as_dict()
 
 
 @app.get("/model")

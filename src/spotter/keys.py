@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -75,3 +76,28 @@ def is_valid_source(source: str) -> bool:
 
 def upload_key(batch: str, upload_id: str, file_name: str) -> str:
     return f"{UPLOADS_PREFIX}{batch}/{upload_id}-{sanitise_file_name(file_name)}"
+
+
+# The name the researcher chose, kept beside the sanitised key as S3 user metadata on web uploads.
+# Base64 of its UTF-8 bytes: any Unicode name of up to 255 characters (at most 1,020 bytes, 1,360
+# base64 characters) fits S3's 2 KB user-metadata limit with room to spare, and the value is plain
+# ASCII, as an HTTP header must be. (Percent-encoding a 255-character name can reach 3,060 bytes:
+# S3 would refuse the upload.)
+ORIGINAL_NAME_METADATA = "original-name"  # sent as the form field x-amz-meta-original-name
+MAX_ORIGINAL_NAME_CHARS = 255
+
+
+def encode_original_name(name: str) -> str:
+    return base64.b64encode(name.encode("utf-8", "surrogatepass")).decode("ascii")
+
+
+def decode_original_name(value: str | None) -> str | None:
+    """The name from an object's metadata; None when absent, not base64 of UTF-8, or too long."""
+    if not value or len(value) > 4 * MAX_ORIGINAL_NAME_CHARS * 4 // 3 + 4:
+        return None
+    try:
+        name = base64.b64decode(value.encode("ascii"), validate=True).decode("utf-8")
+    except (ValueError, UnicodeError):
+        return None
+    name = name.strip()
+    return name if name and len(name) <= MAX_ORIGINAL_NAME_CHARS else None

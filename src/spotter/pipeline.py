@@ -11,7 +11,7 @@ from .classifier import Classifier
 from .errors import ObjectMissing, OutOfTime, RejectedImage
 from .events import S3Object, is_folder_marker
 from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
-from .keys import origin_of
+from .keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
 from .ports import ObjectReader, PredictionWriter
 from .records import (
     STATUS_OK,
@@ -86,6 +86,7 @@ class ClassifyService:
             stored = self.objects.read(obj.bucket, obj.key, self.limits.max_bytes, obj.version_id)
             record.size = stored.size
             record.etag = record.etag or stored.etag
+            record.file_name = self._original_name(obj.key, stored) or record.file_name
             if stored.size == 0 and is_folder_marker(obj.key):
                 return self._skip(obj)
             check_size(stored.size, self.limits)
@@ -112,6 +113,14 @@ class ClassifyService:
             record.inference_ms = round(prediction.inference_ms, 2)
         record.classified_at = self.clock()
         return Outcome(record=record, stored=self.predictions.put(record))
+
+    @staticmethod
+    def _original_name(key: str, stored) -> str | None:
+        """The researcher's own file name, which the API's upload form stores as metadata on web uploads
+        (the key holds only a sanitised copy). Only under uploads/, which only those forms write."""
+        if not key.startswith(UPLOADS_PREFIX):
+            return None
+        return decode_original_name((stored.metadata or {}).get(ORIGINAL_NAME_METADATA))
 
     @staticmethod
     def _skip(obj: S3Object) -> Outcome:

@@ -13,6 +13,7 @@ class StoredObject:
     data: bytes  # at most the first `max_bytes + 1` bytes: enough to know a file is too large
     size: int  # the object's full size
     etag: str | None = None
+    metadata: dict[str, str] | None = None  # S3 user metadata (x-amz-meta-*), names lower-case
 
 
 class ObjectReader(Protocol):

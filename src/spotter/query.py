@@ -38,8 +38,8 @@ class PredictionQuery:
     cursor: str | None = None
 
     def __post_init__(self):
-        if self.status not in (None, "ok", "rejected"):
-            raise QueryError("status must be ok or rejected")
+        if self.status not in (None, "ok", "rejected", "refused"):
+            raise QueryError("status must be ok, rejected or refused")
         if not isinstance(self.limit, int) or not 1 <= self.limit <= 1000:
             raise QueryError("limit must be a whole number between 1 and 1000")
         for name in ("since", "until", "captured_since", "captured_until"):

@@ -1,4 +1,5 @@
-"""Prediction records: one per (object, model version), `ok` with a prediction or `rejected` with a reason."""
+"""Prediction records: one per (object, model version), `ok` with a prediction or `rejected` with a reason;
+`refused` for a file the API would not sign an upload for (never stored in S3), so its batch still lists it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import datetime, timezone
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
+STATUS_REFUSED = "refused"
+STATUSES = (STATUS_OK, STATUS_REJECTED, STATUS_REFUSED)
 
 
 def object_id_for(bucket: str, key: str) -> str:

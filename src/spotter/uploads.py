@@ -9,8 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .keys import is_valid_batch, upload_key
-from .records import object_id_for
+from .keys import WEB_SOURCE, is_valid_batch, upload_key
+from .records import STATUS_REFUSED, PredictionRecord, object_id_for, utc_now
 
 MAX_FILES_PER_REQUEST = 500
 MAX_BODY_BYTES = 1024 * 1024  # 500 files with 255-character names, each 4 UTF-8 bytes, fit in about 600 KB
@@ -58,6 +58,8 @@ class PlannedUpload:
 class RefusedFile:
     name: str
     error: str
+    key: str = ""  # where it would have gone: names its record (object id) in the batch; no object exists
+    object_id: str = ""
 
 
 def new_batch_id(now: datetime | None = None) -> str:
@@ -133,38 +135,65 @@ def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
     return parsed, batch
 
 
-_HINTS = {
-    "image/heic": "HEIC/HEIF photos are not supported: export the photo as JPEG (on an iPhone, "
-                  "Settings > Camera > Formats > Most Compatible)",
-    "image/heif": "HEIC/HEIF photos are not supported: export the photo as JPEG",
-    "image/avif": "AVIF images are not supported: export the image as JPEG or PNG",
-    "image/svg+xml": "SVG is a vector format: export a raster image (PNG or JPEG)",
+# Formats people do upload that Spotter cannot read: what the file is, and what to do instead.
+_KNOWN_UNREADABLE = {
+    "image/heic": ("a HEIC/HEIF photo (the iPhone's default format)",
+                   "export it as JPEG and upload that: on a Mac open it in Preview and use File > Export > JPEG; "
+                   "on Windows open it in Photos and use Save as > JPEG; to take JPEGs on an iPhone, set "
+                   "Settings > Camera > Formats > Most Compatible"),
+    "image/heif": None,  # the same as HEIC, filled in below
+    "image/avif": ("an AVIF image", "export it as JPEG or PNG and upload that"),
+    "image/svg+xml": ("an SVG drawing (a vector format)", "export it as PNG or JPEG and upload that"),
 }
-# Browsers often declare no type for these: the extension tells.
-_EXTENSION_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".avif": "image/avif", ".svg": "image/svg+xml"}
+_KNOWN_UNREADABLE["image/heif"] = _KNOWN_UNREADABLE["image/heic"]
+# Browsers often declare no type (or a generic one) for these: the extension tells.
+_EXTENSION_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".hif": "image/heif", ".avif": "image/avif",
+                    ".svg": "image/svg+xml"}
+READABLE = "JPEG, PNG, GIF, WebP, TIFF or BMP"
 
 
 def _refusal(file: FileRequest) -> str:
     extension = "." + file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
-    hint = _HINTS.get(file.type or _EXTENSION_TYPES.get(extension, ""), "upload JPEG, PNG, GIF, WebP, TIFF or BMP")
-    return f"{file.name} is {file.type or 'of unknown type'}, not a raster image Spotter reads: {hint}"
+    by_extension = _EXTENSION_TYPES.get(extension)
+    kind = file.type if file.type in _KNOWN_UNREADABLE else by_extension if file.type in ("", "application/octet-stream") else None
+    known = _KNOWN_UNREADABLE.get(kind or "")
+    if known:
+        what, action = known
+        return f"{file.name} is {what}, not a raster image Spotter reads: {action}."
+    return (f"{file.name} is {file.type or 'of unknown type'}, not a raster image Spotter reads: "
+            f"upload {READABLE}")
 
 
 def plan_uploads(
     files: list[FileRequest], batch: str, bucket: str, max_bytes: int
 ) -> list[PlannedUpload | RefusedFile]:
-    """One decision per file, in order: refused up front, or a server-chosen key to upload to."""
+    """One decision per file, in order: refused up front, or a server-chosen key to upload to.
+    Each gets its own key, so a refused file can be recorded in the batch beside the uploaded ones."""
     plans: list[PlannedUpload | RefusedFile] = []
     for file in files:
+        key = upload_key(batch, str(uuid.uuid4()), file.name)
         kind = RASTER_TYPES.get(normalise_type(file.type))
+        error = None
         if kind is None:
-            plans.append(RefusedFile(file.name, _refusal(file)))
+            error = _refusal(file)
         elif file.size == 0:
-            plans.append(RefusedFile(file.name, f"{file.name} is empty"))
+            error = f"{file.name} is empty"
         elif file.size > max_bytes:
-            plans.append(RefusedFile(
-                file.name, f"{file.name} is {file.size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit"))
+            error = f"{file.name} is {file.size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit"
+        if error:
+            plans.append(RefusedFile(file.name, error, key, object_id_for(bucket, key)))
         else:
-            key = upload_key(batch, str(uuid.uuid4()), file.name)
             plans.append(PlannedUpload(file.name, key, object_id_for(bucket, key), kind))
     return plans
+
+
+def refusal_record(refused: RefusedFile, batch: str, bucket: str, model_name: str, model_version: str,
+                   now: str | None = None) -> PredictionRecord:
+    """The batch's record of a file the API refused: status `refused`, the reason, the name as chosen.
+    Recorded under the current model, so the batch's listing (which shows that model) includes it."""
+    now = now or utc_now()
+    return PredictionRecord(
+        object_id=refused.object_id, model=f"{model_name}@{model_version}", bucket=bucket, key=refused.key,
+        status=STATUS_REFUSED, source=WEB_SOURCE, batch=batch, file_name=refused.name, uploaded_at=now,
+        classified_at=now, model_name=model_name, model_version=model_version, reason=refused.error,
+    )

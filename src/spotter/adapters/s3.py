@@ -39,6 +39,7 @@ class S3Objects:
             data=data,
             size=total,
             etag=(response.get("ETag") or "").strip('"') or None,
+            metadata=response.get("Metadata") or None,
         )
 
     def _storage_class(self, bucket: str, key: str, version_id: str | None) -> str | None:
@@ -56,17 +57,21 @@ class S3Presigner:
         self.client = client
         self.bucket = bucket
 
-    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int) -> dict:
-        """A presigned POST that accepts exactly this key, this content type and 1..max_bytes bytes."""
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int,
+                    metadata: dict[str, str] | None = None) -> dict:
+        """A presigned POST that accepts exactly this key, this content type and 1..max_bytes bytes, and
+        exactly these user metadata values (`x-amz-meta-<name>`, each pinned with `eq`)."""
+        meta_fields = {f"x-amz-meta-{name}": value for name, value in (metadata or {}).items()}
         return self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
-            Fields={"Content-Type": content_type},
+            Fields={"Content-Type": content_type, **meta_fields},
             Conditions=[
                 {"bucket": self.bucket},
                 ["eq", "$key", key],
                 ["eq", "$Content-Type", content_type],  # the planned raster type, so no SVG or HTML can be swapped in
                 ["content-length-range", 1, max_bytes],
+                *(["eq", f"${field}", value] for field, value in meta_fields.items()),
             ],
             ExpiresIn=expires_s,
         )

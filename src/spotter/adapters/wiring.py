@@ -7,6 +7,7 @@ from ..config import Settings
 from ..imaging import DecodeLimits
 from ..pipeline import ClassifyService
 from .aws import client, resource
+from .batch_removal import DynamoRecordRemover, S3BatchObjects
 from .dynamodb import DynamoPredictionQueries, DynamoPredictions
 from .s3 import S3Objects, S3Presigner
 
@@ -48,3 +49,8 @@ def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
 
 def presigner(settings: Settings) -> S3Presigner:
     return S3Presigner(client("s3"), settings.uploads_bucket)
+
+
+def batch_removal(settings: Settings) -> tuple[S3BatchObjects, DynamoRecordRemover]:
+    return (S3BatchObjects(client("s3"), settings.uploads_bucket),
+            DynamoRecordRemover(resource("dynamodb").Table(settings.predictions_table)))

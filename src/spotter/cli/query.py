@@ -49,7 +49,7 @@ def add_filter_arguments(parser) -> None:
     parser.add_argument("--source", help="drone/camera name, or 'web' for page uploads")
     parser.add_argument("--batch", help="a web upload batch; with --source DRONE, that drone's folder "
                                         "(drones/DRONE/FOLDER/)")
-    parser.add_argument("--status", choices=("ok", "rejected"))
+    parser.add_argument("--status", choices=("ok", "rejected", "refused"))
     parser.add_argument("--since", type=_time, help="uploaded at or after (ISO 8601 date or time, UTC if no offset)")
     parser.add_argument("--until", type=_time, help="uploaded before")
     parser.add_argument("--captured-since", type=_time, help="EXIF capture time at or after")

@@ -1,0 +1,116 @@
+"""A researcher's web batches: what each holds (for "My batches"), and removing one (images and records).
+
+Batches are not stored anywhere of their own: a batch is the records whose key is under
+`uploads/<batch>/`. Listing reads the web source's records of the last `LIST_DAYS` days through its
+index; removal deletes every stored version of every object under the batch's prefix, then every
+record of the batch (all model versions), so nothing of it is left to list, view or export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Protocol
+
+from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
+from .query import PredictionQuery, QueryError
+from .records import STATUS_OK, STATUS_REFUSED, PredictionRecord
+
+LIST_DAYS = 90  # the source index answers windows of up to 92 days without a scan
+MAX_NAMES_SHOWN = 50
+
+
+class BatchObjects(Protocol):
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every version (and delete marker) of every object under `prefix`; the versions deleted."""
+
+
+class RecordRemover(Protocol):
+    def delete(self, records: Iterable[PredictionRecord]) -> int:
+        """Delete these records (by object id and model); how many."""
+
+
+def outcome_of(record: PredictionRecord) -> str:
+    """What a researcher reads for a record: the decision (or the label when the card has none) for a
+    classified image, else its status (rejected, refused)."""
+    if record.status == STATUS_OK:
+        return record.decision or record.label or STATUS_OK
+    return record.status
+
+
+@dataclass
+class BatchSummary:
+    batch: str
+    first_upload: str
+    last_upload: str
+    files: int = 0
+    images: int = 0  # files stored in S3 (every record but a refusal)
+    by_status: dict | None = None
+    by_outcome: dict | None = None
+    names: list | None = None
+
+    def as_dict(self) -> dict:
+        return {"batch": self.batch, "first_upload": self.first_upload, "last_upload": self.last_upload,
+                "files": self.files, "images": self.images, "by_status": self.by_status or {},
+                "by_outcome": self.by_outcome or {}}
+
+
+def summarise_batches(records: Iterable[PredictionRecord], keep_names: bool = False) -> list[BatchSummary]:
+    """One summary per batch, newest first (by its latest upload). Counts one record per object (the
+    records of one model version, as the page lists them)."""
+    batches: dict[str, BatchSummary] = {}
+    for record in records:
+        if not record.batch:
+            continue
+        summary = batches.get(record.batch)
+        if summary is None:
+            summary = batches[record.batch] = BatchSummary(record.batch, record.uploaded_at, record.uploaded_at,
+                                                           by_status={}, by_outcome={}, names=[])
+        summary.first_upload = min(summary.first_upload, record.uploaded_at)
+        summary.last_upload = max(summary.last_upload, record.uploaded_at)
+        summary.files += 1
+        summary.images += record.status != STATUS_REFUSED
+        summary.by_status[record.status] = summary.by_status.get(record.status, 0) + 1
+        outcome = outcome_of(record)
+        summary.by_outcome[outcome] = summary.by_outcome.get(outcome, 0) + 1
+        if keep_names and len(summary.names) < MAX_NAMES_SHOWN:
+            summary.names.append(record.file_name)
+    return sorted(batches.values(), key=lambda s: s.last_upload, reverse=True)
+
+
+def web_batches_query(model: str | None, now: datetime | None = None) -> PredictionQuery:
+    """The page's uploads of the last LIST_DAYS days (the source index, no table scan)."""
+    now = now or datetime.now(timezone.utc)
+    since = (now - timedelta(days=LIST_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return PredictionQuery(source=WEB_SOURCE, since=since, model=model, limit=1000)
+
+
+def owned_by(prefix: str | None) -> Callable[[PredictionRecord], bool]:
+    """Records of batches starting with `prefix` (a researcher's tag); every web batch when None."""
+    return lambda record: bool(record.batch) and (prefix is None or record.batch.startswith(prefix))
+
+
+def batch_prefix(batch: str) -> str:
+    if not is_valid_batch(batch):
+        raise QueryError("batch must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return f"{UPLOADS_PREFIX}{batch}/"
+
+
+@dataclass(frozen=True)
+class Removal:
+    batch: str
+    versions: int  # stored object versions deleted (each upload is one; a re-upload adds one)
+    records: int
+
+    def as_dict(self) -> dict:
+        return {"batch": self.batch, "deleted_object_versions": self.versions, "deleted_records": self.records}
+
+
+def remove_batch(batch: str, records: Iterable[PredictionRecord], objects: BatchObjects,
+                 remover: RecordRemover) -> Removal:
+    """Images first (the privacy-relevant part), then the records that point at them. `records` must be
+    the batch's records of every model version (a web batch: keys under uploads/<batch>/)."""
+    prefix = batch_prefix(batch)
+    mine = [r for r in records if r.key.startswith(prefix)]
+    versions = objects.delete_prefix(prefix)
+    return Removal(batch, versions, remover.delete(mine))
