@@ -13,7 +13,7 @@ from spotter.card import UNCERTAIN, Decision, ModelCard
 from spotter.classifier import Classifier, decision_rule
 from spotter.config import REPO_MODEL_DIR
 from spotter.errors import ModelError
-from spotter.modelbuild.evaluate import choose_decision
+from spotter.modelbuild.evaluate import choose_decision, uncertain_band
 from spotter.modelbuild.metrics import sensitivity, summarize, threshold_for_sensitivity, wilson_interval
 from spotter.records import PredictionRecord
 
@@ -105,7 +105,11 @@ def test_threshold_for_a_target_sensitivity():
         lowest_kept = score[y][score[y] >= cut].min()
         assert sensitivity(y, score > lowest_kept) < target  # no higher cut reaches the target
     decision = choose_decision(y.astype(int), np.stack([1 - score, score], 1), 1, 0.8)
-    assert decision["uncertain_band"] == [round(decision["threshold"] - 0.1, 4), round(decision["threshold"] + 0.1, 4)]
+    low, high = decision["uncertain_band"]
+    assert low < decision["threshold"] < high
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert odds(high) / odds(decision["threshold"]) == pytest.approx(np.exp(0.5), rel=1e-2)
+    assert uncertain_band(0.05)[0] > 0.0 and uncertain_band(0.05)[1] < 0.1  # still a band near 0
 
 
 def test_wilson_intervals():

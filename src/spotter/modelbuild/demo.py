@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import platform
+
+import numpy as np
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
 from .cardfile import DEMO_DISCLAIMER, build_card, write_card
 from .convert import calibration_from_samples, convert, tensor_types
 from .data import load_dataset, save_split, split_samples, stratified_split
-from .evaluate import BAND_HALF_WIDTH, evaluate, full_resolution_check
+from .evaluate import BAND_LOG_ODDS, evaluate, full_resolution_check
 from .qat import quantization_aware_int8, quantization_method
 from .report import SEED_APPS, table
 from .train import TrainConfig, log, save_model, train
@@ -53,7 +55,7 @@ LIMITATIONS = [
     "No information on skin types, devices or sites in the data; performance on other populations "
     "and cameras is unknown.",
     "The runtime decides at the operating threshold below (chosen on validation for sensitivity >= 0.80) and "
-    "labels scores within 0.10 of it `uncertain`; the raw scores are kept beside the decision. At this "
+    "labels scores near it (decision.uncertain_band) `uncertain`; the raw scores are kept beside the decision. At this "
     "sensitivity many benign lesions are flagged: see metrics for specificity.",
     "Photos are centre-cropped to a square before resizing (input.resize): a lesion off the centre of a "
     "wide frame may be cut off.",
@@ -121,7 +123,8 @@ def demo_card(model, tflite_path: Path, dataset, split: dict, training_log: dict
                 "uncertain_band": metrics["int8"]["uncertain_band"],
                 "chosen_on": f"validation split ({len(split['validation'])} images), int8 model through the runtime: "
                              f"{metrics['int8']['threshold_rule']}",
-                "band": f"scores within {BAND_HALF_WIDTH} of the threshold are labelled uncertain",
+                "band": f"scores within {BAND_LOG_ODDS} log-odds of the threshold (odds within x/÷ "
+                        f"{np.exp(BAND_LOG_ODDS):.2f}) are labelled uncertain",
                 "target": {"sensitivity": DEMO_TARGET_SENSITIVITY}}
     write_card(card_path, build_card(DEMO_NAME, DEMO_VERSION, dataset.labels, size, resize=resize, decision=decision))
     log(f"the {len(full_resolution_ids(full_dir))} full-resolution originals through the runtime")

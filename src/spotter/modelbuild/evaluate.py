@@ -25,7 +25,7 @@ from .data import Dataset, Sample, label_array, load_pixels, scale_pixels, split
 from .metrics import choose_threshold, summarize, threshold_for_sensitivity
 
 TARGET_SENSITIVITY = 0.80
-BAND_HALF_WIDTH = 0.10  # scores within this of the threshold are labelled uncertain
+BAND_LOG_ODDS = 0.5  # scores within this many log-odds (odds x/÷ 1.65) of the threshold are labelled uncertain
 
 
 def keras_probs(model, pixels: np.ndarray, value_range=(-1.0, 1.0), batch_size: int = 32) -> np.ndarray:
@@ -51,8 +51,24 @@ def runtime_probs(tflite_path: str | Path, samples: list[Sample]) -> tuple[np.nd
     return np.asarray(probs, np.float64), latencies
 
 
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
+def uncertain_band(threshold: float, log_odds: float = BAND_LOG_ODDS) -> list[float]:
+    """The scores within `log_odds` of the threshold on the log-odds scale: a band that stays
+    meaningful for a threshold near 0 or 1, where a fixed width in probability would not."""
+    centre = _logit(threshold)
+    return [round(_sigmoid(centre - log_odds), 4), round(_sigmoid(centre + log_odds), 4)]
+
+
 def choose_decision(y_val, p_val, positive: int, target: float | None = TARGET_SENSITIVITY,
-                    half_width: float = BAND_HALF_WIDTH) -> dict:
+                    log_odds: float = BAND_LOG_ODDS) -> dict:
     """A binary model's operating point, chosen on validation: threshold and uncertain band."""
     score = p_val[:, positive]
     if target is None:
@@ -60,9 +76,8 @@ def choose_decision(y_val, p_val, positive: int, target: float | None = TARGET_S
     else:
         threshold, rule = threshold_for_sensitivity(y_val == positive, score, target), f"the highest with sensitivity >= {target:.2f}"
     threshold = round(float(threshold), 4)
-    band = [round(max(0.0, threshold - half_width), 4), round(min(1.0, threshold + half_width), 4)]
-    return {"threshold": threshold, "uncertain_band": band, "rule": rule, "target_sensitivity": target,
-            "band_half_width": half_width}
+    return {"threshold": threshold, "uncertain_band": uncertain_band(threshold, log_odds), "rule": rule,
+            "target_sensitivity": target, "band_log_odds": log_odds}
 
 
 def _scored(y_val, p_val, y_test, p_test, positive: int, decision: dict | None = None,
