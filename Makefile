@@ -37,8 +37,24 @@ $(MODEL_STAMP): $(APP_STAMP) model/requirements.txt
 	$(PIP) -r model/requirements.txt
 	touch $@
 
-test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP)
+# axe-core (the page's accessibility check in tests/test_web_round_two.py) from npm, pinned by
+# tests/a11y/package-lock.json; the test loads it from node_modules and fetches nothing itself.
+AXE := tests/a11y/node_modules/axe-core/axe.min.js
+
+$(AXE): tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund --silent
+	touch $@
+
+test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The README's screenshots of the page (docs/screenshots/): the browser test writes them to test-results/
+# on every run; this copies them over the committed ones, to be reviewed and committed deliberately.
+.PHONY: screenshots
+screenshots: $(APP_STAMP) $(AXE)
+	$(BIN)/python -m pytest tests/test_web_round_two.py -q
+	mkdir -p docs/screenshots
+	cp test-results/web-desktop.png test-results/web-phone.png docs/screenshots/
 
 run: $(APP_STAMP)
 	$(BIN)/spotter up $(RUN_ARGS)
@@ -52,7 +68,7 @@ model: $(MODEL_STAMP)
 	$(BIN)/spotter model build-demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .spotter build
+	rm -rf $(VENV) .pytest_cache .spotter build tests/a11y/node_modules
 	rm -rf $(INFRA_VENV) .aws-sam
 
 # ---- AWS: template checks and deployment (infra/, layers/runtime/) ----------------------------

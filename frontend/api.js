@@ -119,6 +119,21 @@ export class Api {
     return this.request("/model");
   }
 
+  /** The signed-in user's batches (GET /batches), newest first. */
+  async batches() {
+    const data = await this.request("/batches");
+    return Array.isArray(data.batches) ? data.batches : [];
+  }
+
+  /** What deleting a batch would remove: files, stored images, records, names. */
+  batch(batch) {
+    return this.request(`/batches/${encodeURIComponent(batch)}`);
+  }
+
+  deleteBatch(batch) {
+    return this.request(`/batches/${encodeURIComponent(batch)}`, { method: "DELETE" });
+  }
+
   csvUrl(params) {
     return this.url("/predictions.csv", params);
   }

@@ -3,9 +3,13 @@
 import { Api, ApiError, loadConfig } from "./api.js";
 import { Auth } from "./auth.js";
 import { renderCard } from "./card.js";
-import { el, formatBytes } from "./dom.js";
+import { el, clear, formatBytes } from "./dom.js";
 import { ResultsView, ACTIVE } from "./results.js";
 import { UploadQueue, postToS3 } from "./upload.js";
+import { setLabels, summaryLine, outcomeOf } from "./decisions.js";
+import { DetailView } from "./detail.js";
+import { BatchList, deletionText } from "./batches.js";
+import { selectRows } from "./csv.js";
 
 const POLL_MS = 1500;
 const GIVE_UP_MS = 5 * 60 * 1000; // stop polling after this long without a new prediction
@@ -32,10 +36,14 @@ const state = {
   pollFailures: 0,
   reopened: false,
   maxBytes: null,
+  card: null,
+  storage: null, // localStorage with sign-in off, sessionStorage with it on
 };
 
 let view;
 let queue;
+let detail;
+let batchList;
 
 function showAlert(message) {
   const box = $("alert");
@@ -56,6 +64,7 @@ function setBatch(batch) {
     link.removeAttribute("href");
     link.hidden = true;
   }
+  $("csv-shown").hidden = !(state.batch && state.api);
   const hash = state.batch ? `#batch=${encodeURIComponent(state.batch)}` : "";
   if (window.location.hash !== hash) history.replaceState(null, "", `${window.location.pathname}${window.location.search}${hash}`);
 }
@@ -119,6 +128,35 @@ function updateProgress() {
 function changed(entry) {
   if (entry) view.update(entry);
   updateProgress();
+  rememberBatchSoon();
+}
+
+// ---- the batch at a glance: summary line, and its entry in "My batches" --------------------------
+
+let rememberTimer = null;
+
+function rememberBatchSoon() {
+  if (rememberTimer || !batchList) return;
+  rememberTimer = setTimeout(() => {
+    rememberTimer = null;
+    if (!state.batch) return;
+    const byOutcome = {};
+    for (const item of summaryLine(state.entries)) byOutcome[item.outcome.text] = item.n;
+    batchList.remember(state.batch, { files: state.entries.length, byOutcome });
+  }, 500);
+}
+
+function renderSummary() {
+  const box = $("batch-summary");
+  const parts = summaryLine(state.entries);
+  clear(box);
+  box.hidden = parts.length === 0;
+  if (parts.length === 0) return;
+  box.append(el("span", { class: "visually-hidden", text: "This batch: " }));
+  parts.forEach((part, i) => {
+    if (i > 0) box.append(", ");
+    box.append(el("span", { class: `outcome outcome-${part.outcome.kind}`, text: part.text }));
+  });
 }
 
 // ---- files in ----------------------------------------------------------------------------------
@@ -184,6 +222,10 @@ async function presign(entries) {
       entry.status = "refused";
       entry.message = String(answer.error);
       entry.file = null; // nothing more to send
+      if (typeof answer.objectId === "string") { // the API recorded the refusal in the batch
+        entry.objectId = answer.objectId;
+        state.byObjectId.set(answer.objectId, entry);
+      }
     } else if (answer.url && answer.objectId) {
       if (entry.objectId) state.byObjectId.delete(entry.objectId);
       entry.upload = answer;
@@ -279,8 +321,10 @@ function applyRecord(record) {
   const before = entry.record ? comparable() : null;
   entry.record = record;
   if (entry.status !== "uploading" && entry.status !== "queued") {
-    entry.status = record.status === "ok" ? "ok" : "rejected";
+    entry.status = ["ok", "refused"].includes(record.status) ? record.status : "rejected";
+    if (record.status === "refused" && !entry.message) entry.message = String(record.reason || "");
   }
+  if (record.file_name && !entry.file) entry.name = String(record.file_name); // the name as chosen, from the record
   const news = before !== comparable();
   if (news) changed(entry);
   return news;
@@ -402,7 +446,7 @@ function wireSamples() {
   const list = $("samples-list");
   for (const sample of SAMPLES) {
     list.append(el("li", {},
-      el("img", { src: `samples/${sample.file}`, alt: sample.text, width: 48, height: 48, loading: "lazy" }),
+      el("img", { src: `samples/${sample.file}`, alt: "", width: 48, height: 48, loading: "lazy" }), // its text is beside it
       el("span", { text: sample.text })));
   }
   $("samples-button").addEventListener("click", async () => {
@@ -420,6 +464,36 @@ function wireSamples() {
   });
 }
 
+/** The whole batch's CSV: a large batch comes in several replies, each naming the next in X-Next-Cursor
+ * and repeating the header. */
+async function fetchBatchCsv(href) {
+  const parts = [];
+  let next = href;
+  while (next) {
+    const response = await state.api.fetch(next, { headers: { Accept: "text/csv" } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const text = await response.text();
+    parts.push(parts.length ? text.slice(text.indexOf("\n") + 1) : text);
+    const cursor = response.headers.get("X-Next-Cursor");
+    next = null;
+    if (cursor) {
+      const following = new URL(href);
+      following.searchParams.set("cursor", cursor);
+      next = following.toString();
+    }
+  }
+  return parts.join("");
+}
+
+function saveText(text, name) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+  const save = el("a", { href: url, download: name, hidden: true });
+  document.body.append(save);
+  save.click();
+  save.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 function wireCsv() {
   // Fetch the CSV and save it under a batch-named file; a plain link if that is not possible.
   $("csv-link").addEventListener("click", async (event) => {
@@ -427,31 +501,24 @@ function wireCsv() {
     if (!link.href || event.ctrlKey || event.metaKey || event.shiftKey) return;
     event.preventDefault();
     try {
-      // A large batch comes in several replies: each names the next in X-Next-Cursor and repeats the header.
-      const parts = [];
-      let next = link.href;
-      while (next) {
-        const response = await state.api.fetch(next, { headers: { Accept: "text/csv" } });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        const text = await response.text();
-        parts.push(parts.length ? text.slice(text.indexOf("\n") + 1) : text);
-        const cursor = response.headers.get("X-Next-Cursor");
-        next = null;
-        if (cursor) {
-          const following = new URL(link.href);
-          following.searchParams.set("cursor", cursor);
-          next = following.toString();
-        }
-      }
-      const url = URL.createObjectURL(new Blob(parts, { type: "text/csv" }));
-      const save = el("a", { href: url, download: link.getAttribute("download") || "predictions.csv", hidden: true });
-      document.body.append(save);
-      save.click();
-      save.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      saveText(await fetchBatchCsv(link.href), link.getAttribute("download") || "predictions.csv");
     } catch (err) {
       if (state.api.auth) showAlert(`Could not download the CSV: ${err.message}`); // a plain link carries no token
       else window.location.assign(link.href);
+    }
+  });
+}
+
+// The rows on screen (filter and status as set): the batch's CSV from the API, cut down to their records.
+function wireCsvShown() {
+  $("csv-shown").addEventListener("click", async () => {
+    if (!state.batch) return;
+    const ids = new Set(view.visible.map((entry) => entry.objectId).filter(Boolean));
+    try {
+      const text = await fetchBatchCsv(state.api.csvUrl({ batch: state.batch }));
+      saveText(selectRows(text, ids), `spotter-${state.batch}-shown.csv`);
+    } catch (err) {
+      showAlert(`Could not download the CSV: ${err.message}`);
     }
   });
 }
@@ -466,15 +533,8 @@ function wireFilters() {
 
 function wireNewBatch() {
   $("new-batch").addEventListener("click", () => {
-    for (const entry of state.entries) if (entry.previewUrl) URL.revokeObjectURL(entry.previewUrl);
-    state.entries = [];
-    state.byObjectId.clear();
-    state.lastNews = 0;
-    setBatch(null);
-    view.setEntries(state.entries);
-    lastAnnounced = "";
+    clearBatch();
     $("progress-text").textContent = "New batch: choose images to upload.";
-    updateProgress();
     $("dropzone").focus();
   });
   $("check-again").addEventListener("click", () => {
@@ -488,15 +548,83 @@ async function loadModelCard() {
   const container = $("model-card");
   try {
     const card = await state.api.model();
+    state.card = card;
+    setLabels(card.labels);
+    for (const entry of state.entries) view.update(entry); // label colours and shapes follow the card's order
     renderCard(card, container);
-    if (card.disclaimer) {
-      $("disclaimer-text").textContent = String(card.disclaimer);
-      $("disclaimer").hidden = false;
-    }
+    if (card.disclaimer) showDisclaimer(String(card.disclaimer));
     if (card.name) $("model-name").textContent = `${card.name}${card.version ? ` ${card.version}` : ""}`;
   } catch (err) {
     container.textContent = `The model card could not be loaded: ${err.message}`;
   }
+}
+
+// The disclaimer is open the first time this browser shows it (or when its text changes), and a
+// one-line summary that opens it on later visits, so it no longer fills a phone's first screen.
+const DISCLAIMER_SEEN = "spotter.disclaimerSeen";
+
+function showDisclaimer(text) {
+  $("disclaimer-text").textContent = text;
+  const first = text.split(/(?<=\.)\s/)[0];
+  $("disclaimer-summary").textContent = first.length < 160 ? `: ${first}` : "";
+  let seen = null;
+  try {
+    seen = state.storage.getItem(DISCLAIMER_SEEN);
+    state.storage.setItem(DISCLAIMER_SEEN, text);
+  } catch {
+    /* no storage: always open */
+  }
+  $("disclaimer-details").open = seen !== text;
+  $("disclaimer").hidden = false;
+}
+
+// ---- detail view, my batches, deleting a batch -------------------------------------------------
+
+function confirmDeletion(batch, preview) {
+  const dialog = $("confirm-delete");
+  const item = batchList.items.find((b) => b.batch === batch);
+  const { lines, items, names, more } = deletionText(batch, item && item.name, preview);
+  const box = clear($("confirm-text"));
+  box.append(...lines.map((line) => el("p", { text: line })), el("ul", {}, items.map((text) => el("li", { text }))));
+  if (names.length) {
+    box.append(el("p", { text: "The files:" }), el("ul", { class: "confirm-names" }, names.map((name) => el("li", { text: name }))));
+    if (more > 0) box.append(el("p", { class: "meta", text: `and ${more} more` }));
+  }
+  box.append(el("p", { class: "strong", text: "This cannot be undone." }));
+  return new Promise((resolve) => {
+    const done = (answer) => {
+      dialog.removeEventListener("close", onClose);
+      $("confirm-ok").onclick = null;
+      $("confirm-cancel").onclick = null;
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const onClose = () => done(false);
+    dialog.addEventListener("close", onClose);
+    $("confirm-ok").onclick = () => done(true);
+    $("confirm-cancel").onclick = () => done(false);
+    dialog.showModal();
+    $("confirm-cancel").focus(); // the safe choice first
+  });
+}
+
+function openBatch(batch) {
+  if (batch === state.batch) {
+    $("results").focus();
+    return;
+  }
+  window.location.hash = `#batch=${encodeURIComponent(batch)}`; // the hashchange handler reopens it
+}
+
+function clearBatch() {
+  for (const entry of state.entries) if (entry.previewUrl) URL.revokeObjectURL(entry.previewUrl);
+  state.entries = [];
+  state.byObjectId.clear();
+  state.lastNews = 0;
+  setBatch(null);
+  view.setEntries(state.entries);
+  lastAnnounced = "";
+  updateProgress();
 }
 
 // ---- researcher sign-in (only when config.json has "auth") ------------------------------------
@@ -522,11 +650,17 @@ function wireAuth(auth) {
 }
 
 async function main() {
-  view = new ResultsView({ table: $("results-table"), body: $("results-body"), empty: $("results-empty"), count: $("results-count") });
+  view = new ResultsView({
+    table: $("results-table"), body: $("results-body"), empty: $("results-empty"), count: $("results-count"),
+    onOpen: (entry) => detail.open(entry),
+    onRender: () => renderSummary(),
+  });
+  detail = new DetailView($("detail"), { getCard: () => state.card, getVisible: () => view.visible });
   queue = new UploadQueue({ presign, upload: uploadEntry, changed: () => updateProgress() }, { concurrency: CONCURRENCY });
   wireDropZone();
   wireSamples();
   wireCsv();
+  wireCsvShown();
   wireFilters();
   wireNewBatch();
   view.setEntries(state.entries);
@@ -542,6 +676,16 @@ async function main() {
     return;
   }
   state.api = new Api(config.apiUrl, auth);
+  state.storage = auth ? sessionStorage : localStorage; // signed in: nothing of the user outlives the session
+  batchList = new BatchList({
+    list: $("batches-list"), empty: $("batches-empty"), where: $("batches-where"), api: state.api,
+    current: () => state.batch, onOpen: openBatch, confirm: confirmDeletion, storage: state.storage,
+    onDeleted: (batch) => {
+      if (batch !== state.batch) return;
+      clearBatch();
+      $("progress-text").textContent = "The batch was deleted: its images and results are gone.";
+    },
+  });
   if (auth) {
     wireAuth(auth);
     try {
@@ -558,6 +702,8 @@ async function main() {
   }
   document.body.dataset.ready = "true";
   loadModelCard();
+  if (auth) batchList.refreshFromApi();
+  else batchList.render();
   const fromHash = new URLSearchParams(window.location.hash.slice(1)).get("batch");
   setBatch(fromHash);
   if (fromHash) {

@@ -1,11 +1,11 @@
 // The model card from GET /model: name, version, labels, metrics, intended use, disclaimer.
 
-import { el, clear } from "./dom.js";
+import { el, clear, formatBytes } from "./dom.js";
 
-const SHOWN_ELSEWHERE = new Set(["name", "version", "labels", "intended_use", "disclaimer", "metrics", "input"]);
+const SHOWN_ELSEWHERE = new Set(["name", "version", "labels", "intended_use", "disclaimer", "metrics", "input", "limitations", "decision"]);
 
 const NAMES = {
-  roc_auc: "ROC AUC", n: "Images (n)", size_bytes: "Size (bytes)", latency_ms: "Latency (ms)",
+  roc_auc: "ROC AUC", n: "Images (n)", size_bytes: "Size", latency_ms: "Latency",
   int8_float_top1_agreement: "int8 / float32 top-1 agreement", per_class: "Per class",
 };
 
@@ -24,17 +24,39 @@ function isScalar(value) {
   return value === null || ["string", "number", "boolean"].includes(typeof value);
 }
 
-function scalarText(value) {
+function scalarText(value, key = "") {
   if (value === null) return "—";
+  if (typeof value === "number" && /(^|_)bytes$/.test(key)) return formatBytes(value);
+  if (typeof value === "number" && /(^|_)ms$/.test(key)) return `${formatNumber(value)} ms`;
   if (typeof value === "number") return formatNumber(value);
   return String(value);
 }
 
+let cardLabels = [];
+
+/** A confusion matrix with its rows (true label) and columns (predicted label) named. */
+function confusionMatrix(matrix, key) {
+  const n = matrix.length;
+  const names = cardLabels.length === n ? cardLabels : matrix.map((_, i) => `class ${i + 1}`);
+  return el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": humanize(key) }, el("table", { class: "matrix" },
+    el("caption", { text: "Rows: true label. Columns: predicted label." }),
+    el("thead", {}, el("tr", {}, el("td", {}), names.map((name) => el("th", { scope: "col", text: `predicted ${name}` })))),
+    el("tbody", {}, matrix.map((row, i) => el("tr", {}, el("th", { scope: "row", text: `true ${names[i]}` }),
+      row.map((cell) => el("td", { text: scalarText(cell) })))))));
+}
+
 /** Any JSON value, as text, a list, a small matrix table or a definition list (depth-limited). */
-export function renderValue(value, depth = 0) {
-  if (isScalar(value)) return el("span", { text: scalarText(value) });
+export function renderValue(value, depth = 0, key = "") {
+  if (isScalar(value)) return el("span", { text: scalarText(value, key) });
   if (Array.isArray(value)) {
-    if (value.every(isScalar)) return el("span", { text: value.map(scalarText).join(", ") });
+    // sentences (limitations, notes) are a list; short values (a range, a size) stay on one line
+    if (value.every(isScalar) && value.some((v) => typeof v === "string" && v.length > 40)) {
+      return el("ul", { class: "sentences" }, value.map((v) => el("li", { text: scalarText(v) })));
+    }
+    if (value.every(isScalar)) return el("span", { text: value.map((v) => scalarText(v)).join(", ") });
+    if (/confusion_matrix$/.test(key) && value.every((row) => Array.isArray(row) && row.length === value.length && row.every((c) => typeof c === "number"))) {
+      return confusionMatrix(value, key);
+    }
     if (value.every((row) => Array.isArray(row) && row.every(isScalar))) {
       return el("table", { class: "matrix" },
         el("tbody", {}, value.map((row) => el("tr", {}, row.map((cell) => el("td", { text: scalarText(cell) }))))));
@@ -43,7 +65,7 @@ export function renderValue(value, depth = 0) {
   }
   if (depth > 3) return el("span", { text: JSON.stringify(value) });
   return el("dl", { class: "kv" },
-    Object.entries(value).flatMap(([key, item]) => [el("dt", { text: humanize(key) }), el("dd", {}, renderValue(item, depth + 1))]));
+    Object.entries(value).flatMap(([name, item]) => [el("dt", { text: humanize(name) }), el("dd", {}, renderValue(item, depth + 1, name))]));
 }
 
 /** Metrics: objects of scalars side by side (e.g. float32 vs int8), everything else below. */
@@ -58,12 +80,12 @@ function renderMetrics(metrics) {
     for (const [, values] of columns) {
       for (const [key, v] of Object.entries(values)) if (isScalar(v) && !rows.includes(key)) rows.push(key);
     }
-    const wrap = el("div", { class: "table-scroll" },
+    const wrap = el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "Metrics (the table scrolls sideways on narrow screens)" },
       el("table", { class: "metrics" },
         el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Metric" }),
           columns.map(([name]) => el("th", { scope: "col", text: name })))),
         el("tbody", {}, rows.map((key) => el("tr", {}, el("th", { scope: "row", text: humanize(key) }),
-          columns.map(([, values]) => el("td", { text: key in values ? scalarText(values[key]) : "" })))))));
+          columns.map(([, values]) => el("td", { text: key in values ? scalarText(values[key], key) : "" })))))));
     parts.push(wrap);
     const extras = columns.flatMap(([name, values]) =>
       Object.entries(values).filter(([, v]) => !isScalar(v)).map(([key, v]) => [`${name} ${key}`, v]));
@@ -75,6 +97,7 @@ function renderMetrics(metrics) {
 
 export function renderCard(card, container) {
   clear(container);
+  cardLabels = Array.isArray(card.labels) ? card.labels.map(String) : [];
   const title = el("h3", {}, card.name ? String(card.name) : "Unnamed model",
     card.version ? el("span", { class: "version", text: ` version ${card.version}` }) : null);
   container.append(title);
@@ -90,6 +113,15 @@ export function renderCard(card, container) {
     const size = Array.isArray(card.input.size) ? `${card.input.size[0]} × ${card.input.size[1]} pixels` : "";
     const resize = card.input.resize ? `, ${card.input.resize === "center_crop" ? "centre-cropped" : "squashed"} to fit` : "";
     if (size) container.append(el("p", { class: "muted", text: `Input: ${size}${resize}.` }));
+  }
+  if (card.decision && typeof card.decision === "object" && typeof card.decision.threshold === "number") {
+    const d = card.decision;
+    const band = Array.isArray(d.uncertain_band) ? ` Scores from ${formatNumber(d.uncertain_band[0])} to ${formatNumber(d.uncertain_band[1])} are labelled uncertain.` : "";
+    container.append(el("h4", { text: "How it decides" }),
+      el("p", { text: `${d.positive} when its score is at least ${formatNumber(d.threshold)}.${band}${d.chosen_on ? ` Threshold chosen on the ${d.chosen_on}.` : ""}` }));
+  }
+  if (Array.isArray(card.limitations) && card.limitations.length > 0) {
+    container.append(el("h4", { text: "Limitations" }), el("ul", { class: "sentences" }, card.limitations.map((item) => el("li", {}, renderValue(item, 1)))));
   }
   if (card.metrics) {
     container.append(el("h4", { text: "Metrics" }), el("div", { class: "metrics-wrap" }, renderMetrics(card.metrics)));

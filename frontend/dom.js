@@ -56,3 +56,11 @@ export function formatTime(iso) {
   if (Number.isNaN(date.getTime())) return String(iso);
   return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
+
+/** Date and time in the reader's locale, e.g. "29 Nov 2026, 05:20:52" (kept on one line by CSS). */
+export function formatDateTime(iso) {
+  if (!iso) return "";
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return String(iso);
+  return date.toLocaleString([], { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}

@@ -1,6 +1,7 @@
 // The results table: one row per file, filled in as uploads progress and predictions arrive.
 
-import { el, clear, safeImageUrl, formatBytes, formatPercent, formatTime } from "./dom.js";
+import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime } from "./dom.js";
+import { outcomeOf } from "./decisions.js";
 
 export const STATUS_TEXT = {
   queued: "Waiting",
@@ -17,7 +18,8 @@ const PROBLEM = new Set(["rejected", "refused", "failed"]);
 
 export function reasonOf(entry) {
   if (entry.status === "rejected") return (entry.record && entry.record.reason) || "the image could not be classified";
-  if (entry.status === "refused" || entry.status === "failed") return entry.message || "";
+  if (entry.status === "refused") return entry.message || (entry.record && entry.record.reason) || "";
+  if (entry.status === "failed") return entry.message || "";
   return "";
 }
 
@@ -35,7 +37,7 @@ function entryTime(entry) {
 
 function searchableText(entry) {
   const record = entry.record || {};
-  return [entry.name, record.label, entry.status, STATUS_TEXT[entry.status], reasonOf(entry)]
+  return [entry.name, record.label, record.decision, entry.status, STATUS_TEXT[entry.status], reasonOf(entry)]
     .filter(Boolean).join(" ").toLowerCase();
 }
 
@@ -56,7 +58,7 @@ const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "bas
 
 const SORT_KEYS = {
   name: (e) => e.name,
-  label: (e) => (e.record && e.record.label) || null,
+  label: (e) => (e.status === "ok" ? outcomeOf(e).text : null),
   score: (e) => (e.record && typeof e.record.score === "number" ? e.record.score : null),
   time: entryTime,
   status: (e) => STATUS_TEXT[e.status] || e.status,
@@ -89,8 +91,11 @@ function describeImage(record) {
 }
 
 export class ResultsView {
-  constructor({ table, body, empty, count }) {
+  constructor({ table, body, empty, count, onOpen = null, onRender = null }) {
     this.table = table;
+    this.onOpen = onOpen; // (entry) => open the detail view
+    this.onRender = onRender; // (visible entries) => after the rows changed
+    this.visible = [];
     this.body = body;
     this.empty = empty;
     this.count = count;
@@ -107,6 +112,13 @@ export class ResultsView {
     for (const button of table.querySelectorAll("th button[data-sort]")) {
       button.addEventListener("click", () => this.sortBy(button.dataset.sort));
     }
+    // A click anywhere on a row opens it (the file name is its keyboard target: a button).
+    body.addEventListener("click", (event) => {
+      if (event.target.closest("button, a, input, select, progress")) return;
+      const tr = event.target.closest("tr[data-id]");
+      const entry = tr && this.entries.find((e) => e.id === tr.dataset.id);
+      if (entry && this.onOpen) this.onOpen(entry);
+    });
   }
 
   setEntries(entries) {
@@ -181,6 +193,7 @@ export class ResultsView {
     if (!this.orderDirty) return;
     this.orderDirty = false;
     const visible = sortEntries(filterEntries(this.entries, this.filterText, this.filterGroup), this.sortKey, this.sortDirection);
+    this.visible = visible;
     const wanted = visible.map((entry) => this.rowFor(entry).tr);
     const current = Array.from(this.body.children);
     const same = wanted.length === current.length && wanted.every((tr, i) => tr === current[i]);
@@ -195,6 +208,7 @@ export class ResultsView {
     this.count.textContent = this.entries.length === 0 ? ""
       : visible.length === this.entries.length ? `${this.entries.length} file${this.entries.length === 1 ? "" : "s"}`
         : `Showing ${visible.length} of ${this.entries.length} files`;
+    if (this.onRender) this.onRender(visible);
   }
 
   rowFor(entry) {
@@ -236,7 +250,9 @@ export class ResultsView {
 
     clear(cells.name);
     const meta = [formatBytes(record.size || entry.size), describeImage(record)].filter(Boolean).join(" · ");
-    cells.name.append(el("span", { class: "file-name", text: entry.name }), meta ? el("span", { class: "meta", text: meta }) : null);
+    const open = el("button", { type: "button", class: "file-name link-button", "aria-haspopup": "dialog", title: "Open this image with every score" }, entry.name);
+    open.addEventListener("click", () => this.onOpen && this.onOpen(entry));
+    cells.name.append(open, meta ? el("span", { class: "meta", text: meta }) : null);
 
     clear(cells.status);
     cells.status.append(el("span", { class: `badge badge-${entry.status}`, text: STATUS_TEXT[entry.status] || entry.status }));
@@ -251,7 +267,13 @@ export class ResultsView {
     if (reason) cells.status.append(el("span", { class: "reason", text: reason }));
 
     clear(cells.label);
-    if (entry.status === "ok" && record.label !== undefined) cells.label.append(el("span", { class: "label", text: String(record.label) }));
+    row.tr.dataset.outcome = "";
+    if (entry.status === "ok" && record.label !== undefined) {
+      const outcome = outcomeOf(entry);
+      row.tr.dataset.outcome = outcome.key;
+      cells.label.append(el("span", { class: `label outcome outcome-${outcome.kind}`, text: outcome.text }));
+      if (outcome.text !== String(record.label)) cells.label.append(el("span", { class: "meta", text: `highest score: ${record.label}` }));
+    }
 
     clear(cells.score);
     if (entry.status === "ok" && typeof record.score === "number") {
@@ -269,10 +291,7 @@ export class ResultsView {
     clear(cells.time);
     const iso = record.classified_at || record.uploaded_at;
     if (iso) {
-      cells.time.append(el("time", { datetime: String(iso), title: String(iso), text: formatTime(iso) }));
-      const timing = [];
-      if (typeof record.inference_ms === "number") timing.push(`${Math.round(record.inference_ms * 10) / 10} ms inference`);
-      if (timing.length) cells.time.append(el("span", { class: "meta", text: timing.join(" · ") }));
+      cells.time.append(el("time", { datetime: String(iso), title: String(iso), text: formatDateTime(iso) }));
     }
   }
 }

@@ -122,8 +122,11 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
             card = page.request.get(local_stack["api"].rstrip("/") + "/model").json()
             expect(page.locator("#model-card h3")).to_contain_text(card["name"])
 
-            # By keyboard: skip link, then the drop zone, a button that opens the file picker.
+            # By keyboard: skip link, the disclaimer's summary (it folds), then the drop zone, a button that
+            # opens the file picker.
             page.keyboard.press("Tab")
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.closest('#disclaimer') !== null")
             page.keyboard.press("Tab")
             assert page.evaluate("document.activeElement.id") == "dropzone"
             with page.expect_file_chooser() as chooser:
@@ -143,7 +146,7 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
             assert rejected.locator(".reason").inner_text().strip(), "a rejection shows its reason"
             for i in range(3):
                 row = ok_rows.nth(i)
-                assert row.locator(".label").inner_text().strip() in card["labels"]
+                assert row.locator(".label").inner_text().strip() in card["labels"] + ["uncertain"]  # the decision
                 assert row.locator(".score").inner_text().strip().endswith("%")
                 assert row.locator("ol.top li").count() >= 1
                 expect(row.locator(".col-image img")).to_be_visible()
@@ -163,9 +166,9 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
             download.value.save_as(csv_path)
             with open(csv_path, newline="", encoding="utf-8") as handle:
                 records = list(csv.DictReader(handle))
-            assert len(records) == 4, records
-            assert Counter(r["status"] for r in records) == {"ok": 3, "rejected": 1}
-            assert {r["file_name"] for r in records} == {p.name for p in photos} | {"broken.jpg"}
+            assert len(records) == 5, records  # the refused text file is recorded in the batch too
+            assert Counter(r["status"] for r in records) == {"ok": 3, "rejected": 1, "refused": 1}
+            assert {r["file_name"] for r in records} == {p.name for p in photos} | {"broken.jpg", "notes.txt"}
             assert all(r["label"] in card["labels"] for r in records if r["status"] == "ok")
             assert all(r["reason"] for r in records if r["status"] == "rejected")
 
@@ -180,6 +183,7 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
             expect(page.locator("#batch-id")).to_have_text(batch)
             expect(ok_rows).to_have_count(3)
             expect(rejected).to_have_count(1)
+            expect(refused).to_have_count(1)  # recorded by the API, so the reopened batch lists it
 
             # Phone width: no horizontal scrolling.
             page.set_viewport_size({"width": 375, "height": 800})

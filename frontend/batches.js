@@ -1,0 +1,177 @@
+// "My batches": past batches, newest first, with counts; rename, reopen, delete (after a confirmation
+// that says exactly what goes). With sign-in off the list lives in this browser's localStorage; with
+// sign-in on it comes from GET /batches, and names given here last for the session (sessionStorage:
+// nothing of a signed-in user stays in the browser after sign-out).
+
+import { el, clear, formatDateTime } from "./dom.js";
+
+const STORE_KEY = "spotter.batches.v1";
+const MAX_KEPT = 200;
+
+function load(storage) {
+  try {
+    const list = JSON.parse(storage.getItem(STORE_KEY) || "[]");
+    return Array.isArray(list) ? list.filter((b) => b && typeof b.batch === "string") : [];
+  } catch {
+    return [];
+  }
+}
+
+function save(storage, list) {
+  try {
+    storage.setItem(STORE_KEY, JSON.stringify(list.slice(0, MAX_KEPT)));
+  } catch {
+    /* storage full or off: the list lasts as long as the tab */
+  }
+}
+
+function countsText(item) {
+  const parts = [];
+  for (const [outcome, n] of Object.entries(item.byOutcome || {})) parts.push(`${n} ${outcome}`);
+  const files = item.files || 0;
+  return `${files} file${files === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
+}
+
+export class BatchList {
+  constructor({ list, empty, where, api, current, onOpen, onDeleted, confirm, storage }) {
+    this.storage = storage;
+    this.list = list;
+    this.empty = empty;
+    this.where = where;
+    this.api = api;
+    this.current = current; // () => the batch on screen
+    this.onOpen = onOpen;
+    this.onDeleted = onDeleted;
+    this.confirm = confirm; // (batch, preview) => Promise<boolean>
+    this.items = load(storage);
+    this.fromApi = false;
+  }
+
+  /** Record the batch on screen (created now, or updated counts). */
+  remember(batch, { files, byOutcome }) {
+    if (!batch) return;
+    let item = this.items.find((b) => b.batch === batch);
+    if (!item) {
+      item = { batch, name: "", createdAt: new Date().toISOString() };
+      this.items.unshift(item);
+    }
+    item.files = files;
+    item.byOutcome = byOutcome;
+    item.updatedAt = new Date().toISOString();
+    save(this.storage, this.items);
+    this.render();
+  }
+
+  /** Signed in: the API's list of the user's batches, names from this browser. */
+  async refreshFromApi() {
+    try {
+      const reply = await this.api.batches();
+      const names = new Map(this.items.map((b) => [b.batch, b.name]));
+      this.items = reply.map((b) => ({
+        batch: b.batch, name: names.get(b.batch) || "", createdAt: b.first_upload, updatedAt: b.last_upload,
+        files: b.files, byOutcome: b.by_outcome,
+      }));
+      this.fromApi = true;
+      save(this.storage, this.items);
+    } catch {
+      /* keep the local list */
+    }
+    this.render();
+  }
+
+  rename(batch, name) {
+    const item = this.items.find((b) => b.batch === batch);
+    if (!item) return;
+    item.name = name.trim().slice(0, 120);
+    save(this.storage, this.items);
+    this.render();
+  }
+
+  forget(batch) {
+    this.items = this.items.filter((b) => b.batch !== batch);
+    save(this.storage, this.items);
+    this.render();
+  }
+
+  async remove(batch) {
+    let preview;
+    try {
+      preview = await this.api.batch(batch);
+    } catch (err) {
+      if (err.status === 404) { // nothing stored under it (e.g. every file failed to upload)
+        this.forget(batch);
+        return;
+      }
+      throw err;
+    }
+    if (!(await this.confirm(batch, preview))) return;
+    await this.api.deleteBatch(batch);
+    this.forget(batch);
+    this.onDeleted(batch);
+  }
+
+  render() {
+    clear(this.list);
+    this.where.textContent = this.fromApi
+      ? "Your batches of the last 90 days, from Spotter. Names you give them last until you sign out or close the tab."
+      : "Kept in this browser (localStorage): another browser or device has its own list.";
+    this.empty.hidden = this.items.length > 0;
+    const sorted = this.items.slice().sort((a, b) => String(b.updatedAt || b.createdAt).localeCompare(String(a.updatedAt || a.createdAt)));
+    for (const item of sorted) {
+      const title = item.name || `Batch ${item.batch}`;
+      const isCurrent = item.batch === this.current();
+      const open = el("button", { type: "button", class: "link-button batch-open", "aria-current": isCurrent ? "true" : null }, title);
+      open.addEventListener("click", () => this.onOpen(item.batch));
+      const rename = el("button", { type: "button", class: "button secondary small", "aria-label": `Rename ${title}` }, "Rename");
+      const remove = el("button", { type: "button", class: "button danger small", "aria-label": `Delete ${title}` }, "Delete");
+      const li = el("li", { class: "batch-item", "data-batch": item.batch },
+        el("div", { class: "batch-main" }, open, isCurrent ? el("span", { class: "meta inline", text: " (on screen)" }) : null,
+          el("span", { class: "meta" }, el("time", { datetime: item.createdAt || "", class: "when", text: formatDateTime(item.createdAt) }),
+            ` · ${countsText(item)}`),
+          item.name ? el("span", { class: "meta", text: `id ${item.batch}` }) : null),
+        el("div", { class: "batch-actions" }, rename, remove));
+      rename.addEventListener("click", () => this.editName(li, item));
+      remove.addEventListener("click", () => this.remove(item.batch).catch((err) => {
+        li.append(el("p", { class: "reason", role: "alert", text: `Could not delete: ${err.message}` }));
+      }));
+      this.list.append(li);
+    }
+  }
+
+  editName(li, item) {
+    const input = el("input", { type: "text", value: item.name || "", maxlength: 120, "aria-label": `New name for batch ${item.batch}` });
+    const ok = el("button", { type: "submit", class: "button small" }, "Save");
+    const cancel = el("button", { type: "button", class: "button secondary small" }, "Cancel");
+    const form = el("form", { class: "rename-form" }, input, ok, cancel);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.rename(item.batch, input.value);
+      this.focusItem(item.batch);
+    });
+    cancel.addEventListener("click", () => { this.render(); this.focusItem(item.batch); });
+    li.querySelector(".batch-actions").replaceWith(form);
+    input.focus();
+    input.select();
+  }
+
+  focusItem(batch) {
+    const button = this.list.querySelector(`li[data-batch="${CSS.escape(batch)}"] .batch-open`);
+    if (button) button.focus();
+  }
+}
+
+/** The confirmation's text: exactly what deleting the batch removes. */
+export function deletionText(batch, name, preview) {
+  const stored = preview.images || 0;
+  const refused = (preview.files || 0) - stored;
+  const lines = [
+    `“${name || batch}” (batch ${batch}) holds ${preview.files} file${preview.files === 1 ? "" : "s"}. Deleting it removes, for good:`,
+  ];
+  const items = [
+    `${stored} uploaded image${stored === 1 ? "" : "s"} from storage, with every stored version of each`,
+    `${preview.records} result record${preview.records === 1 ? "" : "s"} (predictions, rejections${refused ? `, ${refused} refusal${refused === 1 ? "" : "s"}` : ""}), so they leave every list and CSV`,
+  ];
+  const names = Array.isArray(preview.names) ? preview.names : [];
+  const more = (preview.files || 0) - names.length;
+  return { lines, items, names, more };
+}

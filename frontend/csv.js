@@ -1,0 +1,48 @@
+// Selecting rows of the API's CSV (RFC 4180, written by the one CSV writer, spotter.export) without
+// writing any CSV here: records are cut out of the text as they are, quotes and line breaks intact.
+
+/** The records of `text`, each the exact text of one record including its line end. */
+export function csvRecords(text) {
+  const records = [];
+  let start = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted; // a doubled quote toggles twice: still inside
+    else if (c === "\n" && !quoted) {
+      records.push(text.slice(start, i + 1));
+      start = i + 1;
+    }
+  }
+  if (start < text.length) records.push(text.slice(start));
+  return records;
+}
+
+/** The fields of one record (quotes removed, doubled quotes undone). */
+export function csvFields(record) {
+  const line = record.replace(/\r?\n$/, "");
+  const fields = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') { field += '"'; i += 1; } else if (c === '"') quoted = false; else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") { fields.push(field); field = ""; } else field += c;
+  }
+  fields.push(field);
+  return fields;
+}
+
+export function objectIdColumn(header) {
+  return csvFields(header).indexOf("object_id");
+}
+
+/** The header and the records whose object_id is in `ids`, in the CSV's order. */
+export function selectRows(text, ids) {
+  const [header, ...rows] = csvRecords(text);
+  if (!header) return "";
+  const column = objectIdColumn(header);
+  return header + rows.filter((row) => ids.has(csvFields(row)[column])).join("");
+}

@@ -1,0 +1,148 @@
+// One image, large, with every score, the decision and its rule, capture metadata and the model.
+// A modal <dialog>: Esc closes it (the browser's own), arrow keys move through the rows as shown.
+
+import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime } from "./dom.js";
+import { outcomeOf } from "./decisions.js";
+import { STATUS_TEXT, reasonOf } from "./results.js";
+
+function facts(pairs) {
+  const shown = pairs.filter(([, value]) => value !== null && value !== undefined && value !== "");
+  return el("dl", { class: "kv" }, shown.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", {}, value)]));
+}
+
+function number(value, digits = 6) {
+  return typeof value === "number" && Number.isFinite(value) ? String(Number(value.toFixed(digits))) : null;
+}
+
+function scoresTable(record, card) {
+  const top = Array.isArray(record.top) ? record.top : [];
+  const byLabel = new Map(top.map((t) => [String(t && t.label), t && t.score]));
+  const labels = Array.isArray(card.labels) && card.labels.length ? card.labels.map(String) : Array.from(byLabel.keys());
+  const every = labels.every((label) => byLabel.has(label));
+  const rows = (every ? labels : Array.from(byLabel.keys())).map((label) => {
+    const score = byLabel.get(label);
+    const pct = typeof score === "number" ? Math.max(0, Math.min(1, score)) : 0;
+    return el("tr", {},
+      el("th", { scope: "row", text: label }),
+      el("td", { class: "num", text: formatPercent(score) }),
+      el("td", {}, el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(pct * 100).toFixed(1)}%` }))));
+  });
+  return [
+    el("table", { class: "scores" },
+      el("caption", { text: every ? "Score for every label" : `Top ${rows.length} of ${labels.length} labels` }),
+      el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Label" }), el("th", { scope: "col", text: "Score" }),
+        el("th", { scope: "col" }, el("span", { class: "visually-hidden", text: "Bar" })))),
+      el("tbody", {}, rows)),
+  ];
+}
+
+function decisionFacts(record, card) {
+  const rule = card.decision && typeof card.decision === "object" ? card.decision : null;
+  const band = rule && Array.isArray(rule.uncertain_band) ? rule.uncertain_band : null;
+  return facts([
+    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcomeOf({ status: "ok", record }).kind}`, text: outcomeOf({ status: "ok", record }).text }) : null],
+    ["Highest score", record.label ? `${record.label} (${formatPercent(record.score)})` : null],
+    ["Positive label", rule ? String(rule.positive) : null],
+    ["Threshold", rule && typeof rule.threshold === "number" ? `${rule.positive} when its score is at least ${number(rule.threshold, 4)}` : null],
+    ["Uncertain band", band ? `${number(band[0], 4)} to ${number(band[1], 4)}: scores in it are labelled uncertain` : null],
+    ["Rule", record.decision_rule || null],
+  ]);
+}
+
+function captureFacts(record) {
+  const place = typeof record.latitude === "number" && typeof record.longitude === "number"
+    ? `${number(record.latitude, 6)}, ${number(record.longitude, 6)}${typeof record.altitude === "number" ? ` (altitude ${number(record.altitude, 1)} m)` : ""}`
+    : null;
+  const captured = record.captured_at
+    ? (String(record.captured_at).endsWith("Z") ? formatDateTime(record.captured_at) : `${String(record.captured_at).replace("T", " ")} (camera's local time)`)
+    : null;
+  return facts([
+    ["Captured", captured],
+    ["Place", place],
+    ["Camera", record.camera ? String(record.camera) : null],
+  ]);
+}
+
+export class DetailView {
+  constructor(dialog, { getCard, getVisible }) {
+    this.dialog = dialog;
+    this.getCard = getCard;
+    this.getVisible = getVisible;
+    this.entry = null;
+    this.returnFocus = null;
+    dialog.querySelector("#detail-close").addEventListener("click", () => dialog.close());
+    dialog.querySelector("#detail-prev").addEventListener("click", () => this.move(-1));
+    dialog.querySelector("#detail-next").addEventListener("click", () => this.move(1));
+    dialog.addEventListener("keydown", (event) => {
+      if (event.target.closest("input, select, textarea")) return;
+      if (event.key === "ArrowRight" || event.key === "ArrowDown") this.move(1);
+      else if (event.key === "ArrowLeft" || event.key === "ArrowUp") this.move(-1);
+      else return;
+      event.preventDefault();
+    });
+    // A click on the backdrop (outside the dialog's box) closes it too.
+    dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); });
+    dialog.addEventListener("close", () => {
+      const back = this.returnFocus;
+      this.entry = null;
+      if (back && back.isConnected) back.focus();
+    });
+  }
+
+  open(entry) {
+    if (!this.dialog.open) this.returnFocus = document.activeElement;
+    this.show(entry);
+    if (!this.dialog.open) this.dialog.showModal();
+  }
+
+  move(step) {
+    const visible = this.getVisible();
+    const at = visible.indexOf(this.entry);
+    if (at < 0 || visible.length === 0) return;
+    const next = visible[(at + step + visible.length) % visible.length];
+    // focus returns to the row now shown, not the one first opened
+    const button = document.querySelector(`#results-body tr[data-id="${next.id}"] .file-name`);
+    if (button) this.returnFocus = button;
+    this.show(next);
+  }
+
+  show(entry) {
+    this.entry = entry;
+    const card = this.getCard() || {};
+    const record = entry.record || {};
+    const visible = this.getVisible();
+    const at = visible.indexOf(entry);
+    this.dialog.querySelector("#detail-title").textContent = entry.name;
+    this.dialog.querySelector("#detail-position").textContent = at >= 0
+      ? `Image ${at + 1} of ${visible.length} shown. Arrow keys move to the next or previous one; Esc closes.` : "";
+    const figure = clear(this.dialog.querySelector("#detail-figure"));
+    const src = safeImageUrl(entry.previewUrl) || safeImageUrl(record.image_url);
+    if (src) figure.append(el("img", { src, alt: `${entry.name}, full view`, decoding: "async" }));
+    else figure.append(el("p", { class: "no-preview large", text: "No image to show" }));
+
+    const factsBox = clear(this.dialog.querySelector("#detail-facts"));
+    factsBox.append(el("p", {}, el("span", { class: `badge badge-${entry.status}`, text: STATUS_TEXT[entry.status] || entry.status })));
+    const reason = reasonOf(entry);
+    if (reason) factsBox.append(el("p", { class: "reason", text: reason }));
+    if (entry.status === "ok") {
+      factsBox.append(el("h3", { text: "Decision" }), decisionFacts(record, card), el("h3", { text: "Scores" }), ...scoresTable(record, card));
+    }
+    const dims = record.width && record.height ? `${record.width} × ${record.height} pixels` : null;
+    factsBox.append(el("h3", { text: "Image" }), facts([
+      ["Size", formatBytes(record.size || entry.size) || null],
+      ["Pixels", dims],
+      ["Format", record.format ? `${record.format}${record.frames > 1 ? `, ${record.frames} frames` : ""}` : null],
+      ["Uploaded", record.uploaded_at ? formatDateTime(record.uploaded_at) : null],
+      ["Classified", record.classified_at && entry.status === "ok" ? formatDateTime(record.classified_at) : null],
+    ]));
+    const capture = captureFacts(record);
+    if (capture.children.length) factsBox.append(el("h3", { text: "Capture" }), capture);
+    else factsBox.append(el("h3", { text: "Capture" }), el("p", { class: "muted", text: "The file carries no capture time, place or camera." }));
+    factsBox.append(el("h3", { text: "Model" }), facts([
+      ["Model", record.model_name ? `${record.model_name} version ${record.model_version}` : (card.name ? `${card.name} version ${card.version}` : null)],
+    ]));
+    const visibleCount = visible.length;
+    this.dialog.querySelector("#detail-prev").disabled = visibleCount < 2;
+    this.dialog.querySelector("#detail-next").disabled = visibleCount < 2;
+  }
+}

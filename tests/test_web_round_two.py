@@ -1,0 +1,190 @@
+"""The researcher's page, round two, in Chromium against `spotter up`: names as chosen, refusals that
+stay, the detail view by keyboard, the batch summary, "My batches" (rename, reopen, delete), the CSV of
+the rows shown, the phone layout, and an accessibility check (axe-core from npm, loaded from
+tests/a11y/node_modules; `make test` installs it, nothing is fetched at test time).
+
+Also writes the README's screenshots to test-results/web-desktop.png and web-phone.png
+(`make screenshots` copies them to docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from test_web_e2e import CHROMIUM_ARGS, RESULTS, _chromium, _photos, local_stack  # noqa: F401 (fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+UNICODE_NAME = "Läsion Rücken — Patientin 7 (ü) ✓.jpg"
+TIMEOUT_MS = 40_000
+
+
+def _axe_violations(page) -> list[str]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}});
+        return r.violations.map(v => `${v.id} (${v.impact}): ${v.help} -> ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`);
+    }""")
+    return result
+
+
+def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: npm ci --prefix tests/a11y (make test does this)")
+    photos = _photos()
+    named = tmp_path / UNICODE_NAME
+    shutil.copy(photos[0], named)
+    heic = tmp_path / "IMG_0042.HEIC"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)
+    RESULTS.mkdir(exist_ok=True)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.goto(local_stack["web"])
+            page.wait_for_selector("body[data-ready]")
+            expect(page.locator("#model-card h3")).to_be_visible()
+            card = page.request.get(local_stack["api"].rstrip("/") + "/model").json()
+            if card.get("disclaimer"):  # the demo model's card has one; the small test model's has none
+                expect(page.locator("#disclaimer")).to_be_visible()
+                expect(page.locator("#disclaimer-details")).to_have_attribute("open", "")  # first view: open
+
+            page.set_input_files("#file-input", [str(named), str(photos[1]), str(heic)])
+            rows = page.locator("#results-body tr")
+            ok_rows = page.locator('#results-body tr[data-status="ok"]')
+            refused = page.locator('#results-body tr[data-status="refused"]')
+            expect(ok_rows).to_have_count(2)
+            expect(refused).to_have_count(1)
+            expect(refused.locator(".reason")).to_contain_text("HEIC")
+            expect(refused.locator(".reason")).to_contain_text("export it as JPEG")
+            batch = page.locator("#batch-id").inner_text()
+            summary = page.locator("#batch-summary")
+            expect(summary).to_contain_text("1 refused")
+            for row in ok_rows.all():  # a decision has a word and a shape class, not only a colour
+                outcome = row.locator(".outcome")
+                assert outcome.inner_text().strip() and "outcome-" in outcome.get_attribute("class")
+
+            # A reload shows the batch again: the name as chosen, and the refusal with its reason.
+            page.reload()
+            page.wait_for_selector("body[data-ready]")
+            if card.get("disclaimer"):
+                expect(page.locator("#disclaimer-details")).not_to_have_attribute("open", "")  # seen once: folded
+                expect(page.locator("#disclaimer summary")).to_be_visible()
+            expect(rows).to_have_count(3)
+            expect(page.locator("#results-body .file-name", has_text=UNICODE_NAME)).to_have_count(1)
+            expect(refused).to_have_count(1)
+            expect(refused).to_contain_text("IMG_0042.HEIC")
+            expect(refused.locator(".reason")).to_contain_text("HEIC")
+
+            # The detail view, by keyboard: Enter on a row's name, arrows move, Esc closes.
+            page.select_option("#filter-status", "ok")
+            expect(rows).to_have_count(2)
+            first = rows.first.locator(".file-name")
+            first.focus()
+            page.keyboard.press("Enter")
+            dialog = page.locator("#detail")
+            expect(dialog).to_be_visible()
+            title = page.locator("#detail-title")
+            first_title = title.inner_text()
+            scores = dialog.locator("table.scores tbody tr")
+            if len(card["labels"]) <= 3:  # top-k is 3: every label's score is shown
+                expect(scores).to_have_count(len(card["labels"]))
+            expect(dialog.locator("#detail-facts")).to_contain_text(card["version"])  # the model version
+            page.keyboard.press("ArrowRight")
+            expect(title).not_to_have_text(first_title)
+            assert not _axe_violations(page), _axe_violations(page)  # with the dialog open
+            page.keyboard.press("Escape")
+            expect(dialog).to_be_hidden()
+            assert page.evaluate("document.activeElement.classList.contains('file-name')")
+            page.select_option("#filter-status", "")
+            expect(rows).to_have_count(3)
+            names_in_dialog = set()
+            ok_rows.first.locator(".file-name").click()
+            expect(dialog).to_be_visible()
+            for _ in range(3):
+                names_in_dialog.add(title.inner_text())
+                page.keyboard.press("ArrowRight")
+            assert UNICODE_NAME in names_in_dialog and "IMG_0042.HEIC" in names_in_dialog
+            page.keyboard.press("Escape")
+
+            # CSV of the rows shown (the refused one only), and of the whole batch.
+            page.select_option("#filter-status", "problem")
+            expect(rows).to_have_count(1)
+            with page.expect_download() as download:
+                page.click("#csv-shown")
+            shown = tmp_path / "shown.csv"
+            download.value.save_as(shown)
+            with open(shown, newline="", encoding="utf-8") as handle:
+                assert [(r["file_name"], r["status"]) for r in csv.DictReader(handle)] == [("IMG_0042.HEIC", "refused")]
+            page.select_option("#filter-status", "")
+            with page.expect_download() as download:
+                page.click("#csv-link")
+            whole = tmp_path / "whole.csv"
+            download.value.save_as(whole)
+            with open(whole, newline="", encoding="utf-8") as handle:
+                names = sorted(r["file_name"] for r in csv.DictReader(handle))
+            assert names == sorted([UNICODE_NAME, photos[1].name, "IMG_0042.HEIC"])
+
+            # My batches: the batch is listed; rename it, start a new batch, reopen it from the list.
+            item = page.locator(f'#batches-list li[data-batch="{batch}"]')
+            expect(item).to_contain_text("3 files")
+            item.get_by_role("button", name="Rename").click()
+            page.keyboard.press("Control+A")
+            page.keyboard.type("Rücken study")
+            page.keyboard.press("Enter")
+            expect(item.locator(".batch-open")).to_have_text("Rücken study")
+            assert not _axe_violations(page), _axe_violations(page)
+            page.screenshot(path=str(RESULTS / "web-desktop.png"), full_page=True)
+            page.click("#new-batch")
+            expect(rows).to_have_count(0)
+            item.locator(".batch-open").click()
+            page.wait_for_selector("body[data-ready]")
+            expect(page.locator("#batch-id")).to_have_text(batch)
+            expect(rows).to_have_count(3)
+
+            # Phone width: nothing scrolls sideways; after an upload the first result is one scroll away.
+            page.set_viewport_size({"width": 375, "height": 812})
+            page.click("#new-batch")
+            page.set_input_files("#file-input", [str(photos[2])])
+            expect(ok_rows).to_have_count(1)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            page.evaluate("window.scrollTo(0, 0)")
+            page.evaluate("window.scrollBy(0, window.innerHeight)")
+            box = rows.first.bounding_box()
+            assert box and 0 <= box["y"] < 812 and box["y"] + min(box["height"], 100) <= 812, box
+            page.screenshot(path=str(RESULTS / "web-phone.png"))
+            rows.first.locator(".file-name").click()
+            expect(dialog).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            page.keyboard.press("Escape")
+            page.set_viewport_size({"width": 1280, "height": 900})
+
+            # Delete the first batch: the confirmation says what goes; afterwards the API has nothing.
+            item.get_by_role("button", name="Delete").click()
+            confirm = page.locator("#confirm-delete")
+            expect(confirm).to_be_visible()
+            expect(confirm).to_contain_text("2 uploaded images")
+            expect(confirm).to_contain_text("3 result records")
+            expect(confirm).to_contain_text(UNICODE_NAME)
+            page.click("#confirm-ok")
+            expect(item).to_have_count(0)
+            api = local_stack["api"].rstrip("/")
+            assert page.request.get(f"{api}/predictions?batch={batch}&model=all").json()["items"] == []
+            assert page.request.get(f"{api}/batches/{batch}").status == 404
+            assert not errors, errors
+        finally:
+            browser.close()
