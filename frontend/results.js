@@ -215,7 +215,7 @@ export class ResultsView {
     let row = this.rows.get(entry.id);
     if (row) return row;
     const names = ["image", "name", "status", "label", "score", "top", "time"];
-    const headings = { image: "Image", name: "File", status: "Status", label: "Label", score: "Confidence", top: "Top predictions", time: "Time" };
+    const headings = { image: "Image", name: "File", status: "Status", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
     const cells = {};
     const tr = el("tr", { "data-id": entry.id });
     for (const name of names) {
@@ -252,7 +252,7 @@ export class ResultsView {
     const meta = [formatBytes(record.size || entry.size), describeImage(record)].filter(Boolean).join(" · ");
     const open = el("button", { type: "button", class: "file-name link-button", "aria-haspopup": "dialog", title: "Open this image with every score" }, entry.name);
     open.addEventListener("click", () => this.onOpen && this.onOpen(entry));
-    cells.name.append(open, meta ? el("span", { class: "meta", text: meta }) : null);
+    cells.name.append(open, ...(meta ? [el("span", { class: "meta", text: meta })] : []));
 
     clear(cells.status);
     cells.status.append(el("span", { class: `badge badge-${entry.status}`, text: STATUS_TEXT[entry.status] || entry.status }));
