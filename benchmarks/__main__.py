@@ -6,11 +6,11 @@ import argparse
 import os
 import platform
 
-from . import cold_start, latency, pipeline
+from . import cold_start, latency, overlap, pipeline
 from .common import default_model
 
-SUITES = {"cold-start": cold_start.run, "latency": latency.run, "sync": pipeline.run_sync, "load": pipeline.run_load}
-DEFAULT = ["cold-start", "latency", "sync"]  # "load" (5,000 images, minutes) on request
+SUITES = {"cold-start": cold_start.run, "latency": latency.run, "overlap": overlap.run, "sync": pipeline.run_sync, "load": pipeline.run_load}
+DEFAULT = ["cold-start", "latency", "overlap", "sync"]  # "load" (5,000 images, minutes) on request
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ _MEASURE = r"""
 # A fresh process running the real classify module (functions/classify/app.py: settings, the
 # model, the decode worker), its S3 and DynamoDB replaced by stand-ins; one group of cases.
 import importlib.util, json, pickle, sys, time
+from spotter.events import S3Object
 from spotter.ports import StoredObject
 
 def status(field):
@@ -63,14 +64,13 @@ for kind, name, path in cases:
     reset_peak()
     started = time.perf_counter()
     app.service.deadline = None
-    result = app.classify_object(obj={"bucket": "b", "key": "drones/stress/" + name, "size": len(data),
-                                      "model": app.service.model_id})
+    result = app.service.classify(S3Object(bucket="b", key="drones/stress/" + name, size=len(data)))
     seconds = time.perf_counter() - started
     record = current.get("record")
     stats = app.service.decoder.last_stats if app.service.decoder else {}
     worker = stats.get("peak", 0) if stats.get("seconds", 1e9) <= seconds else 0
     parent = status("VmHWM")
-    outcome = result["status"] + (": " + (record.reason or "") if record is not None and record.reason else "")
+    outcome = result.status + (": " + (record.reason or "") if record is not None and record.reason else "")
     print(json.dumps({"kind": kind, "seconds": seconds, "parent_mb": parent / 2**20, "worker_mb": worker / 2**20,
                       "outcome": outcome}), flush=True)
 """

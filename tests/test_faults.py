@@ -107,22 +107,22 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
     while len(messages) < 5:  # 4 objects + the s3:TestEvent
         messages += stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
                                               AttributeNames=["All"]).get("Messages", [])
-    service, real = stack.handler_module.service, stack.handler_module.service.classify
-    calls = []
+    classifier = stack.handler_module.service.classifier
+    real, calls = classifier.classify, []
 
-    def dies_on_the_third(obj):
-        calls.append(obj.key)
+    def dies_on_the_third(image, top_k):
+        calls.append(image)
         if len(calls) == 3:
             raise SystemExit("killed")  # like a SIGKILL or a timeout: no cleanup runs
-        return real(obj)
+        return real(image, top_k)
 
-    monkeypatch.setattr(service, "classify", dies_on_the_third)
+    monkeypatch.setattr(classifier, "classify", dies_on_the_third)
     with pytest.raises(SystemExit):
         stack.handler_module.lambda_handler(sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q"),
-                                            LambdaContext("classify", timeout_s=2))
+                                            LambdaContext("classify", timeout_s=3))
     assert len(stack.records()) == 2  # two written before the kill; nothing was deleted from the queue
     monkeypatch.undo()
-    time.sleep(2.2)  # the killed invocation's in-progress lock expires with its timeout
+    time.sleep(stack.spec.visibility_timeout_s + 0.2)  # SQS redelivers what the killed invocation left
     _settle(stack, rounds=2)
     assert sorted(r["key"] for r in stack.records()) == sorted(keys)
     assert stack.dead_letters() == []

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .classifier import Classifier
-from .errors import ObjectMissing, OutOfTime, RejectedImage
-from .events import S3Object, is_folder_marker
+from .errors import MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
+from .events import S3Object, is_folder_marker, objects_in_message
 from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
 from .keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
 from .ports import ObjectReader, PredictionWriter
@@ -35,6 +35,17 @@ class Outcome:
     @property
     def status(self) -> str:
         return self.record.status if self.record else ("skipped" if self.skipped else "missing")
+
+
+@dataclass
+class _Work:
+    """One object on its way through the stages; `outcome` set means there is nothing left to do."""
+    obj: S3Object
+    record: PredictionRecord | None = None
+    data: bytes | None = None  # the object's bytes, until decoded
+    size: int = 0
+    decoded: DecodedImage | None = None  # until inferred
+    outcome: Outcome | None = None
 
 
 class ClassifyService:
@@ -77,42 +88,117 @@ class ClassifyService:
     def classify(self, obj: S3Object) -> Outcome:
         """Permanent problems with the file become a `rejected` record; platform errors propagate
         (the SQS batch reports them as failures, so they are retried and finally dead-lettered)."""
+        return self._store(self._infer(self._decode(self._fetch(obj))))
+
+    def classify_batch(self, objects: list[S3Object], ahead: int = 3,
+                       ahead_bytes: int = 64 * 1024 * 1024, writers: int = 2) -> list[Outcome | Exception]:
+        """`classify` for each object, with I/O overlapping compute: while one image is inferred here,
+        the next decodes (in the decode worker), up to `ahead` further ones are being read from storage
+        (at most `ahead_bytes` of them by their declared size, and always at least one), and the records
+        before it are being written. Returns, in the same order, each object's `Outcome` or the platform
+        error that stopped it (that object alone is retried). Records stay exactly one per object and
+        model: the write is conditional on the S3 sequencer, so the order the writes land in cannot let
+        an older event win."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        results: list[Outcome | Exception | None] = [None] * len(objects)
+        with ThreadPoolExecutor(max(1, ahead), thread_name_prefix="spotter-fetch") as fetching, \
+                ThreadPoolExecutor(1, thread_name_prefix="spotter-decode") as decoding, \
+                ThreadPoolExecutor(max(1, writers), thread_name_prefix="spotter-write") as writing:
+            decoded: dict = {}  # index -> future of the fetched and decoded `_Work`
+            writes: dict = {}  # index -> future of its Outcome
+            admitted = 0
+
+            def declared(index: int) -> int:
+                size = objects[index].size
+                return self.limits.max_bytes if size is None else size
+
+            for index in range(len(objects)):
+                # read ahead: the image after this one is decoding while this one is inferred
+                while admitted < len(objects) and (admitted <= index or (
+                        admitted - index <= ahead
+                        and sum(declared(i) for i in range(index, admitted + 1)) <= ahead_bytes)):
+                    fetched = fetching.submit(self._fetch, objects[admitted])
+                    decoded[admitted] = decoding.submit(lambda f=fetched: self._decode(f.result()))
+                    admitted += 1
+                try:
+                    work = self._infer(decoded.pop(index).result())
+                except Exception as error:  # a platform error: this object alone fails
+                    results[index] = error
+                    continue
+                writes[index] = writing.submit(self._store, work)
+            for index, future in writes.items():
+                try:
+                    results[index] = future.result()
+                except Exception as error:
+                    results[index] = error
+        return results
+
+    # the stages of one object: fetch (I/O), decode (the worker), infer (here), store (I/O)
+    def _fetch(self, obj: S3Object) -> "_Work":
         if obj.size == 0 and is_folder_marker(obj.key):
-            return self._skip(obj)
+            return _Work(obj, outcome=self._skip(obj))
         record = self._new_record(obj)
         try:
             if obj.size is not None:
                 check_size(obj.size, self.limits)
             stored = self.objects.read(obj.bucket, obj.key, self.limits.max_bytes, obj.version_id)
-            record.size = stored.size
-            record.etag = record.etag or stored.etag
-            record.file_name = self._original_name(obj.key, stored) or record.file_name
-            if stored.size == 0 and is_folder_marker(obj.key):
-                return self._skip(obj)
-            check_size(stored.size, self.limits)
-            decoded = self.decode(stored.data)
-            record.width, record.height = decoded.width, decoded.height
-            record.format, record.frames = decoded.format, decoded.frames
-            record.decode_ms = round(decoded.decode_ms, 2)
-            field = decoded.field
-            record.captured_at = normalise_capture_time(field.captured_at)
-            record.latitude, record.longitude = field.latitude, field.longitude
-            record.altitude, record.camera = field.altitude, field.camera
-            prediction = self.classifier.classify(decoded.image, self.top_k)
         except ObjectMissing:
             log.warning("object %s/%s no longer exists; nothing to classify", obj.bucket, obj.key)
-            return Outcome(record=None, stored=False)
+            return _Work(obj, outcome=Outcome(record=None, stored=False))
         except RejectedImage as rejection:
             record.status, record.reason = STATUS_REJECTED, rejection.reason
-        else:
-            record.status = STATUS_OK
-            record.label, record.score = prediction.label, prediction.score
-            record.top = [{"label": label, "score": score} for label, score in prediction.top]
-            record.decision, record.decision_rule = prediction.decision, prediction.decision_rule
-            record.preprocess_ms = round(prediction.preprocess_ms, 2)
-            record.inference_ms = round(prediction.inference_ms, 2)
+            return _Work(obj, record=record)
+        record.size = stored.size
+        record.etag = record.etag or stored.etag
+        record.file_name = self._original_name(obj.key, stored) or record.file_name
+        if stored.size == 0 and is_folder_marker(obj.key):
+            return _Work(obj, outcome=self._skip(obj))
+        return _Work(obj, record=record, data=stored.data, size=stored.size)
+
+    def _decode(self, work: "_Work") -> "_Work":
+        if work.data is None:
+            return work
+        record, data, work.data = work.record, work.data, None  # the bytes are not kept past the decode
+        try:
+            check_size(work.size, self.limits)
+            decoded = self.decode(data)
+        except RejectedImage as rejection:
+            record.status, record.reason = STATUS_REJECTED, rejection.reason
+            return work
+        record.width, record.height = decoded.width, decoded.height
+        record.format, record.frames = decoded.format, decoded.frames
+        record.decode_ms = round(decoded.decode_ms, 2)
+        field = decoded.field
+        record.captured_at = normalise_capture_time(field.captured_at)
+        record.latitude, record.longitude = field.latitude, field.longitude
+        record.altitude, record.camera = field.altitude, field.camera
+        work.decoded = decoded
+        return work
+
+    def _infer(self, work: "_Work") -> "_Work":
+        if work.outcome is not None:
+            return work
+        record, decoded, work.decoded = work.record, work.decoded, None
+        if decoded is not None:
+            try:
+                prediction = self.classifier.classify(decoded.image, self.top_k)
+            except RejectedImage as rejection:
+                record.status, record.reason = STATUS_REJECTED, rejection.reason
+            else:
+                record.status, record.reason = STATUS_OK, None
+                record.label, record.score = prediction.label, prediction.score
+                record.top = [{"label": label, "score": score} for label, score in prediction.top]
+                record.decision, record.decision_rule = prediction.decision, prediction.decision_rule
+                record.preprocess_ms = round(prediction.preprocess_ms, 2)
+                record.inference_ms = round(prediction.inference_ms, 2)
         record.classified_at = self.clock()
-        return Outcome(record=record, stored=self.predictions.put(record))
+        return work
+
+    def _store(self, work: "_Work") -> Outcome:
+        if work.outcome is not None:
+            return work.outcome
+        return Outcome(record=work.record, stored=self.predictions.put(work.record))
 
     @staticmethod
     def _original_name(key: str, stored) -> str | None:
@@ -149,3 +235,31 @@ class ClassifyService:
             sequencer=obj.sequencer,
             size=obj.size,
         )
+
+
+@dataclass(frozen=True)
+class MessageResult:
+    """What became of one queue message: its objects' outcomes, or why it must be retried."""
+    message_id: str
+    outcomes: list[Outcome]
+    error: Exception | None = None  # a poison message or a platform error: the message is retried
+
+
+def classify_messages(service: ClassifyService, messages: list[tuple[str, str]]) -> list[MessageResult]:
+    """Classify every object of a batch of (message id, body) S3 notifications at once, overlapped
+    (`ClassifyService.classify_batch`). A message fails as a whole when its body is not an S3
+    notification or any of its objects met a platform error; the others are done."""
+    parsed: list[tuple[str, list[S3Object] | None, Exception | None]] = []
+    for message_id, body in messages:
+        try:
+            parsed.append((message_id, objects_in_message(body), None))
+        except MalformedEvent as error:
+            parsed.append((message_id, None, error))
+    objects = [obj for _, found, _ in parsed for obj in (found or [])]
+    results = iter(service.classify_batch(objects))
+    done = []
+    for message_id, found, error in parsed:
+        outcomes = [next(results) for _ in (found or [])]
+        error = error or next((r for r in outcomes if isinstance(r, Exception)), None)
+        done.append(MessageResult(message_id, [] if error else outcomes, error))
+    return done
