@@ -334,9 +334,11 @@ def test_refused_files_are_recorded_in_the_batch_with_their_reason(api):
     item = listing["items"][0]
     assert (item["object_id"], item["file_name"], item["status"]) == (refused["objectId"], "IMG_0042.HEIC", "refused")
     assert item["reason"] == refused["error"] and item["image_url"] is None
+    assert item["size"] == 2_000_000  # the declared size stays: a reload and the CSV still show it
     _, _, text = api("GET", "/predictions.csv?batch=with-refusal")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["file_name"], r["status"], r["reason"]) for r in rows] == [("IMG_0042.HEIC", "refused", refused["error"])]
+    assert [(r["file_name"], r["status"], r["reason"], r["size"]) for r in rows] == [
+        ("IMG_0042.HEIC", "refused", refused["error"], "2000000")]
 
 
 def test_batches_list_newest_first_with_counts_and_delete_removes_images_and_records(api):

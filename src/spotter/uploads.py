@@ -60,6 +60,7 @@ class RefusedFile:
     error: str
     key: str = ""  # where it would have gone: names its record (object id) in the batch; no object exists
     object_id: str = ""
+    size: int | None = None  # the size the client declared, kept in the record (the page and CSV show it)
 
 
 def new_batch_id(now: datetime | None = None) -> str:
@@ -181,7 +182,7 @@ def plan_uploads(
         elif file.size > max_bytes:
             error = f"{file.name} is {file.size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit"
         if error:
-            plans.append(RefusedFile(file.name, error, key, object_id_for(bucket, key)))
+            plans.append(RefusedFile(file.name, error, key, object_id_for(bucket, key), file.size))
         else:
             plans.append(PlannedUpload(file.name, key, object_id_for(bucket, key), kind))
     return plans
@@ -189,11 +190,13 @@ def plan_uploads(
 
 def refusal_record(refused: RefusedFile, batch: str, bucket: str, model_name: str, model_version: str,
                    now: str | None = None) -> PredictionRecord:
-    """The batch's record of a file the API refused: status `refused`, the reason, the name as chosen.
+    """The batch's record of a file the API refused: status `refused`, the reason, the name as chosen
+    and the size declared.
     Recorded under the current model, so the batch's listing (which shows that model) includes it."""
     now = now or utc_now()
     return PredictionRecord(
         object_id=refused.object_id, model=f"{model_name}@{model_version}", bucket=bucket, key=refused.key,
         status=STATUS_REFUSED, source=WEB_SOURCE, batch=batch, file_name=refused.name, uploaded_at=now,
         classified_at=now, model_name=model_name, model_version=model_version, reason=refused.error,
+        size=refused.size,
     )
