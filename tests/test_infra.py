@@ -290,7 +290,7 @@ def test_classify_can_never_write_where_it_is_triggered_from(resources):
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert deny and "s3:PutObject" in deny[0]["Action"]
     tables = {t for s in statements if s["Effect"] == "Allow" for t in _resource_text(s) if "Table" in t}
-    assert tables == {"PredictionsTable.Arn", "IdempotencyTable.Arn"}
+    assert tables == {"PredictionsTable.Arn"}  # no idempotency table: the conditional write keeps one record
 
 
 def test_api_signs_uploads_only_under_uploads_and_only_reads_predictions(resources):
@@ -353,7 +353,8 @@ def test_functions_get_every_setting_the_code_reads(template, resources):
     api = {**shared, **resources["ApiFunction"]["Properties"]["Environment"]["Variables"]}
     common = {"UPLOADS_BUCKET", "PREDICTIONS_TABLE", "SPOTTER_MODEL", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS", "TOP_K",
               "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
-    assert common | {"IDEMPOTENCY_TABLE", "MODEL_THREADS", "CLASSIFY_TIMEOUT_S", "CLASSIFY_BATCH_SIZE"} <= set(classify)
+    assert common | {"MODEL_THREADS", "CLASSIFY_TIMEOUT_S", "CLASSIFY_BATCH_SIZE"} <= set(classify)
+    assert "IDEMPOTENCY_TABLE" not in classify  # the classify function no longer writes an idempotency table
     assert classify["CLASSIFY_TIMEOUT_S"] == {"Ref": "ClassifyTimeout"}
     assert classify["CLASSIFY_BATCH_SIZE"] == {"Ref": "ClassifyBatchSize"}
     assert common | {"UPLOAD_URL_TTL", "VIEW_URL_TTL", "ALLOWED_ORIGINS", "AUTH_ENABLED"} <= set(api)
