@@ -168,7 +168,14 @@ def test_cli_train_then_convert(tmp_path, capsys):
     evaluate = ["model", "evaluate", "--model", str(out), "--tflite", str(tmp_path / "tiny-int8.tflite"),
                 "--data", str(images), "--no-card", "--json"]
     assert main([*evaluate, "--positive", "blue"]) == 0
-    assert json.loads(capsys.readouterr().out)["positive_class"] == "blue"
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["positive_class"] == "blue"
+    for kind in ("float32", "int8"):  # at the threshold chosen on validation, with 95 % intervals
+        low, high = scored[kind]["sensitivity_ci95"]
+        assert low <= scored[kind]["sensitivity"] <= high and "specificity_ci95" in scored[kind]
+        assert scored[kind]["uncertain_band"][0] < scored[kind]["threshold"] < scored[kind]["uncertain_band"][1]
+    assert main([*evaluate[:-1], "--target-sensitivity", "0.9"]) == 0
+    assert "95 % interval" in capsys.readouterr().out
     assert main([*evaluate, "--positive", "green"]) == 2 and "not one of the labels" in capsys.readouterr().err
 
 
