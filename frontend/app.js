@@ -142,7 +142,8 @@ function rememberBatchSoon() {
     if (!state.batch) return;
     const byOutcome = {};
     for (const item of summaryLine(state.entries)) byOutcome[item.outcome.text] = item.n;
-    batchList.remember(state.batch, { files: state.entries.length, byOutcome });
+    const uploaded = state.entries.map((e) => e.record && e.record.uploaded_at).filter(Boolean).sort();
+    batchList.remember(state.batch, { files: state.entries.length, byOutcome, createdAt: uploaded[0] });
   }, 500);
 }
 

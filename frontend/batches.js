@@ -32,6 +32,11 @@ function countsText(item) {
   return `${files} file${files === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }
 
+function createdTime(item) {
+  const time = Date.parse(item.createdAt || item.updatedAt || "");
+  return Number.isNaN(time) ? 0 : time;
+}
+
 export class BatchList {
   constructor({ list, empty, where, api, current, onOpen, onDeleted, confirm, storage }) {
     this.storage = storage;
@@ -47,12 +52,13 @@ export class BatchList {
     this.fromApi = false;
   }
 
-  /** Record the batch on screen (created now, or updated counts). */
-  remember(batch, { files, byOutcome }) {
+  /** Record the batch on screen (created now, or updated counts). `createdAt`: when its first file was
+   * uploaded, if known (a batch reopened from a link this browser has not listed yet). */
+  remember(batch, { files, byOutcome, createdAt }) {
     if (!batch) return;
     let item = this.items.find((b) => b.batch === batch);
     if (!item) {
-      item = { batch, name: "", createdAt: new Date().toISOString() };
+      item = { batch, name: "", createdAt: createdAt || new Date().toISOString() };
       this.items.unshift(item);
     }
     item.files = files;
@@ -116,7 +122,8 @@ export class BatchList {
       ? "Your batches of the last 90 days, from Spotter. Names you give them last until you sign out or close the tab."
       : "Kept in this browser (localStorage): another browser or device has its own list.";
     this.empty.hidden = this.items.length > 0;
-    const sorted = this.items.slice().sort((a, b) => String(b.updatedAt || b.createdAt).localeCompare(String(a.updatedAt || a.createdAt)));
+    // Newest first by when each batch was created: opening an older one marks it, never moves it.
+    const sorted = this.items.slice().sort((a, b) => createdTime(b) - createdTime(a) || b.batch.localeCompare(a.batch));
     for (const item of sorted) {
       const title = item.name || `Batch ${item.batch}`;
       const isCurrent = item.batch === this.current();
