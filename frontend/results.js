@@ -13,6 +13,8 @@ export const STATUS_TEXT = {
   failed: "Upload failed",
 };
 
+const REASON_SPAN = ["label", "score", "top"]; // the columns a row's reason takes the place of
+
 export const ACTIVE = new Set(["queued", "uploading", "pending"]);
 const PROBLEM = new Set(["rejected", "refused", "failed"]);
 
@@ -108,6 +110,8 @@ export class ResultsView {
     this.dirty = new Set();
     this.orderDirty = true;
     this.scheduled = false;
+    this.measuring = false;
+    window.addEventListener("resize", () => this.measureSoon());
 
     for (const button of table.querySelectorAll("th button[data-sort]")) {
       button.addEventListener("click", () => this.sortBy(button.dataset.sort));
@@ -209,19 +213,38 @@ export class ResultsView {
       : visible.length === this.entries.length ? `${this.entries.length} file${this.entries.length === 1 ? "" : "s"}`
         : `Showing ${visible.length} of ${this.entries.length} files`;
     if (this.onRender) this.onRender(visible);
+    this.measureSoon(); // rows shown again by a filter, or moved, are measured in place
+  }
+
+  /** After layout: offer "Show all" only on reasons the three-line limit cut. */
+  measureSoon() {
+    if (this.measuring) return;
+    this.measuring = true;
+    requestAnimationFrame(() => {
+      this.measuring = false;
+      for (const row of this.rows.values()) {
+        if (!row.reasonToggle || !row.tr.isConnected || row.reasonOpen) continue;
+        const text = row.reasonText;
+        row.reasonToggle.hidden = text.scrollHeight <= text.clientHeight + 1;
+      }
+    });
   }
 
   rowFor(entry) {
     let row = this.rows.get(entry.id);
     if (row) return row;
-    const names = ["image", "name", "status", "label", "score", "top", "time"];
-    const headings = { image: "Image", name: "File", status: "Status", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
+    // `reason` stands in for the decision, confidence and top-prediction cells (empty for a file that was
+    // refused, rejected or failed) and spans their width, so a long reason stays a few lines, not a tower.
+    const names = ["image", "name", "status", "reason", "label", "score", "top", "time"];
+    const headings = { image: "Image", name: "File", status: "Status", reason: "Reason", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
     const cells = {};
     const tr = el("tr", { "data-id": entry.id });
     for (const name of names) {
       cells[name] = el(name === "name" ? "th" : "td", { class: `col-${name}`, "data-label": headings[name], scope: name === "name" ? "row" : null });
       tr.append(cells[name]);
     }
+    cells.reason.colSpan = REASON_SPAN.length;
+    cells.reason.hidden = true;
     row = { tr, cells, imageSrc: undefined, progress: null, progressText: null };
     this.rows.set(entry.id, row);
     this.fill(row, entry);
@@ -264,7 +287,28 @@ export class ResultsView {
       cells.status.append(row.progress, row.progressText);
     }
     const reason = reasonOf(entry);
-    if (reason) cells.status.append(el("span", { class: "reason", text: reason }));
+    clear(cells.reason);
+    cells.reason.hidden = !reason;
+    for (const name of REASON_SPAN) cells[name].hidden = Boolean(reason);
+    row.reasonText = null;
+    row.reasonToggle = null;
+    if (reason) {
+      // At most three lines (CSS); "Show all" appears only when that cut something, and the detail view
+      // has it too. Clipped text stays in the accessibility tree, so a screen reader reads all of it.
+      const text = el("span", { class: `reason${row.reasonOpen ? "" : " clamped"}`, id: `reason-${entry.id}`, text: reason });
+      const toggle = el("button", { type: "button", class: "link-button reason-toggle", "aria-controls": text.id,
+        "aria-expanded": String(Boolean(row.reasonOpen)), hidden: !row.reasonOpen }, row.reasonOpen ? "Show less" : "Show all");
+      toggle.addEventListener("click", () => {
+        row.reasonOpen = !row.reasonOpen;
+        text.classList.toggle("clamped", !row.reasonOpen);
+        toggle.setAttribute("aria-expanded", String(row.reasonOpen));
+        toggle.textContent = row.reasonOpen ? "Show less" : "Show all";
+      });
+      row.reasonText = text;
+      row.reasonToggle = toggle;
+      cells.reason.append(el("span", { class: "visually-hidden", text: "Reason: " }), text, toggle);
+      this.measureSoon();
+    }
 
     clear(cells.label);
     row.tr.dataset.outcome = "";

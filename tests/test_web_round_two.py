@@ -89,6 +89,23 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             expect(refused).to_have_count(1)
             expect(refused).to_contain_text("IMG_0042.HEIC")
             expect(refused.locator(".reason")).to_contain_text("HEIC")
+            heic_size = heic.stat().st_size
+            expect(refused.locator(".col-name .meta")).to_have_text(f"{heic_size} B")  # the declared size stays
+            # The long HEIC advice takes the width of the decision, confidence and top-k cells (empty for a
+            # refusal), not the narrow status column: a row about as tall as its thumbnail, not a tower.
+            reason_box = refused.locator(".col-reason").bounding_box()
+            status_box = refused.locator(".col-status").bounding_box()
+            assert reason_box and status_box and reason_box["width"] > 2 * status_box["width"], (reason_box, status_box)
+            row_box = refused.bounding_box()
+            assert row_box and row_box["height"] <= 140, row_box
+            toggle = refused.get_by_role("button", name="Show all")  # the whole reason, on demand
+            expect(toggle).to_have_attribute("aria-expanded", "false")
+            toggle.click()
+            expect(refused.get_by_role("button", name="Show less")).to_have_attribute("aria-expanded", "true")
+            expect(page.locator("#detail")).to_be_hidden()  # the button does not open the row
+            assert refused.bounding_box()["height"] > row_box["height"]
+            refused.get_by_role("button", name="Show less").click()
+            expect(toggle).to_be_visible()
 
             # The detail view, by keyboard: Enter on a row's name, arrows move, Esc closes.
             page.select_option("#filter-status", "ok")
@@ -136,8 +153,10 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             whole = tmp_path / "whole.csv"
             download.value.save_as(whole)
             with open(whole, newline="", encoding="utf-8") as handle:
-                names = sorted(r["file_name"] for r in csv.DictReader(handle))
+                whole_rows = list(csv.DictReader(handle))
+            names = sorted(r["file_name"] for r in whole_rows)
             assert names == sorted([UNICODE_NAME, photos[1].name, "IMG_0042.HEIC"])
+            assert [r["size"] for r in whole_rows if r["status"] == "refused"] == [str(heic_size)]
 
             # My batches: the batch is listed; rename it, start a new batch, reopen it from the list.
             item = page.locator(f'#batches-list li[data-batch="{batch}"]')
@@ -173,6 +192,19 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
             page.keyboard.press("Escape")
             page.set_viewport_size({"width": 1280, "height": 900})
+
+            # Reopening the older batch marks it as on screen but keeps the list newest first (by creation).
+            newer = page.locator("#batch-id").inner_text()
+            listed = page.locator("#batches-list li")
+            expect(listed).to_have_count(2)
+            assert [li.get_attribute("data-batch") for li in listed.all()] == [newer, batch]
+            item.locator(".batch-open").click()
+            page.wait_for_selector("body[data-ready]")
+            expect(page.locator("#batch-id")).to_have_text(batch)
+            expect(rows).to_have_count(3)
+            expect(item.locator(".batch-open")).to_have_attribute("aria-current", "true")
+            page.wait_for_timeout(1000)  # the list's counts are saved half a second after a change
+            assert [li.get_attribute("data-batch") for li in listed.all()] == [newer, batch]
 
             # Delete the first batch: the confirmation says what goes; afterwards the API has nothing.
             item.get_by_role("button", name="Delete").click()
