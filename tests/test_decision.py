@@ -31,7 +31,7 @@ def test_decide_at_the_threshold_with_an_uncertain_band():
         ["benign", "benign", UNCERTAIN, UNCERTAIN, UNCERTAIN, "malignant", "malignant"]
     plain = Decision("malignant", "benign", 0.3)
     assert [plain.decide(s) for s in (0.29, 0.3)] == ["benign", "malignant"]
-    assert decision_rule(decision) == "malignant if score >= 0.300; uncertain 0.200-0.400"
+    assert decision_rule(decision) == "malignant if its score >= 0.300; uncertain 0.200-0.400"
 
 
 @pytest.mark.parametrize("bad", [
@@ -88,7 +88,7 @@ def test_records_keep_the_decision_beside_the_scores():
                               uploaded_at="2026-01-01T00:00:00.000Z", classified_at="2026-01-01T00:00:00.000Z",
                               model_name="m", model_version="1", label="benign", score=0.6,
                               top=[{"label": "benign", "score": 0.6}, {"label": "malignant", "score": 0.4}],
-                              decision="uncertain", decision_rule="malignant if score >= 0.357; uncertain 0.257-0.457")
+                              decision="uncertain", decision_rule="malignant if its score >= 0.357; uncertain 0.257-0.457")
     data = record.as_dict()
     assert data["decision"] == "uncertain" and data["label"] == "benign" and len(data["top"]) == 2
     assert all(not isinstance(v, float) for k, v in data.items() if k.startswith("decision"))  # DynamoDB takes them as they are

@@ -33,8 +33,9 @@ class Prediction:
 
 
 def decision_rule(decision: Decision) -> str:
-    """The card's decision in one line, e.g. 'malignant if score >= 0.320; uncertain 0.220-0.420'."""
-    rule = f"{decision.positive} if score >= {decision.threshold:.3f}"
+    """The card's decision in one line, e.g. 'malignant if its score >= 0.320; uncertain 0.220-0.420'
+    (the positive label's own score: a record's `score` is the top label's)."""
+    rule = f"{decision.positive} if its score >= {decision.threshold:.3f}"
     if decision.band is not None:
         rule += f"; uncertain {decision.band[0]:.3f}-{decision.band[1]:.3f}"
     return rule

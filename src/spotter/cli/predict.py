@@ -46,6 +46,8 @@ def run(args) -> int:
         else:
             result.update(label=prediction.label, score=prediction.score,
                           top=[{"label": label, "score": score} for label, score in prediction.top])
+            if prediction.decision:  # the card's thresholded decision, beside the raw top label
+                result.update(decision=prediction.decision, decision_rule=prediction.decision_rule)
         failures += "error" in result
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 1 if failures else 0
