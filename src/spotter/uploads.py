@@ -180,7 +180,7 @@ def plan_uploads(
         elif file.size == 0:
             error = f"{file.name} is empty"
         elif file.size > max_bytes:
-            error = f"{file.name} is {file.size / 1048576:.1f} MB, over the {max_bytes / 1048576:.0f} MB limit"
+            error = f"{file.name} is {file.size / 1048576:.1f} MiB, over the {max_bytes / 1048576:.0f} MiB limit"
         if error:
             plans.append(RefusedFile(file.name, error, key, object_id_for(bucket, key), file.size))
         else:
