@@ -38,11 +38,14 @@ export function safeImageUrl(value) {
   }
 }
 
+/** Bytes in binary units, labelled as such: 1 KiB = 1,024 bytes, 1 MiB = 1,048,576 (the API's limits are
+ * whole MiB, e.g. 25 MiB, which would read 26.2 MB in decimal units). */
 export function formatBytes(bytes) {
   if (!Number.isFinite(bytes)) return "";
   if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 export function formatPercent(score) {

@@ -10,18 +10,21 @@ Also writes the README's screenshots to test-results/web-desktop.png and web-pho
 from __future__ import annotations
 
 import csv
+import json
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 
-from test_web_e2e import CHROMIUM_ARGS, RESULTS, _chromium, _photos, local_stack  # noqa: F401 (fixture)
+from test_web_e2e import CHROMIUM_ARGS, RESULTS, ROOT, _chromium, _photos, local_stack  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 UNICODE_NAME = "Läsion Rücken — Patientin 7 (ü) ✓.jpg"
 TIMEOUT_MS = 40_000
+FRONTEND = ROOT / "frontend"
 
 
 def _axe_violations(page) -> list[str]:
@@ -218,6 +221,109 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             api = local_stack["api"].rstrip("/")
             assert page.request.get(f"{api}/predictions?batch={batch}&model=all").json()["items"] == []
             assert page.request.get(f"{api}/batches/{batch}").status == 404
+            assert not errors, errors
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def static_page():
+    """frontend/ from a plain static server (no stack): for what the page renders from one API reply."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(FRONTEND)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _render_card(page, url, card) -> str:
+    page.unroute("**/model")
+    page.route("**/model", lambda route: route.fulfill(json=card))
+    page.goto(url)
+    page.wait_for_selector("#model-card h3")
+    return page.locator("#model-card").inner_text()
+
+
+def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summary(static_page):
+    """The demo model's card as the page shows it: rates as %, AUC with 3 decimals, sizes in MiB, words
+    for keys, the per-photo results summarised and folded; every figure read from the card, none typed
+    here. Cards without some sections render too."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    card_path = ROOT / "model" / "skin-lesion-int8.card.json"
+    if not card_path.exists():
+        pytest.skip("no demo model card (make model)")
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    metrics = card["metrics"]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            text = _render_card(page, static_page, card)
+            box = page.locator("#model-card")
+
+            for raw in ("Right full", "Right 256", "Validation roc auc", "Roc auc", "Size bytes"):
+                assert raw not in text, raw
+            names = box.locator("dt, thead th, table.metrics tbody th, h4, h5, summary").all_inner_texts()
+            assert not [name for name in names if "_" in name], names  # words, never a raw key
+
+            def cell(metric: str, variant: str) -> str:
+                table = box.locator("table.metrics")
+                column = [h.inner_text() for h in table.locator("thead th").all()].index(variant)
+                return table.locator("tbody tr", has=page.locator("th", has_text=metric)).first.locator("td").nth(column - 1).inner_text()
+
+            def pct(fraction: float) -> str:  # one decimal, halves up (as the page's toFixed on these values)
+                return f"{(Decimal(repr(fraction)) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
+
+            for variant in ("float32", "int8"):
+                values = metrics[variant]
+                assert cell("Accuracy", variant) == pct(values["accuracy"])
+                assert cell("Sensitivity", variant).startswith(f"{pct(values['sensitivity'])} (95%: ")
+                assert cell("Specificity", variant).startswith(pct(values["specificity"]))
+                assert cell("ROC AUC", variant) == f"{values['roc_auc']:.3f}"
+                assert cell("File size", variant) == f"{values['size_bytes'] / 2**20:.1f} MiB"
+                assert cell("Threshold", variant) == f"{values['threshold']:.4f}"
+
+            full = metrics["full_resolution"]
+            summary = box.locator(".full-resolution-summary")
+            expect(summary).to_contain_text(f"{full['right_full']} of {full['images']} right at full resolution")
+            expect(summary).to_contain_text(f"{full['right_256']} of {full['images']} right at 256 px")
+            expect(summary).to_contain_text(f"{full['agree']} agree with 256 px")
+            photos = box.locator("details", has=page.locator("table.records"), has_text="Every photo")
+            expect(photos).to_have_count(1)
+            assert photos.get_attribute("open") is None  # folded until asked for
+            expect(photos.locator("tbody tr")).to_have_count(len(full["photos"]))
+            assert box.bounding_box()["height"] < 2500  # was about 6,700 px with the photos field by field
+            expect(box.locator("table.matrix")).to_have_count(2)  # float32 and int8, labelled
+            if AXE.exists():
+                photos.locator("summary").click()
+                assert not _axe_violations(page), _axe_violations(page)
+
+            # Whatever the card leaves out is left out, without errors or placeholders.
+            partial = json.loads(json.dumps(card))
+            for key in ("decision", "limitations", "input", "training", "reference"):
+                partial.pop(key, None)
+            for key in ("full_resolution", "split", "float32"):
+                partial["metrics"].pop(key, None)
+            minimal = json.loads((ROOT / "tests" / "models" / "colours-int8.card.json").read_text(encoding="utf-8"))
+            for other in (partial, minimal, {"name": "bare", "version": "0", "labels": [], "metrics": {"full_resolution": {"images": 3}}}):
+                text = _render_card(page, static_page, other)
+                assert other["name"] in text
+                assert "undefined" not in text and "NaN" not in text and "null" not in text, text
+            assert "How it decides" not in _render_card(page, static_page, partial)
             assert not errors, errors
         finally:
             browser.close()
