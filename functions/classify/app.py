@@ -19,6 +19,8 @@ settings = Settings.from_env()
 logger = Logger(service="spotter-classify")
 metrics = Metrics(namespace="Spotter", service="spotter-classify")
 service = classify_service(settings)  # the model loads once per cold start; the decode worker starts beside it
+if service.decoder is not None:
+    service.decoder.start()  # ready before the first event
 
 
 def _report(result) -> None:

@@ -28,7 +28,7 @@ from dataclasses import replace
 
 from PIL import Image
 
-from .errors import RejectedImage
+from .errors import DecoderLost, RejectedImage
 from .imaging import DecodedImage, DecodeLimits, decode_image
 
 _HEADER = struct.Struct(">Q")
@@ -176,6 +176,7 @@ class BudgetedDecoder:
         self.recycle_bytes = recycle_bytes
         self.python = python or sys.executable
         self._process: subprocess.Popen | None = None
+        self._starting: subprocess.Popen | None = None  # launched by start(wait=False), not yet ready
         self._shared: int | None = None
         self._baseline = 0
         self._lock = threading.Lock()
@@ -183,15 +184,17 @@ class BudgetedDecoder:
         self.last_stats: dict = {}
 
     # the worker's life
-    def start(self) -> "BudgetedDecoder":
+    def start(self, wait: bool = True) -> "BudgetedDecoder":
+        """Start the worker. `wait=False` only launches it: its interpreter and imports run beside
+        the caller's (the classify function's cold start), and the first decode waits for it."""
         with self._lock:
-            self._ensure()
+            if wait:
+                self._ensure()
+            elif self._process is None and self._starting is None:
+                self._starting = self._spawn()
         return self
 
-    def _ensure(self) -> subprocess.Popen:
-        if self._process is not None and self._process.poll() is None:
-            return self._process
-        self._discard()
+    def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ)
         env.update({
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
@@ -202,9 +205,15 @@ class BudgetedDecoder:
         memory = self.limits.memory_bytes or 0
         if self._shared is None:
             self._shared = _shared_buffer()
-        process = subprocess.Popen([self.python, "-m", "spotter.budget", str(memory), str(self._shared)],
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
-                                   pass_fds=(self._shared,), bufsize=0)
+        return subprocess.Popen([self.python, "-m", "spotter.budget", str(memory), str(self._shared)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
+                                pass_fds=(self._shared,), bufsize=0)
+
+    def _ensure(self) -> subprocess.Popen:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        self._discard()
+        process, self._starting = self._starting or self._spawn(), None
         try:
             ready = self._read_reply(process, deadline=time.monotonic() + 60)
         except BaseException:
@@ -239,6 +248,9 @@ class BudgetedDecoder:
     def close(self) -> None:
         with self._lock:
             self._discard()
+            if self._starting is not None:
+                self._kill(self._starting)
+                self._starting = None
             if self._shared is not None:
                 os.close(self._shared)
                 self._shared = None
@@ -308,10 +320,11 @@ class BudgetedDecoder:
         except subprocess.TimeoutExpired:
             code = None
         self._discard()
+        if code == -signal.SIGKILL:  # never the decoder's own doing, and the budget kills only on time (above)
+            raise DecoderLost("the decode worker was killed from outside (SIGKILL) while decoding; retrying")
         how = f"signal {-code} ({signal.Signals(-code).name})" if code is not None and code < 0 else f"exit {code}"
-        raise RejectedImage(f"the image decoder crashed on this file ({how}); it was stopped within the "
-                            f"{(self.limits.memory_bytes or 0) / MiB:.0f} MB / {self.limits.seconds or 0:g} s "
-                            "decode budget")
+        raise RejectedImage(f"the image decoder crashed on this file ({how}); the worker was replaced and the "
+                            "other images are unaffected")
 
 
 def with_limits(limits: DecodeLimits, **changes) -> DecodeLimits:

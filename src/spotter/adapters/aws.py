@@ -1,11 +1,13 @@
-"""boto3 clients configured once: standard retries with backoff, endpoint from AWS_ENDPOINT_URL."""
+"""boto3 clients configured once: standard retries with backoff, endpoint from AWS_ENDPOINT_URL.
+
+`low_level_client` is for the classify function's cold start: a plain botocore client from one shared
+botocore session, without importing boto3 (its resources, s3transfer and a session per call)."""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 
-import boto3
 from botocore.config import Config
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
@@ -23,10 +25,30 @@ def config_for(service: str, endpoint_override: str | None = None) -> Config:
 
 @lru_cache(maxsize=None)
 def client(service: str, region: str | None = None):
+    import boto3
+
     config = config_for(service, os.environ.get("AWS_ENDPOINT_URL"))
     return boto3.session.Session().client(service, region_name=region, config=config)
 
 
 @lru_cache(maxsize=None)
+def _botocore_session():
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@lru_cache(maxsize=None)
+def low_level_client(service: str, region: str | None = None):
+    """A botocore client (the same API as a boto3 client, without boto3's extras such as
+    `upload_file`); created from one session shared by all of them."""
+    config = config_for(service, os.environ.get("AWS_ENDPOINT_URL"))
+    return _botocore_session().create_client(service, region_name=region, config=config,
+                                             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+@lru_cache(maxsize=None)
 def resource(service: str, region: str | None = None):
+    import boto3
+
     return boto3.session.Session().resource(service, region_name=region, config=RETRIES)

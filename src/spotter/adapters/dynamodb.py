@@ -14,21 +14,8 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ..query import Partition, PredictionQuery, QueryError, plan
-from ..records import SEQUENCED, TIMED, PredictionRecord, sequence_key
-
-_FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitude", "longitude", "altitude")
-
-
-def to_item(record: PredictionRecord) -> dict:
-    item = record.as_dict()
-    for name in _FLOAT_FIELDS:
-        if name in item:
-            item[name] = Decimal(str(item[name]))
-    if "top" in item:
-        item["top"] = [{"label": t["label"], "score": Decimal(str(t["score"]))} for t in item["top"]]
-    item["sequence"] = sequence_key(record.sequencer, record.uploaded_at)
-    return item
-
+from ..records import PredictionRecord
+from .dynamodb_records import is_condition_failure, put_condition, to_item  # noqa: F401 (to_item: re-exported)
 
 def _plain(value):
     if isinstance(value, Decimal):
@@ -50,16 +37,12 @@ class DynamoPredictions:
 
     def put(self, record: PredictionRecord) -> bool:
         item = to_item(record)
-        # Out-of-order deliveries: never let an older event overwrite a newer one's record.
-        condition, values = "attribute_not_exists(object_id) OR #seq <= :seq", {":seq": item["sequence"]}
-        if item["sequence"].startswith(SEQUENCED):
-            # A reprocess has no sequencer and sorts after every S3 event; the next real upload must still win.
-            condition, values[":timed"] = condition + " OR begins_with(#seq, :timed)", TIMED
+        condition, values = put_condition(item)  # out-of-order deliveries: an older event never wins
         try:
             self.table.put_item(Item=item, ConditionExpression=condition,
                                 ExpressionAttributeNames={"#seq": "sequence"}, ExpressionAttributeValues=values)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_condition_failure(exc):
                 return False
             raise
         return True

@@ -6,10 +6,12 @@ from ..classifier import Classifier
 from ..config import Settings
 from ..imaging import DecodeLimits
 from ..pipeline import ClassifyService
-from .aws import client, resource
-from .batch_removal import DynamoRecordRemover, S3BatchObjects
-from .dynamodb import DynamoPredictionQueries, DynamoPredictions
+from .aws import client, low_level_client, resource
+from .dynamodb_records import ConditionalRecordWriter
 from .s3 import S3Objects, S3Presigner
+
+# The classify function's cold start imports this module: what only the API and the command line
+# use (boto3's resources, the query adapter) is imported inside the functions that build them.
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
@@ -27,23 +29,32 @@ def decoder(settings: Settings):
     return BudgetedDecoder(decode_limits(settings))
 
 
-def predictions(settings: Settings) -> DynamoPredictions:
+def predictions(settings: Settings):
+    """The API's record store (get and put, through boto3's Table resource)."""
+    from .dynamodb import DynamoPredictions
+
     return DynamoPredictions(resource("dynamodb").Table(settings.predictions_table))
 
 
 def classify_service(settings: Settings, classifier: Classifier | None = None) -> ClassifyService:
-    classifier = classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads)
+    """The classify function's service. Its decode worker is launched first, so that the worker's
+    interpreter starts beside the clients and the model load; `decoder.start()` waits for it."""
+    bounded = decoder(settings)
+    if bounded is not None:
+        bounded.start(wait=False)
     return ClassifyService(
-        objects=S3Objects(client("s3")),
-        predictions=predictions(settings),
-        classifier=classifier,
+        objects=S3Objects(low_level_client("s3")),
+        predictions=ConditionalRecordWriter(low_level_client("dynamodb"), settings.predictions_table),
+        classifier=classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads),
         limits=decode_limits(settings),
         top_k=settings.top_k,
-        decoder=decoder(settings),
+        decoder=bounded,
     )
 
 
-def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
+def prediction_queries(settings: Settings):
+    from .dynamodb import DynamoPredictionQueries
+
     return DynamoPredictionQueries(resource("dynamodb").Table(settings.predictions_table))
 
 
@@ -51,6 +62,8 @@ def presigner(settings: Settings) -> S3Presigner:
     return S3Presigner(client("s3"), settings.uploads_bucket)
 
 
-def batch_removal(settings: Settings) -> tuple[S3BatchObjects, DynamoRecordRemover]:
+def batch_removal(settings: Settings):
+    from .batch_removal import DynamoRecordRemover, S3BatchObjects
+
     return (S3BatchObjects(client("s3"), settings.uploads_bucket),
             DynamoRecordRemover(resource("dynamodb").Table(settings.predictions_table)))
