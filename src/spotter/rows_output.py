@@ -1,4 +1,4 @@
-"""Write plain result rows (stats, SQL answers) as a terminal table, CSV or JSON."""
+"""Write plain result rows (stats, SQL answers) as a terminal table, CSV or JSON, chunk by chunk."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import csv
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Iterable
 
 from .export import csv_cell
 
@@ -15,6 +16,8 @@ ROW_FORMATS = ("table", "csv", "json")
 def _plain(value):
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):  # BLOBs as hex, in every format
+        return bytes(value).hex()
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, (list, tuple)):
@@ -41,23 +44,55 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".")
     if isinstance(value, (list, dict)):
-        return printable(json.dumps(_plain(value), ensure_ascii=False))
+        return printable(json.dumps(_plain(value), ensure_ascii=False, default=str))
     return printable(str(_plain(value)))
 
 
-def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream, noun: str = "row") -> None:
+def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream, noun: str = "row") -> int:
+    return write_row_chunks(columns, [rows], fmt, stream, noun)[0]
+
+
+def write_row_chunks(columns: list[str], chunks: Iterable[list[tuple]], fmt: str, stream, noun: str = "row",
+                     max_rows: int | None = None) -> tuple[int, bool]:
+    """Write rows as they come, a chunk at a time (memory bounded by a chunk, whatever the total);
+    stop after `max_rows`. A terminal table sizes its columns on the first chunk and clips later
+    values to those widths. Returns how many rows were written, and whether `max_rows` left some out."""
+    count, more = 0, False
+    chunks = iter(chunks)
+    widths: list[int] | None = None
     if fmt == "json":
-        stream.write(json.dumps([dict(zip(columns, map(_plain, r))) for r in rows], ensure_ascii=False, indent=1) + "\n")
+        stream.write("[")
     elif fmt == "csv":
         writer = csv.writer(stream, lineterminator="\r\n")
         writer.writerow(columns)
-        for r in rows:
-            writer.writerow([csv_cell(_cell(v) if v is not None else None) for v in r])
-    else:
-        cells = [[_cell(v) for v in r] for r in rows]
-        widths = [min(40, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
-        stream.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
-        for values in cells:
-            clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
-            stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
-        stream.write(f"({len(rows)} {noun}{'s' if len(rows) != 1 else ''})\n")
+    for rows in chunks:
+        if max_rows is not None:
+            more = len(rows) > max_rows - count
+            rows = rows[: max_rows - count]
+        if fmt == "json":
+            for r in rows:
+                stream.write(("\n" if count == 0 else ",\n")
+                             + json.dumps(dict(zip(columns, map(_plain, r))), ensure_ascii=False, default=str))
+                count += 1
+        elif fmt == "csv":
+            writer.writerows([csv_cell(_cell(v) if v is not None else None) for v in r] for r in rows)
+            count += len(rows)
+        else:
+            cells = [[_cell(v) for v in r] for r in rows]
+            if widths is None and cells:
+                widths = [min(40, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+                stream.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+            for values in cells:
+                clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
+                stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
+            count += len(rows)
+        if max_rows is not None and count >= max_rows:
+            more = more or any(len(rest) for rest in chunks)
+            break
+    if fmt == "json":
+        stream.write("\n]\n" if count else "]\n")
+    elif fmt == "table":
+        if widths is None:
+            stream.write("  ".join(columns) + "\n")
+        stream.write(f"({count}{'+' if more else ''} {noun}{'s' if count != 1 else ''})\n")
+    return count, more

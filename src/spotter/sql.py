@@ -1,18 +1,26 @@
 """DuckDB SQL, read only, over the Parquet layout (spotter.parquet_copy) as a table named `predictions`.
 
 DuckDB reads the files as it needs them and spills to `temp` past its memory limit, so a table
-larger than memory can be queried. Only SELECT (and EXPLAIN) statements run; file access is limited
-to the data folder and the spill folder, and the configuration is locked.
+larger than memory can be queried; answers are streamed out in chunks (`stream`), never held whole.
+Only SELECT (and EXPLAIN) statements run; file access is limited to the data folder and the spill
+folder, no extension is installed or loaded, and the configuration is locked.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Iterator
 
 from .parquet_copy import PARTITION
 
 TABLE = "predictions"
 ALLOWED = {"SELECT", "EXPLAIN"}
+CHUNK_ROWS = 2048
+# What DuckDB's memory_limit takes, and nothing else: the value reaches DuckDB as a config value,
+# never as SQL text, and is checked first so a mistake is one line.
+MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+_EXTENSION = re.compile(r"exists in the (\w+) extension")
 
 
 class SqlError(ValueError):
@@ -24,26 +32,54 @@ def _one_line(exc: Exception) -> str:
     return text or type(exc).__name__
 
 
+def _message(exc: Exception) -> str:
+    """DuckDB's error as one line; a function from an extension is named as such (never installed)."""
+    extension = _EXTENSION.search(str(exc))
+    if extension:
+        return (f"{_one_line(exc).split(' is not in the catalog')[0]} needs the DuckDB extension "
+                f"{extension.group(1)!r}: spotter sql installs and loads no extensions (only the table {TABLE})")
+    return _one_line(exc)
+
+
+def check_memory_limit(value: str) -> str:
+    if not MEMORY_LIMIT.match(value or ""):
+        raise SqlError(f"memory limit must be a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), "
+                       f"e.g. 2GB; got {value!r}")
+    return value
+
+
+def parquet_files(data: Path) -> list[Path]:
+    return sorted(Path(data).glob(f"{PARTITION}=*/*.parquet"))
+
+
 def connect(data: Path, temp: Path, memory_limit: str | None = None):
     import duckdb
 
     data, temp = Path(data).resolve(), Path(temp).resolve()
     temp.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(":memory:")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET temp_directory = '{temp}'")
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+              "temp_directory": str(temp)}
     if memory_limit:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
-    files = sorted(data.glob(f"{PARTITION}=*/*.parquet"))
-    if files:
-        con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet('{data}/{PARTITION}=*/*.parquet', "
-                    f"hive_partitioning = true, hive_types = {{'{PARTITION}': VARCHAR}}, union_by_name = true)")
+        config["memory_limit"] = check_memory_limit(memory_limit)
+    try:
+        con = duckdb.connect(":memory:", config=config)
+    except duckdb.Error as exc:
+        raise SqlError(_one_line(exc)) from None
+    con.execute("SET TimeZone = 'UTC'")
+    if parquet_files(data):
+        glob = str(data / f"{PARTITION}=*" / "*.parquet")
+        con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet({_literal(glob)}, hive_partitioning = true, "
+                    f"hive_types = {{'{PARTITION}': VARCHAR}}, union_by_name = true)")
     else:  # an empty table still has its columns
         con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM ({_empty_select()})")
-    con.execute(f"SET allowed_directories = ['{data}/', '{temp}/']")
+    con.execute(f"SET allowed_directories = [{_literal(str(data) + '/')}, {_literal(str(temp) + '/')}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _empty_select() -> str:
@@ -55,8 +91,8 @@ def _empty_select() -> str:
     return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS {PARTITION} WHERE false"
 
 
-def check(text: str, con=None) -> None:
-    """Refuse anything but one SELECT or EXPLAIN, before any data is read."""
+def check(text: str, con=None) -> str:
+    """Refuse anything but one SELECT or EXPLAIN, before any data is read; the statement's kind."""
     import duckdb
 
     try:
@@ -67,16 +103,37 @@ def check(text: str, con=None) -> None:
         raise SqlError(f"give one statement, got {len(statements)}")
     kind = statements[0].type.name
     if kind not in ALLOWED:
+        words = statements[0].query.split()
+        if kind == "LOAD" and words and words[0].upper() in ("INSTALL", "FORCE"):
+            kind = "INSTALL"  # DuckDB files INSTALL under LOAD
         raise SqlError(f"read only: {kind} is not allowed (SELECT or EXPLAIN over the table {TABLE})")
+    return kind
 
 
-def run(con, text: str) -> tuple[list[str], list[tuple]]:
-    """(column names, rows) of one read-only statement."""
+def stream(con, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator[list[tuple]]]:
+    """(column names, chunks of rows) of one read-only statement: DuckDB streams the answer through
+    Arrow (time zones without pytz), `chunk` rows at a time, so memory stays bounded whatever its size."""
     import duckdb
+    import pyarrow as pa
 
     check(text, con)
     try:
-        table = con.sql(text).to_arrow_table()  # through Arrow: time zones without pytz
+        reader = con.sql(text).to_arrow_reader(chunk)
     except duckdb.Error as exc:
-        raise SqlError(_one_line(exc)) from None
-    return table.column_names, list(zip(*(column.to_pylist() for column in table.columns)))
+        raise SqlError(_message(exc)) from None
+    columns = list(reader.schema.names)
+
+    def chunks() -> Iterator[list[tuple]]:
+        try:
+            for batch in reader:
+                yield list(zip(*(column.to_pylist() for column in batch.columns))) if batch.num_columns else []
+        except (duckdb.Error, pa.ArrowException) as exc:  # an error met past the first chunk
+            raise SqlError(_message(exc)) from None
+
+    return columns, chunks()
+
+
+def run(con, text: str) -> tuple[list[str], list[tuple]]:
+    """(column names, rows) of one read-only statement, all in memory: for small answers and tests."""
+    columns, chunks = stream(con, text)
+    return columns, [row for rows in chunks for row in rows]

@@ -7,12 +7,29 @@ past its memory limit. `--data DIR` queries such a folder instead (e.g. the copy
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 from pathlib import Path
 
-from ..rows_output import ROW_FORMATS, write_rows
+from ..rows_output import ROW_FORMATS, write_row_chunks
+from ..tabular import EXCEL_BOM
+from .query import add_excel_argument
 from .target import TargetError, add_target_arguments, require, resolve
+
+
+def _memory_limit(value: str) -> str:
+    from ..sql import MEMORY_LIMIT
+
+    if not MEMORY_LIMIT.match(value):
+        raise argparse.ArgumentTypeError(f"a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 2GB; got {value!r}")
+    return value
+
+
+def _max_rows(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of rows, 1 or more, got {value!r}")
+    return int(value)
 
 
 def register(subparsers) -> None:
@@ -22,7 +39,11 @@ def register(subparsers) -> None:
     parser.add_argument("--data", type=Path, metavar="DIR",
                         help="query this folder of upload_day=YYYY-MM-DD/*.parquet files instead of exporting the table")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="export into DIR and keep it (reuse with --data DIR)")
-    parser.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 2GB (past it, it spills to disk)")
+    parser.add_argument("--memory-limit", type=_memory_limit,
+                        help="DuckDB's memory limit, e.g. 2GB or 512MiB (past it, it spills to disk)")
+    parser.add_argument("--max-rows", type=_max_rows, metavar="N",
+                        help="print at most N rows (default: all, streamed as DuckDB produces them)")
+    add_excel_argument(parser)
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments for the export (default 4)")
     add_target_arguments(parser)
     parser.set_defaults(run=run)
@@ -35,18 +56,26 @@ def _fail(message: str, code: int = 2) -> int:
 
 def run(args) -> int:
     try:
-        from ..sql import SqlError, check, connect
-        from ..sql import run as run_sql
+        from ..sql import SqlError, check, connect, parquet_files, stream
     except ImportError:
         return _fail("needs duckdb and pyarrow: pip install duckdb pyarrow")
+    if args.excel and args.format != "csv":
+        return _fail("--excel goes with --format csv")
     try:
-        check(args.query)
+        kind = check(args.query)
     except SqlError as exc:
         return _fail(str(exc))
-    if args.data is not None and not args.data.is_dir():
-        return _fail(f"no folder {args.data}")
-    if args.keep is not None and args.keep.exists() and any(args.keep.iterdir()):
-        return _fail(f"{args.keep} is not empty: give a new folder (or query it with --data)")
+    if args.data is not None:
+        if not args.data.is_dir():
+            return _fail(f"no folder {args.data}")
+        if not parquet_files(args.data):
+            return _fail(f"no Parquet files in {args.data} (expected upload_day=YYYY-MM-DD/*.parquet, "
+                         "as --keep or the Athena copy writes them)")
+    if args.keep is not None and args.keep.exists():
+        if not args.keep.is_dir():
+            return _fail(f"--keep {args.keep} is a file: give a new folder")
+        if any(args.keep.iterdir()):
+            return _fail(f"{args.keep} is not empty: give a new folder (or query it with --data)")
     with tempfile.TemporaryDirectory(prefix="spotter-sql-") as scratch:
         data = args.data
         if data is None:
@@ -56,10 +85,19 @@ def run(args) -> int:
                 return code
         try:
             con = connect(data, Path(scratch) / "spill", args.memory_limit)
-            columns, rows = run_sql(con, args.query)
+            columns, chunks = stream(con, args.query)
+            if kind == "EXPLAIN" and args.format != "json":  # a plan is text: print it as text
+                for rows in chunks:
+                    for row in rows:
+                        sys.stdout.write(str(row[-1]).rstrip("\n") + "\n")
+                return 0
+            if args.excel:
+                sys.stdout.write(EXCEL_BOM)
+            count, more = write_row_chunks(columns, chunks, args.format, sys.stdout, max_rows=args.max_rows)
         except SqlError as exc:
             return _fail(str(exc))
-        write_rows(columns, rows, args.format, sys.stdout)
+        if more:
+            print(f"spotter sql: stopped after {count} rows (--max-rows {args.max_rows}); more rows match", file=sys.stderr)
     return 0
 
 
@@ -73,7 +111,10 @@ def _export(args, folder: Path) -> int:
         require(target, "table")
     except TargetError as exc:
         return _fail(str(exc))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return _fail(f"cannot make {folder}: {exc.strerror or exc}")
     layout = LocalLayout(folder)
     for page in DynamoPredictionQueries(resource("dynamodb").Table(target.table)).scan_pages(max(1, args.segments)):
         layout.add(page)
