@@ -188,3 +188,78 @@ def test_reprocess_keeps_both_model_versions_side_by_side(stack, tmp_path, monke
     assert by_key["drones/owl/a.jpg"] == {"colours-int8@1.0.0": "red", "colours-float32@1.0.0": "red"}
     assert by_key["drones/owl/b.jpg"] == {"colours-int8@1.0.0": "blue", "colours-float32@1.0.0": "blue"}
     assert by_key["uploads/day1/x.png"] == {"colours-int8@1.0.0": "green"}  # not in the filter
+
+
+def _capture_records(table):
+    """One capture at 2026-10-10 00:00 on the camera's clock (offset unknown), one at that UTC instant,
+    one a minute before each."""
+    made = []
+    for i, captured in enumerate(["2026-10-10T00:00:00.000", "2026-10-10T00:00:00.000Z",
+                                  "2026-10-09T23:59:00.000", "2026-10-09T23:59:00.000Z"]):
+        key = f"drones/kite/c{i}.jpg"
+        record = PredictionRecord(object_id=object_id_for("b", key), model="m@1", bucket="b", key=key, status="ok",
+                                  source="kite", file_name=f"c{i}.jpg", uploaded_at="2026-11-01T10:00:00.000Z",
+                                  classified_at="2026-11-01T10:00:01.000Z", model_name="m", model_version="1",
+                                  label="benign", score=0.9, captured_at=captured)
+        DynamoPredictions(table).put(record)
+        made.append(record)
+    return made
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--captured-since", "2026-10-10"], {"c0.jpg", "c1.jpg"}),  # a bound at the camera's clock, or the instant
+    (["--captured-until", "2026-10-10"], {"c2.jpg", "c3.jpg"}),  # exclusive for both kinds
+    (["--captured-since", "2026-10-10T02:00:00+02:00"], {"c0.jpg", "c1.jpg"}),  # an offset: its UTC time
+    (["--captured-since", "2026-10-09T23:59:00Z", "--captured-until", "2026-10-09T23:59:00.001Z"], {"c2.jpg", "c3.jpg"}),
+])
+def test_capture_filters_match_the_utc_instant_or_the_cameras_clock(stack, capsys, argv, expected):
+    import json
+
+    _capture_records(stack.dynamodb.Table(stack.spec.predictions.name))
+    assert spotter(["query", "--table", stack.spec.predictions.name, "--source", "kite", "--format", "jsonl", *argv]) == 0
+    assert {json.loads(line)["file_name"] for line in capsys.readouterr().out.splitlines()} == expected
+
+
+def test_capture_time_is_two_fields_in_every_output(stack, capsys, tmp_path, monkeypatch):
+    import base64
+    import json
+
+    import pyarrow.parquet as pq
+
+    from spotter.local.http_api import http_api_event
+    from spotter.local.lambda_runtime import LambdaContext, load_handler_module
+
+    _capture_records(stack.dynamodb.Table(stack.spec.predictions.name))
+    want = {"c0.jpg": (None, "2026-10-10T00:00:00.000"), "c1.jpg": ("2026-10-10T00:00:00.000Z", None)}
+    name = stack.spec.predictions.name
+    assert spotter(["query", "--table", name, "--source", "kite", "--format", "jsonl"]) == 0
+    for line in capsys.readouterr().out.splitlines():
+        data = json.loads(line)
+        if data["file_name"] in want:
+            assert (data["captured_at"], data["captured_at_local"]) == want[data["file_name"]]
+    assert spotter(["query", "--table", name, "--source", "kite", "--format", "csv"]) == 0
+    for row in csv.DictReader(capsys.readouterr().out.splitlines()):
+        if row["file_name"] in want:
+            assert (row["captured_at"] or None, row["captured_at_local"] or None) == want[row["file_name"]]
+    assert spotter(["query", "--table", name, "--source", "kite"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    assert header[7:9] == ["captured_at", "captured_at_local"]
+    local_row = next(line for line in lines if line.startswith("c0.jpg"))
+    assert local_row.index("2026-10-10T00:00:00.000") == lines[0].index("captured_at_local")  # under its own column
+    out = tmp_path / "k.parquet"
+    assert spotter(["query", "--table", name, "--source", "kite", "--format", "parquet", "--output", str(out)]) == 0
+    rows = {r["file_name"]: r for r in pq.read_table(out).to_pylist()}
+    assert rows["c0.jpg"]["captured_at"] is None and str(rows["c0.jpg"]["captured_at_local"]) == "2026-10-10 00:00:00"
+    assert str(rows["c1.jpg"]["captured_at"]) == "2026-10-10 00:00:00+00:00" and rows["c1.jpg"]["captured_at_local"] is None
+
+    monkeypatch.setenv("ALLOWED_ORIGINS", "http://127.0.0.1:8123")
+    module = load_handler_module("api")
+    response = module.lambda_handler(http_api_event("GET", "/predictions?source=kite&model=all",
+                                                    {"origin": "http://127.0.0.1:8123"}, b""), LambdaContext("api"))
+    body = response["body"]
+    items = json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)["items"]
+    assert {item["file_name"] for item in items} == {"c0.jpg", "c1.jpg", "c2.jpg", "c3.jpg"}
+    for item in items:
+        if item["file_name"] in want:
+            assert (item["captured_at"], item["captured_at_local"]) == want[item["file_name"]]

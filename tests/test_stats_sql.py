@@ -247,3 +247,215 @@ def test_api_stats_counts_what_predictions_lists(seeded, stack, monkeypatch):
         k: sum((r.label, r.status) == k for r in records if r.source == "owl")
         for k in {(r.label, r.status) for r in records if r.source == "owl"}}
     assert get("/stats?by=colour")[0] == 400
+
+
+# --- the analyst tools as a README-only tester used them -------------------------------------------------
+
+
+@pytest.fixture
+def layout(tmp_path):
+    from spotter.parquet_copy import write_layout
+
+    write_layout([_record(i) for i in range(3)], tmp_path / "data")
+    return tmp_path / "data"
+
+
+def _sql(argv, capsys):
+    """(exit code, stdout, stderr) of `spotter sql ...`, argparse's own exits included."""
+    try:
+        code = spotter(["sql", *argv])
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_usage_error(code, err, *fragments):
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    for fragment in fragments:
+        assert fragment in err, err
+
+
+class _Sink:
+    """Standard output that counts what it is given and keeps none of it."""
+
+    def __init__(self):
+        self.lines = 0
+        self.head = ""
+
+    def write(self, text):
+        self.lines += text.count("\n")
+        if len(self.head) < 200:
+            self.head += text[:200]
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+def test_sql_streams_an_answer_larger_than_it_holds(layout, monkeypatch):
+    """360,000 rows go out chunk by chunk: Python's own allocations stay far below what holding the
+    answer takes (the old code built every row as a tuple first: ~40 MB here, 18 GB for the tester)."""
+    import sys
+    import tracemalloc
+
+    sink = _Sink()
+    monkeypatch.setattr(sys, "stdout", sink)
+    tracemalloc.start()
+    try:
+        code = spotter(["sql", "--data", str(layout), "--format", "csv",
+                        "SELECT a.range AS a, b.range AS b FROM range(600) a, range(600) b"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert code == 0 and sink.lines == 1 + 600 * 600 and sink.head.startswith("a,b\r\n")
+    assert peak < 12 * 2**20, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_sql_max_rows_stops_and_says_so(layout, capsys, fmt):
+    code, out, err = _sql(["--data", str(layout), "--format", fmt, "--max-rows", "5", "SELECT * FROM range(100000)"], capsys)
+    assert code == 0 and "stopped after 5 rows (--max-rows 5); more rows match" in err
+    if fmt == "json":
+        assert [r["range"] for r in json.loads(out)] == [0, 1, 2, 3, 4]
+    elif fmt == "csv":
+        assert out.splitlines() == ["range", "0", "1", "2", "3", "4"]
+    else:
+        assert out.splitlines()[-1] == "(5+ rows)"
+    code, out, err = _sql(["--data", str(layout), "--format", "json", "--max-rows", "5", "SELECT * FROM range(5)"], capsys)
+    assert code == 0 and len(json.loads(out)) == 5 and err == ""
+
+
+def test_sql_json_is_one_valid_array_across_chunks(layout, capsys):
+    code, out, _ = _sql(["--data", str(layout), "--format", "json", "SELECT range AS n FROM range(5000)"], capsys)
+    assert code == 0 and [r["n"] for r in json.loads(out)] == list(range(5000))
+    code, out, _ = _sql(["--data", str(layout), "--format", "json", "SELECT 1 AS n WHERE false"], capsys)
+    assert code == 0 and json.loads(out) == []
+
+
+def test_memory_limit_is_a_value_never_sql(layout, tmp_path, capsys):
+    target = tmp_path / "x.csv"
+    code, _, err = _sql(["--data", str(layout), "--memory-limit",
+                         f"1GB'; COPY (SELECT 42) TO '{target}'; SET memory_limit='1GB", "SELECT 1"], capsys)
+    _one_line_usage_error(code, err, "spotter sql: argument --memory-limit: a number and a unit")
+    assert not target.exists()
+    code, _, err = _sql(["--data", str(layout), "--memory-limit", "lots", "SELECT 1"], capsys)
+    _one_line_usage_error(code, err, "a number and a unit")
+    code, out, err = _sql(["--data", str(layout), "--memory-limit", "512MiB", "--format", "csv",
+                           "SELECT current_setting('memory_limit') AS m"], capsys)
+    assert code == 0 and out.splitlines()[1] == "512.0 MiB", (out, err)
+    from spotter.sql import SqlError, connect
+
+    with pytest.raises(SqlError, match="memory limit"):  # the library checks too
+        connect(layout, tmp_path / "spill", "1GB'; SELECT 1; --")
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+def test_blobs_print_as_hex_in_every_format(layout, capsys, fmt):
+    code, out, err = _sql(["--data", str(layout), "--format", fmt, "SELECT * FROM duckdb_settings() LIMIT 3"], capsys)
+    assert code == 0 and err == "" and "access_mode" in out
+    code, out, _ = _sql(["--data", str(layout), "--format", fmt, "SELECT '\\xAA\\x01'::BLOB AS b"], capsys)
+    assert code == 0 and "aa01" in out
+
+
+def test_keep_and_data_refuse_what_they_cannot_use_in_one_line(layout, tmp_path, capsys):
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0\n")
+    code, _, err = _sql(["--keep", str(afile), "SELECT 1"], capsys)
+    _one_line_usage_error(code, err, f"--keep {afile} is a file")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = _sql(["--data", str(empty), "SELECT count(*) FROM predictions"], capsys)
+    _one_line_usage_error(code, err, f"no Parquet files in {empty}")
+
+
+def test_extensions_are_never_installed_or_loaded(layout, capsys):
+    code, _, err = _sql(["--data", str(layout), "SELECT * FROM sqlite_scan('x.db', 't')"], capsys)
+    _one_line_usage_error(code, err, "needs the DuckDB extension 'sqlite_scanner'", "installs and loads no extensions")
+    code, _, err = _sql(["--data", str(layout), "INSTALL httpfs"], capsys)
+    _one_line_usage_error(code, err, "read only: INSTALL is not allowed")
+    code, _, err = _sql(["--data", str(layout), "LOAD httpfs"], capsys)
+    _one_line_usage_error(code, err, "read only: LOAD is not allowed")
+    code, out, _ = _sql(["--data", str(layout), "--format", "csv", "SELECT current_setting('autoinstall_known_extensions') "
+                         "AS i, current_setting('autoload_known_extensions') AS l"], capsys)
+    assert code == 0 and out.splitlines()[1] == "False,False"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_explain_prints_the_whole_plan_as_text(layout, capsys, fmt):
+    code, out, _ = _sql(["--data", str(layout), "--format", fmt,
+                         "EXPLAIN SELECT label, count(*) FROM predictions GROUP BY label ORDER BY 2"], capsys)
+    assert code == 0 and "\\x0a" not in out and "…" not in out
+    assert out.count("\n") > 10 and "Order By" in out and "READ_PARQUET" in out
+
+
+def test_csv_for_excel_is_opt_in(layout, tmp_path, capsys, seeded, stack):
+    code, out, _ = _sql(["--data", str(layout), "--format", "csv", "SELECT 'café' AS c"], capsys)
+    assert code == 0 and out.startswith("c\r\n")  # plain UTF-8: no BOM unless asked
+    code, out, _ = _sql(["--data", str(layout), "--format", "csv", "--excel", "SELECT 'café' AS c"], capsys)
+    assert code == 0 and out.startswith("\ufeffc\r\n")
+    code, _, err = _sql(["--data", str(layout), "--excel", "SELECT 1"], capsys)
+    _one_line_usage_error(code, err, "--excel goes with --format csv")
+    out_file = tmp_path / "e.csv"
+    assert spotter(["export", "--table", stack.spec.predictions.name, "--format", "csv", "--excel",
+                    "--output", str(out_file)]) == 0
+    assert out_file.read_bytes().startswith(b"\xef\xbb\xbfobject_id,")
+
+
+def test_export_dash_is_standard_output_and_a_folder_is_refused(seeded, stack, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    name = stack.spec.predictions.name
+    assert spotter(["export", "--table", name, "--format", "csv", "--output", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 60 and "to standard output" in err
+    assert not (tmp_path / "-").exists()
+    assert spotter(["export", "--table", name, "--format", "parquet", "--output", "-"]) == 2
+    _one_line_usage_error(2, capsys.readouterr().err, "Parquet is binary")
+    assert spotter(["export", "--table", name, "--format", "csv", "--output", str(tmp_path)]) == 2
+    _one_line_usage_error(2, capsys.readouterr().err, "it is a folder")
+    assert spotter(["query", "--table", name, "--format", "jsonl", "--output", "-", "--limit", "3"]) == 0
+    assert capsys.readouterr().out.count("\n") == 3 and not (tmp_path / "-").exists()
+
+
+def test_a_one_day_plot_spans_days_not_years_and_keeps_every_point_visible(tmp_path):
+    from datetime import date
+
+    from spotter.plot import plot_counts
+
+    drawn = plot_counts({"benign": {"2026-11-05": 4}, "malignant": {"2026-11-05": 4}, "(rejected)": {"2026-11-05": 1}},
+                        tmp_path / "one.png")
+    first, last = drawn["x_range"]
+    assert date(2026, 10, 29) <= first < date(2026, 11, 5) < last <= date(2026, 11, 12)
+    points = [p for series in drawn["points"].values() for p in series]
+    assert len(points) == len(set(points)) == 3  # equal counts on one day do not hide each other
+    assert (tmp_path / "one.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_stats_by_decision(seeded, stack, capsys):
+    assert spotter(["stats", "--table", stack.spec.predictions.name, "--by", "decision", "--format", "json"]) == 0
+    assert sum(r["count"] for r in json.loads(capsys.readouterr().out)) == 60
+
+
+def test_api_stats_matches_names_as_the_cli_does(seeded, stack, monkeypatch):
+    import base64
+
+    from spotter.local.http_api import http_api_event
+    from spotter.local.lambda_runtime import LambdaContext, load_handler_module
+
+    _, records = seeded
+    monkeypatch.setenv("ALLOWED_ORIGINS", "http://127.0.0.1:8123")
+    module = load_handler_module("api")
+
+    def get(path):
+        response = module.lambda_handler(http_api_event("GET", path, {"origin": "http://127.0.0.1:8123"}, b""),
+                                         LambdaContext("api"))
+        body = response.get("body", "")
+        return response["statusCode"], json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)
+
+    status, body = get("/stats?by=label&source=OWL&label=Benign&model=all")
+    assert status == 200 and body["records"] == sum(r.source == "owl" and r.label == "benign" for r in records) > 0
+    assert body["notes"] == ["label 'Benign' matched as 'benign'", "source 'OWL' matched as 'owl'"]
+    status, body = get("/stats?source=HAWK&model=all")
+    assert status == 400 and body["message"] == "no source 'HAWK' in the table; known sources: falcon, owl, web"
+    status, body = get("/stats?label=cat&model=all")
+    assert status == 400 and "known labels: benign, malignant" in body["message"]

@@ -17,6 +17,7 @@ from spotter.api_views import ModelInfo, query_from_params, record_view, view_ty
 from spotter.batches import owned_by, remove_batch, summarise_batches, web_batches_query
 from spotter.config import Settings
 from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
+from spotter.names import stored_names
 from spotter.query import QueryError
 from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
 from spotter.stats import matching_records, parse_dimensions, scans, summarise
@@ -124,11 +125,14 @@ def predictions_csv():
 
 @app.get("/stats")
 def prediction_stats():
-    """Counts and score summaries per group (`by=label,source,...`) of what /predictions would list."""
+    """Counts and score summaries per group (`by=label,source,...`) of what /predictions would list.
+    Label, source and model match without regard to case, as in `spotter stats` (`notes` says where
+    the case differed); an unknown one is a 400 listing the known names."""
     by = parse_dimensions((app.current_event.query_string_parameters or {}).get("by"))
-    query = _query()
+    query, notes = stored_names(_query(), queries)
     rows = summarise(matching_records(queries.query, query, STATS_MAX_RECORDS), by)
-    return {"by": list(by), "groups": rows, "records": sum(r["count"] for r in rows), "scanned": scans(query)}
+    return {"by": list(by), "groups": rows, "records": sum(r["count"] for r in rows), "scanned": scans(query),
+            "notes": notes}
 
 
 @app.get("/predictions/<object_id>")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .card import card_path_for, uncarded_version
 from .query import PredictionQuery, QueryError
-from .records import PredictionRecord
+from .records import PredictionRecord, capture_fields
 from .tflite_metadata import read_metadata
 
 _TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captured_since", "captured_until", "cursor")
@@ -82,5 +82,6 @@ def view_type(record: PredictionRecord) -> str | None:
 def record_view(record: PredictionRecord, image_url: str | None) -> dict:
     view = record.as_dict()
     view.pop("sequencer", None)
+    view.update(capture_fields(record.captured_at))  # both keys, as in every other output
     view["image_url"] = image_url
     return view

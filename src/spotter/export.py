@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Iterable
 
-from .records import PredictionRecord, split_capture_time
+from .records import PredictionRecord, capture_fields
 
 # (column, type) in output order: every field of a record. The names and types are what
 # `spotter sql` and the Athena table (infra/template.yaml, PredictionsGlueTable) call them.
@@ -57,7 +57,7 @@ def row(record: PredictionRecord) -> dict:
     """The record's values by column; `top` as a list of {label, score}, times as ISO strings."""
     values = {name: getattr(record, name, None) for name in COLUMN_NAMES}
     values["top"] = [{"label": t["label"], "score": float(t["score"])} for t in record.top]
-    values["captured_at"], values["captured_at_local"] = split_capture_time(record.captured_at)
+    values.update(capture_fields(record.captured_at))
     return values
 
 

@@ -23,3 +23,18 @@ def resolve_name(field: str, value: str, exists: Callable[[str, str], bool],
     listed = ", ".join(sorted(names)[:30]) or "none"
     sample = "" if complete else " (from a sample of the table)"
     raise QueryError(f"no {field} {value!r} in the table; known {field}s{sample}: {listed}")
+
+
+def stored_names(query, queries):
+    """`query` with label, source and model as the table spells them, and the notes saying where the
+    case differed: what `spotter query`, `spotter stats` and `GET /stats` all do. `queries` is a port
+    with `exists(field, value)` and `known_values(field)`. A QueryError lists the known names."""
+    changes, notes = {}, []
+    for field in ("label", "source", "model"):
+        value = getattr(query, field)
+        if value:
+            stored, note = resolve_name(field, value, queries.exists, queries.known_values)
+            if note:
+                notes.append(note)
+            changes[field] = stored
+    return (query.replace(**changes) if changes else query), notes

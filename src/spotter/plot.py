@@ -18,13 +18,21 @@ def counts_per_day(records: Iterable[PredictionRecord], series: str = "label") -
     return counts
 
 
-def plot_counts(counts: dict[str, dict[str, int]], path: Path, title: str = "Images per day by label") -> None:
+MARKERS = "osD^vP*Xh<>"
+PAD_DAYS = 3  # a short span still shows as days, not as a multi-year axis
+
+
+def plot_counts(counts: dict[str, dict[str, int]], path: Path, title: str = "Images per day by label") -> dict:
+    """Draw counts per upload day, one series per name: each with its own marker, shifted a little
+    sideways from the others so equal counts on a day stay visible, and labelled with its count when
+    there are few days. The axis spans at least the days drawn plus PAD_DAYS either side. Returns
+    what was drawn: {"x_range": (first, last) dates of the axis, "points": {name: [(x, y), ...]}}."""
     try:
         import matplotlib
     except ImportError:
         raise ValueError("--plot needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")
-    from datetime import date
+    from datetime import date, timedelta
 
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
@@ -32,17 +40,37 @@ def plot_counts(counts: dict[str, dict[str, int]], path: Path, title: str = "Ima
     figure, axes = plt.subplots(figsize=(10, 5), dpi=100)
     try:
         days = sorted({day for per_day in counts.values() for day in per_day})
-        for name in sorted(counts, key=lambda n: -sum(counts[n].values())):
-            axes.plot([date.fromisoformat(d) for d in days], [counts[name].get(d, 0) for d in days],
-                      marker="o", markersize=3, label=f"{name} ({sum(counts[name].values())})")
+        names = sorted(counts, key=lambda n: (-sum(counts[n].values()), n))
+        spread = 0.5  # of a day, shared by the series
+        step = spread / max(1, len(names) - 1) if len(names) > 1 else 0.0
+        drawn = {}
+        for n, name in enumerate(names):
+            shift = timedelta(days=(n * step - spread / 2) if len(names) > 1 else 0.0)
+            xs = [mdates.date2num(date.fromisoformat(d)) + shift.total_seconds() / 86400 for d in days]
+            ys = [counts[name].get(d, 0) for d in days]
+            axes.plot(xs, ys, marker=MARKERS[n % len(MARKERS)], markersize=7, linewidth=1.2,
+                      linestyle="-" if len(days) > 1 else "none", label=f"{name} ({sum(counts[name].values())})")
+            if len(days) <= 14:
+                for x, y in zip(xs, ys):
+                    axes.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
+                                  fontsize="x-small")
+            drawn[name] = list(zip(xs, ys))
+        if days:
+            first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
+            axes.set_xlim(mdates.date2num(first - timedelta(days=PAD_DAYS)),
+                          mdates.date2num(last + timedelta(days=PAD_DAYS)))
+            axes.set_ylim(bottom=0, top=max(y for points in drawn.values() for _, y in points) * 1.2 + 1)
         axes.set_title(title)
         axes.set_xlabel("upload day (UTC)")
         axes.set_ylabel("images")
+        axes.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
         axes.grid(True, alpha=0.3)
         if counts:
             axes.legend(loc="upper left", fontsize="small")
         figure.autofmt_xdate()
         figure.savefig(path)
+        low, high = axes.get_xlim()
+        return {"x_range": (mdates.num2date(low).date(), mdates.num2date(high).date()), "points": drawn}
     finally:
         plt.close(figure)

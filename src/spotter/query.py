@@ -20,6 +20,17 @@ def _is_iso_time(value: str) -> bool:
     return True
 
 
+def capture_bound(value: str) -> str:
+    """A capture-time filter bound as UTC wall-clock text with no zone (`2026-10-10T06:00:00.000`).
+    Stored capture times are a UTC instant (`...000Z`) or a camera's clock with its offset unknown
+    (`...000`, no zone); compared as text with this form, both sort right at the bound: an instant
+    by its UTC time, a camera's clock as its face value read as UTC."""
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds")
+
+
 @dataclass(frozen=True)
 class PredictionQuery:
     batch: str | None = None
@@ -47,6 +58,12 @@ class PredictionQuery:
             if value is not None and not _is_iso_time(value):
                 raise QueryError(f"{name} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z), "
                                  f"got {value!r}")
+        for name in ("captured_since", "captured_until"):
+            if getattr(self, name) is not None:
+                try:
+                    object.__setattr__(self, name, capture_bound(getattr(self, name)))
+                except OverflowError:
+                    raise QueryError(f"{name} is out of range, got {getattr(self, name)!r}") from None
         for name in ("min_score", "max_score"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:

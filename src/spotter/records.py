@@ -61,6 +61,13 @@ def split_capture_time(value: str | None) -> tuple[str | None, str | None]:
     return (value, None) if value.endswith("Z") or "+" in value[10:] else (None, value)
 
 
+def capture_fields(value: str | None) -> dict:
+    """Both capture fields, as every output shows them: `captured_at` the UTC instant (when the camera
+    recorded its offset), `captured_at_local` the camera's clock (when it did not); the other None."""
+    utc, local = split_capture_time(value)
+    return {"captured_at": utc, "captured_at_local": local}
+
+
 SEQUENCED = "S"  # ordered by S3's sequencer
 TIMED = "T"  # no sequencer (a reprocess, or moto): ordered by event time
 

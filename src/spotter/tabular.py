@@ -9,16 +9,19 @@ from pathlib import Path
 from typing import Iterable
 
 from .export import COLUMNS, row, write_csv
-from .records import PredictionRecord
+from .records import PredictionRecord, capture_fields
 from .rows_output import write_rows
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 _TABLE_COLUMNS = ["file_name", "source", "batch", "status", "label", "score", "uploaded_at", "captured_at",
-                  "latitude", "longitude", "model_version", "reason"]
+                  "captured_at_local", "latitude", "longitude", "model_version", "reason"]
 
 
 def write_table(records: list[PredictionRecord], stream) -> None:
-    rows = [tuple(getattr(r, c, None) for c in _TABLE_COLUMNS) for r in records]
+    rows = []
+    for record in records:
+        values = {**{c: getattr(record, c, None) for c in _TABLE_COLUMNS}, **capture_fields(record.captured_at)}
+        rows.append(tuple(values[c] for c in _TABLE_COLUMNS))
     write_rows(_TABLE_COLUMNS, rows, "table", stream, noun="record")
 
 
@@ -26,6 +29,7 @@ def write_jsonl(records: Iterable[PredictionRecord], stream) -> None:
     for record in records:
         data = record.as_dict()
         data.pop("sequencer", None)
+        data.update(capture_fields(record.captured_at))  # both keys, as in CSV, Parquet and SQL
         stream.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
@@ -77,15 +81,23 @@ def write_parquet(records: Iterable[PredictionRecord], path: Path) -> None:
     pq.write_table(arrow_table(records), path, compression="zstd")
 
 
-def write(records: list[PredictionRecord], fmt: str, output: Path | None) -> None:
+EXCEL_BOM = "\ufeff"  # only with --excel: Excel needs it to read UTF-8, many other CSV readers choke on it
+
+
+def write(records: list[PredictionRecord], fmt: str, output: Path | None, excel: bool = False) -> None:
+    """`output` None or `-`: standard output (text formats only; the CLI refuses Parquet there)."""
+    to_stdout = output is None or str(output) == "-"
     if fmt == "parquet":
-        if output is None:
-            raise SystemExit("--output FILE is required for Parquet")
+        if to_stdout:
+            raise ValueError("--output FILE is required for Parquet")
         write_parquet(records, output)
         return
     writer = {"table": write_table, "csv": write_csv, "jsonl": write_jsonl}[fmt]
-    if output is None:
+    prefix = EXCEL_BOM if excel and fmt == "csv" else ""
+    if to_stdout:
+        sys.stdout.write(prefix)
         writer(records, sys.stdout)
     else:
         with open(output, "w", encoding="utf-8", newline="") as stream:
+            stream.write(prefix)
             writer(records, stream)

@@ -6,14 +6,18 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from ..query import QueryError
 from ..tabular import write
+from .query import STDOUT, add_excel_argument, check_output
 from .target import TargetError, add_target_arguments, require, resolve
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("export", help="export every prediction to Parquet or CSV")
     parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
-    parser.add_argument("--output", type=Path, help="file to write (default spotter-predictions.<format>)")
+    parser.add_argument("--output", type=Path,
+                        help="file to write (default spotter-predictions.<format>); - is standard output (csv, jsonl)")
+    add_excel_argument(parser)
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
     add_target_arguments(parser)
     parser.set_defaults(run=run)
@@ -32,24 +36,22 @@ def run(args) -> int:
     from ..adapters.aws import resource
     from ..adapters.dynamodb import DynamoPredictionQueries
 
+    output = args.output or Path(f"spotter-predictions.{args.format}")
     try:
+        check_output(output, args.format, args.excel)
         target = resolve(args)
         require(target, "table")
-    except TargetError as exc:
+    except (TargetError, QueryError) as exc:
         print(f"spotter export: {exc}", file=sys.stderr)
-        return 2
-    output = args.output or Path(f"spotter-predictions.{args.format}")
-    if not output.parent.is_dir():
-        print(f"spotter export: cannot write {output}: no folder {output.parent}", file=sys.stderr)
         return 2
     records = list(DynamoPredictionQueries(resource("dynamodb").Table(target.table)).scan_all(max(1, args.segments)))
     records.sort(key=lambda r: (r.uploaded_at, r.key, r.model))
     try:
-        write(records, args.format, output)
+        write(records, args.format, output, excel=args.excel)
     except OSError as exc:
         print(f"spotter export: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"wrote {len(records)} records to {output}", file=sys.stderr)
+    print(f"wrote {len(records)} records to {'standard output' if str(output) == STDOUT else output}", file=sys.stderr)
     for line in summary(records):
         print(f"  {line}", file=sys.stderr)
     return 0

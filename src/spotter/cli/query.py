@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..names import resolve_name
+from ..names import stored_names
 from ..query import PredictionQuery, QueryError
 from ..records import normalise_time
 from ..tabular import FORMATS, write
@@ -71,20 +71,35 @@ def query_from_args(args, limit: int = 1000) -> PredictionQuery:
 def with_stored_names(query: PredictionQuery, queries, command: str) -> PredictionQuery:
     """Label, source and model as the table spells them (a note on stderr when the case differed);
     a QueryError listing the known names when there is no such one."""
-    changes = {}
-    for field in ("label", "source", "model"):
-        value = getattr(query, field)
-        if value:
-            stored, note = resolve_name(field, value, queries.exists, queries.known_values)
-            if note:
-                print(f"spotter {command}: {note}", file=sys.stderr)
-            changes[field] = stored
-    return query.replace(**changes) if changes else query
+    query, notes = stored_names(query, queries)
+    for note in notes:
+        print(f"spotter {command}: {note}", file=sys.stderr)
+    return query
 
 
-def check_output(output: Path | None) -> None:
-    if output is not None and not output.parent.is_dir():
+STDOUT = "-"
+
+
+def check_output(output: Path | None, fmt: str | None = None, excel: bool = False) -> None:
+    """A usage error (one line, exit 2) for an --output that cannot be written; `-` is standard output."""
+    if excel and fmt != "csv":
+        raise QueryError("--excel goes with --format csv")
+    if output is None:
+        return
+    if str(output) == STDOUT:
+        if fmt == "parquet":
+            raise QueryError("Parquet is binary and does not go to standard output: give --output FILE.parquet")
+        return
+    if output.is_dir():
+        raise QueryError(f"cannot write {output}: it is a folder, give a file name")
+    if not output.parent.is_dir():
         raise QueryError(f"cannot write {output}: no folder {output.parent}")
+
+
+def add_excel_argument(parser) -> None:
+    parser.add_argument("--excel", action="store_true",
+                        help="CSV for Excel: begin with a UTF-8 byte order mark, which Excel needs to read "
+                             "non-ASCII text as UTF-8 (other CSV readers may not expect it)")
 
 
 def register(subparsers) -> None:
@@ -92,7 +107,8 @@ def register(subparsers) -> None:
     add_filter_arguments(parser)
     parser.add_argument("--limit", type=_limit, help="at most this many records (default: all)")
     parser.add_argument("--format", choices=FORMATS, default="table")
-    parser.add_argument("--output", type=Path, help="write to a file (required for parquet)")
+    parser.add_argument("--output", type=Path, help="write to a file (required for parquet; - is standard output)")
+    add_excel_argument(parser)
     add_target_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -104,7 +120,7 @@ def run(args) -> int:
     try:
         target = resolve(args)
         require(target, "table")
-        check_output(args.output)
+        check_output(args.output, args.format, args.excel)
         if args.format == "parquet" and args.output is None:
             raise QueryError("--output FILE is required for parquet")
         queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table))
@@ -122,10 +138,10 @@ def run(args) -> int:
     if args.limit:
         records = records[: args.limit]
     try:
-        write(records, args.format, args.output)
+        write(records, args.format, args.output, excel=args.excel)
     except OSError as exc:
         print(f"spotter query: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    if args.output:
+    if args.output and str(args.output) != STDOUT:
         print(f"wrote {len(records)} records to {args.output}", file=sys.stderr)
     return 0

@@ -8,16 +8,18 @@ from pathlib import Path
 from ..query import QueryError
 from ..rows_output import ROW_FORMATS, write_rows
 from ..stats import DIMENSIONS, SUMMARY_COLUMNS, matching_records, parse_dimensions, scans, summarise
-from .query import add_filter_arguments, check_output, query_from_args, with_stored_names
+from ..tabular import EXCEL_BOM
+from .query import STDOUT, add_excel_argument, add_filter_arguments, check_output, query_from_args, with_stored_names
 from .target import TargetError, add_target_arguments, require, resolve
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("stats", help="count predictions per label, source, batch, status, model or day")
+    parser = subparsers.add_parser("stats", help="count predictions per label, source, batch, status, decision, model or day")
     parser.add_argument("--by", default="label", help=f"comma-separated, any of {', '.join(DIMENSIONS)} (default label)")
     add_filter_arguments(parser)
     parser.add_argument("--format", choices=ROW_FORMATS, default="table")
-    parser.add_argument("--output", type=Path, help="write to a file instead of the terminal")
+    parser.add_argument("--output", type=Path, help="write to a file instead of the terminal (- is the terminal)")
+    add_excel_argument(parser)
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw images per upload day per label")
     add_target_arguments(parser)
     parser.set_defaults(run=run)
@@ -31,7 +33,7 @@ def run(args) -> int:
         by = parse_dimensions(args.by)
         target = resolve(args)
         require(target, "table")
-        check_output(args.output)
+        check_output(args.output, args.format, args.excel)
         check_output(args.plot)
         if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
             raise QueryError(f"--plot writes .png, .svg or .pdf, got {args.plot.name!r}")
@@ -47,11 +49,14 @@ def run(args) -> int:
     rows = summarise(records, by)
     columns = list(by) + SUMMARY_COLUMNS
     values = [tuple(r[c] for c in columns) for r in rows]
+    prefix = EXCEL_BOM if args.excel else ""
     try:
-        if args.output is None:
+        if args.output is None or str(args.output) == STDOUT:
+            sys.stdout.write(prefix)
             write_rows(columns, values, args.format, sys.stdout)
         else:
             with open(args.output, "w", encoding="utf-8", newline="") as stream:
+                stream.write(prefix)
                 write_rows(columns, values, args.format, stream)
         if args.plot is not None:
             from ..plot import counts_per_day, plot_counts
