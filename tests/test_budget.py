@@ -187,3 +187,46 @@ def test_dlq_never_calls_an_archived_object_or_a_folder_marker_retryable():
     assert diagnose_with_heads(body, 3, lambda b, k: True, lambda b, k: restored).retryable
     assert permanent_reason({"ContentLength": 0}, "drones/x/sub/")
     assert permanent_reason({"ContentLength": 5, "StorageClass": "STANDARD"}, "drones/x/a.jpg") is None
+
+
+@pytest.mark.parametrize("sent, outcome", [("SIGKILL", "retried"), ("SIGSEGV", "rejected")])
+def test_a_worker_killed_from_outside_is_retried_a_crash_is_the_files(sent, outcome):
+    import os
+    import signal
+    import threading
+
+    from spotter.errors import DecoderLost
+
+    worker = BudgetedDecoder(DecodeLimits(seconds=30.0)).start()
+    slow = hostile.png_zeros(9400, 9400, 16, 0)  # ~0.6 s to decode: killed a tenth of the way in
+    try:
+        timer = threading.Timer(0.05, lambda: os.kill(worker._process.pid, getattr(signal, sent)))
+        timer.start()
+        expected = DecoderLost if outcome == "retried" else RejectedImage
+        with pytest.raises(expected):
+            worker.decode(slow)
+        timer.join()
+        assert worker.decode(images.jpeg()).image.mode == "RGB"  # a fresh worker takes the next image
+    finally:
+        worker.close()
+
+
+def _apng_declaring(frames: int) -> bytes:
+    """A real 2-frame APNG whose acTL chunk claims `frames` frames."""
+    import io
+    import zlib
+
+    first, second = images.solid(images.RED), images.solid(images.BLUE)
+    buffer = io.BytesIO()
+    first.save(buffer, "PNG", save_all=True, append_images=[second])
+    data = bytearray(buffer.getvalue())
+    at = data.index(b"acTL")
+    data[at + 4:at + 8] = struct.pack(">I", frames)
+    data[at + 12:at + 16] = struct.pack(">I", zlib.crc32(bytes(data[at:at + 12])))
+    return bytes(data)
+
+
+def test_a_declared_frame_count_over_the_limit_is_refused_in_every_format():
+    assert decode_image(_apng_declaring(3)).frames == 3
+    with pytest.raises(RejectedImage, match=r"declares 2,147,483,647 frames, over the 10,000-frame limit"):
+        decode_image(_apng_declaring(2**31 - 1))

@@ -334,3 +334,23 @@ def test_multipart_uploads_versions_and_deletions_come_back_as_they_were(tmp_pat
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_a_missing_blob_is_reported_and_the_rest_still_loads(tmp_path):
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    _upload_as_drone(e, ["red-1", "blue-1"])
+    _wait_for_records(e, 2)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+    blobs = sorted(p for p in (tmp_path / "blobs").rglob("*") if p.is_file())
+    assert len(blobs) == 2
+    blobs[0].unlink()  # an incomplete backup
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    try:
+        log = _log(tmp_path)
+        assert "1 stored object version(s) have no bytes" in log, log
+        assert len(_objects(e)) == 1 and len(_records(e)) == 2  # the other image, and every record
+        assert _health(e)["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)

@@ -165,3 +165,13 @@ def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_d
         assert stack.failed.is_set() == (death == 4)
     assert stack._moto.starts == 3 and "exited 4 times in 60 s" in stack.failure
     assert stack.health()[0] is False
+
+
+def test_an_unusable_state_folder_is_one_line_not_a_traceback(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    command = [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(blocker / "state"),
+               "--web-port", "0", "--api-port", "0", "--s3-port", "0", "--model", str(MODELS / "colours-int8.tflite")]
+    result = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("spotter up: cannot use the state folder") and len(result.stderr.splitlines()) == 1

@@ -28,6 +28,11 @@ class OutOfTime(Exception):
     """Too little of the invocation is left to decode within the budget: retried, not rejected."""
 
 
+class DecoderLost(Exception):
+    """The decode worker was killed from outside (SIGKILL: the host's out-of-memory killer, an
+    operator), not by the budget and not by the file: retried, not rejected."""
+
+
 class ObjectMissing(Exception):
     """The object named by an event no longer exists (deleted before we read it)."""
 

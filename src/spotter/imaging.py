@@ -420,6 +420,9 @@ def decode_image(
     layout = jpeg_layout(data, limits.max_jpeg_scans) if image.format in ("JPEG", "MPO") else None
     try:
         frames = counted if counted and image.format in ("TIFF", "GIF") else getattr(image, "n_frames", 1)
+        if frames > limits.max_frames:  # a count other formats declare (APNG acTL, WebP, MPO index): never walked
+            raise RejectedImage(f"{image.format} declares {frames:,} frames, over the {limits.max_frames:,}-frame "
+                                f"limit by {frames - limits.max_frames:,}")
         field = read_field_metadata(image)
         orientation = image.getexif().get(0x0112)
         width, height = image.size

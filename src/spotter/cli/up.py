@@ -66,6 +66,10 @@ def run(args) -> int:
     except StackRunning as running:
         print(f"spotter up: could not start: {refused_message(args.state_dir, running.args[0])}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a read-only or missing parent folder, no space: one line, not a traceback
+        print(f"spotter up: cannot use the state folder {args.state_dir}: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        return 2
     try:
         if args.reset:
             before = stack.stored()
@@ -81,6 +85,11 @@ def run(args) -> int:
     print(f"  state      {args.state_dir}: found {_found(found)}"
           + (f"; {found['in_flight_redone']} in-flight classifications will be redone" if found["in_flight_redone"] else "")
           + (f"; kept but not loaded (not in the template): {', '.join(found['orphaned'][:5])}" if found["orphaned"] else ""))
+    if found.get("missing"):
+        missing = found["missing"]
+        print(f"  warning    {len(missing)} stored object version(s) have no bytes in {args.state_dir / 'blobs'} and were "
+              f"not loaded (their rows stay in data.sqlite3; put the blobs back and restart): "
+              f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}", flush=True)
     print(f"  web page   {endpoints['web']}")
     print(f"  API        {endpoints['api']}  (health: {endpoints['api']}/health)")
     print(f"  S3/SQS/DDB {endpoints['s3']}  bucket {endpoints['bucket']}, table {endpoints['table']}")

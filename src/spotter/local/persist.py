@@ -35,6 +35,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -237,7 +238,7 @@ class Store:
         from moto.s3.models import FakeDeleteMarker, FakeKey, s3_backends
         from moto.sqs.models import Message, sqs_backends
 
-        loaded = {"objects": {}, "items": {}, "messages": {}, "orphaned": [], "dropped_in_progress": 0}
+        loaded = {"objects": {}, "items": {}, "messages": {}, "orphaned": [], "missing": [], "dropped_in_progress": 0}
         with self.lock:
             _local.touched = None  # nothing below is a client's request
             rows = self.db.execute(
@@ -260,8 +261,13 @@ class Store:
                             keys[-1]._version_id = version_id
                             keys[-1].last_modified = _parse_iso(modified)
                         continue
+                    try:
+                        value = (self.blobs / blob[:2] / blob).read_bytes()
+                    except OSError:  # its bytes are gone (an incomplete backup): load the rest, say which
+                        loaded["missing"].append(f"s3://{bucket_name}/{key_name}")
+                        continue
                     checksum = json.loads(checksum or "{}")
-                    key = FakeKey(name=key_name, value=(self.blobs / blob[:2] / blob).read_bytes(), account_id=account,
+                    key = FakeKey(name=key_name, value=value, account_id=account,
                                   region_name=backend.region_name, storage=storage, etag=etag,
                                   is_versioned=bucket.is_versioned, version_id=version_id, bucket_name=bucket_name,
                                   checksum_value=checksum.get("value"), checksum_type=checksum.get("type"))
@@ -443,6 +449,13 @@ class PersistingApp:
     def __init__(self, app, store: Store):
         self.app = app
         self.store = store
+        self.write_failure: dict | None = None  # the first failed write since the last good one
+
+    def _write_failed(self, exc: Exception) -> None:
+        if self.write_failure is None:  # one line per outage, not one per request
+            log.warning("cannot write the state folder %s: %s (requests fail until it can)", self.store.state_dir, exc)
+            self.write_failure = {"since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                  "error": f"{type(exc).__name__}: {exc}"}
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -455,7 +468,14 @@ class PersistingApp:
             result = self.app(environ, start_response)
             touched = _local.touched
             if touched:
-                self.store.sync(touched)  # before the response leaves: acknowledged means on disk
+                try:
+                    self.store.sync(touched)  # before the response leaves: acknowledged means on disk
+                except Exception as exc:  # a full disk, a read-only folder: the request fails (500) and
+                    self._write_failed(exc)  # /health says so until a write succeeds again
+                    raise
+                if self.write_failure is not None:
+                    log.warning("the state folder takes writes again (after: %s)", self.write_failure["error"])
+                    self.write_failure = None
             return result
         finally:
             _local.touched = None
@@ -468,7 +488,8 @@ class PersistingApp:
                 request = json.loads(environ["wsgi.input"].read(length) or b"{}")
                 body = self.store.restore(tuple(request.get("drop_in_progress", ())))
             elif path == "/_spotter/status":
-                body = {"pid": os.getpid(), "state_dir": str(self.store.state_dir.resolve())}
+                body = {"pid": os.getpid(), "state_dir": str(self.store.state_dir.resolve()),
+                        "write_failure": self.write_failure}
             else:
                 status, body = "404 Not Found", {"message": f"no route {path}"}
         except Exception as exc:  # the stack prints it and stops

@@ -40,6 +40,7 @@ FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 LOCK_NAME = "lock"
 MAX_MOTO_RESTARTS = 3  # within RESTART_WINDOW_S; more means something is wrong that a restart will not fix
 RESTART_WINDOW_S = 60.0
+STATE_CHECK_S = 2.0  # how often the supervisor asks moto whether the state folder takes writes
 
 
 @dataclass
@@ -160,6 +161,8 @@ class LocalStack:
         self._lock = StateLock(options.state_dir)
         self._pollers: list[dict] = []
         self._moto_restarts: list[float] = []
+        self.write_failure: dict | None = None  # the state folder refusing writes (see _check_state_writes)
+        self._state_checked_at = 0.0
         self._spec: StackSpec | None = None
         self._supervisor: threading.Thread | None = None
         self._supervisor_stop = threading.Event()
@@ -235,6 +238,7 @@ class LocalStack:
             "dead_letters": loaded["messages"].get(spec.dead_letter_queue, 0),
             "in_flight_redone": loaded.get("dropped_in_progress", 0),
             "orphaned": loaded.get("orphaned", []),
+            "missing": loaded.get("missing", []),
         }
 
         classify = load_handler_module("classify")
@@ -348,6 +352,7 @@ class LocalStack:
                                f"(exit code {code}); reloaded {loaded['objects'].get(self._spec.bucket, 0)} images, "
                                f"{loaded['items'].get(self._spec.predictions.name, 0)} records, "
                                f"{loaded['messages'].get(self._spec.queue, 0)} pending")
+        self._check_state_writes()
         for poller in self._pollers:
             if not poller["thread"].is_alive() and not self.stop_event.is_set():
                 poller["restarts"] += 1
@@ -358,6 +363,25 @@ class LocalStack:
         for thread in self.threads:
             if not thread.is_alive():
                 self._fail(f"the {thread.name} server stopped unexpectedly")
+
+    def _check_state_writes(self) -> None:
+        """One line when the state folder stops taking writes (a full disk), one when it recovers."""
+        now = time.monotonic()
+        if now - self._state_checked_at < STATE_CHECK_S or not self._moto.alive():
+            return
+        self._state_checked_at = now
+        try:
+            failure = self._moto.call("/_spotter/status", timeout_s=2).get("write_failure")
+        except Exception:  # moto busy or restarting: the next check will tell
+            return
+        if failure and not self.write_failure:
+            line = (f"cannot write the state folder {self.options.state_dir}: {failure['error']}; uploads and "
+                    "records fail until it can (free some space)")
+            log.warning(line)
+            self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}")
+        elif self.write_failure and not failure:
+            log.warning("the state folder %s takes writes again", self.options.state_dir)
+        self.write_failure = failure
 
     def health(self) -> tuple[bool, dict]:
         moto_ok = bool(self._moto and self._moto.alive())
@@ -372,10 +396,10 @@ class LocalStack:
             "pollers": pollers,
             "servers": servers,
             "state": {"dir": str(self.options.state_dir.resolve()), "lock_pid": os.getpid(),
-                      "found_at_start": self.found},
+                      "found_at_start": self.found, "write_failure": self.write_failure},
         }
         healthy = (moto_ok and all(p["alive"] and p["reaching_queue"] for p in pollers) and all(servers.values())
-                   and not self.failed.is_set())
+                   and not self.failed.is_set() and not self.write_failure)
         return healthy, {"status": "ok" if healthy else "degraded", "pid": os.getpid(), "parts": parts,
                          "events": self.events[-20:], "failure": self.failure}
 
