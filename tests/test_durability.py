@@ -354,3 +354,37 @@ def test_a_missing_blob_is_reported_and_the_rest_still_loads(tmp_path):
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
+
+
+def test_a_state_folder_that_refuses_writes_fails_the_request_and_says_so_until_it_recovers(tmp_path):
+    import io
+
+    from spotter.local import persist
+
+    class Disk:
+        state_dir = tmp_path
+        full = True
+
+        def sync(self, touched):
+            if self.full:
+                raise OSError(28, "No space left on device")
+
+    def moto(environ, start_response):  # stands in for moto: every request changes something
+        persist._local.touched.reset = True
+        start_response("200 OK", [])
+        return [b""]
+
+    disk = Disk()
+    app = persist.PersistingApp(moto, disk)
+
+    def request(path, method="PUT"):
+        environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO()}
+        return b"".join(app(environ, lambda *a: None))
+
+    with pytest.raises(OSError):
+        request("/bucket/key")  # not acknowledged: the client sees a 500
+    status = json.loads(request("/_spotter/status", "GET"))
+    assert "No space left" in status["write_failure"]["error"]
+    disk.full = False
+    request("/bucket/key")
+    assert json.loads(request("/_spotter/status", "GET"))["write_failure"] is None
