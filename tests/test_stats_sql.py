@@ -326,6 +326,12 @@ def test_sql_max_rows_stops_and_says_so(layout, capsys, fmt):
     assert code == 0 and len(json.loads(out)) == 5 and err == ""
 
 
+def test_an_error_met_mid_stream_is_one_line(layout, capsys):
+    code, out, err = _sql(["--data", str(layout), "--format", "csv",
+                           "SELECT CASE WHEN range > 5000 THEN error('boom') ELSE range END AS n FROM range(10000)"], capsys)
+    _one_line_usage_error(code, err, "spotter sql: Invalid Input Error: boom")
+
+
 def test_sql_json_is_one_valid_array_across_chunks(layout, capsys):
     code, out, _ = _sql(["--data", str(layout), "--format", "json", "SELECT range AS n FROM range(5000)"], capsys)
     assert code == 0 and [r["n"] for r in json.loads(out)] == list(range(5000))

@@ -127,7 +127,7 @@ def stream(con, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator
         try:
             for batch in reader:
                 yield list(zip(*(column.to_pylist() for column in batch.columns))) if batch.num_columns else []
-        except (duckdb.Error, pa.ArrowException) as exc:  # an error met past the first chunk
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:  # met mid-stream (Arrow hands it on as OSError)
             raise SqlError(_message(exc)) from None
 
     return columns, chunks()

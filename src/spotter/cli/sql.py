@@ -8,6 +8,7 @@ past its memory limit. `--data DIR` queries such a folder instead (e.g. the copy
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -96,6 +97,9 @@ def run(args) -> int:
             count, more = write_row_chunks(columns, chunks, args.format, sys.stdout, max_rows=args.max_rows)
         except SqlError as exc:
             return _fail(str(exc))
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error, nothing more to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         if more:
             print(f"spotter sql: stopped after {count} rows (--max-rows {args.max_rows}); more rows match", file=sys.stderr)
     return 0
