@@ -16,11 +16,8 @@ const GIVE_UP_MS = 5 * 60 * 1000; // stop polling after this long without a new 
 const REOPENED_QUIET_MS = 30 * 1000; // a reopened batch is polled until nothing new arrives for this long
 const CONCURRENCY = 4;
 
-export const SAMPLES = [
-  { file: "synthetic-sample-1.jpg", text: "Synthetic sample 1: round brown spot" },
-  { file: "synthetic-sample-2.jpg", text: "Synthetic sample 2: irregular dark spot" },
-  { file: "synthetic-sample-3.png", text: "Synthetic sample 3: small pale spot" },
-];
+/** Real CC0 ISIC photos from the demo model's test split, described in samples/samples.json. */
+const SAMPLES_URL = "samples/samples.json";
 
 const $ = (id) => document.getElementById(id);
 
@@ -443,20 +440,34 @@ function wireDropZone() {
 
 // ---- samples, CSV, filters, new batch ----------------------------------------------------------
 
+async function loadSamples() {
+  const response = await fetch(SAMPLES_URL);
+  if (!response.ok) throw new Error(`${SAMPLES_URL}: HTTP ${response.status}`);
+  return response.json();
+}
+
 function wireSamples() {
   const list = $("samples-list");
-  for (const sample of SAMPLES) {
-    list.append(el("li", {},
-      el("img", { src: `samples/${sample.file}`, alt: "", width: 48, height: 48, loading: "lazy" }), // its text is beside it
-      el("span", { text: sample.text })));
-  }
-  $("samples-button").addEventListener("click", async () => {
+  const button = $("samples-button");
+  const samples = loadSamples();
+  samples.then((found) => {
+    for (const sample of found) {
+      list.append(el("li", {},
+        el("img", { src: `samples/${sample.file}`, alt: "", width: 48, height: 48, loading: "lazy" }), // described beside it
+        el("span", {},
+          el("strong", { text: `${sample.isic_id}: ${sample.diagnosis}` }),
+          el("span", { text: ` (confirmed by ${sample.diagnosis_confirmed_by}). The demo model: ${sample.demo_model}.` }),
+          el("small", { class: "attribution", text: sample.attribution }))));
+    }
+    button.textContent = `Try ${found.length} real ISIC sample photos`;
+  }).catch(() => { button.hidden = true; });
+  button.addEventListener("click", async () => {
     try {
-      const files = await Promise.all(SAMPLES.map(async (sample) => {
+      const files = await Promise.all((await samples).map(async (sample) => {
         const response = await fetch(`samples/${sample.file}`);
         if (!response.ok) throw new Error(`${sample.file}: HTTP ${response.status}`);
         const blob = await response.blob();
-        return new File([blob], sample.file, { type: blob.type || (sample.file.endsWith(".png") ? "image/png" : "image/jpeg") });
+        return new File([blob], sample.file, { type: blob.type || "image/jpeg" });
       }));
       addFiles(files);
     } catch (err) {

@@ -327,3 +327,30 @@ def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summar
             assert not errors, errors
         finally:
             browser.close()
+
+
+def test_the_samples_are_real_photos_with_their_diagnosis_and_attribution(local_stack):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
+    listed = json.loads((FRONTEND / "samples" / "samples.json").read_text(encoding="utf-8"))
+    assert {s["truth"] for s in listed} == {"benign", "malignant"}  # a visitor sees both outcomes
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(local_stack["web"])
+            page.wait_for_selector("body[data-ready]")
+            items = page.locator("#samples-list li")
+            expect(items).to_have_count(len(listed))
+            for sample in listed:
+                item = page.locator("#samples-list li", has_text=sample["isic_id"])
+                expect(item).to_contain_text(sample["diagnosis"])
+                expect(item).to_contain_text("CC0")
+            expect(page.locator("#samples-button")).to_have_text(f"Try {len(listed)} real ISIC sample photos")
+            page.click("#samples-button")
+            expect(page.locator("#results-body tr")).to_have_count(len(listed))
+            for sample in listed:
+                expect(page.locator("#results-body")).to_contain_text(sample["file"])
+        finally:
+            browser.close()
