@@ -16,6 +16,11 @@ INFRA_STAMP := $(INFRA_VENV)/.installed-infra
 # (no container here); found on PATH or under pyenv.
 LAMBDA_PYTHON ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),$(shell $(p) -c 'import sys; print(sys.executable)' 2>/dev/null)))
 SAM = SAM_CLI_TELEMETRY=0 PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" $(INFRA_BIN)/sam
+# The processor the functions and their layer are built for (x86_64 or arm64): the layer's Makefile
+# picks its wheels by it, and the template's Architecture parameter must name the same one.
+ARCHITECTURE ?= x86_64
+export ARCHITECTURE
+SAM_BUILD_ARGS = --parameter-overrides Architecture=$(ARCHITECTURE)
 
 .PHONY: install install-model run test bench clean
 .PHONY: install-infra check-infra deploy
@@ -87,7 +92,7 @@ check-infra: $(INFRA_STAMP)
 	$(INFRA_BIN)/python infra/lint.py
 	$(CHECKOV_BIN)/checkov --config-file infra/checkov.yaml -f infra/template.yaml -f build/infra/template.expanded.json
 	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.12 on PATH (Lambda runtime python3.12)" >&2; exit 1; }
-	$(SAM) build --template infra/template.yaml --build-dir build/infra/sam
+	$(SAM) build --template infra/template.yaml --build-dir build/infra/sam $(SAM_BUILD_ARGS)
 	@du -sb build/infra/sam/ClassifyFunction build/infra/sam/ApiFunction build/infra/sam/RuntimeLayer
 
 # First time: `sam deploy --guided` asks for the stack name, region and parameters and saves
@@ -95,7 +100,7 @@ check-infra: $(INFRA_STAMP)
 # page, with a config.json naming the API, goes to the site bucket.
 deploy: $(INFRA_STAMP) $(APP_STAMP)
 	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.12 on PATH (Lambda runtime python3.12)" >&2; exit 1; }
-	$(SAM) build --template infra/template.yaml
+	$(SAM) build --template infra/template.yaml $(SAM_BUILD_ARGS)
 	@if [ -f samconfig.toml ]; then $(SAM) deploy; \
 	else $(SAM) deploy --guided --capabilities CAPABILITY_IAM; fi
 	$(BIN)/python infra/deploy_site.py --config-file samconfig.toml --aws $(BIN)/aws

@@ -431,3 +431,25 @@ def test_deploy_site_dry_run_reads_outputs_through_the_aws_cli(tmp_path):
     assert written["apiUrl"] == "https://abc.execute-api.us-east-1.amazonaws.com/"
     assert written["auth"]["userPoolId"] == "us-east-1_X"
     assert "create-invalidation" in done.stdout
+
+
+def test_layer_wheels_follow_the_architecture(tmp_path):
+    """The template's Architecture parameter and the layer's wheels agree: arm64 builds take aarch64
+    wheels (ai-edge-litert 2.3.0 ships cp312 manylinux_2_27_aarch64), x86_64 builds x86_64 ones."""
+    makefile = ROOT / "layers" / "runtime" / "Makefile"
+    for architecture, wheels, other in (("arm64", "aarch64", "x86_64"), ("x86_64", "x86_64", "aarch64")):
+        plan = subprocess.run(["make", "-n", "-f", str(makefile), "build-RuntimeLayer", f"ARTIFACTS_DIR={tmp_path}",
+                               f"ARCHITECTURE={architecture}"], capture_output=True, text=True, check=True).stdout
+        assert f"--platform manylinux_2_27_{wheels}" in plan and other not in plan
+
+
+def test_classify_offers_snapstart_and_one_architecture_for_functions_and_layer(template, resources):
+    assert template["Parameters"]["Architecture"]["AllowedValues"] == ["x86_64", "arm64"]
+    for function in ("ClassifyFunction", "ApiFunction"):  # both carry the runtime layer
+        assert resources[function]["Properties"]["Architectures"] == [{"Ref": "Architecture"}]
+    assert resources["RuntimeLayer"]["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+    classify = resources["ClassifyFunction"]["Properties"]
+    assert classify["SnapStart"] == {"Fn::If": ["ClassifySnapStartOn", {"ApplyOn": "PublishedVersions"},
+                                                {"Ref": "AWS::NoValue"}]}
+    assert classify["AutoPublishAlias"]  # SnapStart applies to published versions, which the trigger invokes
+    assert template["Parameters"]["ClassifySnapStart"]["Default"] == "false"

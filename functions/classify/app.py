@@ -6,21 +6,54 @@ objects of a batch are classified overlapped (reads ahead, writes behind); dupli
 out-of-order deliveries are settled by the record's conditional, sequencer-ordered write.
 """
 
+import os
+import random
 import time
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from spotter.adapters.wiring import classify_service
+from spotter.adapters.wiring import classify_service, connect
 from spotter.config import Settings
 from spotter.pipeline import classify_messages
+
+# SnapStart (the template's ClassifySnapStart): this INIT runs once per published version, and its
+# memory is snapshotted; cold starts restore the snapshot and run `after_restore` instead.
+SNAPSHOTTING = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
 
 settings = Settings.from_env()
 logger = Logger(service="spotter-classify")
 metrics = Metrics(namespace="Spotter", service="spotter-classify")
-service = classify_service(settings)  # the model loads once per cold start; the decode worker starts beside it
-if service.decoder is not None:
+# the model loads once per cold start; the decode worker starts beside it (not into a snapshot)
+service = classify_service(settings, launch_decoder=not SNAPSHOTTING)
+if service.decoder is not None and not SNAPSHOTTING:
     service.decoder.start()  # ready before the first event
+
+
+def before_snapshot() -> None:
+    """The model is loaded; run it once, so the snapshot holds a warm interpreter. A snapshot
+    cannot hold a child process: no decode worker may be running."""
+    service.warm_up()
+    if service.decoder is not None:
+        service.decoder.close()
+
+
+def after_restore() -> None:
+    """Every restore of one snapshot starts with the same memory: re-seed randomness, connect
+    afresh (the snapshot's sockets and credentials are stale) and launch the decode worker."""
+    random.seed()
+    connect(service, settings)
+    if service.decoder is not None:
+        service.decoder.start(wait=False)  # starts beside the first reads; the first decode waits
+
+
+try:  # Lambda's python3.12 runtime provides the hooks' registry; elsewhere there is no snapshot
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+except ImportError:
+    pass
+else:
+    register_before_snapshot(before_snapshot)
+    register_after_restore(after_restore)
 
 
 def _report(result) -> None:

@@ -81,6 +81,13 @@ class ClassifyService:
                 raise OutOfTime(f"{seconds + self.finish_s:.1f} s left in this invocation: too little to decode")
         return self.decoder.decode(data, self.classifier.input_size, seconds=seconds)
 
+    def warm_up(self) -> None:
+        """One inference on a blank picture: the interpreter's first run (kernels chosen, buffers
+        touched) happens now rather than on the first image (SnapStart snapshots this state)."""
+        from PIL import Image
+
+        self.classifier.classify(Image.new("RGB", self.classifier.input_size, (128, 128, 128)), self.top_k)
+
     @property
     def model_id(self) -> str:
         return self.classifier.model_id

@@ -52,3 +52,10 @@ def resource(service: str, region: str | None = None):
     import boto3
 
     return boto3.session.Session().resource(service, region_name=region, config=RETRIES)
+
+
+def forget_low_level_clients() -> None:
+    """Drop the shared botocore session and its clients (their connections and credentials), so the
+    next `low_level_client` builds fresh ones: after a SnapStart restore, a snapshot's sockets are dead."""
+    low_level_client.cache_clear()
+    _botocore_session.cache_clear()

@@ -6,7 +6,7 @@ from ..classifier import Classifier
 from ..config import Settings
 from ..imaging import DecodeLimits
 from ..pipeline import ClassifyService
-from .aws import client, low_level_client, resource
+from .aws import client, forget_low_level_clients, low_level_client, resource
 from .dynamodb_records import ConditionalRecordWriter
 from .s3 import S3Objects, S3Presigner
 
@@ -36,20 +36,32 @@ def predictions(settings: Settings):
     return DynamoPredictions(resource("dynamodb").Table(settings.predictions_table))
 
 
-def classify_service(settings: Settings, classifier: Classifier | None = None) -> ClassifyService:
-    """The classify function's service. Its decode worker is launched first, so that the worker's
-    interpreter starts beside the clients and the model load; `decoder.start()` waits for it."""
+def classify_service(settings: Settings, classifier: Classifier | None = None,
+                     launch_decoder: bool = True) -> ClassifyService:
+    """The classify function's service. Its decode worker is launched first (unless not
+    `launch_decoder`), so that the worker's interpreter starts beside the clients and the model
+    load; `decoder.start()` waits for it."""
     bounded = decoder(settings)
-    if bounded is not None:
+    if bounded is not None and launch_decoder:
         bounded.start(wait=False)
-    return ClassifyService(
-        objects=S3Objects(low_level_client("s3")),
-        predictions=ConditionalRecordWriter(low_level_client("dynamodb"), settings.predictions_table),
+    service = ClassifyService(
+        objects=None,
+        predictions=None,
         classifier=classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads),
         limits=decode_limits(settings),
         top_k=settings.top_k,
         decoder=bounded,
     )
+    connect(service, settings)
+    return service
+
+
+def connect(service: ClassifyService, settings: Settings) -> None:
+    """Give the service its S3 reader and record writer on fresh low-level clients (at cold start,
+    and again after a SnapStart restore)."""
+    forget_low_level_clients()
+    service.objects = S3Objects(low_level_client("s3"))
+    service.predictions = ConditionalRecordWriter(low_level_client("dynamodb"), settings.predictions_table)
 
 
 def prediction_queries(settings: Settings):
