@@ -53,9 +53,12 @@ function captureFacts(record) {
   const place = typeof record.latitude === "number" && typeof record.longitude === "number"
     ? `${number(record.latitude, 6)}, ${number(record.longitude, 6)}${typeof record.altitude === "number" ? ` (altitude ${number(record.altitude, 1)} m)` : ""}`
     : null;
+  // captured_at: a UTC instant; captured_at_local: the camera's clock when it recorded no offset
   const captured = record.captured_at
-    ? (String(record.captured_at).endsWith("Z") ? formatDateTime(record.captured_at) : `${String(record.captured_at).replace("T", " ")} (camera's local time)`)
-    : null;
+    ? formatDateTime(record.captured_at)
+    : record.captured_at_local
+      ? `${String(record.captured_at_local).replace("T", " ").replace(/\.000$/, "")} (camera's local time, offset unknown)`
+      : null;
   return facts([
     ["Captured", captured],
     ["Place", place],

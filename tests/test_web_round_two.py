@@ -45,6 +45,13 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
     photos = _photos()
     named = tmp_path / UNICODE_NAME
     shutil.copy(photos[0], named)
+    from PIL import Image
+
+    local_time = tmp_path / "camera-clock.jpg"  # EXIF capture time without an offset
+    with Image.open(photos[1]) as photo:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = "2026:05:04 10:30:15"
+        photo.convert("RGB").save(local_time, "JPEG", quality=90, exif=exif.tobytes())
     heic = tmp_path / "IMG_0042.HEIC"
     heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)
     RESULTS.mkdir(exist_ok=True)
@@ -66,7 +73,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
                 expect(page.locator("#disclaimer")).to_be_visible()
                 expect(page.locator("#disclaimer-details")).to_have_attribute("open", "")  # first view: open
 
-            page.set_input_files("#file-input", [str(named), str(photos[1]), str(heic)])
+            page.set_input_files("#file-input", [str(named), str(local_time), str(heic)])
             rows = page.locator("#results-body tr")
             ok_rows = page.locator('#results-body tr[data-status="ok"]')
             refused = page.locator('#results-body tr[data-status="refused"]')
@@ -124,8 +131,11 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             if len(card["labels"]) <= 3:  # top-k is 3: every label's score is shown
                 expect(scores).to_have_count(len(card["labels"]))
             expect(dialog.locator("#detail-facts")).to_contain_text(card["version"])  # the model version
+            facts = [dialog.locator("#detail-facts").inner_text()]
             page.keyboard.press("ArrowRight")
             expect(title).not_to_have_text(first_title)
+            facts.append(dialog.locator("#detail-facts").inner_text())
+            assert any("2026-05-04 10:30:15 (camera's local time, offset unknown)" in f for f in facts), facts
             assert not _axe_violations(page), _axe_violations(page)  # with the dialog open
             page.keyboard.press("Escape")
             expect(dialog).to_be_hidden()
@@ -158,7 +168,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             with open(whole, newline="", encoding="utf-8") as handle:
                 whole_rows = list(csv.DictReader(handle))
             names = sorted(r["file_name"] for r in whole_rows)
-            assert names == sorted([UNICODE_NAME, photos[1].name, "IMG_0042.HEIC"])
+            assert names == sorted([UNICODE_NAME, local_time.name, "IMG_0042.HEIC"])
             assert [r["size"] for r in whole_rows if r["status"] == "refused"] == [str(heic_size)]
 
             # My batches: the batch is listed; rename it, start a new batch, reopen it from the list.
