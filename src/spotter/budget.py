@@ -14,8 +14,8 @@ image does, the caller's process keeps its own memory and gets an answer within 
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
 import resource
 import select
 import signal
@@ -24,11 +24,12 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from PIL import Image
 
 from .errors import DecoderLost, RejectedImage
+from .exif import FieldMetadata
 from .imaging import DecodedImage, DecodeLimits, decode_image
 
 _HEADER = struct.Struct(">Q")
@@ -124,7 +125,7 @@ def worker_main() -> int:
             header = _read_exact(rfd, _HEADER.size)
         except EOFError:
             return 0
-        job = pickle.loads(_read_exact(rfd, _HEADER.unpack(header)[0]))
+        job = json.loads(_read_exact(rfd, _HEADER.unpack(header)[0]))
         try:
             data = _pread_all(shared, job["size"])
         except MemoryError:
@@ -135,12 +136,12 @@ def worker_main() -> int:
         start_rss = _status("VmRSS")
         started = time.perf_counter()
         try:
-            decoded = decode_image(data, job["target_size"], job["limits"], job["use_draft"])
+            decoded = decode_image(data, tuple(job["target_size"]), DecodeLimits(**job["limits"]), job["use_draft"])
             del data
             pixels = decoded.image.tobytes()
             _pwrite_all(shared, pixels)
             # the pixels travel through the shared file; the header says how to read them back
-            reply = ("ok", replace(decoded, image=(decoded.image.mode, decoded.image.size, len(pixels))))
+            reply = ("ok", _described(decoded, len(pixels)))
             del pixels
         except RejectedImage as rejection:
             reply = ("rejected", rejection.reason)
@@ -160,8 +161,27 @@ def worker_main() -> int:
 
 
 def _framed(message) -> tuple[bytes, bytes]:
-    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    # JSON, never pickle: the worker runs decoders on hostile files, and a decoder it cannot trust
+    # must not be able to make the caller run code by what it sends back
+    body = json.dumps(message).encode()
     return _HEADER.pack(len(body)), body
+
+
+def _described(decoded: DecodedImage, length: int) -> dict:
+    """A decoded image as plain data: its pixels go through the shared file, `length` bytes."""
+    return {"mode": decoded.image.mode, "size": list(decoded.image.size), "length": length,
+            "width": decoded.width, "height": decoded.height, "format": decoded.format, "frames": decoded.frames,
+            "field": asdict(decoded.field), "decode_ms": decoded.decode_ms}
+
+
+def _rebuilt(described: dict, pixels: bytes) -> DecodedImage:
+    size = described["size"]
+    if described["mode"] != "RGB" or len(size) != 2 or len(pixels) != 3 * size[0] * size[1]:
+        raise RejectedImage("the decode worker sent back a picture that does not add up; it was replaced")
+    return DecodedImage(image=Image.frombytes("RGB", (size[0], size[1]), pixels), width=int(described["width"]),
+                        height=int(described["height"]), format=str(described["format"]),
+                        frames=int(described["frames"]), field=FieldMetadata(**described["field"]),
+                        decode_ms=float(described["decode_ms"]))
 
 
 # ---- the caller side ------------------------------------------------------------------------------
@@ -282,8 +302,8 @@ class BudgetedDecoder:
             process = self._ensure()
             started = time.monotonic()
             deadline = started + (limit_s if limit_s is not None else 3600.0)
-            job = pickle.dumps({"size": len(data), "target_size": tuple(target_size), "limits": self.limits,
-                                "use_draft": use_draft}, protocol=pickle.HIGHEST_PROTOCOL)
+            job = json.dumps({"size": len(data), "target_size": list(target_size), "limits": asdict(self.limits),
+                              "use_draft": use_draft}).encode()
             try:
                 _pwrite_all(self._shared, data)
                 _write_all(process.stdin.fileno(), _HEADER.pack(len(job)), job)
@@ -296,12 +316,19 @@ class BudgetedDecoder:
                 self._discard()
                 raise RejectedImage(f"decoding took longer than the {limit_s:g} s time limit (stopped after "
                                     f"{elapsed:.1f} s; the picture may be built to be slow to decode)")
-            (kind, value), stats = pickle.loads(body)
+            (kind, value), stats = json.loads(body)
             self.last_stats = stats
+            length = int(value["length"]) if kind == "ok" else 0
             if kind == "ok":
-                mode, size, length = value.image
-                value = replace(value, image=Image.frombytes(mode, size, _pread_all(self._shared, length)))
-            if max(len(data), length if kind == "ok" else 0) > SHRINK_BUFFER_BYTES:
+                try:
+                    value = _rebuilt(value, _pread_all(self._shared, length))
+                except (KeyError, TypeError, ValueError, EOFError):
+                    self._discard()
+                    raise RejectedImage("the decode worker sent back a reply that does not add up; it was replaced")
+                except RejectedImage:
+                    self._discard()
+                    raise
+            if max(len(data), length) > SHRINK_BUFFER_BYTES:
                 os.ftruncate(self._shared, 0)
             if kind == "memory" or stats["size"] - stats["baseline"] > self.recycle_bytes \
                     or stats["rss"] - stats["start_rss"] > self.recycle_bytes:

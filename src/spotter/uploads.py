@@ -30,9 +30,9 @@ RASTER_TYPES = {
     "image/bmp": "image/bmp",
     "image/x-ms-bmp": "image/bmp",
 }
-_TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
-_MIME = re.compile(rf"^{_TOKEN}/{_TOKEN}$")
-_PARAMETER = re.compile(rf'^\s*{_TOKEN}=({_TOKEN}|"[^"\\\r\n]*")\s*$', re.IGNORECASE)
+_MIME_PART = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+_MIME = re.compile(rf"^{_MIME_PART}/{_MIME_PART}$")
+_PARAMETER = re.compile(rf'^\s*{_MIME_PART}=({_MIME_PART}|"[^"\\\r\n]*")\s*$', re.IGNORECASE)
 
 
 class UploadRequestError(ValueError):
