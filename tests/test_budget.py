@@ -13,7 +13,8 @@ from PIL import Image
 import hostile
 import images
 from spotter.budget import BudgetedDecoder
-from spotter.cli.dlq import diagnose_with_heads, permanent_reason
+from spotter.dead_letters import diagnose_with_heads, permanent_reason
+from spotter.ports import ObjectHead
 from spotter.config import Settings
 from spotter.errors import ObjectArchived, RejectedImage
 from spotter.events import objects_in_s3_event
@@ -180,13 +181,15 @@ def test_archived_objects_are_rejected_saying_why(moto):
 
 def test_dlq_never_calls_an_archived_object_or_a_folder_marker_retryable():
     body = json.dumps(_event("drones/x/a.jpg", 10))
-    archived = {"StorageClass": "DEEP_ARCHIVE", "ContentLength": 10}
-    diagnosis = diagnose_with_heads(body, 3, lambda b, k: True, lambda b, k: archived)
+    from fakes import FakeInspector
+
+    archived = ObjectHead(size=10, storage_class="DEEP_ARCHIVE")
+    diagnosis = diagnose_with_heads(body, 3, FakeInspector({("b", "drones/x/a.jpg"): archived}))
     assert not diagnosis.retryable and "DEEP_ARCHIVE" in diagnosis.reason
-    restored = {"StorageClass": "GLACIER", "Restore": 'ongoing-request="false", expiry-date="x"'}
-    assert diagnose_with_heads(body, 3, lambda b, k: True, lambda b, k: restored).retryable
-    assert permanent_reason({"ContentLength": 0}, "drones/x/sub/")
-    assert permanent_reason({"ContentLength": 5, "StorageClass": "STANDARD"}, "drones/x/a.jpg") is None
+    restored = ObjectHead(size=10, storage_class="GLACIER", restore='ongoing-request="false", expiry-date="x"')
+    assert diagnose_with_heads(body, 3, FakeInspector({("b", "drones/x/a.jpg"): restored})).retryable
+    assert permanent_reason(ObjectHead(size=0), "drones/x/sub/")
+    assert permanent_reason(ObjectHead(size=5, storage_class="STANDARD"), "drones/x/a.jpg") is None
 
 
 @pytest.mark.parametrize("sent, outcome", [("SIGKILL", "retried"), ("SIGSEGV", "rejected")])

@@ -10,24 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable
 
 from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
+from .ports import BatchObjects, RecordRemover
 from .query import PredictionQuery, QueryError
 from .records import STATUS_OK, STATUS_REFUSED, PredictionRecord
 
 LIST_DAYS = 90  # the source index answers windows of up to 92 days without a scan
 MAX_NAMES_SHOWN = 50
-
-
-class BatchObjects(Protocol):
-    def delete_prefix(self, prefix: str) -> int:
-        """Delete every version (and delete marker) of every object under `prefix`; the versions deleted."""
-
-
-class RecordRemover(Protocol):
-    def delete(self, records: Iterable[PredictionRecord]) -> int:
-        """Delete these records (by object id and model); how many."""
 
 
 def outcome_of(record: PredictionRecord) -> str:

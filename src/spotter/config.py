@@ -35,7 +35,6 @@ def _int(env: dict, name: str, default: int) -> int:
 class Settings:
     uploads_bucket: str = "spotter-uploads"
     predictions_table: str = "spotter-predictions"
-    idempotency_table: str | None = None
     model_path: Path = field(default_factory=default_model_path)
     max_upload_bytes: int = 25 * MiB
     max_image_pixels: int = 89_000_000
@@ -83,7 +82,6 @@ class Settings:
         return cls(
             uploads_bucket=env.get("UPLOADS_BUCKET", defaults.uploads_bucket),
             predictions_table=env.get("PREDICTIONS_TABLE", defaults.predictions_table),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE") or None,
             model_path=Path(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path(),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", defaults.max_image_pixels),

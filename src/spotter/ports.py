@@ -1,11 +1,21 @@
-"""The domain's view of storage. Adapters in `spotter.adapters` implement these with boto3."""
+"""The domain's view of everything outside it: one `typing.Protocol` per dependency a use case has.
+
+Adapters in `spotter.adapters` implement these with boto3 (`spotter.adapters.wiring` builds them
+from `Settings`); tests implement them in memory (`tests/fakes.py`). The domain imports only this
+module, never an SDK.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
 
 from .records import PredictionRecord
+
+if TYPE_CHECKING:  # only for annotations: query.py is domain too, but keep this module's imports light
+    from .query import PredictionQuery
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,34 @@ class StoredObject:
     metadata: dict[str, str] | None = None  # S3 user metadata (x-amz-meta-*), names lower-case
 
 
+@dataclass(frozen=True)
+class ObjectHead:
+    """What a HEAD of an object says that matters to the domain (None fields: not reported)."""
+    size: int
+    storage_class: str | None = None
+    archive_status: str | None = None
+    restore: str | None = None
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    size: int
+    etag: str
+    modified: datetime  # aware (UTC)
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    """A message received from a queue, held invisible until released or deleted."""
+    message_id: str
+    body: str
+    receipt: str
+    receive_count: int
+
+
+# --- the classify pipeline ---------------------------------------------------------------------
+
 class ObjectReader(Protocol):
     def read(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> StoredObject:
         """Raises `ObjectMissing` when the object is gone; anything else is worth a retry."""
@@ -23,5 +61,87 @@ class ObjectReader(Protocol):
 
 class PredictionWriter(Protocol):
     def put(self, record: PredictionRecord) -> bool:
-        """Store `record`; False when a record from a later event for the same object is already there."""
+        """Store `record`; False when a record from a later event for the same object is already there
+        (the order is `records.replaces`)."""
 
+
+class Decoder(Protocol):
+    """The bounded decoder (`spotter.budget.BudgetedDecoder`): decodes in a worker process."""
+
+    def decode(self, data: bytes, target_size: tuple[int, int] = (224, 224), use_draft: bool = True,
+               seconds: float | None = None): ...
+
+    def start(self, wait: bool = True) -> None: ...
+
+    def close(self) -> None: ...
+
+
+# --- records: the API and the command line -----------------------------------------------------
+
+class PredictionStore(PredictionWriter, Protocol):
+    def get(self, object_id: str, model: str) -> PredictionRecord | None: ...
+
+
+class PredictionQueries(Protocol):
+    def query(self, query: "PredictionQuery") -> tuple[list[PredictionRecord], str | None]:
+        """One page of matching records and the cursor for the next (None: no more)."""
+
+    def exists(self, field: str, value: str) -> bool:
+        """Whether any record has exactly this label, source or model."""
+
+    def known_values(self, field: str, max_items: int = 5000) -> tuple[list[str], bool]:
+        """Names stored for `field`, and whether the list is complete."""
+
+
+class RecordReader(Protocol):
+    def current(self, object_ids: Iterable[str], model: str) -> dict[str, str | None]:
+        """object id -> the ETag its record from `model` was made from (only ids that have one)."""
+
+
+class RecordRemover(Protocol):
+    def delete(self, records: Iterable[PredictionRecord]) -> int: ...
+
+
+# --- objects: presigned links, folders, batches, dead letters -----------------------------------
+
+class Presigner(Protocol):
+    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int,
+                    metadata: dict[str, str] | None = None) -> dict: ...
+
+    def view_url(self, key: str, expires_s: int, content_type: str) -> str: ...
+
+
+class Folder(Protocol):
+    """One bucket seen as a folder tree: listing (sync, reprocess) and uploading (sync)."""
+
+    def list(self, prefix: str) -> Iterator[tuple[str, int, str, datetime]]:
+        """(key, size, etag, last modified) of every object under `prefix`."""
+
+    def upload(self, path: Path, key: str, content_type: str, multipart_threshold: int, chunk_size: int) -> None: ...
+
+
+class BatchObjects(Protocol):
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every version under `prefix`; how many were deleted."""
+
+
+class ObjectInspector(Protocol):
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """The object's HEAD; None when it does not exist. Other errors propagate."""
+
+
+# --- queues --------------------------------------------------------------------------------------
+
+class Queue(Protocol):
+    def send(self, bodies: list[str]) -> None:
+        """Send every body (in batches the queue accepts); raises if any is refused."""
+
+
+class DeadLetterQueue(Protocol):
+    def receive_all(self, hold_s: int) -> list[QueuedMessage]:
+        """Every message once, each held invisible for `hold_s` (none deleted)."""
+
+    def delete(self, message: QueuedMessage) -> None: ...
+
+    def release(self, message: QueuedMessage) -> None:
+        """Make a received message visible again at once."""

@@ -82,6 +82,14 @@ def sequence_key(sequencer: str | None, event_time: str | None) -> str:
     return TIMED + (event_time or "")
 
 
+def replaces(new: str, old: str) -> bool:
+    """Whether a write whose `sequence_key` is `new` may replace a stored record whose key is `old`:
+    the newer event of one kind wins (ties too: a duplicate delivery rewrites the same record), a
+    timed record replaces a sequenced one, and a sequenced event replaces a timed record. The DynamoDB
+    adapter's write condition (`put_condition`) says the same in DynamoDB's terms."""
+    return old <= new or (new.startswith(SEQUENCED) and old.startswith(TIMED))
+
+
 @dataclass
 class PredictionRecord:
     object_id: str

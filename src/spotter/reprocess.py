@@ -7,6 +7,10 @@ from datetime import datetime
 from urllib.parse import quote_plus
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
+from .ports import Folder, ListedObject, Queue, RecordReader
+from .records import object_id_for
+
+SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
 
 def prefixes_for(source: str | None, batch: str | None) -> list[str]:
@@ -37,3 +41,27 @@ def notification(bucket: str, key: str, size: int, etag: str, modified: datetime
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
                "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag}},
     }]})
+
+
+def matching_objects(folder: Folder, source: str | None, batch: str | None,
+                     since: str | None = None, until: str | None = None) -> list[ListedObject]:
+    """The stored images a reprocess of (source, batch, since, until) covers."""
+    return [ListedObject(key, size, etag, modified) for prefix in prefixes_for(source, batch)
+            for key, size, etag, modified in folder.list(prefix) if in_window(modified, since, until)]
+
+
+def already_classified(records: RecordReader, bucket: str, model: str, matched: list[ListedObject]) -> set[str]:
+    """Keys whose record from `model` exists and was made from the object's current ETag: classifying
+    them again under the same model version cannot change the answer."""
+    by_id = {object_id_for(bucket, obj.key): obj for obj in matched}
+    etags = records.current(list(by_id), model)
+    return {by_id[object_id].key for object_id, etag in etags.items()
+            if object_id in by_id and (etag or "").strip('"') == (by_id[object_id].etag or "").strip('"')}
+
+
+def queue_for_classification(queue: Queue, bucket: str, objects: list[ListedObject]) -> int:
+    """One S3 notification per object on the classify queue, sent `SQS_BATCH` at a time; how many."""
+    bodies = [notification(bucket, obj.key, obj.size, obj.etag, obj.modified) for obj in objects]
+    for start in range(0, len(bodies), SQS_BATCH):
+        queue.send(bodies[start:start + SQS_BATCH])
+    return len(bodies)

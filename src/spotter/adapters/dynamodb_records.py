@@ -80,3 +80,23 @@ class ConditionalRecordWriter:
                 return False
             raise
         return True
+
+
+class DynamoRecordReader:
+    """Which ETag each object's record from one model was made from (BatchGetItem, 100 keys a call)."""
+
+    def __init__(self, client, table: str):
+        self.client = client
+        self.table = table
+
+    def current(self, object_ids, model: str) -> dict[str, str | None]:
+        wanted = [{"object_id": {"S": object_id}, "model": {"S": model}} for object_id in object_ids]
+        found: dict[str, str | None] = {}
+        for start in range(0, len(wanted), 100):
+            request = {self.table: {"Keys": wanted[start:start + 100], "ProjectionExpression": "object_id, etag"}}
+            while request:
+                reply = self.client.batch_get_item(RequestItems=request)
+                for item in reply.get("Responses", {}).get(self.table, []):
+                    found[item["object_id"]["S"]] = item.get("etag", {}).get("S")
+                request = reply.get("UnprocessedKeys") or None
+        return found

@@ -5,9 +5,13 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from ..errors import ObjectArchived, ObjectMissing
-from ..ports import StoredObject
+from ..ports import ObjectHead, StoredObject
 
-_MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}
+_MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}  # the one list of S3's not-found codes
+
+
+def is_missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code", "") in _MISSING
 
 
 class S3Objects:
@@ -22,7 +26,7 @@ class S3Objects:
             response = self.client.get_object(**args)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
-            if code in _MISSING:
+            if is_missing(exc):
                 raise ObjectMissing(f"s3://{bucket}/{key}") from None
             if code == "InvalidObjectState":  # GLACIER / DEEP_ARCHIVE / an archive tier, not restored
                 error = exc.response.get("Error", {})
@@ -103,3 +107,20 @@ class S3Folder:
 
         config = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=chunk_size, use_threads=False)
         self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config)
+
+
+class S3Inspector:
+    """HEAD requests: whether an object exists, and what would stop the classify function reading it."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        try:
+            head = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if is_missing(exc):
+                return None
+            raise
+        return ObjectHead(size=head.get("ContentLength", 0), storage_class=head.get("StorageClass"),
+                          archive_status=head.get("ArchiveStatus"), restore=head.get("Restore"))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
-from ..records import normalise_time, object_id_for
+from ..records import normalise_time
 from .target import TargetError, add_target_arguments, require, resolve
 
 
@@ -26,8 +25,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from ..adapters.aws import client
+    from ..adapters.dynamodb_records import DynamoRecordReader
     from ..adapters.s3 import S3Folder
-    from ..reprocess import in_window, notification, prefixes_for
+    from ..adapters.sqs import SqsQueue
+    from ..reprocess import already_classified, matching_objects, queue_for_classification
 
     try:
         target = resolve(args)
@@ -39,38 +40,18 @@ def run(args) -> int:
     except (TargetError, ValueError) as exc:
         print(f"spotter reprocess: {exc}", file=sys.stderr)
         return 2
-    folder, sqs = S3Folder(client("s3"), target.bucket), client("sqs")
-    pending, queued = [], 0
-
-    def flush():
-        nonlocal queued
-        if not pending:
-            return
-        result = sqs.send_message_batch(QueueUrl=target.queue_url,
-                                        Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(pending)])
-        if result.get("Failed"):
-            raise RuntimeError(f"SQS refused {len(result['Failed'])} messages: {result['Failed'][0]}")
-        queued += len(pending)
-        pending.clear()
-
-    matched = [(key, size, etag, modified) for prefix in prefixes_for(args.source, args.batch)
-               for key, size, etag, modified in folder.list(prefix) if in_window(modified, since, until)]
+    folder = S3Folder(client("s3"), target.bucket)
+    matched = matching_objects(folder, args.source, args.batch, since, until)
     # The model the classify function serves is known for the local stack (local.json). An image that
-    # already has that model's record for its current content would get the same answer again, and the
-    # idempotency utility would skip a second delivery anyway: say so instead of queueing in silence.
-    unchanged = set()
+    # already has that model's record for its current content would get the same answer again: say so
+    # instead of queueing in silence.
+    unchanged: set[str] = set()
     if target.model and target.table and matched:
-        unchanged = _already_classified(client("dynamodb"), target, matched)
-    chosen = [m for m in matched if args.force or m[0] not in unchanged]
-    if args.force and unchanged and not args.dry_run:
-        _forget_deliveries(client("dynamodb"), target, {object_id_for(target.bucket, m[0]) for m in matched
-                                                        if m[0] in unchanged})
-    if not args.dry_run:
-        for key, size, etag, modified in chosen:
-            pending.append(notification(target.bucket, key, size, etag, modified))
-            if len(pending) == 10:
-                flush()
-        flush()
+        unchanged = already_classified(DynamoRecordReader(client("dynamodb"), target.table), target.bucket,
+                                       target.model, matched)
+    chosen = [m for m in matched if args.force or m.key not in unchanged]
+    queued = 0 if args.dry_run else queue_for_classification(SqsQueue(client("sqs"), target.queue_url),
+                                                              target.bucket, chosen)
     model = f" with {target.model}" if target.model else ""
     verb = "would queue" if args.dry_run else "queued"
     line = f"{verb} {len(chosen) if args.dry_run else queued} images for classification{model} ({target.description})"
@@ -88,39 +69,3 @@ def run(args) -> int:
         line = f"no stored images match ({target.description}): nothing queued"
     print(line, file=sys.stderr)
     return 0
-
-
-def _already_classified(dynamodb, target, matched) -> set:
-    """Keys whose record from `target.model` exists and was made from the object's current ETag."""
-    ids = {object_id_for(target.bucket, key): (key, etag) for key, _, etag, _ in matched}
-    found = set()
-    wanted = [{"object_id": {"S": object_id}, "model": {"S": target.model}} for object_id in ids]
-    for start in range(0, len(wanted), 100):
-        request = {target.table: {"Keys": wanted[start:start + 100], "ProjectionExpression": "object_id, etag"}}
-        while request:
-            reply = dynamodb.batch_get_item(RequestItems=request)
-            for item in reply.get("Responses", {}).get(target.table, []):
-                key, etag = ids[item["object_id"]["S"]]
-                if item.get("etag", {}).get("S", "").strip('"') == (etag or "").strip('"'):
-                    found.add(key)
-            request = reply.get("UnprocessedKeys") or None
-    return found
-
-
-def _forget_deliveries(dynamodb, target, object_ids: set) -> None:
-    """--force: the classify function's idempotency records for these objects, deleted so that the new
-    deliveries are classified instead of skipped as duplicates (local stack: its table is in local.json)."""
-    if not target.idempotency_table:
-        print("note: where the classify function already handled the same delivery within 24 h, its idempotency "
-              "record makes it skip this one", file=sys.stderr)
-        return
-    pages = dynamodb.get_paginator("scan").paginate(TableName=target.idempotency_table,
-                                                    ProjectionExpression="id, #d", ExpressionAttributeNames={"#d": "data"})
-    for page in pages:
-        for item in page.get("Items", []):
-            try:
-                result = json.loads(item.get("data", {}).get("S", "null"))
-            except ValueError:
-                continue
-            if isinstance(result, dict) and result.get("object_id") in object_ids:
-                dynamodb.delete_item(TableName=target.idempotency_table, Key={"id": item["id"]})

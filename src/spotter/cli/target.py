@@ -25,7 +25,6 @@ class Target:
     dead_letter_queue_url: str | None
     description: str
     model: str | None = None  # the model the local stack serves (local.json)
-    idempotency_table: str | None = None  # the local stack's (local.json)
 
 
 def add_target_arguments(parser) -> None:
@@ -55,7 +54,7 @@ def resolve(args) -> Target:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     found = {"bucket": args.bucket, "table": args.table, "queue_url": args.queue_url, "dead_letter_queue_url": None}
     description = "flags"
-    model = idempotency_table = None
+    model = None
     if args.stack:
         found = {k: found[k] or v for k, v in _from_stack(args.stack).items()}
         description = f"stack {args.stack}"
@@ -74,11 +73,10 @@ def resolve(args) -> Target:
         found = {"bucket": local["bucket"], "table": local["table"], "queue_url": local.get("queue"),
                  "dead_letter_queue_url": local.get("dead_letter_queue")}
         description, model = f"local stack ({local['s3']})", local.get("model")
-        idempotency_table = local.get("idempotency_table")
     if not any(found.values()):
         raise TargetError(f"no target: no local stack described at {local_file.resolve()} (start one with `make run`, "
                           "or point --state-dir at its folder), and no --stack NAME or --bucket/--table")
-    return Target(description=description, model=model, idempotency_table=idempotency_table, **found)
+    return Target(description=description, model=model, **found)
 
 
 def require(target: Target, *names: str) -> None:
