@@ -21,6 +21,11 @@ def default_model_path() -> Path:
     return REPO_MODEL_DIR / DEFAULT_MODEL_FILE
 
 
+def aws_endpoint_url(env: dict | None = None) -> str | None:
+    """The AWS endpoint override (a moto server) as the environment says now; None: AWS itself."""
+    return (os.environ if env is None else env).get("AWS_ENDPOINT_URL") or None
+
+
 def _int(env: dict, name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
@@ -56,6 +61,7 @@ class Settings:
     decode_isolation: str = "process"  # DECODE_ISOLATION: "process" (bounded) or "inline" (unbounded, tests)
     max_frames: int = 10_000
     max_jpeg_scans: int = 100
+    endpoint_url: str | None = None  # AWS_ENDPOINT_URL: clients are built for it (the local stack: moto)
 
     @property
     def decode_memory_mb(self) -> int:
@@ -100,4 +106,5 @@ class Settings:
             decode_isolation=env.get("DECODE_ISOLATION", defaults.decode_isolation).strip().lower() or "process",
             max_frames=_int(env, "MAX_IMAGE_FRAMES", defaults.max_frames),
             max_jpeg_scans=_int(env, "MAX_JPEG_SCANS", defaults.max_jpeg_scans),
+            endpoint_url=aws_endpoint_url(env),
         )

@@ -1,14 +1,19 @@
-"""boto3 clients configured once: standard retries with backoff, endpoint from AWS_ENDPOINT_URL.
+"""boto3 clients configured once per endpoint: standard retries with backoff.
+
+Each client is built for the endpoint it is given (`Settings.endpoint_url`), or else for
+`config.aws_endpoint_url()` as it is at the call: one cached per (service, region, endpoint), so
+a later endpoint (another moto server) gets a client of its own instead of the first one's.
 
 `low_level_client` is for the classify function's cold start: a plain botocore client from one shared
 botocore session, without importing boto3 (its resources, s3transfer and a session per call)."""
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from botocore.config import Config
+
+from ..config import aws_endpoint_url
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
 
@@ -23,12 +28,16 @@ def config_for(service: str, endpoint_override: str | None = None) -> Config:
     return RETRIES.merge(Config(signature_version="s3v4", **addressing))
 
 
+def client(service: str, region: str | None = None, endpoint_url: str | None = None):
+    return _client(service, region, endpoint_url or aws_endpoint_url())
+
+
 @lru_cache(maxsize=None)
-def client(service: str, region: str | None = None):
+def _client(service: str, region: str | None, endpoint_url: str | None):
     import boto3
 
-    config = config_for(service, os.environ.get("AWS_ENDPOINT_URL"))
-    return boto3.session.Session().client(service, region_name=region, config=config)
+    return boto3.session.Session().client(service, region_name=region, config=config_for(service, endpoint_url),
+                                          endpoint_url=endpoint_url)
 
 
 @lru_cache(maxsize=None)
@@ -38,24 +47,31 @@ def _botocore_session():
     return botocore.session.get_session()
 
 
-@lru_cache(maxsize=None)
-def low_level_client(service: str, region: str | None = None):
+def low_level_client(service: str, region: str | None = None, endpoint_url: str | None = None):
     """A botocore client (the same API as a boto3 client, without boto3's extras such as
     `upload_file`); created from one session shared by all of them."""
-    config = config_for(service, os.environ.get("AWS_ENDPOINT_URL"))
-    return _botocore_session().create_client(service, region_name=region, config=config,
-                                             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    return _low_level_client(service, region, endpoint_url or aws_endpoint_url())
 
 
 @lru_cache(maxsize=None)
-def resource(service: str, region: str | None = None):
+def _low_level_client(service: str, region: str | None, endpoint_url: str | None):
+    return _botocore_session().create_client(service, region_name=region, config=config_for(service, endpoint_url),
+                                             endpoint_url=endpoint_url)
+
+
+def resource(service: str, region: str | None = None, endpoint_url: str | None = None):
+    return _resource(service, region, endpoint_url or aws_endpoint_url())
+
+
+@lru_cache(maxsize=None)
+def _resource(service: str, region: str | None, endpoint_url: str | None):
     import boto3
 
-    return boto3.session.Session().resource(service, region_name=region, config=RETRIES)
+    return boto3.session.Session().resource(service, region_name=region, config=RETRIES, endpoint_url=endpoint_url)
 
 
 def forget_low_level_clients() -> None:
     """Drop the shared botocore session and its clients (their connections and credentials), so the
     next `low_level_client` builds fresh ones: after a SnapStart restore, a snapshot's sockets are dead."""
-    low_level_client.cache_clear()
+    _low_level_client.cache_clear()
     _botocore_session.cache_clear()

@@ -33,7 +33,7 @@ def predictions(settings: Settings):
     """The API's record store (get and put, through boto3's Table resource)."""
     from .dynamodb import DynamoPredictions
 
-    return DynamoPredictions(resource("dynamodb").Table(settings.predictions_table))
+    return DynamoPredictions(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table))
 
 
 def classify_service(settings: Settings, classifier: Classifier | None = None,
@@ -60,22 +60,23 @@ def connect(service: ClassifyService, settings: Settings) -> None:
     """Give the service its S3 reader and record writer on fresh low-level clients (at cold start,
     and again after a SnapStart restore)."""
     forget_low_level_clients()
-    service.objects = S3Objects(low_level_client("s3"))
-    service.predictions = ConditionalRecordWriter(low_level_client("dynamodb"), settings.predictions_table)
+    service.objects = S3Objects(low_level_client("s3", endpoint_url=settings.endpoint_url))
+    service.predictions = ConditionalRecordWriter(low_level_client("dynamodb", endpoint_url=settings.endpoint_url),
+                                                  settings.predictions_table)
 
 
 def prediction_queries(settings: Settings):
     from .dynamodb import DynamoPredictionQueries
 
-    return DynamoPredictionQueries(resource("dynamodb").Table(settings.predictions_table))
+    return DynamoPredictionQueries(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table))
 
 
 def presigner(settings: Settings) -> S3Presigner:
-    return S3Presigner(client("s3"), settings.uploads_bucket)
+    return S3Presigner(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket)
 
 
 def batch_removal(settings: Settings):
     from .batch_removal import DynamoRecordRemover, S3BatchObjects
 
-    return (S3BatchObjects(client("s3"), settings.uploads_bucket),
-            DynamoRecordRemover(resource("dynamodb").Table(settings.predictions_table)))
+    return (S3BatchObjects(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket),
+            DynamoRecordRemover(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table)))
