@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from spotter.adapters.wiring import classify_service, connect
 from spotter.config import Settings
 from spotter.pipeline import classify_messages
+from spotter.records import STATUS_OK
 
 # SnapStart (the template's ClassifySnapStart): this INIT runs once per published version, and its
 # memory is snapshotted; cold starts restore the snapshot and run `after_restore` instead.
@@ -64,7 +65,7 @@ def _report(result) -> None:
     for outcome in result.outcomes:
         record = outcome.record
         if record is not None:
-            metrics.add_metric(name="Classified" if record.status == "ok" else "Rejected", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name="Classified" if record.status == STATUS_OK else "Rejected", unit=MetricUnit.Count, value=1)
             if record.inference_ms is not None:
                 metrics.add_metric(name="InferenceMs", unit=MetricUnit.Milliseconds, value=record.inference_ms)
         logger.info("classified", extra={

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from PIL import ExifTags, Image
@@ -24,9 +24,6 @@ class FieldMetadata:
     longitude: float | None = None
     altitude: float | None = None
     camera: str | None = None
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def _text(value) -> str | None:

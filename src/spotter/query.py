@@ -6,6 +6,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta, timezone
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
+from .records import STATUSES
 
 
 class QueryError(ValueError):
@@ -49,8 +50,8 @@ class PredictionQuery:
     cursor: str | None = None
 
     def __post_init__(self):
-        if self.status not in (None, "ok", "rejected", "refused"):
-            raise QueryError("status must be ok, rejected or refused")
+        if self.status is not None and self.status not in STATUSES:
+            raise QueryError(f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
         if not isinstance(self.limit, int) or not 1 <= self.limit <= 1000:
             raise QueryError("limit must be a whole number between 1 and 1000")
         for name in ("since", "until", "captured_since", "captured_until"):

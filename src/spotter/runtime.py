@@ -4,9 +4,7 @@ from __future__ import annotations
 
 try:  # pragma: no branch
     from ai_edge_litert.interpreter import Interpreter
-    RUNTIME = "ai-edge-litert"
 except ImportError:  # pragma: no cover - exercised only where tflite-runtime is installed
     from tflite_runtime.interpreter import Interpreter
-    RUNTIME = "tflite-runtime"
 
-__all__ = ["Interpreter", "RUNTIME"]
+__all__ = ["Interpreter"]
