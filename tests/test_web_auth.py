@@ -40,6 +40,8 @@ pytestmark = [pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "frontend"
+# The page's sample photos (frontend/samples/samples.json): "Try the samples" uploads each of them.
+SAMPLES = len(json.loads((FRONTEND / "samples" / "samples.json").read_text(encoding="utf-8")))
 RESULTS = ROOT / "test-results"
 CLIENT_ID = "test-client-id"
 EMAIL = "researcher@example.org"
@@ -399,7 +401,7 @@ def test_sign_in_with_pkce_bearer_token_refresh_401_and_sign_out(world, page):
     # Every API call now carries the ID token: model card, presign, polling, CSV; S3 gets none.
     expect(page.locator("#model-card h3")).to_contain_text("Fake model")
     page.click("#samples-button")
-    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(3)
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(SAMPLES)
     expect(page.locator("#progress-text")).to_contain_text("All done")
     with page.expect_download() as download:
         page.click("#csv-link")
@@ -409,7 +411,7 @@ def test_sign_in_with_pkce_bearer_token_refresh_401_and_sign_out(world, page):
                                             ("GET", "/predictions.csv")}
     assert all(auth == f"Bearer {id_token}" for _, _, auth in calls), calls
     uploads = [r for r in world.api_requests if r[1] == "/s3"]
-    assert len(uploads) == 3 and all(auth is None for _, _, auth in uploads)
+    assert len(uploads) == SAMPLES and all(auth is None for _, _, auth in uploads)
     page.screenshot(path=str(RESULTS / "web-auth-signed-in.png"))
     page.set_viewport_size({"width": 375, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
@@ -426,7 +428,7 @@ def test_sign_in_with_pkce_bearer_token_refresh_401_and_sign_out(world, page):
     }""")
     since = len(world.api_requests)
     page.reload()
-    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(3)  # #batch= reopened
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(SAMPLES)  # #batch= reopened
     assert world.token_requests[-1]["grant_type"] == "refresh_token"
     refreshed = world.id_tokens[-1]
     assert refreshed != id_token
