@@ -1,6 +1,16 @@
+// @ts-check
 // The Spotter API: where it is (config.json) and the calls the page makes.
 
+/** @typedef {import("./store.js").ApiRecord} ApiRecord */
+/** @typedef {{url?: string, fields?: Record<string, string>, objectId?: string, key?: string, name?: string, error?: string}} UploadAnswer */
+/** @typedef {{batch?: string, maxBytes?: number, uploads?: Array<UploadAnswer | null>}} PresignReply */
+/** @typedef {{batch: string, first_upload?: string, last_upload?: string, files?: number, by_outcome?: Record<string, number>}} BatchSummary */
+/** @typedef {{files?: number, images?: number, records?: number, names?: string[]}} DeletionPreview */
+/** @typedef {{apiUrl: string, auth: Record<string, unknown> | null}} Config */
+/** @typedef {{idToken: () => Promise<string | null>, drop: () => void}} TokenSource */
+
 export class ApiError extends Error {
+  /** @param {string} message @param {number} [status] HTTP status, 0 when there was no answer */
   constructor(message, status = 0) {
     super(message);
     this.name = "ApiError";
@@ -8,18 +18,14 @@ export class ApiError extends Error {
   }
 }
 
-/** The API base URL from config.json beside the page; "" means the page's own origin. */
-export async function loadApiUrl(configUrl = "config.json") {
-  return (await loadConfig(configUrl)).apiUrl;
-}
-
-/** config.json: {apiUrl, auth}; `auth` (researcher sign-in settings) is null when the stack has none. */
+/** config.json: {apiUrl, auth}; `auth` (researcher sign-in settings) is null when the stack has none.
+ * @param {string} [configUrl] @returns {Promise<Config>} */
 export async function loadConfig(configUrl = "config.json") {
   let response;
   try {
     response = await fetch(configUrl, { cache: "no-store" });
   } catch (err) {
-    throw new ApiError(`Cannot read ${configUrl}: ${err.message}`);
+    throw new ApiError(`Cannot read ${configUrl}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (!response.ok) throw new ApiError(`Cannot read ${configUrl}: HTTP ${response.status}`, response.status);
   let config;
@@ -36,6 +42,7 @@ export async function loadConfig(configUrl = "config.json") {
   return { apiUrl: url.href.replace(/\/+$/, ""), auth };
 }
 
+/** @param {Response} response */
 async function messageOf(response) {
   try {
     const body = await response.json();
@@ -48,13 +55,16 @@ async function messageOf(response) {
 
 export class Api {
   /** `auth` (auth.js), when sign-in is on, supplies the ID token sent as a Bearer token. */
+  /** @param {string} baseUrl @param {TokenSource | null} [auth] */
   constructor(baseUrl, auth = null) {
     this.baseUrl = baseUrl;
     this.auth = auth;
   }
 
   /** fetch() with "Authorization: Bearer <ID token>" when sign-in is on; a 401 signs the page out. */
+  /** @param {string} url @param {RequestInit & {headers?: Record<string, string>}} [init] */
   async fetch(url, init = {}) {
+    /** @type {Record<string, string>} */
     const headers = { ...(init.headers || {}) };
     if (this.auth) {
       const token = await this.auth.idToken();
@@ -66,6 +76,7 @@ export class Api {
     return response;
   }
 
+  /** @param {string} path @param {Record<string, unknown>} [params] */
   url(path, params = {}) {
     const url = new URL(this.baseUrl + path);
     for (const [key, value] of Object.entries(params)) {
@@ -74,7 +85,13 @@ export class Api {
     return url.href;
   }
 
+  /**
+   * @param {string} path
+   * @param {{method?: string, params?: Record<string, unknown>, body?: unknown}} [options]
+   * @returns {Promise<any>} the reply's JSON, as the API documents it (each caller names its shape)
+   */
   async request(path, { method = "GET", params, body } = {}) {
+    /** @type {RequestInit & {headers: Record<string, string>}} */
     const init = { method, headers: { Accept: "application/json" } };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
@@ -85,7 +102,7 @@ export class Api {
       response = await this.fetch(this.url(path, params), init);
     } catch (err) {
       if (err instanceof ApiError) throw err;
-      throw new ApiError(`Cannot reach the API at ${this.baseUrl} (${err.message})`);
+      throw new ApiError(`Cannot reach the API at ${this.baseUrl} (${err instanceof Error ? err.message : String(err)})`);
     }
     if (!response.ok) throw new ApiError(await messageOf(response), response.status);
     try {
@@ -96,15 +113,21 @@ export class Api {
   }
 
   /** Presigned POSTs for `files` ({name, type, size}); per-file refusals come back as {name, error}. */
+  /** @param {Array<{name: string, type: string, size: number}>} files @param {string | null} batch
+   * @returns {Promise<PresignReply>} */
   presign(files, batch) {
+    /** @type {{files: typeof files, batch?: string}} */
     const body = { files };
     if (batch) body.batch = batch;
     return this.request("/uploads", { method: "POST", body });
   }
 
   /** Every record of a batch, following `next` cursors (at most `maxPages` pages). */
+  /** @param {Record<string, unknown>} params @param {number} [maxPages] @returns {Promise<ApiRecord[]>} */
   async predictions(params, maxPages = 50) {
+    /** @type {ApiRecord[]} */
     const items = [];
+    /** @type {string | undefined} */
     let cursor;
     for (let page = 0; page < maxPages; page += 1) {
       const data = await this.request("/predictions", { params: { limit: 100, ...params, cursor } });
@@ -115,25 +138,30 @@ export class Api {
     return items;
   }
 
+  /** The model card. @returns {Promise<Record<string, any>>} */
   model() {
     return this.request("/model");
   }
 
   /** The signed-in user's batches (GET /batches), newest first. */
+  /** @returns {Promise<BatchSummary[]>} */
   async batches() {
     const data = await this.request("/batches");
     return Array.isArray(data.batches) ? data.batches : [];
   }
 
   /** What deleting a batch would remove: files, stored images, records, names. */
+  /** @param {string} batch @returns {Promise<DeletionPreview>} */
   batch(batch) {
     return this.request(`/batches/${encodeURIComponent(batch)}`);
   }
 
+  /** @param {string} batch */
   deleteBatch(batch) {
     return this.request(`/batches/${encodeURIComponent(batch)}`, { method: "DELETE" });
   }
 
+  /** @param {Record<string, unknown>} params */
   csvUrl(params) {
     return this.url("/predictions.csv", params);
   }

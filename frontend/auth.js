@@ -1,3 +1,4 @@
+// @ts-check
 // Researcher sign-in: OAuth2 authorization code flow with PKCE (S256) against the Cognito hosted UI.
 //
 // Only used when config.json has an "auth" block ({userPoolId, clientId, domain}). The code
@@ -11,13 +12,19 @@ const SCOPES = "openid email";
 const EXPIRY_MARGIN_S = 60; // refresh this long before the ID token expires
 const PENDING_MAX_AGE_MS = 30 * 60 * 1000;
 
+/** @typedef {{idToken: string, accessToken: string | null, refreshToken: string | null, expiresAt: number}} Tokens */
+/** @typedef {{state: string, nonce: string, verifier: string, returnTo: string, createdAt: number}} Pending */
+/** @typedef {{clientId?: unknown, domain?: unknown, region?: unknown, userPoolId?: unknown, redirectUri?: unknown}} AuthSettings */
+
 export class AuthError extends Error {
+  /** @param {string} message */
   constructor(message) {
     super(message);
     this.name = "AuthError";
   }
 }
 
+/** @param {Uint8Array} bytes */
 function base64url(bytes) {
   let text = "";
   for (const byte of bytes) text += String.fromCharCode(byte);
@@ -28,12 +35,14 @@ function randomString(bytes = 32) {
   return base64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
+/** @param {string} verifier */
 async function challengeOf(verifier) {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   return base64url(new Uint8Array(digest));
 }
 
-/** The claims of a JWT, unverified (API Gateway verifies the signature; the page only reads them). */
+/** The claims of a JWT, unverified (API Gateway verifies the signature; the page only reads them).
+ * @param {unknown} token @returns {Record<string, any> | null} */
 export function jwtClaims(token) {
   try {
     const part = String(token).split(".")[1];
@@ -46,7 +55,8 @@ export function jwtClaims(token) {
   }
 }
 
-/** The hosted UI's base URL from config.json's `domain`: a full URL, a host name, or a domain prefix. */
+/** The hosted UI's base URL from config.json's `domain`: a full URL, a host name, or a domain prefix.
+ * @param {AuthSettings} settings */
 export function hostedUiBase({ domain, region, userPoolId }) {
   const raw = typeof domain === "string" ? domain.trim().replace(/\/+$/, "") : "";
   if (!raw) throw new AuthError("config.json auth.domain is missing");
@@ -65,6 +75,7 @@ export function hostedUiBase({ domain, region, userPoolId }) {
   return url.origin + url.pathname.replace(/\/+$/, "");
 }
 
+/** @param {string} key @returns {Record<string, any> | null} */
 function readJson(key) {
   try {
     const value = JSON.parse(sessionStorage.getItem(key) || "null");
@@ -78,6 +89,8 @@ export class Auth {
   /**
    * settings: config.json's auth block. `redirectUri` defaults to the page's folder
    * (https://<site>/), which is the app client's callback and sign-out URL.
+   * @param {AuthSettings} settings
+   * @param {{location?: Location}} [options]
    */
   constructor(settings, { location = window.location } = {}) {
     if (!settings || typeof settings.clientId !== "string" || !settings.clientId) {
@@ -85,14 +98,18 @@ export class Auth {
     }
     this.clientId = settings.clientId;
     this.base = hostedUiBase(settings);
-    this.redirectUri = settings.redirectUri || new URL("./", location.href).href;
+    this.redirectUri = typeof settings.redirectUri === "string" && settings.redirectUri ? settings.redirectUri : new URL("./", location.href).href;
     this.location = location;
-    this.tokens = readJson(TOKENS_KEY);
+    /** @type {Tokens | null} */
+    this.tokens = /** @type {Tokens | null} */ (readJson(TOKENS_KEY));
+    /** @type {Set<(auth: Auth) => void>} */
     this.listeners = new Set();
+    /** @type {Promise<string | null> | null} */
     this.refreshing = null;
   }
 
   /** Calls `listener(auth)` whenever the user signs in or out. */
+  /** @param {(auth: Auth) => void} listener */
   onChange(listener) {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -113,7 +130,7 @@ export class Auth {
   }
 
   get claims() {
-    return this.signedIn ? jwtClaims(this.tokens.idToken) || {} : {};
+    return this.tokens && this.tokens.idToken ? jwtClaims(this.tokens.idToken) || {} : {};
   }
 
   get email() {
@@ -121,6 +138,7 @@ export class Auth {
     return String(claims.email || claims["cognito:username"] || claims.sub || "");
   }
 
+  /** @param {Tokens | null} tokens */
   save(tokens) {
     this.tokens = tokens;
     if (tokens) sessionStorage.setItem(TOKENS_KEY, JSON.stringify(tokens));
@@ -160,7 +178,7 @@ export class Auth {
     const tokens = await this.tokenRequest({
       grant_type: "authorization_code",
       client_id: this.clientId,
-      code,
+      code: code || "",
       redirect_uri: this.redirectUri,
       code_verifier: pending.verifier,
     });
@@ -171,6 +189,7 @@ export class Auth {
     this.emit();
   }
 
+  /** @param {Record<string, string>} form @returns {Promise<Tokens>} */
   async tokenRequest(form) {
     let response;
     try {
@@ -180,7 +199,7 @@ export class Auth {
         body: new URLSearchParams(form).toString(),
       });
     } catch (err) {
-      throw new AuthError(`Cannot reach the sign-in service (${err.message})`);
+      throw new AuthError(`Cannot reach the sign-in service (${err instanceof Error ? err.message : String(err)})`);
     }
     let body = null;
     try {
@@ -204,20 +223,22 @@ export class Auth {
   }
 
   /** The ID token for the API, refreshed first when it is (nearly) expired; null if signed out. */
+  /** @returns {Promise<string | null>} */
   async idToken() {
-    if (!this.signedIn) return null;
-    if (this.tokens.expiresAt - EXPIRY_MARGIN_S > Date.now() / 1000) return this.tokens.idToken;
-    if (!this.tokens.refreshToken) {
+    const tokens = this.tokens;
+    if (!tokens || !tokens.idToken) return null;
+    if (tokens.expiresAt - EXPIRY_MARGIN_S > Date.now() / 1000) return tokens.idToken;
+    if (!tokens.refreshToken) {
       this.drop();
       return null;
     }
     if (!this.refreshing) {
-      const refreshToken = this.tokens.refreshToken;
+      const refreshToken = tokens.refreshToken;
       this.refreshing = this.tokenRequest({ grant_type: "refresh_token", client_id: this.clientId, refresh_token: refreshToken })
-        .then((tokens) => {
-          if (jwtClaims(tokens.idToken)?.aud !== this.clientId) throw new AuthError("refreshed ID token is for another client");
-          this.save(tokens);
-          return tokens.idToken;
+        .then((fresh) => {
+          if (jwtClaims(fresh.idToken)?.aud !== this.clientId) throw new AuthError("refreshed ID token is for another client");
+          this.save(fresh);
+          return fresh.idToken;
         })
         .catch(() => {
           this.drop();

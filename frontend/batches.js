@@ -1,13 +1,19 @@
+// @ts-check
 // "My batches": past batches, newest first, with counts; rename, reopen, delete (after a confirmation
 // that says exactly what goes). With sign-in off the list lives in this browser's localStorage; with
 // sign-in on it comes from GET /batches, and names given here last for the session (sessionStorage:
 // nothing of a signed-in user stays in the browser after sign-out).
 
 import { el, clear, formatDateTime } from "./dom.js";
+import { ApiError } from "./api.js";
+
+/** @typedef {{batch: string, name?: string, createdAt?: string, updatedAt?: string, files?: number, byOutcome?: Record<string, number>}} BatchItem */
+/** @typedef {import("./api.js").DeletionPreview} DeletionPreview */
 
 const STORE_KEY = "spotter.batches.v1";
 const MAX_KEPT = 200;
 
+/** @param {Storage} storage @returns {BatchItem[]} */
 function load(storage) {
   try {
     const list = JSON.parse(storage.getItem(STORE_KEY) || "[]");
@@ -17,6 +23,7 @@ function load(storage) {
   }
 }
 
+/** @param {Storage} storage @param {BatchItem[]} list */
 function save(storage, list) {
   try {
     storage.setItem(STORE_KEY, JSON.stringify(list.slice(0, MAX_KEPT)));
@@ -25,19 +32,32 @@ function save(storage, list) {
   }
 }
 
-function countsText(item) {
+/** "4 files: 3 benign, 1 rejected" @param {BatchItem} item */
+export function countsText(item) {
   const parts = [];
   for (const [outcome, n] of Object.entries(item.byOutcome || {})) parts.push(`${n} ${outcome}`);
   const files = item.files || 0;
   return `${files} file${files === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }
 
+/** @param {BatchItem} item */
 function createdTime(item) {
   const time = Date.parse(item.createdAt || item.updatedAt || "");
   return Number.isNaN(time) ? 0 : time;
 }
 
+/** Newest first by when each batch was created (ties by id, newest-looking first): opening an older one
+ * marks it, never moves it. @param {BatchItem[]} items @returns {BatchItem[]} */
+export function sortBatches(items) {
+  return items.slice().sort((a, b) => createdTime(b) - createdTime(a) || b.batch.localeCompare(a.batch));
+}
+
 export class BatchList {
+  /**
+   * @param {{list: HTMLElement, empty: HTMLElement, where: HTMLElement, api: import("./api.js").Api,
+   *   current: () => string | null, onOpen: (batch: string) => void, onDeleted: (batch: string) => void,
+   *   confirm: (batch: string, preview: DeletionPreview) => Promise<boolean>, storage: Storage}} options
+   */
   constructor({ list, empty, where, api, current, onOpen, onDeleted, confirm, storage }) {
     this.storage = storage;
     this.list = list;
@@ -54,6 +74,7 @@ export class BatchList {
 
   /** Record the batch on screen (created now, or updated counts). `createdAt`: when its first file was
    * uploaded, if known (a batch reopened from a link this browser has not listed yet). */
+  /** @param {string} batch @param {{files: number, byOutcome: Record<string, number>, createdAt?: string}} counts */
   remember(batch, { files, byOutcome, createdAt }) {
     if (!batch) return;
     let item = this.items.find((b) => b.batch === batch);
@@ -85,6 +106,7 @@ export class BatchList {
     this.render();
   }
 
+  /** @param {string} batch @param {string} name */
   rename(batch, name) {
     const item = this.items.find((b) => b.batch === batch);
     if (!item) return;
@@ -93,18 +115,20 @@ export class BatchList {
     this.render();
   }
 
+  /** @param {string} batch */
   forget(batch) {
     this.items = this.items.filter((b) => b.batch !== batch);
     save(this.storage, this.items);
     this.render();
   }
 
+  /** @param {string} batch */
   async remove(batch) {
     let preview;
     try {
       preview = await this.api.batch(batch);
     } catch (err) {
-      if (err.status === 404) { // nothing stored under it (e.g. every file failed to upload)
+      if (err instanceof ApiError && err.status === 404) { // nothing stored under it (e.g. every file failed to upload)
         this.forget(batch);
         return;
       }
@@ -123,7 +147,7 @@ export class BatchList {
       : "Kept in this browser (localStorage): another browser or device has its own list.";
     this.empty.hidden = this.items.length > 0;
     // Newest first by when each batch was created: opening an older one marks it, never moves it.
-    const sorted = this.items.slice().sort((a, b) => createdTime(b) - createdTime(a) || b.batch.localeCompare(a.batch));
+    const sorted = sortBatches(this.items);
     for (const item of sorted) {
       const title = item.name || `Batch ${item.batch}`;
       const isCurrent = item.batch === this.current();
@@ -145,6 +169,7 @@ export class BatchList {
     }
   }
 
+  /** @param {HTMLElement} li @param {BatchItem} item */
   editName(li, item) {
     const input = el("input", { type: "text", value: item.name || "", maxlength: 120, "aria-label": `New name for batch ${item.batch}` });
     const ok = el("button", { type: "submit", class: "button small" }, "Save");
@@ -156,18 +181,20 @@ export class BatchList {
       this.focusItem(item.batch);
     });
     cancel.addEventListener("click", () => { this.render(); this.focusItem(item.batch); });
-    li.querySelector(".batch-actions").replaceWith(form);
+    li.querySelector(".batch-actions")?.replaceWith(form);
     input.focus();
     input.select();
   }
 
+  /** @param {string} batch */
   focusItem(batch) {
     const button = this.list.querySelector(`li[data-batch="${CSS.escape(batch)}"] .batch-open`);
-    if (button) button.focus();
+    if (button instanceof HTMLElement) button.focus();
   }
 }
 
-/** The confirmation's text: exactly what deleting the batch removes. */
+/** The confirmation's text: exactly what deleting the batch removes.
+ * @param {string} batch @param {string | undefined} name @param {DeletionPreview} preview */
 export function deletionText(batch, name, preview) {
   const stored = preview.images || 0;
   const refused = (preview.files || 0) - stored;

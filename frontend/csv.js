@@ -1,8 +1,11 @@
+// @ts-check
 // Selecting rows of the API's CSV (RFC 4180, written by the one CSV writer, spotter.export) without
 // writing any CSV here: records are cut out of the text as they are, quotes and line breaks intact.
 
 /** The records of `text`, each the exact text of one record including its line end. */
+/** @param {string} text @returns {string[]} */
 export function csvRecords(text) {
+  /** @type {string[]} */
   const records = [];
   let start = 0;
   let quoted = false;
@@ -19,8 +22,10 @@ export function csvRecords(text) {
 }
 
 /** The fields of one record (quotes removed, doubled quotes undone). */
+/** @param {string} record @returns {string[]} */
 export function csvFields(record) {
   const line = record.replace(/\r?\n$/, "");
+  /** @type {string[]} */
   const fields = [];
   let field = "";
   let quoted = false;
@@ -35,11 +40,13 @@ export function csvFields(record) {
   return fields;
 }
 
+/** @param {string} header */
 export function objectIdColumn(header) {
   return csvFields(header).indexOf("object_id");
 }
 
 /** The header and the records whose object_id is in `ids`, in the CSV's order. */
+/** @param {string} text @param {ReadonlySet<string>} ids */
 export function selectRows(text, ids) {
   const [header, ...rows] = csvRecords(text);
   if (!header) return "";

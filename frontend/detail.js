@@ -1,22 +1,32 @@
+// @ts-check
 // One image, large, with every score, the decision and its rule, capture metadata and the model.
 // A modal <dialog>: Esc closes it (the browser's own), arrow keys move through the rows as shown.
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime } from "./dom.js";
 import { outcomeOf } from "./decisions.js";
-import { STATUS_TEXT, reasonOf } from "./results.js";
+import { reasonOf } from "./results.js";
+import { STATUS, statusText } from "./status.js";
 
+/** @typedef {import("./store.js").Entry} Entry */
+/** @typedef {import("./store.js").ApiRecord} ApiRecord */
+/** @typedef {Record<string, any>} Card the model card, JSON as GET /model gives it */
+
+/** @param {Array<[string, Node | string | null | undefined]>} pairs */
 function facts(pairs) {
   const shown = pairs.filter(([, value]) => value !== null && value !== undefined && value !== "");
   return el("dl", { class: "kv" }, shown.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", {}, value)]));
 }
 
+/** @param {unknown} value @param {number} [digits] */
 function number(value, digits = 6) {
   return typeof value === "number" && Number.isFinite(value) ? String(Number(value.toFixed(digits))) : null;
 }
 
+/** @param {ApiRecord} record @param {Card} card */
 function scoresTable(record, card) {
   const top = Array.isArray(record.top) ? record.top : [];
   const byLabel = new Map(top.map((t) => [String(t && t.label), t && t.score]));
+  /** @type {string[]} */
   const labels = Array.isArray(card.labels) && card.labels.length ? card.labels.map(String) : Array.from(byLabel.keys());
   const every = labels.every((label) => byLabel.has(label));
   const rows = (every ? labels : Array.from(byLabel.keys())).map((label) => {
@@ -36,11 +46,12 @@ function scoresTable(record, card) {
   ];
 }
 
+/** @param {ApiRecord} record @param {Card} card */
 function decisionFacts(record, card) {
   const rule = card.decision && typeof card.decision === "object" ? card.decision : null;
   const band = rule && Array.isArray(rule.uncertain_band) ? rule.uncertain_band : null;
   return facts([
-    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcomeOf({ status: "ok", record }).kind}`, text: outcomeOf({ status: "ok", record }).text }) : null],
+    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcomeOf({ status: STATUS.OK, record }).kind}`, text: outcomeOf({ status: STATUS.OK, record }).text }) : null],
     ["Highest score", record.label ? `${record.label} (${formatPercent(record.score)})` : null],
     ["Positive label", rule ? String(rule.positive) : null],
     ["Threshold", rule && typeof rule.threshold === "number" ? `${rule.positive} when its score is at least ${number(rule.threshold, 4)}` : null],
@@ -49,6 +60,7 @@ function decisionFacts(record, card) {
   ]);
 }
 
+/** @param {ApiRecord} record */
 function captureFacts(record) {
   const place = typeof record.latitude === "number" && typeof record.longitude === "number"
     ? `${number(record.latitude, 6)}, ${number(record.longitude, 6)}${typeof record.altitude === "number" ? ` (altitude ${number(record.altitude, 1)} m)` : ""}`
@@ -66,18 +78,42 @@ function captureFacts(record) {
   ]);
 }
 
+/**
+ * A part of the dialog, checked once.
+ * @template {Element} T
+ * @param {HTMLDialogElement} dialog @param {string} selector @param {{new (): T, prototype: T}} kind
+ * @returns {T}
+ */
+function part(dialog, selector, kind) {
+  const node = dialog.querySelector(selector);
+  if (!(node instanceof kind)) throw new Error(`index.html: ${selector} is missing from the detail dialog`);
+  return node;
+}
+
 export class DetailView {
+  /**
+   * @param {HTMLDialogElement} dialog
+   * @param {{getCard: () => Card | null, getVisible: () => Entry[]}} hooks
+   */
   constructor(dialog, { getCard, getVisible }) {
     this.dialog = dialog;
     this.getCard = getCard;
     this.getVisible = getVisible;
+    /** @type {Entry | null} */
     this.entry = null;
+    /** @type {Element | null} */
     this.returnFocus = null;
-    dialog.querySelector("#detail-close").addEventListener("click", () => dialog.close());
-    dialog.querySelector("#detail-prev").addEventListener("click", () => this.move(-1));
-    dialog.querySelector("#detail-next").addEventListener("click", () => this.move(1));
+    this.title = part(dialog, "#detail-title", HTMLElement);
+    this.position = part(dialog, "#detail-position", HTMLElement);
+    this.figure = part(dialog, "#detail-figure", HTMLElement);
+    this.facts = part(dialog, "#detail-facts", HTMLElement);
+    this.prev = part(dialog, "#detail-prev", HTMLButtonElement);
+    this.next = part(dialog, "#detail-next", HTMLButtonElement);
+    part(dialog, "#detail-close", HTMLButtonElement).addEventListener("click", () => dialog.close());
+    this.prev.addEventListener("click", () => this.move(-1));
+    this.next.addEventListener("click", () => this.move(1));
     dialog.addEventListener("keydown", (event) => {
-      if (event.target.closest("input, select, textarea")) return;
+      if (event.target instanceof Element && event.target.closest("input, select, textarea")) return;
       if (event.key === "ArrowRight" || event.key === "ArrowDown") this.move(1);
       else if (event.key === "ArrowLeft" || event.key === "ArrowUp") this.move(-1);
       else return;
@@ -88,19 +124,21 @@ export class DetailView {
     dialog.addEventListener("close", () => {
       const back = this.returnFocus;
       this.entry = null;
-      if (back && back.isConnected) back.focus();
+      if (back instanceof HTMLElement && back.isConnected) back.focus();
     });
   }
 
+  /** @param {Entry} entry */
   open(entry) {
     if (!this.dialog.open) this.returnFocus = document.activeElement;
     this.show(entry);
     if (!this.dialog.open) this.dialog.showModal();
   }
 
+  /** @param {number} step */
   move(step) {
     const visible = this.getVisible();
-    const at = visible.indexOf(this.entry);
+    const at = this.entry ? visible.indexOf(this.entry) : -1;
     if (at < 0 || visible.length === 0) return;
     const next = visible[(at + step + visible.length) % visible.length];
     // focus returns to the row now shown, not the one first opened
@@ -109,34 +147,36 @@ export class DetailView {
     this.show(next);
   }
 
+  /** @param {Entry} entry */
   show(entry) {
     this.entry = entry;
     const card = this.getCard() || {};
+    /** @type {ApiRecord} */
     const record = entry.record || {};
     const visible = this.getVisible();
     const at = visible.indexOf(entry);
-    this.dialog.querySelector("#detail-title").textContent = entry.name;
-    this.dialog.querySelector("#detail-position").textContent = at >= 0
+    this.title.textContent = entry.name;
+    this.position.textContent = at >= 0
       ? `Image ${at + 1} of ${visible.length} shown. Arrow keys move to the next or previous one; Esc closes.` : "";
-    const figure = clear(this.dialog.querySelector("#detail-figure"));
+    const figure = clear(this.figure);
     const src = safeImageUrl(entry.previewUrl) || safeImageUrl(record.image_url);
     if (src) figure.append(el("img", { src, alt: `${entry.name}, full view`, decoding: "async" }));
     else figure.append(el("p", { class: "no-preview large", text: "No image to show" }));
 
-    const factsBox = clear(this.dialog.querySelector("#detail-facts"));
-    factsBox.append(el("p", {}, el("span", { class: `badge badge-${entry.status}`, text: STATUS_TEXT[entry.status] || entry.status })));
+    const factsBox = clear(this.facts);
+    factsBox.append(el("p", {}, el("span", { class: `badge badge-${entry.status}`, text: statusText(entry.status) })));
     const reason = reasonOf(entry);
     if (reason) factsBox.append(el("p", { class: "reason", text: reason }));
-    if (entry.status === "ok") {
+    if (entry.status === STATUS.OK) {
       factsBox.append(el("h3", { text: "Decision" }), decisionFacts(record, card), el("h3", { text: "Scores" }), ...scoresTable(record, card));
     }
     const dims = record.width && record.height ? `${record.width} × ${record.height} pixels` : null;
     factsBox.append(el("h3", { text: "Image" }), facts([
       ["Size", formatBytes(record.size || entry.size) || null],
       ["Pixels", dims],
-      ["Format", record.format ? `${record.format}${record.frames > 1 ? `, ${record.frames} frames` : ""}` : null],
+      ["Format", record.format ? `${record.format}${(record.frames || 0) > 1 ? `, ${record.frames} frames` : ""}` : null],
       ["Uploaded", record.uploaded_at ? formatDateTime(record.uploaded_at) : null],
-      ["Classified", record.classified_at && entry.status === "ok" ? formatDateTime(record.classified_at) : null],
+      ["Classified", record.classified_at && entry.status === STATUS.OK ? formatDateTime(record.classified_at) : null],
     ]));
     const capture = captureFacts(record);
     if (capture.children.length) factsBox.append(el("h3", { text: "Capture" }), capture);
@@ -145,7 +185,7 @@ export class DetailView {
       ["Model", record.model_name ? `${record.model_name} version ${record.model_version}` : (card.name ? `${card.name} version ${card.version}` : null)],
     ]));
     const visibleCount = visible.length;
-    this.dialog.querySelector("#detail-prev").disabled = visibleCount < 2;
-    this.dialog.querySelector("#detail-next").disabled = visibleCount < 2;
+    this.prev.disabled = visibleCount < 2;
+    this.next.disabled = visibleCount < 2;
   }
 }

@@ -1,11 +1,22 @@
+// @ts-check
 // Small DOM helpers. Text from the API only ever goes in through text nodes / textContent.
 
-/** el("p", {class: "x", "aria-live": "polite"}, "text", childNode, ...) */
+/** @typedef {Node | string | number | null | undefined | false} Child */
+/** @typedef {Child | Child[]} Children */
+
+/**
+ * el("p", {class: "x", "aria-live": "polite"}, "text", childNode, ...)
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string | number | boolean | null | undefined>} [attrs]
+ * @param {...Children} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
+    if (key === "class") node.className = String(value);
     else if (key === "text") node.textContent = String(value);
     else if (key === "hidden") node.hidden = Boolean(value);
     else node.setAttribute(key, value === true ? "" : String(value));
@@ -14,6 +25,7 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** @template {Node & ParentNode} N @param {N} node @param {Children[]} children @returns {N} */
 export function append(node, children) {
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
@@ -22,12 +34,14 @@ export function append(node, children) {
   return node;
 }
 
+/** @template {Node} N @param {N} node @returns {N} */
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
   return node;
 }
 
 /** A URL that is safe to use as an image source: http(s) or a blob: URL we made. */
+/** @param {unknown} value @returns {string | null} */
 export function safeImageUrl(value) {
   if (typeof value !== "string" || !value) return null;
   try {
@@ -40,19 +54,22 @@ export function safeImageUrl(value) {
 
 /** Bytes in binary units, labelled as such: 1 KiB = 1,024 bytes, 1 MiB = 1,048,576 (the API's limits are
  * whole MiB, e.g. 25 MiB, which would read 26.2 MB in decimal units). */
+/** @param {number | undefined} bytes */
 export function formatBytes(bytes) {
-  if (!Number.isFinite(bytes)) return "";
+  if (typeof bytes !== "number" || !Number.isFinite(bytes)) return "";
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10 * 1024 ? 1 : 0)} KiB`;
   if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
   return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }
 
+/** A score in [0, 1] as a percentage: one decimal near 0 and 1, none between. @param {unknown} score */
 export function formatPercent(score) {
   if (typeof score !== "number" || !Number.isFinite(score)) return "";
   return `${(score * 100).toFixed(score >= 0.995 || score < 0.1 ? 1 : 0)}%`;
 }
 
+/** @param {string | null | undefined} iso */
 export function formatTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
@@ -61,6 +78,7 @@ export function formatTime(iso) {
 }
 
 /** Date and time in the reader's locale, e.g. "29 Nov 2026, 05:20:52" (kept on one line by CSS). */
+/** @param {string | null | undefined} iso */
 export function formatDateTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);

@@ -1,53 +1,56 @@
+// @ts-check
 // The results table: one row per file, filled in as uploads progress and predictions arrive.
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime } from "./dom.js";
 import { outcomeOf } from "./decisions.js";
+import { STATUS, ACTIVE, PROBLEM, statusText } from "./status.js";
 
-export const STATUS_TEXT = {
-  queued: "Waiting",
-  uploading: "Uploading",
-  pending: "Classifying…",
-  ok: "Classified",
-  rejected: "Rejected",
-  refused: "Refused",
-  failed: "Upload failed",
-};
+/** @typedef {import("./store.js").Entry} Entry */
+/**
+ * @typedef {{tr: HTMLTableRowElement, cells: Record<string, HTMLTableCellElement>, imageSrc: string | null | undefined,
+ *   progress: HTMLProgressElement | null, progressText: HTMLElement | null, reasonText?: HTMLElement | null,
+ *   reasonToggle?: HTMLButtonElement | null, reasonOpen?: boolean}} Row
+ */
 
 const REASON_SPAN = ["label", "score", "top"]; // the columns a row's reason takes the place of
 
-export const ACTIVE = new Set(["queued", "uploading", "pending"]);
-const PROBLEM = new Set(["rejected", "refused", "failed"]);
-
+/** Why a file came to nothing ("" for the others). @param {Pick<Entry, "status" | "message" | "record">} entry */
 export function reasonOf(entry) {
-  if (entry.status === "rejected") return (entry.record && entry.record.reason) || "the image could not be classified";
-  if (entry.status === "refused") return entry.message || (entry.record && entry.record.reason) || "";
-  if (entry.status === "failed") return entry.message || "";
+  if (entry.status === STATUS.REJECTED) return (entry.record && entry.record.reason) || "the image could not be classified";
+  if (entry.status === STATUS.REFUSED) return entry.message || (entry.record && entry.record.reason) || "";
+  if (entry.status === STATUS.FAILED) return entry.message || "";
   return "";
 }
 
+/** @param {Entry} entry */
 function uploadPercent(entry) {
   const fraction = (entry.loaded || 0) / (entry.total || entry.size || 1);
   return `${Math.floor(Math.max(0, Math.min(1, fraction)) * 100)}%`;
 }
 
+/** @param {Entry} entry */
 function entryTime(entry) {
+  /** @type {import("./store.js").ApiRecord} */
   const record = entry.record || {};
   const iso = record.classified_at || record.uploaded_at;
   const time = iso ? Date.parse(iso) : NaN;
   return Number.isNaN(time) ? entry.addedAt : time;
 }
 
+/** @param {Entry} entry */
 function searchableText(entry) {
+  /** @type {import("./store.js").ApiRecord} */
   const record = entry.record || {};
-  return [entry.name, record.label, record.decision, entry.status, STATUS_TEXT[entry.status], reasonOf(entry)]
+  return [entry.name, record.label, record.decision, entry.status, statusText(entry.status), reasonOf(entry)]
     .filter(Boolean).join(" ").toLowerCase();
 }
 
-/** Entries matching the text filter (every word must appear) and the status group. */
+/** Entries matching the text filter (every word must appear) and the status group ("", "ok", "problem", "active").
+ * @param {Entry[]} entries @param {string} text @param {string} group */
 export function filterEntries(entries, text, group) {
   const words = String(text || "").toLowerCase().split(/\s+/).filter(Boolean);
   return entries.filter((entry) => {
-    if (group === "ok" && entry.status !== "ok") return false;
+    if (group === "ok" && entry.status !== STATUS.OK) return false;
     if (group === "problem" && !PROBLEM.has(entry.status)) return false;
     if (group === "active" && !ACTIVE.has(entry.status)) return false;
     if (words.length === 0) return true;
@@ -58,19 +61,22 @@ export function filterEntries(entries, text, group) {
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
+/** @type {Record<string, (entry: Entry) => string | number | null | undefined>} */
 const SORT_KEYS = {
   name: (e) => e.name,
-  label: (e) => (e.status === "ok" ? outcomeOf(e).text : null),
+  label: (e) => (e.status === STATUS.OK ? outcomeOf(e).text : null),
   score: (e) => (e.record && typeof e.record.score === "number" ? e.record.score : null),
   time: entryTime,
-  status: (e) => STATUS_TEXT[e.status] || e.status,
+  status: (e) => statusText(e.status),
 };
 
+/** @type {Record<string, "ascending" | "descending">} */
 export const SORT_FIRST_DIRECTION = { name: "ascending", label: "ascending", status: "ascending", score: "descending", time: "descending" };
 
-/** A sorted copy; missing values last whichever the direction; ties keep the order of arrival. */
+/** A sorted copy; missing values last whichever the direction; ties keep the order of arrival.
+ * @param {Entry[]} entries @param {string | null} key @param {string} direction */
 export function sortEntries(entries, key, direction) {
-  const value = SORT_KEYS[key];
+  const value = key ? SORT_KEYS[key] : undefined;
   if (!value) return entries.slice();
   const sign = direction === "descending" ? -1 : 1;
   return entries
@@ -85,7 +91,9 @@ export function sortEntries(entries, key, direction) {
     .map((item) => item.entry);
 }
 
+/** "640×480 jpeg" @param {import("./store.js").ApiRecord} record */
 function describeImage(record) {
+  /** @type {string[]} */
   const parts = [];
   if (record.width && record.height) parts.push(`${record.width}×${record.height}`);
   if (record.format) parts.push(String(record.format));
@@ -93,20 +101,29 @@ function describeImage(record) {
 }
 
 export class ResultsView {
+  /**
+   * @param {{table: HTMLTableElement, body: HTMLTableSectionElement, empty: HTMLElement, count: HTMLElement,
+   *   onOpen?: ((entry: Entry) => void) | null, onRender?: ((visible: Entry[]) => void) | null}} options
+   */
   constructor({ table, body, empty, count, onOpen = null, onRender = null }) {
     this.table = table;
     this.onOpen = onOpen; // (entry) => open the detail view
     this.onRender = onRender; // (visible entries) => after the rows changed
+    /** @type {Entry[]} */
     this.visible = [];
     this.body = body;
     this.empty = empty;
     this.count = count;
+    /** @type {Map<string, Row>} */
     this.rows = new Map(); // entry.id -> {tr, cells, imageSrc, progress}
+    /** @type {Entry[]} */
     this.entries = [];
     this.filterText = "";
     this.filterGroup = "";
+    /** @type {string | null} */
     this.sortKey = null;
     this.sortDirection = "ascending";
+    /** @type {Set<Entry>} */
     this.dirty = new Set();
     this.orderDirty = true;
     this.scheduled = false;
@@ -114,17 +131,18 @@ export class ResultsView {
     window.addEventListener("resize", () => this.measureSoon());
 
     for (const button of table.querySelectorAll("th button[data-sort]")) {
-      button.addEventListener("click", () => this.sortBy(button.dataset.sort));
+      if (button instanceof HTMLElement) button.addEventListener("click", () => this.sortBy(button.dataset.sort || ""));
     }
     // A click anywhere on a row opens it (the file name is its keyboard target: a button).
     body.addEventListener("click", (event) => {
-      if (event.target.closest("button, a, input, select, progress")) return;
-      const tr = event.target.closest("tr[data-id]");
+      if (!(event.target instanceof Element) || event.target.closest("button, a, input, select, progress")) return;
+      const tr = /** @type {HTMLElement | null} */ (event.target.closest("tr[data-id]"));
       const entry = tr && this.entries.find((e) => e.id === tr.dataset.id);
       if (entry && this.onOpen) this.onOpen(entry);
     });
   }
 
+  /** @param {Entry[]} entries */
   setEntries(entries) {
     this.entries = entries;
     for (const [id, row] of this.rows) {
@@ -138,6 +156,7 @@ export class ResultsView {
   }
 
   /** An entry changed (status, record): redraw its row and re-sort/filter. */
+  /** @param {Entry} entry */
   update(entry) {
     this.dirty.add(entry);
     this.orderDirty = true;
@@ -145,15 +164,17 @@ export class ResultsView {
   }
 
   /** Upload progress only: update the row's progress bar in place. */
+  /** @param {Entry} entry */
   progress(entry) {
     const row = this.rows.get(entry.id);
     if (row && row.progress) {
       row.progress.max = entry.total || entry.size || 1;
       row.progress.value = entry.loaded || 0;
-      row.progressText.textContent = uploadPercent(entry);
+      if (row.progressText) row.progressText.textContent = uploadPercent(entry);
     }
   }
 
+  /** @param {string} text @param {string} group */
   setFilter(text, group) {
     this.filterText = text;
     this.filterGroup = group;
@@ -161,6 +182,7 @@ export class ResultsView {
     this.schedule();
   }
 
+  /** @param {string} key */
   sortBy(key) {
     if (this.sortKey === key) {
       this.sortDirection = this.sortDirection === "ascending" ? "descending" : "ascending";
@@ -169,7 +191,7 @@ export class ResultsView {
       this.sortDirection = SORT_FIRST_DIRECTION[key] || "ascending";
     }
     for (const th of this.table.querySelectorAll("thead th")) {
-      const button = th.querySelector("button[data-sort]");
+      const button = /** @type {HTMLElement | null} */ (th.querySelector("button[data-sort]"));
       if (!button) continue;
       if (button.dataset.sort === this.sortKey) th.setAttribute("aria-sort", this.sortDirection);
       else th.removeAttribute("aria-sort");
@@ -191,7 +213,8 @@ export class ResultsView {
 
   flush() {
     for (const entry of this.dirty) {
-      if (this.rows.has(entry.id)) this.fill(this.rows.get(entry.id), entry);
+      const row = this.rows.get(entry.id);
+      if (row) this.fill(row, entry);
     }
     this.dirty.clear();
     if (!this.orderDirty) return;
@@ -199,7 +222,7 @@ export class ResultsView {
     const visible = sortEntries(filterEntries(this.entries, this.filterText, this.filterGroup), this.sortKey, this.sortDirection);
     this.visible = visible;
     const wanted = visible.map((entry) => this.rowFor(entry).tr);
-    const current = Array.from(this.body.children);
+    const current = /** @type {HTMLTableRowElement[]} */ (Array.from(this.body.children));
     const same = wanted.length === current.length && wanted.every((tr, i) => tr === current[i]);
     if (!same) {
       for (const tr of current) if (!wanted.includes(tr)) tr.remove();
@@ -223,20 +246,23 @@ export class ResultsView {
     requestAnimationFrame(() => {
       this.measuring = false;
       for (const row of this.rows.values()) {
-        if (!row.reasonToggle || !row.tr.isConnected || row.reasonOpen) continue;
+        if (!row.reasonToggle || !row.reasonText || !row.tr.isConnected || row.reasonOpen) continue;
         const text = row.reasonText;
         row.reasonToggle.hidden = text.scrollHeight <= text.clientHeight + 1;
       }
     });
   }
 
+  /** @param {Entry} entry @returns {Row} */
   rowFor(entry) {
     let row = this.rows.get(entry.id);
     if (row) return row;
     // `reason` stands in for the decision, confidence and top-prediction cells (empty for a file that was
     // refused, rejected or failed) and spans their width, so a long reason stays a few lines, not a tower.
     const names = ["image", "name", "status", "reason", "label", "score", "top", "time"];
+    /** @type {Record<string, string>} */
     const headings = { image: "Image", name: "File", status: "Status", reason: "Reason", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
+    /** @type {Record<string, HTMLTableCellElement>} */
     const cells = {};
     const tr = el("tr", { "data-id": entry.id });
     for (const name of names) {
@@ -251,8 +277,10 @@ export class ResultsView {
     return row;
   }
 
+  /** @param {Row} row @param {Entry} entry */
   fill(row, entry) {
     const { cells } = row;
+    /** @type {import("./store.js").ApiRecord} */
     const record = entry.record || {};
     row.tr.dataset.status = entry.status;
 
@@ -278,10 +306,10 @@ export class ResultsView {
     cells.name.append(open, ...(meta ? [el("span", { class: "meta", text: meta })] : []));
 
     clear(cells.status);
-    cells.status.append(el("span", { class: `badge badge-${entry.status}`, text: STATUS_TEXT[entry.status] || entry.status }));
+    cells.status.append(el("span", { class: `badge badge-${entry.status}`, text: statusText(entry.status) }));
     row.progress = null;
     row.progressText = null;
-    if (entry.status === "uploading") {
+    if (entry.status === STATUS.UPLOADING) {
       row.progress = el("progress", { max: entry.total || entry.size || 1, value: entry.loaded || 0, "aria-label": `Upload of ${entry.name}` });
       row.progressText = el("span", { class: "meta", text: uploadPercent(entry) });
       cells.status.append(row.progress, row.progressText);
@@ -312,7 +340,7 @@ export class ResultsView {
 
     clear(cells.label);
     row.tr.dataset.outcome = "";
-    if (entry.status === "ok" && record.label !== undefined) {
+    if (entry.status === STATUS.OK && record.label !== undefined) {
       const outcome = outcomeOf(entry);
       row.tr.dataset.outcome = outcome.key;
       cells.label.append(el("span", { class: `label outcome outcome-${outcome.kind}`, text: outcome.text }));
@@ -320,14 +348,14 @@ export class ResultsView {
     }
 
     clear(cells.score);
-    if (entry.status === "ok" && typeof record.score === "number") {
+    if (entry.status === STATUS.OK && typeof record.score === "number") {
       const pct = Math.max(0, Math.min(1, record.score));
       cells.score.append(el("span", { class: "score", text: formatPercent(record.score) }),
         el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(pct * 100).toFixed(1)}%` })));
     }
 
     clear(cells.top);
-    if (entry.status === "ok" && Array.isArray(record.top) && record.top.length > 0) {
+    if (entry.status === STATUS.OK && Array.isArray(record.top) && record.top.length > 0) {
       cells.top.append(el("ol", { class: "top" }, record.top.map((item) =>
         el("li", {}, el("span", { text: String(item && item.label) }), " ", el("span", { class: "meta", text: formatPercent(item && item.score) })))));
     }

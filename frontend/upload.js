@@ -1,6 +1,10 @@
+// @ts-check
 // Browser -> S3 uploads with presigned POSTs, a few at a time, with per-file progress.
 
+import { STATUS } from "./status.js";
+
 export class UploadError extends Error {
+  /** @param {string} message @param {number} [status] HTTP status, 0 when there was no answer */
   constructor(message, status = 0) {
     super(message);
     this.name = "UploadError";
@@ -8,6 +12,7 @@ export class UploadError extends Error {
   }
 }
 
+/** @param {XMLHttpRequest} xhr */
 function s3Message(xhr) {
   const text = xhr.responseText || "";
   try {
@@ -24,6 +29,10 @@ function s3Message(xhr) {
 /**
  * POST `file` to S3 as multipart/form-data: every presigned field first, the file last as "file".
  * `onProgress(loaded, total)` follows XMLHttpRequest upload progress events.
+ * @param {{url: string, fields?: Record<string, string>}} upload
+ * @param {File} file
+ * @param {{onProgress?: (loaded: number, total: number) => void, timeoutMs?: number}} [options]
+ * @returns {Promise<number>}
  */
 export function postToS3(upload, file, { onProgress, timeoutMs = 10 * 60 * 1000 } = {}) {
   return new Promise((resolve, reject) => {
@@ -56,18 +65,27 @@ export function postToS3(upload, file, { onProgress, timeoutMs = 10 * 60 * 1000 
  *
  * hooks: presign(entries) -> Promise (sets entry.upload or marks entry refused/failed),
  *        upload(entry) -> Promise, changed().
+ * @template {{upload: unknown, status: string}} E
  */
 export class UploadQueue {
-  constructor(hooks, { concurrency = 4, chunk = concurrency } = {}) {
+  /**
+   * @param {{presign: (entries: E[]) => Promise<void>, upload: (entry: E) => Promise<void>, changed: () => void}} hooks
+   * @param {{concurrency?: number, chunk?: number}} [options]
+   */
+  constructor(hooks, { concurrency = 4, chunk = undefined } = {}) {
     this.hooks = hooks;
     this.concurrency = concurrency;
-    this.chunk = chunk;
+    this.chunk = chunk ?? concurrency;
+    /** @type {E[]} */
     this.unsigned = [];
+    /** @type {E[]} */
     this.ready = [];
     this.active = 0;
+    /** @type {Promise<void> | null} */
     this.signing = null;
   }
 
+  /** @param {E[]} entries */
   add(entries) {
     this.unsigned.push(...entries);
     this.pump();
@@ -79,7 +97,7 @@ export class UploadQueue {
 
   pump() {
     while (this.active < this.concurrency && this.ready.length > 0) {
-      const entry = this.ready.shift();
+      const entry = /** @type {E} */ (this.ready.shift());
       this.active += 1;
       Promise.resolve()
         .then(() => this.hooks.upload(entry))
@@ -98,7 +116,7 @@ export class UploadQueue {
         .catch(() => {})
         .finally(() => {
           this.signing = null;
-          for (const entry of chunk) if (entry.upload && entry.status === "queued") this.ready.push(entry);
+          for (const entry of chunk) if (entry.upload && entry.status === STATUS.QUEUED) this.ready.push(entry);
           this.hooks.changed();
           this.pump();
         });

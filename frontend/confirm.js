@@ -1,0 +1,41 @@
+// @ts-check
+// The confirmation before a batch is deleted: a modal <dialog> that says exactly what goes, with
+// "Cancel" focused first.
+
+import { el, clear } from "./dom.js";
+import { deletionText } from "./batches.js";
+
+/**
+ * Ask whether to delete `batch`; resolves true only on "Delete".
+ * @param {{confirmDelete: HTMLDialogElement, confirmText: HTMLElement, confirmOk: HTMLButtonElement, confirmCancel: HTMLButtonElement}} els
+ * @param {string} batch @param {string | undefined} name the name given to it here, if any
+ * @param {import("./batches.js").DeletionPreview} preview what the API says deleting it removes
+ * @returns {Promise<boolean>}
+ */
+export function confirmDeletion(els, batch, name, preview) {
+  const dialog = els.confirmDelete;
+  const { lines, items, names, more } = deletionText(batch, name, preview);
+  const box = clear(els.confirmText);
+  box.append(...lines.map((line) => el("p", { text: line })), el("ul", {}, items.map((text) => el("li", { text }))));
+  if (names.length) {
+    box.append(el("p", { text: "The files:" }), el("ul", { class: "confirm-names" }, names.map((n) => el("li", { text: n }))));
+    if (more > 0) box.append(el("p", { class: "meta", text: `and ${more} more` }));
+  }
+  box.append(el("p", { class: "strong", text: "This cannot be undone." }));
+  return new Promise((resolve) => {
+    /** @param {boolean} answer */
+    const done = (answer) => {
+      dialog.removeEventListener("close", onClose);
+      els.confirmOk.onclick = null;
+      els.confirmCancel.onclick = null;
+      if (dialog.open) dialog.close();
+      resolve(answer);
+    };
+    const onClose = () => done(false);
+    dialog.addEventListener("close", onClose);
+    els.confirmOk.onclick = () => done(true);
+    els.confirmCancel.onclick = () => done(false);
+    dialog.showModal();
+    els.confirmCancel.focus(); // the safe choice first
+  });
+}

@@ -1,0 +1,91 @@
+// @ts-check
+// The batch bar and progress: the batch id and CSV links, the two progress bars, the live-region sentence
+// (changed only when the counts do, at most once a second) and the one-line summary of outcomes.
+
+import { el, clear, formatBytes } from "./dom.js";
+import { summaryLine } from "./decisions.js";
+import { counts, progressSummary, uploadedCount } from "./store.js";
+
+/** @typedef {import("./elements.js").Elements} Elements */
+/** @typedef {import("./store.js").State} State */
+
+export class ProgressView {
+  /** @param {Elements} els @param {State} state */
+  constructor(els, state) {
+    this.els = els;
+    this.state = state;
+    this.lastAnnounced = "";
+    /** @type {ReturnType<typeof setTimeout> | null} */
+    this.announceTimer = null;
+    this.lastAnnouncedAt = 0;
+  }
+
+  /** The batch id, its CSV links and the page's #batch= hash follow the batch on screen. */
+  showBatch() {
+    const { batchId, csvLink, csvShown } = this.els;
+    const { batch, api } = this.state;
+    batchId.textContent = batch || "none yet";
+    if (batch && api) {
+      csvLink.href = api.csvUrl({ batch });
+      csvLink.setAttribute("download", `spotter-${batch}.csv`);
+      csvLink.removeAttribute("aria-disabled");
+      csvLink.hidden = false;
+    } else {
+      csvLink.removeAttribute("href");
+      csvLink.hidden = true;
+    }
+    csvShown.hidden = !(batch && api);
+    const hash = batch ? `#batch=${encodeURIComponent(batch)}` : "";
+    if (window.location.hash !== hash) history.replaceState(null, "", `${window.location.pathname}${window.location.search}${hash}`);
+  }
+
+  /** @param {boolean} uploading whether the upload queue still has work */
+  update(uploading) {
+    const els = this.els;
+    const c = counts(this.state.entries);
+    els.uploadProgress.max = Math.max(1, c.bytes);
+    els.uploadProgress.value = c.sent;
+    els.classifyProgress.max = Math.max(1, uploadedCount(c));
+    els.classifyProgress.value = c.ok + c.rejected;
+    els.uploadProgressText.textContent = c.bytes ? `${formatBytes(c.sent)} of ${formatBytes(c.bytes)}` : "";
+    els.progressSection.hidden = c.total === 0;
+    const row = /** @type {HTMLElement | null} */ (els.uploadProgress.closest(".progress-row"));
+    if (row) row.hidden = c.bytes === 0; // a reopened batch has nothing to send
+    const busy = uploading || c.pending > 0;
+    els.newBatch.disabled = busy || c.total === 0;
+    // The live region only changes when counts do (not on every progress event), at most once a second.
+    const summary = progressSummary(c);
+    if (summary !== this.lastAnnounced && !this.announceTimer) {
+      this.announceTimer = setTimeout(() => {
+        this.announceTimer = null;
+        this.lastAnnouncedAt = Date.now();
+        this.lastAnnounced = progressSummary(counts(this.state.entries));
+        els.progressText.textContent = this.lastAnnounced;
+      }, Math.max(0, 1000 - (Date.now() - this.lastAnnouncedAt)));
+    }
+  }
+
+  /** A sentence in the progress line that is not the counts (new batch, deleted, given up). @param {string} text */
+  say(text) {
+    this.els.progressText.textContent = text;
+  }
+
+  /** Forget what was announced: the next counts are announced even if they read the same. */
+  reset() {
+    this.lastAnnounced = "";
+  }
+
+  /** "This batch: 3 benign, 1 rejected" above the table. */
+  renderSummary() {
+    const box = this.els.batchSummary;
+    const parts = summaryLine(this.state.entries);
+    clear(box);
+    box.hidden = parts.length === 0;
+    if (parts.length === 0) return;
+    box.append(el("span", { class: "visually-hidden", text: "This batch: " }));
+    parts.forEach((part, i) => {
+      if (i > 0) box.append(", ");
+      box.append(el("span", { class: `outcome outcome-${part.outcome.kind}`, text: part.text }));
+    });
+  }
+}

@@ -1,0 +1,152 @@
+// @ts-check
+// The page's state in one place: the batch on screen, its files (entries) and the polling bookkeeping,
+// with the pure rules over them (counts, the progress sentence, how a record from the API updates an
+// entry). Views read it; app.js changes it.
+
+import { STATUS, statusOfRecord } from "./status.js";
+
+/** @typedef {import("./status.js").Status} Status */
+
+/**
+ * A record from the API (GET /predictions): only the fields the page reads are named.
+ * @typedef {{
+ *   object_id?: string, status?: string, reason?: string, file_name?: string, key?: string, size?: number,
+ *   label?: string, decision?: string, score?: number, top?: Array<{label?: string, score?: number}>,
+ *   classified_at?: string, uploaded_at?: string, image_url?: string, width?: number, height?: number,
+ *   format?: string, frames?: number, decision_rule?: string, captured_at?: string, captured_at_local?: string,
+ *   latitude?: number, longitude?: number, altitude?: number, camera?: string,
+ *   model_name?: string, model_version?: string,
+ * }} ApiRecord
+ */
+
+/** A presigned POST for one file (POST /uploads). @typedef {{url: string, fields?: Record<string, string>, objectId: string, key?: string, name?: string}} Upload */
+
+/**
+ * One file of the batch on screen: picked here, or found in the API's records.
+ * @typedef {{
+ *   id: string, name: string, size: number, type: string, file: File | null, previewUrl: string | null,
+ *   status: Status, loaded: number, total: number, message: string, objectId: string | null,
+ *   upload: Upload | null, retried: boolean, addedAt: number, record: ApiRecord | null,
+ *   key?: string, uploadedAt?: number,
+ * }} Entry
+ */
+
+/**
+ * @typedef {{
+ *   api: import("./api.js").Api | null,
+ *   batch: string | null,
+ *   entries: Entry[],
+ *   byObjectId: Map<string, Entry>,
+ *   nextId: number,
+ *   pollTimer: ReturnType<typeof setTimeout> | null,
+ *   polling: boolean,
+ *   lastNews: number,
+ *   pollFailures: number,
+ *   reopened: boolean,
+ *   maxBytes: number | null,
+ *   card: Record<string, unknown> | null,
+ *   storage: Storage | null,
+ * }} State
+ */
+
+/** @returns {State} */
+export function createState() {
+  return {
+    api: null,
+    batch: null,
+    entries: [],
+    byObjectId: new Map(),
+    nextId: 1,
+    pollTimer: null,
+    polling: false,
+    lastNews: 0,
+    pollFailures: 0,
+    reopened: false,
+    maxBytes: null,
+    card: null,
+    storage: null, // localStorage with sign-in off, sessionStorage with it on
+  };
+}
+
+/** A new entry for a file picked or dropped here.
+ * @param {File} file @param {string} id @param {string | null} previewUrl @param {number} now
+ * @returns {Entry} */
+export function entryForFile(file, id, previewUrl, now) {
+  return {
+    id, name: file.name, size: file.size, type: file.type || "", file, previewUrl, status: STATUS.QUEUED,
+    loaded: 0, total: file.size, message: "", objectId: null, upload: null, retried: false, addedAt: now, record: null,
+  };
+}
+
+/** An entry for a file of this batch uploaded elsewhere (another tab, or this page reloaded).
+ * @param {ApiRecord & {object_id: string}} record @param {number} now
+ * @returns {Entry} */
+export function entryForRecord(record, now) {
+  return {
+    id: `r${record.object_id}`, name: record.file_name || record.key || record.object_id, size: /** @type {number} */ (record.size),
+    type: "", file: null, previewUrl: null, status: STATUS.PENDING, loaded: 0, total: 0, message: "",
+    objectId: record.object_id, upload: null, retried: true, addedAt: now, record: null,
+  };
+}
+
+/** Whether `record` is at least as new as what `entry` holds (by classified_at).
+ * @param {Entry} entry @param {ApiRecord} record */
+export function isNewer(entry, record) {
+  return !entry.record || String(record.classified_at || "") >= String(entry.record.classified_at || "");
+}
+
+/** Apply a record to its entry; true when something a reader would see changed. Every reply signs the
+ * image link anew: that alone is not news (or polling would never give up).
+ * @param {Entry} entry @param {ApiRecord} record */
+export function mergeRecord(entry, record) {
+  const comparable = () => JSON.stringify([entry.status, { ...entry.record, image_url: undefined }]);
+  const before = entry.record ? comparable() : null;
+  entry.record = record;
+  if (entry.status !== STATUS.UPLOADING && entry.status !== STATUS.QUEUED) {
+    entry.status = statusOfRecord(record.status);
+    if (record.status === STATUS.REFUSED && !entry.message) entry.message = String(record.reason || "");
+  }
+  if (record.file_name && !entry.file) entry.name = String(record.file_name); // the name as chosen, from the record
+  return before !== comparable();
+}
+
+/** @typedef {Record<Status, number> & {total: number, bytes: number, sent: number}} Counts */
+
+/** How many entries stand where, and the bytes to send and sent.
+ * @param {Entry[]} entries @returns {Counts} */
+export function counts(entries) {
+  /** @type {Counts} */
+  const c = { total: entries.length, queued: 0, uploading: 0, pending: 0, ok: 0, rejected: 0, refused: 0, failed: 0, bytes: 0, sent: 0 };
+  for (const entry of entries) {
+    c[entry.status] = (c[entry.status] || 0) + 1;
+    if (entry.status !== STATUS.REFUSED && entry.file) {
+      c.bytes += entry.size;
+      c.sent += entry.status === STATUS.QUEUED ? 0 : entry.status === STATUS.UPLOADING ? entry.loaded || 0 : entry.status === STATUS.FAILED ? 0 : entry.size;
+    }
+  }
+  return c;
+}
+
+/** Files uploaded so far (not refused, waiting, uploading or failed). @param {Counts} c */
+export function uploadedCount(c) {
+  return c.total - c.refused - c.queued - c.uploading - c.failed;
+}
+
+/** The progress sentence for the live region, e.g. "3 of 4 uploaded, 2 of 3 classified (2 ok, 0 rejected)."
+ * @param {Counts} c */
+export function progressSummary(c) {
+  if (c.total === 0) return "";
+  const toUpload = c.total - c.refused;
+  const uploaded = toUpload - c.queued - c.uploading - c.failed;
+  const done = c.ok + c.rejected;
+  const parts = [`${uploaded} of ${toUpload} uploaded`, `${done} of ${uploaded} classified (${c.ok} ok, ${c.rejected} rejected)`];
+  if (c.refused) parts.push(`${c.refused} refused`);
+  if (c.failed) parts.push(`${c.failed} failed to upload`);
+  const finished = c.queued + c.uploading + c.pending === 0;
+  return `${finished ? "All done: " : ""}${parts.join(", ")}.`;
+}
+
+/** The batch named in a location hash ("#batch=..."), or null. @param {string} hash */
+export function batchFromHash(hash) {
+  return new URLSearchParams(hash.slice(1)).get("batch");
+}
