@@ -50,7 +50,22 @@ $(AXE): tests/a11y/package.json tests/a11y/package-lock.json
 	npm ci --prefix tests/a11y --no-audit --no-fund --silent
 	touch $@
 
-test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE)
+# The page's gates (frontend/): tsc --noEmit over its // @ts-check JSDoc types, eslint, and node's own test
+# runner over tests/frontend/. The tools are pinned by tools/frontend/package-lock.json (npm ci, no network after).
+FRONTEND_TOOLS := tools/frontend/node_modules/.installed
+FRONTEND_BIN := tools/frontend/node_modules/.bin
+
+$(FRONTEND_TOOLS): tools/frontend/package.json tools/frontend/package-lock.json
+	npm ci --prefix tools/frontend --no-audit --no-fund --silent
+	touch $@
+
+.PHONY: check-frontend
+check-frontend: $(FRONTEND_TOOLS)
+	$(FRONTEND_BIN)/tsc -p tools/frontend/tsconfig.json
+	$(FRONTEND_BIN)/eslint -c tools/frontend/eslint.config.js --max-warnings 0 frontend tests/frontend tools/frontend
+	node --test tests/frontend/*.test.js
+
+test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) check-frontend
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The README's screenshots of the page (docs/screenshots/): the browser test writes them to test-results/
@@ -73,7 +88,7 @@ model: $(MODEL_STAMP)
 	$(BIN)/spotter model build-demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .spotter build tests/a11y/node_modules
+	rm -rf $(VENV) .pytest_cache .spotter build tests/a11y/node_modules tools/frontend/node_modules
 	rm -rf $(INFRA_VENV) .aws-sam
 
 # ---- AWS: template checks and deployment (infra/, layers/runtime/) ----------------------------
