@@ -1,13 +1,83 @@
-// @ts-nocheck -- TODO(issue 19): the model card is walked as arbitrary JSON; type it (a Json typedef) and drop this line
+// @ts-check
 // The model card from GET /model: name, version, labels, how it decides, limitations, metrics, intended use.
 // Everything shown comes from the card; a section the card lacks is left out, and keys this file does not
 // know are still shown, under a humanised name.
 
 import { el, clear, formatBytes } from "./dom.js";
 
+// ---- the card's shape ----------------------------------------------------------------------------
+// The types follow the card format (model/*.card.json, written by spotter.modelbuild.cardfile). The page
+// does not check a card against them when it arrives, so every field is still tested before use and a
+// card that breaks the format is shown as plain JSON, never an error. Keys a section does not name are
+// `unknown`: they are rendered generically (renderValue) after the guards below say what they are.
+
+/** @typedef {null | boolean | number | string} Scalar one JSON leaf */
+
+/**
+ * The model card (GET /model). Only `labels` and `input` are required by the runtime; every other
+ * section may be missing, and a card may carry sections this file does not name.
+ * @typedef {object} ModelCardFields
+ * @property {string} [name]
+ * @property {string} [version]
+ * @property {string[]} [labels] in the model's output order
+ * @property {CardInput} [input]
+ * @property {CardDecision} [decision] binary cards: the operating point
+ * @property {string} [disclaimer] shown by header.js, not here
+ * @property {unknown} [intended_use] usually a sentence
+ * @property {unknown[]} [limitations] usually sentences
+ * @property {CardMetrics} [metrics]
+ * @typedef {ModelCardFields & Record<string, unknown>} ModelCard
+ */
+
+/**
+ * @typedef {object} CardInputFields
+ * @property {number[]} [size] [width, height] in pixels
+ * @property {string} [resize] how a photo is fitted: "center_crop", "pad" or "squash"
+ * @typedef {CardInputFields & Record<string, unknown>} CardInput
+ */
+
+/**
+ * @typedef {object} CardDecisionFields
+ * @property {string} [positive] the label given from `threshold` up
+ * @property {number} [threshold]
+ * @property {number[]} [uncertain_band] [low, high]: scores inside are labelled uncertain
+ * @property {string} [chosen_on]
+ * @typedef {CardDecisionFields & Record<string, unknown>} CardDecision
+ */
+
+/**
+ * Metrics: `split` says what was measured on; each version of the model (e.g. float32, int8) is a key of
+ * its own, holding its numbers (see isVariant); `full_resolution` is the check on full-size photos.
+ * @typedef {object} CardMetricsFields
+ * @property {unknown} [split] {name, images, per_class, threshold_chosen_on}, checked by splitSentence
+ * @property {string} [positive_class]
+ * @property {FullResolution} [full_resolution]
+ * @typedef {CardMetricsFields & Record<string, unknown>} CardMetrics
+ */
+
+/**
+ * The same photos scored at full resolution and as 256 px copies: counts, and one record per photo.
+ * @typedef {object} FullResolutionFields
+ * @property {number} [images]
+ * @property {unknown} [per_class] label -> number of photos
+ * @property {string} [positive_class]
+ * @property {number} [threshold]
+ * @property {number} [right_full]
+ * @property {number} [right_256]
+ * @property {number} [agree]
+ * @property {number} [uncertain_full]
+ * @property {number} [uncertain_256]
+ * @property {number} [mean_abs_score_difference]
+ * @property {string} [resize]
+ * @property {unknown} [right_full_by_resize] resize -> photos right
+ * @property {unknown[]} [photos] {id, truth, score_full, score_256, ...} each
+ * @typedef {FullResolutionFields & Record<string, unknown>} FullResolution
+ */
+
 const SHOWN_ELSEWHERE = new Set(["name", "version", "labels", "intended_use", "disclaimer", "metrics", "input", "limitations", "decision"]);
 
 // Words for the keys cards use; any other key is humanised ("fine_tune" -> "Fine tune").
+/** @type {Readonly<Record<string, string>>} */
 const NAMES = {
   roc_auc: "ROC AUC", validation_roc_auc: "ROC AUC on validation", validation_auc: "ROC AUC on validation",
   validation_auc_before: "ROC AUC on validation, before", validation_auc_by_l2: "ROC AUC on validation, by L2 strength",
@@ -30,10 +100,13 @@ const NAMES = {
   center_crop: "centre crop", pad: "pad", squash: "squash", training_data: "Training data", seed_apps: "Seed apps",
   quantization_aware: "Quantization-aware training", backbone_weights: "Backbone weights", train_views: "Training views",
 };
+/** @type {Readonly<Record<string, string>>} */
 const WORDS = { roc: "ROC", auc: "AUC", ci95: "95% interval", l2: "L2", ms: "ms", id: "ID", qat: "QAT", lr: "learning rate",
   int8: "int8", float32: "float32", uint8: "uint8", top1: "top-1", abs: "absolute", n: "n", icc: "ICC", exif: "EXIF" };
+/** @type {Readonly<Record<string, string>>} */
 const RESIZE_WORDS = { center_crop: "centre-cropped", pad: "padded", squash: "squashed" };
 
+/** A key as words: "validation_roc_auc" -> "ROC AUC on validation", "fine_tune" -> "Fine tune". @param {string} key */
 export function humanize(key) {
   if (NAMES[key]) return NAMES[key];
   const words = String(key).split(/[_\s]+/).filter(Boolean).map((word) => WORDS[word.toLowerCase()] || word);
@@ -43,6 +116,7 @@ export function humanize(key) {
 
 // ---- numbers: how one is shown follows its key (or the nearest key above it that says) ---------
 
+/** @type {ReadonlyArray<[string, RegExp]>} */
 const KINDS = [
   ["rate", /(^|_)(accuracy|sensitivity|specificity|precision|recall|agreement)(_|$)/],
   ["auc", /auc/],
@@ -52,6 +126,7 @@ const KINDS = [
   ["seconds", /(^|_)seconds$/],
 ];
 
+/** @param {string[]} path the keys above a number @returns {string} */
 function kindOf(path) {
   for (const key of path.slice(-3).reverse()) {
     for (const [kind, pattern] of KINDS) if (pattern.test(String(key))) return kind;
@@ -59,12 +134,18 @@ function kindOf(path) {
   return "";
 }
 
+/** @param {number} value */
 function formatNumber(value) {
   if (Number.isInteger(value)) return value.toLocaleString("en");
   return String(Number(value.toPrecision(4)));
 }
 
-/** One number as text: rates as % with one decimal, AUC with 3 decimals, scores with 4, units named. */
+/**
+ * One number as text: rates as % with one decimal, AUC with 3 decimals, scores with 4, units named.
+ * @param {number} value
+ * @param {string[]} [path] the keys above it, nearest last
+ * @returns {string}
+ */
 export function formatMetric(value, path = []) {
   const kind = kindOf(path);
   if (kind === "rate" && value >= 0 && value <= 1) return `${(value * 100).toFixed(1)}%`;
@@ -76,43 +157,56 @@ export function formatMetric(value, path = []) {
   return formatNumber(value);
 }
 
-function isScalar(value) {
+// The guards and text helpers below are exported for their unit tests (tests/frontend/card.test.js).
+
+/** @param {unknown} value @returns {value is Scalar} */
+export function isScalar(value) {
   return value === null || ["string", "number", "boolean"].includes(typeof value);
 }
 
-function isPlainObject(value) {
+/** A JSON object (not an array, not null). @param {unknown} value @returns {value is Record<string, unknown>} */
+export function isPlainObject(value) {
   return Boolean(value) && typeof value === "object" && !Array.isArray(value);
 }
 
-function isRange(value) {
-  return Array.isArray(value) && value.length === 2 && value.every((v) => typeof v === "number");
+/** Two numbers: an interval or a band. @param {unknown} value @returns {value is [number, number]} */
+export function isRange(value) {
+  return isList(value) && value.length === 2 && value.every((v) => typeof v === "number");
 }
 
-function scalarText(value, path = []) {
+/** Array.isArray, narrowing to unknown[] rather than any[]. @param {unknown} value @returns {value is unknown[]} */
+export function isList(value) {
+  return Array.isArray(value);
+}
+
+/** @param {unknown} value @param {string[]} [path] @returns {string} */
+export function scalarText(value, path = []) {
   if (value === null || value === undefined) return "—";
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (typeof value === "number") return Number.isFinite(value) ? formatMetric(value, path) : String(value);
   return String(value);
 }
 
-/** A value that fits in one table cell: a scalar, or a range such as an interval or a band. */
-function cellText(value, path) {
+/** A value that fits in one table cell: a scalar, or a range such as an interval or a band. @param {unknown} value @param {string[]} path @returns {string} */
+export function cellText(value, path) {
   if (isRange(value) && /ci95|band|range|interval/.test(String(path[path.length - 1]))) {
     const [low, high] = value.map((v) => scalarText(v, path));
     return low.endsWith("%") && high.endsWith("%") ? `${low.slice(0, -1)}–${high}` : `${low}–${high}`;
   }
-  if (Array.isArray(value) && value.every(isScalar) && value.length <= 6) return value.map((v) => scalarText(v, path)).join(", ");
+  if (isList(value) && value.every(isScalar) && value.length <= 6) return value.map((v) => scalarText(v, path)).join(", ");
   return scalarText(value, path);
 }
 
-function isCell(value, key) {
-  return isScalar(value) || (Array.isArray(value) && value.every(isScalar) && value.length <= 6
+/** @param {unknown} value @param {string} [key] */
+export function isCell(value, key) {
+  return isScalar(value) || (isList(value) && value.every(isScalar) && value.length <= 6
     && !(value.some((v) => typeof v === "string" && v.length > 40)) && key !== "confusion_matrix");
 }
 
+/** The labels of the card being rendered, to name a confusion matrix's rows and columns. @type {string[]} */
 let cardLabels = [];
 
-/** A confusion matrix with its rows (true label) and columns (predicted label) named. */
+/** A confusion matrix with its rows (true label) and columns (predicted label) named. @param {number[][]} matrix @param {string} title */
 function confusionMatrix(matrix, title) {
   const n = matrix.length;
   const names = cardLabels.length === n ? cardLabels : matrix.map((_, i) => `class ${i + 1}`);
@@ -123,13 +217,30 @@ function confusionMatrix(matrix, title) {
       row.map((cell) => el("td", { text: scalarText(cell) })))))));
 }
 
-function isMatrix(value) {
-  return Array.isArray(value) && value.length > 0
-    && value.every((row) => Array.isArray(row) && row.length === value.length && row.every((c) => typeof c === "number"));
+/** A square table of numbers. @param {unknown} value @returns {value is number[][]} */
+export function isMatrix(value) {
+  return isList(value) && value.length > 0
+    && value.every((row) => isList(row) && row.length === value.length && row.every((c) => typeof c === "number"));
 }
 
-/** A list of records (e.g. per-photo results, training history): a compact table, folded when long. */
+/** Rows of scalars (a table without names). @param {unknown[]} value @returns {value is Scalar[][]} */
+export function isRows(value) {
+  return value.every((row) => isList(row) && row.every(isScalar));
+}
+
+/** Records whose every value fits in a cell. @param {unknown[]} value @returns {value is Record<string, unknown>[]} */
+export function isRecords(value) {
+  return value.every((item) => isPlainObject(item) && Object.values(item).every((v) => isCell(v)));
+}
+
+/**
+ * A list of records (e.g. per-photo results, training history): a compact table, folded when long.
+ * @param {Record<string, unknown>[]} items
+ * @param {string[]} path
+ * @returns {HTMLElement}
+ */
 function recordsTable(items, path) {
+  /** @type {string[]} */
   const columns = [];
   for (const item of items) for (const key of Object.keys(item)) if (!columns.includes(key)) columns.push(key);
   const name = humanize(path[path.length - 1] || "rows");
@@ -141,48 +252,58 @@ function recordsTable(items, path) {
   return el("details", { class: "more records-details" }, el("summary", { text: `${name}: ${items.length} rows` }), table);
 }
 
-/** Any JSON value, as text, a list, a table or a definition list (depth-limited). `path`: the keys above it. */
+/**
+ * Any JSON value, as text, a list, a table or a definition list (depth-limited). `path`: the keys above it.
+ * @param {unknown} value
+ * @param {number} [depth]
+ * @param {string[]} [path]
+ * @returns {HTMLElement}
+ */
 export function renderValue(value, depth = 0, path = []) {
   const key = path[path.length - 1];
   if (isScalar(value)) return el("span", { text: scalarText(value, path) });
-  if (Array.isArray(value)) {
+  if (isList(value)) {
     // sentences (limitations, notes) are a list; short values (a range, a size) stay on one line
     if (value.every(isScalar) && value.some((v) => typeof v === "string" && v.length > 40)) {
       return el("ul", { class: "sentences" }, value.map((v) => el("li", { text: scalarText(v) })));
     }
     if (value.every(isScalar)) return el("span", { text: cellText(value, path) });
     if (isMatrix(value) && /confusion_matrix$/.test(String(key))) return confusionMatrix(value, humanize(key));
-    if (value.every((row) => Array.isArray(row) && row.every(isScalar))) {
+    if (isRows(value)) {
       return el("table", { class: "matrix" },
         el("tbody", {}, value.map((row) => el("tr", {}, row.map((cell) => el("td", { text: scalarText(cell, path) }))))));
     }
-    if (value.length > 0 && value.every((item) => isPlainObject(item) && Object.values(item).every((v) => isCell(v)))) {
+    if (value.length > 0 && isRecords(value)) {
       return recordsTable(value, path);
     }
     return el("ul", {}, value.map((item) => el("li", {}, renderValue(item, depth + 1, path))));
   }
   if (depth > 6) return el("span", { text: JSON.stringify(value) });
+  // JSON that is not a scalar or an array is an object (the cast states it; a card is parsed JSON)
   return el("dl", { class: "kv" },
-    Object.entries(value).flatMap(([name, item]) => [el("dt", { text: humanize(name) }), el("dd", {}, renderValue(item, depth + 1, [...path, name]))]));
+    Object.entries(/** @type {Record<string, unknown>} */ (value)).flatMap(([name, item]) => [el("dt", { text: humanize(name) }), el("dd", {}, renderValue(item, depth + 1, [...path, name]))]));
 }
 
 // ---- metrics -----------------------------------------------------------------------------------
 
 const VARIANT_KEYS = ["roc_auc", "accuracy", "sensitivity", "specificity", "size_bytes", "latency_ms", "confusion_matrix"];
 
-/** An object that measures one version of the model (float32, int8, ...): it has the usual metrics. */
-function isVariant(value) {
+/** An object that measures one version of the model (float32, int8, ...): it has the usual metrics. @param {unknown} value @returns {value is Record<string, unknown>} */
+export function isVariant(value) {
   return isPlainObject(value) && VARIANT_KEYS.filter((key) => key in value).length >= 2;
 }
 
-function classCounts(perClass) {
+/** " (80 benign, 32 malignant)", or "" without counts. @param {unknown} perClass label -> count */
+export function classCounts(perClass) {
   if (!isPlainObject(perClass)) return "";
-  const parts = Object.entries(perClass).filter(([, n]) => typeof n === "number").map(([label, n]) => `${formatNumber(n)} ${label}`);
+  const parts = Object.entries(perClass).flatMap(([label, n]) => (typeof n === "number" ? [`${formatNumber(n)} ${label}`] : []));
   return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
+/** What the metrics were measured on, as a sentence. @param {unknown} split @returns {HTMLParagraphElement | null} */
 function splitSentence(split) {
   if (!isPlainObject(split)) return null;
+  /** @type {string[]} */
   const words = [];
   if (typeof split.images === "number") {
     words.push(`Measured on ${split.name ? `the ${split.name} split` : "a held-out split"}: ${formatNumber(split.images)} images${classCounts(split.per_class)}.`);
@@ -191,7 +312,9 @@ function splitSentence(split) {
   return words.length ? el("p", { text: words.join(" ") }) : null;
 }
 
+/** The versions of the model side by side, a row per metric. @param {[string, Record<string, unknown>][]} variants [name, metrics] */
 function variantsTable(variants) {
+  /** @type {string[]} */
   const rows = [];
   for (const [, values] of variants) {
     for (const [key, v] of Object.entries(values)) {
@@ -200,6 +323,7 @@ function variantsTable(variants) {
       rows.push(key);
     }
   }
+  /** @param {Record<string, unknown>} values @param {string} key */
   const text = (values, key) => {
     if (!(key in values)) return "";
     const ci = values[`${key}_ci95`];
@@ -214,11 +338,14 @@ function variantsTable(variants) {
         variants.map(([, values]) => el("td", { text: text(values, key) })))))));
 }
 
-/** The full-resolution check: a few sentences of counts, the per-photo table folded below. */
+/**
+ * The full-resolution check: a few sentences of counts, the per-photo table folded below.
+ * @param {FullResolution} section
+ * @returns {HTMLElement[]}
+ */
 function fullResolution(section) {
   const s = section;
-  const num = (key) => (typeof s[key] === "number" ? s[key] : null);
-  const total = num("images") ?? (Array.isArray(s.photos) ? s.photos.length : null);
+  const total = typeof s.images === "number" ? s.images : (Array.isArray(s.photos) ? s.photos.length : null);
   const of = total !== null ? ` of ${formatNumber(total)}` : "";
   const resize = s.resize ? ` (${NAMES[s.resize] || humanize(s.resize)})` : "";
   const sentences = [];
@@ -227,24 +354,25 @@ function fullResolution(section) {
     sentences.push(`${formatNumber(total)} photos at full resolution${classCounts(s.per_class)}, each also scored as a 256 px copy${rule}.`);
   }
   const right = [];
-  if (num("right_full") !== null) right.push(`${formatNumber(s.right_full)}${of} right at full resolution${resize}`);
-  if (num("right_256") !== null) right.push(`${formatNumber(s.right_256)}${of} right at 256 px`);
-  if (num("agree") !== null) right.push(`${formatNumber(s.agree)} agree with 256 px`);
+  if (typeof s.right_full === "number") right.push(`${formatNumber(s.right_full)}${of} right at full resolution${resize}`);
+  if (typeof s.right_256 === "number") right.push(`${formatNumber(s.right_256)}${of} right at 256 px`);
+  if (typeof s.agree === "number") right.push(`${formatNumber(s.agree)} agree with 256 px`);
   if (right.length) sentences.push(`${right.join(", ")}.`);
   const unsure = [];
-  if (num("uncertain_full") !== null) unsure.push(`${formatNumber(s.uncertain_full)} uncertain at full resolution`);
-  if (num("uncertain_256") !== null) unsure.push(`${formatNumber(s.uncertain_256)} at 256 px`);
+  if (typeof s.uncertain_full === "number") unsure.push(`${formatNumber(s.uncertain_full)} uncertain at full resolution`);
+  if (typeof s.uncertain_256 === "number") unsure.push(`${formatNumber(s.uncertain_256)} at 256 px`);
   if (unsure.length) sentences.push(`${unsure.join(", ")}.`);
-  if (num("mean_abs_score_difference") !== null) {
+  if (typeof s.mean_abs_score_difference === "number") {
     sentences.push(`Mean absolute score difference between the two: ${formatMetric(s.mean_abs_score_difference, ["mean_abs_score_difference"])}.`);
   }
   if (isPlainObject(s.right_full_by_resize)) {
-    const parts = Object.entries(s.right_full_by_resize).filter(([, n]) => typeof n === "number")
-      .map(([how, n]) => `${NAMES[how] || humanize(how)} ${formatNumber(n)}`);
+    const parts = Object.entries(s.right_full_by_resize)
+      .flatMap(([how, n]) => (typeof n === "number" ? [`${NAMES[how] || humanize(how)} ${formatNumber(n)}`] : []));
     if (parts.length) sentences.push(`Right at full resolution by resize: ${parts.join(", ")}${of}.`);
   }
   const shown = new Set(["images", "per_class", "positive_class", "threshold", "right_full", "right_256", "agree", "uncertain_full",
     "uncertain_256", "mean_abs_score_difference", "resize", "right_full_by_resize", "photos"]);
+  /** @type {HTMLElement[]} */
   const parts = [el("h5", { text: humanize("full_resolution") })];
   if (sentences.length) parts.push(el("ul", { class: "sentences full-resolution-summary" }, sentences.map((text) => el("li", { text }))));
   if (Array.isArray(s.photos) && s.photos.length > 0) {
@@ -253,7 +381,8 @@ function fullResolution(section) {
       const table = renderValue(photos, 1, ["full_resolution", "photos"]);
       const details = table.tagName === "DETAILS" ? table
         : el("details", { class: "more records-details" }, el("summary", {}), table);
-      details.querySelector("summary").textContent = `Every photo's scores and decisions (${photos.length})`;
+      const summary = details.querySelector("summary"); // always there: recordsTable and the line above make one
+      if (summary) summary.textContent = `Every photo's scores and decisions (${photos.length})`;
       parts.push(details);
     }
   }
@@ -262,23 +391,30 @@ function fullResolution(section) {
   return parts;
 }
 
-/** Metrics: the split, versions of the model side by side (e.g. float32 vs int8), then the rest. */
+/**
+ * Metrics: the split, versions of the model side by side (e.g. float32 vs int8), then the rest.
+ * @param {CardMetrics} metrics
+ * @returns {HTMLElement | HTMLElement[]}
+ */
 function renderMetrics(metrics) {
-  if (!isPlainObject(metrics)) return renderValue(metrics, 0, ["metrics"]);
+  if (!isPlainObject(metrics)) return renderValue(metrics, 0, ["metrics"]); // a card that breaks the format
+  /** @type {HTMLElement[]} */
   const parts = [];
   const split = splitSentence(metrics.split);
   if (split) parts.push(split);
-  const variants = Object.entries(metrics).filter(([, v]) => isVariant(v));
+  /** @type {[string, Record<string, unknown>][]} */
+  const variants = [];
+  for (const [name, v] of Object.entries(metrics)) if (isVariant(v)) variants.push([name, v]);
   const done = new Set(variants.map(([name]) => name));
   if (split) done.add("split");
   if (variants.length > 0) {
     parts.push(variantsTable(variants));
-    const matrices = variants.filter(([, v]) => isMatrix(v.confusion_matrix))
-      .map(([name, v]) => confusionMatrix(v.confusion_matrix, `Confusion matrix, ${humanize(name)}`));
+    const matrices = variants.flatMap(([name, v]) => (isMatrix(v.confusion_matrix)
+      ? [confusionMatrix(v.confusion_matrix, `Confusion matrix, ${humanize(name)}`)] : []));
     if (matrices.length) parts.push(el("div", { class: "matrices" }, matrices));
     const extras = variants.flatMap(([name, values]) => Object.entries(values)
       .filter(([key, v]) => !isCell(v, key) && !(key === "confusion_matrix" && isMatrix(v)))
-      .map(([key, v]) => [`${name} ${humanize(key)}`, v]));
+      .map(/** @returns {[string, unknown]} */ ([key, v]) => [`${name} ${humanize(key)}`, v]));
     if (extras.length) parts.push(renderValue(Object.fromEntries(extras), 1, ["metrics"]));
   }
   const others = Object.entries(metrics).filter(([key]) => !done.has(key) && key !== "full_resolution");
@@ -288,6 +424,11 @@ function renderMetrics(metrics) {
   return parts;
 }
 
+/**
+ * The card into `container` (emptied first).
+ * @param {ModelCard} card as GET /model returned it; anything but an object renders as an unnamed model
+ * @param {HTMLElement} container
+ */
 export function renderCard(card, container) {
   clear(container);
   if (!isPlainObject(card)) card = {};
@@ -308,8 +449,9 @@ export function renderCard(card, container) {
     const how = card.input.resize ? RESIZE_WORDS[card.input.resize] || String(card.input.resize) : "";
     if (size) container.append(el("p", { class: "muted", text: `Input: ${size}${how ? `, ${how} to fit` : ""}.` }));
   }
-  if (isPlainObject(card.decision) && typeof card.decision.threshold === "number") {
-    const d = card.decision;
+  const d = isPlainObject(card.decision) ? card.decision : null;
+  if (d && typeof d.threshold === "number") {
+    /** @param {number} v */
     const score = (v) => formatMetric(v, ["threshold"]);
     const band = isRange(d.uncertain_band) ? ` Scores from ${score(d.uncertain_band[0])} to ${score(d.uncertain_band[1])} are labelled uncertain.` : "";
     container.append(el("h4", { text: "How it decides" }),
