@@ -22,7 +22,7 @@ ARCHITECTURE ?= x86_64
 export ARCHITECTURE
 SAM_BUILD_ARGS = --parameter-overrides Architecture=$(ARCHITECTURE)
 
-.PHONY: install install-model run test bench clean
+.PHONY: install install-model run test bench clean check
 .PHONY: install-infra check-infra deploy
 
 install: $(APP_STAMP)
@@ -65,7 +65,24 @@ check-frontend: $(FRONTEND_TOOLS)
 	$(FRONTEND_BIN)/eslint -c tools/frontend/eslint.config.js --max-warnings 0 frontend tests/frontend tools/frontend
 	node --test tests/frontend/*.test.js
 
-test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) check-frontend
+# The edit-test loop (under a minute): lint, format, types, and the unit tests that need no server.
+UNIT_TESTS := tests/test_use_cases.py tests/test_layers.py tests/test_composition.py tests/test_request_limits.py \
+	tests/test_events.py tests/test_decision.py tests/test_imaging.py tests/test_preprocess.py tests/test_classifier.py
+.PHONY: check lint types
+lint: $(APP_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(APP_STAMP)
+	$(BIN)/mypy
+	$(BIN)/mypy functions/classify/app.py
+	$(BIN)/mypy functions/api/app.py
+	$(BIN)/mypy functions/parquet_copy/app.py
+
+check: lint types check-frontend
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
+
+test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) lint check-frontend
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The README's screenshots of the page (docs/screenshots/): the browser test writes them to test-results/

@@ -9,7 +9,14 @@ import platform
 from . import cold_start, latency, overlap, pipeline, write_units
 from .common import default_model
 
-SUITES = {"cold-start": cold_start.run, "latency": latency.run, "overlap": overlap.run, "write-units": write_units.run, "sync": pipeline.run_sync, "load": pipeline.run_load}
+SUITES = {
+    "cold-start": cold_start.run,
+    "latency": latency.run,
+    "overlap": overlap.run,
+    "write-units": write_units.run,
+    "sync": pipeline.run_sync,
+    "load": pipeline.run_load,
+}
 DEFAULT = ["cold-start", "latency", "overlap", "write-units", "sync"]  # "load" (5,000 images, minutes) on request
 
 

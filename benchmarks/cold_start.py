@@ -112,8 +112,12 @@ def init_against_predict(model_path, runs: int = 7) -> dict:
     for _ in range(runs):
         init.append(_once(HANDLER, model_path))
         predict.append(_once(PREDICT, model_path, photo))
-    return {"init": _summary(init), "predict": _summary(predict), "photo": photo,
-            "worker_alone": median_p95([r["worker_alone"] * 1000 for r in init])}
+    return {
+        "init": _summary(init),
+        "predict": _summary(predict),
+        "photo": photo,
+        "worker_alone": median_p95([r["worker_alone"] * 1000 for r in init]),
+    }
 
 
 def run(model_path, runs: int = 5) -> str:
@@ -124,22 +128,49 @@ def run(model_path, runs: int = 5) -> str:
     for name, script in ways:  # interleaved per way, same model, same machine state
         s = _summary([_once(script, model_path) for _ in range(runs)])
         measured[name] = s["total"][0]
-        rows.append([name, f"{s['import'][0]:.0f}", f"{s['load'][0]:.1f}", f"{s['first'][0]:.1f}",
-                     f"{s['total'][0]:.0f} / {s['total'][1]:.0f}", f"{s['rss_mb'][0]:.0f}"])
-    text = table(["cold start (fresh process)", "imports ms", "model load ms", "first prediction ms",
-                  "total ms (med / p95)", "peak RSS MB"], rows)
+        rows.append(
+            [
+                name,
+                f"{s['import'][0]:.0f}",
+                f"{s['load'][0]:.1f}",
+                f"{s['first'][0]:.1f}",
+                f"{s['total'][0]:.0f} / {s['total'][1]:.0f}",
+                f"{s['rss_mb'][0]:.0f}",
+            ]
+        )
+    text = table(
+        [
+            "cold start (fresh process)",
+            "imports ms",
+            "model load ms",
+            "first prediction ms",
+            "total ms (med / p95)",
+            "peak RSS MB",
+        ],
+        rows,
+    )
     if len(measured) == 2:
         spotter, tf_way = measured.values()
         text += f"\n\nTensorFlow way / Spotter cold start: {tf_way / spotter:.1f}x (target >= 10x); Spotter total {spotter:.0f} ms (target < 500 ms)"
 
     side = init_against_predict(model_path)
     init, predict = side["init"], side["predict"]
-    rows = [["classify Lambda INIT (imports, clients, model, decode worker started beside them)",
-             f"{init['import'][0]:.0f} / {init['import'][1]:.0f}", f"{init['rss_mb'][0]:.0f}"],
-            [f"`spotter predict {side['photo'].name}` (full resolution, whole command)",
-             f"{predict['total'][0]:.0f} / {predict['total'][1]:.0f}", f"{predict['rss_mb'][0]:.0f}"]]
+    rows = [
+        [
+            "classify Lambda INIT (imports, clients, model, decode worker started beside them)",
+            f"{init['import'][0]:.0f} / {init['import'][1]:.0f}",
+            f"{init['rss_mb'][0]:.0f}",
+        ],
+        [
+            f"`spotter predict {side['photo'].name}` (full resolution, whole command)",
+            f"{predict['total'][0]:.0f} / {predict['total'][1]:.0f}",
+            f"{predict['rss_mb'][0]:.0f}",
+        ],
+    ]
     text += "\n\n" + table(["fresh process, side by side", "ms (median / p95)", "peak RSS MB"], rows)
-    text += (f"\n\nINIT / spotter predict: {init['import'][0] / predict['total'][0]:.2f}x (target < 2.5x); "
-             f"the decode worker started alone takes {side['worker_alone'][0]:.0f} ms, which INIT overlaps "
-             "with the clients and the model load")
+    text += (
+        f"\n\nINIT / spotter predict: {init['import'][0] / predict['total'][0]:.2f}x (target < 2.5x); "
+        f"the decode worker started alone takes {side['worker_alone'][0]:.0f} ms, which INIT overlaps "
+        "with the clients and the model load"
+    )
     return text

@@ -19,11 +19,19 @@ import sys
 import numpy as np
 
 from spotter.modelbuild.augment import augmented_pixels
-from spotter.modelbuild.data import decode, label_array, load_dataset, load_pixels, load_split, scale_pixels, split_samples
+from spotter.modelbuild.convert import calibration_from_samples, converted_int8_outputs
+from spotter.modelbuild.data import (
+    decode,
+    label_array,
+    load_dataset,
+    load_pixels,
+    load_split,
+    scale_pixels,
+    split_samples,
+)
 from spotter.modelbuild.demo import DEMO_DATA, DEMO_WEIGHTS, REPO_MODEL_DIR
 from spotter.modelbuild.head import fit_softmax, softmax_probs
 from spotter.modelbuild.metrics import roc_auc
-from spotter.modelbuild.convert import calibration_from_samples, converted_int8_outputs
 from spotter.modelbuild.train import TrainConfig, build_backbone, log, pooled_features
 
 FOLDS = 5
@@ -78,7 +86,9 @@ def main() -> int:
 
     fold = folds_of(y_photo)
     is_original = np.arange(len(pixels)) < len(samples)
-    print(f"\n| head            | L2   | CV AUC float | CV AUC int8 | gap    |\n|-----------------|------|--------------|-------------|--------|")
+    print(
+        "\n| head            | L2   | CV AUC float | CV AUC int8 | gap    |\n|-----------------|------|--------------|-------------|--------|"
+    )
     for int8_aware in (False, True):
         for l2 in args.l2:
             scores = []
@@ -93,7 +103,9 @@ def main() -> int:
                 weights = {c: len(y) / (2.0 * max(1, int((y == c).sum()))) for c in (0, 1)}
                 w, b = fit_softmax(x, y, 2, l2=l2, class_weight=weights)
                 y_held = y_photo[photo[held]] == 1
-                scores.append([roc_auc(y_held, softmax_probs((z[held] - mean) / std, w, b)[:, 1]) for z in (f_all, q_all)])
+                scores.append(
+                    [roc_auc(y_held, softmax_probs((z[held] - mean) / std, w, b)[:, 1]) for z in (f_all, q_all)]
+                )
             auc_float, auc_int8 = np.mean(scores, axis=0)
             name = "float + int8" if int8_aware else "float only"
             print(f"| {name:15s} | {l2:<4g} | {auc_float:12.3f} | {auc_int8:11.3f} | {auc_float - auc_int8:+.3f} |")

@@ -38,6 +38,7 @@ def inputs() -> list[tuple[str, bytes]]:
     else:
         cases.append(("256x256 JPEG (generated)", _encode(_photo((256, 256)), "JPEG", quality=90)))
     if full:
+
         def pixels(path):
             with Image.open(path) as probe:
                 return probe.width * probe.height, path.stat().st_size
@@ -51,7 +52,9 @@ def inputs() -> list[tuple[str, bytes]]:
     return cases
 
 
-def measure(classifier: Classifier, data: bytes, use_draft: bool, runs: int, decoder=None) -> dict[str, tuple[float, float]]:
+def measure(
+    classifier: Classifier, data: bytes, use_draft: bool, runs: int, decoder=None
+) -> dict[str, tuple[float, float]]:
     """`decoder`: a BudgetedDecoder (the classify function's bounded path): decode ms is then the whole
     round trip to its worker process (sending the bytes, decoding, receiving the picture)."""
     stages: dict[str, list[float]] = {"decode": [], "preprocess": [], "inference": [], "total": []}
@@ -91,13 +94,23 @@ def run(model_path, runs: int = 15) -> str:
             for label, use_draft, via in modes:
                 n = runs if (use_draft or len(data) < 2_000_000) else max(5, runs // 3)
                 results[label] = result = measure(classifier, data, use_draft, n, via)
-                rows.append([name, label,
-                             *[f"{result[s][0]:.1f} / {result[s][1]:.1f}" for s in ("decode", "preprocess", "inference", "total")]])
+                rows.append(
+                    [
+                        name,
+                        label,
+                        *[
+                            f"{result[s][0]:.1f} / {result[s][1]:.1f}"
+                            for s in ("decode", "preprocess", "inference", "total")
+                        ],
+                    ]
+                )
             base = results[inline]["total"][0]
             cost = results["budget (worker)"]["total"][0] - base
             costs.append(f"{name}: {cost:+.2f} ms a picture ({100 * cost / base:+.1f} % of {base:.1f} ms)")
     finally:
         decoder.close()
-    return (table(["input", "decode mode", "decode ms (med / p95)", "preprocess ms", "inference ms", "end to end ms"], rows)
-            + f"\n\nThe decode budget ({settings.decode_memory_mb} MB, {settings.decode_seconds:g} s; a warm worker "
-            f"process), median end to end against the same path inline, same run:\n- " + "\n- ".join(costs))
+    return (
+        table(["input", "decode mode", "decode ms (med / p95)", "preprocess ms", "inference ms", "end to end ms"], rows)
+        + f"\n\nThe decode budget ({settings.decode_memory_mb} MB, {settings.decode_seconds:g} s; a warm worker "
+        f"process), median end to end against the same path inline, same run:\n- " + "\n- ".join(costs)
+    )

@@ -66,9 +66,13 @@ def build_service(model_path, objects: dict[str, bytes]):
     from spotter.pipeline import ClassifyService
 
     limits = DecodeLimits(memory_bytes=704 * 1024 * 1024, seconds=2.7)
-    return ClassifyService(objects=LatentObjects(objects), predictions=LatentPredictions(),
-                           classifier=Classifier.load(model_path, num_threads=1), limits=limits,
-                           decoder=BudgetedDecoder(limits).start())
+    return ClassifyService(
+        objects=LatentObjects(objects),
+        predictions=LatentPredictions(),
+        classifier=Classifier.load(model_path, num_threads=1),
+        limits=limits,
+        decoder=BudgetedDecoder(limits).start(),
+    )
 
 
 def measure(model_path, rounds: int = 7) -> dict:
@@ -76,21 +80,27 @@ def measure(model_path, rounds: int = 7) -> dict:
 
     files = photos()
     objects = {f"drones/bench/{path.name}": path.read_bytes() for path in files}
-    events = [S3Object(bucket="bench", key=key, size=len(data), sequencer=f"{i:016X}")
-              for i, (key, data) in enumerate(objects.items())]
+    events = [
+        S3Object(bucket="bench", key=key, size=len(data), sequencer=f"{i:016X}")
+        for i, (key, data) in enumerate(objects.items())
+    ]
     service = build_service(model_path, objects)
-    ways = {"sequential": lambda: [service.classify(obj) for obj in events],
-            "overlapped": lambda: service.classify_batch(events)}
+    ways = {
+        "sequential": lambda: [service.classify(obj) for obj in events],
+        "overlapped": lambda: service.classify_batch(events),
+    }
     samples: dict[str, list[float]] = {name: [] for name in ways}
     try:
-        for name, way in ways.items():  # warm both paths once
+        for way in ways.values():  # warm both paths once
             way()
         for _ in range(rounds):  # alternately, so both see the same machine
             for name, way in ways.items():
                 started = time.perf_counter()
                 outcomes = way()
                 samples[name].append((time.perf_counter() - started) * 1000 / len(events))
-                assert all(getattr(o, "record", None) is not None and o.record.status == "ok" for o in outcomes), outcomes
+                assert all(getattr(o, "record", None) is not None and o.record.status == "ok" for o in outcomes), (
+                    outcomes
+                )
         records = list(service.predictions.items.values())
     finally:
         service.decoder.close()
@@ -107,8 +117,10 @@ def run(model_path) -> str:
     sequential = statistics.median(result["samples"]["sequential"])
     overlapped = statistics.median(result["samples"]["overlapped"])
     text = table(["batch of 10 full-resolution photos", "billed ms per image (median)", "p95", "best"], rows)
-    text += (f"\n\nInjected: S3 GET {S3_GET_S * 1000:.0f} ms + transfer at {S3_BYTES_PER_S / 1e6:.0f} MB/s "
-             f"(photos {result['mean_bytes'] / 1e6:.2f} MB on average), DynamoDB write {DYNAMODB_WRITE_S * 1000:.0f} ms; "
-             f"{len(result['samples']['sequential'])} rounds each, alternating.\n"
-             f"overlapped / sequential: {overlapped / sequential:.0%} (target <= 50%)")
+    text += (
+        f"\n\nInjected: S3 GET {S3_GET_S * 1000:.0f} ms + transfer at {S3_BYTES_PER_S / 1e6:.0f} MB/s "
+        f"(photos {result['mean_bytes'] / 1e6:.2f} MB on average), DynamoDB write {DYNAMODB_WRITE_S * 1000:.0f} ms; "
+        f"{len(result['samples']['sequential'])} rounds each, alternating.\n"
+        f"overlapped / sequential: {overlapped / sequential:.0%} (target <= 50%)"
+    )
     return text

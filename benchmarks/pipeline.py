@@ -43,16 +43,21 @@ def _images(folder: Path, count: int) -> None:
     for i in range(count):
         sub = folder / f"flight-{i // 250:02d}"
         sub.mkdir(exist_ok=True)
-        os.link(photos[i % len(photos)], sub / f"IMG_{i:05d}.jpg") if photos[0].stat().st_dev == sub.stat().st_dev \
-            else shutil.copy(photos[i % len(photos)], sub / f"IMG_{i:05d}.jpg")
+        os.link(photos[i % len(photos)], sub / f"IMG_{i:05d}.jpg") if photos[
+            0
+        ].stat().st_dev == sub.stat().st_dev else shutil.copy(photos[i % len(photos)], sub / f"IMG_{i:05d}.jpg")
     shutil.rmtree(folder / "_seed", ignore_errors=True)
 
 
 def _clients(endpoints: dict):
     import boto3
 
-    kwargs = dict(endpoint_url=endpoints["s3"], region_name="us-east-1", aws_access_key_id="local",
-                  aws_secret_access_key="local")
+    kwargs = {
+        "endpoint_url": endpoints["s3"],
+        "region_name": "us-east-1",
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
     return boto3.client("s3", **kwargs), boto3.client("dynamodb", **kwargs), boto3.client("sqs", **kwargs)
 
 
@@ -67,15 +72,35 @@ def _count_objects(s3, bucket: str, prefix: str) -> int:
 
 
 def run_pipeline(count: int, model_path=None, pollers: int = 2, timeout_s: float = 900.0) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("UPLOADS_BUCKET", "PREDICTIONS_TABLE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k not in ("UPLOADS_BUCKET", "PREDICTIONS_TABLE")
+    }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         folder, state = tmp / "photos", tmp / "state"
         folder.mkdir()
         _images(folder, count)
-        stack = subprocess.Popen([sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(state),
-                                  "--pollers", str(pollers), "--model", str(model_path or default_model()[0])],
-                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(tmp / "up.log", "w"), text=True)
+        stack = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "spotter.cli",
+                "up",
+                "--state-dir",
+                str(state),
+                "--pollers",
+                str(pollers),
+                "--model",
+                str(model_path or default_model()[0]),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp / "up.log", "w"),
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 90
             while not (state / "local.json").exists():
@@ -86,9 +111,25 @@ def run_pipeline(count: int, model_path=None, pollers: int = 2, timeout_s: float
             s3, dynamodb, sqs = _clients(endpoints)
             rss_start = _rss_mb(stack.pid)
             started = time.monotonic()
-            sync = subprocess.run([sys.executable, "-m", "spotter.cli", "sync", str(folder), "--source", DEMO_SOURCE,
-                                   "--state-dir", str(state), "--jobs", "8"], cwd=ROOT, env=env, capture_output=True,
-                                  text=True)
+            sync = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "spotter.cli",
+                    "sync",
+                    str(folder),
+                    "--source",
+                    DEMO_SOURCE,
+                    "--state-dir",
+                    str(state),
+                    "--jobs",
+                    "8",
+                ],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             uploaded_s = time.monotonic() - started
             records, rss_peak = 0, rss_start
             while time.monotonic() - started < timeout_s:
@@ -101,13 +142,25 @@ def run_pipeline(count: int, model_path=None, pollers: int = 2, timeout_s: float
             time.sleep(2.0)  # anything still in flight would show up as a duplicate or a DLQ entry now
             objects = _count_objects(s3, endpoints["bucket"], f"drones/{DEMO_SOURCE}/")
             records = _count_records(dynamodb, endpoints["table"])
-            dead = int(sqs.get_queue_attributes(QueueUrl=endpoints["dead_letter_queue"],
-                                                AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+            dead = int(
+                sqs.get_queue_attributes(
+                    QueueUrl=endpoints["dead_letter_queue"], AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]["ApproximateNumberOfMessages"]
+            )
             return {
-                "images": count, "pollers": pollers, "sync_exit": sync.returncode,
-                "upload_per_s": count / uploaded_s, "end_to_end_s": finished_s, "end_to_end_per_s": records / finished_s,
-                "objects": objects, "records": records, "lost": objects - records, "dead_letters": dead,
-                "rss_start_mb": rss_start, "rss_end_mb": _rss_mb(stack.pid), "rss_peak_mb": rss_peak,
+                "images": count,
+                "pollers": pollers,
+                "sync_exit": sync.returncode,
+                "upload_per_s": count / uploaded_s,
+                "end_to_end_s": finished_s,
+                "end_to_end_per_s": records / finished_s,
+                "objects": objects,
+                "records": records,
+                "lost": objects - records,
+                "dead_letters": dead,
+                "rss_start_mb": rss_start,
+                "rss_end_mb": _rss_mb(stack.pid),
+                "rss_peak_mb": rss_peak,
             }
         finally:
             stack.send_signal(signal.SIGINT)
@@ -118,11 +171,35 @@ def run_pipeline(count: int, model_path=None, pollers: int = 2, timeout_s: float
 
 
 def report(result: dict) -> str:
-    rows = [[result["images"], result["pollers"], f"{result['upload_per_s']:.1f}", f"{result['end_to_end_s']:.1f}",
-             f"{result['end_to_end_per_s']:.1f}", result["objects"], result["records"], result["lost"],
-             result["dead_letters"], f"{result['rss_start_mb']:.0f} -> {result['rss_end_mb']:.0f} (peak {result['rss_peak_mb']:.0f})"]]
-    return table(["images", "classify workers", "upload img/s", "until last record s", "end to end img/s",
-                  "objects in bucket", "records in table", "lost", "dead letters", "stack RSS MB start -> end"], rows)
+    rows = [
+        [
+            result["images"],
+            result["pollers"],
+            f"{result['upload_per_s']:.1f}",
+            f"{result['end_to_end_s']:.1f}",
+            f"{result['end_to_end_per_s']:.1f}",
+            result["objects"],
+            result["records"],
+            result["lost"],
+            result["dead_letters"],
+            f"{result['rss_start_mb']:.0f} -> {result['rss_end_mb']:.0f} (peak {result['rss_peak_mb']:.0f})",
+        ]
+    ]
+    return table(
+        [
+            "images",
+            "classify workers",
+            "upload img/s",
+            "until last record s",
+            "end to end img/s",
+            "objects in bucket",
+            "records in table",
+            "lost",
+            "dead letters",
+            "stack RSS MB start -> end",
+        ],
+        rows,
+    )
 
 
 def run_sync(model_path=None) -> str:

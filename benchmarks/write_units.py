@@ -84,7 +84,9 @@ def sample_records(model_path) -> dict[str, list]:
         def put(self, record):
             return True
 
-    service = ClassifyService(objects=Objects(), predictions=Keep(), classifier=Classifier.load(model_path, num_threads=1))
+    service = ClassifyService(
+        objects=Objects(), predictions=Keep(), classifier=Classifier.load(model_path, num_threads=1)
+    )
     bucket = "spotter-prod-uploads-123456789012-us-east-1"
     version = "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo"
     ways = {
@@ -93,12 +95,31 @@ def sample_records(model_path) -> dict[str, list]:
     }
     found: dict[str, list] = {}
     for way, key_for in ways.items():
-        found[way] = [service.classify(S3Object(bucket=bucket, key=key_for(name), size=len(data), version_id=version,
-                                                sequencer="0055AED6DCD90281E5", event_time="2026-11-23T10:15:03.123Z"))
-                      .record for name, data in files.items() if name != "notes.jpg"]
-    found["not an image (rejected)"] = [service.classify(S3Object(bucket=bucket, key=ways["web upload"]("notes.jpg"),
-                                                                  version_id=version, sequencer="0055AED6DCD90281E6",
-                                                                  event_time="2026-11-23T10:15:04.000Z")).record]
+        found[way] = [
+            service.classify(
+                S3Object(
+                    bucket=bucket,
+                    key=key_for(name),
+                    size=len(data),
+                    version_id=version,
+                    sequencer="0055AED6DCD90281E5",
+                    event_time="2026-11-23T10:15:03.123Z",
+                )
+            ).record
+            for name, data in files.items()
+            if name != "notes.jpg"
+        ]
+    found["not an image (rejected)"] = [
+        service.classify(
+            S3Object(
+                bucket=bucket,
+                key=ways["web upload"]("notes.jpg"),
+                version_id=version,
+                sequencer="0055AED6DCD90281E6",
+                event_time="2026-11-23T10:15:04.000Z",
+            )
+        ).record
+    ]
     return found
 
 
@@ -114,8 +135,10 @@ def measure(model_path) -> dict:
         items = [to_item(r) for r in records]
         sizes = [item_size(i) for i in items]
         copies = [index_copies(i, indexes, table_keys) for i in items]
-        keys_only = [index_copies(i, [{**x, "Projection": {"ProjectionType": "KEYS_ONLY"}} for x in indexes], table_keys)
-                     for i in items]
+        keys_only = [
+            index_copies(i, [{**x, "Projection": {"ProjectionType": "KEYS_ONLY"}} for x in indexes], table_keys)
+            for i in items
+        ]
         rows[way] = {
             "item_bytes": statistics.mean(sizes),
             "indexes": sorted(copies[0]),
@@ -133,15 +156,37 @@ def run(model_path) -> str:
     rows = measure(model_path)
     lines = []
     for way, r in rows.items():
-        lines.append([way, f"{r['item_bytes']:.0f}", f"{r['table_units']:g}",
-                      f"{len(r['indexes'])} ({', '.join(r['indexes'])})", f"{r['copy_bytes']:.0f}", f"{r['index_units']:g}",
-                      f"{r['units'] + IDEMPOTENCY_WRITES:g}", f"**{r['units']:g}**",
-                      f"{r['keys_only_bytes']:.0f} B: {r['keys_only_units'] + r['table_units']:g}"])
-    text = table(["record (full-resolution photos)", "item bytes", "table WU", "index copies", "bytes per copy", "index WU",
-                  "WU per image, with idempotency table (before)", "WU per image now", "if KEYS_ONLY: bytes per copy, WU"],
-                 lines)
+        lines.append(
+            [
+                way,
+                f"{r['item_bytes']:.0f}",
+                f"{r['table_units']:g}",
+                f"{len(r['indexes'])} ({', '.join(r['indexes'])})",
+                f"{r['copy_bytes']:.0f}",
+                f"{r['index_units']:g}",
+                f"{r['units'] + IDEMPOTENCY_WRITES:g}",
+                f"**{r['units']:g}**",
+                f"{r['keys_only_bytes']:.0f} B: {r['keys_only_units'] + r['table_units']:g}",
+            ]
+        )
+    text = table(
+        [
+            "record (full-resolution photos)",
+            "item bytes",
+            "table WU",
+            "index copies",
+            "bytes per copy",
+            "index WU",
+            "WU per image, with idempotency table (before)",
+            "WU per image now",
+            "if KEYS_ONLY: bytes per copy, WU",
+        ],
+        lines,
+    )
     web = rows["web upload"]
-    text += (f"\n\nwrite units per image (web upload): {web['units'] + IDEMPOTENCY_WRITES:g} before -> {web['units']:g} now "
-             f"(the idempotency table's {IDEMPOTENCY_WRITES} writes dropped); a write unit covers 1 KB, so an index copy "
-             "of an item under 1 KB costs 1 unit whatever its projection")
+    text += (
+        f"\n\nwrite units per image (web upload): {web['units'] + IDEMPOTENCY_WRITES:g} before -> {web['units']:g} now "
+        f"(the idempotency table's {IDEMPOTENCY_WRITES} writes dropped); a write unit covers 1 KB, so an index copy "
+        "of an item under 1 KB costs 1 unit whatever its projection"
+    )
     return text

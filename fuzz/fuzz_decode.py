@@ -83,7 +83,7 @@ def fallback(corpus: Path, seconds: float, seed: int = 0) -> int:
             elif how == 1 and data:
                 data[at] = rng.randrange(256)
             elif how == 2:
-                del data[at:at + rng.randint(1, 64)]
+                del data[at : at + rng.randint(1, 64)]
             else:
                 data[at:at] = rng.randbytes(rng.randint(1, 16))
         try:
@@ -111,8 +111,17 @@ def main() -> int:
             print("atheris is not installed: using the fallback fuzzer", file=sys.stderr)
         return fallback(corpus, args.seconds)
     OUT.mkdir(parents=True, exist_ok=True)
-    argv = [sys.argv[0], str(corpus), f"-max_total_time={args.seconds}", "-timeout=20", "-rss_limit_mb=2560",
-            "-max_len=65536", f"-artifact_prefix={OUT}/", "-print_final_stats=1", *libfuzzer_flags]
+    argv = [
+        sys.argv[0],
+        str(corpus),
+        f"-max_total_time={args.seconds}",
+        "-timeout=20",
+        "-rss_limit_mb=2560",
+        "-max_len=65536",
+        f"-artifact_prefix={OUT}/",
+        "-print_final_stats=1",
+        *libfuzzer_flags,
+    ]
     atheris.Setup(argv, check)
     atheris.Fuzz()
     return 0

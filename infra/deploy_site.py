@@ -46,22 +46,44 @@ def site_config(outputs: dict[str, str]) -> dict:
     return config
 
 
-def publish_commands(aws: str, region: str, outputs: dict[str, str], frontend: Path, config_path: Path) -> list[list[str]]:
+def publish_commands(
+    aws: str, region: str, outputs: dict[str, str], frontend: Path, config_path: Path
+) -> list[list[str]]:
     bucket = f"s3://{outputs['SiteBucketName']}"
     common = ["--region", region]
     return [
         [aws, "s3", "sync", str(frontend), f"{bucket}/", "--delete", "--exclude", "config.json", *common],
-        [aws, "s3", "cp", str(config_path), f"{bucket}/config.json", "--content-type", "application/json",
-         "--cache-control", "no-cache, max-age=0", *common],
-        [aws, "cloudfront", "create-invalidation", "--distribution-id", outputs["SiteDistributionId"],
-         "--paths", "/*", *common],
+        [
+            aws,
+            "s3",
+            "cp",
+            str(config_path),
+            f"{bucket}/config.json",
+            "--content-type",
+            "application/json",
+            "--cache-control",
+            "no-cache, max-age=0",
+            *common,
+        ],
+        [
+            aws,
+            "cloudfront",
+            "create-invalidation",
+            "--distribution-id",
+            outputs["SiteDistributionId"],
+            "--paths",
+            "/*",
+            *common,
+        ],
     ]
 
 
 def stack_outputs(aws: str, stack: str, region: str) -> dict[str, str]:
     done = subprocess.run(
         [aws, "cloudformation", "describe-stacks", "--stack-name", stack, "--region", region, "--output", "json"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     stacks = json.loads(done.stdout)["Stacks"]
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}

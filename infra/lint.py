@@ -79,8 +79,12 @@ def cfn_lint(path: Path, region: str = REGION) -> tuple[int, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
-    parser.add_argument("--out", type=Path, default=HERE.parent / "build" / "infra",
-                        help="where the expanded template is written (default build/infra)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HERE.parent / "build" / "infra",
+        help="where the expanded template is written (default build/infra)",
+    )
     parser.add_argument("--region", default=REGION)
     parser.add_argument("--expanded-only", action="store_true", help="skip linting the template as written")
     args = parser.parse_args(argv)

@@ -70,7 +70,17 @@ def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, t
     import subprocess
     import time
 
-    command = [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(state_dir), "--visibility-timeout", "2", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "spotter.cli",
+        "up",
+        "--state-dir",
+        str(state_dir),
+        "--visibility-timeout",
+        "2",
+        *extra,
+    ]
     if model is not None:
         command += ["--model", str(model)]
     log = open(state_dir / "spotter-up.log", "w+")  # a file, not a pipe nobody reads (it would fill and block)
@@ -88,6 +98,15 @@ def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, t
 
 def clean_env(**extra) -> dict:
     """The environment a user's shell would have: none of the settings tests set in this process."""
-    drop = {"AWS_ENDPOINT_URL", "UPLOADS_BUCKET", "PREDICTIONS_TABLE", "IDEMPOTENCY_TABLE", "SPOTTER_MODEL",
-            "CLASSIFY_QUEUE_URL", "CLASSIFY_DLQ_URL", "ALLOWED_ORIGINS", "MAX_UPLOAD_BYTES"}
+    drop = {
+        "AWS_ENDPOINT_URL",
+        "UPLOADS_BUCKET",
+        "PREDICTIONS_TABLE",
+        "IDEMPOTENCY_TABLE",
+        "SPOTTER_MODEL",
+        "CLASSIFY_QUEUE_URL",
+        "CLASSIFY_DLQ_URL",
+        "ALLOWED_ORIGINS",
+        "MAX_UPLOAD_BYTES",
+    }
     return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}

@@ -21,6 +21,7 @@ class PlatformError(Exception):
 @dataclass
 class FakeObjects:
     """ObjectReader: objects by (bucket, key); `failing` keys raise a platform error."""
+
     objects: dict[tuple[str, str], bytes] = field(default_factory=dict)
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
@@ -33,13 +34,15 @@ class FakeObjects:
         if (bucket, key) not in self.objects:
             raise ObjectMissing(f"s3://{bucket}/{key}")
         data = self.objects[bucket, key]
-        return StoredObject(data=data[:max_bytes + 1], size=len(data), etag="etag-" + key,
-                            metadata=self.metadata.get((bucket, key)))
+        return StoredObject(
+            data=data[: max_bytes + 1], size=len(data), etag="etag-" + key, metadata=self.metadata.get((bucket, key))
+        )
 
 
 @dataclass
 class FakePredictions:
     """PredictionStore with the conditional write: the newer event (`records.replaces`) wins."""
+
     records: dict[tuple[str, str], PredictionRecord] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
 
@@ -59,15 +62,18 @@ class FakePredictions:
 
 def _matches(query: PredictionQuery, record: PredictionRecord) -> bool:
     prefix = query.key_prefix
-    return ((prefix is None or record.key.startswith(prefix))
-            and (query.source is None or record.source == query.source)
-            and all(getattr(query, name) in (None, getattr(record, name)) for name in ("label", "status", "model"))
-            and (query.min_score is None or (record.score is not None and record.score >= query.min_score)))
+    return (
+        (prefix is None or record.key.startswith(prefix))
+        and (query.source is None or record.source == query.source)
+        and all(getattr(query, name) in (None, getattr(record, name)) for name in ("label", "status", "model"))
+        and (query.min_score is None or (record.score is not None and record.score >= query.min_score))
+    )
 
 
 @dataclass
 class FakeQueries:
     """PredictionQueries over a list of records; the cursor is an offset, pages are `query.limit` long."""
+
     records: list[PredictionRecord] = field(default_factory=list)
     calls: int = 0
 
@@ -88,6 +94,7 @@ class FakeQueries:
 @dataclass
 class FakeRecordReader:
     """RecordReader: object id -> ETag of its record, for one model."""
+
     etags: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def current(self, object_ids, model: str) -> dict[str, str | None]:
@@ -120,10 +127,13 @@ class FakePresigner:
     bucket: str = "bucket"
     forms: list[dict] = field(default_factory=list)
 
-    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int,
-                    metadata: dict[str, str] | None = None) -> dict:
-        form = {"url": f"https://{self.bucket}.example/", "fields": {"key": key, "Content-Type": content_type,
-                                                                     **(metadata or {})}}
+    def upload_form(
+        self, key: str, content_type: str, max_bytes: int, expires_s: int, metadata: dict[str, str] | None = None
+    ) -> dict:
+        form = {
+            "url": f"https://{self.bucket}.example/",
+            "fields": {"key": key, "Content-Type": content_type, **(metadata or {})},
+        }
         self.forms.append({"key": key, "type": content_type, "max": max_bytes, "ttl": expires_s})
         return form
 
@@ -134,6 +144,7 @@ class FakePresigner:
 @dataclass
 class FakeFolder:
     """Folder: key -> ListedObject; uploads are recorded and become listable."""
+
     objects: dict[str, ListedObject] = field(default_factory=dict)
     uploaded: list[tuple[Path, str, str]] = field(default_factory=list)
 
@@ -153,6 +164,7 @@ class FakeFolder:
 @dataclass
 class FakeInspector:
     """ObjectInspector: (bucket, key) -> ObjectHead; anything else does not exist."""
+
     heads: dict[tuple[str, str], ObjectHead] = field(default_factory=dict)
 
     def head(self, bucket: str, key: str) -> ObjectHead | None:
@@ -162,6 +174,7 @@ class FakeInspector:
 @dataclass
 class FakeQueue:
     """Queue: every body sent, and each call's batch."""
+
     sent: list[str] = field(default_factory=list)
     batches: list[list[str]] = field(default_factory=list)
 
@@ -173,6 +186,7 @@ class FakeQueue:
 @dataclass
 class FakeDeadLetters:
     """DeadLetterQueue: messages in, and what became of each (deleted, released)."""
+
     messages: list[QueuedMessage] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)

@@ -14,9 +14,8 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
-
 from images import BLUE, GREEN, RED, animated_gif, encode, photo_like, png_bomb, solid
+from PIL import Image
 
 OK, REJECTED, EITHER = "ok", "rejected", "either"
 
@@ -37,8 +36,9 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 def _png_raw(width: int, height: int, rows: bytes, bit_depth=8, colour_type=0) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 9))
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows, 9)) + _chunk(b"IEND", b"")
+    )
 
 
 def png_zeros(width: int, height: int, bit_depth: int = 8, colour_type: int = 0) -> bytes:
@@ -48,8 +48,7 @@ def png_zeros(width: int, height: int, bit_depth: int = 8, colour_type: int = 0)
     compressor = zlib.compressobj(9)
     parts = [compressor.compress(row) for _ in range(height)] + [compressor.flush()]
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(parts))
-            + _chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(parts)) + _chunk(b"IEND", b"")
 
 
 def big_bombs() -> list[Case]:
@@ -70,6 +69,7 @@ def big_bombs() -> list[Case]:
 
 # ---- traps against the decode budget (issue 13): each generated, none stored ------------------------
 
+
 def tiff_pages(pages: int, width: int = 1, height: int = 1) -> bytes:
     """A TIFF of `pages` tiny grey pages sharing one strip: 114 bytes a page (200,000 pages = 23 MB).
     Pillow's `n_frames` walks the page list in time that grows with the square of its length."""
@@ -80,27 +80,55 @@ def tiff_pages(pages: int, width: int = 1, height: int = 1) -> bytes:
     for page in range(pages):
         at = ifd_at + page * size
         following = at + size if page + 1 < pages else 0
-        entries = [(256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, strip_at),
-                   (277, 3, 1), (278, 4, height), (279, 4, width * height)]
+        entries = [
+            (256, 4, width),
+            (257, 4, height),
+            (258, 3, 8),
+            (259, 3, 1),
+            (262, 3, 1),
+            (273, 4, strip_at),
+            (277, 3, 1),
+            (278, 4, height),
+            (279, 4, width * height),
+        ]
         out += struct.pack("<H", entry_count)
         for tag, kind, value in entries:
-            out += struct.pack("<HHII", tag, kind, 1, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, 1,
-                                                                                            value, 0)
+            out += (
+                struct.pack("<HHII", tag, kind, 1, value)
+                if kind == 4
+                else struct.pack("<HHIHH", tag, kind, 1, value, 0)
+            )
         out += struct.pack("<I", following)
     return bytes(out)
 
 
-def tiff_samples(bits: int, sample_format: int, samples: int = 1, size=(16, 12), photometric: int | None = None,
-                 value: bytes | None = None) -> bytes:
+def tiff_samples(
+    bits: int,
+    sample_format: int,
+    samples: int = 1,
+    size=(16, 12),
+    photometric: int | None = None,
+    value: bytes | None = None,
+) -> bytes:
     """An uncompressed TIFF with any sample layout: 16/32/64-bit, unsigned/signed/float (SampleFormat
     1/2/3), 1 or 3 samples a pixel. Cameras and GIS tools write these; Pillow reads only some."""
     width, height = size
     pixel = value if value is not None else (b"\x40" * (bits // 8))
     strip = pixel * samples * width * height
     photometric = photometric if photometric is not None else (2 if samples >= 3 else 1)
-    entries = [(256, 4, [width]), (257, 4, [height]), (258, 3, [bits] * samples), (259, 3, [1]),
-               (262, 3, [photometric]), (273, 4, [0]), (277, 3, [samples]), (278, 4, [height]),
-               (279, 4, [len(strip)]), (284, 3, [1]), (339, 3, [sample_format] * samples)]
+    entries = [
+        (256, 4, [width]),
+        (257, 4, [height]),
+        (258, 3, [bits] * samples),
+        (259, 3, [1]),
+        (262, 3, [photometric]),
+        (273, 4, [0]),
+        (277, 3, [samples]),
+        (278, 4, [height]),
+        (279, 4, [len(strip)]),
+        (284, 3, [1]),
+        (339, 3, [sample_format] * samples),
+    ]
     ifd_at = 8
     extra_at = ifd_at + 2 + 12 * len(entries) + 4
     extra, body = bytearray(), bytearray(struct.pack("<H", len(entries)))
@@ -111,7 +139,7 @@ def tiff_samples(bits: int, sample_format: int, samples: int = 1, size=(16, 12),
             body += struct.pack("<HHII", tag, kind, len(values), extra_at + len(extra))
             extra += struct.pack(f"<{len(values)}H", *values)
         elif kind == 3:
-            body += struct.pack("<HHI", tag, kind, len(values)) + struct.pack("<2H", *(values + [0])[:2])
+            body += struct.pack("<HHI", tag, kind, len(values)) + struct.pack("<2H", *([*values, 0])[:2])
         else:
             body += struct.pack("<HHII", tag, kind, 1, values[0])
     body += struct.pack("<I", 0)
@@ -133,9 +161,14 @@ def png_palette_zeros(width: int, height: int, transparent: bool = True) -> byte
     compressor = zlib.compressobj(9)
     parts = [compressor.compress(row) for _ in range(height)] + [compressor.flush()]
     header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"PLTE", b"\xff\x00\x00" * 2)
-            + (_chunk(b"tRNS", b"\x80\xff") if transparent else b"") + _chunk(b"IDAT", b"".join(parts))
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"PLTE", b"\xff\x00\x00" * 2)
+        + (_chunk(b"tRNS", b"\x80\xff") if transparent else b"")
+        + _chunk(b"IDAT", b"".join(parts))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def pa_tiff(side: int) -> bytes:
@@ -162,23 +195,59 @@ def budget_cases() -> list[Case]:
     return [
         Case("TIFF of 20,000 one-pixel pages", "pages-20000.tif", tiff_pages(20_000), REJECTED, "pages", "budget"),
         Case("TIFF of 500 one-pixel pages", "pages-500.tif", tiff_pages(500), OK, None, "budget"),
-        Case("progressive JPEG, last scan repeated 5,000 times", "scans.jpg", jpeg_repeated_scan(5000), REJECTED,
-             "scans", "budget"),
+        Case(
+            "progressive JPEG, last scan repeated 5,000 times",
+            "scans.jpg",
+            jpeg_repeated_scan(5000),
+            REJECTED,
+            "scans",
+            "budget",
+        ),
         Case("MPO (two pictures)", "phone.mpo.jpg", mpo(), OK, None, "budget"),
-        Case("JPEG with a second JPEG appended", "twice.jpg", jpg + encode(solid(BLUE, (64, 48)), "JPEG"), OK, None,
-             "budget"),
-        Case("JPEG with an MP4 trailer (motion photo)", "motion.jpg", jpg + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000,
-             OK, None, "budget"),
-        Case("P PNG with transparency 3000x3000", "palette-alpha.png", png_palette_zeros(3000, 3000), OK, None,
-             "budget"),
+        Case(
+            "JPEG with a second JPEG appended",
+            "twice.jpg",
+            jpg + encode(solid(BLUE, (64, 48)), "JPEG"),
+            OK,
+            None,
+            "budget",
+        ),
+        Case(
+            "JPEG with an MP4 trailer (motion photo)",
+            "motion.jpg",
+            jpg + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 4000,
+            OK,
+            None,
+            "budget",
+        ),
+        Case(
+            "P PNG with transparency 3000x3000", "palette-alpha.png", png_palette_zeros(3000, 3000), OK, None, "budget"
+        ),
         Case("PA TIFF 3000x3000", "pa.tif", pa_tiff(3000), OK, None, "budget"),
-        Case("RGBA PNG 3000x3000 rotated by EXIF", "rotated-rgba.png",
-             rotated(Image.new("RGBA", (3000, 3000), (200, 0, 0, 128)), "PNG"), OK, None, "budget"),
-        Case("CMYK progressive JPEG 3000x2000", "cmyk-progressive.jpg",
-             encode(Image.new("CMYK", (3000, 2000), (0, 200, 200, 0)), "JPEG", progressive=True, quality=80), OK,
-             None, "budget"),
-        Case("float32 grey TIFF", "float32.tif", tiff_samples(32, 3, value=struct.pack("<f", 0.5)), OK, None,
-             "float TIFF"),
+        Case(
+            "RGBA PNG 3000x3000 rotated by EXIF",
+            "rotated-rgba.png",
+            rotated(Image.new("RGBA", (3000, 3000), (200, 0, 0, 128)), "PNG"),
+            OK,
+            None,
+            "budget",
+        ),
+        Case(
+            "CMYK progressive JPEG 3000x2000",
+            "cmyk-progressive.jpg",
+            encode(Image.new("CMYK", (3000, 2000), (0, 200, 200, 0)), "JPEG", progressive=True, quality=80),
+            OK,
+            None,
+            "budget",
+        ),
+        Case(
+            "float32 grey TIFF",
+            "float32.tif",
+            tiff_samples(32, 3, value=struct.pack("<f", 0.5)),
+            OK,
+            None,
+            "float TIFF",
+        ),
         Case("float64 grey TIFF", "float64.tif", tiff_samples(64, 3), REJECTED, "64-bit floating-point", "float TIFF"),
         Case("float16 grey TIFF", "float16.tif", tiff_samples(16, 3), EITHER, None, "float TIFF"),
         Case("float32 RGB TIFF", "float32-rgb.tif", tiff_samples(32, 3, samples=3), EITHER, None, "float TIFF"),
@@ -192,17 +261,47 @@ def budget_cases() -> list[Case]:
 def budget_bombs() -> list[Case]:
     """The issue's traps at full size (slow to make and to decode: `make stress` only)."""
     return [
-        Case("TIFF of 200,000 one-pixel pages (23 MB)", "pages-200000.tif", tiff_pages(200_000), REJECTED, "pages",
-             "budget"),
-        Case("progressive JPEG, last scan repeated 40,000 times", "scans-40000.jpg",
-             jpeg_repeated_scan(40_000), REJECTED, "scans", "budget"),
+        Case(
+            "TIFF of 200,000 one-pixel pages (23 MB)",
+            "pages-200000.tif",
+            tiff_pages(200_000),
+            REJECTED,
+            "pages",
+            "budget",
+        ),
+        Case(
+            "progressive JPEG, last scan repeated 40,000 times",
+            "scans-40000.jpg",
+            jpeg_repeated_scan(40_000),
+            REJECTED,
+            "scans",
+            "budget",
+        ),
         Case("PA TIFF 9400x9400 (271 KB)", "bomb-pa.tif", pa_tiff(9400), EITHER, None, "budget"),
-        Case("P PNG with transparency 9400x9400", "bomb-palette.png", png_palette_zeros(9400, 9400), EITHER, None,
-             "budget"),
-        Case("RGBA PNG 9400x9400 rotated by EXIF", "bomb-rotated.png",
-             rotated(Image.new("RGBA", (9400, 9400)), "PNG", compress_level=9), EITHER, None, "budget"),
-        Case("CMYK progressive JPEG 9400x9400", "bomb-cmyk.jpg",
-             encode(Image.new("CMYK", (9400, 9400)), "JPEG", progressive=True, quality=50), EITHER, None, "budget"),
+        Case(
+            "P PNG with transparency 9400x9400",
+            "bomb-palette.png",
+            png_palette_zeros(9400, 9400),
+            EITHER,
+            None,
+            "budget",
+        ),
+        Case(
+            "RGBA PNG 9400x9400 rotated by EXIF",
+            "bomb-rotated.png",
+            rotated(Image.new("RGBA", (9400, 9400)), "PNG", compress_level=9),
+            EITHER,
+            None,
+            "budget",
+        ),
+        Case(
+            "CMYK progressive JPEG 9400x9400",
+            "bomb-cmyk.jpg",
+            encode(Image.new("CMYK", (9400, 9400)), "JPEG", progressive=True, quality=50),
+            EITHER,
+            None,
+            "budget",
+        ),
     ]
 
 
@@ -228,7 +327,7 @@ def tiff_bomb(width=100_000, height=100_000) -> bytes:
     count = struct.unpack_from("<H", data, offset)[0]
     for i in range(count):
         entry = offset + 2 + 12 * i
-        tag, kind = struct.unpack_from("<HH", data, entry)
+        tag, _kind = struct.unpack_from("<HH", data, entry)
         if tag in (256, 257):
             struct.pack_into("<HHII", data, entry, tag, 4, 1, width if tag == 256 else height)
     return bytes(data)
@@ -315,8 +414,11 @@ def mode_cases() -> list[Case]:
             if fmt == "TIFF" and mode == "YCbCr":
                 options = {"compression": "tiff_deflate"}  # Pillow cannot read back its own raw YCbCr TIFF
             tag = mode.replace(";", "_")
-            cases.append(Case(f"mode {mode} as {fmt}", f"mode-{tag}.{_EXT[fmt]}", encode(image, fmt, **options), OK,
-                              group="mode"))
+            cases.append(
+                Case(
+                    f"mode {mode} as {fmt}", f"mode-{tag}.{_EXT[fmt]}", encode(image, fmt, **options), OK, group="mode"
+                )
+            )
     return cases
 
 
@@ -350,15 +452,34 @@ def catalogue() -> list[Case]:
         # not images at all, under image extensions
         Case("empty file", "empty.jpg", b"", REJECTED, "empty", "not an image"),
         Case("text under .jpg", "notes.jpg", b"field notes, not a photo\n" * 20, REJECTED, "text", "not an image"),
-        Case("HTML under .png", "page.png", b"<!doctype html><html><body>hi</body></html>", REJECTED, "text",
-             "not an image"),
-        Case("PDF under .jpg", "scan.jpg", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n", REJECTED, "PDF",
-             "not an image"),
+        Case(
+            "HTML under .png",
+            "page.png",
+            b"<!doctype html><html><body>hi</body></html>",
+            REJECTED,
+            "text",
+            "not an image",
+        ),
+        Case(
+            "PDF under .jpg",
+            "scan.jpg",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\n",
+            REJECTED,
+            "PDF",
+            "not an image",
+        ),
         Case("ZIP under .png", "archive.png", b"PK\x03\x04" + b"\x00" * 60, REJECTED, "ZIP", "not an image"),
-        Case("ELF binary under .gif", "tool.gif", b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 2, REJECTED,
-             "not a recognised", "not an image"),
-        Case("random bytes under .webp", "noise.webp", random.Random(7).randbytes(4096), REJECTED, None,
-             "not an image"),
+        Case(
+            "ELF binary under .gif",
+            "tool.gif",
+            b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 2,
+            REJECTED,
+            "not a recognised",
+            "not an image",
+        ),
+        Case(
+            "random bytes under .webp", "noise.webp", random.Random(7).randbytes(4096), REJECTED, None, "not an image"
+        ),
         Case("one NUL byte", "nul.png", b"\x00", REJECTED, None, "not an image"),
         Case("HEIC", "IMG_0001.HEIC.jpg", heic_header(), REJECTED, "HEIC", "unsupported"),
         Case("AVIF header", "photo.avif", avif_header(), REJECTED, "AVIF", "unsupported"),
@@ -366,34 +487,61 @@ def catalogue() -> list[Case]:
         Case("SVG with XML prolog under .png", "logo.png", svg(prolog=True), REJECTED, "SVG", "unsupported"),
         Case("ICO", "favicon.ico", encode(solid(RED, (32, 32)), "ICO"), REJECTED, "not supported", "unsupported"),
         Case("PPM", "frame.ppm", encode(solid(RED, (32, 32)), "PPM"), REJECTED, "not supported", "unsupported"),
-        Case("EPS (never rendered)", "figure.jpg",
-             b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n%%EOF\n", REJECTED, None,
-             "unsupported"),
+        Case(
+            "EPS (never rendered)",
+            "figure.jpg",
+            b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n%%EOF\n",
+            REJECTED,
+            None,
+            "unsupported",
+        ),
         # damaged files of each supported format
         Case("JPEG: SOI only", "soi.jpg", b"\xff\xd8", REJECTED, None, "damaged"),
         Case("JPEG: first 20 bytes", "head.jpg", jpg[:20], REJECTED, None, "damaged"),
         Case("JPEG: truncated at 40%", "cut.jpg", jpg[: int(len(jpg) * 0.4)], REJECTED, "truncated", "damaged"),
-        Case("progressive JPEG: truncated at 40%", "cut-progressive.jpg",
-             samples["progressive JPEG"][: int(len(samples["progressive JPEG"]) * 0.4)], REJECTED, "truncated",
-             "damaged"),
+        Case(
+            "progressive JPEG: truncated at 40%",
+            "cut-progressive.jpg",
+            samples["progressive JPEG"][: int(len(samples["progressive JPEG"]) * 0.4)],
+            REJECTED,
+            "truncated",
+            "damaged",
+        ),
         Case("JPEG: 64 bit flips", "flipped.jpg", bit_flipped(jpg, 64, 1, skip_header=200), EITHER, None, "damaged"),
         Case("PNG: header only", "head.png", png_[:33], REJECTED, None, "damaged"),
         Case("PNG: truncated at 40%", "cut.png", png_[: int(len(png_) * 0.4)], REJECTED, "truncated", "damaged"),
         Case("PNG: bad IHDR CRC", "crc.png", png_[:29] + b"\xde\xad\xbe\xef" + png_[33:], REJECTED, None, "damaged"),
-        Case("PNG: 16 bit flips in IDAT", "flipped.png", bit_flipped(png_, 16, 2, skip_header=60), EITHER, None,
-             "damaged"),
+        Case(
+            "PNG: 16 bit flips in IDAT",
+            "flipped.png",
+            bit_flipped(png_, 16, 2, skip_header=60),
+            EITHER,
+            None,
+            "damaged",
+        ),
         Case("PNG: 0x0 IHDR", "zero.png", _png_raw(0, 0, b""), REJECTED, None, "damaged"),
         Case("GIF: truncated at 40%", "cut.gif", gif[: int(len(gif) * 0.4)], EITHER, None, "damaged"),
         Case("GIF: header only", "head.gif", gif[:13], REJECTED, None, "damaged"),
         Case("GIF: 32 bit flips", "flipped.gif", bit_flipped(gif, 32, 3, skip_header=800), EITHER, None, "damaged"),
         Case("WebP: truncated at 40%", "cut.webp", webp[: int(len(webp) * 0.4)], REJECTED, None, "damaged"),
-        Case("WebP: 16 bit flips", "flipped.webp", bit_flipped(webp, 16, 4, skip_header=30), EITHER, None,
-             "damaged"),
-        Case("TIFF: truncated at 40%", "cut.tif", samples["TIFF"][: int(len(samples["TIFF"]) * 0.4)], REJECTED,
-             None, "damaged"),
+        Case("WebP: 16 bit flips", "flipped.webp", bit_flipped(webp, 16, 4, skip_header=30), EITHER, None, "damaged"),
+        Case(
+            "TIFF: truncated at 40%",
+            "cut.tif",
+            samples["TIFF"][: int(len(samples["TIFF"]) * 0.4)],
+            REJECTED,
+            None,
+            "damaged",
+        ),
         Case("TIFF: IFD pointing at itself", "loop.tif", tiff_ifd_loop(), EITHER, None, "damaged"),
-        Case("BMP: truncated at 40%", "cut.bmp", samples["BMP"][: int(len(samples["BMP"]) * 0.4)], REJECTED, None,
-             "damaged"),
+        Case(
+            "BMP: truncated at 40%",
+            "cut.bmp",
+            samples["BMP"][: int(len(samples["BMP"]) * 0.4)],
+            REJECTED,
+            None,
+            "damaged",
+        ),
         # decompression bombs: a huge declared size in a tiny file, and real ones that inflate
         Case("PNG bomb: declares 40000x40000", "bomb.png", png_bomb(), REJECTED, "megapixel", "bomb"),
         Case("JPEG bomb: declares 65500x65500", "bomb.jpg", jpeg_bomb(), REJECTED, "megapixel", "bomb"),
@@ -408,26 +556,61 @@ def catalogue() -> list[Case]:
         Case("1x20000 PNG", "tall.png", encode(solid(RED, (1, 20000)), "PNG"), OK, None, "shape"),
         Case("20000x1 PNG", "wide.png", encode(solid(RED, (20000, 1)), "PNG"), OK, None, "shape"),
         Case("20000x1 JPEG", "wide.jpg", encode(solid(RED, (20000, 1)), "JPEG"), OK, None, "shape"),
-        Case("interlaced PNG", "interlaced.png", encode(photo_like((64, 48)), "PNG", interlace=1), OK, None,
-             "shape"),
+        Case("interlaced PNG", "interlaced.png", encode(photo_like((64, 48)), "PNG", interlace=1), OK, None, "shape"),
         # multi-frame files
-        Case("multi-frame TIFF (3 pages)", "pages.tif", encode(solid(RED, (40, 30)), "TIFF", save_all=True,
-             append_images=[solid(GREEN, (40, 30)), solid(BLUE, (40, 30))]), OK, None, "frames"),
+        Case(
+            "multi-frame TIFF (3 pages)",
+            "pages.tif",
+            encode(
+                solid(RED, (40, 30)),
+                "TIFF",
+                save_all=True,
+                append_images=[solid(GREEN, (40, 30)), solid(BLUE, (40, 30))],
+            ),
+            OK,
+            None,
+            "frames",
+        ),
         Case("animated GIF", "anim.gif", animated_gif(RED, BLUE), OK, None, "frames"),
         Case("animated GIF, 300 frames", "long.gif", _many_frame_gif(300), OK, None, "frames"),
-        Case("animated WebP", "anim.webp", encode(solid(RED, (40, 40)), "WEBP", save_all=True,
-             append_images=[solid(BLUE, (40, 40))], duration=100), OK, None, "frames"),
-        Case("APNG", "anim.png", encode(solid(RED, (40, 40)), "PNG", save_all=True,
-             append_images=[solid(BLUE, (40, 40))], duration=100), OK, None, "frames"),
+        Case(
+            "animated WebP",
+            "anim.webp",
+            encode(solid(RED, (40, 40)), "WEBP", save_all=True, append_images=[solid(BLUE, (40, 40))], duration=100),
+            OK,
+            None,
+            "frames",
+        ),
+        Case(
+            "APNG",
+            "anim.png",
+            encode(solid(RED, (40, 40)), "PNG", save_all=True, append_images=[solid(BLUE, (40, 40))], duration=100),
+            OK,
+            None,
+            "frames",
+        ),
         # metadata a camera or an attacker can write
         Case("EXIF orientation 9 (invalid)", "orient9.jpg", _jpeg_with_exif({0x0112: 9}), OK, None, "metadata"),
         Case("EXIF GPS with zero denominators", "gps-zero.jpg", _jpeg_with_zero_gps(), OK, None, "metadata"),
-        Case("EXIF block of garbage", "exif-garbage.jpg", encode(solid(RED), "JPEG", exif=b"Exif\x00\x00" +
-             random.Random(5).randbytes(400)), OK, None, "metadata"),
-        Case("EXIF camera name of 300 KB (PNG eXIf)", "long-make.png", _png_with_long_make(300_000), OK, None,
-             "metadata"),
-        Case("YCbCr TIFF, uncompressed", "ycbcr-raw.tif", encode(solid(RED, (48, 40)).convert("YCbCr"), "TIFF"),
-             EITHER, None, "mode"),
+        Case(
+            "EXIF block of garbage",
+            "exif-garbage.jpg",
+            encode(solid(RED), "JPEG", exif=b"Exif\x00\x00" + random.Random(5).randbytes(400)),
+            OK,
+            None,
+            "metadata",
+        ),
+        Case(
+            "EXIF camera name of 300 KB (PNG eXIf)", "long-make.png", _png_with_long_make(300_000), OK, None, "metadata"
+        ),
+        Case(
+            "YCbCr TIFF, uncompressed",
+            "ycbcr-raw.tif",
+            encode(solid(RED, (48, 40)).convert("YCbCr"), "TIFF"),
+            EITHER,
+            None,
+            "mode",
+        ),
         Case("PNG with a 1 MB zTXt chunk", "ztxt.png", _png_with_big_text(), EITHER, None, "metadata"),
     ]
     return cases + mode_cases() + budget_cases()
@@ -494,13 +677,21 @@ def mutations(count: int, seed: int = 0) -> list[Case]:
         elif how == "splice":
             other = samples[rng.choice(sorted(samples))]
             a = rng.randrange(len(data))
-            data = data[:a] + other[rng.randrange(len(other)):]
+            data = data[:a] + other[rng.randrange(len(other)) :]
         else:
             a = rng.randrange(len(data))
-            data[a:a + rng.randint(1, 256)] = b"\x00" * rng.randint(1, 256)
+            data[a : a + rng.randint(1, 256)] = b"\x00" * rng.randint(1, 256)
         tag = fmt.lower().replace(" ", "-")
-        cases.append(Case(f"random {how}: {fmt}", f"mut-{n:04d}-{tag}-{how}.{_EXT.get(fmt.split()[-1], 'jpg')}",
-                          bytes(data), EITHER, None, f"mutation: {how}"))
+        cases.append(
+            Case(
+                f"random {how}: {fmt}",
+                f"mut-{n:04d}-{tag}-{how}.{_EXT.get(fmt.split()[-1], 'jpg')}",
+                bytes(data),
+                EITHER,
+                None,
+                f"mutation: {how}",
+            )
+        )
     return cases
 
 
@@ -530,6 +721,7 @@ def good_jpeg(colour=GREEN) -> bytes:
 
 # ---- talking to a running local stack (`spotter up`) -------------------------------------------
 
+
 def drain_output(process, keep: int = 200):
     """Read a `spotter up` subprocess's piped output as it comes, keeping the last `keep` lines.
     conftest.start_local_stack pipes it; left unread, the pipe fills after a few hundred
@@ -548,8 +740,12 @@ def clients(endpoints: dict):
     import boto3
     from botocore.config import Config
 
-    options = dict(endpoint_url=endpoints["s3"], region_name=endpoints.get("region", "us-east-1"),
-                   aws_access_key_id="local", aws_secret_access_key="local")
+    options = {
+        "endpoint_url": endpoints["s3"],
+        "region_name": endpoints.get("region", "us-east-1"),
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+    }
     s3 = boto3.client("s3", config=Config(retries={"max_attempts": 5}, max_pool_connections=8), **options)
     table = boto3.resource("dynamodb", **options).Table(endpoints["table"])
     sqs = boto3.client("sqs", **options)
@@ -622,10 +818,22 @@ def presigned_uploads(api: str, cases: list[Case], origin: str | None = None) ->
     POST form. Returns the stored key -> case (files the API refuses up front are left out)."""
     import requests
 
-    content_types = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp",
-                     "tif": "image/tiff", "bmp": "image/bmp"}
-    files = [{"name": c.name, "type": content_types.get(c.name.rsplit(".", 1)[-1].lower(), "image/jpeg"),
-              "size": max(1, len(c.data))} for c in cases]
+    content_types = {
+        "jpg": "image/jpeg",
+        "png": "image/png",
+        "gif": "image/gif",
+        "webp": "image/webp",
+        "tif": "image/tiff",
+        "bmp": "image/bmp",
+    }
+    files = [
+        {
+            "name": c.name,
+            "type": content_types.get(c.name.rsplit(".", 1)[-1].lower(), "image/jpeg"),
+            "size": max(1, len(c.data)),
+        }
+        for c in cases
+    ]
     headers = {"Origin": origin} if origin else {}
     response = requests.post(f"{api}/uploads", json={"files": files}, headers=headers, timeout=30)
     response.raise_for_status()
@@ -633,8 +841,9 @@ def presigned_uploads(api: str, cases: list[Case], origin: str | None = None) ->
     for case, file, upload in zip(cases, files, response.json()["uploads"]):
         if "error" in upload:
             continue
-        posted = requests.post(upload["url"], data=upload["fields"],
-                               files={"file": (case.name, case.data, file["type"])}, timeout=30)
+        posted = requests.post(
+            upload["url"], data=upload["fields"], files={"file": (case.name, case.data, file["type"])}, timeout=30
+        )
         if posted.status_code not in (200, 201, 204):
             raise AssertionError(f"presigned POST of {case.kind} answered {posted.status_code}: {posted.text[:300]}")
         stored[upload["key"]] = case

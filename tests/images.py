@@ -51,7 +51,7 @@ def png_16bit_grey(level=0.8) -> bytes:
 
 
 def rgba_png(colour=RED, alpha=255) -> bytes:
-    return encode(Image.new("RGBA", (50, 50), colour + (alpha,)), "PNG")
+    return encode(Image.new("RGBA", (50, 50), (*colour, alpha)), "PNG")
 
 
 def palette_png_with_transparency(colour=RED) -> bytes:
@@ -88,11 +88,17 @@ def jpeg_with_field_data(colour=GREEN, taken="2026:05:04 10:30:15", offset: str 
 
 def png_bomb(width=40000, height=40000) -> bytes:
     """A tiny PNG whose header declares a huge image (a decompression bomb's calling card)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def truncated(data: bytes, keep: float = 0.5) -> bytes:

@@ -9,8 +9,8 @@ import boto3
 
 from spotter.local.lambda_runtime import load_handler_module
 from spotter.local.resources import StackSpec, create_stack
-from spotter.local.template import stack_spec
 from spotter.local.sqs_trigger import SqsTrigger
+from spotter.local.template import stack_spec
 
 # The template's resources, with names of our own and short timings so retries happen in seconds.
 _TEMPLATE_SPEC = stack_spec()
@@ -61,12 +61,16 @@ class Stack:
     def nothing_left(self) -> bool:
         """No message waiting or in flight (a failed one is only hidden for the visibility timeout) and
         none dead-lettered: every delivery was handled for good."""
-        counts = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        counts = self.sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
         return all(value == "0" for value in counts.values()) and not self.dead_letters()
 
     def dead_letters(self) -> list[dict]:
-        return self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        return self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
 
 
 def make_stack(model_path, spec: StackSpec = TEST_SPEC, idempotency: bool = True) -> Stack:
@@ -81,8 +85,13 @@ def make_stack(model_path, spec: StackSpec = TEST_SPEC, idempotency: bool = True
     )
     # configuring the notification queued an s3:TestEvent, as real S3 does; the handler must skip it
     module = load_handler_module("classify")
-    trigger = SqsTrigger(sqs, created.queue_url, module.lambda_handler, batch_size=spec.batch_size,
-                         function_timeout_s=spec.function_timeout_s)
+    trigger = SqsTrigger(
+        sqs,
+        created.queue_url,
+        module.lambda_handler,
+        batch_size=spec.batch_size,
+        function_timeout_s=spec.function_timeout_s,
+    )
     return Stack(spec, s3, sqs, dynamodb, created.queue_url, created.dead_letter_queue_url, module, trigger)
 
 

@@ -96,8 +96,9 @@ def run_round(endpoints: dict, process, cases: list[hostile.Case], number: int, 
     found.update(hostile.wait_for_records(table, "uploads/", set(web), timeout_s=timeout_s, settle_s=0))
     elapsed = time.monotonic() - started
     rows, problems = [], []
-    for key, case in list(by_key.items()) + [(k, hostile.Case("web: " + c.kind, c.name, c.data, c.expect,
-                                                                c.reason_word, "web")) for k, c in web.items()]:
+    for key, case in list(by_key.items()) + [
+        (k, hostile.Case("web: " + c.kind, c.name, c.data, c.expect, c.reason_word, "web")) for k, c in web.items()
+    ]:
         records = found.get(key, [])
         problems += hostile.problems_with(case, records)
         status = records[0]["status"] if len(records) == 1 else f"{len(records)} records"
@@ -109,10 +110,21 @@ def run_round(endpoints: dict, process, cases: list[hostile.Case], number: int, 
     import requests
 
     model = requests.get(f"{endpoints['api']}/model", timeout=10)
-    serving = (process.poll() is None and len(normal) == 1 and normal[0]["status"] == "ok"
-               and normal[0].get("label") == "red" and model.status_code == 200)
-    return {"rows": rows, "problems": problems, "elapsed": elapsed, "serving": serving, "uploads": len(by_key) + len(web),
-            "dead_letters": hostile.dead_letters(sqs, endpoints["dead_letter_queue"])}
+    serving = (
+        process.poll() is None
+        and len(normal) == 1
+        and normal[0]["status"] == "ok"
+        and normal[0].get("label") == "red"
+        and model.status_code == 200
+    )
+    return {
+        "rows": rows,
+        "problems": problems,
+        "elapsed": elapsed,
+        "serving": serving,
+        "uploads": len(by_key) + len(web),
+        "dead_letters": hostile.dead_letters(sqs, endpoints["dead_letter_queue"]),
+    }
 
 
 def measure_memory(cases: list[hostile.Case]) -> list[dict]:
@@ -134,30 +146,51 @@ def measure_memory(cases: list[hostile.Case]) -> list[dict]:
             path = Path(tmp) / "cases.pickle"
             path.write_bytes(pickle.dumps(listed))
             env = clean_env(UPLOADS_BUCKET="b", PREDICTIONS_TABLE="t", AWS_DEFAULT_REGION="us-east-1")
-            result = subprocess.run([sys.executable, "-c", _MEASURE, str(path), str(ROOT / "functions/classify/app.py")],
-                                    capture_output=True, text=True, timeout=1800, cwd=ROOT, env=env)
-            found = [row for row in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
-                     if "parent_mb" in row]  # (the function logs JSON lines too)
+            result = subprocess.run(
+                [sys.executable, "-c", _MEASURE, str(path), str(ROOT / "functions/classify/app.py")],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                cwd=ROOT,
+                env=env,
+            )
+            found = [
+                row
+                for row in (json.loads(line) for line in result.stdout.splitlines() if line.startswith("{"))
+                if "parent_mb" in row
+            ]  # (the function logs JSON lines too)
             for row in found:
                 rows.append({"group": group, **row, "peak_mb": row["parent_mb"] + row["worker_mb"]})
             if result.returncode != 0 or len(found) != len(members):
-                rows.append({"group": group, "kind": f"{len(members) - len(found)} cases not measured", "seconds": 0,
-                             "parent_mb": 0, "worker_mb": 0, "peak_mb": 0,
-                             "outcome": "CRASH " + _short(result.stderr[-300:])})
+                rows.append(
+                    {
+                        "group": group,
+                        "kind": f"{len(members) - len(found)} cases not measured",
+                        "seconds": 0,
+                        "parent_mb": 0,
+                        "worker_mb": 0,
+                        "peak_mb": 0,
+                        "outcome": "CRASH " + _short(result.stderr[-300:]),
+                    }
+                )
     return rows
 
 
 def worst_table(rows: list[dict], memory_mb: int) -> str:
-    lines = [f"| Case class | Cases | Worst s | Worst peak MB (of {memory_mb}) | Worst-peak case → outcome |",
-             "| --- | ---: | ---: | ---: | --- |"]
+    lines = [
+        f"| Case class | Cases | Worst s | Worst peak MB (of {memory_mb}) | Worst-peak case → outcome |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
         groups[row["group"]].append(row)
     for group, members in sorted(groups.items()):
         slowest = max(members, key=lambda r: r["seconds"])
         biggest = max(members, key=lambda r: r["peak_mb"])
-        lines.append(f"| {group} | {len(members)} | {slowest['seconds']:.2f} | {biggest['peak_mb']:.0f} "
-                     f"| {_short(biggest['kind'], 40)} → {_short(biggest['outcome'], 60).replace('|', '/')} |")
+        lines.append(
+            f"| {group} | {len(members)} | {slowest['seconds']:.2f} | {biggest['peak_mb']:.0f} "
+            f"| {_short(biggest['kind'], 40)} → {_short(biggest['outcome'], 60).replace('|', '/')} |"
+        )
     return "\n".join(lines)
 
 
@@ -171,7 +204,9 @@ def group_summary(results: list[dict]) -> str:
             row[status if status in ("ok", "rejected") else "other"] += 1
     lines = ["| Group | Kinds | Uploads | ok | rejected | missing/dup |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, row in sorted(groups.items()):
-        lines.append(f"| {name} | {len(row['kinds'])} | {row['tried']} | {row['ok']} | {row['rejected']} | {row['other']} |")
+        lines.append(
+            f"| {name} | {len(row['kinds'])} | {row['tried']} | {row['ok']} | {row['rejected']} | {row['other']} |"
+        )
     return "\n".join(lines)
 
 
@@ -180,20 +215,25 @@ def summary(results: list[dict]) -> str:
     table: dict[str, dict] = {}
     for result in results:
         for case, status, detail in result["rows"]:
-            row = table.setdefault(case.kind, {"group": case.group, "tried": 0, "ok": 0, "rejected": 0, "other": 0,
-                                               "example": ""})
+            row = table.setdefault(
+                case.kind, {"group": case.group, "tried": 0, "ok": 0, "rejected": 0, "other": 0, "example": ""}
+            )
             row["tried"] += 1
             row[status if status in ("ok", "rejected") else "other"] += 1
             if status == "rejected" and not row["example"]:
                 row["example"] = _short(detail)
             elif status == "ok" and not row["example"]:
                 row["example"] = "label " + detail
-    lines = ["| Group | Kind | Tried | ok | rejected | missing/dup | Example outcome |",
-             "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| Group | Kind | Tried | ok | rejected | missing/dup | Example outcome |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
     for kind, row in sorted(table.items(), key=lambda item: (item[1]["group"], item[0])):
         example = row["example"].replace("|", "\\|")
-        lines.append(f"| {row['group']} | {kind.replace('|', '/')} | {row['tried']} | {row['ok']} | {row['rejected']} "
-                     f"| {row['other']} | {example} |")
+        lines.append(
+            f"| {row['group']} | {kind.replace('|', '/')} | {row['tried']} | {row['ok']} | {row['rejected']} "
+            f"| {row['other']} | {example} |"
+        )
     return "\n".join(lines)
 
 
@@ -216,8 +256,10 @@ def main(argv=None) -> int:
 
         print(worst_table(rows, Settings.from_env({}).function_memory_mb))
         for row in sorted(rows, key=lambda r: -r["peak_mb"])[:15]:
-            print(f"{row['group']}\t{row['kind']}\t{row['seconds']:.2f} s\t{row['peak_mb']:.0f} MB"
-                  f"\t{_short(row['outcome'], 90)}")
+            print(
+                f"{row['group']}\t{row['kind']}\t{row['seconds']:.2f} s\t{row['peak_mb']:.0f} MB"
+                f"\t{_short(row['outcome'], 90)}"
+            )
         return 0
     state = Path(tempfile.mkdtemp(prefix="spotter-stress-"))
     started = time.monotonic()
@@ -231,9 +273,13 @@ def main(argv=None) -> int:
                 cases += bombs
             result = run_round(endpoints, process, cases, number, timeout_s=120 + 10 * len(bombs))
             results.append(result)
-            print(f"round {number + 1}/{args.rounds}: {result['uploads']} uploads in {result['elapsed']:.1f} s, "
-                  f"{len(result['problems'])} problems, dead letters {result['dead_letters']}, "
-                  f"still serving: {result['serving']}", file=sys.stderr, flush=True)
+            print(
+                f"round {number + 1}/{args.rounds}: {result['uploads']} uploads in {result['elapsed']:.1f} s, "
+                f"{len(result['problems'])} problems, dead letters {result['dead_letters']}, "
+                f"still serving: {result['serving']}",
+                file=sys.stderr,
+                flush=True,
+            )
     except BaseException:
         print("last lines of spotter up:\n" + "".join(output), file=sys.stderr)
         raise
@@ -250,20 +296,26 @@ def main(argv=None) -> int:
     for r in results:
         for _, status, _ in r["rows"]:
             statuses[status] += 1
-    print(f"\n## Hostile uploads: {args.rounds} rounds, {uploads} uploads, {len(kinds)} kinds "
-          f"({args.mutations} random mutations per round, seed {args.seed}), {time.monotonic() - started:.0f} s\n")
+    print(
+        f"\n## Hostile uploads: {args.rounds} rounds, {uploads} uploads, {len(kinds)} kinds "
+        f"({args.mutations} random mutations per round, seed {args.seed}), {time.monotonic() - started:.0f} s\n"
+    )
     print(group_summary(results) + "\n")
     print(summary(results))
-    print(f"\nOutcomes: {dict(statuses)}. Problems: {len(problems)}. "
-          f"Dead letters: {max((r['dead_letters'] for r in results), default=0)}. "
-          f"Still serving after every round (normal image ok, GET /model 200): {all(r['serving'] for r in results)}.")
+    print(
+        f"\nOutcomes: {dict(statuses)}. Problems: {len(problems)}. "
+        f"Dead letters: {max((r['dead_letters'] for r in results), default=0)}. "
+        f"Still serving after every round (normal image ok, GET /model 200): {all(r['serving'] for r in results)}."
+    )
     if memory:
         from spotter.config import Settings
 
         budget = Settings.from_env({})
-        print(f"\n## Worst time and peak memory per case class (the real classify module in a fresh process per "
-              f"class; peak = classify process + decode worker; budget {budget.decode_memory_mb} MB and "
-              f"{budget.decode_seconds:g} s a decode, function {budget.function_memory_mb} MB)\n")
+        print(
+            f"\n## Worst time and peak memory per case class (the real classify module in a fresh process per "
+            f"class; peak = classify process + decode worker; budget {budget.decode_memory_mb} MB and "
+            f"{budget.decode_seconds:g} s a decode, function {budget.function_memory_mb} MB)\n"
+        )
         print(worst_table(memory, budget.function_memory_mb))
         over = [r for r in memory if r["peak_mb"] > budget.function_memory_mb or r["outcome"].startswith("CRASH")]
         for row in over:
@@ -271,8 +323,17 @@ def main(argv=None) -> int:
     for problem in problems[:50]:
         print("PROBLEM:", problem)
     if args.json:
-        args.json.write_text(json.dumps({"problems": problems, "uploads": uploads, "memory": memory,
-                                         "serving": all(r["serving"] for r in results)}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "problems": problems,
+                    "uploads": uploads,
+                    "memory": memory,
+                    "serving": all(r["serving"] for r in results),
+                },
+                indent=2,
+            )
+        )
     ok = not problems and all(r["serving"] and r["dead_letters"] == 0 for r in results)
     return 0 if ok else 1
 

@@ -3,10 +3,10 @@
 import csv
 import random
 
-import pytest
-
 import images
+import pytest
 from conftest import MODELS
+
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
 from spotter.cli import main as spotter
 from spotter.query import PredictionQuery, QueryError
@@ -28,15 +28,25 @@ def _seed(table, count=60):
         label = rng.choice(["benign", "malignant"]) if ok else None
         lat, lon = (rng.uniform(40, 50), rng.uniform(-5, 10)) if i % 2 else (None, None)
         record = PredictionRecord(
-            object_id=object_id_for("b", key), model="m@1" if i % 5 else "m@2", bucket="b", key=key,
-            status="ok" if ok else "rejected", source=source,
-            batch=batch, file_name=f"img{i}.jpg",
-            uploaded_at=f"2026-11-{1 + i % 20:02d}T10:{i % 60:02d}:00.000Z", classified_at="2026-11-22T00:00:00.000Z",
-            model_name="m", model_version="1" if i % 5 else "2", reason=None if ok else "not an image",
-            label=label, score=round(rng.uniform(0.5, 1.0), 4) if ok else None,
+            object_id=object_id_for("b", key),
+            model="m@1" if i % 5 else "m@2",
+            bucket="b",
+            key=key,
+            status="ok" if ok else "rejected",
+            source=source,
+            batch=batch,
+            file_name=f"img{i}.jpg",
+            uploaded_at=f"2026-11-{1 + i % 20:02d}T10:{i % 60:02d}:00.000Z",
+            classified_at="2026-11-22T00:00:00.000Z",
+            model_name="m",
+            model_version="1" if i % 5 else "2",
+            reason=None if ok else "not an image",
+            label=label,
+            score=round(rng.uniform(0.5, 1.0), 4) if ok else None,
             top=[{"label": label, "score": 0.9}] if ok else [],
             captured_at=f"2026-10-{1 + i % 28:02d}T08:00:00.000Z" if i % 3 else None,
-            latitude=round(lat, 5) if lat else None, longitude=round(lon, 5) if lon else None,
+            latitude=round(lat, 5) if lat else None,
+            longitude=round(lon, 5) if lon else None,
         )
         DynamoPredictions(table).put(record)
         records.append(record)
@@ -45,28 +55,43 @@ def _seed(table, count=60):
 
 def _matches(r: PredictionRecord, q: PredictionQuery) -> bool:
     checks = [
-        q.batch is None or r.batch == q.batch, q.source is None or r.source == q.source,
-        q.label is None or r.label == q.label, q.status is None or r.status == q.status,
+        q.batch is None or r.batch == q.batch,
+        q.source is None or r.source == q.source,
+        q.label is None or r.label == q.label,
+        q.status is None or r.status == q.status,
         q.model is None or r.model == q.model,
-        q.since is None or r.uploaded_at >= q.since, q.until is None or r.uploaded_at < q.until,
+        q.since is None or r.uploaded_at >= q.since,
+        q.until is None or r.uploaded_at < q.until,
         q.captured_since is None or (r.captured_at or "") >= q.captured_since,
         q.captured_until is None or (r.captured_at is not None and r.captured_at < q.captured_until),
         q.min_score is None or (r.score is not None and r.score >= q.min_score),
         q.max_score is None or (r.score is not None and r.score <= q.max_score),
-        q.bbox is None or (r.latitude is not None and q.bbox[0] <= r.latitude <= q.bbox[2]
-                           and (q.bbox[1] <= r.longitude <= q.bbox[3] if q.bbox[1] <= q.bbox[3]
-                                else r.longitude >= q.bbox[1] or r.longitude <= q.bbox[3])),
+        q.bbox is None
+        or (
+            r.latitude is not None
+            and q.bbox[0] <= r.latitude <= q.bbox[2]
+            and (
+                q.bbox[1] <= r.longitude <= q.bbox[3]
+                if q.bbox[1] <= q.bbox[3]
+                else r.longitude >= q.bbox[1] or r.longitude <= q.bbox[3]
+            )
+        ),
     ]
     return all(checks)
 
 
 QUERIES = [
-    PredictionQuery(batch="b1"), PredictionQuery(source="falcon"), PredictionQuery(label="malignant"),
-    PredictionQuery(status="rejected"), PredictionQuery(source="owl", status="ok", min_score=0.7),
-    PredictionQuery(label="benign", max_score=0.8), PredictionQuery(since="2026-11-05T00:00:00.000Z", until="2026-11-09T00:00:00.000Z"),
+    PredictionQuery(batch="b1"),
+    PredictionQuery(source="falcon"),
+    PredictionQuery(label="malignant"),
+    PredictionQuery(status="rejected"),
+    PredictionQuery(source="owl", status="ok", min_score=0.7),
+    PredictionQuery(label="benign", max_score=0.8),
+    PredictionQuery(since="2026-11-05T00:00:00.000Z", until="2026-11-09T00:00:00.000Z"),
     PredictionQuery(source="falcon", since="2026-11-10T00:00:00.000Z"),
     PredictionQuery(captured_since="2026-10-10T00:00:00.000Z", captured_until="2026-10-20T00:00:00.000Z"),
-    PredictionQuery(bbox=(42.0, 0.0, 48.0, 8.0)), PredictionQuery(label="benign", model="m@2"),
+    PredictionQuery(bbox=(42.0, 0.0, 48.0, 8.0)),
+    PredictionQuery(label="benign", model="m@2"),
     PredictionQuery(batch="f1", source="owl"),
     # `until` is exclusive: a record uploaded exactly then (img6) is out, one exactly at `since` (img5) in
     PredictionQuery(since="2026-11-06T10:05:00.000Z", until="2026-11-07T10:06:00.000Z"),
@@ -87,8 +112,9 @@ def seeded(stack):
     return table, _seed(table)
 
 
-@pytest.mark.parametrize("query", QUERIES, ids=lambda q: ",".join(f"{k}={v}" for k, v in q.__dict__.items()
-                                                                     if v not in (None, 100)))
+@pytest.mark.parametrize(
+    "query", QUERIES, ids=lambda q: ",".join(f"{k}={v}" for k, v in q.__dict__.items() if v not in (None, 100))
+)
 def test_every_filter_returns_exactly_the_matching_records(seeded, query):
     table, records = seeded
     queries = DynamoPredictionQueries(table, page_size=7)  # small pages: exercise paging inside a query
@@ -103,8 +129,15 @@ def test_every_filter_returns_exactly_the_matching_records(seeded, query):
     assert expected, "a query that matches nothing proves little"
 
 
-@pytest.mark.parametrize("query", [PredictionQuery(batch="b1"), PredictionQuery(source="owl"), PredictionQuery(label="benign"),
-                                   PredictionQuery(since="2026-11-03T00:00:00.000Z", until="2026-11-04T00:00:00.000Z")])
+@pytest.mark.parametrize(
+    "query",
+    [
+        PredictionQuery(batch="b1"),
+        PredictionQuery(source="owl"),
+        PredictionQuery(label="benign"),
+        PredictionQuery(since="2026-11-03T00:00:00.000Z", until="2026-11-04T00:00:00.000Z"),
+    ],
+)
 def test_label_source_batch_and_time_use_indexes_not_scans(seeded, query, monkeypatch):
     table, _ = seeded
     monkeypatch.setattr(table, "scan", lambda **kw: pytest.fail("full scan for an indexed query"))
@@ -114,8 +147,24 @@ def test_label_source_batch_and_time_use_indexes_not_scans(seeded, query, monkey
 
 def test_query_cli_csv_and_jsonl(seeded, stack, tmp_path, capsys):
     out = tmp_path / "q.csv"
-    assert spotter(["query", "--table", stack.spec.predictions.name, "--source", "falcon", "--status", "ok",
-                    "--format", "csv", "--output", str(out)]) == 0
+    assert (
+        spotter(
+            [
+                "query",
+                "--table",
+                stack.spec.predictions.name,
+                "--source",
+                "falcon",
+                "--status",
+                "ok",
+                "--format",
+                "csv",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = list(csv.DictReader(out.open()))
     assert rows and all(r["source"] == "falcon" and r["status"] == "ok" for r in rows)
     assert spotter(["query", "--table", stack.spec.predictions.name, "--label", "benign", "--limit", "3"]) == 0
@@ -135,15 +184,28 @@ def test_csv_cells_never_run_as_formulas_and_numbers_keep_their_precision(tmp_pa
     from spotter.tabular import write
 
     record = PredictionRecord(
-        object_id="x", model="m@1", bucket="b", key='drones/owl/=HYPERLINK("http://evil").jpg', status="ok",
-        source="owl", file_name='=HYPERLINK("http://evil").jpg', uploaded_at="2026-11-01T00:00:00.000Z",
-        classified_at="2026-11-01T00:00:01.000Z", model_name="m", model_version="1", label="benign", score=0.87654321,
-        camera="@SUM(A1:A9)", latitude=-1.00004999, longitude=2.123456789)
+        object_id="x",
+        model="m@1",
+        bucket="b",
+        key='drones/owl/=HYPERLINK("http://evil").jpg',
+        status="ok",
+        source="owl",
+        file_name='=HYPERLINK("http://evil").jpg',
+        uploaded_at="2026-11-01T00:00:00.000Z",
+        classified_at="2026-11-01T00:00:01.000Z",
+        model_name="m",
+        model_version="1",
+        label="benign",
+        score=0.87654321,
+        camera="@SUM(A1:A9)",
+        latitude=-1.00004999,
+        longitude=2.123456789,
+    )
     out = tmp_path / "one.csv"
     write([record], "csv", out)
     for text in (to_csv([record]), out.read_text()):
         row = next(csv.DictReader(text.splitlines()))
-        assert row["file_name"] == "'=HYPERLINK(\"http://evil\").jpg" and row["camera"] == "'@SUM(A1:A9)"
+        assert row["file_name"] == '\'=HYPERLINK("http://evil").jpg' and row["camera"] == "'@SUM(A1:A9)"
         assert float(row["latitude"]) == -1.00004999 and float(row["longitude"]) == 2.123456789
         assert float(row["score"]) == 0.87654321
 
@@ -161,7 +223,10 @@ def test_export_parquet_reads_back_in_pyarrow_and_duckdb(seeded, stack, tmp_path
     assert str(table.schema.field("uploaded_at").type).startswith("timestamp[ms")
     assert str(table.schema.field("width").type) == "int64"
     counts = dict(duckdb.sql(f"select status, count(*) from '{out}' group by status").fetchall())
-    assert counts == {"ok": sum(r.status == "ok" for r in records), "rejected": sum(r.status == "rejected" for r in records)}
+    assert counts == {
+        "ok": sum(r.status == "ok" for r in records),
+        "rejected": sum(r.status == "rejected" for r in records),
+    }
     mean = duckdb.sql(f"select avg(score) from '{out}' where label = 'benign'").fetchall()[0][0]
     benign = [r.score for r in records if r.label == "benign"]
     assert mean == pytest.approx(sum(benign) / len(benign))
@@ -194,29 +259,50 @@ def _capture_records(table):
     """One capture at 2026-10-10 00:00 on the camera's clock (offset unknown), one at that UTC instant,
     one a minute before each."""
     made = []
-    for i, captured in enumerate(["2026-10-10T00:00:00.000", "2026-10-10T00:00:00.000Z",
-                                  "2026-10-09T23:59:00.000", "2026-10-09T23:59:00.000Z"]):
+    for i, captured in enumerate(
+        ["2026-10-10T00:00:00.000", "2026-10-10T00:00:00.000Z", "2026-10-09T23:59:00.000", "2026-10-09T23:59:00.000Z"]
+    ):
         key = f"drones/kite/c{i}.jpg"
-        record = PredictionRecord(object_id=object_id_for("b", key), model="m@1", bucket="b", key=key, status="ok",
-                                  source="kite", file_name=f"c{i}.jpg", uploaded_at="2026-11-01T10:00:00.000Z",
-                                  classified_at="2026-11-01T10:00:01.000Z", model_name="m", model_version="1",
-                                  label="benign", score=0.9, captured_at=captured)
+        record = PredictionRecord(
+            object_id=object_id_for("b", key),
+            model="m@1",
+            bucket="b",
+            key=key,
+            status="ok",
+            source="kite",
+            file_name=f"c{i}.jpg",
+            uploaded_at="2026-11-01T10:00:00.000Z",
+            classified_at="2026-11-01T10:00:01.000Z",
+            model_name="m",
+            model_version="1",
+            label="benign",
+            score=0.9,
+            captured_at=captured,
+        )
         DynamoPredictions(table).put(record)
         made.append(record)
     return made
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--captured-since", "2026-10-10"], {"c0.jpg", "c1.jpg"}),  # a bound at the camera's clock, or the instant
-    (["--captured-until", "2026-10-10"], {"c2.jpg", "c3.jpg"}),  # exclusive for both kinds
-    (["--captured-since", "2026-10-10T02:00:00+02:00"], {"c0.jpg", "c1.jpg"}),  # an offset: its UTC time
-    (["--captured-since", "2026-10-09T23:59:00Z", "--captured-until", "2026-10-09T23:59:00.001Z"], {"c2.jpg", "c3.jpg"}),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--captured-since", "2026-10-10"], {"c0.jpg", "c1.jpg"}),  # a bound at the camera's clock, or the instant
+        (["--captured-until", "2026-10-10"], {"c2.jpg", "c3.jpg"}),  # exclusive for both kinds
+        (["--captured-since", "2026-10-10T02:00:00+02:00"], {"c0.jpg", "c1.jpg"}),  # an offset: its UTC time
+        (
+            ["--captured-since", "2026-10-09T23:59:00Z", "--captured-until", "2026-10-09T23:59:00.001Z"],
+            {"c2.jpg", "c3.jpg"},
+        ),
+    ],
+)
 def test_capture_filters_match_the_utc_instant_or_the_cameras_clock(stack, capsys, argv, expected):
     import json
 
     _capture_records(stack.dynamodb.Table(stack.spec.predictions.name))
-    assert spotter(["query", "--table", stack.spec.predictions.name, "--source", "kite", "--format", "jsonl", *argv]) == 0
+    assert (
+        spotter(["query", "--table", stack.spec.predictions.name, "--source", "kite", "--format", "jsonl", *argv]) == 0
+    )
     assert {json.loads(line)["file_name"] for line in capsys.readouterr().out.splitlines()} == expected
 
 
@@ -251,12 +337,17 @@ def test_capture_time_is_two_fields_in_every_output(stack, capsys, tmp_path, mon
     assert spotter(["query", "--table", name, "--source", "kite", "--format", "parquet", "--output", str(out)]) == 0
     rows = {r["file_name"]: r for r in pq.read_table(out).to_pylist()}
     assert rows["c0.jpg"]["captured_at"] is None and str(rows["c0.jpg"]["captured_at_local"]) == "2026-10-10 00:00:00"
-    assert str(rows["c1.jpg"]["captured_at"]) == "2026-10-10 00:00:00+00:00" and rows["c1.jpg"]["captured_at_local"] is None
+    assert (
+        str(rows["c1.jpg"]["captured_at"]) == "2026-10-10 00:00:00+00:00"
+        and rows["c1.jpg"]["captured_at_local"] is None
+    )
 
     monkeypatch.setenv("ALLOWED_ORIGINS", "http://127.0.0.1:8123")
     module = load_handler_module("api")
-    response = module.lambda_handler(http_api_event("GET", "/predictions?source=kite&model=all",
-                                                    {"origin": "http://127.0.0.1:8123"}, b""), LambdaContext("api"))
+    response = module.lambda_handler(
+        http_api_event("GET", "/predictions?source=kite&model=all", {"origin": "http://127.0.0.1:8123"}, b""),
+        LambdaContext("api"),
+    )
     body = response["body"]
     items = json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)["items"]
     assert {item["file_name"] for item in items} == {"c0.jpg", "c1.jpg", "c2.jpg", "c3.jpg"}

@@ -5,11 +5,12 @@ import csv
 import io
 import json
 import os
+from datetime import UTC
 
+import images
 import pytest
 import requests
 
-import images
 from spotter.local.http_api import http_api_event
 from spotter.local.lambda_runtime import LambdaContext, load_handler_module
 
@@ -25,7 +26,9 @@ def api(stack):
         data = json.dumps(body).encode() if body is not None else b""
         hdrs = {"content-type": "application/json", "origin": ORIGIN, **(headers or {})}
         response = module.lambda_handler(http_api_event(method, path, hdrs, data), LambdaContext("api"))
-        text = base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response.get("body", "")
+        text = (
+            base64.b64decode(response["body"]).decode() if response.get("isBase64Encoded") else response.get("body", "")
+        )
         return response["statusCode"], response.get("headers", {}), text
 
     call.stack = stack
@@ -42,7 +45,9 @@ def _upload(form: dict, data: bytes, name: str, content_type: str = "image/jpeg"
 
 
 def test_presigned_post_policy_pins_key_type_size_and_expiry(api):
-    status, body = _json(api("POST", "/uploads", {"files": [{"name": "../../etc/My Photo (1).JPG", "type": "image/jpeg", "size": 1234}]}))
+    status, body = _json(
+        api("POST", "/uploads", {"files": [{"name": "../../etc/My Photo (1).JPG", "type": "image/jpeg", "size": 1234}]})
+    )
     assert status == 200
     upload = body["uploads"][0]
     assert upload["key"].startswith(f"uploads/{body['batch']}/") and upload["key"].endswith("-My_Photo_1_.JPG")
@@ -53,9 +58,10 @@ def test_presigned_post_policy_pins_key_type_size_and_expiry(api):
     assert ["eq", "$key", upload["key"]] in conditions or {"key": upload["key"]} in conditions
     assert ["eq", "$Content-Type", "image/jpeg"] in conditions
     assert ["content-length-range", 1, body["maxBytes"]] in conditions
-    from datetime import datetime, timezone
+    from datetime import datetime
+
     expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
-    remaining = (expires - datetime.now(timezone.utc)).total_seconds()
+    remaining = (expires - datetime.now(UTC)).total_seconds()
     assert 0 < remaining <= body["expiresIn"] + 5
     assert upload["fields"]["Content-Type"] == "image/jpeg"
 
@@ -95,15 +101,18 @@ def test_refuses_non_images_and_oversize_files_up_front(api):
     assert [u["name"] for u in body["uploads"] if "fields" in u] == ["fine.png"]
 
 
-@pytest.mark.parametrize("payload, word", [
-    ({}, "files"),
-    ({"files": []}, "files"),
-    ({"files": [{"name": "a.jpg", "type": "image/jpeg"}]}, "size"),
-    ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 1}], "batch": "../x"}, "batch"),
-    ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": True}]}, "size"),
-    ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": -1}]}, "size"),
-    ({"files": [{"name": f"{i}.jpg", "type": "image/jpeg", "size": 1} for i in range(501)]}, "500"),
-])
+@pytest.mark.parametrize(
+    "payload, word",
+    [
+        ({}, "files"),
+        ({"files": []}, "files"),
+        ({"files": [{"name": "a.jpg", "type": "image/jpeg"}]}, "size"),
+        ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 1}], "batch": "../x"}, "batch"),
+        ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": True}]}, "size"),
+        ({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": -1}]}, "size"),
+        ({"files": [{"name": f"{i}.jpg", "type": "image/jpeg", "size": 1} for i in range(501)]}, "500"),
+    ],
+)
 def test_bad_upload_requests_get_a_clear_400(api, payload, word):
     status, body = _json(api("POST", "/uploads", payload))
     assert status == 400 and word in body["message"]
@@ -111,11 +120,18 @@ def test_bad_upload_requests_get_a_clear_400(api, payload, word):
 
 def test_upload_classify_then_list_get_and_csv(api):
     stack = api.stack
-    files = [{"name": "red.jpg", "type": "image/jpeg", "size": 1}, {"name": "blue.jpg", "type": "image/jpeg", "size": 1},
-             {"name": "broken.jpg", "type": "image/jpeg", "size": 1}]
+    files = [
+        {"name": "red.jpg", "type": "image/jpeg", "size": 1},
+        {"name": "blue.jpg", "type": "image/jpeg", "size": 1},
+        {"name": "broken.jpg", "type": "image/jpeg", "size": 1},
+    ]
     _, body = _json(api("POST", "/uploads", {"files": files, "batch": "field-day"}))
     assert body["batch"] == "field-day"
-    payloads = {"red.jpg": images.jpeg(images.RED), "blue.jpg": images.jpeg(images.BLUE), "broken.jpg": b"\xff\xd8\xff broken"}
+    payloads = {
+        "red.jpg": images.jpeg(images.RED),
+        "blue.jpg": images.jpeg(images.BLUE),
+        "broken.jpg": b"\xff\xd8\xff broken",
+    }
     for upload in body["uploads"]:
         assert _upload(upload, payloads[upload["name"]], upload["name"]).status_code == 204
     stack.drain()
@@ -142,7 +158,10 @@ def test_upload_classify_then_list_get_and_csv(api):
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert sorted((r["file_name"], r["status"]) for r in rows) == [
-        ("blue.jpg", "ok"), ("broken.jpg", "rejected"), ("red.jpg", "ok")]
+        ("blue.jpg", "ok"),
+        ("broken.jpg", "rejected"),
+        ("red.jpg", "ok"),
+    ]
 
 
 def test_pagination_walks_every_record_once(api):
@@ -192,14 +211,21 @@ def test_csv_past_its_size_budget_names_the_cursor_for_the_rest(api, monkeypatch
     assert "X-Next-Cursor" in get("/predictions.csv?batch=many&limit=3")[1].get("Access-Control-Expose-Headers", "")
 
 
-@pytest.mark.parametrize("query, word", [
-    ("since=yesterday", "since must be an ISO 8601"), ("until=2026-13-01", "until must be"),
-    ("captured_since=soon", "captured_since must be"), ("limit=nan", "limit must be a number"),
-    ("limit=inf", "limit must be a number"), ("limit=2.5", "whole number"), ("limit=0", "whole number"),
-    ("min_score=nan", "min_score must be a number"),
-    ("batch=paged&cursor=" + base64.urlsafe_b64encode(b'{"p":0,"k":{"x":"1"}}').decode().rstrip("="), "cursor"),
-    ("cursor=" + base64.urlsafe_b64encode(b'{"p":0,"k":{"object_id":5}}').decode().rstrip("="), "cursor"),
-])
+@pytest.mark.parametrize(
+    "query, word",
+    [
+        ("since=yesterday", "since must be an ISO 8601"),
+        ("until=2026-13-01", "until must be"),
+        ("captured_since=soon", "captured_since must be"),
+        ("limit=nan", "limit must be a number"),
+        ("limit=inf", "limit must be a number"),
+        ("limit=2.5", "whole number"),
+        ("limit=0", "whole number"),
+        ("min_score=nan", "min_score must be a number"),
+        ("batch=paged&cursor=" + base64.urlsafe_b64encode(b'{"p":0,"k":{"x":"1"}}').decode().rstrip("="), "cursor"),
+        ("cursor=" + base64.urlsafe_b64encode(b'{"p":0,"k":{"object_id":5}}').decode().rstrip("="), "cursor"),
+    ],
+)
 def test_bad_query_parameters_get_a_clear_400(api, query, word):
     status, body = _json(api("GET", f"/predictions?{query}"))
     assert status == 400 and word in body["message"], body
@@ -207,6 +233,7 @@ def test_bad_query_parameters_get_a_clear_400(api, query, word):
 
 def test_a_model_without_a_card_has_the_same_id_in_the_api_as_in_its_records():
     from conftest import MODELS
+
     from spotter.api_views import ModelInfo
     from spotter.classifier import Classifier
 
@@ -224,10 +251,22 @@ def test_listings_show_the_current_model_unless_asked_for_all(api):
     stack.put("uploads/versions/00000000-0000-0000-0000-000000000000-a.jpg", images.jpeg(images.RED))
     stack.drain()
     current = stack.record_for("uploads/versions/00000000-0000-0000-0000-000000000000-a.jpg")
-    older = PredictionRecord.from_dict({**{k: v for k, v in current.items() if k in ("object_id", "bucket", "key", "source",
-                                                                                   "batch", "file_name", "uploaded_at")},
-                                        "model": "colours-int8@0.9.0", "model_name": "colours-int8", "model_version": "0.9.0",
-                                        "status": "ok", "label": "blue", "score": 0.5, "classified_at": current["uploaded_at"]})
+    older = PredictionRecord.from_dict(
+        {
+            **{
+                k: v
+                for k, v in current.items()
+                if k in ("object_id", "bucket", "key", "source", "batch", "file_name", "uploaded_at")
+            },
+            "model": "colours-int8@0.9.0",
+            "model_name": "colours-int8",
+            "model_version": "0.9.0",
+            "status": "ok",
+            "label": "blue",
+            "score": 0.5,
+            "classified_at": current["uploaded_at"],
+        }
+    )
     DynamoPredictions(stack.dynamodb.Table(stack.spec.predictions.name)).put(older)
     _, shown = _json(api("GET", "/predictions?batch=versions"))
     assert [(i["model"], i["label"]) for i in shown["items"]] == [(current["model"], "red")]
@@ -270,8 +309,9 @@ ANALYST = {"sub": "3333-ana", "cognito:groups": "[analysts researchers]"}
 def test_with_sign_in_on_nobody_sees_another_researchers_batch(signed_in_api):
     api, stack = signed_in_api, signed_in_api.stack
     assert api("GET", "/model", None)[0] == 401
-    status, body = api("POST", "/uploads", ALICE, {"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 10}],
-                                                   "batch": "survey"})
+    status, body = api(
+        "POST", "/uploads", ALICE, {"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 10}], "batch": "survey"}
+    )
     assert status == 200
     batch, upload = body["batch"], body["uploads"][0]
     assert batch.endswith("-survey") and batch != "survey"
@@ -288,8 +328,9 @@ def test_with_sign_in_on_nobody_sees_another_researchers_batch(signed_in_api):
     assert api("GET", f"/predictions/{upload['objectId']}", BOB)[0] == 404
     assert api("GET", f"/predictions.csv?batch={batch}", BOB)[0] == 403
     # Bob cannot claim Alice's batch by naming it in an upload either
-    status, body = api("POST", "/uploads", BOB, {"files": [{"name": "b.jpg", "type": "image/jpeg", "size": 10}],
-                                                 "batch": batch})
+    status, body = api(
+        "POST", "/uploads", BOB, {"files": [{"name": "b.jpg", "type": "image/jpeg", "size": 10}], "batch": batch}
+    )
     assert status == 200 and body["batch"] != batch and not body["batch"].startswith(batch.split("-")[0] + "-")
 
     assert api("GET", "/predictions?label=red", ANALYST)[1]["items"][0]["batch"] == batch
@@ -325,7 +366,10 @@ def test_a_255_character_emoji_name_fits_s3_metadata_and_survives():
 
 
 def test_refused_files_are_recorded_in_the_batch_with_their_reason(api):
-    files = [{"name": "IMG_0042.HEIC", "type": "", "size": 2_000_000}, {"name": "ok.jpg", "type": "image/jpeg", "size": 1}]
+    files = [
+        {"name": "IMG_0042.HEIC", "type": "", "size": 2_000_000},
+        {"name": "ok.jpg", "type": "image/jpeg", "size": 1},
+    ]
     _, body = _json(api("POST", "/uploads", {"files": files, "batch": "with-refusal"}))
     refused = body["uploads"][0]
     assert "HEIC" in refused["error"] and "export it as JPEG" in refused["error"] and refused["objectId"]
@@ -338,15 +382,22 @@ def test_refused_files_are_recorded_in_the_batch_with_their_reason(api):
     _, _, text = api("GET", "/predictions.csv?batch=with-refusal")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["file_name"], r["status"], r["reason"], r["size"]) for r in rows] == [
-        ("IMG_0042.HEIC", "refused", refused["error"], "2000000")]
+        ("IMG_0042.HEIC", "refused", refused["error"], "2000000")
+    ]
 
 
 def test_batches_list_newest_first_with_counts_and_delete_removes_images_and_records(api):
     stack = api.stack
     for batch, files in (("older-batch", ["red.jpg", "notes.txt"]), ("newer-batch", ["blue.jpg", "broken.jpg"])):
-        requested = [{"name": n, "type": "text/plain" if n.endswith(".txt") else "image/jpeg", "size": 1} for n in files]
+        requested = [
+            {"name": n, "type": "text/plain" if n.endswith(".txt") else "image/jpeg", "size": 1} for n in files
+        ]
         _, body = _json(api("POST", "/uploads", {"files": requested, "batch": batch}))
-        payloads = {"red.jpg": images.jpeg(images.RED), "blue.jpg": images.jpeg(images.BLUE), "broken.jpg": b"\xff\xd8\xff no"}
+        payloads = {
+            "red.jpg": images.jpeg(images.RED),
+            "blue.jpg": images.jpeg(images.BLUE),
+            "broken.jpg": b"\xff\xd8\xff no",
+        }
         for upload in body["uploads"]:
             if "fields" in upload:
                 assert _upload(upload, payloads[upload["name"]], upload["name"]).status_code == 204
@@ -366,6 +417,7 @@ def test_batches_list_newest_first_with_counts_and_delete_removes_images_and_rec
     assert status == 200 and removal == {"batch": "newer-batch", "deleted_object_versions": 2, "deleted_records": 2}
     assert _json(api("GET", "/predictions?batch=newer-batch&model=all"))[1]["items"] == []
     import boto3
+
     s3 = boto3.client("s3")
     left = s3.list_object_versions(Bucket=stack.spec.bucket, Prefix="uploads/newer-batch/")
     assert not left.get("Versions") and not left.get("DeleteMarkers")  # no version kept back for 30 days

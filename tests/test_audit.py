@@ -13,7 +13,6 @@ import sys
 import urllib.request
 
 import pytest
-
 from conftest import ROOT
 
 # (file, bandit check) -> why it is not a problem here
@@ -42,12 +41,20 @@ def _require(module: str) -> None:
 
 def test_bandit_finds_nothing_beyond_the_reasoned_exceptions():
     _require("bandit")
-    result = subprocess.run([sys.executable, "-m", "bandit", "-r", "src", "functions", "-q", "-f", "json"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bandit", "-r", "src", "functions", "-q", "-f", "json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(result.stdout)
     assert not report["errors"], report["errors"]
-    findings = [f"{r['filename']}:{r['line_number']} {r['test_id']} ({r['issue_severity']}) {r['issue_text']}"
-                for r in report["results"] if (r["filename"], r["test_id"]) not in BANDIT_EXCEPTIONS]
+    findings = [
+        f"{r['filename']}:{r['line_number']} {r['test_id']} ({r['issue_severity']}) {r['issue_text']}"
+        for r in report["results"]
+        if (r["filename"], r["test_id"]) not in BANDIT_EXCEPTIONS
+    ]
     assert not findings, "new bandit findings (fix them, or add a reasoned exception):\n" + "\n".join(findings)
 
 
@@ -68,16 +75,25 @@ def test_pip_audit_finds_no_known_vulnerabilities_in_the_runtime_requirements():
     unreachable = _pypi_json_api_reachable()
     if unreachable:
         pytest.skip(f"pip-audit cannot reach its vulnerability service (PyPI's per-release JSON API): {unreachable}")
-    result = subprocess.run([sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "--format", "json",
-                             "--progress-spinner", "off"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip_audit", "-r", "requirements.txt", "--format", "json", "--progress-spinner", "off"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if not result.stdout.strip():
         pytest.fail(f"pip-audit printed no report (exit {result.returncode}):\n{result.stderr[-3000:]}")
     report = json.loads(result.stdout)
     dependencies = report["dependencies"]
     audited = [d for d in dependencies if "skip_reason" not in d]
     if not audited:
-        pytest.skip("pip-audit could not audit any dependency: " + dependencies[0]["skip_reason"] if dependencies
-                    else "pip-audit resolved no dependencies")
-    vulnerable = [f"{d['name']} {d['version']}: " + ", ".join(v["id"] for v in d["vulns"])
-                  for d in audited if d.get("vulns")]
+        pytest.skip(
+            "pip-audit could not audit any dependency: " + dependencies[0]["skip_reason"]
+            if dependencies
+            else "pip-audit resolved no dependencies"
+        )
+    vulnerable = [
+        f"{d['name']} {d['version']}: " + ", ".join(v["id"] for v in d["vulns"]) for d in audited if d.get("vulns")
+    ]
     assert not vulnerable, "known vulnerabilities:\n" + "\n".join(vulnerable)

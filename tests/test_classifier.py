@@ -2,13 +2,12 @@
 
 import json
 
+import images
 import numpy as np
-
 import pytest
+from conftest import MODELS
 from PIL import Image
 
-import images
-from conftest import MODELS
 from spotter.classifier import Classifier
 from spotter.errors import ModelError
 
@@ -53,7 +52,9 @@ def test_every_8_bit_pixel_value_stays_distinct(variant):
     if variant == "float32":
         np.testing.assert_allclose(fed, real, atol=1e-6)
     else:
-        inside = (real / scale + zero_point >= np.iinfo(tensor.dtype).min) & (real / scale + zero_point <= np.iinfo(tensor.dtype).max)
+        inside = (real / scale + zero_point >= np.iinfo(tensor.dtype).min) & (
+            real / scale + zero_point <= np.iinfo(tensor.dtype).max
+        )
         assert np.all(np.abs(fed - real)[inside] <= scale / 2 + 1e-9)
         assert len(np.unique(tensor[:, 0])) >= 254  # at most the two ends clamp onto a neighbour
 
@@ -66,7 +67,9 @@ def test_model_without_card_uses_its_metadata():
 
 
 def test_background_class_is_dropped_with_a_labels_file():
-    classifier = Classifier.load(MODELS / "colours-background-int8.tflite", labels_path=MODELS / "colours-background.txt")
+    classifier = Classifier.load(
+        MODELS / "colours-background-int8.tflite", labels_path=MODELS / "colours-background.txt"
+    )
     assert classifier.labels == ("red", "green", "blue")
     prediction = classifier.classify(images.solid(images.BLUE), top_k=3)
     assert prediction.label == "blue" and all(label != "background" for label, _ in prediction.top)

@@ -2,9 +2,8 @@
 
 import json
 
-import pytest
-
 import images
+import pytest
 
 
 def test_upload_becomes_one_ok_record(stack):
@@ -13,7 +12,7 @@ def test_upload_becomes_one_ok_record(stack):
     record = stack.record_for("uploads/batch-1/0b8f4a52-4d7e-4d3c-9a57-2a1e8c2f6b11-red.jpg")
     assert record["status"] == "ok"
     assert record["label"] == "red" and float(record["score"]) > 0.9
-    assert [t["label"] for t in record["top"]][0] == "red" and len(record["top"]) == 3
+    assert next(t["label"] for t in record["top"]) == "red" and len(record["top"]) == 3
     assert record["source"] == "web" and record["batch"] == "batch-1" and record["file_name"] == "red.jpg"
     assert record["model"] == "colours-int8@1.0.0"
     assert (record["width"], record["height"]) == (64, 48)
@@ -22,12 +21,15 @@ def test_upload_becomes_one_ok_record(stack):
     assert stack.nothing_left()
 
 
-@pytest.mark.parametrize("key", [
-    "drones/falcon-2/flight 7/IMG 0001.jpg",
-    "drones/falcon-2/a+b/c+d.jpg",
-    "drones/falcon-2/été/ünïcødé 写真.jpg",
-    "drones/falcon-2/odd%20percent%2F.jpg",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "drones/falcon-2/flight 7/IMG 0001.jpg",
+        "drones/falcon-2/a+b/c+d.jpg",
+        "drones/falcon-2/été/ünïcødé 写真.jpg",
+        "drones/falcon-2/odd%20percent%2F.jpg",
+    ],
+)
 def test_keys_with_spaces_plus_and_unicode_are_decoded(stack, key):
     stack.put(key, images.jpeg(images.BLUE))
     stack.drain()
@@ -42,8 +44,9 @@ def test_duplicate_and_redelivered_events_leave_one_record(stack):
     message = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10)["Messages"]
     body = next(m["Body"] for m in message if "dup.jpg" in m["Body"])
     for received in message:  # received, never deleted: SQS redelivers it
-        stack.sqs.change_message_visibility(QueueUrl=stack.queue_url, ReceiptHandle=received["ReceiptHandle"],
-                                           VisibilityTimeout=0)
+        stack.sqs.change_message_visibility(
+            QueueUrl=stack.queue_url, ReceiptHandle=received["ReceiptHandle"], VisibilityTimeout=0
+        )
     # S3 delivers the same event twice, and SQS redelivers the first copy too
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
@@ -59,8 +62,10 @@ def test_duplicate_and_redelivered_events_leave_one_record(stack):
 
 
 def test_test_event_is_ignored(stack):
-    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(
-        {"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": stack.spec.bucket}))
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_url,
+        MessageBody=json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": stack.spec.bucket}),
+    )
     assert stack.drain() >= 1
     assert stack.records() == []
     assert stack.nothing_left()
@@ -121,9 +126,10 @@ def test_a_camera_clock_out_of_range_does_not_fail_the_image(stack):
 
 
 def test_oversize_object_is_rejected_without_downloading_it(moto, int8_model):
-    from stack import make_stack, with_spec
-
     import os
+
+    from stack import make_stack
+
     os.environ["MAX_UPLOAD_BYTES"] = "1000"
     try:
         stack = make_stack(int8_model)
@@ -157,23 +163,28 @@ def test_transient_dynamodb_failure_is_a_batch_item_failure_then_retried(stack, 
     def throttled_once_for_b(record):
         calls.append(record.key)
         if record.key.endswith("b.jpg") and calls.count(record.key) == 1:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
-                              "PutItem")
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "PutItem"
+            )
         return real_put(record)
 
     monkeypatch.setattr(writer, "put", throttled_once_for_b)
-    messages = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
-    from spotter.local.sqs_trigger import sqs_event
+    messages = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])[
+        "Messages"
+    ]
     from spotter.local.lambda_runtime import LambdaContext
+    from spotter.local.sqs_trigger import sqs_event
 
-    response = stack.handler_module.lambda_handler(sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q"),
-                                                   LambdaContext("classify"))
+    response = stack.handler_module.lambda_handler(
+        sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("classify")
+    )
     failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
     b_message = next(m["MessageId"] for m in messages if "b.jpg" in m["Body"])
     assert failed == {b_message}
     assert {r["key"] for r in stack.records()} == {"drones/owl/a.jpg"}
     # the failed message comes back after its visibility timeout and succeeds
     import time
+
     time.sleep(stack.spec.visibility_timeout_s + 0.2)
     stack.drain(idle_polls=3)
     assert {r["key"] for r in stack.records()} == {"drones/owl/a.jpg", "drones/owl/b.jpg"}

@@ -20,8 +20,10 @@ def test_clients_follow_the_endpoint_they_are_given(monkeypatch):
     assert client("sqs").meta.endpoint_url == "http://127.0.0.1:2222"
     assert client("sqs") is not first and client("sqs", endpoint_url="http://127.0.0.1:1111") is first
     assert low_level_client("s3", endpoint_url="http://127.0.0.1:3333").meta.endpoint_url == "http://127.0.0.1:3333"
-    assert resource("dynamodb", endpoint_url="http://127.0.0.1:4444").meta.client.meta.endpoint_url == \
-        "http://127.0.0.1:4444"
+    assert (
+        resource("dynamodb", endpoint_url="http://127.0.0.1:4444").meta.client.meta.endpoint_url
+        == "http://127.0.0.1:4444"
+    )
 
 
 def test_settings_carry_the_endpoint():
@@ -31,8 +33,13 @@ def test_settings_carry_the_endpoint():
 
 def test_only_config_reads_the_environment_in_the_domain_and_adapters():
     pattern = re.compile(r"os\.environ|getenv\(")
-    offenders = [str(p.relative_to(ROOT)) for folder in ("src/spotter",) for p in (ROOT / folder).rglob("*.py")
-                 if pattern.search(p.read_text()) and p.relative_to(ROOT / folder).parts[0] not in ("local", "cli")
-                 and p.name not in ("config.py",)]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ("src/spotter",)
+        for p in (ROOT / folder).rglob("*.py")
+        if pattern.search(p.read_text())
+        and p.relative_to(ROOT / folder).parts[0] not in ("local", "cli")
+        and p.name not in ("config.py",)
+    ]
     # budget.py hands the decode worker a copy of the environment (a child process), reading no setting
     assert offenders == ["src/spotter/budget.py"]

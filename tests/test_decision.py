@@ -25,21 +25,33 @@ def _card(decision) -> dict:
 
 
 def test_decide_at_the_threshold_with_an_uncertain_band():
-    decision = ModelCard.from_json(_card({"positive": "malignant", "threshold": 0.3, "uncertain_band": [0.2, 0.4]})).decision
+    decision = ModelCard.from_json(
+        _card({"positive": "malignant", "threshold": 0.3, "uncertain_band": [0.2, 0.4]})
+    ).decision
     assert (decision.positive, decision.negative) == ("malignant", "benign")
-    assert [decision.decide(s) for s in (0.0, 0.19, 0.2, 0.3, 0.39, 0.4, 0.9)] == \
-        ["benign", "benign", UNCERTAIN, UNCERTAIN, UNCERTAIN, "malignant", "malignant"]
+    assert [decision.decide(s) for s in (0.0, 0.19, 0.2, 0.3, 0.39, 0.4, 0.9)] == [
+        "benign",
+        "benign",
+        UNCERTAIN,
+        UNCERTAIN,
+        UNCERTAIN,
+        "malignant",
+        "malignant",
+    ]
     plain = Decision("malignant", "benign", 0.3)
     assert [plain.decide(s) for s in (0.29, 0.3)] == ["benign", "malignant"]
     assert decision_rule(decision) == "malignant if its score >= 0.300; uncertain 0.200-0.400"
 
 
-@pytest.mark.parametrize("bad", [
-    {"positive": "melanoma", "threshold": 0.3},
-    {"positive": "malignant"},
-    {"positive": "malignant", "threshold": 1.5},
-    {"positive": "malignant", "threshold": 0.5, "uncertain_band": [0.1, 0.3]},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"positive": "melanoma", "threshold": 0.3},
+        {"positive": "malignant"},
+        {"positive": "malignant", "threshold": 1.5},
+        {"positive": "malignant", "threshold": 0.5, "uncertain_band": [0.1, 0.3]},
+    ],
+)
 def test_a_bad_decision_is_refused(bad):
     with pytest.raises(ModelError):
         ModelCard.from_json(_card(bad))
@@ -71,27 +83,44 @@ def test_the_runtime_applies_the_card_decision_and_keeps_the_raw_scores(tmp_path
         assert prediction.decision == expected
         assert prediction.top == raw.top and prediction.label == raw.label  # raw scores and top label unchanged
     band = [max(0.0, malignant - 0.05), min(1.0, malignant + 0.05)]
-    prediction = _demo_with(tmp_path, {"positive": "malignant", "threshold": malignant, "uncertain_band": band}).classify(picture)
+    prediction = _demo_with(
+        tmp_path, {"positive": "malignant", "threshold": malignant, "uncertain_band": band}
+    ).classify(picture)
     assert prediction.decision == UNCERTAIN and "uncertain" in prediction.decision_rule
 
 
 def test_no_decision_without_one_on_the_card():
-    from conftest import MODELS
     import images
+    from conftest import MODELS
 
     prediction = Classifier.load(MODELS / "colours-int8.tflite").classify(images.photo_like((64, 64)))
     assert prediction.decision is None and prediction.decision_rule is None
 
 
 def test_records_keep_the_decision_beside_the_scores():
-    record = PredictionRecord(object_id="o", model="m@1", bucket="b", key="k", status="ok", source="web", file_name="f",
-                              uploaded_at="2026-01-01T00:00:00.000Z", classified_at="2026-01-01T00:00:00.000Z",
-                              model_name="m", model_version="1", label="benign", score=0.6,
-                              top=[{"label": "benign", "score": 0.6}, {"label": "malignant", "score": 0.4}],
-                              decision="uncertain", decision_rule="malignant if its score >= 0.357; uncertain 0.257-0.457")
+    record = PredictionRecord(
+        object_id="o",
+        model="m@1",
+        bucket="b",
+        key="k",
+        status="ok",
+        source="web",
+        file_name="f",
+        uploaded_at="2026-01-01T00:00:00.000Z",
+        classified_at="2026-01-01T00:00:00.000Z",
+        model_name="m",
+        model_version="1",
+        label="benign",
+        score=0.6,
+        top=[{"label": "benign", "score": 0.6}, {"label": "malignant", "score": 0.4}],
+        decision="uncertain",
+        decision_rule="malignant if its score >= 0.357; uncertain 0.257-0.457",
+    )
     data = record.as_dict()
     assert data["decision"] == "uncertain" and data["label"] == "benign" and len(data["top"]) == 2
-    assert all(not isinstance(v, float) for k, v in data.items() if k.startswith("decision"))  # DynamoDB takes them as they are
+    assert all(
+        not isinstance(v, float) for k, v in data.items() if k.startswith("decision")
+    )  # DynamoDB takes them as they are
     assert PredictionRecord.from_dict(data) == record
 
 
@@ -116,7 +145,11 @@ def test_wilson_intervals():
     assert wilson_interval(21, 32) == pytest.approx([0.483, 0.796], abs=1e-3)
     low, high = wilson_interval(0, 10)
     assert low == 0.0 and 0.27 < high < 0.29
-    metrics = summarize(np.array([0, 0, 1, 1]), np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.8, 0.2]]),
-                        threshold=0.5, band=(0.45, 0.65))
+    metrics = summarize(
+        np.array([0, 0, 1, 1]),
+        np.array([[0.9, 0.1], [0.4, 0.6], [0.3, 0.7], [0.8, 0.2]]),
+        threshold=0.5,
+        band=(0.45, 0.65),
+    )
     assert metrics["sensitivity_ci95"][0] < 0.5 < metrics["sensitivity_ci95"][1]
     assert metrics["uncertain"] == 1 and metrics["accuracy_outside_band"] == pytest.approx(2 / 3)

@@ -1,7 +1,6 @@
 """Drones: plain `aws s3 sync` and `spotter sync` into the running local stack."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,9 +8,8 @@ import time
 from pathlib import Path
 
 import boto3
-import pytest
-
 import images
+import pytest
 from conftest import MODELS, ROOT, clean_env, start_local_stack
 
 
@@ -26,8 +24,13 @@ def stack(tmp_path_factory):
 
 def _folder(root: Path) -> dict[str, str]:
     """A drone's card: photos in nested folders, a sidecar text file; returns relative path -> expected label."""
-    expected = {"DCIM/100/IMG_0001.JPG": "red", "DCIM/100/IMG 0002.JPG": "blue", "DCIM/101/IMG+0003.png": "green",
-                "DCIM/101/été.jpg": "red", "flight.log": None}
+    expected = {
+        "DCIM/100/IMG_0001.JPG": "red",
+        "DCIM/100/IMG 0002.JPG": "blue",
+        "DCIM/101/IMG+0003.png": "green",
+        "DCIM/101/été.jpg": "red",
+        "flight.log": None,
+    }
     colours = {"red": images.RED, "blue": images.BLUE, "green": images.GREEN}
     for relative, label in expected.items():
         path = root / relative
@@ -42,8 +45,13 @@ def _folder(root: Path) -> dict[str, str]:
 
 
 def _records(endpoints, source):
-    table = boto3.resource("dynamodb", endpoint_url=endpoints["s3"], region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local").Table(endpoints["table"])
+    table = boto3.resource(
+        "dynamodb",
+        endpoint_url=endpoints["s3"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    ).Table(endpoints["table"])
     return [r for r in table.scan()["Items"] if r["source"] == source]
 
 
@@ -61,14 +69,32 @@ def _aws_s3_sync(endpoints, folder, source):
     """The AWS CLI, as a drone runs it, against the local stack (any credentials do)."""
     env = clean_env(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION="us-east-1")
     aws = Path(sys.executable).with_name("aws")
-    return subprocess.run([str(aws), "s3", "sync", str(folder), f"s3://{endpoints['bucket']}/drones/{source}/",
-                           "--endpoint-url", endpoints["s3"], "--only-show-errors"], env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [
+            str(aws),
+            "s3",
+            "sync",
+            str(folder),
+            f"s3://{endpoints['bucket']}/drones/{source}/",
+            "--endpoint-url",
+            endpoints["s3"],
+            "--only-show-errors",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _s3(endpoints):
-    return boto3.client("s3", endpoint_url=endpoints["s3"], region_name="us-east-1", aws_access_key_id="local",
-                        aws_secret_access_key="local")
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoints["s3"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def test_plain_aws_s3_sync_just_works(stack, tmp_path):
@@ -93,9 +119,25 @@ def test_spotter_sync_uploads_then_resumes_and_reports(stack, tmp_path):
     (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
 
     def sync(*extra):
-        return subprocess.run([sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "heron",
-                               "--state-dir", str(stack["state"]), *extra], cwd=ROOT, capture_output=True, text=True,
-                              timeout=120, env=clean_env())
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "spotter.cli",
+                "sync",
+                str(tmp_path),
+                "--source",
+                "heron",
+                "--state-dir",
+                str(stack["state"]),
+                *extra,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(),
+        )
 
     first = sync()
     assert first.returncode == 0, first.stderr
@@ -125,9 +167,24 @@ def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(stack, tm
     result = _aws_s3_sync(e, tmp_path, "wren")
     assert result.returncode == 0, result.stderr
     assert _s3(e).head_object(Bucket=e["bucket"], Key="drones/wren/big.jpg")["ETag"].strip('"').endswith("-2")
-    again = subprocess.run([sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "wren",
-                            "--state-dir", str(stack["state"])], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                           env=clean_env())
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spotter.cli",
+            "sync",
+            str(tmp_path),
+            "--source",
+            "wren",
+            "--state-dir",
+            str(stack["state"]),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
     assert again.returncode == 0 and "uploaded 0, skipped 2 unchanged" in again.stderr, again.stderr
 
 
@@ -137,9 +194,23 @@ def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(stack, 
     for i in range(400):
         (tmp_path / f"IMG_{i:04d}.jpg").write_bytes(photo)
     s3 = _s3(e)
-    count = lambda: s3.list_objects_v2(Bucket=e["bucket"], Prefix="drones/swift/").get("KeyCount", 0)
-    command = [sys.executable, "-m", "spotter.cli", "sync", str(tmp_path), "--source", "swift", "--jobs", "2",
-               "--state-dir", str(stack["state"])]
+
+    def count():
+        return s3.list_objects_v2(Bucket=e["bucket"], Prefix="drones/swift/").get("KeyCount", 0)
+
+    command = [
+        sys.executable,
+        "-m",
+        "spotter.cli",
+        "sync",
+        str(tmp_path),
+        "--source",
+        "swift",
+        "--jobs",
+        "2",
+        "--state-dir",
+        str(stack["state"]),
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=clean_env())
     deadline = time.monotonic() + 60
     while count() < 5 and time.monotonic() < deadline:
@@ -157,20 +228,45 @@ def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(stack, 
 
 
 def test_spotter_sync_usage_errors_exit_two(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "spotter.cli", "sync", *a], cwd=ROOT, capture_output=True,
-                                    text=True, timeout=60, env=clean_env())
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "spotter.cli", "sync", *a],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+
     assert run(str(tmp_path / "missing"), "--source", "x").returncode == 2
     bad = run(str(tmp_path), "--source", "../etc", "--state-dir", str(tmp_path))
     assert bad.returncode == 2 and "source must be" in bad.stderr
     none = run(str(tmp_path), "--source", "ok", "--state-dir", str(tmp_path / "nowhere"))
-    assert none.returncode == 2 and "no target" in none.stderr and str(tmp_path / "nowhere" / "local.json") in none.stderr
+    assert (
+        none.returncode == 2 and "no target" in none.stderr and str(tmp_path / "nowhere" / "local.json") in none.stderr
+    )
 
 
 def test_a_stopped_local_stack_gets_one_line_not_a_traceback(tmp_path):
-    (tmp_path / "local.json").write_text(json.dumps({
-        "s3": "http://127.0.0.1:9", "bucket": "b", "table": "t", "queue": "http://127.0.0.1:9/q", "region": "us-east-1"}))
+    (tmp_path / "local.json").write_text(
+        json.dumps(
+            {
+                "s3": "http://127.0.0.1:9",
+                "bucket": "b",
+                "table": "t",
+                "queue": "http://127.0.0.1:9/q",
+                "region": "us-east-1",
+            }
+        )
+    )
     for command in (["query", "--source", "owl"], ["sync", str(tmp_path), "--source", "owl"]):
-        result = subprocess.run([sys.executable, "-m", "spotter.cli", *command, "--state-dir", str(tmp_path)], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120, env=clean_env())
+        result = subprocess.run(
+            [sys.executable, "-m", "spotter.cli", *command, "--state-dir", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_env(),
+        )
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         assert "127.0.0.1:9" in result.stderr

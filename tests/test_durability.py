@@ -11,10 +11,9 @@ import sys
 import time
 
 import boto3
+import images
 import pytest
 import requests
-
-import images
 from conftest import MODELS, ROOT, clean_env, start_local_stack
 
 pytestmark = pytest.mark.slow
@@ -22,8 +21,13 @@ COLOURS = {"red": images.RED, "green": images.GREEN, "blue": images.BLUE}
 
 
 def _clients(endpoints):
-    kwargs = dict(endpoint_url=endpoints["s3"], region_name="us-east-1", aws_access_key_id="local",
-                  aws_secret_access_key="local", aws_session_token=None)
+    kwargs = {
+        "endpoint_url": endpoints["s3"],
+        "region_name": "us-east-1",
+        "aws_access_key_id": "local",
+        "aws_secret_access_key": "local",
+        "aws_session_token": None,
+    }
     return boto3.client("s3", **kwargs), boto3.client("dynamodb", **kwargs), boto3.client("sqs", **kwargs)
 
 
@@ -35,8 +39,12 @@ def _upload_through_page(endpoints, names):
     planned = {}
     for name, upload in zip(names, body["uploads"]):
         colour = name.split("-")[0]
-        posted = requests.post(upload["url"], data=upload["fields"],
-                               files={"file": (f"{name}.png", images.png(COLOURS[colour]), "image/png")}, timeout=10)
+        posted = requests.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": (f"{name}.png", images.png(COLOURS[colour]), "image/png")},
+            timeout=10,
+        )
         assert posted.status_code == 204, posted.text
         planned[upload["objectId"]] = colour
     return planned
@@ -48,8 +56,9 @@ def _upload_as_drone(endpoints, names, source="owl"):
     keys = {}
     for name in names:
         key = f"drones/{source}/{name}.png"
-        s3.put_object(Bucket=endpoints["bucket"], Key=key, Body=images.png(COLOURS[name.split("-")[0]]),
-                      ContentType="image/png")
+        s3.put_object(
+            Bucket=endpoints["bucket"], Key=key, Body=images.png(COLOURS[name.split("-")[0]]), ContentType="image/png"
+        )
         keys[key] = name.split("-")[0]
     return keys
 
@@ -59,7 +68,7 @@ def _records(endpoints):
     items = []
     for page in dynamodb.get_paginator("scan").paginate(TableName=endpoints["table"]):
         items += page["Items"]
-    return [{k: list(v.values())[0] for k, v in item.items()} for item in items]
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
 
 
 def _objects(endpoints):
@@ -81,8 +90,10 @@ def _queue_counts(endpoints):
     _, _, sqs = _clients(endpoints)
     counts = {}
     for name in ("queue", "dead_letter_queue"):
-        attributes = sqs.get_queue_attributes(QueueUrl=endpoints[name], AttributeNames=[
-            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=endpoints[name],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
         counts[name] = sum(int(v) for v in attributes.values())
     return counts
 
@@ -215,8 +226,14 @@ def test_moto_killed_alone_is_restarted_with_its_data_and_repeated_deaths_stop_t
 
 
 def _spotter(*args, state):
-    return subprocess.run([sys.executable, "-m", "spotter.cli", *args, "--state-dir", str(state)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, env=clean_env())
+    return subprocess.run(
+        [sys.executable, "-m", "spotter.cli", *args, "--state-dir", str(state)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=clean_env(),
+    )
 
 
 def test_model_swap_then_reprocess_keeps_both_versions_and_says_when_nothing_changed(tmp_path):
@@ -227,8 +244,10 @@ def test_model_swap_then_reprocess_keeps_both_versions_and_says_when_nothing_cha
         assert {r["model"] for r in old} == {"colours-int8@1.0.0"}
         # same model: reprocess says plainly that nothing would change
         same = _spotter("reprocess", state=tmp_path)
-        assert same.returncode == 0 and "nothing changed: all 3 matching images already have a record from " \
-                                          "colours-int8@1.0.0" in same.stderr, same.stderr
+        assert (
+            same.returncode == 0
+            and "nothing changed: all 3 matching images already have a record from colours-int8@1.0.0" in same.stderr
+        ), same.stderr
         # --force classifies them again, for real (the idempotency records do not swallow it)
         classified = {r["key"]: r["classified_at"] for r in old}
         forced = _spotter("reprocess", "--force", state=tmp_path)
@@ -252,8 +271,9 @@ def test_model_swap_then_reprocess_keeps_both_versions_and_says_when_nothing_cha
         # new uploads get the new model; reprocess adds its records beside the old ones
         expected |= _upload_as_drone(e, ["green-2"])
         run = _spotter("reprocess", state=tmp_path)
-        assert run.returncode == 0 and "queued 3 images for classification with colours-float32@1.0.0" in run.stderr, \
+        assert run.returncode == 0 and "queued 3 images for classification with colours-float32@1.0.0" in run.stderr, (
             run.stderr
+        )
         assert "1 others already have a record" in run.stderr
         _assert_all_there_and_classified(e, expected, "colours-float32@1.0.0")
         records = _records(e)
@@ -286,8 +306,14 @@ def test_reset_says_what_it_deletes_and_starts_empty(tmp_path):
         assert _objects(e) == {} and _records(e) == []
         # a second stack on the same folder is refused by the lock, and leaves local.json alone
         before = (tmp_path / "local.json").read_text()
-        again = subprocess.run([sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(tmp_path), "--reset"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=60, env=clean_env())
+        again = subprocess.run(
+            [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(tmp_path), "--reset"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
         assert again.returncode == 1 and f"pid {process.pid}" in again.stderr and e["web"] in again.stderr
         assert "deleting" not in again.stdout
         assert (tmp_path / "local.json").read_text() == before
@@ -305,8 +331,12 @@ def test_multipart_uploads_versions_and_deletions_come_back_as_they_were(tmp_pat
         s3, _, _ = _clients(e)
         big = os.urandom(6 * 1024 * 1024)  # two parts, as `aws s3 sync` sends files over 8 MB
         (tmp_path / "big.bin").write_bytes(big)
-        s3.upload_file(str(tmp_path / "big.bin"), e["bucket"], "drones/owl/big.bin",
-                       Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024))
+        s3.upload_file(
+            str(tmp_path / "big.bin"),
+            e["bucket"],
+            "drones/owl/big.bin",
+            Config=TransferConfig(multipart_threshold=5 * 1024 * 1024, multipart_chunksize=5 * 1024 * 1024),
+        )
         first = s3.put_object(Bucket=e["bucket"], Key="drones/owl/red.png", Body=images.png(images.BLUE))
         s3.put_object(Bucket=e["bucket"], Key="drones/owl/red.png", Body=images.png(images.RED))
         s3.put_object(Bucket=e["bucket"], Key="drones/owl/gone.png", Body=images.png(images.RED))
@@ -320,15 +350,18 @@ def test_multipart_uploads_versions_and_deletions_come_back_as_they_were(tmp_pat
         s3, _, _ = _clients(e)
         after = _objects(e)
         assert {k: (o["ETag"], o["Size"], o["LastModified"]) for k, o in after.items()} == {
-            k: (o["ETag"], o["Size"], o["LastModified"]) for k, o in before.items()}
+            k: (o["ETag"], o["Size"], o["LastModified"]) for k, o in before.items()
+        }
         assert after["drones/owl/big.bin"]["ETag"].endswith('-2"')
         assert s3.get_object(Bucket=e["bucket"], Key="drones/owl/big.bin")["Body"].read() == big
         assert "drones/owl/gone.png" not in after  # the delete marker came back too
         again = s3.list_object_versions(Bucket=e["bucket"], Prefix="drones/owl/")
         assert [(v["Key"], v["VersionId"], v["ETag"]) for v in again["Versions"]] == [
-            (v["Key"], v["VersionId"], v["ETag"]) for v in versions["Versions"]]
+            (v["Key"], v["VersionId"], v["ETag"]) for v in versions["Versions"]
+        ]
         assert [(m["Key"], m["VersionId"]) for m in again.get("DeleteMarkers", [])] == [
-            (m["Key"], m["VersionId"]) for m in versions.get("DeleteMarkers", [])]
+            (m["Key"], m["VersionId"]) for m in versions.get("DeleteMarkers", [])
+        ]
         old = s3.get_object(Bucket=e["bucket"], Key="drones/owl/red.png", VersionId=first["VersionId"])["Body"].read()
         assert old == images.png(images.BLUE)
     finally:

@@ -8,8 +8,12 @@ from spotter.keys import origin_of, sanitise_file_name, upload_key
 
 
 def s3_record(key, name="ObjectCreated:Put", size=10):
-    return {"eventSource": "aws:s3", "eventName": name, "eventTime": "2026-11-23T01:02:03.456Z",
-            "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": size, "eTag": "abc", "sequencer": "0A1"}}}
+    return {
+        "eventSource": "aws:s3",
+        "eventName": name,
+        "eventTime": "2026-11-23T01:02:03.456Z",
+        "s3": {"bucket": {"name": "b"}, "object": {"key": key, "size": size, "eTag": "abc", "sequencer": "0A1"}},
+    }
 
 
 def test_keys_are_url_decoded():
@@ -31,8 +35,16 @@ def test_test_event_and_deletions_yield_nothing():
     assert objects_in_s3_event({"Records": [s3_record("a.jpg", name="ObjectRemoved:Delete")]}) == []
 
 
-@pytest.mark.parametrize("body", ["not json", "[]", json.dumps({"hello": 1}), json.dumps({"Records": [{"eventSource": "aws:sqs"}]}),
-                                  json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]})])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        json.dumps({"hello": 1}),
+        json.dumps({"Records": [{"eventSource": "aws:sqs"}]}),
+        json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put"}]}),
+    ],
+)
 def test_malformed_messages_raise(body):
     with pytest.raises(MalformedEvent):
         objects_in_message(body)
@@ -40,9 +52,15 @@ def test_malformed_messages_raise(body):
 
 def test_origin_of_keys():
     assert origin_of("uploads/b1/0b8f4a52-4d7e-4d3c-9a57-2a1e8c2f6b11-cat.jpg").__dict__ == {
-        "source": "web", "batch": "b1", "file_name": "cat.jpg"}
+        "source": "web",
+        "batch": "b1",
+        "file_name": "cat.jpg",
+    }
     assert origin_of("drones/falcon/2026-11-01/flight3/img.jpg").__dict__ == {
-        "source": "falcon", "batch": "2026-11-01/flight3", "file_name": "img.jpg"}
+        "source": "falcon",
+        "batch": "2026-11-01/flight3",
+        "file_name": "img.jpg",
+    }
     assert origin_of("drones/falcon/img.jpg").batch is None
     assert origin_of("elsewhere/x.jpg").source == "unknown"
 

@@ -10,10 +10,10 @@ import threading
 import time
 import uuid
 
+import images
 import pytest
 from botocore.exceptions import ClientError
 
-import images
 from spotter.local.lambda_runtime import LambdaContext
 
 COLOURS = [("red", images.RED), ("green", images.GREEN), ("blue", images.BLUE)]
@@ -21,11 +21,27 @@ COLOURS = [("red", images.RED), ("green", images.GREEN), ("blue", images.BLUE)]
 
 def _body(stack, key: str, version: dict) -> str:
     """An S3 notification as real S3 sends it (moto's carry no sequencer)."""
-    return json.dumps({"Records": [{
-        "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": version["time"],
-        "s3": {"bucket": {"name": stack.spec.bucket},
-               "object": {"key": key, "size": version["size"], "eTag": version["etag"],
-                          "versionId": version["version_id"], "sequencer": version["sequencer"]}}}]})
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "eventTime": version["time"],
+                    "s3": {
+                        "bucket": {"name": stack.spec.bucket},
+                        "object": {
+                            "key": key,
+                            "size": version["size"],
+                            "eTag": version["etag"],
+                            "versionId": version["version_id"],
+                            "sequencer": version["sequencer"],
+                        },
+                    },
+                }
+            ]
+        }
+    )
 
 
 def _upload_versions(stack, key: str, count: int, first_sequencer: int = 0x10) -> list[dict]:
@@ -35,17 +51,27 @@ def _upload_versions(stack, key: str, count: int, first_sequencer: int = 0x10) -
         label, colour = COLOURS[n % len(COLOURS)]
         data = images.jpeg(colour)
         put = stack.put(key, data)
-        versions.append({"label": label, "size": len(data), "etag": put["ETag"].strip('"'),
-                         "version_id": put["VersionId"], "sequencer": f"{first_sequencer + n:012X}",
-                         "time": f"2030-01-01T00:00:{n:02d}.000Z"})
+        versions.append(
+            {
+                "label": label,
+                "size": len(data),
+                "etag": put["ETag"].strip('"'),
+                "version_id": put["VersionId"],
+                "sequencer": f"{first_sequencer + n:012X}",
+                "time": f"2030-01-01T00:00:{n:02d}.000Z",
+            }
+        )
     return versions
 
 
 def _invoke(stack, bodies: list[str]) -> tuple[list[str], set[str]]:
     """One classify invocation over these message bodies; returns (message ids, failed ids)."""
     ids = [str(uuid.uuid4()) for _ in bodies]
-    event = {"Records": [{"messageId": i, "body": b, "eventSource": "aws:sqs", "receiptHandle": i}
-                         for i, b in zip(ids, bodies)]}
+    event = {
+        "Records": [
+            {"messageId": i, "body": b, "eventSource": "aws:sqs", "receiptHandle": i} for i, b in zip(ids, bodies)
+        ]
+    }
     response = stack.handler_module.lambda_handler(event, LambdaContext("classify"))
     return ids, {f["itemIdentifier"] for f in response["batchItemFailures"]}
 
@@ -61,7 +87,8 @@ def clean_stack(stack):
     stack.drain()
     for record in stack.records():
         stack.dynamodb.Table(stack.spec.predictions.name).delete_item(
-            Key={"object_id": record["object_id"], "model": record["model"]})
+            Key={"object_id": record["object_id"], "model": record["model"]}
+        )
     return stack
 
 
@@ -69,8 +96,7 @@ def test_duplicates_and_older_events_in_one_overlapped_batch_leave_the_newest_re
     stack = clean_stack
     key = "drones/owl/three-versions.jpg"
     v1, v2, v3 = _upload_versions(stack, key, 3)
-    others = {f"drones/owl/other-{n}.jpg": _upload_versions(stack, f"drones/owl/other-{n}.jpg", 1)[0]
-              for n in range(4)}
+    others = {f"drones/owl/other-{n}.jpg": _upload_versions(stack, f"drones/owl/other-{n}.jpg", 1)[0] for n in range(4)}
     reads, in_flight, peak, lock = [], [0], [0], threading.Lock()
     objects = stack.handler_module.service.objects
     real_read = objects.read
@@ -135,13 +161,17 @@ def test_shuffled_duplicated_deliveries_across_batches_leave_one_newest_record_p
     stack = clean_stack
     rng = random.Random(seed)
     keys = [f"drones/owl/shuffled-{seed}-{n}.jpg" for n in range(3)]
-    versions = {key: _upload_versions(stack, key, rng.randint(2, 3), first_sequencer=0x100 * (n + 1))
-                for n, key in enumerate(keys)}
+    versions = {
+        key: _upload_versions(stack, key, rng.randint(2, 3), first_sequencer=0x100 * (n + 1))
+        for n, key in enumerate(keys)
+    }
     deliveries = [(key, n) for key, vs in versions.items() for n in range(len(vs)) for _ in range(rng.randint(1, 3))]
     rng.shuffle(deliveries)
     # this order really delivers an older event after the newest one of the same object
-    assert any(n < len(versions[key]) - 1 and (key, len(versions[key]) - 1) in deliveries[:i]
-               for i, (key, n) in enumerate(deliveries))
+    assert any(
+        n < len(versions[key]) - 1 and (key, len(versions[key]) - 1) in deliveries[:i]
+        for i, (key, n) in enumerate(deliveries)
+    )
     deliveries = [_body(stack, key, versions[key][n]) for key, n in deliveries]
     while deliveries:  # Lambda's batches: up to 10 messages each
         size = rng.randint(1, 10)
@@ -169,8 +199,9 @@ def test_failures_are_reported_per_message_and_the_retry_leaves_one_record_each(
 
     def put(record):
         if record.key == keys[3]:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}},
-                              "PutItem")
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "injected"}}, "PutItem"
+            )
         return real_put(record)
 
     monkeypatch.setattr(service.objects, "read", read)

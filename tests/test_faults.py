@@ -5,18 +5,19 @@ and model version once the fault clears."""
 import json
 import time
 
+import images
 import pytest
 from botocore.exceptions import ClientError
 
-import images
 from spotter.cli import main as spotter
 from spotter.local.lambda_runtime import LambdaContext
 from spotter.local.sqs_trigger import sqs_event
 
 
 def _error(code: str, status: int):
-    return ClientError({"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-                       "Injected")
+    return ClientError(
+        {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Injected"
+    )
 
 
 def _fail_first(monkeypatch, owner, method: str, times: dict, error):
@@ -63,8 +64,10 @@ def test_s3_errors_are_retried_until_they_clear(stack, monkeypatch, code, status
     assert stack.dead_letters() == []
 
 
-@pytest.mark.parametrize("code, status", [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500),
-                                          ("ThrottlingException", 400)])
+@pytest.mark.parametrize(
+    "code, status",
+    [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500), ("ThrottlingException", 400)],
+)
 def test_dynamodb_errors_are_retried_until_they_clear(stack, monkeypatch, code, status):
     dynamodb = stack.handler_module.service.predictions.client
     seen = _fail_first(monkeypatch, dynamodb, "put_item", {"flaky.jpg": 2}, _error(code, status))
@@ -96,8 +99,12 @@ def test_a_lasting_fault_dead_letters_then_dlq_redrive_recovers(stack, monkeypat
     assert "redrove 1 of 2" in capsys.readouterr().out
     _settle(stack, rounds=1)
     assert _count(stack, "drones/owl/doomed.jpg") == 1 and stack.record_for("drones/owl/doomed.jpg")["label"] == "red"
-    remaining = [m["Body"] for m in stack.sqs.receive_message(QueueUrl=stack.dlq_url, MaxNumberOfMessages=10,
-                                                               VisibilityTimeout=0).get("Messages", [])]
+    remaining = [
+        m["Body"]
+        for m in stack.sqs.receive_message(QueueUrl=stack.dlq_url, MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+            "Messages", []
+        )
+    ]
     assert remaining == ["{not json"]  # a poison message is not redriven unless asked (--all)
 
 
@@ -107,8 +114,9 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
         stack.put(key, images.jpeg(images.RED))
     messages = []
     while len(messages) < 5:  # 4 objects + the s3:TestEvent
-        messages += stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
-                                              AttributeNames=["All"]).get("Messages", [])
+        messages += stack.sqs.receive_message(
+            QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        ).get("Messages", [])
     classifier = stack.handler_module.service.classifier
     real, calls = classifier.classify, []
 
@@ -120,8 +128,9 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
 
     monkeypatch.setattr(classifier, "classify", dies_on_the_third)
     with pytest.raises(SystemExit):
-        stack.handler_module.lambda_handler(sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q"),
-                                            LambdaContext("classify", timeout_s=3))
+        stack.handler_module.lambda_handler(
+            sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:q"), LambdaContext("classify", timeout_s=3)
+        )
     assert len(stack.records()) == 2  # two written before the kill; nothing was deleted from the queue
     monkeypatch.undo()
     time.sleep(stack.spec.visibility_timeout_s + 0.2)  # SQS redelivers what the killed invocation left
@@ -139,9 +148,21 @@ def test_out_of_order_events_keep_the_newest_version(stack):
     assert newest["label"] == "blue"
 
     def event(sequencer, etag, when):
-        return json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": when,
-                                        "s3": {"bucket": {"name": stack.spec.bucket},
-                                               "object": {"key": key, "size": 1, "eTag": etag, "sequencer": sequencer}}}]})
+        return json.dumps(
+            {
+                "Records": [
+                    {
+                        "eventSource": "aws:s3",
+                        "eventName": "ObjectCreated:Put",
+                        "eventTime": when,
+                        "s3": {
+                            "bucket": {"name": stack.spec.bucket},
+                            "object": {"key": key, "size": 1, "eTag": etag, "sequencer": sequencer},
+                        },
+                    }
+                ]
+            }
+        )
 
     other = "drones/owl/ordered.jpg"
     stack.put(other, images.jpeg(images.GREEN))
@@ -164,8 +185,10 @@ def test_out_of_order_events_keep_the_newest_version(stack):
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(reprocessed))
     stack.drain()
     assert stack.record_for(other)["etag"] == "reprocess-etag"
-    stack.sqs.send_message(QueueUrl=stack.queue_url,
-                           MessageBody=event("00B0", "newest-etag", "2030-01-01T00:00:04.000Z").replace(key, other))
+    stack.sqs.send_message(
+        QueueUrl=stack.queue_url,
+        MessageBody=event("00B0", "newest-etag", "2030-01-01T00:00:04.000Z").replace(key, other),
+    )
     stack.drain()
     assert stack.record_for(other)["etag"] == "newest-etag"
 
@@ -178,9 +201,19 @@ def test_an_event_is_classified_from_the_version_it_names(stack):
     assert first != second
     stack.drain()
     assert stack.record_for(key)["label"] == "blue"
-    event = {"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": "2030-01-01T00:00:00.000Z",
-                          "s3": {"bucket": {"name": stack.spec.bucket},
-                                 "object": {"key": key, "size": 1, "eTag": "first", "versionId": first}}}]}
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "eventTime": "2030-01-01T00:00:00.000Z",
+                "s3": {
+                    "bucket": {"name": stack.spec.bucket},
+                    "object": {"key": key, "size": 1, "eTag": "first", "versionId": first},
+                },
+            }
+        ]
+    }
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(event))
     stack.drain()
     record = stack.record_for(key)
@@ -195,11 +228,17 @@ def test_multipart_upload_double_event_leaves_one_record(stack):
     upload = stack.s3.create_multipart_upload(Bucket=stack.spec.bucket, Key=key)
     parts = []
     for number, start in enumerate(range(0, len(data), part_size), start=1):
-        etag = stack.s3.upload_part(Bucket=stack.spec.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number,
-                                    Body=data[start:start + part_size])["ETag"]
+        etag = stack.s3.upload_part(
+            Bucket=stack.spec.bucket,
+            Key=key,
+            UploadId=upload["UploadId"],
+            PartNumber=number,
+            Body=data[start : start + part_size],
+        )["ETag"]
         parts.append({"ETag": etag, "PartNumber": number})
-    stack.s3.complete_multipart_upload(Bucket=stack.spec.bucket, Key=key, UploadId=upload["UploadId"],
-                                       MultipartUpload={"Parts": parts})
+    stack.s3.complete_multipart_upload(
+        Bucket=stack.spec.bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+    )
     handled = stack.drain()
     assert handled >= 2  # the test event plus at least one ObjectCreated (moto sends two for multipart)
     assert _count(stack, key) == 1 and stack.record_for(key)["status"] == "ok"

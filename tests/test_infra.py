@@ -46,8 +46,9 @@ def resources(template) -> dict:
 def _tool_env() -> dict:
     """No credentials, no endpoints, no telemetry: the tools must work offline."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1",
-               AWS_EC2_METADATA_DISABLED="true")
+    env.update(
+        SAM_CLI_TELEMETRY="0", AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true"
+    )
     return env
 
 
@@ -59,8 +60,9 @@ def _tool(name: str) -> Path:
 
 
 def _run(cmd: list, timeout: int = 300, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    done = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or _tool_env(), capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env or _tool_env(), capture_output=True, text=True, timeout=timeout
+    )
     if done.returncode != 0:
         pytest.fail(f"{' '.join(map(str, cmd))} exited {done.returncode}:\n{done.stdout}\n{done.stderr}", pytrace=False)
     return done
@@ -68,7 +70,10 @@ def _run(cmd: list, timeout: int = 300, env: dict | None = None, cwd: Path = ROO
 
 def lambda_python() -> str | None:
     """A python3.12 for `sam build` (the Lambda runtime), on PATH or under pyenv."""
-    candidates = [shutil.which("python3.12")] + sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.12*/bin/python3.12"))
+    candidates = [
+        shutil.which("python3.12"),
+        *sorted(str(p) for p in Path.home().glob(".pyenv/versions/3.12*/bin/python3.12")),
+    ]
     for candidate in filter(None, candidates):
         done = subprocess.run([candidate, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
         if done.returncode == 0:
@@ -106,10 +111,20 @@ def test_sam_validate():
 def expanded(tmp_path_factory) -> Path:
     """infra/lint.py: the SAM-expanded template, linted (as written and expanded) by cfn-lint."""
     out = tmp_path_factory.mktemp("infra")
-    done = subprocess.run([str(_tool("python")), str(INFRA / "lint.py"), "--out", str(out)], cwd=ROOT,
-                          env=_tool_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(_tool("python")), str(INFRA / "lint.py"), "--out", str(out)],
+        cwd=ROOT,
+        env=_tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     expanded_path = out / "template.expanded.json"
-    return expanded_path if done.returncode == 0 else pytest.fail(f"infra/lint.py failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    return (
+        expanded_path
+        if done.returncode == 0
+        else pytest.fail(f"infra/lint.py failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
+    )
 
 
 def test_cfn_lint_clean_on_the_sam_expansion(expanded):
@@ -120,11 +135,27 @@ def test_cfn_lint_clean_on_the_sam_expansion(expanded):
 def test_lint_catches_a_bad_ref_that_plain_cfn_lint_misses(tmp_path):
     """Why infra/lint.py expands first: a typo inside SAM Globals passes cfn-lint on the raw file."""
     bad = tmp_path / "template.yaml"
-    bad.write_text(TEMPLATE.read_text().replace("PREDICTIONS_TABLE: !Ref PredictionsTable",
-                                                "PREDICTIONS_TABLE: !Ref PredictionTable"))
-    done = subprocess.run([str(_tool("python")), str(INFRA / "lint.py"), "--template", str(bad), "--out", str(tmp_path),
-                           "--expanded-only"],
-                          cwd=ROOT, env=_tool_env(), capture_output=True, text=True, timeout=300)
+    bad.write_text(
+        TEMPLATE.read_text().replace(
+            "PREDICTIONS_TABLE: !Ref PredictionsTable", "PREDICTIONS_TABLE: !Ref PredictionTable"
+        )
+    )
+    done = subprocess.run(
+        [
+            str(_tool("python")),
+            str(INFRA / "lint.py"),
+            "--template",
+            str(bad),
+            "--out",
+            str(tmp_path),
+            "--expanded-only",
+        ],
+        cwd=ROOT,
+        env=_tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 1, done.stdout
     assert "template (SAM-expanded): FAIL" in done.stdout and "PredictionTable" in done.stdout
 
@@ -138,8 +169,10 @@ def test_checkov_passes_with_the_reasoned_skip_list(expanded):
     for check in config["skip-check"]:  # every skip carries a reason: a comment right above it
         before = text[: text.index(f"- {check}")].rstrip().splitlines()
         assert any(line.strip().startswith(("#", "- CKV")) for line in before[-1:]), check
-    done = _run([CHECKOV, "--config-file", INFRA / "checkov.yaml", "-f", TEMPLATE, "-f", expanded,
-                 "--output", "json"], timeout=300)
+    done = _run(
+        [CHECKOV, "--config-file", INFRA / "checkov.yaml", "-f", TEMPLATE, "-f", expanded, "--output", "json"],
+        timeout=300,
+    )
     reports = json.loads(done.stdout)
     for report in _as_list(reports):
         assert report["summary"]["failed"] == 0, json.dumps(report["results"]["failed_checks"], indent=1)[:4000]
@@ -160,8 +193,11 @@ def test_sam_build_offline_without_a_container(tmp_path):
         (stand_in / "skin-lesion-int8.tflite").write_bytes(os.urandom(3_600_000))
         env["MODEL_DIR"] = str(stand_in)
     build = tmp_path / "build"
-    _run([_tool("sam"), "build", "--template", TEMPLATE, "--build-dir", build, "--cache-dir", tmp_path / "cache"],
-         env=env, timeout=600)
+    _run(
+        [_tool("sam"), "build", "--template", TEMPLATE, "--build-dir", build, "--cache-dir", tmp_path / "cache"],
+        env=env,
+        timeout=600,
+    )
 
     layer = build / "RuntimeLayer"
     site = layer / "python"
@@ -184,10 +220,12 @@ def test_sam_build_offline_without_a_container(tmp_path):
     assert layer_bytes < LAYER_BUDGET_BYTES, f"layer is {layer_bytes / 1e6:.1f} MB"
 
     # the layer's binary wheels load on the runtime's Python and run a model
-    probe = ("import numpy as np, PIL.Image; from ai_edge_litert.interpreter import Interpreter; "
-             f"i = Interpreter(model_path={str(ROOT / 'tests' / 'models' / 'colours-int8.tflite')!r}); "
-             "i.allocate_tensors(); d = i.get_input_details()[0]; "
-             "i.set_tensor(d['index'], np.zeros(d['shape'], d['dtype'])); i.invoke(); print('ok')")
+    probe = (
+        "import numpy as np, PIL.Image; from ai_edge_litert.interpreter import Interpreter; "
+        f"i = Interpreter(model_path={str(ROOT / 'tests' / 'models' / 'colours-int8.tflite')!r}); "
+        "i.allocate_tensors(); d = i.get_input_details()[0]; "
+        "i.set_tensor(d['index'], np.zeros(d['shape'], d['dtype'])); i.invoke(); print('ok')"
+    )
     done = _run([python312, "-c", probe], env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(site)}, timeout=120)
     assert done.stdout.strip().endswith("ok")
 
@@ -195,21 +233,31 @@ def test_sam_build_offline_without_a_container(tmp_path):
     copy_total = size(build / "CopyFunction") + size(build / "CopyLayer")
     print(f"CopyFunction: function + layer = {copy_total / 1e6:.1f} MB unzipped")
     assert copy_total < LAMBDA_LIMIT_BYTES
-    probe = ("import io, pyarrow as pa, pyarrow.parquet as pq; from spotter.parquet_copy import changes_by_day; "
-             "buffer = io.BytesIO(); pq.write_table(pa.table({'a': [1]}), buffer); print('ok')")
-    done = _run([python312, "-c", probe], env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(build / "CopyLayer" / "python")},
-                timeout=120)
+    probe = (
+        "import io, pyarrow as pa, pyarrow.parquet as pq; from spotter.parquet_copy import changes_by_day; "
+        "buffer = io.BytesIO(); pq.write_table(pa.table({'a': [1]}), buffer); print('ok')"
+    )
+    done = _run(
+        [python312, "-c", probe],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(build / "CopyLayer" / "python")},
+        timeout=120,
+    )
     assert done.stdout.strip().endswith("ok")
 
 
 # ----------------------------------------------------------------------------- contracts
 def test_logical_ids_and_types(resources):
     want = {
-        "UploadsBucket": "AWS::S3::Bucket", "SiteBucket": "AWS::S3::Bucket",
-        "ClassifyQueue": "AWS::SQS::Queue", "ClassifyDeadLetterQueue": "AWS::SQS::Queue",
-        "PredictionsTable": "AWS::DynamoDB::Table", "IdempotencyTable": "AWS::DynamoDB::Table",
-        "ClassifyFunction": "AWS::Serverless::Function", "ApiFunction": "AWS::Serverless::Function",
-        "RuntimeLayer": "AWS::Serverless::LayerVersion", "HttpApi": "AWS::Serverless::HttpApi",
+        "UploadsBucket": "AWS::S3::Bucket",
+        "SiteBucket": "AWS::S3::Bucket",
+        "ClassifyQueue": "AWS::SQS::Queue",
+        "ClassifyDeadLetterQueue": "AWS::SQS::Queue",
+        "PredictionsTable": "AWS::DynamoDB::Table",
+        "IdempotencyTable": "AWS::DynamoDB::Table",
+        "ClassifyFunction": "AWS::Serverless::Function",
+        "ApiFunction": "AWS::Serverless::Function",
+        "RuntimeLayer": "AWS::Serverless::LayerVersion",
+        "HttpApi": "AWS::Serverless::HttpApi",
         "SiteDistribution": "AWS::CloudFront::Distribution",
     }
     assert {name: resources[name]["Type"] for name in want} == want
@@ -219,13 +267,19 @@ def test_predictions_table_keys_and_indexes(resources):
     props = resources["PredictionsTable"]["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    assert props["KeySchema"] == [{"AttributeName": "object_id", "KeyType": "HASH"},
-                                  {"AttributeName": "model", "KeyType": "RANGE"}]
-    indexes = {i["IndexName"]: ([k["AttributeName"] for k in i["KeySchema"]], i["Projection"]["ProjectionType"])
-               for i in props["GlobalSecondaryIndexes"]}
+    assert props["KeySchema"] == [
+        {"AttributeName": "object_id", "KeyType": "HASH"},
+        {"AttributeName": "model", "KeyType": "RANGE"},
+    ]
+    indexes = {
+        i["IndexName"]: ([k["AttributeName"] for k in i["KeySchema"]], i["Projection"]["ProjectionType"])
+        for i in props["GlobalSecondaryIndexes"]
+    }
     assert indexes == {
-        "by-batch": (["batch", "uploaded_at"], "ALL"), "by-source": (["source", "uploaded_at"], "ALL"),
-        "by-label": (["label", "uploaded_at"], "ALL"), "by-day": (["upload_day", "uploaded_at"], "ALL"),
+        "by-batch": (["batch", "uploaded_at"], "ALL"),
+        "by-source": (["source", "uploaded_at"], "ALL"),
+        "by-label": (["label", "uploaded_at"], "ALL"),
+        "by-day": (["upload_day", "uploaded_at"], "ALL"),
     }
     assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
 
@@ -240,7 +294,10 @@ def test_idempotency_table_matches_powertools_defaults(resources):
 def test_queue_outlasts_every_allowed_function_timeout(template, resources):
     params = template["Parameters"]
     queue = resources["ClassifyQueue"]["Properties"]
-    assert queue["VisibilityTimeout"] >= 6 * params["ClassifyTimeout"]["MaxValue"] + params["ClassifyBatchingWindow"]["MaxValue"]
+    assert (
+        queue["VisibilityTimeout"]
+        >= 6 * params["ClassifyTimeout"]["MaxValue"] + params["ClassifyBatchingWindow"]["MaxValue"]
+    )
     assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ClassifyDeadLetterQueue", "Arn"]}
     assert queue["SqsManagedSseEnabled"] and resources["ClassifyDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"]
@@ -256,11 +313,16 @@ def test_uploads_bucket_is_private_encrypted_and_notifies_the_queue(resources):
     assert "POST" in cors["AllowedMethods"] and "*" not in cors["AllowedOrigins"]
     configs = bucket["NotificationConfiguration"]["QueueConfigurations"]
     assert sorted(r["Value"] for c in configs for r in c["Filter"]["S3Key"]["Rules"]) == ["drones/", "uploads/"]
-    assert all(c["Queue"] == {"Fn::GetAtt": ["ClassifyQueue", "Arn"]} and c["Event"] == "s3:ObjectCreated:*" for c in configs)
+    assert all(
+        c["Queue"] == {"Fn::GetAtt": ["ClassifyQueue", "Arn"]} and c["Event"] == "s3:ObjectCreated:*" for c in configs
+    )
     policy = resources["UploadsBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert any(s["Effect"] == "Deny" and s["Condition"]["Bool"]["aws:SecureTransport"] == "false" for s in policy)
     queue_policy = resources["ClassifyQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    assert queue_policy["Principal"] == {"Service": "s3.amazonaws.com"} and "aws:SourceArn" in queue_policy["Condition"]["ArnEquals"]
+    assert (
+        queue_policy["Principal"] == {"Service": "s3.amazonaws.com"}
+        and "aws:SourceArn" in queue_policy["Condition"]["ArnEquals"]
+    )
 
 
 def test_classify_trigger_reports_partial_failures(resources):
@@ -281,11 +343,17 @@ def test_classify_can_never_write_where_it_is_triggered_from(resources):
     for s in statements:
         if s["Effect"] == "Allow":
             actions = _as_list(s["Action"])
-            assert not any(a.startswith("s3:") and a not in ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket")
-                           for a in actions), s
+            assert not any(
+                a.startswith("s3:") and a not in ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket")
+                for a in actions
+            ), s
             if any(a.startswith("s3:Get") for a in actions):
                 assert sorted(_resource_text(s)) == sorted(
-                    ["arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*", "arn:${AWS::Partition}:s3:::${UploadsBucket}/drones/*"])
+                    [
+                        "arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*",
+                        "arn:${AWS::Partition}:s3:::${UploadsBucket}/drones/*",
+                    ]
+                )
             assert not any(a.endswith("*") for a in actions), s
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert deny and "s3:PutObject" in deny[0]["Action"]
@@ -308,7 +376,7 @@ def test_api_signs_uploads_only_under_uploads_and_only_reads_predictions(resourc
     assert [t for s in deletes for t in _resource_text(s)] == ["arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"]
     listing = [s for s in statements if "s3:ListBucketVersions" in _as_list(s["Action"])]
     assert len(listing) == 1 and listing[0]["Condition"] == {"StringLike": {"s3:prefix": ["uploads/*"]}}
-    assert not any("s3:ListBucket" == a for s in statements for a in _as_list(s["Action"]))
+    assert not any(a == "s3:ListBucket" for s in statements for a in _as_list(s["Action"]))
     for function in ("ClassifyFunction", "ApiFunction"):
         props = resources[function]["Properties"]
         assert "Policies" not in props and props["Role"]["Fn::GetAtt"][0] == f"{function}Role"
@@ -317,7 +385,9 @@ def test_api_signs_uploads_only_under_uploads_and_only_reads_predictions(resourc
 def test_drones_write_only_under_their_own_folder(resources):
     statements = resources["DroneUploadPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     writes = [s for s in statements if s["Effect"] == "Allow" and "s3:PutObject" in _as_list(s["Action"])]
-    assert [t for s in writes for t in _resource_text(s)] == ["arn:${AWS::Partition}:s3:::${UploadsBucket}/drones/${!aws:username}/*"]
+    assert [t for s in writes for t in _resource_text(s)] == [
+        "arn:${AWS::Partition}:s3:::${UploadsBucket}/drones/${!aws:username}/*"
+    ]
     listing = next(s for s in statements if "s3:ListBucket" in _as_list(s["Action"]))
     assert all(p.startswith("drones/${aws:username}/") for p in listing["Condition"]["StringLike"]["s3:prefix"])
 
@@ -327,11 +397,14 @@ def test_drones_cannot_archive_or_lock_their_uploads_and_can_find_their_bucket(r
     storage = statements["StandardStorageOnly"]
     assert storage["Effect"] == "Deny" and storage["Action"] == "s3:PutObject"
     # deny only when the header is present and not STANDARD (a request without it is STANDARD)
-    assert storage["Condition"] == {"StringNotEquals": {"s3:x-amz-storage-class": "STANDARD"},
-                                    "Null": {"s3:x-amz-storage-class": "false"}}
+    assert storage["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-storage-class": "STANDARD"},
+        "Null": {"s3:x-amz-storage-class": "false"},
+    }
     sse_c = statements["NoCustomerKeys"]
     assert sse_c["Effect"] == "Deny" and sse_c["Condition"] == {
-        "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}}
+        "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}
+    }
     # `spotter sync --stack` makes one call outside the bucket (cli/target.py), on this stack only
     find = statements["FindOwnBucket"]
     assert find["Effect"] == "Allow" and find["Action"] == "cloudformation:DescribeStacks"
@@ -341,8 +414,12 @@ def test_drones_cannot_archive_or_lock_their_uploads_and_can_find_their_bucket(r
 
 
 def test_classify_never_updates_and_the_api_is_signed_in_by_default(template, resources):
-    actions = {a for s in _statements(resources["ClassifyFunctionRole"]) if s["Effect"] == "Allow"
-               and "PredictionsTable.Arn" in _resource_text(s) for a in _as_list(s["Action"])}
+    actions = {
+        a
+        for s in _statements(resources["ClassifyFunctionRole"])
+        if s["Effect"] == "Allow" and "PredictionsTable.Arn" in _resource_text(s)
+        for a in _as_list(s["Action"])
+    }
     assert actions == {"dynamodb:PutItem", "dynamodb:GetItem"}
     assert template["Parameters"]["EnableAuth"]["Default"] == "true"
 
@@ -351,8 +428,17 @@ def test_functions_get_every_setting_the_code_reads(template, resources):
     shared = template["Globals"]["Function"]["Environment"]["Variables"]
     classify = {**shared, **resources["ClassifyFunction"]["Properties"]["Environment"]["Variables"]}
     api = {**shared, **resources["ApiFunction"]["Properties"]["Environment"]["Variables"]}
-    common = {"UPLOADS_BUCKET", "PREDICTIONS_TABLE", "SPOTTER_MODEL", "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS", "TOP_K",
-              "POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    common = {
+        "UPLOADS_BUCKET",
+        "PREDICTIONS_TABLE",
+        "SPOTTER_MODEL",
+        "MAX_UPLOAD_BYTES",
+        "MAX_IMAGE_PIXELS",
+        "TOP_K",
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    }
     assert common | {"MODEL_THREADS", "CLASSIFY_TIMEOUT_S", "CLASSIFY_BATCH_SIZE"} <= set(classify)
     assert "IDEMPOTENCY_TABLE" not in classify  # the classify function no longer writes an idempotency table
     assert classify["CLASSIFY_TIMEOUT_S"] == {"Ref": "ClassifyTimeout"}
@@ -378,13 +464,20 @@ def test_site_is_private_behind_cloudfront_with_oac(resources):
     origin = resources["SiteDistribution"]["Properties"]["DistributionConfig"]["Origins"][0]
     assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["SiteOriginAccessControl", "Id"]}
     allow = resources["SiteBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
-    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"} and "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+    assert (
+        allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+        and "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+    )
 
 
 def test_dead_letters_classify_errors_and_api_5xx_raise_alarms(template, resources):
     alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     watched = {(a["Namespace"], a["MetricName"]) for a in alarms.values()}
-    assert {("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/Lambda", "Errors"), ("AWS/ApiGateway", "5xx")} <= watched
+    assert {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/ApiGateway", "5xx"),
+    } <= watched
     dlq = next(a for a in alarms.values() if a["MetricName"] == "ApproximateNumberOfMessagesVisible")
     assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ClassifyDeadLetterQueue", "QueueName"]}
     assert dlq["Threshold"] == 0 and dlq["ComparisonOperator"] == "GreaterThanThreshold"
@@ -394,8 +487,16 @@ def test_dead_letters_classify_errors_and_api_5xx_raise_alarms(template, resourc
 
 
 def test_outputs_name_every_address_a_user_needs(template):
-    assert {"SiteUrl", "ApiUrl", "UploadsBucketName", "DroneSyncCommand", "SiteBucketName", "SiteDistributionId",
-            "PredictionsTableName", "ClassifyDeadLetterQueueUrl"} <= set(template["Outputs"])
+    assert {
+        "SiteUrl",
+        "ApiUrl",
+        "UploadsBucketName",
+        "DroneSyncCommand",
+        "SiteBucketName",
+        "SiteDistributionId",
+        "PredictionsTableName",
+        "ClassifyDeadLetterQueueUrl",
+    } <= set(template["Outputs"])
 
 
 def test_deploy_writes_the_page_config_from_stack_outputs(tmp_path):
@@ -407,8 +508,11 @@ def test_deploy_writes_the_page_config_from_stack_outputs(tmp_path):
     config = tmp_path / "samconfig.toml"
     config.write_text((INFRA / "samconfig.example.toml").read_text())
     assert deploy_site.stack_settings(config) == ("spotter", "us-east-1")
-    outputs = {"ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/", "SiteBucketName": "site-bucket",
-               "SiteDistributionId": "E123"}
+    outputs = {
+        "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/",
+        "SiteBucketName": "site-bucket",
+        "SiteDistributionId": "E123",
+    }
     assert deploy_site.site_config(outputs) == {"apiUrl": outputs["ApiUrl"]}
     commands = deploy_site.publish_commands("aws", "us-east-1", outputs, ROOT / "frontend", tmp_path / "config.json")
     assert commands[0][:3] == ["aws", "s3", "sync"] and "s3://site-bucket/" in commands[0]
@@ -416,17 +520,36 @@ def test_deploy_writes_the_page_config_from_stack_outputs(tmp_path):
 
 
 def test_deploy_site_dry_run_reads_outputs_through_the_aws_cli(tmp_path):
-    outputs = [{"OutputKey": k, "OutputValue": v} for k, v in {
-        "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/", "SiteBucketName": "site-bucket",
-        "SiteDistributionId": "E123", "SiteUrl": "https://d1.cloudfront.net/",
-        "ResearcherUserPoolId": "us-east-1_X", "ResearcherUserPoolClientId": "client"}.items()]
+    outputs = [
+        {"OutputKey": k, "OutputValue": v}
+        for k, v in {
+            "ApiUrl": "https://abc.execute-api.us-east-1.amazonaws.com/",
+            "SiteBucketName": "site-bucket",
+            "SiteDistributionId": "E123",
+            "SiteUrl": "https://d1.cloudfront.net/",
+            "ResearcherUserPoolId": "us-east-1_X",
+            "ResearcherUserPoolClientId": "client",
+        }.items()
+    ]
     fake_aws = tmp_path / "aws"
     fake_aws.write_text(f"#!/bin/sh\necho '{json.dumps({'Stacks': [{'Outputs': outputs}]})}'\n")
     fake_aws.chmod(0o755)
     config = tmp_path / "samconfig.toml"
     config.write_text((INFRA / "samconfig.example.toml").read_text())
-    done = _run([sys.executable, INFRA / "deploy_site.py", "--config-file", config, "--aws", fake_aws,
-                 "--out", tmp_path / "site", "--dry-run"], timeout=60)
+    done = _run(
+        [
+            sys.executable,
+            INFRA / "deploy_site.py",
+            "--config-file",
+            config,
+            "--aws",
+            fake_aws,
+            "--out",
+            tmp_path / "site",
+            "--dry-run",
+        ],
+        timeout=60,
+    )
     written = json.loads((tmp_path / "site" / "config.json").read_text())
     assert written["apiUrl"] == "https://abc.execute-api.us-east-1.amazonaws.com/"
     assert written["auth"]["userPoolId"] == "us-east-1_X"
@@ -438,8 +561,20 @@ def test_layer_wheels_follow_the_architecture(tmp_path):
     wheels (ai-edge-litert 2.3.0 ships cp312 manylinux_2_27_aarch64), x86_64 builds x86_64 ones."""
     makefile = ROOT / "layers" / "runtime" / "Makefile"
     for architecture, wheels, other in (("arm64", "aarch64", "x86_64"), ("x86_64", "x86_64", "aarch64")):
-        plan = subprocess.run(["make", "-n", "-f", str(makefile), "build-RuntimeLayer", f"ARTIFACTS_DIR={tmp_path}",
-                               f"ARCHITECTURE={architecture}"], capture_output=True, text=True, check=True).stdout
+        plan = subprocess.run(
+            [
+                "make",
+                "-n",
+                "-f",
+                str(makefile),
+                "build-RuntimeLayer",
+                f"ARTIFACTS_DIR={tmp_path}",
+                f"ARCHITECTURE={architecture}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert f"--platform manylinux_2_27_{wheels}" in plan and other not in plan
 
 
@@ -449,7 +584,8 @@ def test_classify_offers_snapstart_and_one_architecture_for_functions_and_layer(
         assert resources[function]["Properties"]["Architectures"] == [{"Ref": "Architecture"}]
     assert resources["RuntimeLayer"]["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
     classify = resources["ClassifyFunction"]["Properties"]
-    assert classify["SnapStart"] == {"Fn::If": ["ClassifySnapStartOn", {"ApplyOn": "PublishedVersions"},
-                                                {"Ref": "AWS::NoValue"}]}
+    assert classify["SnapStart"] == {
+        "Fn::If": ["ClassifySnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
     assert classify["AutoPublishAlias"]  # SnapStart applies to published versions, which the trigger invokes
     assert template["Parameters"]["ClassifySnapStart"]["Default"] == "false"

@@ -12,8 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spotter"
 OUTER = ("adapters", "local", "cli", "modelbuild")
 FORBIDDEN = ("boto3", "botocore", "aws_lambda_powertools", "tensorflow", "moto", "s3transfer")
 ENTRY_POINTS = ("__main__.py",)  # `python -m spotter` runs the CLI: an outer layer by nature
-DOMAIN = sorted(p for p in PACKAGE.rglob("*.py")
-                if p.relative_to(PACKAGE).parts[0] not in OUTER + ENTRY_POINTS)
+DOMAIN = sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] not in OUTER + ENTRY_POINTS)
 
 
 def imported(path: Path, root: Path = PACKAGE) -> set[str]:
@@ -24,8 +23,8 @@ def imported(path: Path, root: Path = PACKAGE) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:  # relative: resolve against the module's package
-                package = list(("spotter",) + path.relative_to(root).parent.parts)
-                base = package[:len(package) - node.level + 1]
+                package = ["spotter", *path.relative_to(root).parent.parts]
+                base = package[: len(package) - node.level + 1]
                 module = ".".join(base + ([node.module] if node.module else []))
                 names.update([module] if node.module else [f"{module}.{a.name}" for a in node.names])
             else:
@@ -41,9 +40,12 @@ def test_the_domain_is_found():
 
 @pytest.mark.parametrize("path", DOMAIN, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_the_domain_imports_no_sdk_and_no_outer_layer(path: Path):
-    bad = sorted(name for name in imported(path)
-                 if name.split(".")[0] in FORBIDDEN
-                 or any(name == f"spotter.{layer}" or name.startswith(f"spotter.{layer}.") for layer in OUTER))
+    bad = sorted(
+        name
+        for name in imported(path)
+        if name.split(".")[0] in FORBIDDEN
+        or any(name == f"spotter.{layer}" or name.startswith(f"spotter.{layer}.") for layer in OUTER)
+    )
     assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}: go through a port in spotter/ports.py"
 
 
@@ -60,6 +62,9 @@ def test_ports_are_protocols_only():
 
     from spotter import ports
 
-    protocols = [v for v in vars(ports).values() if isinstance(v, type) and Protocol in getattr(v, "__mro__", ())
-                 and v is not Protocol]
+    protocols = [
+        v
+        for v in vars(ports).values()
+        if isinstance(v, type) and Protocol in getattr(v, "__mro__", ()) and v is not Protocol
+    ]
     assert len(protocols) >= 12

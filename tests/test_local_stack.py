@@ -7,11 +7,11 @@ import sys
 import time
 
 import boto3
+import images
 import pytest
 import requests
-
-import images
 from conftest import MODELS, ROOT, clean_env, start_local_stack
+
 from spotter.local.template import load_template
 
 
@@ -35,13 +35,21 @@ def test_endpoints_are_on_loopback_and_the_page_has_its_config(local_stack):
 def test_upload_through_the_api_is_classified(local_stack):
     e = local_stack["endpoints"]
     origin = e["web"].rstrip("/")
-    response = requests.post(f"{e['api']}/uploads", json={"files": [{"name": "red.png", "type": "image/png", "size": 99}]},
-                             headers={"Origin": origin}, timeout=10)
+    response = requests.post(
+        f"{e['api']}/uploads",
+        json={"files": [{"name": "red.png", "type": "image/png", "size": 99}]},
+        headers={"Origin": origin},
+        timeout=10,
+    )
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"] == origin
     body = response.json()
     upload = body["uploads"][0]
-    posted = requests.post(upload["url"], data=upload["fields"], files={"file": ("red.png", images.png(images.RED), "image/png")},
-                           timeout=10)
+    posted = requests.post(
+        upload["url"],
+        data=upload["fields"],
+        files={"file": ("red.png", images.png(images.RED), "image/png")},
+        timeout=10,
+    )
     assert posted.status_code == 204
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -71,9 +79,11 @@ def test_emulated_resources_match_the_template(local_stack, monkeypatch):
         table = dynamodb.describe_table(TableName=name)["Table"]
         assert table["KeySchema"] == props["KeySchema"]
         assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
-            (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]}
-        assert sorted((i["IndexName"], json.dumps(i["KeySchema"])) for i in table.get("GlobalSecondaryIndexes", [])) == sorted(
-            (i["IndexName"], json.dumps(i["KeySchema"])) for i in props.get("GlobalSecondaryIndexes", []))
+            (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]
+        }
+        assert sorted(
+            (i["IndexName"], json.dumps(i["KeySchema"])) for i in table.get("GlobalSecondaryIndexes", [])
+        ) == sorted((i["IndexName"], json.dumps(i["KeySchema"])) for i in props.get("GlobalSecondaryIndexes", []))
         if "TimeToLiveSpecification" in props:
             ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
             assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
@@ -93,8 +103,14 @@ def test_the_page_opened_as_localhost_may_call_the_api(local_stack):
 
 
 def _up(*args):
-    return subprocess.run([sys.executable, "-m", "spotter.cli", "up", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, env=clean_env())
+    return subprocess.run(
+        [sys.executable, "-m", "spotter.cli", "up", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
 
 
 def test_a_second_stack_or_a_busy_port_is_refused_with_a_reason(local_stack, tmp_path):
@@ -155,7 +171,10 @@ def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_d
     dead.join()
     started = []
     stack._pollers = [{"name": "classify-0", "handler": None, "thread": dead, "trigger": None, "restarts": 0}]
-    stack._start_poller = lambda poller, queue_url: (started.append(queue_url), poller.update(thread=threading.current_thread()))
+    stack._start_poller = lambda poller, queue_url: (
+        started.append(queue_url),
+        poller.update(thread=threading.current_thread()),
+    )
     stack._check_once()
     assert started == ["q"] and stack._pollers[0]["restarts"] == 1
     assert "classify poller classify-0 stopped: restarting it" in caplog.text
@@ -170,8 +189,22 @@ def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_d
 def test_an_unusable_state_folder_is_one_line_not_a_traceback(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    command = [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(blocker / "state"),
-               "--web-port", "0", "--api-port", "0", "--s3-port", "0", "--model", str(MODELS / "colours-int8.tflite")]
+    command = [
+        sys.executable,
+        "-m",
+        "spotter.cli",
+        "up",
+        "--state-dir",
+        str(blocker / "state"),
+        "--web-port",
+        "0",
+        "--api-port",
+        "0",
+        "--s3-port",
+        "0",
+        "--model",
+        str(MODELS / "colours-int8.tflite"),
+    ]
     result = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("spotter up: cannot use the state folder") and len(result.stderr.splitlines()) == 1

@@ -73,15 +73,19 @@ def test_metrics():
     assert roc_auc(np.array([0, 1, 0, 1]), np.array([0.1, 0.4, 0.5, 0.8])) == 0.75
     cut = choose_threshold(y, np.array([0.1, 0.2, 0.45, 0.55, 0.8, 0.9]))
     assert 0.45 < cut <= 0.55
-    result = summarize(y, np.stack([1 - np.array([0.1, 0.2, 0.6, 0.4, 0.8, 0.9]), [0.1, 0.2, 0.6, 0.4, 0.8, 0.9]], 1), threshold=0.5)
+    result = summarize(
+        y, np.stack([1 - np.array([0.1, 0.2, 0.6, 0.4, 0.8, 0.9]), [0.1, 0.2, 0.6, 0.4, 0.8, 0.9]], 1), threshold=0.5
+    )
     assert result["sensitivity"] == pytest.approx(2 / 3) and result["specificity"] == pytest.approx(2 / 3)
     assert result["confusion_matrix"] == [[2, 1], [1, 2]]
 
 
 def test_cli_help_does_not_import_tensorflow():
-    code = ("import sys; from spotter.cli import build_parser; p = build_parser(); "
-            "p.parse_args(['model', 'evaluate', '--no-card']); assert 'tensorflow' not in sys.modules, 'TF imported'; "
-            "assert 'keras' not in sys.modules")
+    code = (
+        "import sys; from spotter.cli import build_parser; p = build_parser(); "
+        "p.parse_args(['model', 'evaluate', '--no-card']); assert 'tensorflow' not in sys.modules, 'TF imported'; "
+        "assert 'keras' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -103,7 +107,9 @@ def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
     assert all(set(by_kind) == {"float32", "int8"} for by_kind in log["head"]["validation_auc_by_l2"].values())
     assert log["fine_tune"]["selected_on"] == "int8 validation ROC AUC" and log["fine_tune"]["head_trained"] is False
 
-    out = convert(model, tmp_path / "tiny-int8.tflite", calibration=calibration_from_folder(tmp_path / "images", (32, 32)))
+    out = convert(
+        model, tmp_path / "tiny-int8.tflite", calibration=calibration_from_folder(tmp_path / "images", (32, 32))
+    )
     types = tensor_types(out)
     assert types["input"]["dtype"] == "int8" and types["output"]["dtype"] == "int8"
     assert types["input"]["shape"] == [1, 32, 32, 3]
@@ -112,13 +118,23 @@ def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
     classifier = Classifier.load(out)
     assert classifier.labels == ("blue", "red") and classifier.input_dtype == np.int8
     float_top = keras_probs(model, data.load_pixels(list(dataset.samples), (32, 32))).argmax(1)
-    int8_top = [classifier.labels.index(classifier.classify(data.decode(s.path, (32, 32))).label) for s in dataset.samples]
+    int8_top = [
+        classifier.labels.index(classifier.classify(data.decode(s.path, (32, 32))).label) for s in dataset.samples
+    ]
     assert list(int8_top) == list(float_top)
     assert (np.asarray(int8_top) == data.label_array(list(dataset.samples))).mean() >= 0.9
 
     metrics = evaluate(model, out, dataset, split, name="tiny")
     for kind in ("float32", "int8"):
-        assert {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"} <= set(metrics[kind])
+        assert {
+            "roc_auc",
+            "accuracy",
+            "sensitivity",
+            "specificity",
+            "confusion_matrix",
+            "size_bytes",
+            "latency_ms",
+        } <= set(metrics[kind])
     assert metrics["int8"]["size_bytes"] < metrics["float32"]["size_bytes"]
     assert metrics["int8_float_top1_agreement"] == 1.0
 
@@ -127,17 +143,21 @@ def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
 def test_int8_outputs_match_the_serving_runtime(tmp_path):
     """The build scores int8 models with `int8_outputs`; it must quantize exactly as the runtime does."""
     pytest.importorskip("tensorflow")
+    import keras
+
     from spotter.classifier import Classifier
     from spotter.modelbuild.cardfile import build_card, write_card
     from spotter.modelbuild.convert import calibration_from_folder, convert, int8_outputs
     from spotter.modelbuild.train import TrainConfig, build_backbone
-    import keras
 
     images = _make_images(tmp_path / "images", per_class=6)
     backbone = build_backbone(TrainConfig.tiny())
     head = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(backbone.output))
-    out = convert(keras.Model(backbone.input, head), tmp_path / "m-int8.tflite",
-                  calibration=calibration_from_folder(images, (32, 32)))
+    out = convert(
+        keras.Model(backbone.input, head),
+        tmp_path / "m-int8.tflite",
+        calibration=calibration_from_folder(images, (32, 32)),
+    )
     write_card(out.with_suffix(".card.json"), build_card("m", "0.0.1", ("blue", "red"), (32, 32)))
     samples = list(data.load_dataset(images).samples)
     pixels = data.load_pixels(samples, (32, 32))
@@ -149,15 +169,34 @@ def test_int8_outputs_match_the_serving_runtime(tmp_path):
 @pytest.mark.tensorflow
 def test_cli_train_then_convert(tmp_path, capsys):
     pytest.importorskip("tensorflow")
-    from spotter.cli import main
     from spotter.classifier import Classifier
+    from spotter.cli import main
 
     images = _make_images(tmp_path / "images", per_class=10, csv=True)
     out = tmp_path / "tiny.keras"
-    assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--size", "32", "--out", str(out),
-                 "--fine-tune-epochs", "0"]) == 0
+    assert (
+        main(
+            [
+                "model",
+                "train",
+                "--data",
+                str(images),
+                "--backbone",
+                "tiny",
+                "--size",
+                "32",
+                "--out",
+                str(out),
+                "--fine-tune-epochs",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert out.exists() and out.with_suffix(".split.json").exists() and out.with_suffix(".train.json").exists()
-    assert main(["model", "convert", str(out), "--calibration", str(images), "--name", "tiny", "--version", "0.1.0"]) == 0
+    assert (
+        main(["model", "convert", str(out), "--calibration", str(images), "--name", "tiny", "--version", "0.1.0"]) == 0
+    )
     classifier = Classifier.load(tmp_path / "tiny-int8.tflite")
     assert classifier.model_id == "tiny@0.1.0" and classifier.labels == ("blue", "red")
     assert classifier.input_dtype == np.int8
@@ -165,8 +204,18 @@ def test_cli_train_then_convert(tmp_path, capsys):
     assert card["quantization"]["tensors"]["output"]["dtype"] == "int8" and card["training"]["train_images"] == 12
     assert card["disclaimer"]  # a card always says what its scores are not
     capsys.readouterr()
-    evaluate = ["model", "evaluate", "--model", str(out), "--tflite", str(tmp_path / "tiny-int8.tflite"),
-                "--data", str(images), "--no-card", "--json"]
+    evaluate = [
+        "model",
+        "evaluate",
+        "--model",
+        str(out),
+        "--tflite",
+        str(tmp_path / "tiny-int8.tflite"),
+        "--data",
+        str(images),
+        "--no-card",
+        "--json",
+    ]
     assert main([*evaluate, "--positive", "blue"]) == 0
     scored = json.loads(capsys.readouterr().out)
     assert scored["positive_class"] == "blue"
@@ -201,7 +250,7 @@ def test_dataset_mistakes_are_named(tmp_path):
     assert dataset.counts() == {"blue": 6, "red": 6}
     (images / "red" / "red_99.png").write_text("not a picture")
     broken = [s for s in data.load_dataset(images).samples if s.path.name == "red_99.png"]
-    with pytest.raises(ValueError, match="red_99.png: a text file, not an image"):
+    with pytest.raises(ValueError, match=r"red_99\.png: a text file, not an image"):
         data.load_pixels(broken, (16, 16))
     (tmp_path / "wide").mkdir()
     (tmp_path / "wide" / "labels.csv").write_text("image,site,target\n")
@@ -227,8 +276,10 @@ def test_sigmoid_and_many_class_models_are_read_as_their_outputs_mean(tmp_path):
     keras.utils.set_random_seed(0)
     inputs = keras.Input((16, 16, 3))
     pooled = keras.layers.GlobalAveragePooling2D()(inputs)
-    for name, head, labels in (("sigmoid", keras.layers.Dense(1, activation="sigmoid"), ("no", "yes")),
-                               ("many", keras.layers.Dense(400, activation="softmax"), tuple(f"c{i}" for i in range(400)))):
+    for name, head, labels in (
+        ("sigmoid", keras.layers.Dense(1, activation="sigmoid"), ("no", "yes")),
+        ("many", keras.layers.Dense(400, activation="softmax"), tuple(f"c{i}" for i in range(400))),
+    ):
         model = keras.Model(inputs, head(pooled))
         out = convert(model, tmp_path / f"{name}-int8.tflite", calibration=calibration)
         write_card(out.with_suffix(".card.json"), build_card(name, "1", labels, (16, 16)))
@@ -249,18 +300,61 @@ def test_convert_refuses_labels_that_do_not_match_the_outputs_and_user_errors_ar
 
     images = _make_images(tmp_path / "images", per_class=4)
     inputs = keras.Input((16, 16, 3))
-    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs)))
+    model = keras.Model(
+        inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))
+    )
     model.save(tmp_path / "three.keras")
     (tmp_path / "two.txt").write_text("cat\ndog\n")
-    assert main(["model", "convert", str(tmp_path / "three.keras"), "--calibration", str(images),
-                 "--labels", str(tmp_path / "two.txt")]) == 2
+    assert (
+        main(
+            [
+                "model",
+                "convert",
+                str(tmp_path / "three.keras"),
+                "--calibration",
+                str(images),
+                "--labels",
+                str(tmp_path / "two.txt"),
+            ]
+        )
+        == 2
+    )
     assert "3 outputs but 2 labels" in capsys.readouterr().err and not (tmp_path / "three-int8.tflite").exists()
-    assert main(["model", "convert", str(tmp_path / "three.keras"), "--calibration", str(images),
-                 "--labels", str(tmp_path / "two.txt"), "--calibration-limit", "0"]) == 2
+    assert (
+        main(
+            [
+                "model",
+                "convert",
+                str(tmp_path / "three.keras"),
+                "--calibration",
+                str(images),
+                "--labels",
+                str(tmp_path / "two.txt"),
+                "--calibration-limit",
+                "0",
+            ]
+        )
+        == 2
+    )
     assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--out", str(tmp_path / "model")]) == 2
     assert ".keras" in capsys.readouterr().err
-    assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--split", str(tmp_path / "none.json"),
-                 "--out", str(tmp_path / "m.keras")]) == 2
+    assert (
+        main(
+            [
+                "model",
+                "train",
+                "--data",
+                str(images),
+                "--backbone",
+                "tiny",
+                "--split",
+                str(tmp_path / "none.json"),
+                "--out",
+                str(tmp_path / "m.keras"),
+            ]
+        )
+        == 2
+    )
     assert "none.json" in capsys.readouterr().err
 
 

@@ -5,12 +5,12 @@ import json
 
 import boto3
 import pytest
+from test_stats_sql import MODEL_VERSIONS_COMPARED, PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, _record
 
 from spotter.adapters.dynamodb import to_item
 from spotter.adapters.s3_day_files import S3DayFiles
 from spotter.local.lambda_runtime import LambdaContext
 from spotter.parquet_copy import Change, changes_by_day
-from test_stats_sql import MODEL_VERSIONS_COMPARED, PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, _record
 
 BUCKET = "test-copy"
 
@@ -51,7 +51,7 @@ def _sync(tmp_path):
     s3 = boto3.client("s3")
     root = tmp_path / "copy"
     for item in s3.list_objects_v2(Bucket=BUCKET, Prefix="predictions/").get("Contents", []):
-        target = root / item["Key"][len("predictions/"):]
+        target = root / item["Key"][len("predictions/") :]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read())
     return root
@@ -64,8 +64,10 @@ def _sql(root, text):
 
 
 def test_stream_batches_become_day_files_with_the_tables_counts(copy_handler, tmp_path):
-    records = [_record(i, label="malignant" if i % 3 == 0 else "benign", latitude=43.0 + i % 4, longitude=1.0 + i % 5)
-               for i in range(30)]
+    records = [
+        _record(i, label="malignant" if i % 3 == 0 else "benign", latitude=43.0 + i % 4, longitude=1.0 + i % 5)
+        for i in range(30)
+    ]
     copy_handler(_stream_event([(None, r) for r in records[:20]]))
     copy_handler(_stream_event([(None, r) for r in records[20:]]))
     keys = sorted(o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"])
@@ -103,7 +105,9 @@ def test_a_writer_that_loses_a_race_reads_again(moto, monkeypatch):
     def put_after_a_rival(**kwargs):  # another writer changes the day file between our read and our write
         if not raced:
             raced.append(True)
-            real_put(Bucket=BUCKET, Key=kwargs["Key"], Body=s3.get_object(Bucket=BUCKET, Key=kwargs["Key"])["Body"].read())
+            real_put(
+                Bucket=BUCKET, Key=kwargs["Key"], Body=s3.get_object(Bucket=BUCKET, Key=kwargs["Key"])["Body"].read()
+            )
         return real_put(**kwargs)
 
     monkeypatch.setattr(s3, "put_object", put_after_a_rival)
@@ -112,26 +116,32 @@ def test_a_writer_that_loses_a_race_reads_again(moto, monkeypatch):
 
 
 def test_readme_examples_answer_the_same_over_the_copy_and_spotter_sql(copy_handler, stack, tmp_path, capsys):
+    from test_analysts import _seed
+
     from spotter.adapters.dynamodb import DynamoPredictions
     from spotter.cli import main as spotter
-    from test_analysts import _seed
 
     table = stack.dynamodb.Table(stack.spec.predictions.name)
     records = _seed(table)
     from dataclasses import replace
 
-    reprocessed = [replace(r, model="m@2", model_version="2", label="malignant" if n % 3 else r.label)
-                   for n, r in enumerate(r for r in records if r.model == "m@1" and r.status == "ok") if n < 12]
+    reprocessed = [
+        replace(r, model="m@2", model_version="2", label="malignant" if n % 3 else r.label)
+        for n, r in enumerate(r for r in records if r.model == "m@1" and r.status == "ok")
+        if n < 12
+    ]
     for record in reprocessed:  # a second model version beside the first, as `spotter reprocess` leaves them
         DynamoPredictions(table).put(record)
     records += reprocessed
     copy_handler(_stream_event([(None, r) for r in records]))
     root = _sync(tmp_path)
     for text in (PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, MODEL_VERSIONS_COMPARED):
-        columns, rows = _sql(root, text)
+        _columns, rows = _sql(root, text)
         assert spotter(["sql", "--table", stack.spec.predictions.name, "--format", "json", text]) == 0
         local = json.loads(capsys.readouterr().out)
-        assert [list(r.values()) for r in local] == [[v.isoformat() if hasattr(v, "isoformat") else v for v in r] for r in rows]
+        assert [list(r.values()) for r in local] == [
+            [v.isoformat() if hasattr(v, "isoformat") else v for v in r] for r in rows
+        ]
         assert rows, text
 
 

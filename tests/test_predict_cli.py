@@ -7,8 +7,14 @@ from conftest import MODELS, ROOT, clean_env
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "spotter.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60, env=clean_env())
+    return subprocess.run(
+        [sys.executable, "-m", "spotter.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=clean_env(),
+    )
 
 
 def test_predict_prints_one_json_line_per_file_and_fails_at_the_end(tmp_path):

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import images
 import numpy as np
 import pytest
+from conftest import MODELS
 from PIL import Image
 
-import images
-from conftest import MODELS
 from spotter.card import ModelCard
 from spotter.classifier import Classifier
 from spotter.errors import ModelError
@@ -61,11 +61,27 @@ def test_center_box_keeps_the_aspect_ratio_and_the_centre():
 
 
 def test_card_states_the_contract_and_refuses_what_it_cannot_do():
-    card = ModelCard.from_json({"name": "m", "version": "1", "labels": ["a", "b"],
-                                "input": {"size": [8, 8], "resize": "pad", "filter": "bicubic", "reducing_gap": None,
-                                          "pad_colour": [10, 20, 30]}})
+    card = ModelCard.from_json(
+        {
+            "name": "m",
+            "version": "1",
+            "labels": ["a", "b"],
+            "input": {
+                "size": [8, 8],
+                "resize": "pad",
+                "filter": "bicubic",
+                "reducing_gap": None,
+                "pad_colour": [10, 20, 30],
+            },
+        }
+    )
     contract = card.contract((8, 8))
-    assert (contract.resize, contract.filter, contract.reducing_gap, contract.pad_colour) == ("pad", "bicubic", None, (10, 20, 30))
+    assert (contract.resize, contract.filter, contract.reducing_gap, contract.pad_colour) == (
+        "pad",
+        "bicubic",
+        None,
+        (10, 20, 30),
+    )
     spec = card.to_json()["input"]
     assert spec["resize"] == "pad" and spec["filter"] == "bicubic" and "colour" in spec
     assert ModelCard.from_json({"name": "m", "version": "1", "labels": ["a"]}).resize == "squash"  # old cards
@@ -89,8 +105,9 @@ def test_demo_model_build_and_runtime_agree_on_a_full_resolution_photo(shared_di
     served = Classifier.load(REPO_MODEL_DIR / "skin-lesion-int8.tflite")
     path = sorted((shared_dir / "data" / "isic-uda1-full").glob("*.jpg"))[0]
     runtime = served.preprocess(decode_image(path.read_bytes(), served.input_size).image)
-    built = served.tensor_from_pixels(data.load_pixels([data.Sample(id="x", path=path, label=0)], served.input_size,
-                                                       served.contract.resize))
+    built = served.tensor_from_pixels(
+        data.load_pixels([data.Sample(id="x", path=path, label=0)], served.input_size, served.contract.resize)
+    )
     np.testing.assert_array_equal(runtime, built)
     assert served.contract.resize == data.BUILD_RESIZE
 

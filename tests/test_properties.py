@@ -9,6 +9,7 @@ import io
 import json
 from urllib.parse import quote, quote_plus
 
+import hostile
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,14 +17,17 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
-import hostile
 from spotter.errors import MalformedEvent, RejectedImage
 from spotter.events import S3Object, objects_in_message, objects_in_s3_event
 from spotter.imaging import decode_image, to_rgb
 
-FAST = settings(max_examples=150, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SAMPLES = {name: data for name, data in hostile._valid_samples().items()}
+FAST = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+SAMPLES = dict(hostile._valid_samples().items())
 
 
 def decodes_or_rejects(data: bytes) -> None:
@@ -45,9 +49,22 @@ def test_any_bytes_decode_or_are_rejected_with_a_reason(data):
 
 
 @FAST
-@given(st.sampled_from(sorted(SAMPLES)).flatmap(lambda fmt: st.tuples(st.just(fmt), st.lists(
-    st.tuples(st.integers(0, len(SAMPLES[fmt]) - 1), st.integers(0, 255), st.sampled_from(["set", "xor", "cut", "dup"])),
-    min_size=1, max_size=8))))
+@given(
+    st.sampled_from(sorted(SAMPLES)).flatmap(
+        lambda fmt: st.tuples(
+            st.just(fmt),
+            st.lists(
+                st.tuples(
+                    st.integers(0, len(SAMPLES[fmt]) - 1),
+                    st.integers(0, 255),
+                    st.sampled_from(["set", "xor", "cut", "dup"]),
+                ),
+                min_size=1,
+                max_size=8,
+            ),
+        )
+    )
+)
 def test_damaged_valid_images_decode_or_are_rejected_with_a_reason(fmt_and_edits):
     fmt, edits = fmt_and_edits
     data = bytearray(SAMPLES[fmt])
@@ -62,7 +79,7 @@ def test_damaged_valid_images_decode_or_are_rejected_with_a_reason(fmt_and_edits
         elif how == "cut":
             del data[position:]
         else:
-            data[position:position] = data[position:position + value]
+            data[position:position] = data[position : position + value]
     decodes_or_rejects(bytes(data))
 
 
@@ -74,17 +91,29 @@ def test_valid_headers_with_garbage_bodies_decode_or_are_rejected(fmt, garbage, 
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
-@given(st.sampled_from(["F", "I", "I;16"]).flatmap(lambda mode: st.tuples(st.just(mode), arrays(
-    {"F": np.float32, "I": np.int32, "I;16": np.uint16}[mode], st.tuples(st.integers(1, 12), st.integers(1, 12))))))
+@given(
+    st.sampled_from(["F", "I", "I;16"]).flatmap(
+        lambda mode: st.tuples(
+            st.just(mode),
+            arrays(
+                {"F": np.float32, "I": np.int32, "I;16": np.uint16}[mode],
+                st.tuples(st.integers(1, 12), st.integers(1, 12)),
+            ),
+        )
+    )
+)
 def test_high_depth_pixels_of_any_value_become_rgb(mode_and_pixels):
-    mode, pixels = mode_and_pixels  # NaN, infinities, negatives, the full integer ranges
+    _mode, pixels = mode_and_pixels  # NaN, infinities, negatives, the full integer ranges
     rgb = to_rgb(Image.fromarray(pixels))
     assert rgb.mode == "RGB" and rgb.size == (pixels.shape[1], pixels.shape[0])
 
 
 @settings(max_examples=40, deadline=None, derandomize=True)
-@given(st.sampled_from(["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I", "I;16", "F"]),
-       st.integers(1, 2000), st.integers(1, 3))
+@given(
+    st.sampled_from(["1", "L", "LA", "P", "PA", "RGB", "RGBA", "CMYK", "YCbCr", "LAB", "I", "I;16", "F"]),
+    st.integers(1, 2000),
+    st.integers(1, 3),
+)
 def test_every_mode_and_shape_becomes_rgb_at_least_twice_the_target(mode, long_side, aspect):
     size = (long_side, max(1, long_side // (aspect * 7)))
     decoded = decode_image(_tiff(Image.new(mode, size)), target_size=(32, 32))
@@ -110,16 +139,30 @@ json_values = st.recursive(
 def _record_like():
     """Dicts shaped like an S3 record, with any JSON in any place: the parser's interesting inputs."""
     leaf = json_values
-    return st.fixed_dictionaries({
-        "eventSource": st.sampled_from(["aws:s3", "aws:sqs", "x"]) | leaf,
-        "eventName": st.sampled_from(["ObjectCreated:Put", "ObjectRemoved:Delete", "ObjectCreated:Copy"]) | leaf,
-        "s3": st.fixed_dictionaries({
-            "bucket": st.fixed_dictionaries({"name": st.text(max_size=10) | leaf}) | leaf,
-            "object": st.fixed_dictionaries({}, optional={
-                "key": st.text(max_size=30) | leaf, "size": st.integers(0, 10**12) | leaf, "eTag": leaf,
-                "versionId": leaf, "sequencer": leaf}) | leaf,
-        }) | leaf,
-    }, optional={"eventTime": leaf})
+    return st.fixed_dictionaries(
+        {
+            "eventSource": st.sampled_from(["aws:s3", "aws:sqs", "x"]) | leaf,
+            "eventName": st.sampled_from(["ObjectCreated:Put", "ObjectRemoved:Delete", "ObjectCreated:Copy"]) | leaf,
+            "s3": st.fixed_dictionaries(
+                {
+                    "bucket": st.fixed_dictionaries({"name": st.text(max_size=10) | leaf}) | leaf,
+                    "object": st.fixed_dictionaries(
+                        {},
+                        optional={
+                            "key": st.text(max_size=30) | leaf,
+                            "size": st.integers(0, 10**12) | leaf,
+                            "eTag": leaf,
+                            "versionId": leaf,
+                            "sequencer": leaf,
+                        },
+                    )
+                    | leaf,
+                }
+            )
+            | leaf,
+        },
+        optional={"eventTime": leaf},
+    )
 
 
 def parses_or_is_malformed(parse, value) -> None:
@@ -146,12 +189,17 @@ def test_any_message_body_gives_objects_or_malformed_event(body):
 
 
 s3_keys = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300).filter(
-    lambda key: len(key.encode("utf-8")) <= 1024)
+    lambda key: len(key.encode("utf-8")) <= 1024
+)
 
 
 def _notification(encoded_key: str) -> str:
-    record = {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": "2026-01-01T00:00:00.000Z",
-              "s3": {"bucket": {"name": "b"}, "object": {"key": encoded_key, "size": 1, "eTag": "e"}}}
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "eventTime": "2026-01-01T00:00:00.000Z",
+        "s3": {"bucket": {"name": "b"}, "object": {"key": encoded_key, "size": 1, "eTag": "e"}},
+    }
     return json.dumps({"Records": [record]})
 
 

@@ -8,10 +8,9 @@ import json
 
 import numpy as np
 import pytest
+from test_model_build import _make_images
 
 from spotter.modelbuild import data
-
-from test_model_build import _make_images
 
 pytestmark = pytest.mark.tensorflow
 
@@ -43,8 +42,10 @@ def test_folding_batch_norms_keeps_the_outputs_and_moves_the_scale_into_the_kern
     np.testing.assert_allclose(model(pixels).numpy(), before, atol=1e-5)
     norms = [layer for layer in model.layers if "batch_normalization" in layer.name]
     assert all(np.allclose(norm.get_weights()[0], 1.0) for norm in norms)  # only a bias is left in them
-    assert not any(np.allclose(k, layer.get_weights()[0]) for k, layer in
-                   zip(kernels, [layer for layer in model.layers if "conv" in layer.name]))
+    assert not any(
+        np.allclose(k, layer.get_weights()[0])
+        for k, layer in zip(kernels, [layer for layer in model.layers if "conv" in layer.name])
+    )
 
 
 def test_the_quantization_aware_model_converts_with_per_channel_depthwise_kernels():
@@ -62,7 +63,9 @@ def test_the_quantization_aware_model_converts_with_per_channel_depthwise_kernel
     interpreter.allocate_tensors()
     source, sink = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     assert source["dtype"] == np.int8 and sink["dtype"] == np.int8
-    filters = {tuple(t["shape"]): t for t in interpreter.get_tensor_details() if len(t["shape"]) == 4 and t["dtype"] == np.int8}
+    filters = {
+        tuple(t["shape"]): t for t in interpreter.get_tensor_details() if len(t["shape"]) == 4 and t["dtype"] == np.int8
+    }
     depthwise = filters[(1, 3, 3, 8)]  # TFLite stores a depthwise filter as [1, h, w, channels]
     # one scale per channel (tfmot alone stores 8 copies of a single scale here)
     assert len(np.unique(depthwise["quantization_parameters"]["scales"])) == 8
@@ -71,7 +74,9 @@ def test_the_quantization_aware_model_converts_with_per_channel_depthwise_kernel
     out_scale, out_zero = sink["quantization"]
     got = []
     for picture in pixels[:10]:
-        interpreter.set_tensor(source["index"], np.clip(np.round(picture / in_scale + in_zero), -128, 127).astype(np.int8)[None])
+        interpreter.set_tensor(
+            source["index"], np.clip(np.round(picture / in_scale + in_zero), -128, 127).astype(np.int8)[None]
+        )
         interpreter.invoke()
         got.append((interpreter.get_tensor(sink["index"]).astype(np.float32) - out_zero) * out_scale)
     np.testing.assert_allclose(np.concatenate(got), expected[:10], atol=0.05)
@@ -88,7 +93,9 @@ def test_quantization_aware_int8_keeps_the_conversion_closest_to_the_float_model
     split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=0)
     config = TrainConfig.tiny(fine_tune_epochs=0, qat_epochs=2, qat_lr=1e-3)
     model, _ = train(dataset, split, config)
-    content, log = quantization_aware_int8(model, dataset, split, config, calibration_from_folder(tmp_path / "images", (32, 32)))
+    content, log = quantization_aware_int8(
+        model, dataset, split, config, calibration_from_folder(tmp_path / "images", (32, 32))
+    )
 
     assert [c["epoch"] for c in log["history"]] == [0, 1, 2]
     best = min(log["history"], key=lambda c: c["validation_disagreement"])
@@ -100,7 +107,8 @@ def test_quantization_aware_int8_keeps_the_conversion_closest_to_the_float_model
     validation = data.load_pixels(data.split_samples(dataset, split, "validation"), (32, 32))
     # the bytes returned are the candidate that was chosen
     assert disagreement(int8_outputs(path, validation), keras_probs(model, validation)) == pytest.approx(
-        best["validation_disagreement"], abs=1e-5)
+        best["validation_disagreement"], abs=1e-5
+    )
     everything = data.load_pixels(list(dataset.samples), (32, 32))
     assert (int8_outputs(path, everything).argmax(1) == keras_probs(model, everything).argmax(1)).all()
 
@@ -112,15 +120,51 @@ def test_cli_convert_with_quantization_aware_fine_tuning(tmp_path, capsys):
 
     images = _make_images(tmp_path / "images", per_class=12)
     model = tmp_path / "tiny.keras"
-    assert main(["model", "train", "--data", str(images), "--backbone", "tiny", "--size", "32", "--out", str(model),
-                 "--fine-tune-epochs", "0"]) == 0
+    assert (
+        main(
+            [
+                "model",
+                "train",
+                "--data",
+                str(images),
+                "--backbone",
+                "tiny",
+                "--size",
+                "32",
+                "--out",
+                str(model),
+                "--fine-tune-epochs",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1"]) == 2
     assert "needs --data" in capsys.readouterr().err
-    assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1",
-                 "--data", str(images), "--range", "0", "1"]) == 2
+    assert (
+        main(
+            [
+                "model",
+                "convert",
+                str(model),
+                "--calibration",
+                str(images),
+                "--qat-epochs",
+                "1",
+                "--data",
+                str(images),
+                "--range",
+                "0",
+                "1",
+            ]
+        )
+        == 2
+    )
     assert "drop --range" in capsys.readouterr().err
-    assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1",
-                 "--data", str(images)]) == 0
+    assert (
+        main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1", "--data", str(images)])
+        == 0
+    )
     card = json.loads((tmp_path / "tiny-int8.card.json").read_text())
     history = card["training"]["quantization_aware"]["history"]
     assert [c["epoch"] for c in history] == [0, 1]
@@ -133,6 +177,7 @@ def test_a_mobilenet_v2_classifier_gets_a_faithful_fake_quantized_copy():
     before any training its int8 rounding changes the outputs only a little."""
     pytest.importorskip("tensorflow_model_optimization")
     import keras
+
     from spotter.modelbuild.qat import calibrate_ranges, fake_quantized_copy
     from spotter.modelbuild.train import PROBABILITIES, TrainConfig, build_backbone, pooled_features, stage_features
 

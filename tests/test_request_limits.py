@@ -28,9 +28,20 @@ FAST = settings(max_examples=300, deadline=None, derandomize=True, suppress_heal
 
 
 def record(i: int, name: str = "x.jpg", key: str | None = None, batch: str | None = "b1") -> PredictionRecord:
-    return PredictionRecord(object_id=f"{i:032d}", model="m@1", bucket="bk", key=key or f"uploads/{batch}/{i}-{name}",
-                            status="ok", source="web", file_name=name, uploaded_at="2026-11-29T00:00:00.000Z",
-                            classified_at="2026-11-29T00:00:01.000Z", model_name="m", model_version="1", batch=batch)
+    return PredictionRecord(
+        object_id=f"{i:032d}",
+        model="m@1",
+        bucket="bk",
+        key=key or f"uploads/{batch}/{i}-{name}",
+        status="ok",
+        source="web",
+        file_name=name,
+        uploaded_at="2026-11-29T00:00:00.000Z",
+        classified_at="2026-11-29T00:00:01.000Z",
+        model_name="m",
+        model_version="1",
+        batch=batch,
+    )
 
 
 class FakeQueries:
@@ -43,12 +54,13 @@ class FakeQueries:
     def query(self, query: PredictionQuery):
         self.calls.append(query)
         start = int(query.cursor or 0)
-        page = self.records[start:start + query.limit]
+        page = self.records[start : start + query.limit]
         end = start + len(page)
         return page, (str(end) if end < len(self.records) else None)
 
 
 # ---- CSV --------------------------------------------------------------------------------------
+
 
 @FAST
 @given(st.lists(st.text(), min_size=1, max_size=5))
@@ -70,6 +82,7 @@ def test_fields_with_breaks_quotes_or_commas_are_quoted_and_formulas_escaped(nam
 
 # ---- request bodies ---------------------------------------------------------------------------
 
+
 def test_a_body_nested_too_deep_is_refused_without_recursing():
     for body in ("[" * 100_000 + "]" * 100_000, '{"files": [{"name": {"a": [1]}}]}'):
         with pytest.raises(UploadRequestError, match="nested deeper"):
@@ -78,9 +91,16 @@ def test_a_body_nested_too_deep_is_refused_without_recursing():
     assert MAX_JSON_DEPTH >= 3
 
 
-@pytest.mark.parametrize("declared, expected", [("image/png", "image/png"), ("Image/PNG", "image/png"),
-                                                ("image/png; charset=binary", "image/png"),
-                                                ('image/png; x="a;b"', None), ("", "")])
+@pytest.mark.parametrize(
+    "declared, expected",
+    [
+        ("image/png", "image/png"),
+        ("Image/PNG", "image/png"),
+        ("image/png; charset=binary", "image/png"),
+        ('image/png; x="a;b"', None),
+        ("", ""),
+    ],
+)
 def test_declared_types_are_normalised(declared, expected):
     if expected is None:
         with pytest.raises(UploadRequestError):
@@ -90,9 +110,15 @@ def test_declared_types_are_normalised(declared, expected):
 
 
 def test_planned_uploads_carry_the_canonical_raster_type():
-    files, _ = parse_files({"files": [{"name": "a.jpg", "type": "image/jpg", "size": 5},
-                                      {"name": "b.html", "type": "text/html", "size": 5},
-                                      {"name": "c.heic", "type": "", "size": 5}]})
+    files, _ = parse_files(
+        {
+            "files": [
+                {"name": "a.jpg", "type": "image/jpg", "size": 5},
+                {"name": "b.html", "type": "text/html", "size": 5},
+                {"name": "c.heic", "type": "", "size": 5},
+            ]
+        }
+    )
     planned, html, heic = plan_uploads(files, "b1", "bk", 100)
     assert planned.content_type == "image/jpeg"
     assert "text/html, not a raster image" in html.error
@@ -105,6 +131,7 @@ def test_a_non_string_type_is_a_clear_error():
 
 
 # ---- reply budgets ----------------------------------------------------------------------------
+
 
 def _render(r: PredictionRecord) -> dict:
     return {"file_name": r.file_name}
@@ -126,7 +153,7 @@ def test_a_json_page_over_the_budget_comes_in_smaller_pages_and_skips_nothing():
 
 
 def test_a_json_page_is_measured_as_sent_with_escapes():
-    records = [record(i, f"{i:04d}" + "\U0001F600" * 100) for i in range(100)]  # 12 bytes each once escaped
+    records = [record(i, f"{i:04d}" + "\U0001f600" * 100) for i in range(100)]  # 12 bytes each once escaped
     reply = json_page(FakeQueries(records).query, PredictionQuery(limit=100), _render, budget=60_000)
     assert reply["next"] and len(json.dumps(reply).encode()) <= 60_000
     assert len(json.dumps(reply, separators=(",", ":")).encode()) <= 60_000  # as Powertools writes it
@@ -148,12 +175,16 @@ def test_csv_replies_stop_at_a_whole_page_under_the_budget():
 
 # ---- batch ownership --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query, prefix", [
-    (PredictionQuery(batch="b1"), "uploads/b1/"),
-    (PredictionQuery(batch="b1", source="web"), "uploads/b1/"),
-    (PredictionQuery(batch="flight/2", source="scout"), "drones/scout/flight/2/"),
-    (PredictionQuery(source="scout"), None),
-])
+
+@pytest.mark.parametrize(
+    "query, prefix",
+    [
+        (PredictionQuery(batch="b1"), "uploads/b1/"),
+        (PredictionQuery(batch="b1", source="web"), "uploads/b1/"),
+        (PredictionQuery(batch="flight/2", source="scout"), "drones/scout/flight/2/"),
+        (PredictionQuery(source="scout"), None),
+    ],
+)
 def test_a_batch_names_a_web_batch_unless_a_drone_is_named(query, prefix):
     assert query.key_prefix == prefix
 

@@ -13,13 +13,12 @@ import sys
 import time
 
 import boto3
+import images
 import pytest
 import requests
 from botocore.config import Config
-from PIL import Image
-
-import images
 from conftest import MODELS, ROOT, clean_env, start_local_stack
+from PIL import Image
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 SCRIPT_MARK = "spotter-xss-ran"
@@ -50,14 +49,18 @@ def _plan(endpoints, files, batch=None):
 
 
 def _post(upload: dict, data: bytes, name: str, content_type: str):
-    response = requests.post(upload["url"], data=upload["fields"], files={"file": (name, data, content_type)}, timeout=10)
+    response = requests.post(
+        upload["url"], data=upload["fields"], files={"file": (name, data, content_type)}, timeout=10
+    )
     assert response.status_code == 204, response.text
 
 
 def _wait_for(endpoints, params: dict, count: int, timeout_s: float = 30) -> list[dict]:
     deadline = time.monotonic() + timeout_s
     while True:
-        items = requests.get(f"{endpoints['api']}/predictions", params={**params, "limit": 1000}, timeout=10).json()["items"]
+        items = requests.get(f"{endpoints['api']}/predictions", params={**params, "limit": 1000}, timeout=10).json()[
+            "items"
+        ]
         if len(items) >= count or time.monotonic() > deadline:
             return items
         time.sleep(0.3)
@@ -65,15 +68,33 @@ def _wait_for(endpoints, params: dict, count: int, timeout_s: float = 30) -> lis
 
 # ---- 1. exact types ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("declared", ["image/png,image/svg+xml", "image/png, text/html", "image/png text/html",
-                                      "image/png;,text/html", "image", "/png", "image/png\r\nX: y"])
+
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "image/png,image/svg+xml",
+        "image/png, text/html",
+        "image/png text/html",
+        "image/png;,text/html",
+        "image",
+        "/png",
+        "image/png\r\nX: y",
+    ],
+)
 def test_a_type_that_is_not_one_mime_type_is_a_400(running, declared):
     response = _plan(running, [{"name": "x.png", "type": declared, "size": 10}])
     assert response.status_code == 400 and "one MIME type" in response.json()["message"]
 
 
-@pytest.mark.parametrize("declared, signed", [("image/png", "image/png"), ("IMAGE/PNG; charset=binary", "image/png"),
-                                              (" image/jpg ", "image/jpeg"), ("image/x-ms-bmp", "image/bmp")])
+@pytest.mark.parametrize(
+    "declared, signed",
+    [
+        ("image/png", "image/png"),
+        ("IMAGE/PNG; charset=binary", "image/png"),
+        (" image/jpg ", "image/jpeg"),
+        ("image/x-ms-bmp", "image/bmp"),
+    ],
+)
 def test_the_policy_pins_the_normalised_type_exactly(running, declared, signed):
     upload = _plan(running, [{"name": "x.png", "type": declared, "size": 10}]).json()["uploads"][0]
     assert upload["fields"]["Content-Type"] == signed
@@ -82,8 +103,18 @@ def test_the_policy_pins_the_normalised_type_exactly(running, declared, signed):
     assert not [c for c in policy["conditions"] if isinstance(c, list) and c[0] == "starts-with"]
 
 
-@pytest.mark.parametrize("declared", ["image/svg+xml", "text/html", "application/xhtml+xml", "image/heic", "",
-                                      "image/x-icon", "application/octet-stream"])
+@pytest.mark.parametrize(
+    "declared",
+    [
+        "image/svg+xml",
+        "text/html",
+        "application/xhtml+xml",
+        "image/heic",
+        "",
+        "image/x-icon",
+        "application/octet-stream",
+    ],
+)
 def test_types_outside_the_raster_list_are_refused_per_file(running, declared):
     body = _plan(running, [{"name": "x.bin", "type": declared, "size": 10}]).json()
     assert "not a raster image" in body["uploads"][0]["error"] and "url" not in body["uploads"][0]
@@ -104,7 +135,9 @@ def test_image_links_never_run_script_in_chromium(running):
     assert items["polyglot.jpg"]["status"] == "ok" and items["page.jpg"]["status"] == "rejected"
     assert items["page.jpg"]["image_url"] is None  # not an image: nothing to view
     api_link = items["polyglot.jpg"]["image_url"]
-    stored_type_link = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "drones/xss/f/polyglot.jpg"})
+    stored_type_link = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "drones/xss/f/polyglot.jpg"}
+    )
 
     def opened(url: str) -> tuple[str, bool]:
         page = browser.new_page()
@@ -127,41 +160,59 @@ def test_image_links_never_run_script_in_chromium(running):
 
 # ---- 2. batch ownership -----------------------------------------------------------------------
 
+
 def test_a_drone_cannot_write_into_a_web_batch(running):
     plan = _plan(running, [{"name": "mine.png", "type": "image/png", "size": 100}]).json()
     batch, upload = plan["batch"], plan["uploads"][0]
     _post(upload, images.png(images.RED), "mine.png", "image/png")
     s3, bucket = _s3(running), _bucket(running)
-    s3.put_object(Bucket=bucket, Key=f"drones/intruder/{batch}/theirs.png", Body=images.png(images.BLUE),
-                  ContentType="image/png")
+    s3.put_object(
+        Bucket=bucket, Key=f"drones/intruder/{batch}/theirs.png", Body=images.png(images.BLUE), ContentType="image/png"
+    )
     assert len(_wait_for(running, {"source": "intruder"}, 1)) == 1  # classified, so it could show up
 
     listed = requests.get(f"{running['api']}/predictions", params={"batch": batch}, timeout=10).json()["items"]
     assert [i["file_name"] for i in listed] == ["mine.png"]
-    rows = list(csv.DictReader(io.StringIO(requests.get(f"{running['api']}/predictions.csv", params={"batch": batch},
-                                                        timeout=10).text)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(requests.get(f"{running['api']}/predictions.csv", params={"batch": batch}, timeout=10).text)
+        )
+    )
     assert [r["file_name"] for r in rows] == ["mine.png"]
     cli = [sys.executable, "-m", "spotter.cli", "query", "--state-dir", str(running["state"]), "--format", "csv"]
-    mine = subprocess.run(cli + ["--batch", batch], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60)
+    mine = subprocess.run(
+        [*cli, "--batch", batch], cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=60
+    )
     assert mine.returncode == 0, mine.stderr
     assert [r["file_name"] for r in csv.DictReader(io.StringIO(mine.stdout))] == ["mine.png"]
     # the drone's folder is still reachable, under the drone's name
-    theirs = subprocess.run(cli + ["--source", "intruder", "--batch", batch], cwd=ROOT, env=clean_env(),
-                            capture_output=True, text=True, timeout=60)
+    theirs = subprocess.run(
+        [*cli, "--source", "intruder", "--batch", batch],
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert [r["file_name"] for r in csv.DictReader(io.StringIO(theirs.stdout))] == ["theirs.png"]
 
 
 # ---- 3. CSV -----------------------------------------------------------------------------------
 
+
 def test_carriage_returns_in_names_and_exif_stay_inside_their_cell(running):
     s3, bucket = _s3(running), _bucket(running)
-    cameras = {"a": "Cam\r=HYPERLINK(\"http://evil\")", "b": "Cam\n@SUM(1)"}
+    cameras = {"a": 'Cam\r=HYPERLINK("http://evil")', "b": "Cam\n@SUM(1)"}
     for name, colour in (("a", images.RED), ("b", images.BLUE)):
         exif = Image.Exif()
         exif[0x0110] = cameras[name]  # Model
         # (moto cannot store a key holding "\n"; S3 can, and the same quoting covers it)
-        s3.put_object(Bucket=bucket, Key=f"drones/crlf/f/{name}\r=1+1.jpg", Body=images.jpeg(colour, exif=exif.tobytes()),
-                      ContentType="image/jpeg")
+        s3.put_object(
+            Bucket=bucket,
+            Key=f"drones/crlf/f/{name}\r=1+1.jpg",
+            Body=images.jpeg(colour, exif=exif.tobytes()),
+            ContentType="image/jpeg",
+        )
     assert len(_wait_for(running, {"source": "crlf"}, 2)) == 2
     text = requests.get(f"{running['api']}/predictions.csv", params={"source": "crlf"}, timeout=10).text
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
@@ -169,14 +220,21 @@ def test_carriage_returns_in_names_and_exif_stay_inside_their_cell(running):
     assert sorted(r["camera"] for r in rows) == sorted(cameras.values())
     # every line break that is not quoted ends a row: exactly header + 2 rows
     unquoted = "".join(part for i, part in enumerate(text.split('"')) if i % 2 == 0)
-    assert unquoted.count("\r\n") == 3 and unquoted.replace("\r\n", "").count("\r") == 0 and "\n" not in unquoted.replace("\r\n", "")
+    assert (
+        unquoted.count("\r\n") == 3
+        and unquoted.replace("\r\n", "").count("\r") == 0
+        and "\n" not in unquoted.replace("\r\n", "")
+    )
 
 
 # ---- 4. bounded API ---------------------------------------------------------------------------
 
+
 def test_deep_big_and_long_requests_are_400_not_500(running):
     api = f"{running['api']}/uploads"
-    deep = requests.post(api, data="[" * 100_000 + "]" * 100_000, headers={"content-type": "application/json"}, timeout=30)
+    deep = requests.post(
+        api, data="[" * 100_000 + "]" * 100_000, headers={"content-type": "application/json"}, timeout=30
+    )
     assert deep.status_code == 400 and "nested deeper" in deep.json()["message"]
     big = requests.post(api, data=json.dumps({"files": [], "pad": "x" * 2_000_000}), timeout=30)
     assert big.status_code == 400 and "byte limit" in big.json()["message"]
@@ -207,7 +265,7 @@ def test_a_drone_cannot_write_to_the_analysts_terminal(running):
 
 def test_the_largest_allowed_request_gets_a_reply_under_lambdas_limit(running):
     for kind in ("image/jpeg", "application/pdf"):  # planned forms, and refusals (which repeat the name)
-        files = [{"name": f"{i:03d}" + "\U0001F600" * 247 + ".jpg", "type": kind, "size": 10} for i in range(500)]
+        files = [{"name": f"{i:03d}" + "\U0001f600" * 247 + ".jpg", "type": kind, "size": 10} for i in range(500)]
         body = json.dumps({"files": files}, ensure_ascii=False).encode()  # as a browser sends it
         response = requests.post(f"{running['api']}/uploads", data=body, timeout=30)
         assert response.status_code == 200 and len(response.json()["uploads"]) == 500
@@ -217,18 +275,32 @@ def test_the_largest_allowed_request_gets_a_reply_under_lambdas_limit(running):
 
 # ---- 5. drones find their bucket with their own permissions -----------------------------------
 
+
 def test_a_drone_syncs_with_only_the_stack_name(running, tmp_path):
     """`spotter sync --stack NAME` reads the bucket from the stack's outputs: the one call the drone
     policy allows besides its own folder (tests/test_infra.py checks the policy grants exactly it)."""
     cloudformation = boto3.client("cloudformation", endpoint_url=running["s3"])
     bucket = _bucket(running)
-    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-                "Outputs": {"UploadsBucketName": {"Value": bucket}}}
+    template = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"UploadsBucketName": {"Value": bucket}},
+    }
     cloudformation.create_stack(StackName="spotter-prod", TemplateBody=json.dumps(template))
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "one.png").write_bytes(images.png(images.GREEN))
-    command = [sys.executable, "-m", "spotter.cli", "sync", str(tmp_path / "photos"), "--source", "scout",
-               "--stack", "spotter-prod", "--endpoint-url", running["s3"]]
+    command = [
+        sys.executable,
+        "-m",
+        "spotter.cli",
+        "sync",
+        str(tmp_path / "photos"),
+        "--source",
+        "scout",
+        "--stack",
+        "spotter-prod",
+        "--endpoint-url",
+        running["s3"],
+    ]
     result = subprocess.run(command, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     keys = [o["Key"] for o in _s3(running).list_objects_v2(Bucket=bucket, Prefix="drones/scout/")["Contents"]]

@@ -3,6 +3,7 @@
 connects afresh and restarts the worker, and the restored function then classifies (moto, the real
 model, the real worker)."""
 
+import contextlib
 import os
 import random
 from pathlib import Path
@@ -13,10 +14,8 @@ import images
 def _children() -> set[int]:
     pids = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        try:
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
             pids |= {int(p) for p in (task / "children").read_text().split()}
-        except FileNotFoundError:  # a thread that just ended
-            pass
     return pids
 
 
@@ -32,7 +31,9 @@ def test_snapshot_holds_no_worker_and_a_restore_classifies_with_fresh_state(moto
 
     runs = []
     classify = service.classifier.classify
-    monkeypatch.setattr(service.classifier, "classify", lambda image, top_k=3: runs.append(image.size) or classify(image, top_k))
+    monkeypatch.setattr(
+        service.classifier, "classify", lambda image, top_k=3: runs.append(image.size) or classify(image, top_k)
+    )
     module.before_snapshot()
     assert runs == [service.classifier.input_size]  # one warm-up inference went into the snapshot
     assert _children() == before  # and no child process

@@ -6,13 +6,13 @@ import io
 import json
 
 import pytest
+from test_analysts import _matches, _seed
 
-from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions, to_item
+from spotter.adapters.dynamodb import DynamoPredictionQueries
 from spotter.cli import main as spotter
 from spotter.query import PredictionQuery, QueryError
 from spotter.records import PredictionRecord, object_id_for
 from spotter.stats import parse_dimensions, summarise
-from test_analysts import _matches, _seed
 
 # The README's three Athena examples: the same text runs in `spotter sql` and in Athena.
 PER_LABEL_PER_DRONE_PER_DAY = """
@@ -48,9 +48,16 @@ def _stats_rows(text: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-@pytest.mark.parametrize("query", [PredictionQuery(), PredictionQuery(source="owl"), PredictionQuery(status="ok", min_score=0.7),
-                                   PredictionQuery(since="2026-11-05T00:00:00.000Z", until="2026-11-09T00:00:00.000Z")],
-                         ids=["everything", "source", "status-score", "window"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        PredictionQuery(),
+        PredictionQuery(source="owl"),
+        PredictionQuery(status="ok", min_score=0.7),
+        PredictionQuery(since="2026-11-05T00:00:00.000Z", until="2026-11-09T00:00:00.000Z"),
+    ],
+    ids=["everything", "source", "status-score", "window"],
+)
 def test_stats_counts_and_scores_match_the_table(seeded, query):
     table, records = seeded
     from spotter.stats import matching_records
@@ -69,7 +76,7 @@ def test_stats_counts_and_scores_match_the_table(seeded, query):
 
 
 def test_stats_cli_formats_filters_and_says_when_it_scans(seeded, stack, capsys, tmp_path):
-    table, records = seeded
+    _table, records = seeded
     name = stack.spec.predictions.name
     assert spotter(["stats", "--table", name, "--by", "label,source", "--source", "FALCON", "--format", "csv"]) == 0
     out, err = capsys.readouterr()
@@ -81,7 +88,8 @@ def test_stats_cli_formats_filters_and_says_when_it_scans(seeded, stack, capsys,
     out, err = capsys.readouterr()
     assert "scanning the whole table" in err
     assert {r["status"]: r["count"] for r in json.loads(out)} == {
-        s: sum(r.status == s for r in records) for s in ("ok", "rejected")}
+        s: sum(r.status == s for r in records) for s in ("ok", "rejected")
+    }
     plot = tmp_path / "counts.png"
     assert spotter(["stats", "--table", name, "--by", "day", "--label", "benign", "--plot", str(plot)]) == 0
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 5000
@@ -98,19 +106,25 @@ def test_unknown_names_are_refused_with_the_known_ones(seeded, stack, capsys):
     assert "model 'M@2' matched as 'm@2'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["query", "--since", "yesterday"], "spotter query: argument --since: not an ISO 8601 date or time"),
-    (["query", "--limit", "0"], "spotter query: argument --limit: a whole number of records, 1 or more"),
-    (["query", "--limit", "-1"], "spotter query: argument --limit: a whole number of records, 1 or more"),
-    (["stats", "--by", "colour"], "spotter stats: by must name some of label"),
-    (["query", "--bbox", "1,2,3"], "spotter query: argument --bbox: SOUTH,WEST,NORTH,EAST"),
-    (["export", "--output", "/missing/dir/x.parquet"], "spotter export: cannot write /missing/dir/x.parquet: no folder"),
-    (["sql", "DELETE FROM predictions"], "spotter sql: read only: DELETE is not allowed"),
-    (["sql", "SELEC label FROM predictions"], "spotter sql: Parser Error"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["query", "--since", "yesterday"], "spotter query: argument --since: not an ISO 8601 date or time"),
+        (["query", "--limit", "0"], "spotter query: argument --limit: a whole number of records, 1 or more"),
+        (["query", "--limit", "-1"], "spotter query: argument --limit: a whole number of records, 1 or more"),
+        (["stats", "--by", "colour"], "spotter stats: by must name some of label"),
+        (["query", "--bbox", "1,2,3"], "spotter query: argument --bbox: SOUTH,WEST,NORTH,EAST"),
+        (
+            ["export", "--output", "/missing/dir/x.parquet"],
+            "spotter export: cannot write /missing/dir/x.parquet: no folder",
+        ),
+        (["sql", "DELETE FROM predictions"], "spotter sql: read only: DELETE is not allowed"),
+        (["sql", "SELEC label FROM predictions"], "spotter sql: Parser Error"),
+    ],
+)
 def test_every_usage_error_is_one_line(seeded, stack, capsys, argv, message):
     try:
-        code = spotter(argv + ["--table", stack.spec.predictions.name])
+        code = spotter([*argv, "--table", stack.spec.predictions.name])
     except SystemExit as exit_:  # argparse's own errors
         code = exit_.code
     err = capsys.readouterr().err
@@ -118,8 +132,20 @@ def test_every_usage_error_is_one_line(seeded, stack, capsys, argv, message):
 
 
 def test_a_negative_bbox_is_a_value_not_a_flag(seeded, stack, capsys):
-    assert spotter(["query", "--table", stack.spec.predictions.name, "--bbox", "-33.95,151.10,-33.80,151.30",
-                    "--format", "jsonl"]) == 0
+    assert (
+        spotter(
+            [
+                "query",
+                "--table",
+                stack.spec.predictions.name,
+                "--bbox",
+                "-33.95,151.10,-33.80,151.30",
+                "--format",
+                "jsonl",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out == ""  # parsed (nothing lies there), not "expected one argument"
     assert spotter(["query", "--table", stack.spec.predictions.name, "--bbox", "40,-5,50,10", "--format", "jsonl"]) == 0
     assert capsys.readouterr().out.count("\n") > 5
@@ -145,10 +171,30 @@ def test_sql_over_the_local_table_answers_the_readme_examples(seeded, stack, cap
     assert {(r["upload_day"], r["source"], r["label"]): r["images"] for r in rows} == expected
     assert spotter(["sql", "--table", name, "--format", "csv", POSITIVES_IN_A_BOX]) == 0
     found = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert len(found) == sum(r.label == "malignant" and r.score >= 0.8 and r.latitude is not None
-                             and 42 <= r.latitude <= 48 and 0 <= r.longitude <= 8 for r in records) > 0
-    assert spotter(["sql", "--table", name, "SELECT count(*) AS n, count(DISTINCT model) AS models, "
-                    "max(len(top)) AS k, any_value(typeof(top)) AS t FROM predictions"]) == 0
+    assert (
+        len(found)
+        == sum(
+            r.label == "malignant"
+            and r.score >= 0.8
+            and r.latitude is not None
+            and 42 <= r.latitude <= 48
+            and 0 <= r.longitude <= 8
+            for r in records
+        )
+        > 0
+    )
+    assert (
+        spotter(
+            [
+                "sql",
+                "--table",
+                name,
+                "SELECT count(*) AS n, count(DISTINCT model) AS models, "
+                "max(len(top)) AS k, any_value(typeof(top)) AS t FROM predictions",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "60" in printed and 'STRUCT("label" VARCHAR, score DOUBLE)[]' in printed
 
@@ -160,18 +206,37 @@ def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
     write_layout([_record(1)], tmp_path / "data")
     con = connect(tmp_path / "data", tmp_path / "spill")
     assert run(con, "SELECT count(*) FROM predictions")[1] == [(1,)]
-    for text in ("SELECT * FROM read_csv('/etc/passwd')", "COPY predictions TO '/tmp/x.csv'",
-                 "SET enable_external_access = true", "ATTACH '/tmp/x.db'"):
+    for text in (
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "COPY predictions TO '/tmp/x.csv'",
+        "SET enable_external_access = true",
+        "ATTACH '/tmp/x.db'",
+    ):
         with pytest.raises(SqlError):
             run(con, text)
 
 
 def _record(i: int, **changes) -> PredictionRecord:
-    values = dict(object_id=object_id_for("b", f"drones/owl/{i}.jpg"), model="m@1", bucket="b", key=f"drones/owl/{i}.jpg",
-                  status="ok", source="owl", file_name=f"{i}.jpg", uploaded_at=f"2026-11-0{1 + i % 3}T10:00:00.000Z",
-                  classified_at="2026-11-05T00:00:00.000Z", model_name="m", model_version="1", label="benign",
-                  score=0.5 + i / 100, top=[{"label": "benign", "score": 0.5 + i / 100}, {"label": "malignant", "score": 0.4}],
-                  etag=f"e{i}", frames=1, preprocess_ms=1.5, captured_at="2026-10-01T08:00:00.000")
+    values = {
+        "object_id": object_id_for("b", f"drones/owl/{i}.jpg"),
+        "model": "m@1",
+        "bucket": "b",
+        "key": f"drones/owl/{i}.jpg",
+        "status": "ok",
+        "source": "owl",
+        "file_name": f"{i}.jpg",
+        "uploaded_at": f"2026-11-0{1 + i % 3}T10:00:00.000Z",
+        "classified_at": "2026-11-05T00:00:00.000Z",
+        "model_name": "m",
+        "model_version": "1",
+        "label": "benign",
+        "score": 0.5 + i / 100,
+        "top": [{"label": "benign", "score": 0.5 + i / 100}, {"label": "malignant", "score": 0.4}],
+        "etag": f"e{i}",
+        "frames": 1,
+        "preprocess_ms": 1.5,
+        "captured_at": "2026-10-01T08:00:00.000",
+    }
     values.update(changes)
     return PredictionRecord(**values)
 
@@ -188,7 +253,13 @@ def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
     row = pq.read_table(out).to_pylist()[0]
     assert set(row) == set(COLUMN_NAMES)
     assert row["top"] == [{"label": "benign", "score": 0.53}, {"label": "malignant", "score": 0.4}]
-    assert (row["etag"], row["frames"], row["preprocess_ms"], row["model"], row["upload_day"]) == ("e3", 1, 1.5, "m@1", "2026-11-01")
+    assert (row["etag"], row["frames"], row["preprocess_ms"], row["model"], row["upload_day"]) == (
+        "e3",
+        1,
+        1.5,
+        "m@1",
+        "2026-11-01",
+    )
     assert row["captured_at"] is None and str(row["captured_at_local"]) == "2026-10-01 08:00:00"
     csv_row = next(csv.DictReader(io.StringIO(to_csv([record]))))
     assert set(csv_row) == set(COLUMN_NAMES) and csv_row["top"] == "benign:0.5300|malignant:0.4000"
@@ -235,8 +306,9 @@ def test_api_stats_counts_what_predictions_lists(seeded, stack, monkeypatch):
     module = load_handler_module("api")
 
     def get(path):
-        response = module.lambda_handler(http_api_event("GET", path, {"origin": "http://127.0.0.1:8123"}, b""),
-                                         LambdaContext("api"))
+        response = module.lambda_handler(
+            http_api_event("GET", path, {"origin": "http://127.0.0.1:8123"}, b""), LambdaContext("api")
+        )
         body = response.get("body", "")
         return response["statusCode"], json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)
 
@@ -245,7 +317,8 @@ def test_api_stats_counts_what_predictions_lists(seeded, stack, monkeypatch):
     assert body["records"] == sum(r.source == "owl" for r in records)
     assert {(g["label"], g["status"]): g["count"] for g in body["groups"]} == {
         k: sum((r.label, r.status) == k for r in records if r.source == "owl")
-        for k in {(r.label, r.status) for r in records if r.source == "owl"}}
+        for k in {(r.label, r.status) for r in records if r.source == "owl"}
+    }
     assert get("/stats?by=colour")[0] == 400
 
 
@@ -303,8 +376,16 @@ def test_sql_streams_an_answer_larger_than_it_holds(layout, monkeypatch):
     monkeypatch.setattr(sys, "stdout", sink)
     tracemalloc.start()
     try:
-        code = spotter(["sql", "--data", str(layout), "--format", "csv",
-                        "SELECT a.range AS a, b.range AS b FROM range(600) a, range(600) b"])
+        code = spotter(
+            [
+                "sql",
+                "--data",
+                str(layout),
+                "--format",
+                "csv",
+                "SELECT a.range AS a, b.range AS b FROM range(600) a, range(600) b",
+            ]
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -314,7 +395,9 @@ def test_sql_streams_an_answer_larger_than_it_holds(layout, monkeypatch):
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "table"])
 def test_sql_max_rows_stops_and_says_so(layout, capsys, fmt):
-    code, out, err = _sql(["--data", str(layout), "--format", fmt, "--max-rows", "5", "SELECT * FROM range(100000)"], capsys)
+    code, out, err = _sql(
+        ["--data", str(layout), "--format", fmt, "--max-rows", "5", "SELECT * FROM range(100000)"], capsys
+    )
     assert code == 0 and "stopped after 5 rows (--max-rows 5); more rows match" in err
     if fmt == "json":
         assert [r["range"] for r in json.loads(out)] == [0, 1, 2, 3, 4]
@@ -322,13 +405,23 @@ def test_sql_max_rows_stops_and_says_so(layout, capsys, fmt):
         assert out.splitlines() == ["range", "0", "1", "2", "3", "4"]
     else:
         assert out.splitlines()[-1] == "(5+ rows)"
-    code, out, err = _sql(["--data", str(layout), "--format", "json", "--max-rows", "5", "SELECT * FROM range(5)"], capsys)
+    code, out, err = _sql(
+        ["--data", str(layout), "--format", "json", "--max-rows", "5", "SELECT * FROM range(5)"], capsys
+    )
     assert code == 0 and len(json.loads(out)) == 5 and err == ""
 
 
 def test_an_error_met_mid_stream_is_one_line(layout, capsys):
-    code, out, err = _sql(["--data", str(layout), "--format", "csv",
-                           "SELECT CASE WHEN range > 5000 THEN error('boom') ELSE range END AS n FROM range(10000)"], capsys)
+    code, _out, err = _sql(
+        [
+            "--data",
+            str(layout),
+            "--format",
+            "csv",
+            "SELECT CASE WHEN range > 5000 THEN error('boom') ELSE range END AS n FROM range(10000)",
+        ],
+        capsys,
+    )
     _one_line_usage_error(code, err, "spotter sql: Invalid Input Error: boom")
 
 
@@ -341,14 +434,32 @@ def test_sql_json_is_one_valid_array_across_chunks(layout, capsys):
 
 def test_memory_limit_is_a_value_never_sql(layout, tmp_path, capsys):
     target = tmp_path / "x.csv"
-    code, _, err = _sql(["--data", str(layout), "--memory-limit",
-                         f"1GB'; COPY (SELECT 42) TO '{target}'; SET memory_limit='1GB", "SELECT 1"], capsys)
+    code, _, err = _sql(
+        [
+            "--data",
+            str(layout),
+            "--memory-limit",
+            f"1GB'; COPY (SELECT 42) TO '{target}'; SET memory_limit='1GB",
+            "SELECT 1",
+        ],
+        capsys,
+    )
     _one_line_usage_error(code, err, "spotter sql: argument --memory-limit: a number and a unit")
     assert not target.exists()
     code, _, err = _sql(["--data", str(layout), "--memory-limit", "lots", "SELECT 1"], capsys)
     _one_line_usage_error(code, err, "a number and a unit")
-    code, out, err = _sql(["--data", str(layout), "--memory-limit", "512MiB", "--format", "csv",
-                           "SELECT current_setting('memory_limit') AS m"], capsys)
+    code, out, err = _sql(
+        [
+            "--data",
+            str(layout),
+            "--memory-limit",
+            "512MiB",
+            "--format",
+            "csv",
+            "SELECT current_setting('memory_limit') AS m",
+        ],
+        capsys,
+    )
     assert code == 0 and out.splitlines()[1] == "512.0 MiB", (out, err)
     from spotter.sql import SqlError, connect
 
@@ -382,15 +493,32 @@ def test_extensions_are_never_installed_or_loaded(layout, capsys):
     _one_line_usage_error(code, err, "read only: INSTALL is not allowed")
     code, _, err = _sql(["--data", str(layout), "LOAD httpfs"], capsys)
     _one_line_usage_error(code, err, "read only: LOAD is not allowed")
-    code, out, _ = _sql(["--data", str(layout), "--format", "csv", "SELECT current_setting('autoinstall_known_extensions') "
-                         "AS i, current_setting('autoload_known_extensions') AS l"], capsys)
+    code, out, _ = _sql(
+        [
+            "--data",
+            str(layout),
+            "--format",
+            "csv",
+            "SELECT current_setting('autoinstall_known_extensions') "
+            "AS i, current_setting('autoload_known_extensions') AS l",
+        ],
+        capsys,
+    )
     assert code == 0 and out.splitlines()[1] == "False,False"
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv"])
 def test_explain_prints_the_whole_plan_as_text(layout, capsys, fmt):
-    code, out, _ = _sql(["--data", str(layout), "--format", fmt,
-                         "EXPLAIN SELECT label, count(*) FROM predictions GROUP BY label ORDER BY 2"], capsys)
+    code, out, _ = _sql(
+        [
+            "--data",
+            str(layout),
+            "--format",
+            fmt,
+            "EXPLAIN SELECT label, count(*) FROM predictions GROUP BY label ORDER BY 2",
+        ],
+        capsys,
+    )
     assert code == 0 and "\\x0a" not in out and "…" not in out
     assert out.count("\n") > 10 and "Order By" in out and "READ_PARQUET" in out
 
@@ -403,8 +531,12 @@ def test_csv_for_excel_is_opt_in(layout, tmp_path, capsys, seeded, stack):
     code, _, err = _sql(["--data", str(layout), "--excel", "SELECT 1"], capsys)
     _one_line_usage_error(code, err, "--excel goes with --format csv")
     out_file = tmp_path / "e.csv"
-    assert spotter(["export", "--table", stack.spec.predictions.name, "--format", "csv", "--excel",
-                    "--output", str(out_file)]) == 0
+    assert (
+        spotter(
+            ["export", "--table", stack.spec.predictions.name, "--format", "csv", "--excel", "--output", str(out_file)]
+        )
+        == 0
+    )
     assert out_file.read_bytes().startswith(b"\xef\xbb\xbfobject_id,")
 
 
@@ -428,8 +560,10 @@ def test_a_one_day_plot_spans_days_not_years_and_keeps_every_point_visible(tmp_p
 
     from spotter.plot import plot_counts
 
-    drawn = plot_counts({"benign": {"2026-11-05": 4}, "malignant": {"2026-11-05": 4}, "(rejected)": {"2026-11-05": 1}},
-                        tmp_path / "one.png")
+    drawn = plot_counts(
+        {"benign": {"2026-11-05": 4}, "malignant": {"2026-11-05": 4}, "(rejected)": {"2026-11-05": 1}},
+        tmp_path / "one.png",
+    )
     first, last = drawn["x_range"]
     assert date(2026, 10, 29) <= first < date(2026, 11, 5) < last <= date(2026, 11, 12)
     points = [p for series in drawn["points"].values() for p in series]
@@ -453,8 +587,9 @@ def test_api_stats_matches_names_as_the_cli_does(seeded, stack, monkeypatch):
     module = load_handler_module("api")
 
     def get(path):
-        response = module.lambda_handler(http_api_event("GET", path, {"origin": "http://127.0.0.1:8123"}, b""),
-                                         LambdaContext("api"))
+        response = module.lambda_handler(
+            http_api_event("GET", path, {"origin": "http://127.0.0.1:8123"}, b""), LambdaContext("api")
+        )
         body = response.get("body", "")
         return response["statusCode"], json.loads(base64.b64decode(body) if response.get("isBase64Encoded") else body)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -48,9 +48,11 @@ NOW = "2026-11-01T08:00:00.000Z"
 
 # --- the classify pipeline ----------------------------------------------------------------------
 
+
 @dataclass
 class FakeClassifier:
     """Classifies by the image's mean red: 'red' or 'other'; a grey image is refused as unreadable."""
+
     input_size: tuple[int, int] = (32, 32)
     card: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(model_id="fake@1", name="fake", version="1"))
     calls: int = 0
@@ -71,14 +73,29 @@ class FakeClassifier:
 
 
 def _service(objects: FakeObjects, store: FakePredictions, max_bytes: int = 1_000_000) -> ClassifyService:
-    return ClassifyService(objects, store, FakeClassifier(), limits=DecodeLimits(max_bytes=max_bytes),
-                           clock=lambda: NOW)
+    return ClassifyService(
+        objects, store, FakeClassifier(), limits=DecodeLimits(max_bytes=max_bytes), clock=lambda: NOW
+    )
 
 
 def _message(key: str, size: int | None = None, sequencer: str | None = None, bucket: str = BUCKET) -> str:
-    obj = {"key": key, **({"size": size} if size is not None else {}), **({"sequencer": sequencer} if sequencer else {})}
-    return json.dumps({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": NOW,
-                                    "s3": {"bucket": {"name": bucket}, "object": obj}}]})
+    obj = {
+        "key": key,
+        **({"size": size} if size is not None else {}),
+        **({"sequencer": sequencer} if sequencer else {}),
+    }
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "eventTime": NOW,
+                    "s3": {"bucket": {"name": bucket}, "object": obj},
+                }
+            ]
+        }
+    )
 
 
 def test_pipeline_classifies_a_readable_image_as_ok():
@@ -90,9 +107,13 @@ def test_pipeline_classifies_a_readable_image_as_ok():
 
 
 def test_pipeline_rejects_a_file_that_is_not_an_image_a_too_large_one_and_what_the_model_refuses():
-    objects = FakeObjects({(BUCKET, "drones/d/x.jpg"): b"not an image at all",
-                           (BUCKET, "drones/d/big.png"): images.png(size=(64, 48)),
-                           (BUCKET, "drones/d/grey.png"): images.png(colour=(128, 128, 128))})
+    objects = FakeObjects(
+        {
+            (BUCKET, "drones/d/x.jpg"): b"not an image at all",
+            (BUCKET, "drones/d/big.png"): images.png(size=(64, 48)),
+            (BUCKET, "drones/d/grey.png"): images.png(colour=(128, 128, 128)),
+        }
+    )
     store = FakePredictions()
     service = _service(objects, store, max_bytes=len(images.png(colour=(128, 128, 128))) + 10)
     service.limits = DecodeLimits(max_bytes=len(images.png(size=(64, 48))) - 1)
@@ -115,12 +136,15 @@ def test_pipeline_writes_nothing_for_a_deleted_object_or_a_folder_marker():
 
 
 def test_a_platform_error_fails_only_its_message_which_is_retried():
-    objects = FakeObjects({(BUCKET, "drones/d/a.jpg"): images.jpeg(), (BUCKET, "drones/d/b.jpg"): images.jpeg()},
-                          failing={"drones/d/b.jpg"})
+    objects = FakeObjects(
+        {(BUCKET, "drones/d/a.jpg"): images.jpeg(), (BUCKET, "drones/d/b.jpg"): images.jpeg()},
+        failing={"drones/d/b.jpg"},
+    )
     store = FakePredictions(failing=set())
-    results = classify_messages(_service(objects, store), [("m1", _message("drones/d/a.jpg")),
-                                                           ("m2", _message("drones/d/b.jpg")),
-                                                           ("m3", "not json")])
+    results = classify_messages(
+        _service(objects, store),
+        [("m1", _message("drones/d/a.jpg")), ("m2", _message("drones/d/b.jpg")), ("m3", "not json")],
+    )
     assert [r.error is None for r in results] == [True, False, False]
     assert isinstance(results[1].error, PlatformError)
     assert [r.key for r in store.records.values()] == ["drones/d/a.jpg"]
@@ -151,10 +175,12 @@ def test_an_overlapped_batch_keeps_order_and_one_record_per_object():
     objects = FakeObjects({(BUCKET, k): images.jpeg(images.RED if i % 2 else images.BLUE) for i, k in enumerate(keys)})
     objects.objects[BUCKET, keys[3]] = b"broken"
     store = FakePredictions()
-    batch = [S3Object(BUCKET, k, size=len(objects.objects[BUCKET, k]), sequencer=f"{i:04X}") for i, k in enumerate(keys)]
+    batch = [
+        S3Object(BUCKET, k, size=len(objects.objects[BUCKET, k]), sequencer=f"{i:04X}") for i, k in enumerate(keys)
+    ]
     duplicate = S3Object(BUCKET, keys[0], sequencer="0000")
-    results = _service(objects, store).classify_batch(batch + [duplicate], ahead=2, ahead_bytes=2000)
-    assert [r.record.key for r in results] == keys + [keys[0]]
+    results = _service(objects, store).classify_batch([*batch, duplicate], ahead=2, ahead_bytes=2000)
+    assert [r.record.key for r in results] == [*keys, keys[0]]
     assert [r.status for r in results[:7]] == [STATUS_OK] * 3 + [STATUS_REJECTED] + [STATUS_OK] * 3
     assert [r.record.label for r in results[:3]] == ["other", "red", "other"]
     assert len(store.records) == 7
@@ -170,11 +196,19 @@ def test_a_web_upload_keeps_the_name_the_researcher_chose():
 
 # --- uploads and access -------------------------------------------------------------------------
 
+
 def test_uploads_plan_a_key_per_file_and_refuse_what_cannot_be_read():
-    files, batch = parse_files({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 10},
-                                          {"name": "b.heic", "type": "", "size": 10},
-                                          {"name": "c.png", "type": "image/png", "size": 0},
-                                          {"name": "d.png", "type": "image/png", "size": 2000}], "batch": "b1"})
+    files, batch = parse_files(
+        {
+            "files": [
+                {"name": "a.jpg", "type": "image/jpeg", "size": 10},
+                {"name": "b.heic", "type": "", "size": 10},
+                {"name": "c.png", "type": "image/png", "size": 0},
+                {"name": "d.png", "type": "image/png", "size": 2000},
+            ],
+            "batch": "b1",
+        }
+    )
     plans = plan_uploads(files, batch, BUCKET, max_bytes=1000)
     assert [type(p) for p in plans] == [PlannedUpload, RefusedFile, RefusedFile, RefusedFile]
     assert plans[0].key.startswith("uploads/b1/") and plans[0].content_type == "image/jpeg"
@@ -198,10 +232,23 @@ def _record(key: str, label: str = "red", status: str = STATUS_OK, model: str = 
     from spotter.keys import origin_of
 
     origin = origin_of(key)
-    return PredictionRecord(object_id=object_id_for(BUCKET, key), model=model, bucket=BUCKET, key=key, status=status,
-                            source=origin.source, file_name=origin.file_name, uploaded_at=NOW, classified_at=NOW,
-                            model_name=model.split("@")[0], model_version=model.split("@")[1], batch=origin.batch,
-                            label=label, score=score, **extra)
+    return PredictionRecord(
+        object_id=object_id_for(BUCKET, key),
+        model=model,
+        bucket=BUCKET,
+        key=key,
+        status=status,
+        source=origin.source,
+        file_name=origin.file_name,
+        uploaded_at=NOW,
+        classified_at=NOW,
+        model_name=model.split("@")[0],
+        model_version=model.split("@")[1],
+        batch=origin.batch,
+        label=label,
+        score=score,
+        **extra,
+    )
 
 
 def test_access_researchers_see_their_own_web_batches_only():
@@ -222,6 +269,7 @@ def test_access_researchers_see_their_own_web_batches_only():
 
 
 # --- queries, paging, names, batches ------------------------------------------------------------
+
 
 def _many(n: int, batch: str = "b1") -> list[PredictionRecord]:
     return [_record(f"uploads/{batch}/{i:03}-a.jpg", label="red" if i % 3 else "blue") for i in range(n)]
@@ -258,7 +306,7 @@ def test_names_match_without_regard_to_case_or_list_the_known_ones():
 
 
 def test_removing_a_batch_deletes_its_objects_and_only_its_records():
-    records = _many(3) + [_record("drones/d/b1/x.jpg")]
+    records = [*_many(3), _record("drones/d/b1/x.jpg")]
     objects = FakeBatchObjects({"uploads/b1/000-a.jpg": 2, "uploads/b2/z.jpg": 1})
     remover = FakeRemover()
     removal = remove_batch("b1", records, objects, remover)
@@ -269,7 +317,7 @@ def test_removing_a_batch_deletes_its_objects_and_only_its_records():
 
 # --- reprocess ----------------------------------------------------------------------------------
 
-T0 = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)
 
 
 def test_reprocess_queues_the_matching_images_ten_a_message_batch():
@@ -293,8 +341,12 @@ def test_reprocess_leaves_out_images_already_classified_from_the_same_content():
     folder.add("uploads/b/a.jpg", 1, "same", T0)
     folder.add("uploads/b/b.jpg", 1, "changed", T0)
     folder.add("uploads/b/c.jpg", 1, "new", T0)
-    reader = FakeRecordReader({(object_id_for(BUCKET, "uploads/b/a.jpg"), "fake@1"): '"same"',
-                               (object_id_for(BUCKET, "uploads/b/b.jpg"), "fake@1"): "old"})
+    reader = FakeRecordReader(
+        {
+            (object_id_for(BUCKET, "uploads/b/a.jpg"), "fake@1"): '"same"',
+            (object_id_for(BUCKET, "uploads/b/b.jpg"), "fake@1"): "old",
+        }
+    )
     matched = reprocess.matching_objects(folder, None, "b")
     assert reprocess.already_classified(reader, BUCKET, "fake@1", matched) == {"uploads/b/a.jpg"}
     assert reprocess.already_classified(reader, BUCKET, "fake@2", matched) == set()
@@ -302,10 +354,15 @@ def test_reprocess_leaves_out_images_already_classified_from_the_same_content():
 
 # --- dead letters -------------------------------------------------------------------------------
 
+
 def test_dead_letters_redrive_only_what_can_succeed():
     dlq, queue = FakeDeadLetters(), FakeQueue()
-    inspector = FakeInspector({(BUCKET, "drones/d/ok.jpg"): ObjectHead(size=5),
-                               (BUCKET, "drones/d/cold.jpg"): ObjectHead(size=5, storage_class="GLACIER")})
+    inspector = FakeInspector(
+        {
+            (BUCKET, "drones/d/ok.jpg"): ObjectHead(size=5),
+            (BUCKET, "drones/d/cold.jpg"): ObjectHead(size=5, storage_class="GLACIER"),
+        }
+    )
     readable = dlq.add(_message("drones/d/ok.jpg"))
     gone = dlq.add(_message("drones/d/gone.jpg"))
     cold = dlq.add(_message("drones/d/cold.jpg"))
@@ -331,6 +388,7 @@ def test_dead_letters_without_a_queue_only_look_and_with_all_redrive_everything(
 
 # --- sync planning ------------------------------------------------------------------------------
 
+
 def test_sync_uploads_only_what_the_bucket_lacks_or_holds_differently(tmp_path: Path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "a.jpg").write_bytes(b"aaa")
@@ -340,8 +398,10 @@ def test_sync_uploads_only_what_the_bucket_lacks_or_holds_differently(tmp_path: 
     prefix = sync.source_prefix("d1")
     files = sync.local_files(tmp_path, prefix)
     assert [f.key for f in files] == ["drones/d1/a.jpg", "drones/d1/c.jpg", "drones/d1/sub/b.jpg"]
-    remote = {"drones/d1/a.jpg": (3, sync.s3_etag(tmp_path / "a.jpg", multipart=False)),
-              "drones/d1/c.jpg": (3, "0" * 32)}
+    remote = {
+        "drones/d1/a.jpg": (3, sync.s3_etag(tmp_path / "a.jpg", multipart=False)),
+        "drones/d1/c.jpg": (3, "0" * 32),
+    }
     plan = sync.plan_sync(files, remote)
     assert [f.key for f in plan.unchanged] == ["drones/d1/a.jpg"]
     assert [f.key for f in plan.upload] == ["drones/d1/c.jpg", "drones/d1/sub/b.jpg"] and plan.upload_bytes == 6

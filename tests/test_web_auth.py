@@ -33,7 +33,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-
 from test_web_e2e import CHROMIUM_ARGS, _chromium
 
 pytestmark = [pytest.mark.browser]
@@ -74,7 +73,7 @@ class _Server:
 
 
 class _Handler(SimpleHTTPRequestHandler):
-    world: "World"
+    world: World
 
     def log_message(self, *args):  # quiet
         pass
@@ -129,7 +128,8 @@ class IdpHandler(_Handler):
         if url.path == "/oauth2/authorize":
             world.authorize_requests.append(query)
             problems = [
-                name for name, ok in [
+                name
+                for name, ok in [
                     ("response_type", query.get("response_type") == "code"),
                     ("client_id", query.get("client_id") == CLIENT_ID),
                     ("redirect_uri", query.get("redirect_uri") == world.callback),
@@ -137,14 +137,18 @@ class IdpHandler(_Handler):
                     ("code_challenge_method", query.get("code_challenge_method") == "S256"),
                     ("code_challenge", len(query.get("code_challenge", "")) == 43),
                     ("state", bool(query.get("state"))),
-                ] if not ok
+                ]
+                if not ok
             ]
             if problems:
                 self.send_json(400, {"error": "invalid_request", "error_description": f"bad {problems}"})
                 return
             code = secrets.token_urlsafe(16)
-            world.codes[code] = {"challenge": query["code_challenge"], "redirect_uri": query["redirect_uri"],
-                                 "nonce": query.get("nonce")}
+            world.codes[code] = {
+                "challenge": query["code_challenge"],
+                "redirect_uri": query["redirect_uri"],
+                "nonce": query.get("nonce"),
+            }
             self.redirect(f"{query['redirect_uri']}?{urlencode({'code': code, 'state': query['state']})}")
         elif url.path == "/logout":
             world.logout_requests.append(query)
@@ -192,16 +196,27 @@ class IdpHandler(_Handler):
             refresh = None  # Cognito keeps the refresh token it issued
         else:
             return refuse("grant_type")
-        claims = {"sub": SUB, "email": EMAIL, "email_verified": True, "aud": CLIENT_ID,
-                  "iss": world.idp.origin, "token_use": "id", "iat": int(time.time()),
-                  "exp": int(time.time()) + 3600, "jti": secrets.token_hex(8)}
+        claims = {
+            "sub": SUB,
+            "email": EMAIL,
+            "email_verified": True,
+            "aud": CLIENT_ID,
+            "iss": world.idp.origin,
+            "token_use": "id",
+            "iat": int(time.time()),
+            "exp": int(time.time()) + 3600,
+            "jti": secrets.token_hex(8),
+        }
         if nonce:
             claims["nonce"] = nonce
         id_token = _unsigned_jwt(claims)
         world.id_tokens.append(id_token)
-        answer = {"id_token": id_token, "access_token": _unsigned_jwt({"sub": SUB, "token_use": "access",
-                                                                       "client_id": CLIENT_ID}),
-                  "token_type": "Bearer", "expires_in": 3600}
+        answer = {
+            "id_token": id_token,
+            "access_token": _unsigned_jwt({"sub": SUB, "token_use": "access", "client_id": CLIENT_ID}),
+            "token_type": "Bearer",
+            "expires_in": 3600,
+        }
         if refresh:
             answer["refresh_token"] = refresh
         self.send_json(200, answer, self.cors())
@@ -241,11 +256,15 @@ class ApiHandler(_Handler):
             self.send_json(200, {"name": "Fake model", "version": "1", "labels": ["a", "b"]}, self.cors())
         elif url.path == "/predictions":
             items = [r for r in world.records.values() if r["batch"] == query.get("batch") and r["uploaded"]]
-            self.send_json(200, {"items": [{k: v for k, v in r.items() if k != "uploaded"} for r in items],
-                                 "next": None}, self.cors())
+            self.send_json(
+                200,
+                {"items": [{k: v for k, v in r.items() if k != "uploaded"} for r in items], "next": None},
+                self.cors(),
+            )
         elif url.path == "/predictions.csv":
             data = b"file_name,status,label\r\n" + b"".join(
-                f"{r['file_name']},ok,a\r\n".encode() for r in world.records.values() if r["uploaded"])
+                f"{r['file_name']},ok,a\r\n".encode() for r in world.records.values() if r["uploaded"]
+            )
             self.send_response(200)
             self.send_header("Content-Type", "text/csv")
             self.send_header("Content-Length", str(len(data)))
@@ -268,12 +287,26 @@ class ApiHandler(_Handler):
             for file in request["files"]:
                 object_id = secrets.token_hex(6)
                 world.records[object_id] = {
-                    "object_id": object_id, "batch": batch, "file_name": file["name"], "key": f"uploads/{object_id}",
-                    "status": "ok", "label": "a", "score": 0.9, "top": [{"label": "a", "score": 0.9}],
-                    "classified_at": "2026-01-01T00:00:00Z", "uploaded": False,
+                    "object_id": object_id,
+                    "batch": batch,
+                    "file_name": file["name"],
+                    "key": f"uploads/{object_id}",
+                    "status": "ok",
+                    "label": "a",
+                    "score": 0.9,
+                    "top": [{"label": "a", "score": 0.9}],
+                    "classified_at": "2026-01-01T00:00:00Z",
+                    "uploaded": False,
                 }
-                uploads.append({"name": file["name"], "key": f"uploads/{object_id}", "objectId": object_id,
-                                "url": f"{world.api.origin}/s3", "fields": {"key": f"uploads/{object_id}"}})
+                uploads.append(
+                    {
+                        "name": file["name"],
+                        "key": f"uploads/{object_id}",
+                        "objectId": object_id,
+                        "url": f"{world.api.origin}/s3",
+                        "fields": {"key": f"uploads/{object_id}"},
+                    }
+                )
             self.send_json(200, {"batch": batch, "uploads": uploads, "maxBytes": 10_000_000}, self.cors())
         elif path == "/s3":
             for object_id, record in world.records.items():
@@ -346,8 +379,12 @@ def page(browser):
     page.errors = []
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     # A 401 is logged by Chromium as a failed resource load; anything else in red is a bug.
-    page.on("console", lambda msg: page.errors.append(msg.text)
-            if msg.type == "error" and "Failed to load resource" not in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: (
+            page.errors.append(msg.text) if msg.type == "error" and "Failed to load resource" not in msg.text else None
+        ),
+    )
     yield page
     context.close()
 
@@ -407,8 +444,12 @@ def test_sign_in_with_pkce_bearer_token_refresh_401_and_sign_out(world, page):
         page.click("#csv-link")
     assert download.value.failure() is None
     calls = _api_calls(world)
-    assert {(m, p) for m, p, _ in calls} >= {("GET", "/model"), ("POST", "/uploads"), ("GET", "/predictions"),
-                                            ("GET", "/predictions.csv")}
+    assert {(m, p) for m, p, _ in calls} >= {
+        ("GET", "/model"),
+        ("POST", "/uploads"),
+        ("GET", "/predictions"),
+        ("GET", "/predictions.csv"),
+    }
     assert all(auth == f"Bearer {id_token}" for _, _, auth in calls), calls
     uploads = [r for r in world.api_requests if r[1] == "/s3"]
     assert len(uploads) == SAMPLES and all(auth is None for _, _, auth in uploads)

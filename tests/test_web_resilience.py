@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_web_e2e import CHROMIUM_ARGS, _chromium
 
 pytestmark = [pytest.mark.browser]
@@ -35,21 +34,32 @@ class FakeBackend:
     def handle(self, route, request):
         url = request.url
         if url.startswith(SITE):
-            name = url[len(SITE):].split("?")[0].split("#")[0] or "index.html"
+            name = url[len(SITE) :].split("?")[0].split("#")[0] or "index.html"
             if name == "config.json":
                 return route.fulfill(status=200, content_type="application/json", body=json.dumps({"apiUrl": API}))
             path = FRONTEND / name
-            return route.fulfill(status=200, content_type=TYPES.get(path.suffix, "application/octet-stream"),
-                                 body=path.read_bytes())
+            return route.fulfill(
+                status=200, content_type=TYPES.get(path.suffix, "application/octet-stream"), body=path.read_bytes()
+            )
         if request.method == "OPTIONS":
-            return route.fulfill(status=204, headers={**CORS, "access-control-allow-headers": "*",
-                                                      "access-control-allow-methods": "GET,POST"})
+            return route.fulfill(
+                status=204,
+                headers={**CORS, "access-control-allow-headers": "*", "access-control-allow-methods": "GET,POST"},
+            )
         if url.startswith(f"{API}/uploads"):
             files = json.loads(request.post_data)["files"]
             self.calls["presign"].append(len(files))
             start = sum(self.calls["presign"][:-1])
-            uploads = [{"name": f["name"], "key": f"uploads/b1/{start + i}", "objectId": f"o{start + i}", "url": S3,
-                        "fields": {"key": f"uploads/b1/{start + i}"}} for i, f in enumerate(files)]
+            uploads = [
+                {
+                    "name": f["name"],
+                    "key": f"uploads/b1/{start + i}",
+                    "objectId": f"o{start + i}",
+                    "url": S3,
+                    "fields": {"key": f"uploads/b1/{start + i}"},
+                }
+                for i, f in enumerate(files)
+            ]
             return _json(route, {"batch": "b1", "expiresIn": 300, "maxBytes": 1 << 25, "uploads": uploads})
         if url.startswith(S3):
             self.calls["s3"] += 1
@@ -57,15 +67,22 @@ class FakeBackend:
         if url.startswith(f"{API}/predictions.csv"):
             self.calls["csv"].append(url)
             if "cursor=page2" in url:
-                return route.fulfill(status=200, content_type="text/csv", headers=CORS,
-                                     body="object_id,file_name\no2,c.jpg\n")
-            return route.fulfill(status=200, content_type="text/csv", headers={**CORS, "X-Next-Cursor": "page2"},
-                                 body="object_id,file_name\no0,a.jpg\no1,b.jpg\n")
+                return route.fulfill(
+                    status=200, content_type="text/csv", headers=CORS, body="object_id,file_name\no2,c.jpg\n"
+                )
+            return route.fulfill(
+                status=200,
+                content_type="text/csv",
+                headers={**CORS, "X-Next-Cursor": "page2"},
+                body="object_id,file_name\no0,a.jpg\no1,b.jpg\n",
+            )
         if url.startswith(f"{API}/predictions"):
             self.calls["predictions"] += 1
             self.signature += 1  # every reply signs the image links anew, as the real API does
-            return _json(route, {"items": [{**r, "image_url": f"{S3}img?sig={self.signature}"} for r in self.records],
-                                 "next": None})
+            return _json(
+                route,
+                {"items": [{**r, "image_url": f"{S3}img?sig={self.signature}"} for r in self.records], "next": None},
+            )
         if url.startswith(f"{API}/model"):
             return _json(route, {"name": "fake", "version": "1", "labels": ["x"]})
         return route.fulfill(status=404, body="")
@@ -96,14 +113,25 @@ def _open(page, hash_=""):
 
 
 def _pick(page, count):
-    page.set_input_files("#file-input", [{"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" * 10}
-                                         for i in range(count)])
+    page.set_input_files(
+        "#file-input",
+        [{"name": f"{i}.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff" * 10} for i in range(count)],
+    )
 
 
 def test_polling_gives_up_after_five_minutes_without_news(page_with_backend):
     page, backend = page_with_backend
-    backend.records = [{"object_id": "o0", "file_name": "0.jpg", "status": "ok", "label": "x", "score": 0.9,
-                        "top": [{"label": "x", "score": 0.9}], "classified_at": "2026-11-23T00:00:00.000Z"}]
+    backend.records = [
+        {
+            "object_id": "o0",
+            "file_name": "0.jpg",
+            "status": "ok",
+            "label": "x",
+            "score": 0.9,
+            "top": [{"label": "x", "score": 0.9}],
+            "classified_at": "2026-11-23T00:00:00.000Z",
+        }
+    ]
     _open(page)
     _pick(page, 2)  # o1 never gets a record (its message went to the dead-letter queue, say)
     for _ in range(8 * 60):

@@ -16,8 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
-
-from test_web_e2e import CHROMIUM_ARGS, RESULTS, ROOT, _chromium, _photos, local_stack  # noqa: F401 (fixture)
+from test_web_e2e import CHROMIUM_ARGS, RESULTS, ROOT, _chromium, _photos
+from test_web_e2e import local_stack as local_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -293,7 +293,12 @@ def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summar
             def cell(metric: str, variant: str) -> str:
                 table = box.locator("table.metrics")
                 column = [h.inner_text() for h in table.locator("thead th").all()].index(variant)
-                return table.locator("tbody tr", has=page.locator("th", has_text=metric)).first.locator("td").nth(column - 1).inner_text()
+                return (
+                    table.locator("tbody tr", has=page.locator("th", has_text=metric))
+                    .first.locator("td")
+                    .nth(column - 1)
+                    .inner_text()
+                )
 
             def pct(fraction: float) -> str:  # one decimal, halves up (as the page's toFixed on these values)
                 return f"{(Decimal(repr(fraction)) * 100).quantize(Decimal('0.1'), rounding=ROUND_HALF_UP)}%"
@@ -329,7 +334,11 @@ def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summar
             for key in ("full_resolution", "split", "float32"):
                 partial["metrics"].pop(key, None)
             minimal = json.loads((ROOT / "tests" / "models" / "colours-int8.card.json").read_text(encoding="utf-8"))
-            for other in (partial, minimal, {"name": "bare", "version": "0", "labels": [], "metrics": {"full_resolution": {"images": 3}}}):
+            for other in (
+                partial,
+                minimal,
+                {"name": "bare", "version": "0", "labels": [], "metrics": {"full_resolution": {"images": 3}}},
+            ):
                 text = _render_card(page, static_page, other)
                 assert other["name"] in text
                 assert "undefined" not in text and "NaN" not in text and "null" not in text, text

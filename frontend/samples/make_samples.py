@@ -30,7 +30,9 @@ CHOSEN = {  # ISIC id -> what the demo model (skin-lesion 1.0.0) says for this 2
     "ISIC_0000224": "malignant (score 0.25): a false alarm on a nevus, common at this sensitivity",
     "ISIC_0000141": "benign (score 0.02): a melanoma the model misses",
 }
-ATTRIBUTION = "ISIC Archive, collection UDA-1 (by Anonymous), CC0 1.0: https://creativecommons.org/publicdomain/zero/1.0/"
+ATTRIBUTION = (
+    "ISIC Archive, collection UDA-1 (by Anonymous), CC0 1.0: https://creativecommons.org/publicdomain/zero/1.0/"
+)
 DIAGNOSES = {"nevus": "benign nevus (mole)", "melanoma": "melanoma (skin cancer)"}
 
 
@@ -45,10 +47,18 @@ def main(shared: Path = SHARED) -> None:
         row = rows[image_id]
         shutil.copyfile(shared / f"{image_id}.jpg", HERE / f"{image_id}.jpg")
         confirmed = row.get("diagnosis_confirm_type") or "not stated"
-        samples.append({"file": f"{image_id}.jpg", "isic_id": image_id, "truth": row["benign_malignant"],
-                        "diagnosis": DIAGNOSES.get(row["diagnosis"], row["diagnosis"]),
-                        "diagnosis_confirmed_by": confirmed, "demo_model": note, "attribution": ATTRIBUTION,
-                        "text": f"{image_id}: {DIAGNOSES.get(row['diagnosis'], row['diagnosis'])} (ISIC Archive, CC0)"})
+        samples.append(
+            {
+                "file": f"{image_id}.jpg",
+                "isic_id": image_id,
+                "truth": row["benign_malignant"],
+                "diagnosis": DIAGNOSES.get(row["diagnosis"], row["diagnosis"]),
+                "diagnosis_confirmed_by": confirmed,
+                "demo_model": note,
+                "attribution": ATTRIBUTION,
+                "text": f"{image_id}: {DIAGNOSES.get(row['diagnosis'], row['diagnosis'])} (ISIC Archive, CC0)",
+            }
+        )
     (HERE / "samples.json").write_text(json.dumps(samples, indent=1) + "\n", encoding="utf-8")
     shutil.copyfile(shared / "ATTRIBUTION.txt", HERE / "ATTRIBUTION.txt")
     print(f"wrote {len(samples)} samples, samples.json and ATTRIBUTION.txt to {HERE}")

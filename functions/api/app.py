@@ -33,8 +33,13 @@ from spotter.uploads import (
 settings = Settings.from_env()
 logger = Logger(service="spotter-api")
 origins = list(settings.allowed_origins)
-cors = CORSConfig(allow_origin=origins[0], extra_origins=origins[1:] or None, max_age=600,
-                  allow_headers=["Content-Type", "Authorization"], expose_headers=["X-Next-Cursor"])
+cors = CORSConfig(
+    allow_origin=origins[0],
+    extra_origins=origins[1:] or None,
+    max_age=600,
+    allow_headers=["Content-Type", "Authorization"],
+    expose_headers=["X-Next-Cursor"],
+)
 app = APIGatewayHttpResolver(cors=cors)
 model = ModelInfo.load(settings.model_path)
 queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
@@ -46,7 +51,9 @@ STATS_MAX_RECORDS = 20_000  # about what a 10 s function reads; past it: narrow 
 def _caller() -> Caller:
     if not settings.auth_enabled:
         return Caller.anonymous()
-    claims = (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    claims = (
+        (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+    )
     if not claims or "sub" not in claims:
         raise UnauthorizedError("sign in first")
     return Caller.from_claims(claims)
@@ -88,15 +95,20 @@ def create_uploads():
         if isinstance(plan, PlannedUpload):
             # the name as chosen rides along as signed metadata; the key holds only a sanitised copy
             metadata = {ORIGINAL_NAME_METADATA: encode_original_name(plan.name)}
-            form = signer.upload_form(plan.key, plan.content_type, settings.max_upload_bytes, settings.upload_url_ttl,
-                                      metadata)
+            form = signer.upload_form(
+                plan.key, plan.content_type, settings.max_upload_bytes, settings.upload_url_ttl, metadata
+            )
             uploads.append({"name": plan.name, "key": plan.key, "objectId": plan.object_id, **form})
         else:  # recorded, so the batch still lists it after a reload and in its CSV
             store.put(refusal_record(plan, batch, settings.uploads_bucket, model.card["name"], model.card["version"]))
             uploads.append({"name": plan.name, "error": plan.error, "objectId": plan.object_id})
     logger.info("upload batch planned", extra={"batch": batch, "files": len(files)})
-    return {"batch": batch, "expiresIn": settings.upload_url_ttl, "maxBytes": settings.max_upload_bytes,
-            "uploads": uploads}
+    return {
+        "batch": batch,
+        "expiresIn": settings.upload_url_ttl,
+        "maxBytes": settings.max_upload_bytes,
+        "uploads": uploads,
+    }
 
 
 def _query(limit_default: int = 100):
@@ -131,8 +143,13 @@ def prediction_stats():
     by = parse_dimensions((app.current_event.query_string_parameters or {}).get("by"))
     query, notes = stored_names(_query(), queries)
     rows = summarise(matching_records(queries.query, query, STATS_MAX_RECORDS), by)
-    return {"by": list(by), "groups": rows, "records": sum(r["count"] for r in rows), "scanned": scans(query),
-            "notes": notes}
+    return {
+        "by": list(by),
+        "groups": rows,
+        "records": sum(r["count"] for r in rows),
+        "scanned": scans(query),
+        "notes": notes,
+    }
 
 
 @app.get("/predictions/<object_id>")

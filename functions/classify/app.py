@@ -59,18 +59,29 @@ else:
 
 def _report(result) -> None:
     if result.error is not None:
-        logger.warning("message failed, to be retried", extra={"message_id": result.message_id,
-                                                                "error": f"{type(result.error).__name__}: {result.error}"})
+        logger.warning(
+            "message failed, to be retried",
+            extra={"message_id": result.message_id, "error": f"{type(result.error).__name__}: {result.error}"},
+        )
         return
     for outcome in result.outcomes:
         record = outcome.record
         if record is not None:
-            metrics.add_metric(name="Classified" if record.status == STATUS_OK else "Rejected", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(
+                name="Classified" if record.status == STATUS_OK else "Rejected", unit=MetricUnit.Count, value=1
+            )
             if record.inference_ms is not None:
                 metrics.add_metric(name="InferenceMs", unit=MetricUnit.Milliseconds, value=record.inference_ms)
-        logger.info("classified", extra={
-            "key": record.key if record else None, "status": outcome.status, "stored": outcome.stored,
-            "label": record and record.label, "reason": record and record.reason})
+        logger.info(
+            "classified",
+            extra={
+                "key": record.key if record else None,
+                "status": outcome.status,
+                "stored": outcome.stored,
+                "label": record and record.label,
+                "reason": record and record.reason,
+            },
+        )
 
 
 @logger.inject_lambda_context

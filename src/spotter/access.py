@@ -25,11 +25,11 @@ class Caller:
     groups: frozenset[str] = frozenset()
 
     @classmethod
-    def anonymous(cls) -> "Caller":
+    def anonymous(cls) -> Caller:
         return cls(subject=None)
 
     @classmethod
-    def from_claims(cls, claims: dict) -> "Caller":
+    def from_claims(cls, claims: dict) -> Caller:
         raw = claims.get("cognito:groups") or ""
         if isinstance(raw, list):
             groups = raw

@@ -21,7 +21,7 @@ class ModelInfo:
     card: dict
 
     @classmethod
-    def load(cls, model_path: Path) -> "ModelInfo":
+    def load(cls, model_path: Path) -> ModelInfo:
         """The card alone (no interpreter): the API describes the model, it never runs it."""
         model_path = Path(model_path)
         card_file = card_path_for(model_path)
@@ -29,8 +29,11 @@ class ModelInfo:
             card = json.loads(card_file.read_text(encoding="utf-8"))
         else:  # named as the classifier names it, or the API would look for records under another model
             content = model_path.read_bytes()
-            card = {"name": model_path.stem, "version": uncarded_version(content),
-                    "labels": list(read_metadata(content).labels or ())}
+            card = {
+                "name": model_path.stem,
+                "version": uncarded_version(content),
+                "labels": list(read_metadata(content).labels or ()),
+            }
         return cls(model_id=f"{card['name']}@{card['version']}", card=card)
 
 
@@ -70,8 +73,15 @@ def query_from_params(params: dict, current_model: str, limit_default: int = 100
 
 
 # What the decoder found -> the only types a view link may be served as (all raster, none scriptable).
-VIEW_TYPES = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "GIF": "image/gif",
-              "WEBP": "image/webp", "TIFF": "image/tiff", "BMP": "image/bmp"}
+VIEW_TYPES = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "TIFF": "image/tiff",
+    "BMP": "image/bmp",
+}
 
 
 def view_type(record: PredictionRecord) -> str | None:

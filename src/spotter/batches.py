@@ -8,9 +8,9 @@ record of the batch (all model versions), so nothing of it is left to list, view
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 
 from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
 from .ports import BatchObjects, RecordRemover
@@ -41,9 +41,15 @@ class BatchSummary:
     names: list | None = None
 
     def as_dict(self) -> dict:
-        return {"batch": self.batch, "first_upload": self.first_upload, "last_upload": self.last_upload,
-                "files": self.files, "images": self.images, "by_status": self.by_status or {},
-                "by_outcome": self.by_outcome or {}}
+        return {
+            "batch": self.batch,
+            "first_upload": self.first_upload,
+            "last_upload": self.last_upload,
+            "files": self.files,
+            "images": self.images,
+            "by_status": self.by_status or {},
+            "by_outcome": self.by_outcome or {},
+        }
 
 
 def summarise_batches(records: Iterable[PredictionRecord], keep_names: bool = False) -> list[BatchSummary]:
@@ -55,8 +61,9 @@ def summarise_batches(records: Iterable[PredictionRecord], keep_names: bool = Fa
             continue
         summary = batches.get(record.batch)
         if summary is None:
-            summary = batches[record.batch] = BatchSummary(record.batch, record.uploaded_at, record.uploaded_at,
-                                                           by_status={}, by_outcome={}, names=[])
+            summary = batches[record.batch] = BatchSummary(
+                record.batch, record.uploaded_at, record.uploaded_at, by_status={}, by_outcome={}, names=[]
+            )
         summary.first_upload = min(summary.first_upload, record.uploaded_at)
         summary.last_upload = max(summary.last_upload, record.uploaded_at)
         summary.files += 1
@@ -71,7 +78,7 @@ def summarise_batches(records: Iterable[PredictionRecord], keep_names: bool = Fa
 
 def web_batches_query(model: str | None, now: datetime | None = None) -> PredictionQuery:
     """The page's uploads of the last LIST_DAYS days (the source index, no table scan)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     since = (now - timedelta(days=LIST_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return PredictionQuery(source=WEB_SOURCE, since=since, model=model, limit=1000)
 
@@ -97,8 +104,9 @@ class Removal:
         return {"batch": self.batch, "deleted_object_versions": self.versions, "deleted_records": self.records}
 
 
-def remove_batch(batch: str, records: Iterable[PredictionRecord], objects: BatchObjects,
-                 remover: RecordRemover) -> Removal:
+def remove_batch(
+    batch: str, records: Iterable[PredictionRecord], objects: BatchObjects, remover: RecordRemover
+) -> Removal:
     """Images first (the privacy-relevant part), then the records that point at them. `records` must be
     the batch's records of every model version (a web batch: keys under uploads/<batch>/)."""
     prefix = batch_prefix(batch)

@@ -14,6 +14,7 @@ image does, the caller's process keeps its own memory and gets an answer within 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -102,10 +103,11 @@ def _write_all(fd: int, *parts: bytes) -> None:
     for part in parts:
         view = memoryview(part)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
 
 
 # ---- the worker side ------------------------------------------------------------------------------
+
 
 def worker_main() -> int:
     """Serve decode jobs on stdin/stdout until stdin closes (the parent went away)."""
@@ -129,8 +131,22 @@ def worker_main() -> int:
         try:
             data = _pread_all(shared, job["size"])
         except MemoryError:
-            _write_all(wfd, *_framed((("memory", None), {"seconds": 0.0, "peak": _status("VmHWM"), "rss": 0,
-                                                          "size": 0, "baseline": baseline, "start_rss": 0})))
+            _write_all(
+                wfd,
+                *_framed(
+                    (
+                        ("memory", None),
+                        {
+                            "seconds": 0.0,
+                            "peak": _status("VmHWM"),
+                            "rss": 0,
+                            "size": 0,
+                            "baseline": baseline,
+                            "start_rss": 0,
+                        },
+                    )
+                ),
+            )
             return 0
         _reset_peak()
         start_rss = _status("VmRSS")
@@ -150,8 +166,14 @@ def worker_main() -> int:
         except Exception as exc:  # decode_image turns decoder errors into RejectedImage; anything else
             reply = ("rejected", f"the decoder failed: {type(exc).__name__}: {exc}"[:500])
         data = None
-        stats = {"seconds": time.perf_counter() - started, "peak": _status("VmHWM"), "rss": _status("VmRSS"),
-                 "size": _status("VmSize"), "baseline": baseline, "start_rss": start_rss}
+        stats = {
+            "seconds": time.perf_counter() - started,
+            "peak": _status("VmHWM"),
+            "rss": _status("VmRSS"),
+            "size": _status("VmSize"),
+            "baseline": baseline,
+            "start_rss": start_rss,
+        }
         try:
             _write_all(wfd, *_framed((reply, stats)))
         except MemoryError:
@@ -169,22 +191,36 @@ def _framed(message) -> tuple[bytes, bytes]:
 
 def _described(decoded: DecodedImage, length: int) -> dict:
     """A decoded image as plain data: its pixels go through the shared file, `length` bytes."""
-    return {"mode": decoded.image.mode, "size": list(decoded.image.size), "length": length,
-            "width": decoded.width, "height": decoded.height, "format": decoded.format, "frames": decoded.frames,
-            "field": asdict(decoded.field), "decode_ms": decoded.decode_ms}
+    return {
+        "mode": decoded.image.mode,
+        "size": list(decoded.image.size),
+        "length": length,
+        "width": decoded.width,
+        "height": decoded.height,
+        "format": decoded.format,
+        "frames": decoded.frames,
+        "field": asdict(decoded.field),
+        "decode_ms": decoded.decode_ms,
+    }
 
 
 def _rebuilt(described: dict, pixels: bytes) -> DecodedImage:
     size = described["size"]
     if described["mode"] != "RGB" or len(size) != 2 or len(pixels) != 3 * size[0] * size[1]:
         raise RejectedImage("the decode worker sent back a picture that does not add up; it was replaced")
-    return DecodedImage(image=Image.frombytes("RGB", (size[0], size[1]), pixels), width=int(described["width"]),
-                        height=int(described["height"]), format=str(described["format"]),
-                        frames=int(described["frames"]), field=FieldMetadata(**described["field"]),
-                        decode_ms=float(described["decode_ms"]))
+    return DecodedImage(
+        image=Image.frombytes("RGB", (size[0], size[1]), pixels),
+        width=int(described["width"]),
+        height=int(described["height"]),
+        format=str(described["format"]),
+        frames=int(described["frames"]),
+        field=FieldMetadata(**described["field"]),
+        decode_ms=float(described["decode_ms"]),
+    )
 
 
 # ---- the caller side ------------------------------------------------------------------------------
+
 
 class BudgetedDecoder:
     """Decode with `decode_image`, bounded: at most `limits.seconds` of wall time and
@@ -204,7 +240,7 @@ class BudgetedDecoder:
         self.last_stats: dict = {}
 
     # the worker's life
-    def start(self, wait: bool = True) -> "BudgetedDecoder":
+    def start(self, wait: bool = True) -> BudgetedDecoder:
         """Start the worker. `wait=False` only launches it: its interpreter and imports run beside
         the caller's (the classify function's cold start), and the first decode waits for it."""
         with self._lock:
@@ -216,18 +252,28 @@ class BudgetedDecoder:
 
     def _spawn(self) -> subprocess.Popen:
         env = dict(os.environ)
-        env.update({
-            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "MALLOC_ARENA_MAX": "1",  # one arena: no 64 MB address-space reservations per thread
-            "PYTHONDONTWRITEBYTECODE": "1",
-        })
+        env.update(
+            {
+                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+                "OMP_NUM_THREADS": "1",
+                "OPENBLAS_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1",
+                "MALLOC_ARENA_MAX": "1",  # one arena: no 64 MB address-space reservations per thread
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
         memory = self.limits.memory_bytes or 0
         if self._shared is None:
             self._shared = _shared_buffer()
-        return subprocess.Popen([self.python, "-m", "spotter.budget", str(memory), str(self._shared)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, close_fds=True,
-                                pass_fds=(self._shared,), bufsize=0)
+        return subprocess.Popen(
+            [self.python, "-m", "spotter.budget", str(memory), str(self._shared)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            close_fds=True,
+            pass_fds=(self._shared,),
+            bufsize=0,
+        )
 
     def _ensure(self) -> subprocess.Popen:
         if self._process is not None and self._process.poll() is None:
@@ -249,16 +295,12 @@ class BudgetedDecoder:
 
     @staticmethod
     def _kill(process: subprocess.Popen) -> None:
-        try:
+        with contextlib.suppress(OSError):
             process.kill()
-        except OSError:
-            pass
         process.wait()
         for pipe in (process.stdin, process.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 pipe.close()
-            except OSError:
-                pass
 
     def _discard(self) -> None:
         if self._process is not None:
@@ -293,17 +335,27 @@ class BudgetedDecoder:
         return b"".join(chunks)
 
     # one image
-    def decode(self, data: bytes, target_size=(224, 224), use_draft: bool = True,
-               seconds: float | None = None) -> DecodedImage:
+    def decode(
+        self, data: bytes, target_size=(224, 224), use_draft: bool = True, seconds: float | None = None
+    ) -> DecodedImage:
         """`seconds` may lower the time limit (the invocation's remaining time)."""
-        limit_s = min(x for x in (self.limits.seconds, seconds) if x is not None) \
-            if (self.limits.seconds or seconds) else None
+        limit_s = (
+            min(x for x in (self.limits.seconds, seconds) if x is not None)
+            if (self.limits.seconds or seconds)
+            else None
+        )
         with self._lock:
             process = self._ensure()
             started = time.monotonic()
             deadline = started + (limit_s if limit_s is not None else 3600.0)
-            job = json.dumps({"size": len(data), "target_size": list(target_size), "limits": asdict(self.limits),
-                              "use_draft": use_draft}).encode()
+            job = json.dumps(
+                {
+                    "size": len(data),
+                    "target_size": list(target_size),
+                    "limits": asdict(self.limits),
+                    "use_draft": use_draft,
+                }
+            ).encode()
             try:
                 _pwrite_all(self._shared, data)
                 _write_all(process.stdin.fileno(), _HEADER.pack(len(job)), job)
@@ -314,8 +366,10 @@ class BudgetedDecoder:
             if body is None:
                 elapsed = time.monotonic() - started
                 self._discard()
-                raise RejectedImage(f"decoding took longer than the {limit_s:g} s time limit (stopped after "
-                                    f"{elapsed:.1f} s; the picture may be built to be slow to decode)")
+                raise RejectedImage(
+                    f"decoding took longer than the {limit_s:g} s time limit (stopped after "
+                    f"{elapsed:.1f} s; the picture may be built to be slow to decode)"
+                )
             (kind, value), stats = json.loads(body)
             self.last_stats = stats
             length = int(value["length"]) if kind == "ok" else 0
@@ -324,21 +378,28 @@ class BudgetedDecoder:
                     value = _rebuilt(value, _pread_all(self._shared, length))
                 except (KeyError, TypeError, ValueError, EOFError):
                     self._discard()
-                    raise RejectedImage("the decode worker sent back a reply that does not add up; it was replaced")
+                    raise RejectedImage(
+                        "the decode worker sent back a reply that does not add up; it was replaced"
+                    ) from None
                 except RejectedImage:
                     self._discard()
                     raise
             if max(len(data), length) > SHRINK_BUFFER_BYTES:
                 os.ftruncate(self._shared, 0)
-            if kind == "memory" or stats["size"] - stats["baseline"] > self.recycle_bytes \
-                    or stats["rss"] - stats["start_rss"] > self.recycle_bytes:
+            if (
+                kind == "memory"
+                or stats["size"] - stats["baseline"] > self.recycle_bytes
+                or stats["rss"] - stats["start_rss"] > self.recycle_bytes
+            ):
                 self._discard()  # replaced on the next image
         if kind == "ok":
             return value
         if kind == "memory":
             used = max(0, stats["peak"] - stats["start_rss"])
-            raise RejectedImage(f"decoding needed more than the {self.limits.memory_bytes / MiB:.0f} MB decode memory "
-                                f"limit (an allocation failed with {used / MiB:.0f} MB already in use for this image)")
+            raise RejectedImage(
+                f"decoding needed more than the {self.limits.memory_bytes / MiB:.0f} MB decode memory "
+                f"limit (an allocation failed with {used / MiB:.0f} MB already in use for this image)"
+            )
         raise RejectedImage(value)
 
     def _crashed(self, process: subprocess.Popen) -> DecodedImage:
@@ -350,8 +411,10 @@ class BudgetedDecoder:
         if code == -signal.SIGKILL:  # never the decoder's own doing, and the budget kills only on time (above)
             raise DecoderLost("the decode worker was killed from outside (SIGKILL) while decoding; retrying")
         how = f"signal {-code} ({signal.Signals(-code).name})" if code is not None and code < 0 else f"exit {code}"
-        raise RejectedImage(f"the image decoder crashed on this file ({how}); the worker was replaced and the "
-                            "other images are unaffected")
+        raise RejectedImage(
+            f"the image decoder crashed on this file ({how}); the worker was replaced and the "
+            "other images are unaffected"
+        )
 
 
 def with_limits(limits: DecodeLimits, **changes) -> DecodeLimits:

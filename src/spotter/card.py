@@ -25,16 +25,16 @@ class Scaling:
     std: tuple[float, float, float] = (127.5, 127.5, 127.5)
 
     @classmethod
-    def from_range(cls, low: float, high: float) -> "Scaling":
+    def from_range(cls, low: float, high: float) -> Scaling:
         std = 255.0 / (high - low)
         return cls(mean=(-low * std,) * 3, std=(std,) * 3)
 
     @classmethod
-    def identity(cls) -> "Scaling":
+    def identity(cls) -> Scaling:
         return cls(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
 
     @classmethod
-    def from_json(cls, data: dict) -> "Scaling":
+    def from_json(cls, data: dict) -> Scaling:
         if "range" in data:
             low, high = data["range"]
             return cls.from_range(float(low), float(high))
@@ -65,7 +65,7 @@ class Decision:
         return self.positive if positive_score >= self.threshold else self.negative
 
     @classmethod
-    def from_json(cls, data: dict, labels: tuple[str, ...]) -> "Decision":
+    def from_json(cls, data: dict, labels: tuple[str, ...]) -> Decision:
         if len(labels) != 2:
             raise ModelError(f"a card decision needs exactly two labels, the card has {len(labels)}")
         positive = str(data.get("positive", labels[1]))
@@ -76,9 +76,13 @@ class Decision:
             band = data.get("uncertain_band")
             band = (float(band[0]), float(band[1])) if band else None
         except (KeyError, TypeError, ValueError, IndexError):
-            raise ModelError(f"card decision needs a numeric threshold and an optional [low, high] uncertain_band, got {data}") from None
+            raise ModelError(
+                f"card decision needs a numeric threshold and an optional [low, high] uncertain_band, got {data}"
+            ) from None
         if not 0.0 <= threshold <= 1.0 or (band and not band[0] <= threshold <= band[1]):
-            raise ModelError(f"card decision: threshold {threshold} must lie in 0..1 and inside its uncertain_band {band}")
+            raise ModelError(
+                f"card decision: threshold {threshold} must lie in 0..1 and inside its uncertain_band {band}"
+            )
         return cls(positive=positive, negative=labels[1 - labels.index(positive)], threshold=threshold, band=band)
 
 
@@ -102,11 +106,16 @@ class ModelCard:
 
     def contract(self, size: tuple[int, int]) -> InputContract:
         """The preprocessing contract for a model whose input is `size` (width, height)."""
-        return InputContract(size=size, resize=self.resize, filter=self.filter, reducing_gap=self.reducing_gap,
-                             pad_colour=self.pad_colour)
+        return InputContract(
+            size=size,
+            resize=self.resize,
+            filter=self.filter,
+            reducing_gap=self.reducing_gap,
+            pad_colour=self.pad_colour,
+        )
 
     @classmethod
-    def from_json(cls, data: dict) -> "ModelCard":
+    def from_json(cls, data: dict) -> ModelCard:
         try:
             name, version, labels = str(data["name"]), str(data["version"]), tuple(str(x) for x in data["labels"])
         except KeyError as missing:

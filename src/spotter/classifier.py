@@ -67,7 +67,9 @@ class Classifier:
         self.contract = card.contract(self.input_size)
         self.decision = card.decision
         if self.decision is not None and set(self.labels) != {self.decision.positive, self.decision.negative}:
-            raise ModelError(f"card decision is about {self.decision.positive!r} but the labels are {list(self.labels)}")
+            raise ModelError(
+                f"card decision is about {self.decision.positive!r} but the labels are {list(self.labels)}"
+            )
 
     @property
     def name(self) -> str:
@@ -89,7 +91,7 @@ class Classifier:
         labels_path: str | Path | None = None,
         float_range: tuple[float, float] = (-1.0, 1.0),
         num_threads: int | None = None,
-    ) -> "Classifier":
+    ) -> Classifier:
         path = Path(path)
         try:
             content = path.read_bytes()
@@ -177,7 +179,9 @@ def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, .
     raise ModelError(f"the model has {outputs} outputs but {len(labels)} labels were given")
 
 
-def input_converter(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> Callable[[np.ndarray], np.ndarray]:
+def input_converter(
+    dtype: np.dtype, quantization, scaling: Scaling | None, float_range
+) -> Callable[[np.ndarray], np.ndarray]:
     """A function from uint8 RGB pixels [..., 3] to the model's input values: a lookup in `input_table`."""
     table = input_table(dtype, quantization, scaling, float_range)
     if (table == table[:, :1]).all():  # one scaling for all channels: a flat lookup, the fast path

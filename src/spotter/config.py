@@ -80,7 +80,7 @@ class Settings:
         return round(max(1.0, (self.function_timeout_s - self.batch_reserve_s) / max(1, self.batch_size)), 2)
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "Settings":
+    def from_env(cls, env: dict | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         defaults = cls()
         origins = env.get("ALLOWED_ORIGINS", "")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .errors import MalformedEvent
 from .events import is_folder_marker, objects_in_message
@@ -33,8 +33,10 @@ def diagnose(body: str, receive_count: int, object_exists: Callable[[str, str], 
     if len(missing) == len(objects):
         return Diagnosis(reason="the object no longer exists", keys=keys, retryable=False)
     return Diagnosis(
-        reason=(f"failed {receive_count} deliveries although the object is readable: a platform error "
-                "(throttling, 5xx, timeout) that outlasted the retries; see the classify function's logs"),
+        reason=(
+            f"failed {receive_count} deliveries although the object is readable: a platform error "
+            "(throttling, 5xx, timeout) that outlasted the retries; see the classify function's logs"
+        ),
         keys=keys,
         retryable=True,
     )
@@ -49,8 +51,10 @@ def permanent_reason(head: ObjectHead | None, key: str) -> str | None:
     restore = head.restore or ""
     archived = head.storage_class in ARCHIVED or head.archive_status
     if archived and 'ongoing-request="false"' not in restore:
-        return (f"archived in S3 storage class {head.storage_class or head.archive_status}: unreadable "
-                "until restored (then `spotter reprocess`); redriving cannot help")
+        return (
+            f"archived in S3 storage class {head.storage_class or head.archive_status}: unreadable "
+            "until restored (then `spotter reprocess`); redriving cannot help"
+        )
     return None
 
 
@@ -70,7 +74,7 @@ def diagnose_with_heads(body: str, count: int, inspector: ObjectInspector) -> Di
     objects = objects_in_message(body)  # it parsed in `diagnose`
     reasons = [permanent_reason(head(obj.bucket, obj.key), obj.key) for obj in objects]
     if reasons and all(reasons):
-        return Diagnosis(reason="; ".join(sorted(set(r for r in reasons if r))), keys=diagnosis.keys, retryable=False)
+        return Diagnosis(reason="; ".join(sorted({r for r in reasons if r})), keys=diagnosis.keys, retryable=False)
     return diagnosis
 
 
@@ -81,8 +85,9 @@ class Reviewed:
     redriven: bool
 
 
-def review(dead_letters: DeadLetterQueue, inspector: ObjectInspector, queue: Queue | None = None,
-           redrive_all: bool = False) -> list[Reviewed]:
+def review(
+    dead_letters: DeadLetterQueue, inspector: ObjectInspector, queue: Queue | None = None, redrive_all: bool = False
+) -> list[Reviewed]:
     """Diagnose every dead-lettered message. With a `queue`, send the retryable ones (every one with
     `redrive_all`) back to it and delete them here; the rest are released, visible again at once."""
     reviewed = []

@@ -85,4 +85,3 @@ def objects_in_message(body: str) -> list[S3Object]:
     if isinstance(event, dict) and event.get("Type") == "Notification" and "Message" in event:
         return objects_in_message(event["Message"])
     return objects_in_s3_event(event)
-

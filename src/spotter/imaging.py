@@ -28,10 +28,22 @@ _HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 # Modes Pillow reduces in place. Not P, PA, 1 (indices cannot be averaged), nor LA and RGBA (Pillow
 # first makes a premultiplied copy at full size), nor 16-bit: those are converted a band at a time.
 _REDUCIBLE_MODES = {"L", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV", "I", "F"}
-_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}  # Pillow stores the rest in 4
+_BYTES_PER_PIXEL = {
+    "1": 1,
+    "L": 1,
+    "P": 1,
+    "I;16": 2,
+    "I;16B": 2,
+    "I;16L": 2,
+    "I;16N": 2,
+}  # Pillow stores the rest in 4
 _ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
 MiB = 1024 * 1024
@@ -72,9 +84,12 @@ def _describe_unknown(data: bytes) -> str:
         return "AVIF images are not supported: export the photo as JPEG or PNG"
     if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         layout = tiff_layout(data)
-        return (f"a TIFF with {layout}, a sample layout the decoder cannot read (it reads 1/8-bit, 16-bit and "
-                "32-bit integer, 32-bit float grey, and 8/16-bit colour)" if layout
-                else "a TIFF image whose header cannot be read")
+        return (
+            f"a TIFF with {layout}, a sample layout the decoder cannot read (it reads 1/8-bit, 16-bit and "
+            "32-bit integer, 32-bit float grey, and 8/16-bit colour)"
+            if layout
+            else "a TIFF image whose header cannot be read"
+        )
     if data[:4] == b"%PDF":
         return "a PDF document, not an image"
     if data[:2] == b"PK":
@@ -132,8 +147,11 @@ def jpeg_layout(data: bytes, stop_after_scans: int) -> JpegLayout | None:
             at += 2
             continue
         length = struct.unpack_from(">H", data, at + 2)[0]
-        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF) \
-                and at + 10 <= end and not size[0]:
+        if (
+            marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF)
+            and at + 10 <= end
+            and not size[0]
+        ):
             progressive = marker in (0xC2, 0xC6, 0xCA, 0xCE)
             height, width, count = struct.unpack_from(">HHB", data, at + 5)
             size = (width, height)
@@ -182,8 +200,14 @@ def tiff_page_count(data: bytes, stop_after: int = 1_000_000) -> int:
     return pages
 
 
-_SAMPLE_FORMATS = {1: "unsigned integer", 2: "signed integer", 3: "floating-point", 4: "untyped", 5: "complex integer",
-                   6: "complex floating-point"}
+_SAMPLE_FORMATS = {
+    1: "unsigned integer",
+    2: "signed integer",
+    3: "floating-point",
+    4: "untyped",
+    5: "complex integer",
+    6: "complex floating-point",
+}
 
 
 def tiff_layout(data: bytes) -> str | None:
@@ -214,8 +238,10 @@ def tiff_layout(data: bytes) -> str | None:
                     tags[tag] = struct.unpack_from(order + fmt, data, pointer)[0]
     bits, samples = tags.get(258, 1), tags.get(277, 1)
     kind = _SAMPLE_FORMATS.get(tags.get(339, 1), f"sample format {tags.get(339)}")
-    return (f"{samples} sample{'s' if samples != 1 else ''} of {bits}-bit {kind} per pixel "
-            f"(photometric {tags.get(262, '?')}, compression {tags.get(259, 1)})")
+    return (
+        f"{samples} sample{'s' if samples != 1 else ''} of {bits}-bit {kind} per pixel "
+        f"(photometric {tags.get(262, '?')}, compression {tags.get(259, 1)})"
+    )
 
 
 def gif_frame_count(data: bytes, stop_after: int) -> int:
@@ -250,25 +276,31 @@ def precheck(data: bytes, limits: DecodeLimits) -> int | None:
         layout = jpeg_layout(data, limits.max_jpeg_scans)
         if layout and layout.scans > limits.max_jpeg_scans:
             total = jpeg_layout(data, 10_000_000).scans
-            raise RejectedImage(f"JPEG has {total:,} scans, over the {limits.max_jpeg_scans:,}-scan limit by "
-                                f"{total - limits.max_jpeg_scans:,} (each scan is another pass over the picture)")
+            raise RejectedImage(
+                f"JPEG has {total:,} scans, over the {limits.max_jpeg_scans:,}-scan limit by "
+                f"{total - limits.max_jpeg_scans:,} (each scan is another pass over the picture)"
+            )
         return None
     if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         pages = tiff_page_count(data)
         if pages > limits.max_frames:
-            raise RejectedImage(f"TIFF has {pages:,} pages, over the {limits.max_frames:,}-page limit by "
-                                f"{pages - limits.max_frames:,}")
+            raise RejectedImage(
+                f"TIFF has {pages:,} pages, over the {limits.max_frames:,}-page limit by {pages - limits.max_frames:,}"
+            )
         return pages or None
     if data[:3] == b"GIF":
         frames = gif_frame_count(data, stop_after=100 * limits.max_frames)
         if frames > limits.max_frames:
-            raise RejectedImage(f"GIF has {frames:,} frames, over the {limits.max_frames:,}-frame limit by "
-                                f"{frames - limits.max_frames:,}")
+            raise RejectedImage(
+                f"GIF has {frames:,} frames, over the {limits.max_frames:,}-frame limit by "
+                f"{frames - limits.max_frames:,}"
+            )
         return frames or None
     return None
 
 
 # ---- opening, the memory estimate, decoding -------------------------------------------------------
+
 
 def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
     # Pillow's own bomb check reads a global (it warns above it, refuses above twice it): keep it in
@@ -421,8 +453,10 @@ def decode_image(
     try:
         frames = counted if counted and image.format in ("TIFF", "GIF") else getattr(image, "n_frames", 1)
         if frames > limits.max_frames:  # a count other formats declare (APNG acTL, WebP, MPO index): never walked
-            raise RejectedImage(f"{image.format} declares {frames:,} frames, over the {limits.max_frames:,}-frame "
-                                f"limit by {frames - limits.max_frames:,}")
+            raise RejectedImage(
+                f"{image.format} declares {frames:,} frames, over the {limits.max_frames:,}-frame "
+                f"limit by {frames - limits.max_frames:,}"
+            )
         field = read_field_metadata(image)
         orientation = image.getexif().get(0x0112)
         width, height = image.size

@@ -1,7 +1,7 @@
 """The bucket's key layout: where an object came from, and how upload keys are made.
 
-    uploads/<batch>/<uuid>-<name>   web page uploads (one batch per drop of files)
-    drones/<source>/<any path>      drone and camera syncs
+uploads/<batch>/<uuid>-<name>   web page uploads (one batch per drop of files)
+drones/<source>/<any path>      drone and camera syncs
 """
 
 from __future__ import annotations

@@ -3,13 +3,14 @@ with the names that exist (DynamoDB itself matches exactly and would silently fi
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .query import QueryError
 
 
-def resolve_name(field: str, value: str, exists: Callable[[str, str], bool],
-                 known: Callable[[str], tuple[list[str], bool]]) -> tuple[str, str | None]:
+def resolve_name(
+    field: str, value: str, exists: Callable[[str, str], bool], known: Callable[[str], tuple[list[str], bool]]
+) -> tuple[str, str | None]:
     """(the stored spelling of `value`, a note when it differed). `exists(field, value)` checks one exact
     name; `known(field)` lists names found in the table and whether that list is complete."""
     if exists(field, value):

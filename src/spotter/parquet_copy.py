@@ -11,9 +11,9 @@ several part files per day as it goes, so a table larger than memory never sits 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .records import PredictionRecord
 from .tabular import arrow_table

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .classifier import Classifier
 from .errors import MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
@@ -24,6 +24,7 @@ from .records import (
 )
 
 log = logging.getLogger(__name__)
+DEFAULT_LIMITS = DecodeLimits()
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Outcome:
 @dataclass
 class _Work:
     """One object on its way through the stages; `outcome` set means there is nothing left to do."""
+
     obj: S3Object
     record: PredictionRecord | None = None
     data: bytes | None = None  # the object's bytes, until decoded
@@ -54,7 +56,7 @@ class ClassifyService:
         objects: ObjectReader,
         predictions: PredictionWriter,
         classifier: Classifier,
-        limits: DecodeLimits = DecodeLimits(),
+        limits: DecodeLimits = DEFAULT_LIMITS,
         top_k: int = 3,
         clock: Callable[[], str] = utc_now,
         decoder=None,
@@ -97,8 +99,9 @@ class ClassifyService:
         (the SQS batch reports them as failures, so they are retried and finally dead-lettered)."""
         return self._store(self._infer(self._decode(self._fetch(obj))))
 
-    def classify_batch(self, objects: list[S3Object], ahead: int = 3,
-                       ahead_bytes: int = 64 * 1024 * 1024, writers: int = 2) -> list[Outcome | Exception]:
+    def classify_batch(
+        self, objects: list[S3Object], ahead: int = 3, ahead_bytes: int = 64 * 1024 * 1024, writers: int = 2
+    ) -> list[Outcome | Exception]:
         """`classify` for each object, with I/O overlapping compute: while one image is inferred here,
         the next decodes (in the decode worker), up to `ahead` further ones are being read from storage
         (at most `ahead_bytes` of them by their declared size, and always at least one), and the records
@@ -109,9 +112,11 @@ class ClassifyService:
         from concurrent.futures import ThreadPoolExecutor
 
         results: list[Outcome | Exception | None] = [None] * len(objects)
-        with ThreadPoolExecutor(max(1, ahead), thread_name_prefix="spotter-fetch") as fetching, \
-                ThreadPoolExecutor(1, thread_name_prefix="spotter-decode") as decoding, \
-                ThreadPoolExecutor(max(1, writers), thread_name_prefix="spotter-write") as writing:
+        with (
+            ThreadPoolExecutor(max(1, ahead), thread_name_prefix="spotter-fetch") as fetching,
+            ThreadPoolExecutor(1, thread_name_prefix="spotter-decode") as decoding,
+            ThreadPoolExecutor(max(1, writers), thread_name_prefix="spotter-write") as writing,
+        ):
             decoded: dict = {}  # index -> future of the fetched and decoded `_Work`
             writes: dict = {}  # index -> future of its Outcome
             admitted = 0
@@ -122,9 +127,13 @@ class ClassifyService:
 
             for index in range(len(objects)):
                 # read ahead: the image after this one is decoding while this one is inferred
-                while admitted < len(objects) and (admitted <= index or (
+                while admitted < len(objects) and (
+                    admitted <= index
+                    or (
                         admitted - index <= ahead
-                        and sum(declared(i) for i in range(index, admitted + 1)) <= ahead_bytes)):
+                        and sum(declared(i) for i in range(index, admitted + 1)) <= ahead_bytes
+                    )
+                ):
                     fetched = fetching.submit(self._fetch, objects[admitted])
                     decoded[admitted] = decoding.submit(lambda f=fetched: self._decode(f.result()))
                     admitted += 1
@@ -142,7 +151,7 @@ class ClassifyService:
         return results
 
     # the stages of one object: fetch (I/O), decode (the worker), infer (here), store (I/O)
-    def _fetch(self, obj: S3Object) -> "_Work":
+    def _fetch(self, obj: S3Object) -> _Work:
         if obj.size == 0 and is_folder_marker(obj.key):
             return _Work(obj, outcome=self._skip(obj))
         record = self._new_record(obj)
@@ -163,7 +172,7 @@ class ClassifyService:
             return _Work(obj, outcome=self._skip(obj))
         return _Work(obj, record=record, data=stored.data, size=stored.size)
 
-    def _decode(self, work: "_Work") -> "_Work":
+    def _decode(self, work: _Work) -> _Work:
         if work.data is None:
             return work
         record, data, work.data = work.record, work.data, None  # the bytes are not kept past the decode
@@ -183,7 +192,7 @@ class ClassifyService:
         work.decoded = decoded
         return work
 
-    def _infer(self, work: "_Work") -> "_Work":
+    def _infer(self, work: _Work) -> _Work:
         if work.outcome is not None:
             return work
         record, decoded, work.decoded = work.record, work.decoded, None
@@ -202,7 +211,7 @@ class ClassifyService:
         record.classified_at = self.clock()
         return work
 
-    def _store(self, work: "_Work") -> Outcome:
+    def _store(self, work: _Work) -> Outcome:
         if work.outcome is not None:
             return work.outcome
         return Outcome(record=work.record, stored=self.predictions.put(work.record))
@@ -247,6 +256,7 @@ class ClassifyService:
 @dataclass(frozen=True)
 class MessageResult:
     """What became of one queue message: its objects' outcomes, or why it must be retried."""
+
     message_id: str
     outcomes: list[Outcome]
     error: Exception | None = None  # a poison message or a platform error: the message is retried

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .records import PredictionRecord
 
@@ -48,17 +48,26 @@ def plot_counts(counts: dict[str, dict[str, int]], path: Path, title: str = "Ima
             shift = timedelta(days=(n * step - spread / 2) if len(names) > 1 else 0.0)
             xs = [mdates.date2num(date.fromisoformat(d)) + shift.total_seconds() / 86400 for d in days]
             ys = [counts[name].get(d, 0) for d in days]
-            axes.plot(xs, ys, marker=MARKERS[n % len(MARKERS)], markersize=7, linewidth=1.2,
-                      linestyle="-" if len(days) > 1 else "none", label=f"{name} ({sum(counts[name].values())})")
+            axes.plot(
+                xs,
+                ys,
+                marker=MARKERS[n % len(MARKERS)],
+                markersize=7,
+                linewidth=1.2,
+                linestyle="-" if len(days) > 1 else "none",
+                label=f"{name} ({sum(counts[name].values())})",
+            )
             if len(days) <= 14:
                 for x, y in zip(xs, ys):
-                    axes.annotate(str(y), (x, y), textcoords="offset points", xytext=(0, 6), ha="center",
-                                  fontsize="x-small")
+                    axes.annotate(
+                        str(y), (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize="x-small"
+                    )
             drawn[name] = list(zip(xs, ys))
         if days:
             first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
-            axes.set_xlim(mdates.date2num(first - timedelta(days=PAD_DAYS)),
-                          mdates.date2num(last + timedelta(days=PAD_DAYS)))
+            axes.set_xlim(
+                mdates.date2num(first - timedelta(days=PAD_DAYS)), mdates.date2num(last + timedelta(days=PAD_DAYS))
+            )
             axes.set_ylim(bottom=0, top=max(y for points in drawn.values() for _, y in points) * 1.2 + 1)
         axes.set_title(title)
         axes.set_xlabel("upload day (UTC)")

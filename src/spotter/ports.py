@@ -7,10 +7,11 @@ module, never an SDK.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .records import PredictionRecord
 
@@ -29,6 +30,7 @@ class StoredObject:
 @dataclass(frozen=True)
 class ObjectHead:
     """What a HEAD of an object says that matters to the domain (None fields: not reported)."""
+
     size: int
     storage_class: str | None = None
     archive_status: str | None = None
@@ -46,6 +48,7 @@ class ListedObject:
 @dataclass(frozen=True)
 class QueuedMessage:
     """A message received from a queue, held invisible until released or deleted."""
+
     message_id: str
     body: str
     receipt: str
@@ -53,6 +56,7 @@ class QueuedMessage:
 
 
 # --- the classify pipeline ---------------------------------------------------------------------
+
 
 class ObjectReader(Protocol):
     def read(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> StoredObject:
@@ -68,8 +72,13 @@ class PredictionWriter(Protocol):
 class Decoder(Protocol):
     """The bounded decoder (`spotter.budget.BudgetedDecoder`): decodes in a worker process."""
 
-    def decode(self, data: bytes, target_size: tuple[int, int] = (224, 224), use_draft: bool = True,
-               seconds: float | None = None): ...
+    def decode(
+        self,
+        data: bytes,
+        target_size: tuple[int, int] = (224, 224),
+        use_draft: bool = True,
+        seconds: float | None = None,
+    ): ...
 
     def start(self, wait: bool = True) -> None: ...
 
@@ -78,12 +87,13 @@ class Decoder(Protocol):
 
 # --- records: the API and the command line -----------------------------------------------------
 
+
 class PredictionStore(PredictionWriter, Protocol):
     def get(self, object_id: str, model: str) -> PredictionRecord | None: ...
 
 
 class PredictionQueries(Protocol):
-    def query(self, query: "PredictionQuery") -> tuple[list[PredictionRecord], str | None]:
+    def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
         """One page of matching records and the cursor for the next (None: no more)."""
 
     def exists(self, field: str, value: str) -> bool:
@@ -104,9 +114,11 @@ class RecordRemover(Protocol):
 
 # --- objects: presigned links, folders, batches, dead letters -----------------------------------
 
+
 class Presigner(Protocol):
-    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int,
-                    metadata: dict[str, str] | None = None) -> dict: ...
+    def upload_form(
+        self, key: str, content_type: str, max_bytes: int, expires_s: int, metadata: dict[str, str] | None = None
+    ) -> dict: ...
 
     def view_url(self, key: str, expires_s: int, content_type: str) -> str: ...
 
@@ -131,6 +143,7 @@ class ObjectInspector(Protocol):
 
 
 # --- queues --------------------------------------------------------------------------------------
+
 
 class Queue(Protocol):
     def send(self, bodies: list[str]) -> None:

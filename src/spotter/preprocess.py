@@ -37,9 +37,11 @@ FILTERS = {
     "bicubic": Image.Resampling.BICUBIC,
     "lanczos": Image.Resampling.LANCZOS,
 }
-COLOUR = ("8-bit RGB from spotter.imaging.decode_image: EXIF orientation applied, transparency flattened onto "
-          "white, 16-bit channels scaled to 8 bits, no ICC conversion (stored values taken as sRGB); large JPEGs "
-          "decoded at a reduced DCT scale, never below twice the input size")
+COLOUR = (
+    "8-bit RGB from spotter.imaging.decode_image: EXIF orientation applied, transparency flattened onto "
+    "white, 16-bit channels scaled to 8 bits, no ICC conversion (stored values taken as sRGB); large JPEGs "
+    "decoded at a reduced DCT scale, never below twice the input size"
+)
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,27 @@ class InputContract:
         return fit(image, self.size, self.resize, self.filter, self.reducing_gap, self.pad_colour)
 
     def to_json(self) -> dict:
-        return {"resize": self.resize, "filter": self.filter, "reducing_gap": self.reducing_gap,
-                **({"pad_colour": list(self.pad_colour)} if self.resize == "pad" else {}), "colour": COLOUR}
+        return {
+            "resize": self.resize,
+            "filter": self.filter,
+            "reducing_gap": self.reducing_gap,
+            **({"pad_colour": list(self.pad_colour)} if self.resize == "pad" else {}),
+            "colour": COLOUR,
+        }
 
     @classmethod
-    def from_json(cls, size: tuple[int, int], spec: dict) -> "InputContract":
+    def from_json(cls, size: tuple[int, int], spec: dict) -> InputContract:
         gap = spec.get("reducing_gap", 3.0)
         colour = tuple(int(c) for c in spec.get("pad_colour", (0, 0, 0)))
         if len(colour) != 3:
             raise ModelError(f"card input.pad_colour must be three 0..255 values, got {spec.get('pad_colour')!r}")
-        return cls(size=size, resize=str(spec.get("resize", "squash")), filter=str(spec.get("filter", "bilinear")),
-                   reducing_gap=None if gap is None else float(gap), pad_colour=colour)
+        return cls(
+            size=size,
+            resize=str(spec.get("resize", "squash")),
+            filter=str(spec.get("filter", "bilinear")),
+            reducing_gap=None if gap is None else float(gap),
+            pad_colour=colour,
+        )
 
 
 def center_box(width: int, height: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -89,8 +101,14 @@ def center_box(width: int, height: int, size: tuple[int, int]) -> tuple[int, int
     return left, top, left + w, top + h
 
 
-def fit(image: Image.Image, size: tuple[int, int], mode: str = "squash", filter: str = "bilinear",
-        reducing_gap: float | None = 3.0, pad_colour=(0, 0, 0)) -> Image.Image:
+def fit(
+    image: Image.Image,
+    size: tuple[int, int],
+    mode: str = "squash",
+    filter: str = "bilinear",
+    reducing_gap: float | None = 3.0,
+    pad_colour=(0, 0, 0),
+) -> Image.Image:
     size = (int(size[0]), int(size[1]))
     resample = FILTERS[filter]
     if mode == "center_crop":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
 from .records import STATUSES
@@ -28,7 +28,7 @@ def capture_bound(value: str) -> str:
     by its UTC time, a camera's clock as its face value read as UTC."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds")
 
 
@@ -57,8 +57,9 @@ class PredictionQuery:
         for name in ("since", "until", "captured_since", "captured_until"):
             value = getattr(self, name)
             if value is not None and not _is_iso_time(value):
-                raise QueryError(f"{name} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z), "
-                                 f"got {value!r}")
+                raise QueryError(
+                    f"{name} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z), got {value!r}"
+                )
         for name in ("captured_since", "captured_until"):
             if getattr(self, name) is not None:
                 try:
@@ -85,7 +86,7 @@ class PredictionQuery:
             return f"{UPLOADS_PREFIX}{self.batch}/"
         return f"{DRONES_PREFIX}{self.source}/{self.batch}/"
 
-    def replace(self, **changes) -> "PredictionQuery":
+    def replace(self, **changes) -> PredictionQuery:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return PredictionQuery(**values)
@@ -113,7 +114,7 @@ def plan(query: PredictionQuery) -> list[Partition]:
         return [Partition("by-label", "label", query.label)]
     if query.since:
         first = date.fromisoformat(query.since[:10])
-        last = date.fromisoformat(query.until[:10]) if query.until else datetime.now(timezone.utc).date()
+        last = date.fromisoformat(query.until[:10]) if query.until else datetime.now(UTC).date()
         days = (last - first).days + 1
         if 0 < days <= MAX_DAYS_BY_INDEX:
             return [Partition("by-day", "upload_day", (last - timedelta(d)).isoformat()) for d in range(days)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
@@ -15,11 +15,11 @@ STATUSES = (STATUS_OK, STATUS_REJECTED, STATUS_REFUSED)
 
 def object_id_for(bucket: str, key: str) -> str:
     """Stable id of an object key; a re-upload to the same key replaces its record."""
-    return hashlib.sha256(f"{bucket}\n{key}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{bucket}\n{key}".encode()).hexdigest()[:32]
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def normalise_time(value: str | None) -> str | None:
@@ -31,9 +31,9 @@ def normalise_time(value: str | None) -> str | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     try:
-        moment = moment.astimezone(timezone.utc)
+        moment = moment.astimezone(UTC)
     except OverflowError:  # e.g. year 1 with a positive offset: a camera's clock, not worth failing an image
         return None
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -141,6 +141,6 @@ class PredictionRecord:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PredictionRecord":
+    def from_dict(cls, data: dict) -> PredictionRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

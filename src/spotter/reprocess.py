@@ -25,29 +25,41 @@ def in_window(modified: datetime, since: str | None, until: str | None) -> bool:
     """`modified` is S3's LastModified (aware); bounds are ISO 8601 UTC strings."""
     if since and modified < datetime.fromisoformat(since.replace("Z", "+00:00")):
         return False
-    if until and modified >= datetime.fromisoformat(until.replace("Z", "+00:00")):
-        return False
-    return True
+    return not (until and modified >= datetime.fromisoformat(until.replace("Z", "+00:00")))
 
 
 def notification(bucket: str, key: str, size: int, etag: str, modified: datetime) -> str:
     """An S3 ObjectCreated notification as S3 would send it (key URL-encoded)."""
-    return json.dumps({"Records": [{
-        "eventVersion": "2.1",
-        "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
-        "eventTime": modified.isoformat().replace("+00:00", "Z"),
-        "userIdentity": {"principalId": "spotter-reprocess"},
-        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-               "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag}},
-    }]})
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "eventName": "ObjectCreated:Put",
+                    "eventTime": modified.isoformat().replace("+00:00", "Z"),
+                    "userIdentity": {"principalId": "spotter-reprocess"},
+                    "s3": {
+                        "s3SchemaVersion": "1.0",
+                        "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                        "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag},
+                    },
+                }
+            ]
+        }
+    )
 
 
-def matching_objects(folder: Folder, source: str | None, batch: str | None,
-                     since: str | None = None, until: str | None = None) -> list[ListedObject]:
+def matching_objects(
+    folder: Folder, source: str | None, batch: str | None, since: str | None = None, until: str | None = None
+) -> list[ListedObject]:
     """The stored images a reprocess of (source, batch, since, until) covers."""
-    return [ListedObject(key, size, etag, modified) for prefix in prefixes_for(source, batch)
-            for key, size, etag, modified in folder.list(prefix) if in_window(modified, since, until)]
+    return [
+        ListedObject(key, size, etag, modified)
+        for prefix in prefixes_for(source, batch)
+        for key, size, etag, modified in folder.list(prefix)
+        if in_window(modified, since, until)
+    ]
 
 
 def already_classified(records: RecordReader, bucket: str, model: str, matched: list[ListedObject]) -> set[str]:
@@ -55,13 +67,16 @@ def already_classified(records: RecordReader, bucket: str, model: str, matched: 
     them again under the same model version cannot change the answer."""
     by_id = {object_id_for(bucket, obj.key): obj for obj in matched}
     etags = records.current(list(by_id), model)
-    return {by_id[object_id].key for object_id, etag in etags.items()
-            if object_id in by_id and (etag or "").strip('"') == (by_id[object_id].etag or "").strip('"')}
+    return {
+        by_id[object_id].key
+        for object_id, etag in etags.items()
+        if object_id in by_id and (etag or "").strip('"') == (by_id[object_id].etag or "").strip('"')
+    }
 
 
 def queue_for_classification(queue: Queue, bucket: str, objects: list[ListedObject]) -> int:
     """One S3 notification per object on the classify queue, sent `SQS_BATCH` at a time; how many."""
     bodies = [notification(bucket, obj.key, obj.size, obj.etag, obj.modified) for obj in objects]
     for start in range(0, len(bodies), SQS_BATCH):
-        queue.send(bodies[start:start + SQS_BATCH])
+        queue.send(bodies[start : start + SQS_BATCH])
     return len(bodies)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Callable
+from collections.abc import Callable
 
 from .export import to_csv
 from .query import PredictionQuery
@@ -14,8 +14,12 @@ RESPONSE_BUDGET_BYTES = 5_000_000  # Lambda allows 6 MB; headers, JSON escaping 
 Fetch = Callable[[PredictionQuery], "tuple[list[PredictionRecord], str | None]"]
 
 
-def json_page(fetch: Fetch, query: PredictionQuery, render: Callable[[PredictionRecord], dict],
-              budget: int = RESPONSE_BUDGET_BYTES) -> dict:
+def json_page(
+    fetch: Fetch,
+    query: PredictionQuery,
+    render: Callable[[PredictionRecord], dict],
+    budget: int = RESPONSE_BUDGET_BYTES,
+) -> dict:
     """`{"items", "next"}` for one page; a page over the budget is fetched again with half the limit
     (its cursor then points just past the smaller page, so nothing is skipped)."""
     while True:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Iterable
 
 from .export import csv_cell
 
@@ -52,8 +52,9 @@ def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream, noun: st
     return write_row_chunks(columns, [rows], fmt, stream, noun)[0]
 
 
-def write_row_chunks(columns: list[str], chunks: Iterable[list[tuple]], fmt: str, stream, noun: str = "row",
-                     max_rows: int | None = None) -> tuple[int, bool]:
+def write_row_chunks(
+    columns: list[str], chunks: Iterable[list[tuple]], fmt: str, stream, noun: str = "row", max_rows: int | None = None
+) -> tuple[int, bool]:
     """Write rows as they come, a chunk at a time (memory bounded by a chunk, whatever the total);
     stop after `max_rows`. A terminal table sizes its columns on the first chunk and clips later
     values to those widths. Returns how many rows were written, and whether `max_rows` left some out."""
@@ -71,8 +72,10 @@ def write_row_chunks(columns: list[str], chunks: Iterable[list[tuple]], fmt: str
             rows = rows[: max_rows - count]
         if fmt == "json":
             for r in rows:
-                stream.write(("\n" if count == 0 else ",\n")
-                             + json.dumps(dict(zip(columns, map(_plain, r))), ensure_ascii=False, default=str))
+                stream.write(
+                    ("\n" if count == 0 else ",\n")
+                    + json.dumps(dict(zip(columns, map(_plain, r))), ensure_ascii=False, default=str)
+                )
                 count += 1
         elif fmt == "csv":
             writer.writerows([csv_cell(_cell(v) if v is not None else None) for v in r] for r in rows)

@@ -9,8 +9,8 @@ folder, no extension is installed or loaded, and the configuration is locked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from .parquet_copy import PARTITION
 
@@ -36,15 +36,18 @@ def _message(exc: Exception) -> str:
     """DuckDB's error as one line; a function from an extension is named as such (never installed)."""
     extension = _EXTENSION.search(str(exc))
     if extension:
-        return (f"{_one_line(exc).split(' is not in the catalog')[0]} needs the DuckDB extension "
-                f"{extension.group(1)!r}: spotter sql installs and loads no extensions (only the table {TABLE})")
+        return (
+            f"{_one_line(exc).split(' is not in the catalog')[0]} needs the DuckDB extension "
+            f"{extension.group(1)!r}: spotter sql installs and loads no extensions (only the table {TABLE})"
+        )
     return _one_line(exc)
 
 
 def check_memory_limit(value: str) -> str:
     if not MEMORY_LIMIT.match(value or ""):
-        raise SqlError(f"memory limit must be a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), "
-                       f"e.g. 2GB; got {value!r}")
+        raise SqlError(
+            f"memory limit must be a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 2GB; got {value!r}"
+        )
     return value
 
 
@@ -57,8 +60,7 @@ def connect(data: Path, temp: Path, memory_limit: str | None = None):
 
     data, temp = Path(data).resolve(), Path(temp).resolve()
     temp.mkdir(parents=True, exist_ok=True)
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-              "temp_directory": str(temp)}
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "temp_directory": str(temp)}
     if memory_limit:
         config["memory_limit"] = check_memory_limit(memory_limit)
     try:
@@ -68,8 +70,10 @@ def connect(data: Path, temp: Path, memory_limit: str | None = None):
     con.execute("SET TimeZone = 'UTC'")
     if parquet_files(data):
         glob = str(data / f"{PARTITION}=*" / "*.parquet")
-        con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet({_literal(glob)}, hive_partitioning = true, "
-                    f"hive_types = {{'{PARTITION}': VARCHAR}}, union_by_name = true)")
+        con.execute(
+            f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet({_literal(glob)}, hive_partitioning = true, "
+            f"hive_types = {{'{PARTITION}': VARCHAR}}, union_by_name = true)"
+        )
     else:  # an empty table still has its columns
         con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM ({_empty_select()})")
     con.execute(f"SET allowed_directories = [{_literal(str(data) + '/')}, {_literal(str(temp) + '/')}]")
@@ -85,8 +89,14 @@ def _literal(text: str) -> str:
 def _empty_select() -> str:
     from .export import COLUMNS
 
-    types = {"string": "VARCHAR", "float": "DOUBLE", "int": "BIGINT", "timestamp": "TIMESTAMPTZ",
-             "local_timestamp": "TIMESTAMP", "topk": "STRUCT(label VARCHAR, score DOUBLE)[]"}
+    types = {
+        "string": "VARCHAR",
+        "float": "DOUBLE",
+        "int": "BIGINT",
+        "timestamp": "TIMESTAMPTZ",
+        "local_timestamp": "TIMESTAMP",
+        "topk": "STRUCT(label VARCHAR, score DOUBLE)[]",
+    }
     columns = ", ".join(f"CAST(NULL AS {types[kind]}) AS {name}" for name, kind in COLUMNS if name != PARTITION)
     return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS {PARTITION} WHERE false"
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from .query import PredictionQuery, QueryError, plan
 from .records import PredictionRecord
@@ -62,10 +62,15 @@ def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[
         groups.setdefault(key, _Group()).add(record.score)
     rows = []
     for key, group in groups.items():
-        rows.append({**dict(zip(by, key)), "count": group.count,
-                     "mean_score": round(group.total / group.scored, 6) if group.scored else None,
-                     "min_score": group.low if group.scored else None,
-                     "max_score": group.high if group.scored else None})
+        rows.append(
+            {
+                **dict(zip(by, key)),
+                "count": group.count,
+                "mean_score": round(group.total / group.scored, 6) if group.scored else None,
+                "min_score": group.low if group.scored else None,
+                "max_score": group.high if group.scored else None,
+            }
+        )
     rows.sort(key=lambda r: (-r["count"], tuple((v is None, v or "") for v in (r[n] for n in by))))
     return rows
 
@@ -79,8 +84,10 @@ def matching_records(run_query, query: PredictionQuery, max_records: int | None 
         page, cursor = run_query(query)
         seen += len(page)
         if max_records is not None and seen > max_records:
-            raise QueryError(f"more than {max_records} records match: narrow the filters "
-                             "(batch, source, label, since/until) or query the Athena copy")
+            raise QueryError(
+                f"more than {max_records} records match: narrow the filters "
+                "(batch, source, label, since/until) or query the Athena copy"
+            )
         yield from page
         if not cursor:
             return

@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 from .export import COLUMNS, row, write_csv
 from .records import PredictionRecord, capture_fields
 from .rows_output import write_rows
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
-_TABLE_COLUMNS = ["file_name", "source", "batch", "status", "label", "score", "uploaded_at", "captured_at",
-                  "captured_at_local", "latitude", "longitude", "model_version", "reason"]
+_TABLE_COLUMNS = [
+    "file_name",
+    "source",
+    "batch",
+    "status",
+    "label",
+    "score",
+    "uploaded_at",
+    "captured_at",
+    "captured_at_local",
+    "latitude",
+    "longitude",
+    "model_version",
+    "reason",
+]
 
 
 def write_table(records: list[PredictionRecord], stream) -> None:
@@ -44,9 +57,14 @@ def parquet_schema():
     and the Athena copy write."""
     import pyarrow as pa
 
-    types = {"string": pa.string(), "float": pa.float64(), "int": pa.int64(),
-             "timestamp": pa.timestamp("ms", tz="UTC"), "local_timestamp": pa.timestamp("ms"),
-             "topk": pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())]))}
+    types = {
+        "string": pa.string(),
+        "float": pa.float64(),
+        "int": pa.int64(),
+        "timestamp": pa.timestamp("ms", tz="UTC"),
+        "local_timestamp": pa.timestamp("ms"),
+        "topk": pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())])),
+    }
     return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
 
 

@@ -38,11 +38,11 @@ class _Table:
         o = self._offset(field)
         return self.t.String(o + self.t.Pos).decode("utf-8") if o else None
 
-    def table(self, field: int) -> "_Table | None":
+    def table(self, field: int) -> _Table | None:
         o = self._offset(field)
         return _Table(self.t.Bytes, self.t.Indirect(o + self.t.Pos)) if o else None
 
-    def tables(self, field: int) -> list["_Table"]:
+    def tables(self, field: int) -> list[_Table]:
         o = self._offset(field)
         if not o:
             return []
@@ -60,7 +60,7 @@ class _Table:
         o = self._offset(field)
         return self.t.Get(N.Uint8Flags, o + self.t.Pos) if o else 0
 
-    def union(self, field: int) -> "_Table | None":
+    def union(self, field: int) -> _Table | None:
         o = self._offset(field)
         if not o:
             return None

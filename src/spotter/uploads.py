@@ -7,7 +7,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .keys import WEB_SOURCE, is_valid_batch, upload_key
 from .records import STATUS_REFUSED, PredictionRecord, object_id_for, utc_now
@@ -64,7 +64,7 @@ class RefusedFile:
 
 
 def new_batch_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
 
@@ -122,47 +122,60 @@ def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
     parsed = []
     for index, item in enumerate(files):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            raise UploadRequestError(f"files[{index}] needs a non-empty string \"name\"")
+            raise UploadRequestError(f'files[{index}] needs a non-empty string "name"')
         if len(item["name"]) > MAX_NAME_CHARS:
             raise UploadRequestError(
-                f"files[{index}] name is {len(item['name']):,} characters, over the {MAX_NAME_CHARS} character limit")
+                f"files[{index}] name is {len(item['name']):,} characters, over the {MAX_NAME_CHARS} character limit"
+            )
         size = item.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise UploadRequestError(f"files[{index}] ({item['name']}) needs an integer \"size\" in bytes")
+            raise UploadRequestError(f'files[{index}] ({item["name"]}) needs an integer "size" in bytes')
         declared = item.get("type") or ""
         if not isinstance(declared, str):
-            raise UploadRequestError(f"files[{index}] ({item['name']}) \"type\" must be a string")
+            raise UploadRequestError(f'files[{index}] ({item["name"]}) "type" must be a string')
         parsed.append(FileRequest(name=item["name"], type=normalise_type(declared), size=size))
     return parsed, batch
 
 
 # Formats people do upload that Spotter cannot read: what the file is, and what to do instead.
 _KNOWN_UNREADABLE = {
-    "image/heic": ("a HEIC/HEIF photo (the iPhone's default format)",
-                   "export it as JPEG and upload that: on a Mac open it in Preview and use File > Export > JPEG; "
-                   "on Windows open it in Photos and use Save as > JPEG; to take JPEGs on an iPhone, set "
-                   "Settings > Camera > Formats > Most Compatible"),
+    "image/heic": (
+        "a HEIC/HEIF photo (the iPhone's default format)",
+        "export it as JPEG and upload that: on a Mac open it in Preview and use File > Export > JPEG; "
+        "on Windows open it in Photos and use Save as > JPEG; to take JPEGs on an iPhone, set "
+        "Settings > Camera > Formats > Most Compatible",
+    ),
     "image/heif": None,  # the same as HEIC, filled in below
     "image/avif": ("an AVIF image", "export it as JPEG or PNG and upload that"),
     "image/svg+xml": ("an SVG drawing (a vector format)", "export it as PNG or JPEG and upload that"),
 }
 _KNOWN_UNREADABLE["image/heif"] = _KNOWN_UNREADABLE["image/heic"]
 # Browsers often declare no type (or a generic one) for these: the extension tells.
-_EXTENSION_TYPES = {".heic": "image/heic", ".heif": "image/heif", ".hif": "image/heif", ".avif": "image/avif",
-                    ".svg": "image/svg+xml"}
+_EXTENSION_TYPES = {
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".hif": "image/heif",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+}
 READABLE = "JPEG, PNG, GIF, WebP, TIFF or BMP"
 
 
 def _refusal(file: FileRequest) -> str:
     extension = "." + file.name.rsplit(".", 1)[-1].lower() if "." in file.name else ""
     by_extension = _EXTENSION_TYPES.get(extension)
-    kind = file.type if file.type in _KNOWN_UNREADABLE else by_extension if file.type in ("", "application/octet-stream") else None
+    kind = (
+        file.type
+        if file.type in _KNOWN_UNREADABLE
+        else by_extension
+        if file.type in ("", "application/octet-stream")
+        else None
+    )
     known = _KNOWN_UNREADABLE.get(kind or "")
     if known:
         what, action = known
         return f"{file.name} is {what}, not a raster image Spotter reads: {action}."
-    return (f"{file.name} is {file.type or 'of unknown type'}, not a raster image Spotter reads: "
-            f"upload {READABLE}")
+    return f"{file.name} is {file.type or 'of unknown type'}, not a raster image Spotter reads: upload {READABLE}"
 
 
 def plan_uploads(
@@ -188,15 +201,26 @@ def plan_uploads(
     return plans
 
 
-def refusal_record(refused: RefusedFile, batch: str, bucket: str, model_name: str, model_version: str,
-                   now: str | None = None) -> PredictionRecord:
+def refusal_record(
+    refused: RefusedFile, batch: str, bucket: str, model_name: str, model_version: str, now: str | None = None
+) -> PredictionRecord:
     """The batch's record of a file the API refused: status `refused`, the reason, the name as chosen
     and the size declared.
     Recorded under the current model, so the batch's listing (which shows that model) includes it."""
     now = now or utc_now()
     return PredictionRecord(
-        object_id=refused.object_id, model=f"{model_name}@{model_version}", bucket=bucket, key=refused.key,
-        status=STATUS_REFUSED, source=WEB_SOURCE, batch=batch, file_name=refused.name, uploaded_at=now,
-        classified_at=now, model_name=model_name, model_version=model_version, reason=refused.error,
+        object_id=refused.object_id,
+        model=f"{model_name}@{model_version}",
+        bucket=bucket,
+        key=refused.key,
+        status=STATUS_REFUSED,
+        source=WEB_SOURCE,
+        batch=batch,
+        file_name=refused.name,
+        uploaded_at=now,
+        classified_at=now,
+        model_name=model_name,
+        model_version=model_version,
+        reason=refused.error,
         size=refused.size,
     )

@@ -9,7 +9,7 @@ botocore session, without importing boto3 (its resources, s3transfer and a sessi
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from botocore.config import Config
 
@@ -32,15 +32,16 @@ def client(service: str, region: str | None = None, endpoint_url: str | None = N
     return _client(service, region, endpoint_url or aws_endpoint_url())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _client(service: str, region: str | None, endpoint_url: str | None):
     import boto3
 
-    return boto3.session.Session().client(service, region_name=region, config=config_for(service, endpoint_url),
-                                          endpoint_url=endpoint_url)
+    return boto3.session.Session().client(
+        service, region_name=region, config=config_for(service, endpoint_url), endpoint_url=endpoint_url
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _botocore_session():
     import botocore.session
 
@@ -53,17 +54,18 @@ def low_level_client(service: str, region: str | None = None, endpoint_url: str 
     return _low_level_client(service, region, endpoint_url or aws_endpoint_url())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _low_level_client(service: str, region: str | None, endpoint_url: str | None):
-    return _botocore_session().create_client(service, region_name=region, config=config_for(service, endpoint_url),
-                                             endpoint_url=endpoint_url)
+    return _botocore_session().create_client(
+        service, region_name=region, config=config_for(service, endpoint_url), endpoint_url=endpoint_url
+    )
 
 
 def resource(service: str, region: str | None = None, endpoint_url: str | None = None):
     return _resource(service, region, endpoint_url or aws_endpoint_url())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _resource(service: str, region: str | None, endpoint_url: str | None):
     import boto3
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable
 
 from ..records import PredictionRecord
 
@@ -19,16 +19,20 @@ class S3BatchObjects:
         deleted = 0
         paginator = self.client.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
-            targets = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                       for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            targets = [
+                {"Key": v["Key"], "VersionId": v["VersionId"]}
+                for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
             for start in range(0, len(targets), 1000):  # DeleteObjects takes at most 1000 keys
-                chunk = targets[start:start + 1000]
+                chunk = targets[start : start + 1000]
                 reply = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": chunk, "Quiet": True})
                 errors = reply.get("Errors") or []
                 if errors:
                     first = errors[0]
-                    raise RuntimeError(f"could not delete {len(errors)} object versions, e.g. "
-                                       f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}")
+                    raise RuntimeError(
+                        f"could not delete {len(errors)} object versions, e.g. "
+                        f"{first.get('Key')}: {first.get('Code')} {first.get('Message')}"
+                    )
                 deleted += len(chunk)
         return deleted
 

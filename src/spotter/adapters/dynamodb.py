@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import json
 import operator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import reduce
-from typing import Iterator
+from typing import ClassVar
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from ..query import Partition, PredictionQuery, QueryError, plan
 from ..records import PredictionRecord
-from .dynamodb_records import is_condition_failure, put_condition, to_item  # noqa: F401 (to_item: re-exported)
+from .dynamodb_records import is_condition_failure, put_condition, to_item
+
 
 def _plain(value):
     if isinstance(value, Decimal):
@@ -39,8 +41,12 @@ class DynamoPredictions:
         item = to_item(record)
         condition, values = put_condition(item)  # out-of-order deliveries: an older event never wins
         try:
-            self.table.put_item(Item=item, ConditionExpression=condition,
-                                ExpressionAttributeNames={"#seq": "sequence"}, ExpressionAttributeValues=values)
+            self.table.put_item(
+                Item=item,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#seq": "sequence"},
+                ExpressionAttributeValues=values,
+            )
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False
@@ -138,13 +144,19 @@ class DynamoPredictionQueries:
             args["FilterExpression"] = condition
         if partition.index is None:
             return self.table.scan(**args)
-        return self.table.query(IndexName=partition.index, KeyConditionExpression=_key_condition(query, partition),
-                                ScanIndexForward=False, **args)
+        return self.table.query(
+            IndexName=partition.index,
+            KeyConditionExpression=_key_condition(query, partition),
+            ScanIndexForward=False,
+            **args,
+        )
 
     def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
         partitions = plan(query)
         position, start_key = _decode_cursor(query.cursor) if query.cursor else (0, None)
-        if start_key is not None and (position >= len(partitions) or set(start_key) != set(_key_names(partitions[position]))):
+        if start_key is not None and (
+            position >= len(partitions) or set(start_key) != set(_key_names(partitions[position]))
+        ):
             raise QueryError("cursor is not one this API returned (or belongs to other filters)")
         found: list[PredictionRecord] = []
         while position < len(partitions):
@@ -163,6 +175,7 @@ class DynamoPredictionQueries:
 
     def scan_all(self, segments: int = 4) -> Iterator[PredictionRecord]:
         """The whole table, read by `segments` parallel scans."""
+
         def segment(number: int) -> list[dict]:
             items, args = [], {"Segment": number, "TotalSegments": segments}
             while True:
@@ -210,7 +223,7 @@ class DynamoPredictionQueries:
             else:
                 yield page
 
-    _INDEX_FOR = {"label": "by-label", "source": "by-source", "batch": "by-batch"}
+    _INDEX_FOR: ClassVar[dict[str, str]] = {"label": "by-label", "source": "by-source", "batch": "by-batch"}
 
     def exists(self, field: str, value: str) -> bool:
         """Whether any record has `field` = `value`: one key lookup on the field's index (no index: False)."""

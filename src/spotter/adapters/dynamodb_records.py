@@ -72,9 +72,13 @@ class ConditionalRecordWriter:
         item = to_item(record)
         condition, values = put_condition(item)
         try:
-            self.client.put_item(TableName=self.table_name, Item={k: attribute_value(v) for k, v in item.items()},
-                                 ConditionExpression=condition, ExpressionAttributeNames={"#seq": "sequence"},
-                                 ExpressionAttributeValues={k: attribute_value(v) for k, v in values.items()})
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={k: attribute_value(v) for k, v in item.items()},
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#seq": "sequence"},
+                ExpressionAttributeValues={k: attribute_value(v) for k, v in values.items()},
+            )
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False
@@ -93,7 +97,7 @@ class DynamoRecordReader:
         wanted = [{"object_id": {"S": object_id}, "model": {"S": model}} for object_id in object_ids]
         found: dict[str, str | None] = {}
         for start in range(0, len(wanted), 100):
-            request = {self.table: {"Keys": wanted[start:start + 100], "ProjectionExpression": "object_id, etag"}}
+            request = {self.table: {"Keys": wanted[start : start + 100], "ProjectionExpression": "object_id, etag"}}
             while request:
                 reply = self.client.batch_get_item(RequestItems=request)
                 for item in reply.get("Responses", {}).get(self.table, []):

@@ -23,8 +23,13 @@ def changes_from_stream(event: dict) -> list[Change]:
         old = _plain_image(stream["OldImage"]) if stream.get("OldImage") else None
         new = _plain_image(stream["NewImage"]) if stream.get("NewImage") else None
         if old is not None and (new is None or old.get("upload_day") != new.get("upload_day")):
-            changes.append(Change(day=str(old.get("upload_day") or str(old["uploaded_at"])[:10]),
-                                  object_id=str(old["object_id"]), model=str(old["model"])))
+            changes.append(
+                Change(
+                    day=str(old.get("upload_day") or str(old["uploaded_at"])[:10]),
+                    object_id=str(old["object_id"]),
+                    model=str(old["model"]),
+                )
+            )
         if new is not None:
             record = from_item(new)
             changes.append(Change(day=record.upload_day, object_id=record.object_id, model=record.model, record=record))

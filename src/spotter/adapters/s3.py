@@ -30,8 +30,9 @@ class S3Objects:
                 raise ObjectMissing(f"s3://{bucket}/{key}") from None
             if code == "InvalidObjectState":  # GLACIER / DEEP_ARCHIVE / an archive tier, not restored
                 error = exc.response.get("Error", {})
-                raise ObjectArchived(error.get("StorageClass") or self._storage_class(bucket, key, version_id)) \
-                    from None
+                raise ObjectArchived(
+                    error.get("StorageClass") or self._storage_class(bucket, key, version_id)
+                ) from None
             if code == "InvalidRange":  # a zero-byte object has no byte 0
                 return StoredObject(data=b"", size=0)
             raise
@@ -61,8 +62,9 @@ class S3Presigner:
         self.client = client
         self.bucket = bucket
 
-    def upload_form(self, key: str, content_type: str, max_bytes: int, expires_s: int,
-                    metadata: dict[str, str] | None = None) -> dict:
+    def upload_form(
+        self, key: str, content_type: str, max_bytes: int, expires_s: int, metadata: dict[str, str] | None = None
+    ) -> dict:
         """A presigned POST that accepts exactly this key, this content type and 1..max_bytes bytes, and
         exactly these user metadata values (`x-amz-meta-<name>`, each pinned with `eq`)."""
         meta_fields = {f"x-amz-meta-{name}": value for name, value in (metadata or {}).items()}
@@ -83,8 +85,12 @@ class S3Presigner:
     def view_url(self, key: str, expires_s: int, content_type: str) -> str:
         """A link whose response type is `content_type` (a raster type the decoder found), never the
         stored Content-Type: a drone can store any type, and a browser renders by it."""
-        params = {"Bucket": self.bucket, "Key": key, "ResponseContentType": content_type,
-                  "ResponseContentDisposition": "inline"}
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentType": content_type,
+            "ResponseContentDisposition": "inline",
+        }
         return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
 
 
@@ -105,7 +111,9 @@ class S3Folder:
     def upload(self, path, key: str, content_type: str, multipart_threshold: int, chunk_size: int) -> None:
         from boto3.s3.transfer import TransferConfig
 
-        config = TransferConfig(multipart_threshold=multipart_threshold, multipart_chunksize=chunk_size, use_threads=False)
+        config = TransferConfig(
+            multipart_threshold=multipart_threshold, multipart_chunksize=chunk_size, use_threads=False
+        )
         self.client.upload_file(str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}, Config=config)
 
 
@@ -122,5 +130,9 @@ class S3Inspector:
             if is_missing(exc):
                 return None
             raise
-        return ObjectHead(size=head.get("ContentLength", 0), storage_class=head.get("StorageClass"),
-                          archive_status=head.get("ArchiveStatus"), restore=head.get("Restore"))
+        return ObjectHead(
+            size=head.get("ContentLength", 0),
+            storage_class=head.get("StorageClass"),
+            archive_status=head.get("ArchiveStatus"),
+            restore=head.get("Restore"),
+        )

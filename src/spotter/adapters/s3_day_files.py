@@ -43,8 +43,13 @@ class S3DayFiles:
                 if merged.num_rows == 0 and etag:
                     self.s3.delete_object(Bucket=self.bucket, Key=key, **condition)
                 elif merged.num_rows:
-                    self.s3.put_object(Bucket=self.bucket, Key=key, Body=to_parquet_bytes(merged),
-                                       ContentType="application/vnd.apache.parquet", **condition)
+                    self.s3.put_object(
+                        Bucket=self.bucket,
+                        Key=key,
+                        Body=to_parquet_bytes(merged),
+                        ContentType="application/vnd.apache.parquet",
+                        **condition,
+                    )
                 return merged.num_rows
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") not in _RACE_CODES:

@@ -15,9 +15,14 @@ from .s3 import S3Objects, S3Presigner
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
-    return DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels,
-                        max_frames=settings.max_frames, max_jpeg_scans=settings.max_jpeg_scans,
-                        memory_bytes=settings.decode_memory_mb * 1024 * 1024, seconds=settings.decode_seconds)
+    return DecodeLimits(
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+        max_frames=settings.max_frames,
+        max_jpeg_scans=settings.max_jpeg_scans,
+        memory_bytes=settings.decode_memory_mb * 1024 * 1024,
+        seconds=settings.decode_seconds,
+    )
 
 
 def decoder(settings: Settings):
@@ -36,8 +41,9 @@ def predictions(settings: Settings):
     return DynamoPredictions(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table))
 
 
-def classify_service(settings: Settings, classifier: Classifier | None = None,
-                     launch_decoder: bool = True) -> ClassifyService:
+def classify_service(
+    settings: Settings, classifier: Classifier | None = None, launch_decoder: bool = True
+) -> ClassifyService:
     """The classify function's service. Its decode worker is launched first (unless not
     `launch_decoder`), so that the worker's interpreter starts beside the clients and the model
     load; `decoder.start()` waits for it."""
@@ -61,14 +67,17 @@ def connect(service: ClassifyService, settings: Settings) -> None:
     and again after a SnapStart restore)."""
     forget_low_level_clients()
     service.objects = S3Objects(low_level_client("s3", endpoint_url=settings.endpoint_url))
-    service.predictions = ConditionalRecordWriter(low_level_client("dynamodb", endpoint_url=settings.endpoint_url),
-                                                  settings.predictions_table)
+    service.predictions = ConditionalRecordWriter(
+        low_level_client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table
+    )
 
 
 def prediction_queries(settings: Settings):
     from .dynamodb import DynamoPredictionQueries
 
-    return DynamoPredictionQueries(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table))
+    return DynamoPredictionQueries(
+        resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table)
+    )
 
 
 def presigner(settings: Settings) -> S3Presigner:
@@ -78,5 +87,7 @@ def presigner(settings: Settings) -> S3Presigner:
 def batch_removal(settings: Settings):
     from .batch_removal import DynamoRecordRemover, S3BatchObjects
 
-    return (S3BatchObjects(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket),
-            DynamoRecordRemover(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table)))
+    return (
+        S3BatchObjects(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket),
+        DynamoRecordRemover(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table)),
+    )

@@ -28,8 +28,12 @@ def join_dashed_values(parser: argparse.ArgumentParser, argv: list[str]) -> list
                 actions += sub._actions
     for action in actions:
         known.update(action.option_strings)
-        if action.option_strings and action.nargs is None and action.const is None and not isinstance(
-                action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction)):
+        if (
+            action.option_strings
+            and action.nargs is None
+            and action.const is None
+            and not isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction, argparse._HelpAction))
+        ):
             takes_value.update(action.option_strings)
     out, i = [], 0
     while i < len(argv):
@@ -45,7 +49,9 @@ def join_dashed_values(parser: argparse.ArgumentParser, argv: list[str]) -> list
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="spotter", description="Serve an image classifier: classify, run the local stack, query results.")
+    parser = OneLineParser(
+        prog="spotter", description="Serve an image classifier: classify, run the local stack, query results."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)

@@ -15,8 +15,11 @@ from .target import TargetError, add_target_arguments, require, resolve
 def register(subparsers) -> None:
     parser = subparsers.add_parser("export", help="export every prediction to Parquet or CSV")
     parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
-    parser.add_argument("--output", type=Path,
-                        help="file to write (default spotter-predictions.<format>); - is standard output (csv, jsonl)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="file to write (default spotter-predictions.<format>); - is standard output (csv, jsonl)",
+    )
     add_excel_argument(parser)
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
     add_target_arguments(parser)
@@ -28,8 +31,11 @@ def summary(records) -> list[str]:
     for record in records:
         name = record.label if record.status == "ok" else "(rejected)"
         groups[name].append(record.score or 0.0)
-    return [f"{name}: {len(scores)} records" + (f", mean score {sum(scores) / len(scores):.3f}" if name != "(rejected)" else "")
-            for name, scores in sorted(groups.items(), key=lambda kv: -len(kv[1]))]
+    return [
+        f"{name}: {len(scores)} records"
+        + (f", mean score {sum(scores) / len(scores):.3f}" if name != "(rejected)" else "")
+        for name, scores in sorted(groups.items(), key=lambda kv: -len(kv[1]))
+    ]
 
 
 def run(args) -> int:

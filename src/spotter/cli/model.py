@@ -22,75 +22,137 @@ _DEMO_SPLIT = REPO_MODEL_DIR / "skin-lesion-split.json"
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("model", help="train, convert to int8 TFLite and evaluate a classifier (needs TensorFlow)")
+    parser = subparsers.add_parser(
+        "model", help="train, convert to int8 TFLite and evaluate a classifier (needs TensorFlow)"
+    )
     commands = parser.add_subparsers(dest="model_command", required=True, metavar="STEP")
 
     train = commands.add_parser("train", help="train a MobileNetV2 classifier on an image folder or labels.csv")
-    train.add_argument("--data", type=Path, default=_DEMO_DATA, help=f"images: one folder per class, or a labels.csv (default {_DEMO_DATA})")
-    train.add_argument("--label-column", help="labels.csv column holding the class (default: label, benign_malignant, class...)")
-    train.add_argument("--weights", default=str(_DEMO_WEIGHTS),
-                       help="backbone weights file, or 'imagenet' for Keras' download (default: the shared MobileNetV2 file)")
-    train.add_argument("--out", type=Path, default=_REPO / "build" / "model.keras", help="where to save the Keras model (.keras)")
-    train.add_argument("--split", type=Path, help="reuse this split file; default: make a stratified split, saved as OUT.split.json")
+    train.add_argument(
+        "--data",
+        type=Path,
+        default=_DEMO_DATA,
+        help=f"images: one folder per class, or a labels.csv (default {_DEMO_DATA})",
+    )
+    train.add_argument(
+        "--label-column", help="labels.csv column holding the class (default: label, benign_malignant, class...)"
+    )
+    train.add_argument(
+        "--weights",
+        default=str(_DEMO_WEIGHTS),
+        help="backbone weights file, or 'imagenet' for Keras' download (default: the shared MobileNetV2 file)",
+    )
+    train.add_argument(
+        "--out", type=Path, default=_REPO / "build" / "model.keras", help="where to save the Keras model (.keras)"
+    )
+    train.add_argument(
+        "--split", type=Path, help="reuse this split file; default: make a stratified split, saved as OUT.split.json"
+    )
     train.add_argument("--fractions", type=float, nargs=3, default=(0.6, 0.2, 0.2), metavar=("TRAIN", "VAL", "TEST"))
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--size", type=int, default=224, help="input side in pixels (default 224)")
     train.add_argument("--augment-copies", type=int, default=None, help="augmented views per training image")
     train.add_argument("--fine-tune-epochs", type=int, default=None, help="0: train the head only")
-    train.add_argument("--int8-aware-head", action="store_true",
-                       help="fit the head on float and int8 features too, and choose on int8 validation AUC "
-                            "(for models that lose accuracy in int8)")
+    train.add_argument(
+        "--int8-aware-head",
+        action="store_true",
+        help="fit the head on float and int8 features too, and choose on int8 validation AUC "
+        "(for models that lose accuracy in int8)",
+    )
     train.add_argument("--backbone", default="mobilenet_v2", choices=["mobilenet_v2", "tiny"])
     train.set_defaults(run=_one_line_errors(run_train))
 
-    convert = commands.add_parser("convert", help="a Keras model (.keras, .h5, SavedModel) to full-int8 TFLite plus its card")
+    convert = commands.add_parser(
+        "convert", help="a Keras model (.keras, .h5, SavedModel) to full-int8 TFLite plus its card"
+    )
     convert.add_argument("model", type=Path, metavar="MODEL")
-    convert.add_argument("--calibration", type=Path, required=True, metavar="DIR",
-                         help="representative images (any folder of images, searched recursively)")
+    convert.add_argument(
+        "--calibration",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="representative images (any folder of images, searched recursively)",
+    )
     convert.add_argument("--calibration-limit", type=int, default=200)
     convert.add_argument("--out", type=Path, help="the .tflite to write (default MODEL-int8.tflite beside MODEL)")
     convert.add_argument("--name", help="model name for the card (default: from --out)")
     convert.add_argument("--version", default="1.0.0")
-    convert.add_argument("--labels", type=Path, help="labels file, one per line in output order (default: MODEL.split.json's labels)")
-    convert.add_argument("--range", type=float, nargs=2, default=(-1.0, 1.0), metavar=("LOW", "HIGH"),
-                         help="the network's input range for pixels 0..255 (default -1 1, MobileNetV2)")
+    convert.add_argument(
+        "--labels", type=Path, help="labels file, one per line in output order (default: MODEL.split.json's labels)"
+    )
+    convert.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        default=(-1.0, 1.0),
+        metavar=("LOW", "HIGH"),
+        help="the network's input range for pixels 0..255 (default -1 1, MobileNetV2)",
+    )
     convert.add_argument("--intended-use", help="what the model is for, and for whom (the card's intended_use)")
-    convert.add_argument("--training-data", help="where the training data came from, and its licence (the card's training_data)")
+    convert.add_argument(
+        "--training-data", help="where the training data came from, and its licence (the card's training_data)"
+    )
     convert.add_argument("--disclaimer", default=DEFAULT_DISCLAIMER, help="text for the card's disclaimer")
-    convert.add_argument("--qat-epochs", type=int, default=0, metavar="N",
-                         help="quantization-aware fine-tuning for N epochs, kept only if the int8 model then agrees "
-                              "with the float one better on validation (a model from `spotter model train`; needs --data)")
+    convert.add_argument(
+        "--qat-epochs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="quantization-aware fine-tuning for N epochs, kept only if the int8 model then agrees "
+        "with the float one better on validation (a model from `spotter model train`; needs --data)",
+    )
     convert.add_argument("--data", type=Path, help="with --qat-epochs: the images the model was trained on")
     convert.add_argument("--label-column", help="with --qat-epochs: as for train")
     convert.set_defaults(run=_one_line_errors(run_convert))
 
-    evaluate = commands.add_parser("evaluate", help="float vs int8 on the held-out test split; table printed and written into the card")
+    evaluate = commands.add_parser(
+        "evaluate", help="float vs int8 on the held-out test split; table printed and written into the card"
+    )
     evaluate.add_argument("--model", type=Path, default=_DEMO_KERAS, help="the float Keras model")
     evaluate.add_argument("--tflite", type=Path, default=_DEMO_TFLITE, help="the int8 model (served by the runtime)")
     evaluate.add_argument("--data", type=Path, default=_DEMO_DATA)
     evaluate.add_argument("--label-column")
-    evaluate.add_argument("--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)")
-    evaluate.add_argument("--positive", metavar="LABEL",
-                          help="two classes: the one sensitivity is about (default: the second label, e.g. malignant)")
-    evaluate.add_argument("--target-sensitivity", type=float, default=0.80, metavar="S",
-                          help="two classes: choose each model's threshold on validation as the highest with this "
-                               "sensitivity (default 0.80); the int8 model is scored at its card's decision when it has one")
+    evaluate.add_argument(
+        "--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)"
+    )
+    evaluate.add_argument(
+        "--positive",
+        metavar="LABEL",
+        help="two classes: the one sensitivity is about (default: the second label, e.g. malignant)",
+    )
+    evaluate.add_argument(
+        "--target-sensitivity",
+        type=float,
+        default=0.80,
+        metavar="S",
+        help="two classes: choose each model's threshold on validation as the highest with this "
+        "sensitivity (default 0.80); the int8 model is scored at its card's decision when it has one",
+    )
     evaluate.add_argument("--no-card", action="store_true", help="do not write the metrics into the card")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON instead of a table")
     evaluate.set_defaults(run=_one_line_errors(run_evaluate))
 
-    demo = commands.add_parser("build-demo", help="rebuild the shipped skin-lesion demo model from ../shared and print its evaluation")
+    demo = commands.add_parser(
+        "build-demo", help="rebuild the shipped skin-lesion demo model from ../shared and print its evaluation"
+    )
     demo.add_argument("--data", type=Path, default=_DEMO_DATA)
     demo.add_argument("--weights", type=Path, default=_DEMO_WEIGHTS)
-    demo.add_argument("--out-dir", type=Path, default=REPO_MODEL_DIR, help="where the .tflite, card and split go (default model/)")
-    demo.add_argument("--card-only", action="store_true",
-                      help="no training: evaluate the built model again (build/skin-lesion/skin-lesion.keras and the "
-                           ".tflite in --out-dir) and rewrite its card")
+    demo.add_argument(
+        "--out-dir", type=Path, default=REPO_MODEL_DIR, help="where the .tflite, card and split go (default model/)"
+    )
+    demo.add_argument(
+        "--card-only",
+        action="store_true",
+        help="no training: evaluate the built model again (build/skin-lesion/skin-lesion.keras and the "
+        ".tflite in --out-dir) and rewrite its card",
+    )
     demo.set_defaults(run=run_build_demo)
 
 
-DEFAULT_DISCLAIMER = ("Scores are a model's output, not a diagnosis or a verified fact: check the card's metrics "
-                      "and limitations before relying on them.")
+DEFAULT_DISCLAIMER = (
+    "Scores are a model's output, not a diagnosis or a verified fact: check the card's metrics "
+    "and limitations before relying on them."
+)
 
 
 def _fail(message: str) -> int:
@@ -111,6 +173,7 @@ def _one_line_errors(command):
             if type(exc).__name__ != "ConverterError":  # TensorFlow's, for an op TFLite cannot quantize
                 raise
             return _fail(f"TensorFlow could not convert the model: {str(exc).strip().splitlines()[0]}")
+
     return run
 
 
@@ -161,8 +224,10 @@ def run_convert(args) -> int:
     train_log = args.model.with_suffix(".train.json")
     training = json.loads(train_log.read_text()) if train_log.exists() else None
     if args.qat_epochs and not (args.data and training and _split_beside(args.model).exists()):
-        return _fail("--qat-epochs works on a model from `spotter model train` (MODEL.train.json and MODEL.split.json "
-                     "beside it) and needs --data, the images it was trained on")
+        return _fail(
+            "--qat-epochs works on a model from `spotter model train` (MODEL.train.json and MODEL.split.json "
+            "beside it) and needs --data, the images it was trained on"
+        )
     if args.qat_epochs and tuple(args.range) != (-1.0, 1.0):
         return _fail("--qat-epochs: models from `spotter model train` take pixels scaled to -1 1; drop --range")
     size = model_input_size(args.model)
@@ -176,8 +241,12 @@ def run_convert(args) -> int:
 
         config = TrainConfig(**{**training["config"], "qat_epochs": args.qat_epochs})
         content, training["quantization_aware"] = quantization_aware_int8(
-            load_keras_model(args.model), load_dataset(args.data, args.label_column),
-            load_split(_split_beside(args.model)), config, calibration)
+            load_keras_model(args.model),
+            load_dataset(args.data, args.label_column),
+            load_split(_split_beside(args.model)),
+            config,
+            calibration,
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(content)
         method = quantization_method(training["quantization_aware"])
@@ -190,12 +259,22 @@ def run_convert(args) -> int:
     outputs = types["output"]["shape"][-1]
     if len(labels) != outputs and not (outputs == 1 and len(labels) == 2):
         out.unlink()
-        return _fail(f"the model has {outputs} outputs but {len(labels)} labels were given "
-                     "(a single sigmoid output takes two labels: negative, then positive)")
+        return _fail(
+            f"the model has {outputs} outputs but {len(labels)} labels were given "
+            "(a single sigmoid output takes two labels: negative, then positive)"
+        )
     card = build_card(
-        args.name or out.stem.removesuffix("-int8"), args.version, labels, size, tuple(args.range),
-        quantization={"type": "full-integer int8 (weights, activations, input and output)", "tensors": types,
-                      "method": method, "representative_dataset": f"{len(calibration)} images from {args.calibration}"},
+        args.name or out.stem.removesuffix("-int8"),
+        args.version,
+        labels,
+        size,
+        tuple(args.range),
+        quantization={
+            "type": "full-integer int8 (weights, activations, input and output)",
+            "tensors": types,
+            "method": method,
+            "representative_dataset": f"{len(calibration)} images from {args.calibration}",
+        },
         training_data=args.training_data,
         training=training,
         intended_use=args.intended_use,
@@ -215,7 +294,9 @@ def run_evaluate(args) -> int:
     from ..modelbuild.evaluate import evaluate
     from ..modelbuild.report import SEED_APPS, table
 
-    split_path = args.split or (_DEMO_SPLIT if args.tflite.resolve() == _DEMO_TFLITE.resolve() else _split_beside(args.model))
+    split_path = args.split or (
+        _DEMO_SPLIT if args.tflite.resolve() == _DEMO_TFLITE.resolve() else _split_beside(args.model)
+    )
     for needed in (args.model, args.tflite, args.data, split_path):
         if not needed.exists():
             return _fail(f"{needed} does not exist" + (" (run `make model` first)" if needed == _DEMO_KERAS else ""))
@@ -229,9 +310,17 @@ def run_evaluate(args) -> int:
         return _fail(f"--positive {args.positive!r} is not one of the labels {list(dataset.labels)}")
     positive = dataset.labels.index(args.positive) if args.positive is not None else 1
     decision = card.get("decision") if card.get("decision", {}).get("positive") == dataset.labels[positive] else None
-    metrics = evaluate(model, args.tflite, dataset, load_split(split_path), name=args.tflite.stem,
-                       value_range=tuple(value_range), positive=positive, decision=decision,
-                       target=args.target_sensitivity)
+    metrics = evaluate(
+        model,
+        args.tflite,
+        dataset,
+        load_split(split_path),
+        name=args.tflite.stem,
+        value_range=tuple(value_range),
+        positive=positive,
+        decision=decision,
+        target=args.target_sensitivity,
+    )
     if not args.no_card:
         update_card_metrics(card_path_for(args.tflite), metrics)
     demo = args.tflite.resolve() == _DEMO_TFLITE.resolve()

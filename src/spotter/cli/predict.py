@@ -18,16 +18,26 @@ def register(subparsers) -> None:
     parser.add_argument("--model", type=Path, help="a .tflite classifier (default: the shipped demo model)")
     parser.add_argument("--labels", type=Path, help="labels file, one per line (overrides the card)")
     parser.add_argument("--top", type=int, default=3, help="how many classes to list (default 3)")
-    parser.add_argument("--float-range", type=float, nargs=2, default=(-1.0, 1.0), metavar=("LOW", "HIGH"),
-                        help="input range for a float model without card or metadata (default -1 1)")
+    parser.add_argument(
+        "--float-range",
+        type=float,
+        nargs=2,
+        default=(-1.0, 1.0),
+        metavar=("LOW", "HIGH"),
+        help="input range for a float model without card or metadata (default -1 1)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     settings = Settings.from_env()
     try:
-        classifier = Classifier.load(args.model or settings.model_path, labels_path=args.labels,
-                                     float_range=tuple(args.float_range), num_threads=settings.num_threads)
+        classifier = Classifier.load(
+            args.model or settings.model_path,
+            labels_path=args.labels,
+            float_range=tuple(args.float_range),
+            num_threads=settings.num_threads,
+        )
     except (ModelError, OSError) as exc:
         print(f"spotter predict: {exc}", file=sys.stderr)
         return 2
@@ -44,8 +54,11 @@ def run(args) -> int:
         except RejectedImage as exc:
             result["error"] = exc.reason
         else:
-            result.update(label=prediction.label, score=prediction.score,
-                          top=[{"label": label, "score": score} for label, score in prediction.top])
+            result.update(
+                label=prediction.label,
+                score=prediction.score,
+                top=[{"label": label, "score": score} for label, score in prediction.top],
+            )
             if prediction.decision:  # the card's thresholded decision, beside the raw top label
                 result.update(decision=prediction.decision, decision_rule=prediction.decision_rule)
         failures += "error" in result

@@ -38,9 +38,11 @@ class Progress:
         eta = (self.total - self.done) / rate if rate else 0
         width = 24
         filled = int(width * self.done / self.total) if self.total else width
-        line = (f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.label} "
-                f"{self.done_bytes / 1e6:.1f}/{self.total_bytes / 1e6:.1f} MB  {rate:.1f}/s  ETA {_clock(eta)}"
-                + (f"  {self.failed} failed" if self.failed else ""))
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {self.label} "
+            f"{self.done_bytes / 1e6:.1f}/{self.total_bytes / 1e6:.1f} MB  {rate:.1f}/s  ETA {_clock(eta)}"
+            + (f"  {self.failed} failed" if self.failed else "")
+        )
         self.stream.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         self.stream.flush()
 

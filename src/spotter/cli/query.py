@@ -16,7 +16,9 @@ from .target import TargetError, add_target_arguments, require, resolve
 def _time(value: str) -> str:
     normalised = normalise_time(value)
     if normalised is None:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z): {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z): {value!r}"
+        )
     return normalised
 
 
@@ -47,8 +49,9 @@ def add_filter_arguments(parser) -> None:
     """The filters `spotter query` and `spotter stats` share."""
     parser.add_argument("--label", help="top label (matched without regard to case)")
     parser.add_argument("--source", help="drone/camera name, or 'web' for page uploads")
-    parser.add_argument("--batch", help="a web upload batch; with --source DRONE, that drone's folder "
-                                        "(drones/DRONE/FOLDER/)")
+    parser.add_argument(
+        "--batch", help="a web upload batch; with --source DRONE, that drone's folder (drones/DRONE/FOLDER/)"
+    )
     parser.add_argument("--status", choices=("ok", "rejected", "refused"))
     parser.add_argument("--since", type=_time, help="uploaded at or after (ISO 8601 date or time, UTC if no offset)")
     parser.add_argument("--until", type=_time, help="uploaded before")
@@ -56,16 +59,30 @@ def add_filter_arguments(parser) -> None:
     parser.add_argument("--captured-until", type=_time, help="EXIF capture time before")
     parser.add_argument("--min-score", type=_score)
     parser.add_argument("--max-score", type=_score)
-    parser.add_argument("--bbox", type=_bbox, help="SOUTH,WEST,NORTH,EAST in degrees (GPS from EXIF), "
-                                                   "e.g. --bbox -33.95,151.10,-33.80,151.30")
+    parser.add_argument(
+        "--bbox",
+        type=_bbox,
+        help="SOUTH,WEST,NORTH,EAST in degrees (GPS from EXIF), e.g. --bbox -33.95,151.10,-33.80,151.30",
+    )
     parser.add_argument("--model", help="only this model (name@version); default: every version")
 
 
 def query_from_args(args, limit: int = 1000) -> PredictionQuery:
     return PredictionQuery(
-        batch=args.batch, source=args.source, label=args.label, status=args.status, since=args.since,
-        until=args.until, captured_since=args.captured_since, captured_until=args.captured_until,
-        min_score=args.min_score, max_score=args.max_score, bbox=args.bbox, model=args.model, limit=limit)
+        batch=args.batch,
+        source=args.source,
+        label=args.label,
+        status=args.status,
+        since=args.since,
+        until=args.until,
+        captured_since=args.captured_since,
+        captured_until=args.captured_until,
+        min_score=args.min_score,
+        max_score=args.max_score,
+        bbox=args.bbox,
+        model=args.model,
+        limit=limit,
+    )
 
 
 def with_stored_names(query: PredictionQuery, queries, command: str) -> PredictionQuery:
@@ -97,9 +114,12 @@ def check_output(output: Path | None, fmt: str | None = None, excel: bool = Fals
 
 
 def add_excel_argument(parser) -> None:
-    parser.add_argument("--excel", action="store_true",
-                        help="CSV for Excel: begin with a UTF-8 byte order mark, which Excel needs to read "
-                             "non-ASCII text as UTF-8 (other CSV readers may not expect it)")
+    parser.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV for Excel: begin with a UTF-8 byte order mark, which Excel needs to read "
+        "non-ASCII text as UTF-8 (other CSV readers may not expect it)",
+    )
 
 
 def register(subparsers) -> None:

@@ -10,15 +10,19 @@ from .target import TargetError, add_target_arguments, require, resolve
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "reprocess", help="queue stored images for classification again (results are kept per model version)")
+        "reprocess", help="queue stored images for classification again (results are kept per model version)"
+    )
     parser.add_argument("--source", help="only this drone/camera ('web' for page uploads)")
     parser.add_argument("--batch", help="only this batch")
     parser.add_argument("--since", help="only objects stored at or after this time (ISO 8601)")
     parser.add_argument("--until", help="only objects stored before this time")
     parser.add_argument("--dry-run", action="store_true", help="count, queue nothing")
-    parser.add_argument("--force", action="store_true",
-                        help="also images that already have a record from the model now served, for the same content "
-                             "(same model version: the result will not change)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="also images that already have a record from the model now served, for the same content "
+        "(same model version: the result will not change)",
+    )
     add_target_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -47,22 +51,30 @@ def run(args) -> int:
     # instead of queueing in silence.
     unchanged: set[str] = set()
     if target.model and target.table and matched:
-        unchanged = already_classified(DynamoRecordReader(client("dynamodb"), target.table), target.bucket,
-                                       target.model, matched)
+        unchanged = already_classified(
+            DynamoRecordReader(client("dynamodb"), target.table), target.bucket, target.model, matched
+        )
     chosen = [m for m in matched if args.force or m.key not in unchanged]
-    queued = 0 if args.dry_run else queue_for_classification(SqsQueue(client("sqs"), target.queue_url),
-                                                              target.bucket, chosen)
+    queued = (
+        0
+        if args.dry_run
+        else queue_for_classification(SqsQueue(client("sqs"), target.queue_url), target.bucket, chosen)
+    )
     model = f" with {target.model}" if target.model else ""
     verb = "would queue" if args.dry_run else "queued"
     line = f"{verb} {len(chosen) if args.dry_run else queued} images for classification{model} ({target.description})"
     if unchanged and not args.force:
         if chosen:
-            line += (f"; {len(unchanged)} others already have a record from {target.model} for their current content, "
-                     "so nothing would change for them: not queued (--force classifies them again)")
+            line += (
+                f"; {len(unchanged)} others already have a record from {target.model} for their current content, "
+                "so nothing would change for them: not queued (--force classifies them again)"
+            )
         else:
-            line = (f"nothing changed: all {len(unchanged)} matching images already have a record from {target.model} "
-                    f"for their current content; nothing {'would be ' if args.dry_run else ''}queued "
-                    "(--force classifies them again; a different model: spotter up --model PATH, then reprocess)")
+            line = (
+                f"nothing changed: all {len(unchanged)} matching images already have a record from {target.model} "
+                f"for their current content; nothing {'would be ' if args.dry_run else ''}queued "
+                "(--force classifies them again; a different model: spotter up --model PATH, then reprocess)"
+            )
     elif unchanged and args.force:
         line += f", {len(unchanged)} of them again under the same model version"
     if not matched:

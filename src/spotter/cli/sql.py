@@ -23,7 +23,9 @@ def _memory_limit(value: str) -> str:
     from ..sql import MEMORY_LIMIT
 
     if not MEMORY_LIMIT.match(value):
-        raise argparse.ArgumentTypeError(f"a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 2GB; got {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"a number and a unit (KB, MB, GB, TB, KiB, MiB, GiB, TiB), e.g. 2GB; got {value!r}"
+        )
     return value
 
 
@@ -35,15 +37,28 @@ def _max_rows(value: str) -> int:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("sql", help="run a read-only DuckDB SELECT over the table `predictions`")
-    parser.add_argument("query", metavar="SQL", help="one SELECT, e.g. \"SELECT label, count(*) FROM predictions GROUP BY label\"")
+    parser.add_argument(
+        "query", metavar="SQL", help='one SELECT, e.g. "SELECT label, count(*) FROM predictions GROUP BY label"'
+    )
     parser.add_argument("--format", choices=ROW_FORMATS, default="table")
-    parser.add_argument("--data", type=Path, metavar="DIR",
-                        help="query this folder of upload_day=YYYY-MM-DD/*.parquet files instead of exporting the table")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        metavar="DIR",
+        help="query this folder of upload_day=YYYY-MM-DD/*.parquet files instead of exporting the table",
+    )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="export into DIR and keep it (reuse with --data DIR)")
-    parser.add_argument("--memory-limit", type=_memory_limit,
-                        help="DuckDB's memory limit, e.g. 2GB or 512MiB (past it, it spills to disk)")
-    parser.add_argument("--max-rows", type=_max_rows, metavar="N",
-                        help="print at most N rows (default: all, streamed as DuckDB produces them)")
+    parser.add_argument(
+        "--memory-limit",
+        type=_memory_limit,
+        help="DuckDB's memory limit, e.g. 2GB or 512MiB (past it, it spills to disk)",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=_max_rows,
+        metavar="N",
+        help="print at most N rows (default: all, streamed as DuckDB produces them)",
+    )
     add_excel_argument(parser)
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments for the export (default 4)")
     add_target_arguments(parser)
@@ -70,8 +85,10 @@ def run(args) -> int:
         if not args.data.is_dir():
             return _fail(f"no folder {args.data}")
         if not parquet_files(args.data):
-            return _fail(f"no Parquet files in {args.data} (expected upload_day=YYYY-MM-DD/*.parquet, "
-                         "as --keep or the Athena copy writes them)")
+            return _fail(
+                f"no Parquet files in {args.data} (expected upload_day=YYYY-MM-DD/*.parquet, "
+                "as --keep or the Athena copy writes them)"
+            )
     if args.keep is not None and args.keep.exists():
         if not args.keep.is_dir():
             return _fail(f"--keep {args.keep} is a file: give a new folder")
@@ -101,7 +118,10 @@ def run(args) -> int:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
         if more:
-            print(f"spotter sql: stopped after {count} rows (--max-rows {args.max_rows}); more rows match", file=sys.stderr)
+            print(
+                f"spotter sql: stopped after {count} rows (--max-rows {args.max_rows}); more rows match",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -14,8 +14,12 @@ from .target import TargetError, add_target_arguments, require, resolve
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("stats", help="count predictions per label, source, batch, status, decision, model or day")
-    parser.add_argument("--by", default="label", help=f"comma-separated, any of {', '.join(DIMENSIONS)} (default label)")
+    parser = subparsers.add_parser(
+        "stats", help="count predictions per label, source, batch, status, decision, model or day"
+    )
+    parser.add_argument(
+        "--by", default="label", help=f"comma-separated, any of {', '.join(DIMENSIONS)} (default label)"
+    )
     add_filter_arguments(parser)
     parser.add_argument("--format", choices=ROW_FORMATS, default="table")
     parser.add_argument("--output", type=Path, help="write to a file instead of the terminal (- is the terminal)")
@@ -43,8 +47,11 @@ def run(args) -> int:
         print(f"spotter stats: {exc}", file=sys.stderr)
         return 2
     if scans(query):
-        print("spotter stats: scanning the whole table (no --batch, --source, --label or --since within 92 days "
-              "narrows it to an index)", file=sys.stderr)
+        print(
+            "spotter stats: scanning the whole table (no --batch, --source, --label or --since within 92 days "
+            "narrows it to an index)",
+            file=sys.stderr,
+        )
     records = list(matching_records(queries.query, query))
     rows = summarise(records, by)
     columns = list(by) + SUMMARY_COLUMNS

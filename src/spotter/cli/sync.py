@@ -65,8 +65,11 @@ def run(args) -> int:
         print(f"spotter sync: cannot list s3://{target.bucket}/{prefix}: {exc}", file=sys.stderr)
         return EXIT_SOME_FAILED
     plan = plan_sync(files, remote)
-    print(f"{len(files)} files in {args.folder}; {len(plan.unchanged)} already in s3://{target.bucket}/{prefix} "
-          f"({target.description}); {len(plan.upload)} to upload ({plan.upload_bytes / 1e6:.1f} MB)", file=sys.stderr)
+    print(
+        f"{len(files)} files in {args.folder}; {len(plan.unchanged)} already in s3://{target.bucket}/{prefix} "
+        f"({target.description}); {len(plan.upload)} to upload ({plan.upload_bytes / 1e6:.1f} MB)",
+        file=sys.stderr,
+    )
     if args.dry_run:
         for file in plan.upload:
             print(f"would upload {file.path} -> s3://{target.bucket}/{file.key}")
@@ -86,15 +89,21 @@ def run(args) -> int:
     except KeyboardInterrupt:
         pool.shutdown(wait=False, cancel_futures=True)  # uploads in flight finish; queued ones never start
         progress.close()
-        print(f"interrupted: {done - len(failures)} of {len(plan.upload)} uploaded; run the same command again "
-              "to upload the rest (what is already there is skipped)", file=sys.stderr)
+        print(
+            f"interrupted: {done - len(failures)} of {len(plan.upload)} uploaded; run the same command again "
+            "to upload the rest (what is already there is skipped)",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     pool.shutdown()
     progress.close()
     uploaded = len(plan.upload) - len(failures)
     rate = uploaded / progress.elapsed if progress.elapsed > 0 else 0.0
-    print(f"uploaded {uploaded}, skipped {len(plan.unchanged)} unchanged, failed {len(failures)} "
-          f"in {progress.elapsed:.1f} s ({rate:.1f} files/s)", file=sys.stderr)
+    print(
+        f"uploaded {uploaded}, skipped {len(plan.unchanged)} unchanged, failed {len(failures)} "
+        f"in {progress.elapsed:.1f} s ({rate:.1f} files/s)",
+        file=sys.stderr,
+    )
     for path, error in failures:
         print(f"  failed: {path}: {error}", file=sys.stderr)
     return EXIT_SOME_FAILED if failures else EXIT_OK

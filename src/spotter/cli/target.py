@@ -45,8 +45,12 @@ def _from_stack(name: str) -> dict:
     except Exception as exc:
         raise TargetError(f"cannot read stack {name}: {exc}") from None
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    return {"bucket": outputs.get("UploadsBucketName"), "table": outputs.get("PredictionsTableName"),
-            "queue_url": outputs.get("ClassifyQueueUrl"), "dead_letter_queue_url": outputs.get("ClassifyDeadLetterQueueUrl")}
+    return {
+        "bucket": outputs.get("UploadsBucketName"),
+        "table": outputs.get("PredictionsTableName"),
+        "queue_url": outputs.get("ClassifyQueueUrl"),
+        "dead_letter_queue_url": outputs.get("ClassifyDeadLetterQueueUrl"),
+    }
 
 
 def resolve(args) -> Target:
@@ -58,8 +62,12 @@ def resolve(args) -> Target:
     if args.stack:
         found = {k: found[k] or v for k, v in _from_stack(args.stack).items()}
         description = f"stack {args.stack}"
-    env = {"bucket": os.environ.get("UPLOADS_BUCKET"), "table": os.environ.get("PREDICTIONS_TABLE"),
-           "queue_url": os.environ.get("CLASSIFY_QUEUE_URL"), "dead_letter_queue_url": os.environ.get("CLASSIFY_DLQ_URL")}
+    env = {
+        "bucket": os.environ.get("UPLOADS_BUCKET"),
+        "table": os.environ.get("PREDICTIONS_TABLE"),
+        "queue_url": os.environ.get("CLASSIFY_QUEUE_URL"),
+        "dead_letter_queue_url": os.environ.get("CLASSIFY_DLQ_URL"),
+    }
     if not any(found.values()) and any(env.values()):
         found, description = env, "environment"
     local_file = Path(args.state_dir) / "local.json"
@@ -67,15 +75,25 @@ def resolve(args) -> Target:
         local = json.loads(local_file.read_text())
         os.environ.setdefault("AWS_ENDPOINT_URL", local["s3"])
         # the local stack is moto: any credentials work, and real ones must never be sent there
-        os.environ.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION=local.get("region", "us-east-1"))
+        os.environ.update(
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION=local.get("region", "us-east-1"),
+        )
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
-        found = {"bucket": local["bucket"], "table": local["table"], "queue_url": local.get("queue"),
-                 "dead_letter_queue_url": local.get("dead_letter_queue")}
+        found = {
+            "bucket": local["bucket"],
+            "table": local["table"],
+            "queue_url": local.get("queue"),
+            "dead_letter_queue_url": local.get("dead_letter_queue"),
+        }
         description, model = f"local stack ({local['s3']})", local.get("model")
     if not any(found.values()):
-        raise TargetError(f"no target: no local stack described at {local_file.resolve()} (start one with `make run`, "
-                          "or point --state-dir at its folder), and no --stack NAME or --bucket/--table")
+        raise TargetError(
+            f"no target: no local stack described at {local_file.resolve()} (start one with `make run`, "
+            "or point --state-dir at its folder), and no --stack NAME or --bucket/--table"
+        )
     return Target(description=description, model=model, **found)
 
 

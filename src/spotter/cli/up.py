@@ -16,10 +16,17 @@ def register(subparsers) -> None:
     parser.add_argument("--web-port", type=int, default=0, help="web page port (default: a free one)")
     parser.add_argument("--api-port", type=int, default=0, help="HTTP API port (default: a free one)")
     parser.add_argument("--s3-port", type=int, default=0, help="moto (S3, SQS, DynamoDB) port (default: a free one)")
-    parser.add_argument("--state-dir", type=Path, default=Path(".spotter"),
-                        help="the local data (images, records, pending work) and local.json (default .spotter)")
-    parser.add_argument("--reset", action="store_true",
-                        help="delete the local data in --state-dir first (says what it deletes), then start empty")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(".spotter"),
+        help="the local data (images, records, pending work) and local.json (default .spotter)",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="delete the local data in --state-dir first (says what it deletes), then start empty",
+    )
     parser.add_argument("--model", type=Path, help="a .tflite model (default: the shipped demo model)")
     parser.add_argument("--visibility-timeout", type=int, help="override the queue's visibility timeout (seconds)")
     parser.add_argument("--pollers", type=int, default=1, help="concurrent classify 'Lambda instances' (default 1)")
@@ -38,26 +45,44 @@ def _is_wildcard(host: str) -> bool:
 def run(args) -> int:
     import os
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
     from ..config import default_model_path
 
     if _is_wildcard(args.host):
-        print("spotter up: --host must be an address a browser can reach (the page, the API and presigned URLs "
-              "name it), not a wildcard: give this machine's own address", file=sys.stderr)
+        print(
+            "spotter up: --host must be an address a browser can reach (the page, the API and presigned URLs "
+            "name it), not a wildcard: give this machine's own address",
+            file=sys.stderr,
+        )
         return 2
 
-    model = args.model or (Path(os.environ["SPOTTER_MODEL"]) if os.environ.get("SPOTTER_MODEL") else default_model_path())
+    model = args.model or (
+        Path(os.environ["SPOTTER_MODEL"]) if os.environ.get("SPOTTER_MODEL") else default_model_path()
+    )
     if not Path(model).exists():
-        print(f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
-              file=sys.stderr)
+        print(
+            f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
+            file=sys.stderr,
+        )
         return 2
     from ..local.stack import LocalOptions, LocalStack, StackRunning, refused_message
 
-    stack = LocalStack(LocalOptions(host=args.host, web_port=args.web_port, api_port=args.api_port,
-                                    s3_port=args.s3_port, state_dir=args.state_dir, model=args.model,
-                                    visibility_timeout_s=args.visibility_timeout, pollers=args.pollers))
+    stack = LocalStack(
+        LocalOptions(
+            host=args.host,
+            web_port=args.web_port,
+            api_port=args.api_port,
+            s3_port=args.s3_port,
+            state_dir=args.state_dir,
+            model=args.model,
+            visibility_timeout_s=args.visibility_timeout,
+            pollers=args.pollers,
+        )
+    )
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal was closed
         signal.signal(sig, lambda *_: stopped.set())
@@ -67,14 +92,20 @@ def run(args) -> int:
         print(f"spotter up: could not start: {refused_message(args.state_dir, running.args[0])}", file=sys.stderr)
         return 1
     except OSError as exc:  # a read-only or missing parent folder, no space: one line, not a traceback
-        print(f"spotter up: cannot use the state folder {args.state_dir}: {exc.strerror or exc}"
-              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        print(
+            f"spotter up: cannot use the state folder {args.state_dir}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename else ''}",
+            file=sys.stderr,
+        )
         return 2
     try:
         if args.reset:
             before = stack.stored()
-            print(f"--reset: deleting {_found(before)} ({_size(before['bytes'])}) in {args.state_dir}: "
-                  f"{', '.join(str(p) for p in stack.reset()) or 'nothing there yet'}", flush=True)
+            print(
+                f"--reset: deleting {_found(before)} ({_size(before['bytes'])}) in {args.state_dir}: "
+                f"{', '.join(str(p) for p in stack.reset()) or 'nothing there yet'}",
+                flush=True,
+            )
         endpoints = stack.start()
     except Exception as exc:
         print(f"spotter up: could not start: {exc}", file=sys.stderr)
@@ -82,19 +113,34 @@ def run(args) -> int:
         return 1
     found = stack.found
     print(f"Spotter is running (model {endpoints['model']}).", flush=True)
-    print(f"  state      {args.state_dir}: found {_found(found)}"
-          + (f"; {found['in_flight_redone']} in-flight classifications will be redone" if found["in_flight_redone"] else "")
-          + (f"; kept but not loaded (not in the template): {', '.join(found['orphaned'][:5])}" if found["orphaned"] else ""))
+    print(
+        f"  state      {args.state_dir}: found {_found(found)}"
+        + (
+            f"; {found['in_flight_redone']} in-flight classifications will be redone"
+            if found["in_flight_redone"]
+            else ""
+        )
+        + (
+            f"; kept but not loaded (not in the template): {', '.join(found['orphaned'][:5])}"
+            if found["orphaned"]
+            else ""
+        )
+    )
     if found.get("missing"):
         missing = found["missing"]
-        print(f"  warning    {len(missing)} stored object version(s) have no bytes in {args.state_dir / 'blobs'} and were "
-              f"not loaded (their rows stay in data.sqlite3; put the blobs back and restart): "
-              f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}", flush=True)
+        print(
+            f"  warning    {len(missing)} stored object version(s) have no bytes in {args.state_dir / 'blobs'} and were "
+            f"not loaded (their rows stay in data.sqlite3; put the blobs back and restart): "
+            f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''}",
+            flush=True,
+        )
     print(f"  web page   {endpoints['web']}")
     print(f"  API        {endpoints['api']}  (health: {endpoints['api']}/health)")
     print(f"  S3/SQS/DDB {endpoints['s3']}  bucket {endpoints['bucket']}, table {endpoints['table']}")
-    print(f"  drones     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/aws s3 sync DIR "
-          f"s3://{endpoints['bucket']}/drones/NAME/ --endpoint-url {endpoints['s3']}")
+    print(
+        f"  drones     AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local .venv/bin/aws s3 sync DIR "
+        f"s3://{endpoints['bucket']}/drones/NAME/ --endpoint-url {endpoints['s3']}"
+    )
     print(f"  endpoints written to {args.state_dir / 'local.json'}; Ctrl-C stops everything.", flush=True)
     while not stopped.wait(0.5):
         if stack.failed.is_set():

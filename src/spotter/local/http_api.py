@@ -8,8 +8,8 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from .lambda_runtime import LambdaContext
@@ -50,8 +50,13 @@ def http_api_event(
             "apiId": "local",
             "domainName": lowered.get("host", "127.0.0.1"),
             "domainPrefix": "local",
-            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                     "userAgent": lowered.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": parts.path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
             "requestId": str(uuid.uuid4()),
             "routeKey": "$default",
             "stage": "$default",
@@ -74,8 +79,13 @@ def http_api_event(
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 
 
-def make_server(host: str, port: int, handler: Callable[[dict, object], dict], function_name: str = "ApiFunction",
-                health: Callable[[], tuple[bool, dict]] | None = None):
+def make_server(
+    host: str,
+    port: int,
+    handler: Callable[[dict, object], dict],
+    function_name: str = "ApiFunction",
+    health: Callable[[], tuple[bool, dict]] | None = None,
+):
     """`health`: answers `GET /health` locally (not a route of the deployed API): (healthy, report)."""
     invoke_lock = threading.Lock()  # one request at a time per instance, as on Lambda
 
@@ -86,17 +96,30 @@ def make_server(host: str, port: int, handler: Callable[[dict, object], dict], f
         def _handle(self):
             if health is not None and self.command == "GET" and urlsplit(self.path).path == "/health":
                 healthy, report = health()
-                self._reply({"statusCode": 200 if healthy else 503, "headers": {"Content-Type": "application/json",
-                             "Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"},
-                             "body": json.dumps(report)})
+                self._reply(
+                    {
+                        "statusCode": 200 if healthy else 503,
+                        "headers": {
+                            "Content-Type": "application/json",
+                            "Cache-Control": "no-store",
+                            "Access-Control-Allow-Origin": "*",
+                        },
+                        "body": json.dumps(report),
+                    }
+                )
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
                 length = -1
             if not 0 <= length <= MAX_REQUEST_BYTES:  # API Gateway's own limit
-                self._reply({"statusCode": 413, "headers": {"Content-Type": "application/json"},
-                             "body": json.dumps({"message": f"request body must be at most {MAX_REQUEST_BYTES} bytes"})})
+                self._reply(
+                    {
+                        "statusCode": 413,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": json.dumps({"message": f"request body must be at most {MAX_REQUEST_BYTES} bytes"}),
+                    }
+                )
                 self.close_connection = True
                 return
             body = self.rfile.read(length) if length else b""
@@ -106,8 +129,11 @@ def make_server(host: str, port: int, handler: Callable[[dict, object], dict], f
                     response = handler(event, LambdaContext(function_name=function_name))
             except Exception:
                 log.exception("API handler raised")
-                response = {"statusCode": 500, "headers": {"Content-Type": "application/json"},
-                            "body": '{"message":"Internal Server Error"}'}
+                response = {
+                    "statusCode": 500,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": '{"message":"Internal Server Error"}',
+                }
             self._reply(response)
 
         def _reply(self, response: dict):

@@ -61,7 +61,7 @@ def _with_sequencer_and_version(get_s3_event):
 def _hold_lock(state_dir: Path, timeout_s: float = 15.0):
     """Wait (briefly) for a moto of a stack that just died to finish exiting, then hold the folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(state_dir / "moto.lock", "a+")  # noqa: SIM115 (held for the life of the process)
+    handle = open(state_dir / "moto.lock", "a+")
     deadline = time.monotonic() + timeout_s
     while True:
         try:
@@ -83,12 +83,11 @@ def main(argv: list[str]) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="moto: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    import moto.s3.notifications as s3_notifications
     import moto.sqs.models as sqs_models
     from moto.core import utils
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import run_simple
-
-    import moto.s3.notifications as s3_notifications
 
     _moto_unix_time = utils.unix_time
     sqs_models.unix_time = _unix_time

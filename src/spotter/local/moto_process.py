@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 
-
 def _die_with_parent() -> None:
     """Linux: SIGTERM moto if the stack process dies without stopping it (kill -9, crash)."""
     try:
@@ -60,8 +59,12 @@ class MotoProcess:
     def call(self, path: str, payload: dict | None = None, timeout_s: float = 300.0) -> dict:
         """The state routes of our moto process (`/_spotter/...`, see persist.py)."""
         data = json.dumps(payload).encode() if payload is not None else None
-        request = urllib.request.Request(f"{self.endpoint}{path}", data=data, method="POST" if data else "GET",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}",
+            data=data,
+            method="POST" if data else "GET",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 return json.loads(response.read())
@@ -86,7 +89,9 @@ class MotoProcess:
         self._log.truncate()
         self.process = subprocess.Popen(
             command,
-            stdout=subprocess.DEVNULL, stderr=self._log, text=True,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            text=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
             start_new_session=True,  # Ctrl-C in the terminal reaches the stack, which stops moto last
         )

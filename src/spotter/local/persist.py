@@ -36,7 +36,7 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -85,8 +85,9 @@ def summary(state_dir: Path) -> dict:
     if db is None:
         return found
     try:
-        found["objects"] = dict(db.execute(
-            "SELECT bucket, COUNT(DISTINCT key) FROM s3_objects WHERE delete_marker = 0 GROUP BY bucket"))
+        found["objects"] = dict(
+            db.execute("SELECT bucket, COUNT(DISTINCT key) FROM s3_objects WHERE delete_marker = 0 GROUP BY bucket")
+        )
         found["items"] = dict(db.execute("SELECT tbl, COUNT(*) FROM ddb_items GROUP BY tbl"))
         found["messages"] = dict(db.execute("SELECT queue, COUNT(*) FROM sqs_messages GROUP BY queue"))
     except sqlite3.DatabaseError:  # a folder from before persistence, or a damaged file: say so, do not guess
@@ -173,8 +174,12 @@ class Store:
 
         account = backend.account_id
         where = (account, bucket_name, key_name)
-        saved = {(version, etag): blob for version, etag, blob in self.db.execute(
-            "SELECT version_id, etag, blob FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", where)}
+        saved = {
+            (version, etag): blob
+            for version, etag, blob in self.db.execute(
+                "SELECT version_id, etag, blob FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", where
+            )
+        }
         self.db.execute("DELETE FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?", where)
         bucket = backend.buckets.get(bucket_name)
         if bucket is None:
@@ -184,10 +189,14 @@ class Store:
                 self.db.execute(
                     "INSERT INTO s3_objects (account, bucket, key, position, version_id, delete_marker, last_modified)"
                     " VALUES (?, ?, ?, ?, ?, 1, ?)",
-                    (account, bucket_name, key_name, position, str(version.version_id), _iso(version.last_modified)))
+                    (account, bucket_name, key_name, position, str(version.version_id), _iso(version.last_modified)),
+                )
                 continue
-            checksum = {"algorithm": version.checksum_algorithm, "value": version.checksum_value,
-                        "type": version.checksum_type}
+            checksum = {
+                "algorithm": version.checksum_algorithm,
+                "value": version.checksum_value,
+                "type": version.checksum_type,
+            }
             etag = version.etag.strip('"')
             blob = saved.get((str(version.version_id), etag))  # an older version kept already: not read again
             if blob is None or not (self.blobs / blob[:2] / blob).exists():
@@ -195,8 +204,21 @@ class Store:
             self.db.execute(
                 "INSERT INTO s3_objects (account, bucket, key, position, version_id, blob, etag, size, last_modified,"
                 " metadata, storage, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (account, bucket_name, key_name, position, str(version.version_id), blob, etag, version.size, _iso(version.last_modified), json.dumps(dict(version.metadata)),
-                 version.storage_class, json.dumps(checksum)))
+                (
+                    account,
+                    bucket_name,
+                    key_name,
+                    position,
+                    str(version.version_id),
+                    blob,
+                    etag,
+                    version.size,
+                    _iso(version.last_modified),
+                    json.dumps(dict(version.metadata)),
+                    version.storage_class,
+                    json.dumps(checksum),
+                ),
+            )
 
     def _sync_item(self, backend, table_name: str, pk: str, sk: str) -> None:
         from moto.dynamodb.models.dynamo_type import DynamoType
@@ -208,11 +230,14 @@ class Store:
             range_json = json.loads(sk)
             item = table.get_item(DynamoType(json.loads(pk)), DynamoType(range_json) if range_json else None)
         if item is None:
-            self.db.execute("DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
-                            where)
+            self.db.execute(
+                "DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?", where
+            )
         else:
-            self.db.execute("INSERT OR REPLACE INTO ddb_items (account, region, tbl, pk, sk, item) VALUES (?, ?, ?, ?, ?, ?)",
-                            (*where, json.dumps(item.to_json()["Attributes"])))
+            self.db.execute(
+                "INSERT OR REPLACE INTO ddb_items (account, region, tbl, pk, sk, item) VALUES (?, ?, ?, ?, ?, ?)",
+                (*where, json.dumps(item.to_json()["Attributes"])),
+            )
 
     def _sync_messages(self, account: str, region: str, backend, ids: set) -> None:
         present = {}
@@ -227,8 +252,18 @@ class Store:
             self.db.execute(
                 "INSERT OR REPLACE INTO sqs_messages (id, account, region, queue, body, message_attributes,"
                 " system_attributes, sent_ms, receive_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (message_id, account, region, queue_name, m.body, json.dumps(m.message_attributes or {}),
-                 json.dumps(m.system_attributes or {}), m.sent_timestamp, m.approximate_receive_count))
+                (
+                    message_id,
+                    account,
+                    region,
+                    queue_name,
+                    m.body,
+                    json.dumps(m.message_attributes or {}),
+                    json.dumps(m.system_attributes or {}),
+                    m.sent_timestamp,
+                    m.approximate_receive_count,
+                ),
+            )
 
     # -- reading back ----------------------------------------------------------------------------
     def restore(self, drop_in_progress: tuple[str, ...] = ()) -> dict:
@@ -243,7 +278,8 @@ class Store:
             _local.touched = None  # nothing below is a client's request
             rows = self.db.execute(
                 "SELECT account, bucket, key, position, version_id, blob, etag, last_modified, metadata, storage, checksum,"
-                " delete_marker FROM s3_objects ORDER BY account, bucket, key, position").fetchall()
+                " delete_marker FROM s3_objects ORDER BY account, bucket, key, position"
+            ).fetchall()
             versions: dict = {}
             for row in rows:
                 versions.setdefault(row[:3], []).append(row)
@@ -254,7 +290,7 @@ class Store:
                     loaded["orphaned"].append(f"s3://{bucket_name}/{key_name}")
                     continue
                 keys = []
-                for (_, _, _, _, version_id, blob, etag, modified, metadata, storage, checksum, marker) in found:
+                for _, _, _, _, version_id, blob, etag, modified, metadata, storage, checksum, marker in found:
                     if marker:
                         if keys:  # a marker stands for the version before it
                             keys.append(FakeDeleteMarker(key=keys[-1]))
@@ -267,10 +303,19 @@ class Store:
                         loaded["missing"].append(f"s3://{bucket_name}/{key_name}")
                         continue
                     checksum = json.loads(checksum or "{}")
-                    key = FakeKey(name=key_name, value=value, account_id=account,
-                                  region_name=backend.region_name, storage=storage, etag=etag,
-                                  is_versioned=bucket.is_versioned, version_id=version_id, bucket_name=bucket_name,
-                                  checksum_value=checksum.get("value"), checksum_type=checksum.get("type"))
+                    key = FakeKey(
+                        name=key_name,
+                        value=value,
+                        account_id=account,
+                        region_name=backend.region_name,
+                        storage=storage,
+                        etag=etag,
+                        is_versioned=bucket.is_versioned,
+                        version_id=version_id,
+                        bucket_name=bucket_name,
+                        checksum_value=checksum.get("value"),
+                        checksum_type=checksum.get("type"),
+                    )
                     key.checksum_algorithm = checksum.get("algorithm")
                     key.set_metadata(json.loads(metadata or "{}"))
                     key.last_modified = _parse_iso(modified)
@@ -283,7 +328,8 @@ class Store:
                 loaded["objects"][bucket_name] = loaded["objects"].get(bucket_name, 0) + 1
 
             for account, region, table_name, pk, sk, item in self.db.execute(
-                    "SELECT account, region, tbl, pk, sk, item FROM ddb_items").fetchall():
+                "SELECT account, region, tbl, pk, sk, item FROM ddb_items"
+            ).fetchall():
                 table = dynamodb_backends[account][region].tables.get(table_name)
                 attrs = json.loads(item)
                 if table is None:
@@ -291,18 +337,30 @@ class Store:
                     continue
                 if table_name in drop_in_progress and attrs.get("status", {}).get("S") == "INPROGRESS":
                     # claimed by a classify run that died with the stack: let its redelivery run now
-                    self.db.execute("DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
-                                    (account, region, table_name, pk, sk))
+                    self.db.execute(
+                        "DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
+                        (account, region, table_name, pk, sk),
+                    )
                     loaded["dropped_in_progress"] += 1
                     continue
                 table.put_item(attrs, overwrite=True)
                 loaded["items"][table_name] = loaded["items"].get(table_name, 0) + 1
 
             present: dict = {}
-            for (message_id, account, region, queue_name, body, message_attributes, system_attributes, sent_ms,
-                 receive_count) in self.db.execute(
-                    "SELECT id, account, region, queue, body, message_attributes, system_attributes, sent_ms, receive_count"
-                    " FROM sqs_messages ORDER BY sent_ms, rowid").fetchall():
+            for (
+                message_id,
+                account,
+                region,
+                queue_name,
+                body,
+                message_attributes,
+                system_attributes,
+                sent_ms,
+                receive_count,
+            ) in self.db.execute(
+                "SELECT id, account, region, queue, body, message_attributes, system_attributes, sent_ms, receive_count"
+                " FROM sqs_messages ORDER BY sent_ms, rowid"
+            ).fetchall():
                 queue = sqs_backends[account][region].queues.get(queue_name)
                 if queue is None:
                     loaded["orphaned"].append(f"sqs:{queue_name}")
@@ -331,7 +389,7 @@ def _iso(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     return str(value)
 
 
@@ -345,6 +403,7 @@ def _parse_iso(value: str | None):
 
 
 # ---- the hooks ------------------------------------------------------------------------------------
+
 
 def _wrap(cls, name: str, note):
     original = getattr(cls, name)
@@ -377,6 +436,7 @@ def install_hooks() -> None:
         def note(touched, backend, when, args, kwargs, result):
             if when == "after":
                 touched.s3.add((backend, _arg(args, kwargs, 0, "bucket_name"), _arg(args, kwargs, position, name)))
+
         return note
 
     _wrap(S3Backend, "put_object", s3_key(1, "key_name"))
@@ -385,6 +445,7 @@ def install_hooks() -> None:
     def s3_copy(touched, backend, when, args, kwargs, result):
         if when == "after":
             touched.s3.add((backend, _arg(args, kwargs, 1, "dest_bucket_name"), _arg(args, kwargs, 2, "dest_key_name")))
+
     _wrap(S3Backend, "copy_object", s3_copy)
 
     # DynamoDB: which items
@@ -400,6 +461,7 @@ def install_hooks() -> None:
             hash_value = DynamoType(attrs[table.hash_key_attr])
             range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr in attrs else None
             touched.ddb.add((backend, table_name, _key_json(hash_value), _key_json(range_value)))
+
         return note
 
     _wrap(DynamoDBBackend, "put_item", ddb_key(True))
@@ -454,8 +516,10 @@ class PersistingApp:
     def _write_failed(self, exc: Exception) -> None:
         if self.write_failure is None:  # one line per outage, not one per request
             log.warning("cannot write the state folder %s: %s (requests fail until it can)", self.store.state_dir, exc)
-            self.write_failure = {"since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                  "error": f"{type(exc).__name__}: {exc}"}
+            self.write_failure = {
+                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "error": f"{type(exc).__name__}: {exc}",
+            }
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -488,8 +552,11 @@ class PersistingApp:
                 request = json.loads(environ["wsgi.input"].read(length) or b"{}")
                 body = self.store.restore(tuple(request.get("drop_in_progress", ())))
             elif path == "/_spotter/status":
-                body = {"pid": os.getpid(), "state_dir": str(self.store.state_dir.resolve()),
-                        "write_failure": self.write_failure}
+                body = {
+                    "pid": os.getpid(),
+                    "state_dir": str(self.store.state_dir.resolve()),
+                    "write_failure": self.write_failure,
+                }
             else:
                 status, body = "404 Not Found", {"message": f"no route {path}"}
         except Exception as exc:  # the stack prints it and stops

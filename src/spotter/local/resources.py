@@ -56,7 +56,9 @@ def _create_table(dynamodb, table: TableSpec) -> None:
 
 
 def create_stack(spec: StackSpec, s3, sqs, dynamodb) -> CreatedStack:
-    dlq_url = sqs.create_queue(QueueName=spec.dead_letter_queue, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
+    dlq_url = sqs.create_queue(QueueName=spec.dead_letter_queue, Attributes={"MessageRetentionPeriod": "1209600"})[
+        "QueueUrl"
+    ]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     queue_url = sqs.create_queue(
         QueueName=spec.queue,
@@ -73,24 +75,30 @@ def create_stack(spec: StackSpec, s3, sqs, dynamodb) -> CreatedStack:
         s3.put_bucket_versioning(Bucket=spec.bucket, VersioningConfiguration={"Status": "Enabled"})
     s3.put_bucket_cors(
         Bucket=spec.bucket,
-        CORSConfiguration={"CORSRules": [{
-            "AllowedOrigins": list(spec.cors_origins),
-            "AllowedMethods": ["GET", "POST", "PUT", "HEAD"],
-            "AllowedHeaders": ["*"],
-            "ExposeHeaders": ["ETag"],
-            "MaxAgeSeconds": 3000,
-        }]},
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedOrigins": list(spec.cors_origins),
+                    "AllowedMethods": ["GET", "POST", "PUT", "HEAD"],
+                    "AllowedHeaders": ["*"],
+                    "ExposeHeaders": ["ETag"],
+                    "MaxAgeSeconds": 3000,
+                }
+            ]
+        },
     )
     s3.put_bucket_notification_configuration(
         Bucket=spec.bucket,
-        NotificationConfiguration={"QueueConfigurations": [
-            {
-                "Id": f"classify-{prefix.strip('/')}",
-                "QueueArn": queue_arn,
-                "Events": ["s3:ObjectCreated:*"],
-                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
-            }
-            for prefix in spec.notify_prefixes
-        ]},
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": f"classify-{prefix.strip('/')}",
+                    "QueueArn": queue_arn,
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": prefix}]}},
+                }
+                for prefix in spec.notify_prefixes
+            ]
+        },
     )
     return CreatedStack(spec=spec, queue_url=queue_url, dead_letter_queue_url=dlq_url)

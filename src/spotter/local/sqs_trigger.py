@@ -13,8 +13,8 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .lambda_runtime import LambdaContext
 
@@ -66,7 +66,9 @@ class SqsTrigger:
         self.batching_window_s = batching_window_s
         self.function_timeout_s = function_timeout_s
         self.failing_since: float | None = None
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
 
     def _receive(self, wait_s: int) -> list[dict]:
         messages: list[dict] = []
@@ -124,14 +126,21 @@ class SqsTrigger:
                 now = time.monotonic()
                 if self.failing_since is None:
                     self.failing_since = now
-                    log.info("%s: cannot reach the queue (%s); retrying every second", name, str(exc).splitlines()[0][:200])
+                    log.info(
+                        "%s: cannot reach the queue (%s); retrying every second", name, str(exc).splitlines()[0][:200]
+                    )
                 elif not warned and now - self.failing_since > 10:
                     warned = True
-                    log.warning("%s: cannot reach the queue for %.0f s (%s); still retrying every second", name,
-                                now - self.failing_since, str(exc).splitlines()[0][:200])
+                    log.warning(
+                        "%s: cannot reach the queue for %.0f s (%s); still retrying every second",
+                        name,
+                        now - self.failing_since,
+                        str(exc).splitlines()[0][:200],
+                    )
                 stop.wait(1.0)
             else:
                 if self.failing_since is not None:
-                    (log.warning if warned else log.info)("%s: reaching the queue again after %.0f s", name,
-                                                          time.monotonic() - self.failing_since)
+                    (log.warning if warned else log.info)(
+                        "%s: reaching the queue again after %.0f s", name, time.monotonic() - self.failing_since
+                    )
                     self.failing_since, warned = None, False

@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -65,7 +65,7 @@ def lock_owner(state_dir: Path) -> dict | None:
     (a non-blocking shared flock), never the network, so it answers the same under any load."""
     path = Path(state_dir) / LOCK_NAME
     try:
-        handle = open(path)  # noqa: SIM115
+        handle = open(path)
     except OSError:
         return None
     with handle:
@@ -87,7 +87,7 @@ class StateLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")  # noqa: SIM115 (held for the life of the stack)
+        handle = open(self.path, "a+")
         deadline = time.monotonic() + 2.0  # a reader's shared lock lasts microseconds
         while True:
             try:
@@ -105,7 +105,7 @@ class StateLock:
                 time.sleep(0.05)
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps({"pid": os.getpid(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}))
+        handle.write(json.dumps({"pid": os.getpid(), "started": datetime.now(UTC).isoformat(timespec="seconds")}))
         handle.flush()
         self.handle = handle
 
@@ -130,8 +130,10 @@ class StateLock:
 def refused_message(state_dir: Path, owner: dict) -> str:
     who = f"pid {owner['pid']}" if owner.get("pid") else "another process"
     where = f", web page {owner['web']}" if owner.get("web") else ""
-    return (f"a local stack is already running with {Path(state_dir) / 'local.json'} ({who}{where}): "
-            "stop it, or give this one another --state-dir")
+    return (
+        f"a local stack is already running with {Path(state_dir) / 'local.json'} ({who}{where}): "
+        "stop it, or give this one another --state-dir"
+    )
 
 
 def describe(summary: dict, spec: StackSpec) -> dict:
@@ -201,13 +203,22 @@ class LocalStack:
         s3_endpoint = self._moto.start()
 
         api_handler: dict = {}
-        api_server = _listening(lambda: http_api.make_server(
-            o.host, o.api_port, lambda event, context: api_handler["fn"](event, context), health=self.health),
-            o.host, o.api_port, "--api-port")
+        api_server = _listening(
+            lambda: http_api.make_server(
+                o.host, o.api_port, lambda event, context: api_handler["fn"](event, context), health=self.health
+            ),
+            o.host,
+            o.api_port,
+            "--api-port",
+        )
         self._bound.append(api_server)  # closed by stop() even if a later step fails
         api_url = f"http://{o.host}:{api_server.server_address[1]}"
-        web_server = _listening(lambda: static_site.make_server(o.host, o.web_port, FRONTEND, {"apiUrl": api_url}),
-                                o.host, o.web_port, "--web-port")
+        web_server = _listening(
+            lambda: static_site.make_server(o.host, o.web_port, FRONTEND, {"apiUrl": api_url}),
+            o.host,
+            o.web_port,
+            "--web-port",
+        )
         self._bound.append(web_server)
         web_port = web_server.server_address[1]
         web_origin = f"http://{o.host}:{web_port}"
@@ -220,10 +231,15 @@ class LocalStack:
         self._spec = spec
         # Local never talks to real AWS: fake credentials, every client pointed at moto.
         os.environ.update(
-            AWS_ENDPOINT_URL=s3_endpoint, AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local",
-            AWS_DEFAULT_REGION="us-east-1", AWS_REGION="us-east-1",
-            UPLOADS_BUCKET=spec.bucket, PREDICTIONS_TABLE=spec.predictions.name,
-            IDEMPOTENCY_TABLE=spec.idempotency.name, ALLOWED_ORIGINS=",".join(origins),
+            AWS_ENDPOINT_URL=s3_endpoint,
+            AWS_ACCESS_KEY_ID="local",
+            AWS_SECRET_ACCESS_KEY="local",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_REGION="us-east-1",
+            UPLOADS_BUCKET=spec.bucket,
+            PREDICTIONS_TABLE=spec.predictions.name,
+            IDEMPOTENCY_TABLE=spec.idempotency.name,
+            ALLOWED_ORIGINS=",".join(origins),
         )
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.pop("AWS_PROFILE", None)
@@ -246,8 +262,15 @@ class LocalStack:
         # one handler module per poller: each is its own "Lambda instance" with its own interpreter
         instances = [classify] + [load_handler_module("classify") for _ in range(max(1, o.pollers) - 1)]
         for number, instance in enumerate(instances):
-            self._pollers.append({"name": f"classify-{number}", "handler": instance.lambda_handler, "thread": None,
-                                  "trigger": None, "restarts": 0})
+            self._pollers.append(
+                {
+                    "name": f"classify-{number}",
+                    "handler": instance.lambda_handler,
+                    "thread": None,
+                    "trigger": None,
+                    "restarts": 0,
+                }
+            )
             self._start_poller(self._pollers[-1], created.queue_url)
         self._serve(api_server, "api")
         self._serve(web_server, "web")
@@ -290,10 +313,20 @@ class LocalStack:
 
     def _start_poller(self, poller: dict, queue_url: str) -> None:
         spec = self._spec
-        trigger = SqsTrigger(boto3.client("sqs"), queue_url, poller["handler"], batch_size=spec.batch_size,
-                             batching_window_s=spec.batching_window_s, function_timeout_s=spec.function_timeout_s)
-        thread = threading.Thread(target=trigger.run, args=(self.stop_event, poller["name"]),
-                                  name=f"sqs-trigger-{poller['name']}", daemon=True)
+        trigger = SqsTrigger(
+            boto3.client("sqs"),
+            queue_url,
+            poller["handler"],
+            batch_size=spec.batch_size,
+            batching_window_s=spec.batching_window_s,
+            function_timeout_s=spec.function_timeout_s,
+        )
+        thread = threading.Thread(
+            target=trigger.run,
+            args=(self.stop_event, poller["name"]),
+            name=f"sqs-trigger-{poller['name']}",
+            daemon=True,
+        )
         thread.start()
         poller.update(thread=thread, trigger=trigger)
 
@@ -336,9 +369,11 @@ class LocalStack:
             now = time.monotonic()
             self._moto_restarts = [t for t in self._moto_restarts if now - t < RESTART_WINDOW_S] + [now]
             if len(self._moto_restarts) > MAX_MOTO_RESTARTS:
-                self._fail(f"moto (S3, SQS, DynamoDB) exited {len(self._moto_restarts)} times in "
-                           f"{RESTART_WINDOW_S:.0f} s (last exit code {code}): stopping. Its last words: "
-                           f"{self._moto.log_tail(500).strip() or 'none'}")
+                self._fail(
+                    f"moto (S3, SQS, DynamoDB) exited {len(self._moto_restarts)} times in "
+                    f"{RESTART_WINDOW_S:.0f} s (last exit code {code}): stopping. Its last words: "
+                    f"{self._moto.log_tail(500).strip() or 'none'}"
+                )
                 return
             line = f"moto (S3, SQS, DynamoDB) exited with code {code}: restarting it on {self._moto.endpoint}, state from {self.options.state_dir}"
             log.warning(line)
@@ -348,17 +383,19 @@ class LocalStack:
             except Exception as exc:
                 self._fail(f"moto (S3, SQS, DynamoDB) exited with code {code} and could not be restarted: {exc}")
                 return
-            self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} moto restarted "
-                               f"(exit code {code}); reloaded {loaded['objects'].get(self._spec.bucket, 0)} images, "
-                               f"{loaded['items'].get(self._spec.predictions.name, 0)} records, "
-                               f"{loaded['messages'].get(self._spec.queue, 0)} pending")
+            self.events.append(
+                f"{datetime.now(UTC).isoformat(timespec='seconds')} moto restarted "
+                f"(exit code {code}); reloaded {loaded['objects'].get(self._spec.bucket, 0)} images, "
+                f"{loaded['items'].get(self._spec.predictions.name, 0)} records, "
+                f"{loaded['messages'].get(self._spec.queue, 0)} pending"
+            )
         self._check_state_writes()
         for poller in self._pollers:
             if not poller["thread"].is_alive() and not self.stop_event.is_set():
                 poller["restarts"] += 1
                 line = f"classify poller {poller['name']} stopped: restarting it (restart {poller['restarts']})"
                 log.warning(line)
-                self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}")
+                self.events.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {line}")
                 self._start_poller(poller, self.endpoints["queue"])
         for thread in self.threads:
             if not thread.is_alive():
@@ -375,33 +412,58 @@ class LocalStack:
         except Exception:  # moto busy or restarting: the next check will tell
             return
         if failure and not self.write_failure:
-            line = (f"cannot write the state folder {self.options.state_dir}: {failure['error']}; uploads and "
-                    "records fail until it can (free some space)")
+            line = (
+                f"cannot write the state folder {self.options.state_dir}: {failure['error']}; uploads and "
+                "records fail until it can (free some space)"
+            )
             log.warning(line)
-            self.events.append(f"{datetime.now(timezone.utc).isoformat(timespec='seconds')} {line}")
+            self.events.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {line}")
         elif self.write_failure and not failure:
             log.warning("the state folder %s takes writes again", self.options.state_dir)
         self.write_failure = failure
 
     def health(self) -> tuple[bool, dict]:
         moto_ok = bool(self._moto and self._moto.alive())
-        pollers = [{"name": p["name"], "alive": bool(p["thread"] and p["thread"].is_alive()),
-                    "reaching_queue": p["trigger"] is not None and p["trigger"].failing_since is None,
-                    "restarts": p["restarts"]} for p in self._pollers]
+        pollers = [
+            {
+                "name": p["name"],
+                "alive": bool(p["thread"] and p["thread"].is_alive()),
+                "reaching_queue": p["trigger"] is not None and p["trigger"].failing_since is None,
+                "restarts": p["restarts"],
+            }
+            for p in self._pollers
+        ]
         servers = {t.name: t.is_alive() for t in self.threads}
         parts = {
-            "moto": {"alive": moto_ok, "pid": self._moto.pid if self._moto else None,
-                     "endpoint": self._moto.endpoint if self._moto else None,
-                     "restarts": len(self._moto_restarts)},
+            "moto": {
+                "alive": moto_ok,
+                "pid": self._moto.pid if self._moto else None,
+                "endpoint": self._moto.endpoint if self._moto else None,
+                "restarts": len(self._moto_restarts),
+            },
             "pollers": pollers,
             "servers": servers,
-            "state": {"dir": str(self.options.state_dir.resolve()), "lock_pid": os.getpid(),
-                      "found_at_start": self.found, "write_failure": self.write_failure},
+            "state": {
+                "dir": str(self.options.state_dir.resolve()),
+                "lock_pid": os.getpid(),
+                "found_at_start": self.found,
+                "write_failure": self.write_failure,
+            },
         }
-        healthy = (moto_ok and all(p["alive"] and p["reaching_queue"] for p in pollers) and all(servers.values())
-                   and not self.failed.is_set() and not self.write_failure)
-        return healthy, {"status": "ok" if healthy else "degraded", "pid": os.getpid(), "parts": parts,
-                         "events": self.events[-20:], "failure": self.failure}
+        healthy = (
+            moto_ok
+            and all(p["alive"] and p["reaching_queue"] for p in pollers)
+            and all(servers.values())
+            and not self.failed.is_set()
+            and not self.write_failure
+        )
+        return healthy, {
+            "status": "ok" if healthy else "degraded",
+            "pid": os.getpid(),
+            "parts": parts,
+            "events": self.events[-20:],
+            "failure": self.failure,
+        }
 
 
 def _listening(make_server, host: str, port: int, option: str):
@@ -423,4 +485,6 @@ def running_stack(state_dir: Path) -> str | None:
     owner = lock_owner(state_dir)
     if owner is None:
         return None
-    return owner.get("web") or (_read_state(Path(state_dir) / "local.json") or {}).get("web") or f"pid {owner.get('pid')}"
+    return (
+        owner.get("web") or (_read_state(Path(state_dir) / "local.json") or {}).get("web") or f"pid {owner.get('pid')}"
+    )

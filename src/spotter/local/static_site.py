@@ -7,6 +7,7 @@ import logging
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +16,11 @@ def make_server(host: str, port: int, root: Path, config: dict) -> ThreadingHTTP
     config_body = json.dumps(config).encode()
 
     class Handler(SimpleHTTPRequestHandler):
-        extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript", ".mjs": "text/javascript"}
+        extensions_map: ClassVar[dict[str, str]] = {
+            **SimpleHTTPRequestHandler.extensions_map,
+            ".js": "text/javascript",
+            ".mjs": "text/javascript",
+        }
 
         def do_GET(self):
             if self.path.split("?")[0] == "/config.json":  # written at deploy time in production

@@ -15,8 +15,13 @@ from .resources import StackSpec, TableSpec
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "infra" / "template.yaml"
 STACK_NAME = "spotter"
-PSEUDO = {"AWS::StackName": STACK_NAME, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-          "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+PSEUDO = {
+    "AWS::StackName": STACK_NAME,
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -51,17 +56,19 @@ class Resolver:
     def value(self, node):
         """A literal, or what a local stack can make of an intrinsic function; None when unknown."""
         if isinstance(node, dict) and len(node) == 1:
-            (fn, arg), = node.items()
+            ((fn, arg),) = node.items()
             if fn == "Ref":
                 return PSEUDO.get(arg, self.parameters.get(arg))
             if fn == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
                 def fill(match):
                     name = match.group(1)
                     if name in extra:
                         return str(self.value(extra[name]))
                     found = PSEUDO.get(name, self.parameters.get(name))
                     return str(found) if found is not None else match.group(0)
+
                 return re.sub(r"\$\{([^}!]+)\}", fill, text)
             if fn.startswith("Fn::") or fn == "Condition":
                 return None

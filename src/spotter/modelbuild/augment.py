@@ -33,7 +33,9 @@ LOW_RES = (0.3, (0.4, 0.9))  # probability, scale range
 JPEG = (0.5, (40, 95))  # probability, quality range
 
 
-def augment(image: Image.Image, size: tuple[int, int], rng: np.random.Generator, resize: str = BUILD_RESIZE) -> Image.Image:
+def augment(
+    image: Image.Image, size: tuple[int, int], rng: np.random.Generator, resize: str = BUILD_RESIZE
+) -> Image.Image:
     angle = float(rng.uniform(0.0, 360.0))
     rotated = image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False)
     w, h = image.size
@@ -45,7 +47,9 @@ def augment(image: Image.Image, size: tuple[int, int], rng: np.random.Generator,
     crop_h = min(inner, max(8.0, math.sqrt(area / aspect)))
     cx = w / 2 + float(rng.uniform(-1, 1)) * (inner - crop_w) / 2
     cy = h / 2 + float(rng.uniform(-1, 1)) * (inner - crop_h) / 2
-    view = rotated.crop((round(cx - crop_w / 2), round(cy - crop_h / 2), round(cx + crop_w / 2), round(cy + crop_h / 2)))
+    view = rotated.crop(
+        (round(cx - crop_w / 2), round(cy - crop_h / 2), round(cx + crop_w / 2), round(cy + crop_h / 2))
+    )
     if rng.random() < 0.5:
         view = view.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     for enhancer in (ImageEnhance.Brightness, ImageEnhance.Contrast, ImageEnhance.Color):
@@ -53,7 +57,11 @@ def augment(image: Image.Image, size: tuple[int, int], rng: np.random.Generator,
     gains = rng.uniform(*GAIN, size=3)
     view = Image.fromarray(np.clip(np.asarray(view, np.float32) * gains, 0, 255).round().astype(np.uint8))
     blur, low_res, jpeg = rng.random(3)
-    radius, shrink, quality = float(rng.uniform(*BLUR[1])), float(rng.uniform(*LOW_RES[1])), int(rng.integers(*JPEG[1], endpoint=True))
+    radius, shrink, quality = (
+        float(rng.uniform(*BLUR[1])),
+        float(rng.uniform(*LOW_RES[1])),
+        int(rng.integers(*JPEG[1], endpoint=True)),
+    )
     if blur < BLUR[0]:
         view = view.filter(ImageFilter.GaussianBlur(radius))
     if low_res < LOW_RES[0]:
@@ -68,8 +76,9 @@ def augment(image: Image.Image, size: tuple[int, int], rng: np.random.Generator,
     return resize_like_runtime(view, size, "squash")  # the aspect change is part of the augmentation
 
 
-def augmented_pixels(images: list[Image.Image], size: tuple[int, int], copies: int, seed: int,
-                     resize: str = BUILD_RESIZE) -> tuple[np.ndarray, np.ndarray]:
+def augmented_pixels(
+    images: list[Image.Image], size: tuple[int, int], copies: int, seed: int, resize: str = BUILD_RESIZE
+) -> tuple[np.ndarray, np.ndarray]:
     """`copies` augmented views of each picture: uint8 [N*copies, h, w, 3] and the source index of each."""
     rng = np.random.default_rng(seed)
     out = np.empty((len(images) * copies, size[1], size[0], 3), np.uint8)

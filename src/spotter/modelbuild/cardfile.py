@@ -21,21 +21,26 @@ DEMO_DISCLAIMER = (
 )
 
 
-def runtime_card(name: str, version: str, labels, size: tuple[int, int], value_range=(-1.0, 1.0),
-                 resize: str = BUILD_RESIZE) -> dict:
+def runtime_card(
+    name: str, version: str, labels, size: tuple[int, int], value_range=(-1.0, 1.0), resize: str = BUILD_RESIZE
+) -> dict:
     """The fields the runtime needs: labels in output order, input size, scaling and the preprocessing
     contract the build used (spotter.preprocess)."""
     return {
         "name": name,
         "version": version,
         "labels": list(labels),
-        "input": {"size": [int(size[0]), int(size[1])], "scaling": {"range": [float(value_range[0]), float(value_range[1])]},
-                  **InputContract(size=tuple(size), resize=resize).to_json()},
+        "input": {
+            "size": [int(size[0]), int(size[1])],
+            "scaling": {"range": [float(value_range[0]), float(value_range[1])]},
+            **InputContract(size=tuple(size), resize=resize).to_json(),
+        },
     }
 
 
-def build_card(name: str, version: str, labels, size, value_range=(-1.0, 1.0), resize: str = BUILD_RESIZE,
-               **sections) -> dict:
+def build_card(
+    name: str, version: str, labels, size, value_range=(-1.0, 1.0), resize: str = BUILD_RESIZE, **sections
+) -> dict:
     """A full card: the runtime fields, then each non-empty section (quantization, training_data,
     training, metrics, intended_use, disclaimer, ...) in the order given."""
     card = runtime_card(name, version, labels, size, value_range, resize)

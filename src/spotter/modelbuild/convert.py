@@ -8,12 +8,12 @@ runtime preprocesses them.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-from .data import BUILD_RESIZE, list_images, load_pixels, Sample, scale_pixels
+from .data import BUILD_RESIZE, Sample, list_images, load_pixels, scale_pixels
 
 
 def load_keras_model(path: str | Path):
@@ -33,7 +33,7 @@ def model_input_size(model_path: str | Path) -> tuple[int, int]:
         import tensorflow as tf
 
         loaded = tf.saved_model.load(str(path))
-        spec = list(loaded.signatures["serving_default"].structured_input_signature[1].values())[0]
+        spec = next(iter(loaded.signatures["serving_default"].structured_input_signature[1].values()))
         shape = spec.shape
     else:
         shape = load_keras_model(path).inputs[0].shape
@@ -57,8 +57,14 @@ def _converter(model_or_path, workdir: Path):
     return tf.lite.TFLiteConverter.from_saved_model(str(exported))
 
 
-def convert(model_or_path, out_path: str | Path, *, calibration: np.ndarray | None = None,
-            value_range=(-1.0, 1.0), quantize: bool = True) -> Path:
+def convert(
+    model_or_path,
+    out_path: str | Path,
+    *,
+    calibration: np.ndarray | None = None,
+    value_range=(-1.0, 1.0),
+    quantize: bool = True,
+) -> Path:
     """Write `out_path`. With `quantize`, `calibration` (uint8 [N, h, w, 3] pixels, runtime-resized)
     calibrates a full-integer int8 model with int8 input and output; otherwise a float32 model."""
     with tempfile.TemporaryDirectory() as workdir:
@@ -89,8 +95,9 @@ def _run(converter, calibration, value_range, quantize: bool) -> bytes:
     return converter.convert()
 
 
-def calibration_from_folder(folder: str | Path, size: tuple[int, int], limit: int = 200, seed: int = 0,
-                            resize: str = BUILD_RESIZE) -> np.ndarray:
+def calibration_from_folder(
+    folder: str | Path, size: tuple[int, int], limit: int = 200, seed: int = 0, resize: str = BUILD_RESIZE
+) -> np.ndarray:
     """Up to `limit` images found under `folder` (a seeded sample when there are more)."""
     paths = list_images(folder)
     if not paths:
@@ -101,8 +108,9 @@ def calibration_from_folder(folder: str | Path, size: tuple[int, int], limit: in
     return load_pixels([Sample(id=p.stem, path=p, label=0) for p in paths], size, resize)
 
 
-def calibration_from_samples(samples: Iterable[Sample], size: tuple[int, int], limit: int = 200, seed: int = 0,
-                             resize: str = BUILD_RESIZE) -> np.ndarray:
+def calibration_from_samples(
+    samples: Iterable[Sample], size: tuple[int, int], limit: int = 200, seed: int = 0, resize: str = BUILD_RESIZE
+) -> np.ndarray:
     samples = list(samples)
     if len(samples) > limit:
         keep = np.sort(np.random.default_rng(seed).choice(len(samples), limit, replace=False))
@@ -142,10 +150,17 @@ def tensor_types(tflite_path: str | Path) -> dict:
 
     interpreter = Interpreter(model_content=Path(tflite_path).read_bytes())
     described = {}
-    for role, details in (("input", interpreter.get_input_details()[0]), ("output", interpreter.get_output_details()[0])):
+    for role, details in (
+        ("input", interpreter.get_input_details()[0]),
+        ("output", interpreter.get_output_details()[0]),
+    ):
         scale, zero_point = details["quantization"]
-        described[role] = {"dtype": np.dtype(details["dtype"]).name, "shape": [int(d) for d in details["shape"]],
-                           "scale": float(scale), "zero_point": int(zero_point)}
+        described[role] = {
+            "dtype": np.dtype(details["dtype"]).name,
+            "shape": [int(d) for d in details["shape"]],
+            "scale": float(scale),
+            "zero_point": int(zero_point),
+        }
     return described
 
 
@@ -162,5 +177,7 @@ def input_clipping(input_tensor: dict, value_range=(-1.0, 1.0)) -> str | None:
     bright = min(255, int(np.floor((highest - low) / step + 0.5)))
     if dark <= 0 and bright >= 255:
         return None
-    return (f"the int8 input holds pixel values {dark}..{bright} only (the calibration images span no more): "
-            "darker or brighter pixels are clipped; calibrate with images that include both")
+    return (
+        f"the int8 input holds pixel values {dark}..{bright} only (the calibration images span no more): "
+        "darker or brighter pixels are clipped; calibrate with images that include both"
+    )

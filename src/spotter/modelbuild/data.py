@@ -76,7 +76,9 @@ def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
             columns = reader.fieldnames or []
             known = next((c for c in LABEL_COLUMNS if c in columns), None)
             if label_column is None and known is None and len(columns) > 2:
-                raise ValueError(f"{table}: which column is the class? Name it with --label-column (columns: {columns})")
+                raise ValueError(
+                    f"{table}: which column is the class? Name it with --label-column (columns: {columns})"
+                )
             column = label_column or known or (columns[1] if len(columns) > 1 else None)
             if column not in columns:
                 raise ValueError(f"{table}: no label column {column!r} (columns: {columns})")
@@ -121,20 +123,28 @@ def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0,
         ids = sorted(s.id for s in dataset.samples if s.label == label and s.id not in forced)
         ids = [ids[i] for i in rng.permutation(len(ids))]
         total = len(ids) + len(kept)
-        n_val = int(round(total * fractions[1]))
-        n_test = max(0, int(round(total * fractions[2])) - len(kept))
+        n_val = round(total * fractions[1])
+        n_test = max(0, round(total * fractions[2]) - len(kept))
         n_train = len(ids) - n_val - n_test
         if min(n_train, n_val, n_test + len(kept)) < 1:
-            raise ValueError(f"class {dataset.labels[label]!r} has {total} images: too few to put at least one in "
-                             f"each of train, validation and test with fractions {list(fractions)}")
+            raise ValueError(
+                f"class {dataset.labels[label]!r} has {total} images: too few to put at least one in "
+                f"each of train, validation and test with fractions {list(fractions)}"
+            )
         parts["train"] += ids[:n_train]
-        parts["validation"] += ids[n_train:n_train + n_val]
-        parts["test"] += ids[n_train + n_val:] + kept
+        parts["validation"] += ids[n_train : n_train + n_val]
+        parts["test"] += ids[n_train + n_val :] + kept
     for name in SPLITS:
         parts[name].sort()
     extra = {"test_only": sorted(forced)} if forced else {}
-    return {"seed": seed, "fractions": list(fractions), "labels": list(dataset.labels), "dataset": dataset.root.name,
-            **extra, **parts}
+    return {
+        "seed": seed,
+        "fractions": list(fractions),
+        "labels": list(dataset.labels),
+        "dataset": dataset.root.name,
+        **extra,
+        **parts,
+    }
 
 
 def save_split(split: dict, path: str | Path) -> None:
@@ -192,5 +202,8 @@ def scale_pixels(pixels: np.ndarray, value_range=(-1.0, 1.0)) -> np.ndarray:
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*")
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+    )

@@ -29,8 +29,10 @@ BAND_LOG_ODDS = 0.5  # scores within this many log-odds (odds x/÷ 1.65) of the 
 
 
 def keras_probs(model, pixels: np.ndarray, value_range=(-1.0, 1.0), batch_size: int = 32) -> np.ndarray:
-    parts = [np.asarray(model(scale_pixels(pixels[i:i + batch_size], value_range), training=False))
-             for i in range(0, len(pixels), batch_size)]
+    parts = [
+        np.asarray(model(scale_pixels(pixels[i : i + batch_size], value_range), training=False))
+        for i in range(0, len(pixels), batch_size)
+    ]
     probs = np.concatenate(parts).astype(np.float64)
     if probs.shape[1] == 1:  # one sigmoid output: the positive (second) class, as the runtime reads it
         probs = np.concatenate([1.0 - probs, probs], axis=1)
@@ -67,21 +69,34 @@ def uncertain_band(threshold: float, log_odds: float = BAND_LOG_ODDS) -> list[fl
     return [round(_sigmoid(centre - log_odds), 4), round(_sigmoid(centre + log_odds), 4)]
 
 
-def choose_decision(y_val, p_val, positive: int, target: float | None = TARGET_SENSITIVITY,
-                    log_odds: float = BAND_LOG_ODDS) -> dict:
+def choose_decision(
+    y_val, p_val, positive: int, target: float | None = TARGET_SENSITIVITY, log_odds: float = BAND_LOG_ODDS
+) -> dict:
     """A binary model's operating point, chosen on validation: threshold and uncertain band."""
     score = p_val[:, positive]
     if target is None:
-        threshold, rule = choose_threshold(y_val == positive, score), "maximising sensitivity + specificity (Youden's J)"
+        threshold, rule = (
+            choose_threshold(y_val == positive, score),
+            "maximising sensitivity + specificity (Youden's J)",
+        )
     else:
-        threshold, rule = threshold_for_sensitivity(y_val == positive, score, target), f"the highest with sensitivity >= {target:.2f}"
+        threshold, rule = (
+            threshold_for_sensitivity(y_val == positive, score, target),
+            f"the highest with sensitivity >= {target:.2f}",
+        )
     threshold = round(float(threshold), 4)
-    return {"threshold": threshold, "uncertain_band": uncertain_band(threshold, log_odds), "rule": rule,
-            "target_sensitivity": target, "band_log_odds": log_odds}
+    return {
+        "threshold": threshold,
+        "uncertain_band": uncertain_band(threshold, log_odds),
+        "rule": rule,
+        "target_sensitivity": target,
+        "band_log_odds": log_odds,
+    }
 
 
-def _scored(y_val, p_val, y_test, p_test, positive: int, decision: dict | None = None,
-            target: float | None = TARGET_SENSITIVITY) -> dict:
+def _scored(
+    y_val, p_val, y_test, p_test, positive: int, decision: dict | None = None, target: float | None = TARGET_SENSITIVITY
+) -> dict:
     if p_val.shape[1] != 2:
         result = summarize(y_test, p_test, positive=positive)
     else:
@@ -89,8 +104,11 @@ def _scored(y_val, p_val, y_test, p_test, positive: int, decision: dict | None =
         band = tuple(decision["uncertain_band"]) if decision.get("uncertain_band") else None
         result = summarize(y_test, p_test, threshold=decision["threshold"], positive=positive, band=band)
         at_validation = summarize(y_val, p_val, threshold=decision["threshold"], positive=positive)
-        result.update(validation_sensitivity=at_validation["sensitivity"], validation_specificity=at_validation["specificity"],
-                      threshold_rule=decision.get("rule"))
+        result.update(
+            validation_sensitivity=at_validation["sensitivity"],
+            validation_specificity=at_validation["specificity"],
+            threshold_rule=decision.get("rule"),
+        )
     result["validation_roc_auc"] = summarize(y_val, p_val, positive=positive)["roc_auc"]
     return result
 
@@ -107,9 +125,18 @@ def _rounded(metrics: dict) -> dict:
     return {k: _round(v) for k, v in metrics.items()}
 
 
-def evaluate(model, int8_path: str | Path, dataset: Dataset, split: dict, *, value_range=(-1.0, 1.0),
-             positive: int = 1, name: str = "model", target: float | None = TARGET_SENSITIVITY,
-             decision: dict | None = None) -> dict:
+def evaluate(
+    model,
+    int8_path: str | Path,
+    dataset: Dataset,
+    split: dict,
+    *,
+    value_range=(-1.0, 1.0),
+    positive: int = 1,
+    name: str = "model",
+    target: float | None = TARGET_SENSITIVITY,
+    decision: dict | None = None,
+) -> dict:
     """Metrics of the float (Keras) and int8 (TFLite, served by Classifier) models on split['test'].
     Binary: each at a threshold chosen on validation for sensitivity >= `target`, or the int8 model
     at `decision` (a card's) when given."""
@@ -138,12 +165,18 @@ def evaluate(model, int8_path: str | Path, dataset: Dataset, split: dict, *, val
 
     agreement = float((p_test_f.argmax(1) == p_test_q.argmax(1)).mean())
     return {
-        "split": {"name": "test", "images": int(len(y_test)),
-                  "per_class": {dataset.labels[k]: int((y_test == k).sum()) for k in range(len(dataset.labels))},
-                  "threshold_chosen_on": f"validation ({len(y_val)} images), "
-                                         + (f"the highest threshold with sensitivity >= {target:.2f}" if target is not None
-                                            else "maximising sensitivity + specificity")
-                                         + ("; int8: the card's decision" if decision else "")},
+        "split": {
+            "name": "test",
+            "images": len(y_test),
+            "per_class": {dataset.labels[k]: int((y_test == k).sum()) for k in range(len(dataset.labels))},
+            "threshold_chosen_on": f"validation ({len(y_val)} images), "
+            + (
+                f"the highest threshold with sensitivity >= {target:.2f}"
+                if target is not None
+                else "maximising sensitivity + specificity"
+            )
+            + ("; int8: the card's decision" if decision else ""),
+        },
         "positive_class": dataset.labels[positive] if len(dataset.labels) == 2 else None,
         "float32": _rounded(float_metrics),
         "int8": _rounded(int8_metrics),
@@ -152,9 +185,14 @@ def evaluate(model, int8_path: str | Path, dataset: Dataset, split: dict, *, val
     }
 
 
-def full_resolution_check(tflite_path: str | Path, full_dir: str | Path, small_dir: str | Path,
-                          positive_label: str | None = None, label_column: str = "benign_malignant",
-                          resize_modes: tuple[str, ...] = ()) -> dict:
+def full_resolution_check(
+    tflite_path: str | Path,
+    full_dir: str | Path,
+    small_dir: str | Path,
+    positive_label: str | None = None,
+    label_column: str = "benign_malignant",
+    resize_modes: tuple[str, ...] = (),
+) -> dict:
     """The int8 model through the runtime (decode, the card's preprocessing and decision) on the
     full-resolution originals in `full_dir` and on their 256 px versions in `small_dir`: how many are
     right at the card's threshold, how many land in the uncertain band, and how often the two
@@ -177,10 +215,18 @@ def full_resolution_check(tflite_path: str | Path, full_dir: str | Path, small_d
     for sample in full.samples:
         truth = full.labels[sample.label]
         s_full, s_small = score(sample.path, classifier), score(small[sample.id].path, classifier)
-        rows.append({"id": sample.id, "truth": truth, "score_full": round(s_full, 4), "score_256": round(s_small, 4),
-                     "positive_full": s_full >= threshold, "positive_256": s_small >= threshold,
-                     "decision_full": classifier.decide(_pair(classifier, positive, s_full)),
-                     "decision_256": classifier.decide(_pair(classifier, positive, s_small))})
+        rows.append(
+            {
+                "id": sample.id,
+                "truth": truth,
+                "score_full": round(s_full, 4),
+                "score_256": round(s_small, 4),
+                "positive_full": s_full >= threshold,
+                "positive_256": s_small >= threshold,
+                "decision_full": classifier.decide(_pair(classifier, positive, s_full)),
+                "decision_256": classifier.decide(_pair(classifier, positive, s_small)),
+            }
+        )
     truth = [r["truth"] == positive for r in rows]
     result = {
         "images": len(rows),

@@ -10,8 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float, class_weight: dict[int, float],
-                steps: int = 200, lr: float = 0.01) -> tuple[np.ndarray, np.ndarray]:
+def fit_softmax(
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    l2: float,
+    class_weight: dict[int, float],
+    steps: int = 200,
+    lr: float = 0.01,
+) -> tuple[np.ndarray, np.ndarray]:
     """Weights [features, classes] and bias [classes] for already-standardised `x`."""
     x = np.asarray(x, np.float64)
     n, k = x.shape
@@ -29,7 +37,7 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, *, l2: float, clas
         for p, g, m in zip(params, grads, moments):
             m[0] = 0.9 * m[0] + 0.1 * g
             m[1] = 0.999 * m[1] + 0.001 * g * g
-            p -= lr * (m[0] / (1 - 0.9 ** t)) / (np.sqrt(m[1] / (1 - 0.999 ** t)) + 1e-8)
+            p -= lr * (m[0] / (1 - 0.9**t)) / (np.sqrt(m[1] / (1 - 0.999**t)) + 1e-8)
     return params[0], params[1]
 
 

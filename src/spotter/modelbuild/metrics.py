@@ -77,8 +77,14 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> list[li
     return matrix.tolist()
 
 
-def summarize(y_true: np.ndarray, probs: np.ndarray, *, threshold: float | None = None, positive: int = 1,
-              band: tuple[float, float] | None = None) -> dict:
+def summarize(
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    *,
+    threshold: float | None = None,
+    positive: int = 1,
+    band: tuple[float, float] | None = None,
+) -> dict:
     """Metrics for class probabilities `probs` [N, C]. Binary: AUC of the positive class, and the
     decision `score(positive) >= threshold` (sensitivity and specificity with 95 % Wilson intervals;
     with an uncertain `band`, how many scores fall inside it and the accuracy of the others);
@@ -100,12 +106,15 @@ def summarize(y_true: np.ndarray, probs: np.ndarray, *, threshold: float | None 
             "specificity_ci95": wilson_interval(int((~decided & ~truth).sum()), int((~truth).sum())),
             "threshold": cut,
             "confusion_matrix": confusion(y_true, y_pred, 2),
-            "n": int(len(y_true)),
+            "n": len(y_true),
         }
         if band is not None:
             inside = (score >= band[0]) & (score < band[1])
-            result.update(uncertain_band=[float(band[0]), float(band[1])], uncertain=int(inside.sum()),
-                          accuracy_outside_band=float((y_pred == y_true)[~inside].mean()) if (~inside).any() else None)
+            result.update(
+                uncertain_band=[float(band[0]), float(band[1])],
+                uncertain=int(inside.sum()),
+                accuracy_outside_band=float((y_pred == y_true)[~inside].mean()) if (~inside).any() else None,
+            )
         return result
     y_pred = probs.argmax(axis=1)
     aucs = [roc_auc(y_true == k, probs[:, k]) for k in range(n_classes)]
@@ -113,5 +122,5 @@ def summarize(y_true: np.ndarray, probs: np.ndarray, *, threshold: float | None 
         "roc_auc": float(np.nanmean(aucs)),
         "accuracy": float((y_pred == y_true).mean()),
         "confusion_matrix": confusion(y_true, y_pred, n_classes),
-        "n": int(len(y_true)),
+        "n": len(y_true),
     }

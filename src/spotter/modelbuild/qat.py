@@ -27,12 +27,21 @@ import numpy as np
 from .augment import augmented_pixels
 from .convert import convert, int8_outputs
 from .data import Dataset, decode, load_pixels, scale_pixels, split_samples
-from .train import (PROBABILITIES, TrainConfig, build_backbone, feature_spread, features_layer, log, pooled_features,
-                    stage_features)
+from .train import (
+    PROBABILITIES,
+    TrainConfig,
+    build_backbone,
+    feature_spread,
+    features_layer,
+    log,
+    pooled_features,
+    stage_features,
+)
 
 
-def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainConfig,
-                            calibration: np.ndarray) -> tuple[bytes, dict]:
+def quantization_aware_int8(
+    model, dataset: Dataset, split: dict, config: TrainConfig, calibration: np.ndarray
+) -> tuple[bytes, dict]:
     """The int8 TFLite model (bytes) closest to `model` on validation, and the log of the choice."""
     import tensorflow as tf
     import tf_keras
@@ -40,8 +49,9 @@ def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainC
     tf_keras.utils.set_random_seed(config.seed)
     size = (config.size, config.size)
     train_samples = split_samples(dataset, split, "train")
-    augmented, _ = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.qat_copies, config.seed,
-                                    config.resize)
+    augmented, _ = augmented_pixels(
+        [decode(s.path, size) for s in train_samples], size, config.qat_copies, config.seed, config.resize
+    )
     views = scale_pixels(np.concatenate([load_pixels(train_samples, size, config.resize), augmented]))
     del augmented
     x_val = load_pixels(split_samples(dataset, split, "validation"), size, config.resize)
@@ -51,20 +61,29 @@ def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainC
 
     name = features_layer(tuple(config.taps))
     teacher = keras.Model(model.input, model.get_layer(name).output)
-    targets = np.concatenate([teacher.predict(views[i:i + 64], verbose=0) for i in range(0, len(views), 64)])
-    inverse_spread = tf.constant(1.0 / feature_spread(targets[:len(train_samples)]), tf.float32)
+    targets = np.concatenate([teacher.predict(views[i : i + 64], verbose=0) for i in range(0, len(views), 64)])
+    inverse_spread = tf.constant(1.0 / feature_spread(targets[: len(train_samples)]), tf.float32)
 
     def feature_error(target, predicted):  # in the units of the head's standardised features
         return tf.reduce_mean(tf.square((predicted - target) * inverse_spread))
 
     candidates = []
     with tempfile.TemporaryDirectory() as tmp:
+
         def consider(epoch: int, path: Path, loss: float | None = None) -> None:
             gap = disagreement(int8_outputs(path, x_val), float_val)
-            candidates.append({"epoch": epoch, "validation_disagreement": round(gap, 5),
-                               **({"feature_loss": round(loss, 5)} if loss is not None else {}), "path": path})
-            log(f"int8 epoch {epoch}: validation disagreement with float {gap:.4f}"
-                + (f" (training feature loss {loss:.4f})" if loss is not None else " (post-training quantization)"))
+            candidates.append(
+                {
+                    "epoch": epoch,
+                    "validation_disagreement": round(gap, 5),
+                    **({"feature_loss": round(loss, 5)} if loss is not None else {}),
+                    "path": path,
+                }
+            )
+            log(
+                f"int8 epoch {epoch}: validation disagreement with float {gap:.4f}"
+                + (f" (training feature loss {loss:.4f})" if loss is not None else " (post-training quantization)")
+            )
 
         consider(0, convert(model, Path(tmp) / "epoch-0.tflite", calibration=calibration))
         student = fake_quantized_copy(model, config)
@@ -81,20 +100,30 @@ def quantization_aware_int8(model, dataset: Dataset, split: dict, config: TrainC
     for candidate in candidates:
         del candidate["path"]
     log(f"kept int8 epoch {best['epoch']}")
-    return content, {"epochs": config.qat_epochs, "learning_rate": config.qat_lr, "views": int(len(views)),
-                     "objective": "pooled features of the float model (standardised squared error), no labels",
-                     "selected_on": "validation disagreement: mean total variation distance between the int8 and "
-                                    "float probabilities (epoch 0: post-training quantization)",
-                     "best_epoch": best["epoch"], "history": candidates}
+    return content, {
+        "epochs": config.qat_epochs,
+        "learning_rate": config.qat_lr,
+        "views": len(views),
+        "objective": "pooled features of the float model (standardised squared error), no labels",
+        "selected_on": "validation disagreement: mean total variation distance between the int8 and "
+        "float probabilities (epoch 0: post-training quantization)",
+        "best_epoch": best["epoch"],
+        "history": candidates,
+    }
 
 
 def quantization_method(qat_log: dict | None) -> str:
     """The card's one-line account of how the int8 model was made."""
     if not qat_log or not qat_log["best_epoch"]:
-        return "post-training quantization" + (" (it agreed with the float model better on validation than every "
-                                               "quantization-aware epoch)" if qat_log else "")
-    return (f"quantization-aware fine-tuning: epoch {qat_log['best_epoch']} of {qat_log['epochs']}, the one whose int8 "
-            "probabilities on validation were closest to the float model's (see training.quantization_aware)")
+        return "post-training quantization" + (
+            " (it agreed with the float model better on validation than every quantization-aware epoch)"
+            if qat_log
+            else ""
+        )
+    return (
+        f"quantization-aware fine-tuning: epoch {qat_log['best_epoch']} of {qat_log['epochs']}, the one whose int8 "
+        "probabilities on validation were closest to the float model's (see training.quantization_aware)"
+    )
 
 
 def disagreement(int8_probs: np.ndarray, float_probs: np.ndarray) -> float:
@@ -111,7 +140,9 @@ def keras2_copy(model, config: TrainConfig):
     scales = [float(model.get_layer(f"scale_{tap}").scale) for tap in taps]
     features = stage_features(pooled_features(base, taps, keras=tf_keras), scales, taps, keras=tf_keras)
     n_classes = model.get_layer(PROBABILITIES).units
-    copy = tf_keras.Model(base.input, tf_keras.layers.Dense(n_classes, activation="softmax", name=PROBABILITIES)(features))
+    copy = tf_keras.Model(
+        base.input, tf_keras.layers.Dense(n_classes, activation="softmax", name=PROBABILITIES)(features)
+    )
     for layer in copy.layers:
         if layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
@@ -138,8 +169,9 @@ def fold_batch_norms(model) -> None:
         (kernel,) = conv.get_weights()
         depthwise = isinstance(conv, tf_keras.layers.DepthwiseConv2D)
         conv.set_weights([kernel * (scale[:, None] if depthwise else scale)])
-        norm.set_weights([np.ones_like(gamma), beta - mean * scale, np.zeros_like(mean),
-                          np.full_like(variance, 1.0 - norm.epsilon)])
+        norm.set_weights(
+            [np.ones_like(gamma), beta - mean * scale, np.zeros_like(mean), np.full_like(variance, 1.0 - norm.epsilon)]
+        )
 
 
 def fake_quantized_copy(model, config: TrainConfig):
@@ -180,12 +212,13 @@ def calibrate_ranges(quantized, images: np.ndarray, batch_size: int = 25) -> Non
     moving_average = quant_ops.MovingAvgQuantize
     try:
         for decay in (0.0, 0.9):
+
             def fast(*args, _decay=decay, **kwargs):
                 return moving_average(*args, **{**kwargs, "ema_decay": _decay})
 
             quantizers.quant_ops.MovingAvgQuantize = fast
             for start in range(0, len(images), batch_size):
-                quantized(images[start:start + batch_size], training=True)
+                quantized(images[start : start + batch_size], training=True)
     finally:
         quantizers.quant_ops.MovingAvgQuantize = moving_average
 
@@ -222,9 +255,15 @@ def _per_channel_depthwise():
             import tf_keras
 
             channels = tensor_shape[-2] if self._depthwise(tensor_shape) else tensor_shape[-1]
-            return {bound: layer.add_weight(f"{name}_{bound[:3]}", shape=(channels,), trainable=False,
-                                            initializer=tf_keras.initializers.Constant(value))
-                    for bound, value in (("min_var", -6.0), ("max_var", 6.0))}
+            return {
+                bound: layer.add_weight(
+                    f"{name}_{bound[:3]}",
+                    shape=(channels,),
+                    trainable=False,
+                    initializer=tf_keras.initializers.Constant(value),
+                )
+                for bound, value in (("min_var", -6.0), ("max_var", 6.0))
+            }
 
         def __call__(self, inputs, training, weights, **kwargs):
             import tensorflow as tf

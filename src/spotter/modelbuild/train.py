@@ -60,9 +60,18 @@ class TrainConfig:
     qat_copies: int = 2  # augmented views per training image the int8 copy learns from
 
     @classmethod
-    def tiny(cls, **changes) -> "TrainConfig":
-        return cls(**{"backbone": TINY, "weights": None, "size": 32, "taps": ("cut", "top_conv"), "cut_layer": "cut",
-                      "augment_copies": 1, **changes})
+    def tiny(cls, **changes) -> TrainConfig:
+        return cls(
+            **{
+                "backbone": TINY,
+                "weights": None,
+                "size": 32,
+                "taps": ("cut", "top_conv"),
+                "cut_layer": "cut",
+                "augment_copies": 1,
+                **changes,
+            }
+        )
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -89,8 +98,9 @@ def build_backbone(config: TrainConfig, keras=None):
     shape = (config.size, config.size, 3)
     if config.backbone == MOBILENET_V2:
         local = config.weights not in (None, "imagenet")
-        base = keras.applications.MobileNetV2(input_shape=shape, alpha=1.0, include_top=False,
-                                              weights=None if local else config.weights)
+        base = keras.applications.MobileNetV2(
+            input_shape=shape, alpha=1.0, include_top=False, weights=None if local else config.weights
+        )
         if local:
             base.load_weights(str(config.weights))
         return base
@@ -170,8 +180,14 @@ def _fit_best(model, x, y, score, *, epochs, lr, batch_size, weights) -> dict:
         if auc > best["auc"] + 1e-9:
             best = {"auc": auc, "epoch": epoch, "weights": model.get_weights()}
     model.set_weights(best["weights"])
-    return {"epochs": epochs, "learning_rate": lr, "validation_auc_before": round(start_auc, 4),
-            "best_epoch": best["epoch"], "validation_auc": round(best["auc"], 4), "history": history}
+    return {
+        "epochs": epochs,
+        "learning_rate": lr,
+        "validation_auc_before": round(start_auc, 4),
+        "best_epoch": best["epoch"],
+        "validation_auc": round(best["auc"], 4),
+        "history": history,
+    }
 
 
 def train(dataset: Dataset, split: dict, config: TrainConfig):
@@ -188,12 +204,15 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     cut_tensor = base.get_layer(config.cut_layer).output
     pools = pooled_features(base, tuple(config.taps))
 
-    log(f"decoding {len(train_samples)} training and {len(val_samples)} validation images, "
-        f"{config.augment_copies} augmented views of each training image")
+    log(
+        f"decoding {len(train_samples)} training and {len(val_samples)} validation images, "
+        f"{config.augment_copies} augmented views of each training image"
+    )
     y_train0, y_val = label_array(train_samples), label_array(val_samples)
     originals = load_pixels(train_samples, size, config.resize)
-    augmented, source = augmented_pixels([decode(s.path, size) for s in train_samples], size, config.augment_copies,
-                                         config.seed, config.resize)
+    augmented, source = augmented_pixels(
+        [decode(s.path, size) for s in train_samples], size, config.augment_copies, config.seed, config.resize
+    )
     x_train_pixels = np.concatenate([originals, augmented])
     x_val_pixels = load_pixels(val_samples, size, config.resize)
     y_train = np.concatenate([y_train0, y_train0[source]])
@@ -201,7 +220,9 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
 
     lower = keras.Model(base.input, cut_tensor)
     log(f"caching the frozen backbone's {config.cut_layer} output for {len(x_train_pixels) + len(val_samples)} images")
-    z_train = np.concatenate([_predict(lower, scale_pixels(x_train_pixels[i:i + 256])) for i in range(0, len(x_train_pixels), 256)])
+    z_train = np.concatenate(
+        [_predict(lower, scale_pixels(x_train_pixels[i : i + 256])) for i in range(0, len(x_train_pixels), 256)]
+    )
     z_val = _predict(lower, scale_pixels(x_val_pixels))
 
     # Each stage's pooled features are brought to unit RMS by one scalar (so that the concatenation,
@@ -219,14 +240,22 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
 
     x_fit, y_fit, q_val = (f_train - mean) / std, y_train, None
     if config.int8_aware_head:
-        calibration = calibration_from_samples(train_samples, size, config.calibration_images, config.seed, config.resize)
-        log(f"int8 features of the {len(x_train_pixels)} training views and the validation images "
-            f"({len(calibration)} calibration images)")
-        q_all = converted_int8_outputs(keras.Model(base.input, features), calibration, np.concatenate([x_train_pixels, x_val_pixels]))
-        q_train, q_val = q_all[:len(x_train_pixels)], q_all[len(x_train_pixels):]
+        calibration = calibration_from_samples(
+            train_samples, size, config.calibration_images, config.seed, config.resize
+        )
+        log(
+            f"int8 features of the {len(x_train_pixels)} training views and the validation images "
+            f"({len(calibration)} calibration images)"
+        )
+        q_all = converted_int8_outputs(
+            keras.Model(base.input, features), calibration, np.concatenate([x_train_pixels, x_val_pixels])
+        )
+        q_train, q_val = q_all[: len(x_train_pixels)], q_all[len(x_train_pixels) :]
         x_fit, y_fit = np.concatenate([x_fit, (q_train - mean) / std]), np.concatenate([y_train, y_train])
-        log(f"int8 feature error: RMS {np.sqrt(np.mean(np.square(q_train - f_train))):.3f} "
-            f"(features have unit RMS per stage)")
+        log(
+            f"int8 feature error: RMS {np.sqrt(np.mean(np.square(q_train - f_train))):.3f} "
+            f"(features have unit RMS per stage)"
+        )
     del x_train_pixels
 
     weights = class_weights(y_train, n_classes)
@@ -236,8 +265,10 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         auc_float = _auc(y_val, softmax_probs((f_val - mean) / std, w, b))
         auc_int8 = _auc(y_val, softmax_probs((q_val - mean) / std, w, b)) if q_val is not None else None
         scores[l2] = {"float32": auc_float, "int8": auc_int8, "weights": (w, b)}
-        log(f"softmax head on {f_train.shape[1]} pooled features, L2 {l2}: validation AUC float {auc_float:.4f}"
-            + (f", int8 {auc_int8:.4f}" if auc_int8 is not None else ""))
+        log(
+            f"softmax head on {f_train.shape[1]} pooled features, L2 {l2}: validation AUC float {auc_float:.4f}"
+            + (f", int8 {auc_int8:.4f}" if auc_int8 is not None else "")
+        )
     chosen_on = "int8" if config.int8_aware_head else "float32"
     best_l2 = max(config.l2_grid, key=lambda l2: scores[l2][chosen_on])
     w, b = scores[best_l2]["weights"]
@@ -258,13 +289,24 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         trainable = sum(int(np.prod(v.shape)) for v in upper.trainable_variables)
         log(f"fine-tuning the backbone after {config.cut_layer} with the head ({trainable} weights)")
         if config.int8_aware_head:
+
             def score():
                 return _auc(y_val, converted_int8_outputs(model, calibration, x_val_pixels))
         else:
+
             def score():
                 return _auc(y_val, _predict(upper, z_val))
-        fine_log = _fit_best(upper, z_train, y_train, score, epochs=config.fine_tune_epochs, lr=config.fine_tune_lr,
-                             batch_size=config.batch_size, weights=weights)
+
+        fine_log = _fit_best(
+            upper,
+            z_train,
+            y_train,
+            score,
+            epochs=config.fine_tune_epochs,
+            lr=config.fine_tune_lr,
+            batch_size=config.batch_size,
+            weights=weights,
+        )
         fine_log.update(selected_on=f"{chosen_on} validation ROC AUC", head_trained=not config.int8_aware_head)
     for layer in model.layers:
         layer.trainable = False
@@ -273,14 +315,21 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     return model, {
         "config": config.to_json(),
         "train_images": len(train_samples),
-        "train_views": int(len(y_train)),
+        "train_views": len(y_train),
         "validation_images": len(val_samples),
         "class_weights": {dataset.labels[k]: round(v, 4) for k, v in weights.items()},
-        "head": {"features": int(f_train.shape[1]), "l2": best_l2, "stage_scales": [round(k, 6) for k in tap_scale],
-                 "int8_aware": config.int8_aware_head, "l2_chosen_on": f"{chosen_on} validation ROC AUC",
-                 "validation_auc_by_l2": {str(k): {kind: round(v[kind], 4) for kind in ("float32", "int8")
-                                                   if v[kind] is not None} for k, v in scores.items()},
-                 "validation_auc": round(scores[best_l2][chosen_on], 4)},
+        "head": {
+            "features": int(f_train.shape[1]),
+            "l2": best_l2,
+            "stage_scales": [round(k, 6) for k in tap_scale],
+            "int8_aware": config.int8_aware_head,
+            "l2_chosen_on": f"{chosen_on} validation ROC AUC",
+            "validation_auc_by_l2": {
+                str(k): {kind: round(v[kind], 4) for kind in ("float32", "int8") if v[kind] is not None}
+                for k, v in scores.items()
+            },
+            "validation_auc": round(scores[best_l2][chosen_on], 4),
+        },
         "fine_tune": fine_log,
         "seconds": round(seconds, 1),
     }
