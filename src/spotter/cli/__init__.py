@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "stats", "sql", "export", "reprocess", "dlq"]
 
@@ -12,7 +13,7 @@ SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "stats", "sql",
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line (`spotter query: argument --since: ...`), never the usage block."""
 
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -20,7 +21,8 @@ def join_dashed_values(parser: argparse.ArgumentParser, argv: list[str]) -> list
     """`--bbox -33.9,151.1,...`: argparse takes a value starting with "-" for an option unless it is a
     plain negative number. Glue such a value to its option (`--bbox=-33.9,...`) when the option takes
     one value and the value is no option of this command."""
-    takes_value, known = set(), set()
+    takes_value: set[str] = set()
+    known: set[str] = set()
     actions = list(parser._actions)
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

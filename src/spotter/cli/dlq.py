@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .target import TargetError, add_target_arguments, require, resolve
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("dlq", help="show dead-lettered messages and redrive them")
     parser.add_argument("--redrive", action="store_true", help="send retryable messages back to the classify queue")
     parser.add_argument("--all", action="store_true", help="with --redrive: also messages that will fail again")
@@ -16,7 +17,7 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import client
     from ..adapters.s3 import S3Inspector
     from ..adapters.sqs import SqsDeadLetterQueue, SqsQueue
@@ -27,13 +28,12 @@ def run(args) -> int:
         dlq_url = args.dlq_url or target.dead_letter_queue_url
         if not dlq_url:
             raise TargetError("no dead-letter queue URL: pass --dlq-url")
-        if args.redrive:
-            require(target, "queue_url")
+        queue_url = require(target, "queue_url")[0] if args.redrive else None
     except TargetError as exc:
         print(f"spotter dlq: {exc}", file=sys.stderr)
         return 2
     sqs = client("sqs")
-    queue = SqsQueue(sqs, target.queue_url) if args.redrive else None
+    queue = SqsQueue(sqs, queue_url) if queue_url is not None else None
     reviewed = review(SqsDeadLetterQueue(sqs, dlq_url), S3Inspector(client("s3")), queue, redrive_all=args.all)
     print(f"{len(reviewed)} dead-lettered message{'s' if len(reviewed) != 1 else ''} ({target.description})")
     for item in reviewed:

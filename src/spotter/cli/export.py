@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..query import QueryError
+from ..records import PredictionRecord
 from ..tabular import write
 from .query import STDOUT, add_excel_argument, check_output
 from .target import TargetError, add_target_arguments, require, resolve
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("export", help="export every prediction to Parquet or CSV")
     parser.add_argument("--format", choices=("parquet", "csv", "jsonl"), default="parquet")
     parser.add_argument(
@@ -26,8 +29,8 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def summary(records) -> list[str]:
-    groups: dict[str, list[float]] = defaultdict(list)
+def summary(records: Iterable[PredictionRecord]) -> list[str]:
+    groups: dict[str | None, list[float]] = defaultdict(list)
     for record in records:
         name = record.label if record.status == "ok" else "(rejected)"
         groups[name].append(record.score or 0.0)
@@ -38,7 +41,7 @@ def summary(records) -> list[str]:
     ]
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import resource
     from ..adapters.dynamodb import DynamoPredictionQueries
 

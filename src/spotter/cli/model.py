@@ -6,9 +6,12 @@ imported only when one of these commands runs, never by `spotter --help` or `spo
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
 
@@ -21,7 +24,7 @@ _DEMO_TFLITE = REPO_MODEL_DIR / DEFAULT_MODEL_FILE
 _DEMO_SPLIT = REPO_MODEL_DIR / "skin-lesion-split.json"
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "model", help="train, convert to int8 TFLite and evaluate a classifier (needs TensorFlow)"
     )
@@ -160,11 +163,11 @@ def _fail(message: str) -> int:
     return 2
 
 
-def _one_line_errors(command):
+def _one_line_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A user's mistake (a bad file, folder, option or model) is one line, not a traceback."""
     from ..errors import ModelError, RejectedImage
 
-    def run(args) -> int:
+    def run(args: argparse.Namespace) -> int:
         try:
             return command(args)
         except (OSError, ValueError, KeyError, ModelError, RejectedImage) as exc:
@@ -181,7 +184,7 @@ def _split_beside(model: Path) -> Path:
     return model.with_suffix(".split.json")
 
 
-def run_train(args) -> int:
+def run_train(args: argparse.Namespace) -> int:
     from ..modelbuild.data import load_dataset, load_split, save_split, stratified_split
     from ..modelbuild.train import TrainConfig, save_model, train
 
@@ -205,7 +208,7 @@ def run_train(args) -> int:
     return 0
 
 
-def run_convert(args) -> int:
+def run_convert(args: argparse.Namespace) -> int:
     from ..card import card_path_for, load_labels
     from ..modelbuild.cardfile import build_card, write_card
     from ..modelbuild.convert import calibration_from_folder, convert, input_clipping, model_input_size, tensor_types
@@ -222,7 +225,7 @@ def run_convert(args) -> int:
     if args.calibration_limit < 1:
         return _fail("--calibration-limit must be at least 1")
     train_log = args.model.with_suffix(".train.json")
-    training = json.loads(train_log.read_text()) if train_log.exists() else None
+    training: dict[str, Any] | None = json.loads(train_log.read_text()) if train_log.exists() else None
     if args.qat_epochs and not (args.data and training and _split_beside(args.model).exists()):
         return _fail(
             "--qat-epochs works on a model from `spotter model train` (MODEL.train.json and MODEL.split.json "
@@ -233,7 +236,7 @@ def run_convert(args) -> int:
     size = model_input_size(args.model)
     calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
     method = "post-training quantization"
-    if args.qat_epochs:
+    if args.qat_epochs and training:  # training: there whenever --qat-epochs is (checked above)
         from ..modelbuild.convert import load_keras_model
         from ..modelbuild.data import load_dataset
         from ..modelbuild.qat import quantization_aware_int8
@@ -285,7 +288,7 @@ def run_convert(args) -> int:
     return 0
 
 
-def run_evaluate(args) -> int:
+def run_evaluate(args: argparse.Namespace) -> int:
     from ..card import card_path_for
     from ..modelbuild.cardfile import read_card
     from ..modelbuild.convert import load_keras_model
@@ -328,7 +331,7 @@ def run_evaluate(args) -> int:
     return 0
 
 
-def run_build_demo(args) -> int:
+def run_build_demo(args: argparse.Namespace) -> int:
     from ..modelbuild.demo import build_demo, refresh_demo_card
 
     try:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..classifier import Classifier
 from ..config import Settings
@@ -12,7 +14,7 @@ from ..errors import ModelError, RejectedImage
 from ..imaging import DecodeLimits, decode_image
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("predict", help="classify local image files, one JSON line per image")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     parser.add_argument("--model", type=Path, help="a .tflite classifier (default: the shipped demo model)")
@@ -29,7 +31,7 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     try:
         classifier = Classifier.load(
@@ -44,7 +46,7 @@ def run(args) -> int:
     limits = DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
     failures = 0
     for path in args.images:
-        result: dict = {"file": str(path)}
+        result: dict[str, Any] = {"file": str(path)}
         try:
             data = path.read_bytes()
             decoded = decode_image(data, classifier.input_size, limits)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import TextIO
 
 
 def _clock(seconds: float) -> str:
@@ -13,7 +14,7 @@ def _clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: int, total_bytes: int, label: str = "files", stream=None):
+    def __init__(self, total: int, total_bytes: int, label: str = "files", stream: TextIO | None = None) -> None:
         self.total, self.total_bytes, self.label = total, total_bytes, label
         self.stream = stream or sys.stderr
         self.tty = getattr(self.stream, "isatty", lambda: False)()

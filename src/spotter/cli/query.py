@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..names import stored_names
+from ..ports import PredictionQueries
 from ..query import PredictionQuery, QueryError
 from ..records import normalise_time
 from ..tabular import FORMATS, write
@@ -45,7 +46,7 @@ def _limit(value: str) -> int:
     return int(value)
 
 
-def add_filter_arguments(parser) -> None:
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     """The filters `spotter query` and `spotter stats` share."""
     parser.add_argument("--label", help="top label (matched without regard to case)")
     parser.add_argument("--source", help="drone/camera name, or 'web' for page uploads")
@@ -67,7 +68,7 @@ def add_filter_arguments(parser) -> None:
     parser.add_argument("--model", help="only this model (name@version); default: every version")
 
 
-def query_from_args(args, limit: int = 1000) -> PredictionQuery:
+def query_from_args(args: argparse.Namespace, limit: int = 1000) -> PredictionQuery:
     return PredictionQuery(
         batch=args.batch,
         source=args.source,
@@ -85,7 +86,7 @@ def query_from_args(args, limit: int = 1000) -> PredictionQuery:
     )
 
 
-def with_stored_names(query: PredictionQuery, queries, command: str) -> PredictionQuery:
+def with_stored_names(query: PredictionQuery, queries: PredictionQueries, command: str) -> PredictionQuery:
     """Label, source and model as the table spells them (a note on stderr when the case differed);
     a QueryError listing the known names when there is no such one."""
     query, notes = stored_names(query, queries)
@@ -113,7 +114,7 @@ def check_output(output: Path | None, fmt: str | None = None, excel: bool = Fals
         raise QueryError(f"cannot write {output}: no folder {output.parent}")
 
 
-def add_excel_argument(parser) -> None:
+def add_excel_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--excel",
         action="store_true",
@@ -122,7 +123,7 @@ def add_excel_argument(parser) -> None:
     )
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("query", help="query predictions by label, source, batch, time, score, place")
     add_filter_arguments(parser)
     parser.add_argument("--limit", type=_limit, help="at most this many records (default: all)")
@@ -133,7 +134,7 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import resource
     from ..adapters.dynamodb import DynamoPredictionQueries
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from ..records import normalise_time
 from .target import TargetError, add_target_arguments, require, resolve
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "reprocess", help="queue stored images for classification again (results are kept per model version)"
     )
@@ -27,7 +28,7 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import client
     from ..adapters.dynamodb_records import DynamoRecordReader
     from ..adapters.s3 import S3Folder
@@ -36,7 +37,7 @@ def run(args) -> int:
 
     try:
         target = resolve(args)
-        require(target, "bucket", "queue_url")
+        bucket, queue_url = require(target, "bucket", "queue_url")
         since = normalise_time(args.since) if args.since else None
         until = normalise_time(args.until) if args.until else None
         if (args.since and not since) or (args.until and not until):
@@ -44,7 +45,7 @@ def run(args) -> int:
     except (TargetError, ValueError) as exc:
         print(f"spotter reprocess: {exc}", file=sys.stderr)
         return 2
-    folder = S3Folder(client("s3"), target.bucket)
+    folder = S3Folder(client("s3"), bucket)
     matched = matching_objects(folder, args.source, args.batch, since, until)
     # The model the classify function serves is known for the local stack (local.json). An image that
     # already has that model's record for its current content would get the same answer again: say so
@@ -52,14 +53,10 @@ def run(args) -> int:
     unchanged: set[str] = set()
     if target.model and target.table and matched:
         unchanged = already_classified(
-            DynamoRecordReader(client("dynamodb"), target.table), target.bucket, target.model, matched
+            DynamoRecordReader(client("dynamodb"), target.table), bucket, target.model, matched
         )
     chosen = [m for m in matched if args.force or m.key not in unchanged]
-    queued = (
-        0
-        if args.dry_run
-        else queue_for_classification(SqsQueue(client("sqs"), target.queue_url), target.bucket, chosen)
-    )
+    queued = 0 if args.dry_run else queue_for_classification(SqsQueue(client("sqs"), queue_url), bucket, chosen)
     model = f" with {target.model}" if target.model else ""
     verb = "would queue" if args.dry_run else "queued"
     line = f"{verb} {len(chosen) if args.dry_run else queued} images for classification{model} ({target.description})"

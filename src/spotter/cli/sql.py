@@ -35,7 +35,7 @@ def _max_rows(value: str) -> int:
     return int(value)
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("sql", help="run a read-only DuckDB SELECT over the table `predictions`")
     parser.add_argument(
         "query", metavar="SQL", help='one SELECT, e.g. "SELECT label, count(*) FROM predictions GROUP BY label"'
@@ -70,7 +70,7 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         from ..sql import SqlError, check, connect, parquet_files, stream
     except ImportError:
@@ -125,7 +125,7 @@ def run(args) -> int:
     return 0
 
 
-def _export(args, folder: Path) -> int:
+def _export(args: argparse.Namespace, folder: Path) -> int:
     from ..adapters.aws import resource
     from ..adapters.dynamodb import DynamoPredictionQueries
     from ..parquet_copy import LocalLayout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from .query import STDOUT, add_excel_argument, add_filter_arguments, check_outpu
 from .target import TargetError, add_target_arguments, require, resolve
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "stats", help="count predictions per label, source, batch, status, decision, model or day"
     )
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import resource
     from ..adapters.dynamodb import DynamoPredictionQueries
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .progress import Progress
 from .target import TargetError, add_target_arguments, require, resolve
 
+if TYPE_CHECKING:
+    from ..adapters.s3 import S3Folder
+    from ..sync import LocalFile
+
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("sync", help="upload a folder of images under drones/<source>/ (resumable)")
     parser.add_argument("folder", type=Path)
     parser.add_argument("--source", required=True, help="drone or camera name: files go to drones/<source>/")
@@ -26,7 +32,7 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def _upload_with_retries(folder, file, attempts: int) -> str | None:
+def _upload_with_retries(folder: S3Folder, file: LocalFile, attempts: int) -> str | None:
     from ..sync import MULTIPART_CHUNK, MULTIPART_THRESHOLD
 
     for attempt in range(1, attempts + 1):
@@ -42,7 +48,7 @@ def _upload_with_retries(folder, file, attempts: int) -> str | None:
     return None
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import client
     from ..adapters.s3 import S3Folder
     from ..sync import local_files, plan_sync, source_prefix
@@ -53,11 +59,11 @@ def run(args) -> int:
     try:
         prefix = source_prefix(args.source)
         target = resolve(args)
-        require(target, "bucket")
+        (bucket,) = require(target, "bucket")
     except (ValueError, TargetError) as exc:
         print(f"spotter sync: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    folder = S3Folder(client("s3"), target.bucket)
+    folder = S3Folder(client("s3"), bucket)
     files = local_files(args.folder, prefix, include_hidden=args.include_hidden)
     try:
         remote = {key: (size, etag) for key, size, etag, _ in folder.list(prefix)}

@@ -7,6 +7,7 @@ Order: explicit flags, then `--stack NAME` (CloudFormation outputs), then the en
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ class Target:
     model: str | None = None  # the model the local stack serves (local.json)
 
 
-def add_target_arguments(parser) -> None:
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("target (default: the running local stack)")
     group.add_argument("--stack", help="a deployed Spotter CloudFormation stack to read names from")
     group.add_argument("--bucket", help="uploads bucket name")
@@ -37,7 +38,7 @@ def add_target_arguments(parser) -> None:
     group.add_argument("--state-dir", type=Path, default=Path(".spotter"), help="local stack state (default .spotter)")
 
 
-def _from_stack(name: str) -> dict:
+def _from_stack(name: str) -> dict[str, str | None]:
     from ..adapters.aws import client
 
     try:
@@ -53,16 +54,21 @@ def _from_stack(name: str) -> dict:
     }
 
 
-def resolve(args) -> Target:
+def resolve(args: argparse.Namespace) -> Target:
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    found = {"bucket": args.bucket, "table": args.table, "queue_url": args.queue_url, "dead_letter_queue_url": None}
+    found: dict[str, str | None] = {
+        "bucket": args.bucket,
+        "table": args.table,
+        "queue_url": args.queue_url,
+        "dead_letter_queue_url": None,
+    }
     description = "flags"
     model = None
     if args.stack:
         found = {k: found[k] or v for k, v in _from_stack(args.stack).items()}
         description = f"stack {args.stack}"
-    env = {
+    env: dict[str, str | None] = {
         "bucket": os.environ.get("UPLOADS_BUCKET"),
         "table": os.environ.get("PREDICTIONS_TABLE"),
         "queue_url": os.environ.get("CLASSIFY_QUEUE_URL"),
@@ -97,8 +103,12 @@ def resolve(args) -> Target:
     return Target(description=description, model=model, **found)
 
 
-def require(target: Target, *names: str) -> None:
-    missing = [n for n in names if not getattr(target, n)]
+def require(target: Target, *names: str) -> tuple[str, ...]:
+    """The target's values for these names (`bucket, queue_url = require(target, "bucket", "queue_url")`);
+    a TargetError naming each one it does not say."""
+    values: list[str | None] = [getattr(target, n) for n in names]
+    missing = [n for n, value in zip(names, values, strict=True) if not value]
     if missing:
         flags = ", ".join("--" + n.replace("_", "-") for n in missing)
         raise TargetError(f"{target.description} does not say {', '.join(missing)}: pass {flags}")
+    return tuple(value for value in values if value)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import logging
 import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 
-def register(subparsers) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("up", help="run the local stack (moto, classifier, API, web page) on 127.0.0.1")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--web-port", type=int, default=0, help="web page port (default: a free one)")
@@ -42,7 +44,7 @@ def _is_wildcard(host: str) -> bool:
         return False
 
 
-def run(args) -> int:
+def run(args: argparse.Namespace) -> int:
     import os
 
     logging.basicConfig(
@@ -153,7 +155,7 @@ def run(args) -> int:
     return 0
 
 
-def _found(found: dict) -> str:
+def _found(found: dict[str, Any]) -> str:
     text = f"{found['images']} images, {found['records']} records, {found['pending']} pending"
     return text + (f", {found['dead_letters']} dead letters" if found.get("dead_letters") else "")
 
