@@ -6,7 +6,9 @@ API Gateway's JWT authorizer has already verified the token; this decides what i
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .keys import UPLOADS_PREFIX
 from .records import PredictionRecord
@@ -29,7 +31,7 @@ class Caller:
         return cls(subject=None)
 
     @classmethod
-    def from_claims(cls, claims: dict) -> Caller:
+    def from_claims(cls, claims: Mapping[str, Any]) -> Caller:
         raw = claims.get("cognito:groups") or ""
         if isinstance(raw, list):
             groups = raw
@@ -44,6 +46,8 @@ class Caller:
     @property
     def batch_prefix(self) -> str:
         """Batches a researcher creates start with a tag derived from their identity."""
+        if self.subject is None:  # everyone is trusted: no batch belongs to anyone (callers check first)
+            raise AccessDenied("an anonymous caller has no batch prefix")
         return "u" + hashlib.sha256(self.subject.encode()).hexdigest()[:10] + "-"
 
     def owns_batch(self, batch: str | None) -> bool:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .card import card_path_for, uncarded_version
 from .query import PredictionQuery, QueryError
@@ -18,7 +20,7 @@ _TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captur
 @dataclass(frozen=True)
 class ModelInfo:
     model_id: str
-    card: dict
+    card: dict[str, Any]
 
     @classmethod
     def load(cls, model_path: Path) -> ModelInfo:
@@ -37,7 +39,7 @@ class ModelInfo:
         return cls(model_id=f"{card['name']}@{card['version']}", card=card)
 
 
-def _number(params: dict, name: str) -> float | None:
+def _number(params: Mapping[str, str], name: str) -> float | None:
     raw = params.get(name)
     if raw in (None, ""):
         return None
@@ -50,16 +52,17 @@ def _number(params: dict, name: str) -> float | None:
     return value
 
 
-def query_from_params(params: dict, current_model: str, limit_default: int = 100) -> PredictionQuery:
+def query_from_params(params: Mapping[str, str], current_model: str, limit_default: int = 100) -> PredictionQuery:
     text = {name: params[name] for name in _TEXT_FILTERS if params.get(name)}
-    bbox = None
+    bbox: tuple[float, float, float, float] | None = None
     if params.get("bbox"):
         try:
-            bbox = tuple(float(v) for v in params["bbox"].split(","))
+            parts = tuple(float(v) for v in params["bbox"].split(","))
         except ValueError:
-            bbox = ()
-        if len(bbox) != 4:
+            parts = ()
+        if len(parts) != 4:
             raise QueryError("bbox must be south,west,north,east")
+        bbox = (parts[0], parts[1], parts[2], parts[3])
     limit = _number(params, "limit")
     model = params.get("model") or current_model
     return PredictionQuery(
@@ -68,7 +71,8 @@ def query_from_params(params: dict, current_model: str, limit_default: int = 100
         max_score=_number(params, "max_score"),
         bbox=bbox,
         model=None if model == "all" else model,
-        limit=limit_default if limit is None else int(limit) if limit.is_integer() else limit,  # a fraction: refused
+        # a fraction: 0, which PredictionQuery refuses as it refuses any limit outside 1..1000
+        limit=limit_default if limit is None else int(limit) if limit.is_integer() else 0,
     )
 
 
@@ -89,7 +93,7 @@ def view_type(record: PredictionRecord) -> str | None:
     return VIEW_TYPES.get(record.format or "")
 
 
-def record_view(record: PredictionRecord, image_url: str | None) -> dict:
+def record_view(record: PredictionRecord, image_url: str | None) -> dict[str, Any]:
     view = record.as_dict()
     view.pop("sequencer", None)
     view.update(capture_fields(record.captured_at))  # both keys, as in every other output

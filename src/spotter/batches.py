@@ -9,8 +9,9 @@ record of the batch (all model versions), so nothing of it is left to list, view
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
 from .ports import BatchObjects, RecordRemover
@@ -36,11 +37,11 @@ class BatchSummary:
     last_upload: str
     files: int = 0
     images: int = 0  # files stored in S3 (every record but a refusal)
-    by_status: dict | None = None
-    by_outcome: dict | None = None
-    names: list | None = None
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "batch": self.batch,
             "first_upload": self.first_upload,
@@ -85,7 +86,7 @@ def web_batches_query(model: str | None, now: datetime | None = None) -> Predict
 
 def owned_by(prefix: str | None) -> Callable[[PredictionRecord], bool]:
     """Records of batches starting with `prefix` (a researcher's tag); every web batch when None."""
-    return lambda record: bool(record.batch) and (prefix is None or record.batch.startswith(prefix))
+    return lambda record: bool(record.batch and (prefix is None or record.batch.startswith(prefix)))
 
 
 def batch_prefix(batch: str) -> str:
@@ -100,7 +101,7 @@ class Removal:
     versions: int  # stored object versions deleted (each upload is one; a re-upload adds one)
     records: int
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"batch": self.batch, "deleted_object_versions": self.versions, "deleted_records": self.records}
 
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ModelError
 from .preprocess import InputContract
@@ -34,7 +35,7 @@ class Scaling:
         return cls(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
 
     @classmethod
-    def from_json(cls, data: dict) -> Scaling:
+    def from_json(cls, data: dict[str, Any]) -> Scaling:
         if "range" in data:
             low, high = data["range"]
             return cls.from_range(float(low), float(high))
@@ -45,7 +46,7 @@ class Scaling:
             raise ModelError(f"card scaling needs 3 means and 3 non-zero stds, got {data}")
         return cls(mean=mean, std=std)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"mean": list(self.mean), "std": list(self.std)}
 
 
@@ -65,7 +66,7 @@ class Decision:
         return self.positive if positive_score >= self.threshold else self.negative
 
     @classmethod
-    def from_json(cls, data: dict, labels: tuple[str, ...]) -> Decision:
+    def from_json(cls, data: dict[str, Any], labels: tuple[str, ...]) -> Decision:
         if len(labels) != 2:
             raise ModelError(f"a card decision needs exactly two labels, the card has {len(labels)}")
         positive = str(data.get("positive", labels[1]))
@@ -98,7 +99,7 @@ class ModelCard:
     reducing_gap: float | None = 3.0
     pad_colour: tuple[int, int, int] = (0, 0, 0)
     decision: Decision | None = None  # binary cards only: the operating threshold the runtime applies
-    extra: dict = field(default_factory=dict)  # everything else on the card, kept verbatim
+    extra: dict[str, Any] = field(default_factory=dict)  # everything else on the card, kept verbatim
 
     @property
     def model_id(self) -> str:
@@ -115,7 +116,7 @@ class ModelCard:
         )
 
     @classmethod
-    def from_json(cls, data: dict) -> ModelCard:
+    def from_json(cls, data: dict[str, Any]) -> ModelCard:
         try:
             name, version, labels = str(data["name"]), str(data["version"]), tuple(str(x) for x in data["labels"])
         except KeyError as missing:
@@ -139,7 +140,7 @@ class ModelCard:
             extra=extra,
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         data = dict(self.extra)
         spec = dict(data.get("input", {}))
         if self.input_size:

@@ -6,8 +6,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from PIL import Image
 
 from .card import Decision, ModelCard, Scaling, card_path_for, load_card, load_labels, uncarded_version
@@ -44,7 +46,9 @@ def decision_rule(decision: Decision) -> str:
 class Classifier:
     """One loaded model. Not thread-safe (neither is the interpreter): one per worker."""
 
-    def __init__(self, interpreter: Interpreter, card: ModelCard, path: Path, float_range=(-1.0, 1.0)):
+    def __init__(
+        self, interpreter: Interpreter, card: ModelCard, path: Path, float_range: tuple[float, float] = (-1.0, 1.0)
+    ) -> None:
         self.path = path
         self.card = card
         self._interpreter = interpreter
@@ -107,24 +111,24 @@ class Classifier:
             card = ModelCard(**{**card.__dict__, "labels": load_labels(Path(labels_path))})
         return cls(interpreter, card, path, float_range=float_range)
 
-    def preprocess(self, image: Image.Image) -> np.ndarray:
+    def preprocess(self, image: Image.Image) -> NDArray[Any]:
         """The card's preprocessing contract (spotter.preprocess), then scaling and quantization."""
         return self.tensor_from_pixels(np.asarray(self.contract.apply(image), dtype=np.uint8))[np.newaxis]
 
-    def decide(self, scores: np.ndarray) -> str | None:
+    def decide(self, scores: NDArray[np.float32]) -> str | None:
         """The card's decision for these class scores, or None when the card has none."""
         if self.decision is None:
             return None
         return self.decision.decide(float(scores[self.labels.index(self.decision.positive)]))
 
-    def tensor_from_pixels(self, pixels: np.ndarray) -> np.ndarray:
+    def tensor_from_pixels(self, pixels: NDArray[np.uint8]) -> NDArray[Any]:
         """uint8 RGB pixels [..., 3] to the model's input values (scaled, and quantized when it takes integers)."""
         return self._to_input(pixels)
 
-    def scores(self, tensor: np.ndarray) -> np.ndarray:
+    def scores(self, tensor: NDArray[Any]) -> NDArray[np.float32]:
         self._interpreter.set_tensor(self._input["index"], tensor)
         self._interpreter.invoke()
-        raw = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
+        raw: NDArray[Any] = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
         scale, zero_point = self._output["quantization"]
         values = (raw.astype(np.float32) - zero_point) * scale if scale else raw.astype(np.float32)
         if self._binary:
@@ -152,11 +156,11 @@ class Classifier:
             preprocess_ms=(prepared - started) * 1000.0,
             inference_ms=(finished - prepared) * 1000.0,
             decision=decided,
-            decision_rule=decision_rule(self.decision) if decided is not None else None,
+            decision_rule=decision_rule(self.decision) if self.decision is not None else None,
         )
 
 
-def _card_for(path: Path, content: bytes, input_dtype: np.dtype) -> ModelCard:
+def _card_for(path: Path, content: bytes, input_dtype: np.dtype[Any]) -> ModelCard:
     """The card beside the model, else one made from the model's own metadata (Task Library rules:
     normalization applies to float inputs only; quantized inputs take pixels as they are)."""
     card_file = card_path_for(path)
@@ -180,8 +184,11 @@ def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, .
 
 
 def input_converter(
-    dtype: np.dtype, quantization, scaling: Scaling | None, float_range
-) -> Callable[[np.ndarray], np.ndarray]:
+    dtype: np.dtype[Any],
+    quantization: tuple[float, int] | None,
+    scaling: Scaling | None,
+    float_range: tuple[float, float],
+) -> Callable[[NDArray[np.uint8]], NDArray[Any]]:
     """A function from uint8 RGB pixels [..., 3] to the model's input values: a lookup in `input_table`."""
     table = input_table(dtype, quantization, scaling, float_range)
     if (table == table[:, :1]).all():  # one scaling for all channels: a flat lookup, the fast path
@@ -191,7 +198,12 @@ def input_converter(
     return lambda pixels: np.stack([np.take(lut, pixels[..., c]) for c, lut in enumerate(channels)], axis=-1)
 
 
-def input_table(dtype: np.dtype, quantization, scaling: Scaling | None, float_range) -> np.ndarray:
+def input_table(
+    dtype: np.dtype[Any],
+    quantization: tuple[float, int] | None,
+    scaling: Scaling | None,
+    float_range: tuple[float, float],
+) -> NDArray[Any]:
     """[256, 3]: the input tensor's value for each 8-bit pixel value, per channel."""
     scale, zero_point = quantization if quantization else (0.0, 0)
     pixel = np.arange(256, dtype=np.float64)[:, np.newaxis]
@@ -210,7 +222,7 @@ def input_table(dtype: np.dtype, quantization, scaling: Scaling | None, float_ra
     return quantize(real, scale, zero_point, dtype)
 
 
-def quantize(real: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
+def quantize(real: NDArray[np.float64], scale: float, zero_point: int, dtype: np.dtype[Any]) -> NDArray[Any]:
     """Real values to a quantized tensor as TFLite's QUANTIZE op does: real / scale rounded half away
     from zero, plus the zero point, clamped. Not np.rint: it rounds halves to even, and with the usual
     [-1, 1] scaling (scale 2/255, zero point -1) every pixel lands on a half, so pairs of neighbouring
@@ -218,17 +230,19 @@ def quantize(real: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarr
     scaled = np.asarray(real, np.float64) / float(scale)
     rounded = np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)
     info = np.iinfo(dtype)
-    return np.clip(rounded + int(zero_point), info.min, info.max).astype(dtype)
+    clipped: NDArray[np.float64] = np.clip(rounded + int(zero_point), info.min, info.max)
+    return clipped.astype(dtype)
 
 
 def _is_softmax_output(scale: float, zero_point: int) -> bool:
     return abs(float(scale) - 1.0 / 256.0) < 1e-9 and int(zero_point) in (-128, 0)
 
 
-def _looks_like_probabilities(values: np.ndarray) -> bool:
+def _looks_like_probabilities(values: NDArray[np.float32]) -> bool:
     return bool(values.size) and float(values.min()) >= -1e-3 and abs(float(values.sum()) - 1.0) < 0.02
 
 
-def _softmax(values: np.ndarray) -> np.ndarray:
-    shifted = np.exp(values - values.max())
-    return shifted / shifted.sum()
+def _softmax(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    shifted: NDArray[np.float32] = np.exp(values - values.max())
+    probabilities: NDArray[np.float32] = shifted / shifted.sum()
+    return probabilities

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +22,12 @@ def default_model_path() -> Path:
     return REPO_MODEL_DIR / DEFAULT_MODEL_FILE
 
 
-def aws_endpoint_url(env: dict | None = None) -> str | None:
+def aws_endpoint_url(env: Mapping[str, str] | None = None) -> str | None:
     """The AWS endpoint override (a moto server) as the environment says now; None: AWS itself."""
     return (os.environ if env is None else env).get("AWS_ENDPOINT_URL") or None
 
 
-def _int(env: dict, name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
         return default
@@ -80,7 +81,7 @@ class Settings:
         return round(max(1.0, (self.function_timeout_s - self.batch_reserve_s) / max(1, self.batch_size)), 2)
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         defaults = cls()
         origins = env.get("ALLOWED_ORIGINS", "")

@@ -94,7 +94,7 @@ def review(
     for message in dead_letters.receive_all(hold_s=HOLD_S):
         diagnosis = diagnose_with_heads(message.body, message.receive_count, inspector)
         redrive = queue is not None and (diagnosis.retryable or redrive_all)
-        if redrive:
+        if redrive and queue is not None:
             queue.send([message.body])
             dead_letters.delete(message)
         else:

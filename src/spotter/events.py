@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 from urllib.parse import unquote_plus
 
 from .errors import MalformedEvent
@@ -20,7 +21,7 @@ class S3Object:
     event_time: str | None = None
     event_name: str = "ObjectCreated:Put"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -29,7 +30,7 @@ def is_folder_marker(key: str) -> bool:
     return key.endswith("/") or key.endswith("_$folder$")
 
 
-def _object_from_record(record: dict) -> S3Object | None:
+def _object_from_record(record: dict[str, Any]) -> S3Object | None:
     if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
         raise MalformedEvent(f"not an S3 event record: {str(record)[:200]}")
     name = str(record.get("eventName", ""))
@@ -64,7 +65,7 @@ def _object_from_record(record: dict) -> S3Object | None:
     )
 
 
-def objects_in_s3_event(event: dict) -> list[S3Object]:
+def objects_in_s3_event(event: dict[str, Any]) -> list[S3Object]:
     """The created objects in an S3 notification; [] for the s3:TestEvent sent on configuration."""
     if not isinstance(event, dict):
         raise MalformedEvent("an S3 notification must be a JSON object")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from PIL import ExifTags, Image
 
@@ -26,7 +27,7 @@ class FieldMetadata:
     camera: str | None = None
 
 
-def _text(value) -> str | None:
+def _text(value: object) -> str | None:
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
@@ -51,7 +52,7 @@ def _capture_time(exif: Image.Exif) -> str | None:
     return iso
 
 
-def _degrees(dms, ref) -> float | None:
+def _degrees(dms: Any, ref: object) -> float | None:  # dms: whatever the EXIF holds
     try:
         d, m, s = (float(x) for x in dms)
     except (TypeError, ValueError, ZeroDivisionError):

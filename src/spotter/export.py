@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from typing import Any, TextIO
 
 from .records import PredictionRecord, capture_fields
 
@@ -53,7 +54,7 @@ COLUMNS: list[tuple[str, str]] = [
 COLUMN_NAMES = [name for name, _ in COLUMNS]
 
 
-def row(record: PredictionRecord) -> dict:
+def row(record: PredictionRecord) -> dict[str, Any]:
     """The record's values by column; `top` as a list of {label, score}, times as ISO strings."""
     values = {name: getattr(record, name, None) for name in COLUMN_NAMES}
     values["top"] = [{"label": t["label"], "score": float(t["score"])} for t in record.top]
@@ -61,14 +62,14 @@ def row(record: PredictionRecord) -> dict:
     return values
 
 
-def top_text(top: list[dict]) -> str | None:
+def top_text(top: list[dict[str, Any]]) -> str | None:
     return "|".join(f"{t['label']}:{t['score']:.4f}" for t in top) or None
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_cell(value):
+def csv_cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
@@ -77,7 +78,7 @@ def csv_cell(value):
     return value
 
 
-def write_csv(records: Iterable[PredictionRecord], stream, header: bool = True) -> None:
+def write_csv(records: Iterable[PredictionRecord], stream: TextIO, header: bool = True) -> None:
     """The one CSV writer (API and CLI). RFC 4180 line ends: Python 3.11/3.12's writer quotes a field
     holding a character of the line terminator, so with "\r\n" a bare "\r" is quoted too (with "\n"
     it was not, and spreadsheets read the text after it as a new row)."""

@@ -14,10 +14,11 @@ import re
 import struct
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import RejectedImage
 from .exif import FieldMetadata, read_field_metadata
@@ -128,7 +129,8 @@ def jpeg_layout(data: bytes, stop_after_scans: int) -> JpegLayout | None:
     its scan count (0xFFDA), whether it is progressive, its frame size and sampling."""
     if data[:2] != b"\xff\xd8":
         return None
-    at, scans, progressive, size, components = 2, 0, False, (0, 0), ()
+    at, scans, progressive, size = 2, 0, False, (0, 0)
+    components: tuple[tuple[int, int], ...] = ()
     end = len(data)
     while at + 4 <= end and scans <= stop_after_scans:
         if data[at] != 0xFF:
@@ -167,7 +169,8 @@ def jpeg_layout(data: bytes, stop_after_scans: int) -> JpegLayout | None:
     return JpegLayout(scans, progressive, size[0], size[1], components)
 
 
-def _tiff_reader(data: bytes):
+def _tiff_reader(data: bytes) -> tuple[str, int, str, int, str] | None:
+    """(byte order, first IFD offset, entry-count format, entry size, offset format); None: not a TIFF."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None or len(data) < 16:
         return None
@@ -275,7 +278,8 @@ def precheck(data: bytes, limits: DecodeLimits) -> int | None:
     if data[:2] == b"\xff\xd8":
         layout = jpeg_layout(data, limits.max_jpeg_scans)
         if layout and layout.scans > limits.max_jpeg_scans:
-            total = jpeg_layout(data, 10_000_000).scans
+            full = jpeg_layout(data, 10_000_000)  # never None: the data starts with SOI
+            total = full.scans if full is not None else layout.scans
             raise RejectedImage(
                 f"JPEG has {total:,} scans, over the {limits.max_jpeg_scans:,}-scan limit by "
                 f"{total - limits.max_jpeg_scans:,} (each scan is another pass over the picture)"
@@ -351,7 +355,7 @@ def estimate_memory(image: Image.Image, layout: JpegLayout | None = None) -> int
             blocks_h = -(-layout.height * max(v, 1) // (8 * v_max))
             need += blocks_w * blocks_h * 64 * 2
     if image.format == "TIFF":  # libtiff reads a whole strip or tile before Pillow unpacks it
-        tile = image.tile[0] if image.tile else None
+        tile = image.tile[0] if isinstance(image, ImageFile.ImageFile) and image.tile else None
         rows = min(height, int(getattr(image, "tag_v2", {}).get(278, height) or height))
         if tile is not None:
             need += width * rows * bytes_per_pixel(image.mode)
@@ -394,7 +398,11 @@ def _high_depth_to_l(image: Image.Image, value_range: tuple[float, float] | None
     return Image.fromarray(values.astype(np.uint8), "L")
 
 
-def to_rgb(image: Image.Image, background=(255, 255, 255), value_range=None) -> Image.Image:
+def to_rgb(
+    image: Image.Image,
+    background: tuple[int, int, int] = (255, 255, 255),
+    value_range: tuple[float, float] | None = None,
+) -> Image.Image:
     """Any Pillow mode to RGB; transparency is flattened onto a white background."""
     if image.mode == "RGB":
         return image
@@ -410,7 +418,7 @@ def to_rgb(image: Image.Image, background=(255, 255, 255), value_range=None) -> 
     return image.convert("RGB")
 
 
-def _bands(image: Image.Image, rows: int):
+def _bands(image: Image.Image, rows: int) -> Iterator[Image.Image]:
     for top in range(0, image.height, rows):
         yield image.crop((0, top, image.width, min(image.height, top + rows)))
 
@@ -484,7 +492,7 @@ def decode_image(
         image=rgb,
         width=width,
         height=height,
-        format=image.format,
+        format=image.format or "",  # an opened file always has one
         frames=frames,
         field=field,
         decode_ms=(time.perf_counter() - started) * 1000.0,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .query import QueryError
+from .ports import PredictionQueries
+from .query import PredictionQuery, QueryError
 
 
 def resolve_name(
@@ -26,11 +27,12 @@ def resolve_name(
     raise QueryError(f"no {field} {value!r} in the table; known {field}s{sample}: {listed}")
 
 
-def stored_names(query, queries):
+def stored_names(query: PredictionQuery, queries: PredictionQueries) -> tuple[PredictionQuery, list[str]]:
     """`query` with label, source and model as the table spells them, and the notes saying where the
     case differed: what `spotter query`, `spotter stats` and `GET /stats` all do. `queries` is a port
     with `exists(field, value)` and `known_values(field)`. A QueryError lists the known names."""
-    changes, notes = {}, []
+    changes: dict[str, str] = {}
+    notes: list[str] = []
     for field in ("label", "source", "model"):
         value = getattr(query, field)
         if value:

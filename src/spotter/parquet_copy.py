@@ -14,9 +14,13 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .records import PredictionRecord
 from .tabular import arrow_table
+
+if TYPE_CHECKING:  # imported where used: pyarrow is an optional dependency
+    import pyarrow as pa
 
 PARTITION = "upload_day"
 DAY_FILE = "records.parquet"
@@ -26,11 +30,11 @@ def day_folder(day: str) -> str:
     return f"{PARTITION}={day}/"
 
 
-def day_table(records: Iterable[PredictionRecord]):
+def day_table(records: Iterable[PredictionRecord]) -> pa.Table:
     return arrow_table(records, drop=(PARTITION,))
 
 
-def to_parquet_bytes(table) -> bytes:
+def to_parquet_bytes(table: pa.Table) -> bytes:
     import pyarrow.parquet as pq
 
     buffer = io.BytesIO()
@@ -38,7 +42,7 @@ def to_parquet_bytes(table) -> bytes:
     return buffer.getvalue()
 
 
-def from_parquet_bytes(data: bytes):
+def from_parquet_bytes(data: bytes) -> pa.Table:
     import pyarrow.parquet as pq
 
     return pq.read_table(io.BytesIO(data))
@@ -82,7 +86,7 @@ def changes_by_day(changes: Iterable[Change]) -> dict[str, DayChanges]:
     return days
 
 
-def merge_day(existing, changes: DayChanges):
+def merge_day(existing: pa.Table | None, changes: DayChanges) -> pa.Table:
     """A day's table with `changes` applied: rows of touched records replaced or dropped. Idempotent,
     so a retried stream batch writes the same file."""
     import pyarrow as pa
@@ -105,7 +109,7 @@ class LocalLayout:
     """Writes records into the layout under `root` in part files of at most `chunk` records per
     flush: memory holds one chunk, never the table."""
 
-    def __init__(self, root: Path, chunk: int = 50_000):
+    def __init__(self, root: Path, chunk: int = 50_000) -> None:
         self.root, self.chunk = Path(root), chunk
         self.pending: list[PredictionRecord] = []
         self.parts = 0

@@ -11,11 +11,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .records import PredictionRecord
 
 if TYPE_CHECKING:  # only for annotations: query.py is domain too, but keep this module's imports light
+    from .imaging import DecodedImage
     from .query import PredictionQuery
 
 
@@ -78,9 +79,9 @@ class Decoder(Protocol):
         target_size: tuple[int, int] = (224, 224),
         use_draft: bool = True,
         seconds: float | None = None,
-    ): ...
+    ) -> DecodedImage: ...
 
-    def start(self, wait: bool = True) -> None: ...
+    def start(self, wait: bool = True) -> object: ...  # BudgetedDecoder returns itself
 
     def close(self) -> None: ...
 
@@ -118,7 +119,7 @@ class RecordRemover(Protocol):
 class Presigner(Protocol):
     def upload_form(
         self, key: str, content_type: str, max_bytes: int, expires_s: int, metadata: dict[str, str] | None = None
-    ) -> dict: ...
+    ) -> dict[str, Any]: ...
 
     def view_url(self, key: str, expires_s: int, content_type: str) -> str: ...
 

@@ -23,6 +23,7 @@ factor while the picture is over 3x the target, then the filter).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
@@ -54,7 +55,7 @@ class InputContract:
     reducing_gap: float | None = 3.0
     pad_colour: tuple[int, int, int] = (0, 0, 0)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
             raise ModelError(f"card input.resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
         if self.filter not in FILTERS:
@@ -66,7 +67,7 @@ class InputContract:
         """The picture the network sees (before scaling), at `size`."""
         return fit(image, self.size, self.resize, self.filter, self.reducing_gap, self.pad_colour)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "resize": self.resize,
             "filter": self.filter,
@@ -76,7 +77,7 @@ class InputContract:
         }
 
     @classmethod
-    def from_json(cls, size: tuple[int, int], spec: dict) -> InputContract:
+    def from_json(cls, size: tuple[int, int], spec: dict[str, Any]) -> InputContract:
         gap = spec.get("reducing_gap", 3.0)
         colour = tuple(int(c) for c in spec.get("pad_colour", (0, 0, 0)))
         if len(colour) != 3:
@@ -107,7 +108,7 @@ def fit(
     mode: str = "squash",
     filter: str = "bilinear",
     reducing_gap: float | None = 3.0,
-    pad_colour=(0, 0, 0),
+    pad_colour: tuple[int, int, int] = (0, 0, 0),
 ) -> Image.Image:
     size = (int(size[0]), int(size[1]))
     resample = FILTERS[filter]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
 from .records import STATUSES
@@ -49,7 +50,7 @@ class PredictionQuery:
     limit: int = 100
     cursor: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.status is not None and self.status not in STATUSES:
             raise QueryError(f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
         if not isinstance(self.limit, int) or not 1 <= self.limit <= 1000:
@@ -86,7 +87,7 @@ class PredictionQuery:
             return f"{UPLOADS_PREFIX}{self.batch}/"
         return f"{DRONES_PREFIX}{self.source}/{self.batch}/"
 
-    def replace(self, **changes) -> PredictionQuery:
+    def replace(self, **changes: Any) -> PredictionQuery:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return PredictionQuery(**values)

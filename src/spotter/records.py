@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
+from typing import Any
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
@@ -61,7 +63,7 @@ def split_capture_time(value: str | None) -> tuple[str | None, str | None]:
     return (value, None) if value.endswith("Z") or "+" in value[10:] else (None, value)
 
 
-def capture_fields(value: str | None) -> dict:
+def capture_fields(value: str | None) -> dict[str, str | None]:
     """Both capture fields, as every output shows them: `captured_at` the UTC instant (when the camera
     recorded its offset), `captured_at_local` the camera's clock (when it did not); the other None."""
     utc, local = split_capture_time(value)
@@ -111,7 +113,7 @@ class PredictionRecord:
     reason: str | None = None
     label: str | None = None
     score: float | None = None
-    top: list[dict] = field(default_factory=list)
+    top: list[dict[str, Any]] = field(default_factory=list)
     width: int | None = None
     height: int | None = None
     format: str | None = None
@@ -134,13 +136,13 @@ class PredictionRecord:
     def upload_day(self) -> str:
         return self.uploaded_at[:10]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict without empty fields (DynamoDB indexes stay sparse)."""
         data = {k: v for k, v in asdict(self).items() if v is not None and v != []}
         data["upload_day"] = self.upload_day
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> PredictionRecord:
+    def from_dict(cls, data: Mapping[str, Any]) -> PredictionRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from .export import to_csv
 from .query import PredictionQuery
@@ -17,9 +18,9 @@ Fetch = Callable[[PredictionQuery], "tuple[list[PredictionRecord], str | None]"]
 def json_page(
     fetch: Fetch,
     query: PredictionQuery,
-    render: Callable[[PredictionRecord], dict],
+    render: Callable[[PredictionRecord], dict[str, Any]],
     budget: int = RESPONSE_BUDGET_BYTES,
-) -> dict:
+) -> dict[str, Any]:
     """`{"items", "next"}` for one page; a page over the budget is fetched again with half the limit
     (its cursor then points just past the smaller page, so nothing is skipped)."""
     while True:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TextIO
 
 from .export import csv_cell
 
 ROW_FORMATS = ("table", "csv", "json")
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):  # BLOBs as hex, in every format
@@ -38,7 +39,7 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
@@ -48,12 +49,19 @@ def _cell(value) -> str:
     return printable(str(_plain(value)))
 
 
-def write_rows(columns: list[str], rows: list[tuple], fmt: str, stream, noun: str = "row") -> int:
+def write_rows(
+    columns: list[str], rows: Sequence[tuple[object, ...]], fmt: str, stream: TextIO, noun: str = "row"
+) -> int:
     return write_row_chunks(columns, [rows], fmt, stream, noun)[0]
 
 
 def write_row_chunks(
-    columns: list[str], chunks: Iterable[list[tuple]], fmt: str, stream, noun: str = "row", max_rows: int | None = None
+    columns: list[str],
+    chunks: Iterable[Sequence[tuple[object, ...]]],
+    fmt: str,
+    stream: TextIO,
+    noun: str = "row",
+    max_rows: int | None = None,
 ) -> tuple[int, bool]:
     """Write rows as they come, a chunk at a time (memory bounded by a chunk, whatever the total);
     stop after `max_rows`. A terminal table sizes its columns on the first chunk and clips later
@@ -82,12 +90,13 @@ def write_row_chunks(
             count += len(rows)
         else:
             cells = [[_cell(v) for v in r] for r in rows]
-            if widths is None and cells:
-                widths = [min(40, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
-                stream.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
-            for values in cells:
-                clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
-                stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
+            if cells:
+                if widths is None:
+                    widths = [min(40, max([len(c)] + [len(r[i]) for r in cells])) for i, c in enumerate(columns)]
+                    stream.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+                for values in cells:
+                    clipped = [v if len(v) <= w else v[: w - 1] + "…" for v, w in zip(values, widths)]
+                    stream.write("  ".join(v.ljust(w) for v, w in zip(clipped, widths)).rstrip() + "\n")
             count += len(rows)
         if max_rows is not None and count >= max_rows:
             more = more or any(len(rest) for rest in chunks)

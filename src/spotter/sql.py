@@ -11,8 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .parquet_copy import PARTITION
+
+if TYPE_CHECKING:  # imported where used, as the CLI needs it only for `spotter sql`
+    import duckdb
+
+Row = tuple[Any, ...]  # one answer row: whatever SQL types the statement selects
 
 TABLE = "predictions"
 ALLOWED = {"SELECT", "EXPLAIN"}
@@ -55,12 +61,16 @@ def parquet_files(data: Path) -> list[Path]:
     return sorted(Path(data).glob(f"{PARTITION}=*/*.parquet"))
 
 
-def connect(data: Path, temp: Path, memory_limit: str | None = None):
+def connect(data: Path, temp: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     data, temp = Path(data).resolve(), Path(temp).resolve()
     temp.mkdir(parents=True, exist_ok=True)
-    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False, "temp_directory": str(temp)}
+    config: dict[str, str | bool | int | float | list[str]] = {
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "temp_directory": str(temp),
+    }
     if memory_limit:
         config["memory_limit"] = check_memory_limit(memory_limit)
     try:
@@ -101,17 +111,17 @@ def _empty_select() -> str:
     return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS {PARTITION} WHERE false"
 
 
-def check(text: str, con=None) -> str:
+def check(text: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
     """Refuse anything but one SELECT or EXPLAIN, before any data is read; the statement's kind."""
     import duckdb
 
     try:
-        statements = (con or duckdb).extract_statements(text)
+        statements = con.extract_statements(text) if con is not None else duckdb.extract_statements(text)
     except duckdb.Error as exc:
         raise SqlError(_one_line(exc)) from None
     if len(statements) != 1:
         raise SqlError(f"give one statement, got {len(statements)}")
-    kind = statements[0].type.name
+    kind: str = statements[0].type.name
     if kind not in ALLOWED:
         words = statements[0].query.split()
         if kind == "LOAD" and words and words[0].upper() in ("INSTALL", "FORCE"):
@@ -120,7 +130,7 @@ def check(text: str, con=None) -> str:
     return kind
 
 
-def stream(con, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator[list[tuple]]]:
+def stream(con: duckdb.DuckDBPyConnection, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator[list[Row]]]:
     """(column names, chunks of rows) of one read-only statement: DuckDB streams the answer through
     Arrow (time zones without pytz), `chunk` rows at a time, so memory stays bounded whatever its size."""
     import duckdb
@@ -133,7 +143,7 @@ def stream(con, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator
         raise SqlError(_message(exc)) from None
     columns = list(reader.schema.names)
 
-    def chunks() -> Iterator[list[tuple]]:
+    def chunks() -> Iterator[list[Row]]:
         try:
             for batch in reader:
                 yield list(zip(*(column.to_pylist() for column in batch.columns))) if batch.num_columns else []
@@ -143,7 +153,7 @@ def stream(con, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator
     return columns, chunks()
 
 
-def run(con, text: str) -> tuple[list[str], list[tuple]]:
+def run(con: duckdb.DuckDBPyConnection, text: str) -> tuple[list[str], list[Row]]:
     """(column names, rows) of one read-only statement, all in memory: for small answers and tests."""
     columns, chunks = stream(con, text)
     return columns, [row for rows in chunks for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .query import PredictionQuery, QueryError, plan
 from .records import PredictionRecord
@@ -53,14 +54,14 @@ class _Group:
             self.low, self.high = min(self.low, score), max(self.high, score)
 
 
-def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[dict]:
+def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[dict[str, Any]]:
     """One row per group: the group's fields, then count, mean/min/max score (None where no record of
     the group has a score, e.g. rejected ones). Largest groups first, then by the fields."""
-    groups: dict[tuple, _Group] = {}
+    groups: dict[tuple[str | None, ...], _Group] = {}
     for record in records:
         key = tuple(DIMENSIONS[name](record) for name in by)
         groups.setdefault(key, _Group()).add(record.score)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key, group in groups.items():
         rows.append(
             {
@@ -75,7 +76,11 @@ def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[
     return rows
 
 
-def matching_records(run_query, query: PredictionQuery, max_records: int | None = None) -> Iterable[PredictionRecord]:
+def matching_records(
+    run_query: Callable[[PredictionQuery], tuple[list[PredictionRecord], str | None]],
+    query: PredictionQuery,
+    max_records: int | None = None,
+) -> Iterable[PredictionRecord]:
     """Every record `query` matches, page by page through `run_query` (a port: query -> (records, cursor)).
     Past `max_records` it stops with a QueryError rather than answer with part of the count."""
     seen = 0

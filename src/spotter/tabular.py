@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from .export import COLUMNS, row, write_csv
 from .records import PredictionRecord, capture_fields
 from .rows_output import write_rows
+
+if TYPE_CHECKING:  # imported where used: pyarrow is an optional dependency
+    import pyarrow as pa
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
 _TABLE_COLUMNS = [
@@ -30,15 +34,15 @@ _TABLE_COLUMNS = [
 ]
 
 
-def write_table(records: list[PredictionRecord], stream) -> None:
-    rows = []
+def write_table(records: list[PredictionRecord], stream: TextIO) -> None:
+    rows: list[tuple[object, ...]] = []
     for record in records:
         values = {**{c: getattr(record, c, None) for c in _TABLE_COLUMNS}, **capture_fields(record.captured_at)}
         rows.append(tuple(values[c] for c in _TABLE_COLUMNS))
     write_rows(_TABLE_COLUMNS, rows, "table", stream, noun="record")
 
 
-def write_jsonl(records: Iterable[PredictionRecord], stream) -> None:
+def write_jsonl(records: Iterable[PredictionRecord], stream: TextIO) -> None:
     for record in records:
         data = record.as_dict()
         data.pop("sequencer", None)
@@ -46,13 +50,13 @@ def write_jsonl(records: Iterable[PredictionRecord], stream) -> None:
         stream.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
-def _timestamp(value: str | None):
+def _timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def parquet_schema():
+def parquet_schema() -> pa.Schema:
     """The typed columns (spotter.export.COLUMNS) as an Arrow schema: what `spotter export`, `spotter sql`
     and the Athena copy write."""
     import pyarrow as pa
@@ -68,14 +72,14 @@ def parquet_schema():
     return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
 
 
-def arrow_table(records: Iterable[PredictionRecord], drop: tuple[str, ...] = ()):
+def arrow_table(records: Iterable[PredictionRecord], drop: tuple[str, ...] = ()) -> pa.Table:
     """Records as an Arrow table of the typed columns (less `drop`, e.g. a partition column)."""
     import pyarrow as pa
 
     schema = parquet_schema()
     for name in drop:
         schema = schema.remove(schema.get_field_index(name))
-    columns: dict[str, list] = {field.name: [] for field in schema}
+    columns: dict[str, list[object]] = {field.name: [] for field in schema}
     kinds = dict(COLUMNS)
     for record in records:
         values = row(record)
@@ -106,13 +110,15 @@ def write(records: list[PredictionRecord], fmt: str, output: Path | None, excel:
     """`output` None or `-`: standard output (text formats only; the CLI refuses Parquet there)."""
     to_stdout = output is None or str(output) == "-"
     if fmt == "parquet":
-        if to_stdout:
+        if output is None or to_stdout:
             raise ValueError("--output FILE is required for Parquet")
         write_parquet(records, output)
         return
-    writer = {"table": write_table, "csv": write_csv, "jsonl": write_jsonl}[fmt]
+    writers: dict[str, Callable[[list[PredictionRecord], TextIO], None]]
+    writers = {"table": write_table, "csv": write_csv, "jsonl": write_jsonl}
+    writer = writers[fmt]
     prefix = EXCEL_BOM if excel and fmt == "csv" else ""
-    if to_stdout:
+    if output is None or to_stdout:
         sys.stdout.write(prefix)
         writer(records, sys.stdout)
     else:

@@ -32,7 +32,8 @@ class _Table:
         self.t = flatbuffers.table.Table(bytearray(buf) if not isinstance(buf, bytearray) else buf, pos)
 
     def _offset(self, field: int) -> int:
-        return self.t.Offset(4 + 2 * field)
+        offset: int = self.t.Offset(4 + 2 * field)
+        return offset
 
     def string(self, field: int) -> str | None:
         o = self._offset(field)
@@ -76,7 +77,8 @@ def _metadata_buffer(model_bytes: bytes) -> bytes | None:
         if entry.Name() == METADATA_NAME:
             buffer = model.Buffers(entry.Buffer())
             if buffer.DataLength():
-                return buffer.DataAsNumpy().tobytes()
+                data: bytes = buffer.DataAsNumpy().tobytes()
+                return data
             if buffer.Offset() > 1:  # large models keep buffers after the flatbuffer
                 return model_bytes[buffer.Offset() : buffer.Offset() + buffer.Size()]
     return None
@@ -106,16 +108,19 @@ def read_metadata(model_bytes: bytes) -> TFLiteMetadata:
         for unit in inputs[0].tables(4) if inputs else []:
             if unit.ubyte(0) == _NORMALIZATION_OPTIONS:
                 options = unit.union(1)
+                if options is None:  # damaged: read as before, when the attribute error ended here
+                    return TFLiteMetadata()
                 mean, std = options.floats(0), options.floats(1)
                 if mean and std:
                     mean = mean * 3 if len(mean) == 1 else mean
                     std = std * 3 if len(std) == 1 else std
-                    scaling = Scaling(mean=tuple(mean[:3]), std=tuple(std[:3]))
+                    # two values (neither one nor three): an IndexError, read as a damaged block
+                    scaling = Scaling(mean=(mean[0], mean[1], mean[2]), std=(std[0], std[1], std[2]))
         labels = None
         outputs = subgraphs[0].tables(3)
         for associated in outputs[0].tables(6) if outputs else []:
-            if associated.ubyte(2) == _TENSOR_AXIS_LABELS and associated.string(0):
-                labels = _labels_from_zip(model_bytes, associated.string(0))
+            if associated.ubyte(2) == _TENSOR_AXIS_LABELS and (name := associated.string(0)):
+                labels = _labels_from_zip(model_bytes, name)
                 break
         return TFLiteMetadata(scaling=scaling, labels=labels)
     except Exception:  # metadata is optional; a damaged block must not stop serving

@@ -194,10 +194,10 @@ def plan_uploads(
             error = f"{file.name} is empty"
         elif file.size > max_bytes:
             error = f"{file.name} is {file.size / 1048576:.1f} MiB, over the {max_bytes / 1048576:.0f} MiB limit"
-        if error:
-            plans.append(RefusedFile(file.name, error, key, object_id_for(bucket, key), file.size))
-        else:
+        if kind is not None and not error:
             plans.append(PlannedUpload(file.name, key, object_id_for(bucket, key), kind))
+        else:  # kind None: `error` is its refusal
+            plans.append(RefusedFile(file.name, error or _refusal(file), key, object_id_for(bucket, key), file.size))
     return plans
 
 
