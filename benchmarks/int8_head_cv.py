@@ -18,6 +18,7 @@ import sys
 
 import numpy as np
 
+from spotter.config import REPO_MODEL_DIR
 from spotter.modelbuild.augment import augmented_pixels
 from spotter.modelbuild.convert import calibration_from_samples, converted_int8_outputs
 from spotter.modelbuild.data import (
@@ -29,7 +30,7 @@ from spotter.modelbuild.data import (
     scale_pixels,
     split_samples,
 )
-from spotter.modelbuild.demo import DEMO_DATA, DEMO_WEIGHTS, REPO_MODEL_DIR
+from spotter.modelbuild.demo import DEMO_DATA, DEMO_WEIGHTS
 from spotter.modelbuild.head import fit_softmax, softmax_probs
 from spotter.modelbuild.metrics import roc_auc
 from spotter.modelbuild.train import TrainConfig, build_backbone, log, pooled_features

@@ -77,8 +77,8 @@ def run_pipeline(count: int, model_path=None, pollers: int = 2, timeout_s: float
         for k, v in os.environ.items()
         if not k.startswith("AWS_") and k not in ("UPLOADS_BUCKET", "PREDICTIONS_TABLE")
     }
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = Path(scratch)
         folder, state = tmp / "photos", tmp / "state"
         folder.mkdir()
         _images(folder, count)

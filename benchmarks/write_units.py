@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import statistics
 from decimal import Decimal
+from typing import Any
 
 from .common import table
 
@@ -124,13 +125,13 @@ def sample_records(model_path) -> dict[str, list]:
 
 
 def measure(model_path) -> dict:
-    from spotter.adapters.dynamodb import to_item
+    from spotter.adapters.dynamodb_records import to_item
     from spotter.local.template import stack_spec
 
     predictions = stack_spec().predictions
     indexes = predictions.global_secondary_indexes
     table_keys = tuple(k["AttributeName"] for k in predictions.key_schema)
-    rows = {}
+    rows: dict[str, dict[str, Any]] = {}
     for way, records in sample_records(model_path).items():
         items = [to_item(r) for r in records]
         sizes = [item_size(i) for i in items]

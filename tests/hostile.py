@@ -410,7 +410,9 @@ def mode_cases() -> list[Case]:
     for mode, formats in MODE_FORMATS.items():
         image = _mode_image(mode)
         for fmt in formats:
-            options = {"quality": 90} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+            options: dict[str, object] = (
+                {"quality": 90} if fmt == "JPEG" else {"lossless": True} if fmt == "WEBP" else {}
+            )
             if fmt == "TIFF" and mode == "YCbCr":
                 options = {"compression": "tiff_deflate"}  # Pillow cannot read back its own raw YCbCr TIFF
             tag = mode.replace(";", "_")
@@ -729,7 +731,7 @@ def drain_output(process, keep: int = 200):
     import collections
     import threading
 
-    tail = collections.deque(maxlen=keep)
+    tail: collections.deque[str] = collections.deque(maxlen=keep)
     if process.stdout is not None:  # nothing to do where the output goes to a file
         threading.Thread(target=lambda: tail.extend(process.stdout), name="drain-spotter-up", daemon=True).start()
     return tail
@@ -826,23 +828,19 @@ def presigned_uploads(api: str, cases: list[Case], origin: str | None = None) ->
         "tif": "image/tiff",
         "bmp": "image/bmp",
     }
-    files = [
-        {
-            "name": c.name,
-            "type": content_types.get(c.name.rsplit(".", 1)[-1].lower(), "image/jpeg"),
-            "size": max(1, len(c.data)),
-        }
-        for c in cases
+    types = [content_types.get(c.name.rsplit(".", 1)[-1].lower(), "image/jpeg") for c in cases]
+    files: list[dict[str, str | int]] = [
+        {"name": c.name, "type": content_type, "size": max(1, len(c.data))} for c, content_type in zip(cases, types)
     ]
     headers = {"Origin": origin} if origin else {}
     response = requests.post(f"{api}/uploads", json={"files": files}, headers=headers, timeout=30)
     response.raise_for_status()
     stored = {}
-    for case, file, upload in zip(cases, files, response.json()["uploads"]):
+    for case, content_type, upload in zip(cases, types, response.json()["uploads"]):
         if "error" in upload:
             continue
         posted = requests.post(
-            upload["url"], data=upload["fields"], files={"file": (case.name, case.data, file["type"])}, timeout=30
+            upload["url"], data=upload["fields"], files={"file": (case.name, case.data, content_type)}, timeout=30
         )
         if posted.status_code not in (200, 201, 204):
             raise AssertionError(f"presigned POST of {case.kind} answered {posted.status_code}: {posted.text[:300]}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import Any
 
 import boto3
 
@@ -29,12 +31,12 @@ TEST_SPEC = replace(
 @dataclass
 class Stack:
     spec: StackSpec
-    s3: object
-    sqs: object
-    dynamodb: object
+    s3: Any  # boto3 clients and resources: boto3 ships no types
+    sqs: Any
+    dynamodb: Any
     queue_url: str
     dlq_url: str
-    handler_module: object
+    handler_module: ModuleType
     trigger: SqsTrigger
 
     def put(self, key: str, data: bytes, **extra) -> dict:
@@ -45,7 +47,8 @@ class Stack:
 
     def records(self) -> list[dict]:
         table = self.dynamodb.Table(self.spec.predictions.name)
-        items, kwargs = [], {}
+        items: list[dict] = []
+        kwargs: dict[str, Any] = {}
         while True:
             page = table.scan(**kwargs)
             items += page["Items"]

@@ -292,7 +292,7 @@ def main(argv=None) -> int:
     uploads = sum(r["uploads"] for r in results)
     problems = [p for r in results for p in r["problems"]]
     kinds = {case.kind for r in results for case, _, _ in r["rows"]}
-    statuses = defaultdict(int)
+    statuses: defaultdict[str, int] = defaultdict(int)
     for r in results:
         for _, status, _ in r["rows"]:
             statuses[status] += 1

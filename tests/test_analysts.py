@@ -69,6 +69,7 @@ def _matches(r: PredictionRecord, q: PredictionQuery) -> bool:
         q.bbox is None
         or (
             r.latitude is not None
+            and r.longitude is not None
             and q.bbox[0] <= r.latitude <= q.bbox[2]
             and (
                 q.bbox[1] <= r.longitude <= q.bbox[3]
@@ -222,12 +223,18 @@ def test_export_parquet_reads_back_in_pyarrow_and_duckdb(seeded, stack, tmp_path
     assert str(table.schema.field("score").type) == "double"
     assert str(table.schema.field("uploaded_at").type).startswith("timestamp[ms")
     assert str(table.schema.field("width").type) == "int64"
-    counts = dict(duckdb.sql(f"select status, count(*) from '{out}' group by status").fetchall())
+
+    def rows(query: str) -> list:
+        relation = duckdb.sql(query)
+        assert relation is not None  # a SELECT has a result
+        return relation.fetchall()
+
+    counts = dict(rows(f"select status, count(*) from '{out}' group by status"))
     assert counts == {
         "ok": sum(r.status == "ok" for r in records),
         "rejected": sum(r.status == "rejected" for r in records),
     }
-    mean = duckdb.sql(f"select avg(score) from '{out}' where label = 'benign'").fetchall()[0][0]
+    mean = rows(f"select avg(score) from '{out}' where label = 'benign'")[0][0]
     benign = [r.score for r in records if r.label == "benign"]
     assert mean == pytest.approx(sum(benign) / len(benign))
     assert "(rejected):" in capsys.readouterr().err
@@ -247,7 +254,7 @@ def test_reprocess_keeps_both_model_versions_side_by_side(stack, tmp_path, monke
     upgraded = SqsTrigger(stack.sqs, stack.queue_url, load_handler_module("classify").lambda_handler)
     assert spotter(["reprocess", "--bucket", stack.spec.bucket, "--queue-url", stack.queue_url, "--source", "owl"]) == 0
     upgraded.drain()
-    by_key = {}
+    by_key: dict[str, dict[str, str]] = {}
     for record in stack.records():
         by_key.setdefault(record["key"], {})[record["model"]] = record["label"]
     assert by_key["drones/owl/a.jpg"] == {"colours-int8@1.0.0": "red", "colours-float32@1.0.0": "red"}

@@ -5,7 +5,10 @@ import csv
 import io
 import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 import images
 import pytest
@@ -15,6 +18,17 @@ from spotter.local.http_api import http_api_event
 from spotter.local.lambda_runtime import LambdaContext, load_handler_module
 
 ORIGIN = "http://127.0.0.1:8123"
+
+
+@dataclass
+class ApiClient:
+    """The API function called as API Gateway would call it; `stack` is the moto stack behind it."""
+
+    call: Callable[..., Any]
+    stack: Any
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.call(*args, **kwargs)
 
 
 @pytest.fixture
@@ -31,8 +45,7 @@ def api(stack):
         )
         return response["statusCode"], response.get("headers", {}), text
 
-    call.stack = stack
-    return call
+    return ApiClient(call, stack)
 
 
 def _json(result):
@@ -297,8 +310,7 @@ def signed_in_api(stack, monkeypatch):
         response = module.lambda_handler(event, LambdaContext("api"))
         return response["statusCode"], json.loads(response["body"]) if response.get("body") else None
 
-    call.stack = stack
-    return call
+    return ApiClient(call, stack)
 
 
 ALICE = {"sub": "1111-alice", "email": "alice@example.org"}

@@ -22,7 +22,7 @@ def stack(tmp_path_factory):
     process.wait(timeout=20)
 
 
-def _folder(root: Path) -> dict[str, str]:
+def _folder(root: Path) -> dict[str, str | None]:
     """A drone's card: photos in nested folders, a sidecar text file; returns relative path -> expected label."""
     expected = {
         "DCIM/100/IMG_0001.JPG": "red",

@@ -4,6 +4,7 @@ and the README's Athena examples run in DuckDB over the copy's layout."""
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 from test_analysts import _matches, _seed
@@ -123,6 +124,7 @@ def test_unknown_names_are_refused_with_the_known_ones(seeded, stack, capsys):
     ],
 )
 def test_every_usage_error_is_one_line(seeded, stack, capsys, argv, message):
+    code: int | str | None
     try:
         code = spotter([*argv, "--table", stack.spec.predictions.name])
     except SystemExit as exit_:  # argparse's own errors
@@ -217,7 +219,7 @@ def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
 
 
 def _record(i: int, **changes) -> PredictionRecord:
-    values = {
+    values: dict[str, Any] = {
         "object_id": object_id_for("b", f"drones/owl/{i}.jpg"),
         "model": "m@1",
         "bucket": "b",
@@ -335,6 +337,7 @@ def layout(tmp_path):
 
 def _sql(argv, capsys):
     """(exit code, stdout, stderr) of `spotter sql ...`, argparse's own exits included."""
+    code: int | str | None
     try:
         code = spotter(["sql", *argv])
     except SystemExit as exit_:

@@ -34,7 +34,7 @@ from spotter.errors import RejectedImage
 from spotter.events import S3Object
 from spotter.imaging import DecodeLimits
 from spotter.names import stored_names
-from spotter.pipeline import ClassifyService, classify_messages
+from spotter.pipeline import ClassifyService, Outcome, classify_messages
 from spotter.ports import ObjectHead
 from spotter.query import PredictionQuery, QueryError
 from spotter.records import STATUS_OK, STATUS_REFUSED, STATUS_REJECTED, PredictionRecord, object_id_for
@@ -78,6 +78,19 @@ def _service(objects: FakeObjects, store: FakePredictions, max_bytes: int = 1_00
     )
 
 
+def _stored(store: FakePredictions, key: str, model: str = "fake@1") -> PredictionRecord:
+    """The record the store holds for BUCKET/key under this model (there must be one)."""
+    record = store.get(object_id_for(BUCKET, key), model)
+    assert record is not None, f"no {model} record for {key}"
+    return record
+
+
+def _outcome_record(outcome: Outcome | Exception) -> PredictionRecord:
+    """The record an outcome carries (there must be one: not an error, a deleted object or a skip)."""
+    assert isinstance(outcome, Outcome) and outcome.record is not None, outcome
+    return outcome.record
+
+
 def _message(key: str, size: int | None = None, sequencer: str | None = None, bucket: str = BUCKET) -> str:
     obj = {
         "key": key,
@@ -102,7 +115,7 @@ def test_pipeline_classifies_a_readable_image_as_ok():
     objects, store = FakeObjects({(BUCKET, "drones/d1/f/a.jpg"): images.jpeg(images.RED)}), FakePredictions()
     outcome = _service(objects, store).classify(S3Object(BUCKET, "drones/d1/f/a.jpg", sequencer="01"))
     assert outcome.stored and outcome.status == STATUS_OK
-    record = store.get(object_id_for(BUCKET, "drones/d1/f/a.jpg"), "fake@1")
+    record = _stored(store, "drones/d1/f/a.jpg")
     assert (record.label, record.source, record.batch, record.width) == ("red", "d1", "f", 64)
 
 
@@ -118,12 +131,12 @@ def test_pipeline_rejects_a_file_that_is_not_an_image_a_too_large_one_and_what_t
     service = _service(objects, store, max_bytes=len(images.png(colour=(128, 128, 128))) + 10)
     service.limits = DecodeLimits(max_bytes=len(images.png(size=(64, 48))) - 1)
     big = service.classify(S3Object(BUCKET, "drones/d/big.png"))
-    assert big.status == STATUS_REJECTED and "limit" in big.record.reason
+    assert big.status == STATUS_REJECTED and "limit" in (_outcome_record(big).reason or "")
     service.limits = DecodeLimits(max_bytes=1_000_000)
     bad = service.classify(S3Object(BUCKET, "drones/d/x.jpg"))
     grey = service.classify(S3Object(BUCKET, "drones/d/grey.png"))
-    assert bad.status == STATUS_REJECTED and bad.record.reason
-    assert grey.status == STATUS_REJECTED and "grey" in grey.record.reason
+    assert bad.status == STATUS_REJECTED and _outcome_record(bad).reason
+    assert grey.status == STATUS_REJECTED and "grey" in (_outcome_record(grey).reason or "")
     assert {r.status for r in store.records.values()} == {STATUS_REJECTED}
 
 
@@ -165,9 +178,9 @@ def test_the_later_sequencer_wins_whatever_order_the_events_arrive_in():
     objects.objects[BUCKET, key] = images.jpeg(images.BLUE)
     late_old = service.classify(S3Object(BUCKET, key, sequencer="009F"))  # an older event, delivered late
     assert not late_old.stored
-    assert store.get(object_id_for(BUCKET, key), "fake@1").label == "red"
+    assert _stored(store, key).label == "red"
     assert service.classify(S3Object(BUCKET, key, sequencer="0A00")).stored  # longer hex: later
-    assert store.get(object_id_for(BUCKET, key), "fake@1").label == "other"
+    assert _stored(store, key).label == "other"
 
 
 def test_an_overlapped_batch_keeps_order_and_one_record_per_object():
@@ -180,9 +193,9 @@ def test_an_overlapped_batch_keeps_order_and_one_record_per_object():
     ]
     duplicate = S3Object(BUCKET, keys[0], sequencer="0000")
     results = _service(objects, store).classify_batch([*batch, duplicate], ahead=2, ahead_bytes=2000)
-    assert [r.record.key for r in results] == [*keys, keys[0]]
-    assert [r.status for r in results[:7]] == [STATUS_OK] * 3 + [STATUS_REJECTED] + [STATUS_OK] * 3
-    assert [r.record.label for r in results[:3]] == ["other", "red", "other"]
+    assert [_outcome_record(r).key for r in results] == [*keys, keys[0]]
+    assert [_outcome_record(r).status for r in results[:7]] == [STATUS_OK] * 3 + [STATUS_REJECTED] + [STATUS_OK] * 3
+    assert [_outcome_record(r).label for r in results[:3]] == ["other", "red", "other"]
     assert len(store.records) == 7
 
 
@@ -191,7 +204,7 @@ def test_a_web_upload_keeps_the_name_the_researcher_chose():
     objects = FakeObjects({(BUCKET, key): images.jpeg()}, metadata={(BUCKET, key): {"original-name": "café.jpg"}})
     store = FakePredictions()
     outcome = _service(objects, store).classify(S3Object(BUCKET, key))
-    assert outcome.record.source == "web" and outcome.record.batch == "b1"
+    assert _outcome_record(outcome).source == "web" and _outcome_record(outcome).batch == "b1"
 
 
 # --- uploads and access -------------------------------------------------------------------------
@@ -209,16 +222,22 @@ def test_uploads_plan_a_key_per_file_and_refuse_what_cannot_be_read():
             "batch": "b1",
         }
     )
+    assert batch is not None
     plans = plan_uploads(files, batch, BUCKET, max_bytes=1000)
     assert [type(p) for p in plans] == [PlannedUpload, RefusedFile, RefusedFile, RefusedFile]
-    assert plans[0].key.startswith("uploads/b1/") and plans[0].content_type == "image/jpeg"
-    assert "HEIC" in plans[1].error and "empty" in plans[2].error and "limit" in plans[3].error
+    planned, heic, empty, big = plans
+    assert isinstance(planned, PlannedUpload)
+    assert isinstance(heic, RefusedFile) and isinstance(empty, RefusedFile) and isinstance(big, RefusedFile)
+    assert planned.key.startswith("uploads/b1/") and planned.content_type == "image/jpeg"
+    assert "HEIC" in heic.error and "empty" in empty.error and "limit" in big.error
     assert len({p.key for p in plans}) == 4
     store, signer = FakePredictions(), FakePresigner(BUCKET)
-    record = refusal_record(plans[1], batch, BUCKET, "fake", "1", now=NOW)
-    assert store.put(record) and store.get(plans[1].object_id, "fake@1").status == STATUS_REFUSED
-    form = signer.upload_form(plans[0].key, plans[0].content_type, 1000, 300)
-    assert form["fields"]["key"] == plans[0].key
+    record = refusal_record(heic, batch, BUCKET, "fake", "1", now=NOW)
+    assert store.put(record)
+    refused = store.get(heic.object_id, "fake@1")
+    assert refused is not None and refused.status == STATUS_REFUSED
+    form = signer.upload_form(planned.key, planned.content_type, 1000, 300)
+    assert form["fields"]["key"] == planned.key
 
 
 def test_uploads_refuse_a_malformed_request():

@@ -107,7 +107,7 @@ def require(target: Target, *names: str) -> tuple[str, ...]:
     """The target's values for these names (`bucket, queue_url = require(target, "bucket", "queue_url")`);
     a TargetError naming each one it does not say."""
     values: list[str | None] = [getattr(target, n) for n in names]
-    missing = [n for n, value in zip(names, values, strict=True) if not value]
+    missing = [n for n, value in zip(names, values) if not value]
     if missing:
         flags = ", ".join("--" + n.replace("_", "-") for n in missing)
         raise TargetError(f"{target.description} does not say {', '.join(missing)}: pass {flags}")
