@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, replace
+from typing import IO, Any
 
 from PIL import Image
 
@@ -157,7 +158,7 @@ def worker_main() -> int:
             pixels = decoded.image.tobytes()
             _pwrite_all(shared, pixels)
             # the pixels travel through the shared file; the header says how to read them back
-            reply = ("ok", _described(decoded, len(pixels)))
+            reply: tuple[str, dict[str, Any] | str | None] = ("ok", _described(decoded, len(pixels)))
             del pixels
         except RejectedImage as rejection:
             reply = ("rejected", rejection.reason)
@@ -165,7 +166,7 @@ def worker_main() -> int:
             reply = ("memory", None)
         except Exception as exc:  # decode_image turns decoder errors into RejectedImage; anything else
             reply = ("rejected", f"the decoder failed: {type(exc).__name__}: {exc}"[:500])
-        data = None
+        data = b""  # the image's bytes are not held while the reply is written
         stats = {
             "seconds": time.perf_counter() - started,
             "peak": _status("VmHWM"),
@@ -182,14 +183,14 @@ def worker_main() -> int:
             return 0  # an allocation failed somewhere: leave it to a fresh process
 
 
-def _framed(message) -> tuple[bytes, bytes]:
+def _framed(message: object) -> tuple[bytes, bytes]:
     # JSON, never pickle: the worker runs decoders on hostile files, and a decoder it cannot trust
     # must not be able to make the caller run code by what it sends back
     body = json.dumps(message).encode()
     return _HEADER.pack(len(body)), body
 
 
-def _described(decoded: DecodedImage, length: int) -> dict:
+def _described(decoded: DecodedImage, length: int) -> dict[str, Any]:
     """A decoded image as plain data: its pixels go through the shared file, `length` bytes."""
     return {
         "mode": decoded.image.mode,
@@ -204,7 +205,7 @@ def _described(decoded: DecodedImage, length: int) -> dict:
     }
 
 
-def _rebuilt(described: dict, pixels: bytes) -> DecodedImage:
+def _rebuilt(described: dict[str, Any], pixels: bytes) -> DecodedImage:
     size = described["size"]
     if described["mode"] != "RGB" or len(size) != 2 or len(pixels) != 3 * size[0] * size[1]:
         raise RejectedImage("the decode worker sent back a picture that does not add up; it was replaced")
@@ -219,6 +220,13 @@ def _rebuilt(described: dict, pixels: bytes) -> DecodedImage:
     )
 
 
+def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:
+    """A worker's stdin or stdout: always there, as `_spawn` asks for pipes."""
+    if pipe is None:
+        raise RuntimeError("the decode worker was started without pipes")
+    return pipe
+
+
 # ---- the caller side ------------------------------------------------------------------------------
 
 
@@ -227,17 +235,17 @@ class BudgetedDecoder:
     `limits.memory_bytes` of memory on top of the worker's own baseline; one warm worker,
     reused, replaced after a kill or when it has grown (fragmentation) by `recycle_bytes`."""
 
-    def __init__(self, limits: DecodeLimits, recycle_bytes: int = 96 * MiB, python: str | None = None):
+    def __init__(self, limits: DecodeLimits, recycle_bytes: int = 96 * MiB, python: str | None = None) -> None:
         self.limits = limits
         self.recycle_bytes = recycle_bytes
         self.python = python or sys.executable
-        self._process: subprocess.Popen | None = None
-        self._starting: subprocess.Popen | None = None  # launched by start(wait=False), not yet ready
+        self._process: subprocess.Popen[bytes] | None = None
+        self._starting: subprocess.Popen[bytes] | None = None  # launched by start(wait=False), not yet ready
         self._shared: int | None = None
         self._baseline = 0
         self._lock = threading.Lock()
         self.starts = 0  # workers started (a kill or a recycle starts another)
-        self.last_stats: dict = {}
+        self.last_stats: dict[str, float] = {}  # the worker's measures of the last decode
 
     # the worker's life
     def start(self, wait: bool = True) -> BudgetedDecoder:
@@ -250,7 +258,7 @@ class BudgetedDecoder:
                 self._starting = self._spawn()
         return self
 
-    def _spawn(self) -> subprocess.Popen:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
         env.update(
             {
@@ -275,7 +283,7 @@ class BudgetedDecoder:
             bufsize=0,
         )
 
-    def _ensure(self) -> subprocess.Popen:
+    def _ensure(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
             return self._process
         self._discard()
@@ -294,13 +302,14 @@ class BudgetedDecoder:
         return process
 
     @staticmethod
-    def _kill(process: subprocess.Popen) -> None:
+    def _kill(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(OSError):
             process.kill()
         process.wait()
         for pipe in (process.stdin, process.stdout):
-            with contextlib.suppress(OSError):
-                pipe.close()
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
 
     def _discard(self) -> None:
         if self._process is not None:
@@ -318,9 +327,9 @@ class BudgetedDecoder:
                 self._shared = None
 
     @staticmethod
-    def _read_reply(process: subprocess.Popen, deadline: float, size: int | None = None) -> bytes | None:
+    def _read_reply(process: subprocess.Popen[bytes], deadline: float, size: int | None = None) -> bytes | None:
         """`size` bytes (a header when None) from the worker by `deadline`; None on timeout."""
-        fd = process.stdout.fileno()
+        fd = _pipe(process.stdout).fileno()
         want = _HEADER.size if size is None else size
         chunks, got = [], 0
         while got < want:
@@ -336,7 +345,11 @@ class BudgetedDecoder:
 
     # one image
     def decode(
-        self, data: bytes, target_size=(224, 224), use_draft: bool = True, seconds: float | None = None
+        self,
+        data: bytes,
+        target_size: tuple[int, int] = (224, 224),
+        use_draft: bool = True,
+        seconds: float | None = None,
     ) -> DecodedImage:
         """`seconds` may lower the time limit (the invocation's remaining time)."""
         limit_s = (
@@ -346,6 +359,9 @@ class BudgetedDecoder:
         )
         with self._lock:
             process = self._ensure()
+            shared = self._shared
+            if shared is None:  # _ensure spawned a worker, which made the shared file
+                raise RuntimeError("the decode worker has no shared file")
             started = time.monotonic()
             deadline = started + (limit_s if limit_s is not None else 3600.0)
             job = json.dumps(
@@ -357,8 +373,8 @@ class BudgetedDecoder:
                 }
             ).encode()
             try:
-                _pwrite_all(self._shared, data)
-                _write_all(process.stdin.fileno(), _HEADER.pack(len(job)), job)
+                _pwrite_all(shared, data)
+                _write_all(_pipe(process.stdin).fileno(), _HEADER.pack(len(job)), job)
                 header = self._read_reply(process, deadline)
                 body = None if header is None else self._read_reply(process, deadline, _HEADER.unpack(header)[0])
             except (EOFError, BrokenPipeError, OSError):
@@ -373,9 +389,10 @@ class BudgetedDecoder:
             (kind, value), stats = json.loads(body)
             self.last_stats = stats
             length = int(value["length"]) if kind == "ok" else 0
+            decoded: DecodedImage | None = None  # set when kind is "ok"
             if kind == "ok":
                 try:
-                    value = _rebuilt(value, _pread_all(self._shared, length))
+                    decoded = _rebuilt(value, _pread_all(shared, length))
                 except (KeyError, TypeError, ValueError, EOFError):
                     self._discard()
                     raise RejectedImage(
@@ -385,24 +402,27 @@ class BudgetedDecoder:
                     self._discard()
                     raise
             if max(len(data), length) > SHRINK_BUFFER_BYTES:
-                os.ftruncate(self._shared, 0)
+                os.ftruncate(shared, 0)
             if (
                 kind == "memory"
                 or stats["size"] - stats["baseline"] > self.recycle_bytes
                 or stats["rss"] - stats["start_rss"] > self.recycle_bytes
             ):
                 self._discard()  # replaced on the next image
-        if kind == "ok":
-            return value
+        if decoded is not None:
+            return decoded
         if kind == "memory":
             used = max(0, stats["peak"] - stats["start_rss"])
+            cap = self.limits.memory_bytes
+            # no cap: the worker ran out of the machine's memory (this message once failed to format)
+            limit = f"the {cap / MiB:.0f} MB decode memory limit" if cap is not None else "the memory available"
             raise RejectedImage(
-                f"decoding needed more than the {self.limits.memory_bytes / MiB:.0f} MB decode memory "
-                f"limit (an allocation failed with {used / MiB:.0f} MB already in use for this image)"
+                f"decoding needed more than {limit} "
+                f"(an allocation failed with {used / MiB:.0f} MB already in use for this image)"
             )
         raise RejectedImage(value)
 
-    def _crashed(self, process: subprocess.Popen) -> DecodedImage:
+    def _crashed(self, process: subprocess.Popen[bytes]) -> DecodedImage:
         try:
             code = process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -417,7 +437,7 @@ class BudgetedDecoder:
         )
 
 
-def with_limits(limits: DecodeLimits, **changes) -> DecodeLimits:
+def with_limits(limits: DecodeLimits, **changes: Any) -> DecodeLimits:
     return replace(limits, **changes)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from .classifier import Classifier
@@ -12,7 +13,7 @@ from .errors import MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
 from .events import S3Object, is_folder_marker, objects_in_message
 from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
 from .keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
-from .ports import ObjectReader, PredictionWriter
+from .ports import Decoder, ObjectReader, PredictionWriter, StoredObject
 from .records import (
     STATUS_OK,
     STATUS_REJECTED,
@@ -40,14 +41,14 @@ class Outcome:
 
 @dataclass
 class _Work:
-    """One object on its way through the stages; `outcome` set means there is nothing left to do."""
+    """One object on its way through the stages, with its record being made. A stage that finds
+    nothing left to do (a folder marker, a vanished object) hands on its `Outcome` instead."""
 
     obj: S3Object
-    record: PredictionRecord | None = None
+    record: PredictionRecord
     data: bytes | None = None  # the object's bytes, until decoded
     size: int = 0
     decoded: DecodedImage | None = None  # until inferred
-    outcome: Outcome | None = None
 
 
 class ClassifyService:
@@ -59,8 +60,8 @@ class ClassifyService:
         limits: DecodeLimits = DEFAULT_LIMITS,
         top_k: int = 3,
         clock: Callable[[], str] = utc_now,
-        decoder=None,
-    ):
+        decoder: Decoder | None = None,
+    ) -> None:
         """`decoder`: a `spotter.budget.BudgetedDecoder` (the classify function's); None decodes in this
         process with no time or memory bound."""
         self.objects = objects
@@ -111,15 +112,18 @@ class ClassifyService:
         an older event win."""
         from concurrent.futures import ThreadPoolExecutor
 
-        results: list[Outcome | Exception | None] = [None] * len(objects)
+        results: dict[int, Outcome | Exception] = {}
         with (
             ThreadPoolExecutor(max(1, ahead), thread_name_prefix="spotter-fetch") as fetching,
             ThreadPoolExecutor(1, thread_name_prefix="spotter-decode") as decoding,
             ThreadPoolExecutor(max(1, writers), thread_name_prefix="spotter-write") as writing,
         ):
-            decoded: dict = {}  # index -> future of the fetched and decoded `_Work`
-            writes: dict = {}  # index -> future of its Outcome
+            decoded: dict[int, Future[_Work | Outcome]] = {}  # index -> future of the fetched and decoded work
+            writes: dict[int, Future[Outcome]] = {}  # index -> future of its Outcome
             admitted = 0
+
+            def decode_fetched(fetched: Future[_Work | Outcome]) -> _Work | Outcome:
+                return self._decode(fetched.result())
 
             def declared(index: int) -> int:
                 size = objects[index].size
@@ -135,7 +139,7 @@ class ClassifyService:
                     )
                 ):
                     fetched = fetching.submit(self._fetch, objects[admitted])
-                    decoded[admitted] = decoding.submit(lambda f=fetched: self._decode(f.result()))
+                    decoded[admitted] = decoding.submit(decode_fetched, fetched)
                     admitted += 1
                 try:
                     work = self._infer(decoded.pop(index).result())
@@ -148,12 +152,12 @@ class ClassifyService:
                     results[index] = future.result()
                 except Exception as error:
                     results[index] = error
-        return results
+        return [results[index] for index in range(len(objects))]
 
     # the stages of one object: fetch (I/O), decode (the worker), infer (here), store (I/O)
-    def _fetch(self, obj: S3Object) -> _Work:
+    def _fetch(self, obj: S3Object) -> _Work | Outcome:
         if obj.size == 0 and is_folder_marker(obj.key):
-            return _Work(obj, outcome=self._skip(obj))
+            return self._skip(obj)
         record = self._new_record(obj)
         try:
             if obj.size is not None:
@@ -161,7 +165,7 @@ class ClassifyService:
             stored = self.objects.read(obj.bucket, obj.key, self.limits.max_bytes, obj.version_id)
         except ObjectMissing:
             log.warning("object %s/%s no longer exists; nothing to classify", obj.bucket, obj.key)
-            return _Work(obj, outcome=Outcome(record=None, stored=False))
+            return Outcome(record=None, stored=False)
         except RejectedImage as rejection:
             record.status, record.reason = STATUS_REJECTED, rejection.reason
             return _Work(obj, record=record)
@@ -169,11 +173,11 @@ class ClassifyService:
         record.etag = record.etag or stored.etag
         record.file_name = self._original_name(obj.key, stored) or record.file_name
         if stored.size == 0 and is_folder_marker(obj.key):
-            return _Work(obj, outcome=self._skip(obj))
+            return self._skip(obj)
         return _Work(obj, record=record, data=stored.data, size=stored.size)
 
-    def _decode(self, work: _Work) -> _Work:
-        if work.data is None:
+    def _decode(self, work: _Work | Outcome) -> _Work | Outcome:
+        if isinstance(work, Outcome) or work.data is None:
             return work
         record, data, work.data = work.record, work.data, None  # the bytes are not kept past the decode
         try:
@@ -192,8 +196,8 @@ class ClassifyService:
         work.decoded = decoded
         return work
 
-    def _infer(self, work: _Work) -> _Work:
-        if work.outcome is not None:
+    def _infer(self, work: _Work | Outcome) -> _Work | Outcome:
+        if isinstance(work, Outcome):
             return work
         record, decoded, work.decoded = work.record, work.decoded, None
         if decoded is not None:
@@ -211,13 +215,13 @@ class ClassifyService:
         record.classified_at = self.clock()
         return work
 
-    def _store(self, work: _Work) -> Outcome:
-        if work.outcome is not None:
-            return work.outcome
+    def _store(self, work: _Work | Outcome) -> Outcome:
+        if isinstance(work, Outcome):
+            return work
         return Outcome(record=work.record, stored=self.predictions.put(work.record))
 
     @staticmethod
-    def _original_name(key: str, stored) -> str | None:
+    def _original_name(key: str, stored: StoredObject) -> str | None:
         """The researcher's own file name, which the API's upload form stores as metadata on web uploads
         (the key holds only a sanitised copy). Only under uploads/, which only those forms write."""
         if not key.startswith(UPLOADS_PREFIX):
@@ -270,13 +274,14 @@ def classify_messages(service: ClassifyService, messages: list[tuple[str, str]])
     for message_id, body in messages:
         try:
             parsed.append((message_id, objects_in_message(body), None))
-        except MalformedEvent as error:
-            parsed.append((message_id, None, error))
+        except MalformedEvent as exc:
+            parsed.append((message_id, None, exc))
     objects = [obj for _, found, _ in parsed for obj in (found or [])]
     results = iter(service.classify_batch(objects))
     done = []
-    for message_id, found, error in parsed:
-        outcomes = [next(results) for _ in (found or [])]
-        error = error or next((r for r in outcomes if isinstance(r, Exception)), None)
+    for message_id, found, malformed in parsed:
+        ends = [next(results) for _ in (found or [])]
+        error = malformed or next((r for r in ends if isinstance(r, Exception)), None)
+        outcomes = [r for r in ends if isinstance(r, Outcome)]  # every one of them when there is no error
         done.append(MessageResult(message_id, [] if error else outcomes, error))
     return done

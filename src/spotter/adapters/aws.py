@@ -10,10 +10,16 @@ botocore session, without importing boto3 (its resources, s3transfer and a sessi
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
 from ..config import aws_endpoint_url
+
+if TYPE_CHECKING:  # botocore and boto3 ship no types: these name what is passed, for the reader
+    import botocore.session
+    from boto3.resources.base import ServiceResource
+    from botocore.client import BaseClient
 
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=5, read_timeout=30)
 
@@ -28,12 +34,12 @@ def config_for(service: str, endpoint_override: str | None = None) -> Config:
     return RETRIES.merge(Config(signature_version="s3v4", **addressing))
 
 
-def client(service: str, region: str | None = None, endpoint_url: str | None = None):
+def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> BaseClient:
     return _client(service, region, endpoint_url or aws_endpoint_url())
 
 
 @cache
-def _client(service: str, region: str | None, endpoint_url: str | None):
+def _client(service: str, region: str | None, endpoint_url: str | None) -> BaseClient:
     import boto3
 
     return boto3.session.Session().client(
@@ -42,31 +48,31 @@ def _client(service: str, region: str | None, endpoint_url: str | None):
 
 
 @cache
-def _botocore_session():
+def _botocore_session() -> botocore.session.Session:
     import botocore.session
 
     return botocore.session.get_session()
 
 
-def low_level_client(service: str, region: str | None = None, endpoint_url: str | None = None):
+def low_level_client(service: str, region: str | None = None, endpoint_url: str | None = None) -> BaseClient:
     """A botocore client (the same API as a boto3 client, without boto3's extras such as
     `upload_file`); created from one session shared by all of them."""
     return _low_level_client(service, region, endpoint_url or aws_endpoint_url())
 
 
 @cache
-def _low_level_client(service: str, region: str | None, endpoint_url: str | None):
+def _low_level_client(service: str, region: str | None, endpoint_url: str | None) -> BaseClient:
     return _botocore_session().create_client(
         service, region_name=region, config=config_for(service, endpoint_url), endpoint_url=endpoint_url
     )
 
 
-def resource(service: str, region: str | None = None, endpoint_url: str | None = None):
+def resource(service: str, region: str | None = None, endpoint_url: str | None = None) -> ServiceResource:
     return _resource(service, region, endpoint_url or aws_endpoint_url())
 
 
 @cache
-def _resource(service: str, region: str | None, endpoint_url: str | None):
+def _resource(service: str, region: str | None, endpoint_url: str | None) -> ServiceResource:
     import boto3
 
     return boto3.session.Session().resource(service, region_name=region, config=RETRIES, endpoint_url=endpoint_url)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from ..records import PredictionRecord
 
+if TYPE_CHECKING:  # botocore and boto3 ship no types: these name what is passed, for the reader
+    from boto3.resources.base import ServiceResource
+    from botocore.client import BaseClient
+
 
 class S3BatchObjects:
-    def __init__(self, client, bucket: str):
+    def __init__(self, client: BaseClient, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
 
@@ -40,7 +45,7 @@ class S3BatchObjects:
 class DynamoRecordRemover:
     """Deletes records one DeleteItem each (the API role may delete, not batch-write), a few at once."""
 
-    def __init__(self, table, workers: int = 8):
+    def __init__(self, table: ServiceResource, workers: int = 8) -> None:  # a DynamoDB Table
         self.table = table
         self.workers = workers
 

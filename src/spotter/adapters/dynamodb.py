@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import reduce
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -18,8 +18,13 @@ from ..query import Partition, PredictionQuery, QueryError, plan
 from ..records import PredictionRecord
 from .dynamodb_records import is_condition_failure, put_condition, to_item
 
+if TYPE_CHECKING:  # boto3 ships no types: these name what is passed, for the reader
+    from boto3.dynamodb.conditions import ConditionBase
+    from boto3.resources.base import ServiceResource
 
-def _plain(value):
+
+def _plain(value: object) -> object:
+    """DynamoDB's Decimals as int or float, through lists and maps."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and "." not in str(value) else float(value)
     if isinstance(value, list):
@@ -29,12 +34,12 @@ def _plain(value):
     return value
 
 
-def from_item(item: dict) -> PredictionRecord:
-    return PredictionRecord.from_dict(_plain(item))
+def from_item(item: dict[str, Any]) -> PredictionRecord:
+    return PredictionRecord.from_dict({k: _plain(v) for k, v in item.items()})
 
 
 class DynamoPredictions:
-    def __init__(self, table):
+    def __init__(self, table: ServiceResource) -> None:
         self.table = table  # a boto3 DynamoDB Table resource
 
     def put(self, record: PredictionRecord) -> bool:
@@ -58,12 +63,12 @@ class DynamoPredictions:
         return from_item(item) if item else None
 
 
-def _encode_cursor(position: int, start_key: dict) -> str:
+def _encode_cursor(position: int, start_key: dict[str, Any]) -> str:
     payload = json.dumps({"p": position, "k": _plain(start_key)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[int, dict | None]:
+def _decode_cursor(cursor: str) -> tuple[int, dict[str, str] | None]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
@@ -75,8 +80,8 @@ def _decode_cursor(cursor: str) -> tuple[int, dict | None]:
         raise QueryError("cursor is not one this API returned") from None
 
 
-def _filters(query: PredictionQuery, partition: Partition):
-    conditions = []
+def _filters(query: PredictionQuery, partition: Partition) -> ConditionBase | None:
+    conditions: list[ConditionBase] = []
     if query.batch and partition.hash_key != "batch":
         conditions.append(Attr("batch").eq(query.batch))
     if query.key_prefix:
@@ -112,7 +117,7 @@ def _filters(query: PredictionQuery, partition: Partition):
     return reduce(operator.and_, conditions) if conditions else None
 
 
-def _key_condition(query: PredictionQuery, partition: Partition):
+def _key_condition(query: PredictionQuery, partition: Partition) -> ConditionBase:
     condition = Key(partition.hash_key).eq(partition.value)
     if query.since and query.until:
         return condition & Key("uploaded_at").between(query.since, query.until)
@@ -125,31 +130,35 @@ def _key_condition(query: PredictionQuery, partition: Partition):
 
 def _key_names(partition: Partition) -> list[str]:
     """The attributes of a position in `partition` (the table's key, plus the index's)."""
-    return ["object_id", "model"] + ([partition.hash_key, "uploaded_at"] if partition.index else [])
+    return ["object_id", "model"] + (
+        [partition.hash_key, "uploaded_at"] if partition.index and partition.hash_key else []
+    )
 
 
 class DynamoPredictionQueries:
     """Paged reads over the predictions table's indexes (see `spotter.query.plan`)."""
 
-    def __init__(self, table, page_size: int = 200):
+    def __init__(self, table: ServiceResource, page_size: int = 200) -> None:  # a DynamoDB Table
         self.table = table
         self.page_size = page_size
 
-    def _read(self, query: PredictionQuery, partition: Partition, start_key: dict | None) -> dict:
-        args = {"Limit": self.page_size}
+    def _read(self, query: PredictionQuery, partition: Partition, start_key: dict[str, Any] | None) -> dict[str, Any]:
+        args: dict[str, Any] = {"Limit": self.page_size}
         if start_key:
             args["ExclusiveStartKey"] = start_key
         condition = _filters(query, partition)
         if condition is not None:
             args["FilterExpression"] = condition
         if partition.index is None:
-            return self.table.scan(**args)
-        return self.table.query(
-            IndexName=partition.index,
-            KeyConditionExpression=_key_condition(query, partition),
-            ScanIndexForward=False,
-            **args,
-        )
+            page: dict[str, Any] = self.table.scan(**args)
+        else:
+            page = self.table.query(
+                IndexName=partition.index,
+                KeyConditionExpression=_key_condition(query, partition),
+                ScanIndexForward=False,
+                **args,
+            )
+        return page
 
     def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
         partitions = plan(query)
@@ -176,8 +185,9 @@ class DynamoPredictionQueries:
     def scan_all(self, segments: int = 4) -> Iterator[PredictionRecord]:
         """The whole table, read by `segments` parallel scans."""
 
-        def segment(number: int) -> list[dict]:
-            items, args = [], {"Segment": number, "TotalSegments": segments}
+        def segment(number: int) -> list[dict[str, Any]]:
+            items: list[dict[str, Any]] = []
+            args: dict[str, Any] = {"Segment": number, "TotalSegments": segments}
             while True:
                 page = self.table.scan(**args)
                 items.extend(page["Items"])
@@ -194,11 +204,10 @@ class DynamoPredictionQueries:
         import queue
         import threading
 
-        pages: queue.Queue = queue.Queue(maxsize=2 * segments)
-        done = object()
+        pages: queue.Queue[list[PredictionRecord] | Exception | None] = queue.Queue(maxsize=2 * segments)
 
         def segment(number: int) -> None:
-            args = {"Segment": number, "TotalSegments": segments}
+            args: dict[str, Any] = {"Segment": number, "TotalSegments": segments}
             try:
                 while True:
                     page = self.table.scan(**args)
@@ -208,7 +217,7 @@ class DynamoPredictionQueries:
                     args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
             except Exception as exc:  # handed to the reader, which raises it
                 pages.put(exc)
-            pages.put(done)
+            pages.put(None)  # this segment is done
 
         threads = [threading.Thread(target=segment, args=(n,), daemon=True) for n in range(segments)]
         for thread in threads:
@@ -216,7 +225,7 @@ class DynamoPredictionQueries:
         finished = 0
         while finished < segments:
             page = pages.get()
-            if page is done:
+            if page is None:
                 finished += 1
             elif isinstance(page, Exception):
                 raise page
@@ -235,7 +244,8 @@ class DynamoPredictionQueries:
     def known_values(self, field: str, max_items: int = 5000) -> tuple[list[str], bool]:
         """Distinct values of `field` in up to `max_items` records, and whether that was the whole table."""
         found: set[str] = set()
-        args, read = {"ProjectionExpression": "#f", "ExpressionAttributeNames": {"#f": field}}, 0
+        args: dict[str, Any] = {"ProjectionExpression": "#f", "ExpressionAttributeNames": {"#f": field}}
+        read = 0
         while True:
             page = self.table.scan(**args)
             found.update(str(item[field]) for item in page["Items"] if field in item)

@@ -8,16 +8,21 @@ under the same condition (`put_condition`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from ..records import SEQUENCED, TIMED, PredictionRecord, sequence_key
 
+if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
+    from botocore.client import BaseClient
+
 _FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitude", "longitude", "altitude")
 
 
-def to_item(record: PredictionRecord) -> dict:
+def to_item(record: PredictionRecord) -> dict[str, Any]:
     item = record.as_dict()
     for name in _FLOAT_FIELDS:
         if name in item:
@@ -28,7 +33,7 @@ def to_item(record: PredictionRecord) -> dict:
     return item
 
 
-def put_condition(item: dict) -> tuple[str, dict]:
+def put_condition(item: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """The write's condition and its values: never let an older event overwrite a newer one's record
     (out-of-order or duplicate deliveries), and let a real upload replace a reprocess's record."""
     condition, values = "attribute_not_exists(object_id) OR #seq <= :seq", {":seq": item["sequence"]}
@@ -38,7 +43,7 @@ def put_condition(item: dict) -> tuple[str, dict]:
     return condition, values
 
 
-def attribute_value(value) -> dict:
+def attribute_value(value: object) -> dict[str, Any]:
     """One Python value in DynamoDB's wire form (what boto3's TypeSerializer writes for these types)."""
     if isinstance(value, bool):
         return {"BOOL": value}
@@ -58,13 +63,13 @@ def attribute_value(value) -> dict:
 
 
 def is_condition_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class ConditionalRecordWriter:
     """The classify function's writer: one conditional PutItem per record, through a low-level client."""
 
-    def __init__(self, client, table_name: str):
+    def __init__(self, client: BaseClient, table_name: str) -> None:
         self.client = client  # a botocore DynamoDB client
         self.table_name = table_name
 
@@ -89,15 +94,17 @@ class ConditionalRecordWriter:
 class DynamoRecordReader:
     """Which ETag each object's record from one model was made from (BatchGetItem, 100 keys a call)."""
 
-    def __init__(self, client, table: str):
+    def __init__(self, client: BaseClient, table: str) -> None:
         self.client = client
         self.table = table
 
-    def current(self, object_ids, model: str) -> dict[str, str | None]:
+    def current(self, object_ids: Iterable[str], model: str) -> dict[str, str | None]:
         wanted = [{"object_id": {"S": object_id}, "model": {"S": model}} for object_id in object_ids]
         found: dict[str, str | None] = {}
         for start in range(0, len(wanted), 100):
-            request = {self.table: {"Keys": wanted[start : start + 100], "ProjectionExpression": "object_id, etag"}}
+            request: dict[str, Any] | None = {
+                self.table: {"Keys": wanted[start : start + 100], "ProjectionExpression": "object_id, etag"}
+            }
             while request:
                 reply = self.client.batch_get_item(RequestItems=request)
                 for item in reply.get("Responses", {}).get(self.table, []):

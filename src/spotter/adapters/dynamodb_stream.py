@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from boto3.dynamodb.types import TypeDeserializer
 
 from ..parquet_copy import Change
@@ -10,11 +12,11 @@ from .dynamodb import from_item
 _deserializer = TypeDeserializer()
 
 
-def _plain_image(image: dict) -> dict:
+def _plain_image(image: dict[str, Any]) -> dict[str, Any]:
     return {name: _deserializer.deserialize(value) for name, value in image.items()}
 
 
-def changes_from_stream(event: dict) -> list[Change]:
+def changes_from_stream(event: dict[str, Any]) -> list[Change]:
     """Each stream record as the changes it makes to the day files: a put in its (new) upload day, and
     a removal from its old day when the upload day moved (a re-upload) or the item was deleted."""
     changes: list[Change] = []

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 from botocore.exceptions import ClientError
 
 from ..errors import ObjectArchived, ObjectMissing
 from ..ports import ObjectHead, StoredObject
+
+if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
+    from botocore.client import BaseClient
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}  # the one list of S3's not-found codes
 
@@ -15,11 +23,11 @@ def is_missing(error: ClientError) -> bool:
 
 
 class S3Objects:
-    def __init__(self, client):
+    def __init__(self, client: BaseClient) -> None:
         self.client = client
 
     def read(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> StoredObject:
-        args = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{max_bytes}"}
+        args: dict[str, str] = {"Bucket": bucket, "Key": key, "Range": f"bytes=0-{max_bytes}"}
         if version_id:
             args["VersionId"] = version_id
         try:
@@ -50,7 +58,8 @@ class S3Objects:
     def _storage_class(self, bucket: str, key: str, version_id: str | None) -> str | None:
         args = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}
         try:
-            return self.client.head_object(**args).get("StorageClass")
+            storage_class: str | None = self.client.head_object(**args).get("StorageClass")
+            return storage_class
         except ClientError:
             return None
 
@@ -58,17 +67,17 @@ class S3Objects:
 class S3Presigner:
     """Presigned URLs: boto3 signs; the policy's conditions come from the upload plan."""
 
-    def __init__(self, client, bucket: str):
+    def __init__(self, client: BaseClient, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
 
     def upload_form(
         self, key: str, content_type: str, max_bytes: int, expires_s: int, metadata: dict[str, str] | None = None
-    ) -> dict:
+    ) -> dict[str, Any]:
         """A presigned POST that accepts exactly this key, this content type and 1..max_bytes bytes, and
         exactly these user metadata values (`x-amz-meta-<name>`, each pinned with `eq`)."""
         meta_fields = {f"x-amz-meta-{name}": value for name, value in (metadata or {}).items()}
-        return self.client.generate_presigned_post(
+        form: dict[str, Any] = self.client.generate_presigned_post(
             Bucket=self.bucket,
             Key=key,
             Fields={"Content-Type": content_type, **meta_fields},
@@ -81,6 +90,7 @@ class S3Presigner:
             ],
             ExpiresIn=expires_s,
         )
+        return form
 
     def view_url(self, key: str, expires_s: int, content_type: str) -> str:
         """A link whose response type is `content_type` (a raster type the decoder found), never the
@@ -91,24 +101,25 @@ class S3Presigner:
             "ResponseContentType": content_type,
             "ResponseContentDisposition": "inline",
         }
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        url: str = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        return url
 
 
 class S3Folder:
     """Listing and uploading for sync and reprocess."""
 
-    def __init__(self, client, bucket: str):
+    def __init__(self, client: BaseClient, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
 
-    def list(self, prefix: str):
+    def list(self, prefix: str) -> Iterator[tuple[str, int, str, datetime]]:
         """Yield (key, size, etag, last_modified) under `prefix`."""
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 yield obj["Key"], obj["Size"], obj["ETag"].strip('"'), obj["LastModified"]
 
-    def upload(self, path, key: str, content_type: str, multipart_threshold: int, chunk_size: int) -> None:
+    def upload(self, path: Path, key: str, content_type: str, multipart_threshold: int, chunk_size: int) -> None:
         from boto3.s3.transfer import TransferConfig
 
         config = TransferConfig(
@@ -120,7 +131,7 @@ class S3Folder:
 class S3Inspector:
     """HEAD requests: whether an object exists, and what would stop the classify function reading it."""
 
-    def __init__(self, client):
+    def __init__(self, client: BaseClient) -> None:
         self.client = client
 
     def head(self, bucket: str, key: str) -> ObjectHead | None:

@@ -4,9 +4,15 @@ day never lose each other's rows: the loser reads again and retries."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 from ..parquet_copy import DAY_FILE, DayChanges, day_folder, from_parquet_bytes, merge_day, to_parquet_bytes
+
+if TYPE_CHECKING:  # botocore and pyarrow ship no types: these name what is passed, for the reader
+    import pyarrow as pa
+    from botocore.client import BaseClient
 
 _RACE_CODES = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
@@ -16,14 +22,15 @@ class CopyConflict(RuntimeError):
 
 
 class S3DayFiles:
-    def __init__(self, s3, bucket: str, prefix: str = "predictions/", attempts: int = 5):
+    def __init__(self, s3: BaseClient, bucket: str, prefix: str = "predictions/", attempts: int = 5) -> None:
         self.s3, self.bucket, self.attempts = s3, bucket, attempts
         self.prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
 
     def key_for(self, day: str) -> str:
         return f"{self.prefix}{day_folder(day)}{DAY_FILE}"
 
-    def _read(self, key: str):
+    def _read(self, key: str) -> tuple[pa.Table | None, str | None]:
+        """The day's table and its ETag; (None, None) when the day has no file yet."""
         try:
             found = self.s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
@@ -50,7 +57,8 @@ class S3DayFiles:
                         ContentType="application/vnd.apache.parquet",
                         **condition,
                     )
-                return merged.num_rows
+                rows: int = merged.num_rows
+                return rows
             except ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") not in _RACE_CODES:
                     raise

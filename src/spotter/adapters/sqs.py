@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..ports import QueuedMessage
+
+if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
+    from botocore.client import BaseClient
 
 
 class SqsQueue:
-    def __init__(self, client, url: str):
+    def __init__(self, client: BaseClient, url: str) -> None:
         self.client = client
         self.url = url
 
@@ -21,7 +26,7 @@ class SqsQueue:
 
 
 class SqsDeadLetterQueue:
-    def __init__(self, client, url: str):
+    def __init__(self, client: BaseClient, url: str) -> None:
         self.client = client
         self.url = url
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..classifier import Classifier
 from ..config import Settings
 from ..imaging import DecodeLimits
@@ -9,6 +11,11 @@ from ..pipeline import ClassifyService
 from .aws import client, forget_low_level_clients, low_level_client, resource
 from .dynamodb_records import ConditionalRecordWriter
 from .s3 import S3Objects, S3Presigner
+
+if TYPE_CHECKING:  # imported where used (see below)
+    from ..budget import BudgetedDecoder
+    from .batch_removal import DynamoRecordRemover, S3BatchObjects
+    from .dynamodb import DynamoPredictionQueries, DynamoPredictions
 
 # The classify function's cold start imports this module: what only the API and the command line
 # use (boto3's resources, the query adapter) is imported inside the functions that build them.
@@ -25,7 +32,7 @@ def decode_limits(settings: Settings) -> DecodeLimits:
     )
 
 
-def decoder(settings: Settings):
+def decoder(settings: Settings) -> BudgetedDecoder | None:
     """The bounded decoder (a warm worker process), or None to decode inline (DECODE_ISOLATION=inline)."""
     if settings.decode_isolation == "inline":
         return None
@@ -34,7 +41,7 @@ def decoder(settings: Settings):
     return BudgetedDecoder(decode_limits(settings))
 
 
-def predictions(settings: Settings):
+def predictions(settings: Settings) -> DynamoPredictions:
     """The API's record store (get and put, through boto3's Table resource)."""
     from .dynamodb import DynamoPredictions
 
@@ -50,29 +57,33 @@ def classify_service(
     bounded = decoder(settings)
     if bounded is not None and launch_decoder:
         bounded.start(wait=False)
-    service = ClassifyService(
-        objects=None,
-        predictions=None,
-        classifier=classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads),
+    model = classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads)
+    objects, writer = _fresh_adapters(settings)
+    return ClassifyService(
+        objects=objects,
+        predictions=writer,
+        classifier=model,
         limits=decode_limits(settings),
         top_k=settings.top_k,
         decoder=bounded,
     )
-    connect(service, settings)
-    return service
+
+
+def _fresh_adapters(settings: Settings) -> tuple[S3Objects, ConditionalRecordWriter]:
+    """The S3 reader and record writer on fresh low-level clients."""
+    forget_low_level_clients()
+    return S3Objects(low_level_client("s3", endpoint_url=settings.endpoint_url)), ConditionalRecordWriter(
+        low_level_client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table
+    )
 
 
 def connect(service: ClassifyService, settings: Settings) -> None:
     """Give the service its S3 reader and record writer on fresh low-level clients (at cold start,
     and again after a SnapStart restore)."""
-    forget_low_level_clients()
-    service.objects = S3Objects(low_level_client("s3", endpoint_url=settings.endpoint_url))
-    service.predictions = ConditionalRecordWriter(
-        low_level_client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table
-    )
+    service.objects, service.predictions = _fresh_adapters(settings)
 
 
-def prediction_queries(settings: Settings):
+def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
     from .dynamodb import DynamoPredictionQueries
 
     return DynamoPredictionQueries(
@@ -84,7 +95,7 @@ def presigner(settings: Settings) -> S3Presigner:
     return S3Presigner(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket)
 
 
-def batch_removal(settings: Settings):
+def batch_removal(settings: Settings) -> tuple[S3BatchObjects, DynamoRecordRemover]:
     from .batch_removal import DynamoRecordRemover, S3BatchObjects
 
     return (
