@@ -33,7 +33,7 @@ def runtime_card(
         "input": {
             "size": [int(size[0]), int(size[1])],
             "scaling": {"range": [float(value_range[0]), float(value_range[1])]},
-            **InputContract(size=tuple(size), resize=resize).to_json(),
+            **InputContract(size=(size[0], size[1]), resize=resize).to_json(),
         },
     }
 

@@ -177,7 +177,7 @@ def decode(path: Path, size: tuple[int, int]) -> Image.Image:
 def resize_like_runtime(image: Image.Image, size: tuple[int, int], resize: str = BUILD_RESIZE) -> Image.Image:
     """Exactly what spotter.classifier.Classifier.preprocess does for a card with this resize mode
     (and the default filter): the one implementation, spotter.preprocess."""
-    return InputContract(size=tuple(size), resize=resize).apply(image)
+    return InputContract(size=(size[0], size[1]), resize=resize).apply(image)
 
 
 def load_pixels(samples: list[Sample], size: tuple[int, int], resize: str = BUILD_RESIZE) -> np.ndarray:

@@ -14,6 +14,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -211,7 +212,7 @@ def full_resolution_check(
         picture = decode_image(path.read_bytes(), served.input_size).image
         return float(served.scores(served.preprocess(picture))[served.labels.index(positive)])
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for sample in full.samples:
         truth = full.labels[sample.label]
         s_full, s_small = score(sample.path, classifier), score(small[sample.id].path, classifier)
@@ -227,14 +228,14 @@ def full_resolution_check(
                 "decision_256": classifier.decide(_pair(classifier, positive, s_small)),
             }
         )
-    truth = [r["truth"] == positive for r in rows]
-    result = {
+    truths = [r["truth"] == positive for r in rows]
+    result: dict[str, Any] = {
         "images": len(rows),
         "per_class": full.counts(),
         "positive_class": positive,
         "threshold": threshold,
-        "right_full": sum(r["positive_full"] == t for r, t in zip(rows, truth)),
-        "right_256": sum(r["positive_256"] == t for r, t in zip(rows, truth)),
+        "right_full": sum(r["positive_full"] == t for r, t in zip(rows, truths)),
+        "right_256": sum(r["positive_256"] == t for r, t in zip(rows, truths)),
         "agree": sum(r["positive_full"] == r["positive_256"] for r in rows),
         "uncertain_full": sum(r["decision_full"] == "uncertain" for r in rows),
         "uncertain_256": sum(r["decision_256"] == "uncertain" for r in rows),

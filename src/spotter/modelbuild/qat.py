@@ -21,6 +21,7 @@ import contextlib
 import functools
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def quantization_aware_int8(
     def feature_error(target, predicted):  # in the units of the head's standardised features
         return tf.reduce_mean(tf.square((predicted - target) * inverse_spread))
 
-    candidates = []
+    candidates: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
 
         def consider(epoch: int, path: Path, loss: float | None = None) -> None:
@@ -243,7 +244,7 @@ def _per_channel_depthwise():
     from tensorflow_model_optimization.python.core.quantization.keras import quantizers
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import default_8bit_quantizers
 
-    class PerChannelWeights(quantizers.LastValueQuantizer):
+    class PerChannelWeights(quantizers.LastValueQuantizer):  # type: ignore[misc]  # tfmot ships no types
         def __init__(self):
             super().__init__(num_bits=8, per_axis=True, symmetric=True, narrow_range=True)
 
@@ -288,7 +289,7 @@ def _output_only():
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.quantization.keras import quantizers
 
-    class OutputOnly(tfmot.quantization.keras.QuantizeConfig):
+    class OutputOnly(tfmot.quantization.keras.QuantizeConfig):  # type: ignore[misc]  # tfmot ships no types
         def get_weights_and_quantizers(self, layer):
             return []
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,11 +90,19 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _keras_or_default(keras: Any) -> Any:
+    """The Keras API a builder was given, else Keras 3."""
+    if keras is None:
+        import keras as keras3
+
+        return keras3
+    return keras
+
+
 def build_backbone(config: TrainConfig, keras=None):
     """A Keras Functional model from pixels in [-1, 1] to its last feature map (no pooling).
     `keras`: the Keras API to build with (default Keras 3; qat.py passes tf_keras)."""
-    if keras is None:
-        import keras
+    keras = _keras_or_default(keras)
 
     shape = (config.size, config.size, 3)
     if config.backbone == MOBILENET_V2:
@@ -117,16 +126,14 @@ def build_backbone(config: TrainConfig, keras=None):
 
 def pooled_features(base, taps: tuple[str, ...], keras=None) -> list:
     """The global average pool of each `taps` layer's output (Keras tensors)."""
-    if keras is None:
-        import keras
+    keras = _keras_or_default(keras)
 
     return [keras.layers.GlobalAveragePooling2D(name=f"pool_{name}")(base.get_layer(name).output) for name in taps]
 
 
 def stage_features(pools: list, scales: list[float], taps: tuple[str, ...], keras=None):
     """Each stage's pool scaled by its factor, then concatenated: the head's input (a Keras tensor)."""
-    if keras is None:
-        import keras
+    keras = _keras_or_default(keras)
 
     scaled = [keras.layers.Rescaling(k, name=f"scale_{name}")(p) for p, k, name in zip(pools, scales, taps)]
     return scaled[0] if len(scaled) == 1 else keras.layers.Concatenate(name=FEATURES)(scaled)
@@ -259,19 +266,28 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     del x_train_pixels
 
     weights = class_weights(y_train, n_classes)
-    scores = {}
+    aucs: dict[float, dict[str, float | None]] = {}  # L2 -> validation AUC of the float32 and int8 features
+    head_weights: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     for l2 in config.l2_grid:
         w, b = fit_softmax(x_fit, y_fit, n_classes, l2=l2, class_weight=weights, steps=config.head_steps)
         auc_float = _auc(y_val, softmax_probs((f_val - mean) / std, w, b))
         auc_int8 = _auc(y_val, softmax_probs((q_val - mean) / std, w, b)) if q_val is not None else None
-        scores[l2] = {"float32": auc_float, "int8": auc_int8, "weights": (w, b)}
+        aucs[l2] = {"float32": auc_float, "int8": auc_int8}
+        head_weights[l2] = (w, b)
         log(
             f"softmax head on {f_train.shape[1]} pooled features, L2 {l2}: validation AUC float {auc_float:.4f}"
             + (f", int8 {auc_int8:.4f}" if auc_int8 is not None else "")
         )
     chosen_on = "int8" if config.int8_aware_head else "float32"
-    best_l2 = max(config.l2_grid, key=lambda l2: scores[l2][chosen_on])
-    w, b = scores[best_l2]["weights"]
+
+    def chosen_auc(l2: float) -> float:
+        auc = aucs[l2][chosen_on]
+        if auc is None:  # int8 AUCs exist whenever the choice is on int8 (int8_aware_head)
+            raise ValueError(f"no {chosen_on} validation AUC for L2 {l2}")
+        return auc
+
+    best_l2 = max(config.l2_grid, key=chosen_auc)
+    w, b = head_weights[best_l2]
     if len(config.l2_grid) > 1 and best_l2 in (min(config.l2_grid), max(config.l2_grid)):
         log(f"L2 {best_l2} is at the edge of the grid {config.l2_grid}: a wider grid may do better")
 
@@ -325,10 +341,9 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
             "int8_aware": config.int8_aware_head,
             "l2_chosen_on": f"{chosen_on} validation ROC AUC",
             "validation_auc_by_l2": {
-                str(k): {kind: round(v[kind], 4) for kind in ("float32", "int8") if v[kind] is not None}
-                for k, v in scores.items()
+                str(k): {kind: round(auc, 4) for kind, auc in v.items() if auc is not None} for k, v in aucs.items()
             },
-            "validation_auc": round(scores[best_l2][chosen_on], 4),
+            "validation_auc": round(chosen_auc(best_l2), 4),
         },
         "fine_tune": fine_log,
         "seconds": round(seconds, 1),
