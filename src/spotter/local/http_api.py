@@ -10,11 +10,14 @@ import time
 import uuid
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .lambda_runtime import LambdaContext
 
 log = logging.getLogger(__name__)
+# A Lambda handler of API Gateway (payload 2.0) events: (event, context) -> the response
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
 
@@ -24,8 +27,8 @@ def http_api_event(
     headers: dict[str, str],
     body: bytes,
     source_ip: str = "127.0.0.1",
-    jwt_claims: dict | None = None,
-) -> dict:
+    jwt_claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """`jwt_claims`: what API Gateway's JWT authorizer passes on once it has verified a token."""
     parts = urlsplit(raw_path)
     query: dict[str, str] = {}
@@ -39,7 +42,7 @@ def http_api_event(
         except UnicodeDecodeError:
             is_text = False
     now = time.time()
-    event = {
+    event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": parts.path,
@@ -82,10 +85,10 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 def make_server(
     host: str,
     port: int,
-    handler: Callable[[dict, object], dict],
+    handler: Handler,
     function_name: str = "ApiFunction",
-    health: Callable[[], tuple[bool, dict]] | None = None,
-):
+    health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
+) -> ThreadingHTTPServer:
     """`health`: answers `GET /health` locally (not a route of the deployed API): (healthy, report)."""
     invoke_lock = threading.Lock()  # one request at a time per instance, as on Lambda
 
@@ -93,7 +96,7 @@ def make_server(
         protocol_version = "HTTP/1.1"
         timeout = 30  # seconds a client may stall mid-request (API Gateway gives up after 30 s too)
 
-        def _handle(self):
+        def _handle(self) -> None:
             if health is not None and self.command == "GET" and urlsplit(self.path).path == "/health":
                 healthy, report = health()
                 self._reply(
@@ -136,7 +139,7 @@ def make_server(
                 }
             self._reply(response)
 
-        def _reply(self, response: dict):
+        def _reply(self, response: dict[str, Any]) -> None:
             body = response.get("body") or ""
             payload = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
             self.send_response(int(response.get("statusCode", 200)))
@@ -155,7 +158,7 @@ def make_server(
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
 
-        def log_message(self, format, *args):
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("api %s", format % args)
 
     return ThreadingHTTPServer((host, port), Handler)

@@ -18,6 +18,8 @@ def load_handler_module(name: str, functions_dir: Path = FUNCTIONS_DIR) -> Modul
     """Import `functions/<name>/app.py` afresh (its module-level set-up runs, like a cold start)."""
     path = functions_dir / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"spotter_function_{name}_{next(_loaded)}", path)
+    if spec is None or spec.loader is None:  # not for a path ending in .py: a missing file fails in exec_module
+        raise ImportError(f"cannot load a handler from {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -22,27 +22,46 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from wsgiref.types import WSGIApplication
+
+    from moto.s3.models import FakeBucket
 
 
-def _unix_time(dt=None) -> float:
+class _S3Event(Protocol):
+    """moto.s3.notifications._get_s3_event: the body of an S3 notification."""
+
+    def __call__(
+        self, event_name: str, bucket: FakeBucket, key: Any, notification_id: str
+    ) -> dict[str, list[dict[str, Any]]]: ...
+
+
+_moto_unix_time: Callable[[datetime], float]  # moto's own, for a given time; set by main()
+
+
+def _unix_time(dt: datetime | None = None) -> float:
     if dt is not None:
         return _moto_unix_time(dt)
     return time.time()
 
 
-def _unix_time_millis(dt=None) -> float:
+def _unix_time_millis(dt: datetime | None = None) -> float:
     return _unix_time(dt) * 1000.0
 
 
-def _with_sequencer_and_version(get_s3_event):
+def _with_sequencer_and_version(get_s3_event: _S3Event) -> _S3Event:
     """moto's S3 notifications lack the object's `sequencer` and `versionId`, which S3 sends. Without
     them every local record is ordered by event time alone, and a `spotter reprocess` (timed by the
     object's LastModified, whole seconds) never replaces the upload's record (milliseconds). Add them:
     sequencers increase across the life of the state folder (nanosecond clock, never repeated)."""
     lock, last = threading.Lock(), [0]
 
-    def event(event_name, bucket, key, notification_id):
+    def event(event_name: str, bucket: FakeBucket, key: Any, notification_id: str) -> dict[str, list[dict[str, Any]]]:
         body = get_s3_event(event_name, bucket, key, notification_id)
         with lock:
             last[0] = max(last[0] + 1, time.time_ns())
@@ -58,7 +77,7 @@ def _with_sequencer_and_version(get_s3_event):
     return event
 
 
-def _hold_lock(state_dir: Path, timeout_s: float = 15.0):
+def _hold_lock(state_dir: Path, timeout_s: float = 15.0) -> TextIO:
     """Wait (briefly) for a moto of a stack that just died to finish exiting, then hold the folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
     handle = open(state_dir / "moto.lock", "a+")
@@ -95,7 +114,7 @@ def main(argv: list[str]) -> None:
     s3_notifications._get_s3_event = _with_sequencer_and_version(s3_notifications._get_s3_event)
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
-    app = DomainDispatcherApplication(create_backend_app)
+    app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
     store = None
     if args.state_dir:
         from .persist import PersistingApp, Store, install_hooks
@@ -105,7 +124,7 @@ def main(argv: list[str]) -> None:
         store = Store(args.state_dir)
         app = PersistingApp(app, store)
 
-    def stop(*_):
+    def stop(*_: object) -> None:
         # a committed transaction is whole, an open one rolls back; closing folds the WAL into data.sqlite3
         if store is not None and store.lock.acquire(timeout=5):
             store.db.close()

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 
 def _die_with_parent() -> None:
@@ -28,7 +29,8 @@ def _die_with_parent() -> None:
 def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class MotoProcess:
@@ -36,7 +38,7 @@ class MotoProcess:
         self.host = host
         self.port = port or free_port(host)
         self.state_dir = state_dir
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[str] | None = None
         self._log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block moto
 
     @property
@@ -56,7 +58,7 @@ class MotoProcess:
         except (OSError, ValueError):
             return ""
 
-    def call(self, path: str, payload: dict | None = None, timeout_s: float = 300.0) -> dict:
+    def call(self, path: str, payload: dict[str, Any] | None = None, timeout_s: float = 300.0) -> dict[str, Any]:
         """The state routes of our moto process (`/_spotter/...`, see persist.py)."""
         data = json.dumps(payload).encode() if payload is not None else None
         request = urllib.request.Request(
@@ -67,7 +69,8 @@ class MotoProcess:
         )
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
-                return json.loads(response.read())
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
         except urllib.error.HTTPError as exc:
             raise RuntimeError(f"moto {path}: {json.loads(exc.read() or b'{}').get('message', exc)}") from None
 

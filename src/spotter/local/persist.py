@@ -36,8 +36,18 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
+
+if TYPE_CHECKING:  # moto is imported inside the moto process only (it is slow to import)
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.s3.models import FakeDeleteMarker, FakeKey, S3Backend
+    from moto.sqs.models import SQSBackend
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +72,12 @@ CREATE TABLE IF NOT EXISTS sqs_messages (
 """
 
 
+@overload
+def connect(state_dir: Path, readonly: Literal[False] = False) -> sqlite3.Connection: ...
+@overload
+def connect(state_dir: Path, readonly: bool) -> sqlite3.Connection | None: ...
 def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection | None:
+    """The state database; None only when `readonly` and there is none yet."""
     path = Path(state_dir) / DB_NAME
     if readonly:
         if not path.exists():
@@ -77,10 +92,17 @@ def connect(state_dir: Path, readonly: bool = False) -> sqlite3.Connection | Non
     return db
 
 
-def summary(state_dir: Path) -> dict:
+class Summary(TypedDict):
+    objects: dict[str, int]  # bucket -> objects (delete markers not counted)
+    items: dict[str, int]  # table -> items
+    messages: dict[str, int]  # queue -> messages
+    bytes: int  # object bodies on disk
+
+
+def summary(state_dir: Path) -> Summary:
     """What the state folder holds, read without moto: objects per bucket, items per table, messages
     per queue. Empty dicts when there is no state yet."""
-    found = {"objects": {}, "items": {}, "messages": {}, "bytes": 0}
+    found: Summary = {"objects": {}, "items": {}, "messages": {}, "bytes": 0}
     db = connect(state_dir, readonly=True)
     if db is None:
         return found
@@ -113,10 +135,10 @@ _local = threading.local()
 
 
 class _Touched:
-    def __init__(self):
-        self.s3: set = set()  # (backend, bucket, key)
-        self.ddb: set = set()  # (backend, table, hash DynamoType json, range json)
-        self.sqs: dict = {}  # (account, region) -> (backend, {message ids})
+    def __init__(self) -> None:
+        self.s3: set[tuple[S3Backend, str, str]] = set()  # (backend, bucket, key)
+        self.ddb: set[tuple[DynamoDBBackend, str, str, str]] = set()  # (backend, table, hash json, range json)
+        self.sqs: dict[tuple[str, str], tuple[SQSBackend, set[str]]] = {}  # (account, region) -> (backend, ids)
         self.reset = False
 
     def __bool__(self) -> bool:
@@ -127,8 +149,19 @@ def _touched() -> _Touched | None:
     return getattr(_local, "touched", None)
 
 
-def _key_json(value) -> str:
+def _key_json(value: DynamoType | None) -> str:
     return json.dumps(value.to_json() if value is not None else None, sort_keys=True)
+
+
+class Restored(TypedDict):
+    """What `Store.restore` loaded (per bucket, table, queue) and what it could not."""
+
+    objects: dict[str, int]
+    items: dict[str, int]
+    messages: dict[str, int]
+    orphaned: list[str]  # saved for a bucket, table or queue the template no longer has
+    missing: list[str]  # objects whose bytes are gone from blobs/
+    dropped_in_progress: int  # idempotency claims of runs that died with the stack
 
 
 class Store:
@@ -136,7 +169,7 @@ class Store:
         self.state_dir = Path(state_dir)
         self.blobs = self.state_dir / BLOBS
         self.blobs.mkdir(parents=True, exist_ok=True)
-        self.db = connect(self.state_dir)
+        self.db = connect(self.state_dir)  # not read-only: never None
         self.lock = threading.RLock()
 
     # -- writing ---------------------------------------------------------------------------------
@@ -158,18 +191,18 @@ class Store:
                 if touched.reset:
                     for table in ("s3_objects", "ddb_items", "sqs_messages"):
                         self.db.execute(f"DELETE FROM {table}")  # nosec B608: fixed names
-                for backend, bucket_name, key_name in touched.s3:
-                    self._sync_object(backend, bucket_name, key_name)
-                for backend, table_name, pk, sk in touched.ddb:
-                    self._sync_item(backend, table_name, pk, sk)
-                for (account, region), (backend, ids) in touched.sqs.items():
-                    self._sync_messages(account, region, backend, ids)
+                for s3, bucket_name, key_name in touched.s3:
+                    self._sync_object(s3, bucket_name, key_name)
+                for dynamodb, table_name, pk, sk in touched.ddb:
+                    self._sync_item(dynamodb, table_name, pk, sk)
+                for (account, region), (sqs, ids) in touched.sqs.items():
+                    self._sync_messages(account, region, sqs, ids)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
 
-    def _sync_object(self, backend, bucket_name: str, key_name: str) -> None:
+    def _sync_object(self, backend: S3Backend, bucket_name: str, key_name: str) -> None:
         from moto.s3.models import FakeKey
 
         account = backend.account_id
@@ -220,7 +253,7 @@ class Store:
                 ),
             )
 
-    def _sync_item(self, backend, table_name: str, pk: str, sk: str) -> None:
+    def _sync_item(self, backend: DynamoDBBackend, table_name: str, pk: str, sk: str) -> None:
         from moto.dynamodb.models.dynamo_type import DynamoType
 
         where = (backend.account_id, backend.region_name, table_name, pk, sk)
@@ -239,7 +272,7 @@ class Store:
                 (*where, json.dumps(item.to_json()["Attributes"])),
             )
 
-    def _sync_messages(self, account: str, region: str, backend, ids: set) -> None:
+    def _sync_messages(self, account: str, region: str, backend: SQSBackend, ids: set[str]) -> None:
         present = {}
         for queue in list(backend.queues.values()):
             for message in list(queue._messages):
@@ -266,21 +299,28 @@ class Store:
             )
 
     # -- reading back ----------------------------------------------------------------------------
-    def restore(self, drop_in_progress: tuple[str, ...] = ()) -> dict:
+    def restore(self, drop_in_progress: tuple[str, ...] = ()) -> Restored:
         """Load the saved state into moto's (freshly created) resources. Returns what was loaded and
         what had nowhere to go (a bucket, table or queue the template no longer has)."""
         from moto.dynamodb.models import dynamodb_backends
         from moto.s3.models import FakeDeleteMarker, FakeKey, s3_backends
         from moto.sqs.models import Message, sqs_backends
 
-        loaded = {"objects": {}, "items": {}, "messages": {}, "orphaned": [], "missing": [], "dropped_in_progress": 0}
+        loaded: Restored = {
+            "objects": {},
+            "items": {},
+            "messages": {},
+            "orphaned": [],
+            "missing": [],
+            "dropped_in_progress": 0,
+        }
         with self.lock:
             _local.touched = None  # nothing below is a client's request
             rows = self.db.execute(
                 "SELECT account, bucket, key, position, version_id, blob, etag, last_modified, metadata, storage, checksum,"
                 " delete_marker FROM s3_objects ORDER BY account, bucket, key, position"
             ).fetchall()
-            versions: dict = {}
+            versions: dict[tuple[str, str, str], list[Any]] = {}
             for row in rows:
                 versions.setdefault(row[:3], []).append(row)
             for (account, bucket_name, key_name), found in versions.items():
@@ -289,11 +329,12 @@ class Store:
                 if bucket is None:
                     loaded["orphaned"].append(f"s3://{bucket_name}/{key_name}")
                     continue
-                keys = []
+                keys: list[FakeKey | FakeDeleteMarker] = []
                 for _, _, _, _, version_id, blob, etag, modified, metadata, storage, checksum, marker in found:
                     if marker:
                         if keys:  # a marker stands for the version before it
-                            keys.append(FakeDeleteMarker(key=keys[-1]))
+                            # as moto does: a marker after a marker wraps that marker (only its .name is read)
+                            keys.append(FakeDeleteMarker(key=keys[-1]))  # type: ignore[arg-type]
                             keys[-1]._version_id = version_id
                             keys[-1].last_modified = _parse_iso(modified)
                         continue
@@ -346,7 +387,7 @@ class Store:
                 table.put_item(attrs, overwrite=True)
                 loaded["items"][table_name] = loaded["items"].get(table_name, 0) + 1
 
-            present: dict = {}
+            present: dict[str, set[str]] = {}
             for (
                 message_id,
                 account,
@@ -385,7 +426,7 @@ class Store:
                 path.unlink(missing_ok=True)
 
 
-def _iso(value) -> str | None:
+def _iso(value: datetime | str | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -393,7 +434,7 @@ def _iso(value) -> str | None:
     return str(value)
 
 
-def _parse_iso(value: str | None):
+def _parse_iso(value: str | None) -> datetime:
     from moto.core.utils import utcnow
 
     if not value:
@@ -405,10 +446,24 @@ def _parse_iso(value: str | None):
 # ---- the hooks ------------------------------------------------------------------------------------
 
 
-def _wrap(cls, name: str, note):
+_T = TypeVar("_T")
+_When = Literal["before", "after"]
+_Args = tuple[Any, ...]
+_Kwargs = dict[str, Any]
+_After = tuple[Any, set[str] | None] | None
+# A hook's note on a call to a wrapped moto method: (touched, the backend or queue called, "before" or
+# "after", args, kwargs, result); the result is None before the call, (returned, what the note returned
+# before the call) after it. Before the call, a note may return the message ids it will need after.
+_Note = Callable[
+    [_Touched, _T, _When, _Args, _Kwargs, _After],
+    set[str] | None,
+]
+
+
+def _wrap(cls: type[_T], name: str, note: _Note[_T]) -> None:
     original = getattr(cls, name)
 
-    def wrapper(self, *args, **kwargs):
+    def wrapper(self: _T, *args: Any, **kwargs: Any) -> Any:
         touched = _touched()
         if touched is None:
             return original(self, *args, **kwargs)
@@ -417,11 +472,12 @@ def _wrap(cls, name: str, note):
         note(touched, self, "after", args, kwargs, (result, before))
         return result
 
-    wrapper.__wrapped__ = original
+    wrapper.__dict__["__wrapped__"] = original  # as functools.wraps would, nothing else copied
     setattr(cls, name, wrapper)
 
 
-def _arg(args, kwargs, index: int, name: str):
+def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, name: str) -> Any:
+    """An argument of a wrapped moto method, passed by keyword or by position (None: not passed)."""
     return kwargs[name] if name in kwargs else (args[index] if len(args) > index else None)
 
 
@@ -432,8 +488,10 @@ def install_hooks() -> None:
     from moto.sqs.models import Queue, SQSBackend
 
     # S3: which keys a request wrote or deleted
-    def s3_key(position: int, name: str):
-        def note(touched, backend, when, args, kwargs, result):
+    def s3_key(position: int, name: str) -> _Note[S3Backend]:
+        def note(
+            touched: _Touched, backend: S3Backend, when: _When, args: _Args, kwargs: _Kwargs, result: _After
+        ) -> None:
             if when == "after":
                 touched.s3.add((backend, _arg(args, kwargs, 0, "bucket_name"), _arg(args, kwargs, position, name)))
 
@@ -442,15 +500,19 @@ def install_hooks() -> None:
     _wrap(S3Backend, "put_object", s3_key(1, "key_name"))
     _wrap(S3Backend, "delete_object", s3_key(1, "key_name"))
 
-    def s3_copy(touched, backend, when, args, kwargs, result):
+    def s3_copy(
+        touched: _Touched, backend: S3Backend, when: _When, args: _Args, kwargs: _Kwargs, result: _After
+    ) -> None:
         if when == "after":
             touched.s3.add((backend, _arg(args, kwargs, 1, "dest_bucket_name"), _arg(args, kwargs, 2, "dest_key_name")))
 
     _wrap(S3Backend, "copy_object", s3_copy)
 
     # DynamoDB: which items
-    def ddb_key(from_item: bool):
-        def note(touched, backend, when, args, kwargs, result):
+    def ddb_key(from_item: bool) -> _Note[DynamoDBBackend]:
+        def note(
+            touched: _Touched, backend: DynamoDBBackend, when: _When, args: _Args, kwargs: _Kwargs, result: _After
+        ) -> None:
             if when != "after":
                 return
             table_name = _arg(args, kwargs, 0, "table_name")
@@ -469,37 +531,49 @@ def install_hooks() -> None:
     _wrap(DynamoDBBackend, "delete_item", ddb_key(False))
 
     # SQS: which messages (added: sends, S3 notifications, dead-letter moves; deleted; received)
-    def sqs_backend_of(queue):
+    def sqs_backend_of(queue: Queue) -> SQSBackend:
         from moto.sqs.models import sqs_backends
 
         return sqs_backends[queue.account_id][queue.region]
 
-    def remember(touched, account, region, backend, ids):
+    def remember(touched: _Touched, account: str, region: str, backend: SQSBackend, ids: set[str]) -> None:
         touched.sqs.setdefault((account, region), (backend, set()))[1].update(ids)
 
-    def queue_add(touched, queue, when, args, kwargs, result):
+    def queue_add(touched: _Touched, queue: Queue, when: _When, args: _Args, kwargs: _Kwargs, result: _After) -> None:
         if when == "after":
             message = _arg(args, kwargs, 0, "message")
             remember(touched, queue.account_id, queue.region, sqs_backend_of(queue), {message.id})
 
-    def queue_delete(touched, queue, when, args, kwargs, result):
+    def queue_delete(
+        touched: _Touched, queue: Queue, when: _When, args: _Args, kwargs: _Kwargs, result: _After
+    ) -> set[str] | None:
         handle = _arg(args, kwargs, 0, "receipt_handle")
         if when == "before":
             return {m.id for m in queue._messages if m.had_receipt_handle(handle)}
+        assert result is not None and result[1] is not None  # after: what "before" returned
         remember(touched, queue.account_id, queue.region, sqs_backend_of(queue), result[1])
+        return None
 
-    def backend_receive(touched, backend, when, args, kwargs, result):
+    def backend_receive(
+        touched: _Touched, backend: SQSBackend, when: _When, args: _Args, kwargs: _Kwargs, result: _After
+    ) -> None:
         if when == "after":
+            assert result is not None  # after: (what receive_message returned, None)
             remember(touched, backend.account_id, backend.region_name, backend, {m.id for m in result[0]})
 
-    def backend_purge(touched, backend, when, args, kwargs, result):
+    def backend_purge(
+        touched: _Touched, backend: SQSBackend, when: _When, args: _Args, kwargs: _Kwargs, result: _After
+    ) -> set[str] | None:
         queue = backend.queues.get(_arg(args, kwargs, 0, "queue_name"))
         if when == "before":
             return {m.id for m in queue._messages} if queue else set()
+        assert result is not None and result[1] is not None  # after: what "before" returned
         remember(touched, backend.account_id, backend.region_name, backend, result[1])
+        return None
 
-    _wrap(Queue, "add_message", queue_add)
-    _wrap(Queue, "delete_message", queue_delete)
+    # moto's Queue leaves some of CloudFormationModel's abstract methods unimplemented (mypy: abstract)
+    _wrap(Queue, "add_message", queue_add)  # type: ignore[type-abstract]
+    _wrap(Queue, "delete_message", queue_delete)  # type: ignore[type-abstract]
     _wrap(SQSBackend, "receive_message", backend_receive)
     _wrap(SQSBackend, "purge_queue", backend_purge)
 
@@ -508,10 +582,10 @@ class PersistingApp:
     """WSGI middleware: runs moto's app, then writes what the request touched before answering.
     Also answers the stack's control routes under /_spotter/."""
 
-    def __init__(self, app, store: Store):
+    def __init__(self, app: WSGIApplication, store: Store):
         self.app = app
         self.store = store
-        self.write_failure: dict | None = None  # the first failed write since the last good one
+        self.write_failure: dict[str, str] | None = None  # the first failed write since the last good one
 
     def _write_failed(self, exc: Exception) -> None:
         if self.write_failure is None:  # one line per outage, not one per request
@@ -521,7 +595,7 @@ class PersistingApp:
                 "error": f"{type(exc).__name__}: {exc}",
             }
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if path.startswith("/_spotter/"):
             return self._control(path, environ, start_response)
@@ -530,7 +604,7 @@ class PersistingApp:
             if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 _local.touched.reset = True  # moto forgets everything: so does the state folder
             result = self.app(environ, start_response)
-            touched = _local.touched
+            touched = _touched()
             if touched:
                 try:
                     self.store.sync(touched)  # before the response leaves: acknowledged means on disk
@@ -544,7 +618,9 @@ class PersistingApp:
         finally:
             _local.touched = None
 
-    def _control(self, path, environ, start_response):
+    def _control(self, path: str, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        status: str
+        body: Mapping[str, object]
         status, body = "200 OK", {}
         try:
             if path == "/_spotter/restore" and environ.get("REQUEST_METHOD") == "POST":

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
 class TableSpec:
     name: str
-    key_schema: list[dict]
-    attribute_definitions: list[dict]
-    global_secondary_indexes: list[dict] = field(default_factory=list)
+    key_schema: list[dict[str, str]]  # CloudFormation's KeySchema: [{"AttributeName", "KeyType"}]
+    attribute_definitions: list[dict[str, str]]  # [{"AttributeName", "AttributeType"}]
+    global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)  # IndexName, KeySchema, Projection
     ttl_attribute: str | None = None
 
 
@@ -39,8 +40,8 @@ class CreatedStack:
     dead_letter_queue_url: str
 
 
-def _create_table(dynamodb, table: TableSpec) -> None:
-    args = {
+def _create_table(dynamodb: Any, table: TableSpec) -> None:
+    args: dict[str, Any] = {
         "TableName": table.name,
         "KeySchema": table.key_schema,
         "AttributeDefinitions": table.attribute_definitions,
@@ -55,7 +56,8 @@ def _create_table(dynamodb, table: TableSpec) -> None:
         )
 
 
-def create_stack(spec: StackSpec, s3, sqs, dynamodb) -> CreatedStack:
+def create_stack(spec: StackSpec, s3: Any, sqs: Any, dynamodb: Any) -> CreatedStack:
+    """`s3`, `sqs`, `dynamodb`: boto3 clients (boto3 ships no types)."""
     dlq_url = sqs.create_queue(QueueName=spec.dead_letter_queue, Attributes={"MessageRetentionPeriod": "1209600"})[
         "QueueUrl"
     ]

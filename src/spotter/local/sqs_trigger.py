@@ -15,13 +15,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .lambda_runtime import LambdaContext
 
 log = logging.getLogger(__name__)
 
+# A Lambda handler of SQS events: (event, context) -> None or {"batchItemFailures": [...]}
+SqsHandler = Callable[[dict[str, Any], LambdaContext], dict[str, Any] | None]
 
-def sqs_event(messages: list[dict], queue_arn: str, region: str = "us-east-1") -> dict:
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "us-east-1") -> dict[str, Any]:
+    """`messages`: as SQS ReceiveMessage returns them."""
     return {
         "Records": [
             {
@@ -50,14 +55,14 @@ class BatchResult:
 class SqsTrigger:
     def __init__(
         self,
-        sqs,
+        sqs: Any,  # a boto3 SQS client (boto3 ships no types)
         queue_url: str,
-        handler: Callable[[dict, object], dict | None],
+        handler: SqsHandler,
         function_name: str = "ClassifyFunction",
         batch_size: int = 10,
         batching_window_s: int = 0,
         function_timeout_s: float = 30.0,
-    ):
+    ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
@@ -66,12 +71,12 @@ class SqsTrigger:
         self.batching_window_s = batching_window_s
         self.function_timeout_s = function_timeout_s
         self.failing_since: float | None = None
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        self.queue_arn: str = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
 
-    def _receive(self, wait_s: int) -> list[dict]:
-        messages: list[dict] = []
+    def _receive(self, wait_s: int) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
         deadline = time.monotonic() + self.batching_window_s
         while len(messages) < self.batch_size:
             got = self.sqs.receive_message(

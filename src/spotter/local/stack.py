@@ -22,17 +22,20 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any, TextIO, TypedDict
 
 import boto3
 
 from . import http_api, persist, static_site
 from .lambda_runtime import load_handler_module
 from .moto_process import MotoProcess
-from .resources import StackSpec, create_stack
-from .sqs_trigger import SqsTrigger
+from .resources import CreatedStack, StackSpec, create_stack
+from .sqs_trigger import SqsHandler, SqsTrigger
 from .template import TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
@@ -60,7 +63,15 @@ class StackRunning(RuntimeError):
     pass
 
 
-def lock_owner(state_dir: Path) -> dict | None:
+class _Poller(TypedDict):
+    name: str
+    handler: SqsHandler
+    thread: threading.Thread | None  # None until its first start
+    trigger: SqsTrigger | None
+    restarts: int
+
+
+def lock_owner(state_dir: Path) -> dict[str, Any] | None:
     """Who holds the state folder: {"pid", "started", "web"?} of a live stack, or None. Asks the kernel
     (a non-blocking shared flock), never the network, so it answers the same under any load."""
     path = Path(state_dir) / LOCK_NAME
@@ -73,9 +84,10 @@ def lock_owner(state_dir: Path) -> dict | None:
             fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             try:
-                return json.loads(handle.read() or "{}")
+                owner: dict[str, Any] = json.loads(handle.read() or "{}")
             except ValueError:
                 return {}
+            return owner
         fcntl.flock(handle, fcntl.LOCK_UN)
         return None
 
@@ -83,7 +95,7 @@ def lock_owner(state_dir: Path) -> dict | None:
 class StateLock:
     def __init__(self, state_dir: Path):
         self.path = Path(state_dir) / LOCK_NAME
-        self.handle = None
+        self.handle: TextIO | None = None
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +121,7 @@ class StateLock:
         handle.flush()
         self.handle = handle
 
-    def note(self, **fields) -> None:
+    def note(self, **fields: object) -> None:
         """Add what a second `spotter up` should be told (the web page) to the lock's content."""
         if self.handle is None:
             return
@@ -127,7 +139,7 @@ class StateLock:
             self.handle = None
 
 
-def refused_message(state_dir: Path, owner: dict) -> str:
+def refused_message(state_dir: Path, owner: dict[str, Any]) -> str:
     who = f"pid {owner['pid']}" if owner.get("pid") else "another process"
     where = f", web page {owner['web']}" if owner.get("web") else ""
     return (
@@ -136,7 +148,7 @@ def refused_message(state_dir: Path, owner: dict) -> str:
     )
 
 
-def describe(summary: dict, spec: StackSpec) -> dict:
+def describe(summary: persist.Summary, spec: StackSpec) -> dict[str, int]:
     """N images, M records, K pending (and dead letters, other model's records) from what the state holds."""
     return {
         "images": summary["objects"].get(spec.bucket, 0),
@@ -154,16 +166,16 @@ class LocalStack:
         self.failed = threading.Event()  # set with self.failure when the stack must stop
         self.failure: str | None = None
         self.threads: list[threading.Thread] = []
-        self.endpoints: dict = {}
-        self.found: dict = {}
+        self.endpoints: dict[str, Any] = {}  # written to local.json
+        self.found: dict[str, Any] = {}  # what the state folder held at start
         self.events: list[str] = []  # restarts, for /health
         self._moto: MotoProcess | None = None
-        self._servers = []  # serving
-        self._bound = []  # listening sockets, serving or not
+        self._servers: list[ThreadingHTTPServer] = []  # serving
+        self._bound: list[ThreadingHTTPServer] = []  # listening sockets, serving or not
         self._lock = StateLock(options.state_dir)
-        self._pollers: list[dict] = []
+        self._pollers: list[_Poller] = []
         self._moto_restarts: list[float] = []
-        self.write_failure: dict | None = None  # the state folder refusing writes (see _check_state_writes)
+        self.write_failure: dict[str, Any] | None = None  # the state folder refusing writes (see _check_state_writes)
         self._state_checked_at = 0.0
         self._spec: StackSpec | None = None
         self._supervisor: threading.Thread | None = None
@@ -178,7 +190,7 @@ class LocalStack:
         """Hold the state folder, or raise StackRunning(owner)."""
         self._lock.acquire()
 
-    def stored(self) -> dict:
+    def stored(self) -> dict[str, int]:
         """What the state folder holds now (read from disk, moto not needed)."""
         return describe(persist.summary(self.options.state_dir), self._template_spec())
 
@@ -195,14 +207,14 @@ class LocalStack:
         return stack_spec(self.options.template)
 
     # -- start and stop --------------------------------------------------------------------------
-    def start(self) -> dict:
+    def start(self) -> dict[str, Any]:
         o = self.options
         if self._lock.handle is None:
             self.claim()
         self._moto = MotoProcess(o.host, o.s3_port, state_dir=o.state_dir)
         s3_endpoint = self._moto.start()
 
-        api_handler: dict = {}
+        api_handler: dict[str, http_api.Handler] = {}
         api_server = _listening(
             lambda: http_api.make_server(
                 o.host, o.api_port, lambda event, context: api_handler["fn"](event, context), health=self.health
@@ -298,21 +310,32 @@ class LocalStack:
         self._supervisor.start()
         return self.endpoints
 
-    def _provision(self):
-        """Create the template's resources in the (fresh) moto, then load the saved state into them."""
-        spec = self._spec
+    def _started_moto(self) -> MotoProcess:
+        if self._moto is None:
+            raise RuntimeError("the stack's moto has not been started")
+        return self._moto
+
+    def _started_spec(self) -> StackSpec:
+        if self._spec is None:
+            raise RuntimeError("the stack has not been started")
+        return self._spec
+
+    def _provision(self) -> tuple[CreatedStack, dict[str, Any]]:
+        """Create the template's resources in the (fresh) moto, then load the saved state into them
+        (what was loaded: persist.Restored, as JSON)."""
+        spec = self._started_spec()
         created = create_stack(spec, boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb"))
-        loaded = self._moto.call("/_spotter/restore", {"drop_in_progress": [spec.idempotency.name]})
+        loaded = self._started_moto().call("/_spotter/restore", {"drop_in_progress": [spec.idempotency.name]})
         return created, loaded
 
-    def _serve(self, server, name: str) -> None:
+    def _serve(self, server: ThreadingHTTPServer, name: str) -> None:
         self._servers.append(server)
         thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
         thread.start()
         self.threads.append(thread)
 
-    def _start_poller(self, poller: dict, queue_url: str) -> None:
-        spec = self._spec
+    def _start_poller(self, poller: _Poller, queue_url: str) -> None:
+        spec = self._started_spec()
         trigger = SqsTrigger(
             boto3.client("sqs"),
             queue_url,
@@ -328,7 +351,7 @@ class LocalStack:
             daemon=True,
         )
         thread.start()
-        poller.update(thread=thread, trigger=trigger)
+        poller["thread"], poller["trigger"] = thread, trigger
 
     def stop(self) -> None:
         self._supervisor_stop.set()
@@ -364,51 +387,54 @@ class LocalStack:
                 return
 
     def _check_once(self) -> None:
-        if not self._moto.alive():
-            code = self._moto.returncode()
+        moto, spec = self._started_moto(), self._started_spec()
+        if not moto.alive():
+            code = moto.returncode()
             now = time.monotonic()
             self._moto_restarts = [t for t in self._moto_restarts if now - t < RESTART_WINDOW_S] + [now]
             if len(self._moto_restarts) > MAX_MOTO_RESTARTS:
                 self._fail(
                     f"moto (S3, SQS, DynamoDB) exited {len(self._moto_restarts)} times in "
                     f"{RESTART_WINDOW_S:.0f} s (last exit code {code}): stopping. Its last words: "
-                    f"{self._moto.log_tail(500).strip() or 'none'}"
+                    f"{moto.log_tail(500).strip() or 'none'}"
                 )
                 return
-            line = f"moto (S3, SQS, DynamoDB) exited with code {code}: restarting it on {self._moto.endpoint}, state from {self.options.state_dir}"
+            line = f"moto (S3, SQS, DynamoDB) exited with code {code}: restarting it on {moto.endpoint}, state from {self.options.state_dir}"
             log.warning(line)
             try:
-                self._moto.start()
+                moto.start()
                 _, loaded = self._provision()
             except Exception as exc:
                 self._fail(f"moto (S3, SQS, DynamoDB) exited with code {code} and could not be restarted: {exc}")
                 return
             self.events.append(
                 f"{datetime.now(UTC).isoformat(timespec='seconds')} moto restarted "
-                f"(exit code {code}); reloaded {loaded['objects'].get(self._spec.bucket, 0)} images, "
-                f"{loaded['items'].get(self._spec.predictions.name, 0)} records, "
-                f"{loaded['messages'].get(self._spec.queue, 0)} pending"
+                f"(exit code {code}); reloaded {loaded['objects'].get(spec.bucket, 0)} images, "
+                f"{loaded['items'].get(spec.predictions.name, 0)} records, "
+                f"{loaded['messages'].get(spec.queue, 0)} pending"
             )
         self._check_state_writes()
         for poller in self._pollers:
-            if not poller["thread"].is_alive() and not self.stop_event.is_set():
+            thread = poller["thread"]
+            if (thread is None or not thread.is_alive()) and not self.stop_event.is_set():
                 poller["restarts"] += 1
                 line = f"classify poller {poller['name']} stopped: restarting it (restart {poller['restarts']})"
                 log.warning(line)
                 self.events.append(f"{datetime.now(UTC).isoformat(timespec='seconds')} {line}")
                 self._start_poller(poller, self.endpoints["queue"])
-        for thread in self.threads:
-            if not thread.is_alive():
-                self._fail(f"the {thread.name} server stopped unexpectedly")
+        for server_thread in self.threads:
+            if not server_thread.is_alive():
+                self._fail(f"the {server_thread.name} server stopped unexpectedly")
 
     def _check_state_writes(self) -> None:
         """One line when the state folder stops taking writes (a full disk), one when it recovers."""
         now = time.monotonic()
-        if now - self._state_checked_at < STATE_CHECK_S or not self._moto.alive():
+        moto = self._started_moto()
+        if now - self._state_checked_at < STATE_CHECK_S or not moto.alive():
             return
         self._state_checked_at = now
         try:
-            failure = self._moto.call("/_spotter/status", timeout_s=2).get("write_failure")
+            failure = moto.call("/_spotter/status", timeout_s=2).get("write_failure")
         except Exception:  # moto busy or restarting: the next check will tell
             return
         if failure and not self.write_failure:
@@ -422,7 +448,7 @@ class LocalStack:
             log.warning("the state folder %s takes writes again", self.options.state_dir)
         self.write_failure = failure
 
-    def health(self) -> tuple[bool, dict]:
+    def health(self) -> tuple[bool, dict[str, Any]]:
         moto_ok = bool(self._moto and self._moto.alive())
         pollers = [
             {
@@ -466,18 +492,21 @@ class LocalStack:
         }
 
 
-def _listening(make_server, host: str, port: int, option: str):
+def _listening(
+    make_server: Callable[[], ThreadingHTTPServer], host: str, port: int, option: str
+) -> ThreadingHTTPServer:
     try:
         return make_server()
     except OSError as exc:
         raise RuntimeError(f"port {port} on {host} ({option}) is not free: {exc.strerror}") from None
 
 
-def _read_state(path: Path) -> dict | None:
+def _read_state(path: Path) -> dict[str, Any] | None:
     try:
-        return json.loads(path.read_text())
+        state: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    return state
 
 
 def running_stack(state_dir: Path) -> str | None:

@@ -7,22 +7,23 @@ import logging
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-def make_server(host: str, port: int, root: Path, config: dict) -> ThreadingHTTPServer:
+def make_server(host: str, port: int, root: Path, config: dict[str, Any]) -> ThreadingHTTPServer:
     config_body = json.dumps(config).encode()
 
     class Handler(SimpleHTTPRequestHandler):
-        extensions_map: ClassVar[dict[str, str]] = {
+        # not a ClassVar: typeshed declares an instance variable, which mypy will not let a ClassVar override
+        extensions_map = {  # noqa: RUF012 (see above)
             **SimpleHTTPRequestHandler.extensions_map,
             ".js": "text/javascript",
             ".mjs": "text/javascript",
         }
 
-        def do_GET(self):
+        def do_GET(self) -> None:
             if self.path.split("?")[0] == "/config.json":  # written at deploy time in production
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -33,11 +34,11 @@ def make_server(host: str, port: int, root: Path, config: dict) -> ThreadingHTTP
                 return
             super().do_GET()
 
-        def end_headers(self):
+        def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-cache")
             super().end_headers()
 
-        def log_message(self, format, *args):
+        def log_message(self, format: str, *args: Any) -> None:
             log.debug("web %s", format % args)
 
     return ThreadingHTTPServer((host, port), partial(Handler, directory=str(root)))

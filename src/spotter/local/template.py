@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -24,11 +25,12 @@ PSEUDO = {
 }
 
 
-class _CfnLoader(yaml.SafeLoader):
+class _CfnLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types (SafeLoader is Any)
     pass
 
 
-def _tag(loader, suffix, node):
+def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    """A CloudFormation short form (`!Ref X`, `!Sub ...`) as its long form ({"Ref": X}, {"Fn::Sub": ...})."""
     name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
@@ -44,17 +46,19 @@ def _tag(loader, suffix, node):
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
-def load_template(path: Path = TEMPLATE) -> dict:
-    return yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    template: dict[str, Any] = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return template
 
 
 class Resolver:
-    def __init__(self, template: dict):
+    def __init__(self, template: dict[str, Any]):
         self.parameters = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
         self.resources = template.get("Resources", {})
 
-    def value(self, node):
-        """A literal, or what a local stack can make of an intrinsic function; None when unknown."""
+    def value(self, node: Any) -> Any:
+        """A literal, or what a local stack can make of an intrinsic function; None when unknown.
+        `node`: any part of the template (a scalar, list or mapping, as YAML gives it)."""
         if isinstance(node, dict) and len(node) == 1:
             ((fn, arg),) = node.items()
             if fn == "Ref":
@@ -62,7 +66,7 @@ class Resolver:
             if fn == "Fn::Sub":
                 text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
 
-                def fill(match):
+                def fill(match: re.Match[str]) -> str:
                     name = match.group(1)
                     if name in extra:
                         return str(self.value(extra[name]))
@@ -78,14 +82,15 @@ class Resolver:
             return [self.value(v) for v in node]
         return node
 
-    def properties(self, logical_id: str) -> dict:
+    def properties(self, logical_id: str) -> dict[str, Any]:
         resource = self.resources.get(logical_id)
         if resource is None:
             raise KeyError(f"infra/template.yaml has no resource {logical_id}")
-        return self.value(resource.get("Properties", {}))
+        properties: dict[str, Any] = self.value(resource.get("Properties", {}))
+        return properties
 
 
-def _table(props: dict, default_name: str) -> TableSpec:
+def _table(props: dict[str, Any], default_name: str) -> TableSpec:
     indexes = [
         {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
         for index in props.get("GlobalSecondaryIndexes") or []
@@ -100,7 +105,7 @@ def _table(props: dict, default_name: str) -> TableSpec:
     )
 
 
-def _notify_prefixes(bucket: dict) -> tuple[str, ...]:
+def _notify_prefixes(bucket: dict[str, Any]) -> tuple[str, ...]:
     prefixes = []
     for config in (bucket.get("NotificationConfiguration") or {}).get("QueueConfigurations", []):
         rules = ((config.get("Filter") or {}).get("S3Key") or {}).get("Rules", [])
@@ -108,10 +113,11 @@ def _notify_prefixes(bucket: dict) -> tuple[str, ...]:
     return tuple(prefixes)
 
 
-def _sqs_trigger(function: dict) -> dict:
+def _sqs_trigger(function: dict[str, Any]) -> dict[str, Any]:
     for event in (function.get("Events") or {}).values():
         if event.get("Type") == "SQS":
-            return event.get("Properties", {})
+            properties: dict[str, Any] = event.get("Properties", {})
+            return properties
     raise KeyError("ClassifyFunction has no SQS event")
 
 
