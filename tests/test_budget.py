@@ -80,7 +80,8 @@ def test_known_traps_are_refused_before_decoding_with_how_far_over():
     with pytest.raises(RejectedImage, match=r"JPEG has 1,00\d scans, over the 100-scan limit"):
         decode_image(hostile.jpeg_repeated_scan(1000))
     progressive = images.encode(images.photo_like((64, 48)), "JPEG", progressive=True)
-    assert jpeg_layout(progressive, 1000).scans <= 10 and jpeg_layout(progressive, 1000).progressive
+    layout = jpeg_layout(progressive, 1000)
+    assert layout is not None and layout.scans <= 10 and layout.progressive
     with pytest.raises(RejectedImage, match=r"needs at least .* over the 50.0 MB decode memory limit by"):
         decode_image(hostile.pa_tiff(4000), limits=DecodeLimits(memory_bytes=50 * MiB))
 
@@ -88,7 +89,9 @@ def test_known_traps_are_refused_before_decoding_with_how_far_over():
 def test_the_first_picture_of_an_mpo_is_classified():
     decoded = decode_image(hostile.mpo(images.RED, images.BLUE))
     assert decoded.format == "MPO" and decoded.frames == 2
-    r, _g, b = decoded.image.getpixel((10, 10))
+    pixel = decoded.image.getpixel((10, 10))
+    assert isinstance(pixel, tuple)
+    r, _g, b = pixel
     assert r > 200 and b < 60
 
 
@@ -225,7 +228,9 @@ def test_a_worker_killed_from_outside_is_retried_a_crash_is_the_files(sent, outc
     worker = BudgetedDecoder(DecodeLimits(seconds=30.0)).start()
     slow = hostile.png_zeros(9400, 9400, 16, 0)  # ~0.6 s to decode: killed a tenth of the way in
     try:
-        timer = threading.Timer(0.05, lambda: os.kill(worker._process.pid, getattr(signal, sent)))
+        process = worker._process
+        assert process is not None  # started
+        timer = threading.Timer(0.05, lambda: os.kill(process.pid, getattr(signal, sent)))
         timer.start()
         expected = DecoderLost if outcome == "retried" else RejectedImage
         with pytest.raises(expected):

@@ -28,6 +28,7 @@ def test_decide_at_the_threshold_with_an_uncertain_band():
     decision = ModelCard.from_json(
         _card({"positive": "malignant", "threshold": 0.3, "uncertain_band": [0.2, 0.4]})
     ).decision
+    assert decision is not None
     assert (decision.positive, decision.negative) == ("malignant", "benign")
     assert [decision.decide(s) for s in (0.0, 0.19, 0.2, 0.3, 0.39, 0.4, 0.9)] == [
         "benign",
@@ -86,7 +87,8 @@ def test_the_runtime_applies_the_card_decision_and_keeps_the_raw_scores(tmp_path
     prediction = _demo_with(
         tmp_path, {"positive": "malignant", "threshold": malignant, "uncertain_band": band}
     ).classify(picture)
-    assert prediction.decision == UNCERTAIN and "uncertain" in prediction.decision_rule
+    assert prediction.decision == UNCERTAIN
+    assert prediction.decision_rule is not None and "uncertain" in prediction.decision_rule
 
 
 def test_no_decision_without_one_on_the_card():

@@ -43,7 +43,8 @@ def test_card_says_what_it_is():
     assert card.scaling is not None and card.resize == "center_crop" and card.filter == "bilinear"
     assert "EXIF" in extra["input"]["colour"]
     assert card.decision is not None and card.decision.positive == "malignant"
-    assert card.decision.band[0] < card.decision.threshold < card.decision.band[1]
+    band = card.decision.band
+    assert band is not None and band[0] < card.decision.threshold < band[1]
     assert extra["decision"]["target"]["sensitivity"] == 0.8
     assert extra["metrics"]["int8"]["threshold"] == card.decision.threshold
     assert extra["metrics"]["int8"]["validation_sensitivity"] >= 0.8

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import boto3
 import images
@@ -34,7 +35,7 @@ def _clients(endpoints):
 def _upload_through_page(endpoints, names):
     """The web page's path: POST /uploads, then each presigned POST. Returns {object_id: colour}."""
     e = endpoints
-    files = [{"name": f"{name}.png", "type": "image/png", "size": 500} for name in names]
+    files: list[dict[str, str | int]] = [{"name": f"{name}.png", "type": "image/png", "size": 500} for name in names]
     body = requests.post(f"{e['api']}/uploads", json={"files": files}, timeout=10).json()
     planned = {}
     for name, upload in zip(names, body["uploads"]):
@@ -110,7 +111,7 @@ def _assert_all_there_and_classified(endpoints, expected_keys, model):
     objects = _objects(endpoints)
     assert set(expected_keys) <= set(objects), set(expected_keys) - set(objects)
     records = _wait_for_records(endpoints, len(objects), model=model)
-    by_key = {}
+    by_key: dict[str, list[dict]] = {}
     for record in records:
         by_key.setdefault(record["key"], []).append(record)
     assert set(by_key) == set(objects), set(objects) ^ set(by_key)
@@ -410,9 +411,12 @@ def test_a_state_folder_that_refuses_writes_fails_the_request_and_says_so_until_
     disk = Disk()
     app = persist.PersistingApp(moto, disk)
 
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+        return lambda data: None  # a WSGI start_response: the headers go nowhere, and so would written data
+
     def request(path, method="PUT"):
         environ = {"PATH_INFO": path, "REQUEST_METHOD": method, "CONTENT_LENGTH": "0", "wsgi.input": io.BytesIO()}
-        return b"".join(app(environ, lambda *a: None))
+        return b"".join(app(environ, start_response))
 
     with pytest.raises(OSError):
         request("/bucket/key")  # not acknowledged: the client sees a 500

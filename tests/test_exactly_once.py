@@ -172,12 +172,12 @@ def test_shuffled_duplicated_deliveries_across_batches_leave_one_newest_record_p
         n < len(versions[key]) - 1 and (key, len(versions[key]) - 1) in deliveries[:i]
         for i, (key, n) in enumerate(deliveries)
     )
-    deliveries = [_body(stack, key, versions[key][n]) for key, n in deliveries]
-    while deliveries:  # Lambda's batches: up to 10 messages each
+    bodies = [_body(stack, key, versions[key][n]) for key, n in deliveries]
+    while bodies:  # Lambda's batches: up to 10 messages each
         size = rng.randint(1, 10)
-        _, failed = _invoke(stack, deliveries[:size])
+        _, failed = _invoke(stack, bodies[:size])
         assert failed == set()
-        deliveries = deliveries[size:]
+        bodies = bodies[size:]
 
     assert sorted(r["key"] for r in stack.records()) == sorted(keys)
     for key, vs in versions.items():

@@ -112,7 +112,7 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
     keys = [f"drones/owl/kill-{i}.jpg" for i in range(4)]
     for key in keys:
         stack.put(key, images.jpeg(images.RED))
-    messages = []
+    messages: list[dict] = []
     while len(messages) < 5:  # 4 objects + the s3:TestEvent
         messages += stack.sqs.receive_message(
             QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]

@@ -60,7 +60,7 @@ def test_bad_and_odd_files(name):
     else:
         with pytest.raises(RejectedImage) as caught:
             decode_image(data)
-        assert word in caught.value.reason
+        assert word is not None and word in caught.value.reason
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ DOMAIN = sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts
 
 def imported(path: Path, root: Path = PACKAGE) -> set[str]:
     """Every module `path` imports, anywhere in it (inside functions too), as absolute dotted names."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

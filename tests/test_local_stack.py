@@ -138,7 +138,7 @@ def test_ctrl_c_stops_everything_cleanly(local_stack):
         requests.get(local_stack["endpoints"]["api"] + "/model", timeout=2)
 
 
-def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_dying(tmp_path, caplog):
+def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_dying(tmp_path, caplog, monkeypatch):
     import threading
 
     from spotter.local.stack import LocalOptions, LocalStack
@@ -163,26 +163,33 @@ def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_d
             return "killed"
 
     stack = LocalStack(LocalOptions(state_dir=tmp_path))
-    stack._moto, stack.endpoints = FakeMoto(), {"queue": "q"}
-    stack._provision = lambda: (None, {"objects": {}, "items": {}, "messages": {}})
-    stack._spec = type("Spec", (), {"bucket": "b", "predictions": type("T", (), {"name": "t"}), "queue": "q"})
+    moto = FakeMoto()
+    # fakes in place of the stack's moto process, its provisioning and its spec (not the types they stand for)
+    monkeypatch.setattr(stack, "_moto", moto)
+    stack.endpoints = {"queue": "q"}
+    monkeypatch.setattr(stack, "_provision", lambda: (None, {"objects": {}, "items": {}, "messages": {}}))
+    monkeypatch.setattr(
+        stack, "_spec", type("Spec", (), {"bucket": "b", "predictions": type("T", (), {"name": "t"}), "queue": "q"})
+    )
     dead = threading.Thread(target=lambda: None)
     dead.start()
     dead.join()
     started = []
     stack._pollers = [{"name": "classify-0", "handler": None, "thread": dead, "trigger": None, "restarts": 0}]
-    stack._start_poller = lambda poller, queue_url: (
-        started.append(queue_url),
-        poller.update(thread=threading.current_thread()),
-    )
+
+    def start_poller(poller, queue_url):
+        started.append(queue_url)
+        poller.update(thread=threading.current_thread())
+
+    monkeypatch.setattr(stack, "_start_poller", start_poller)
     stack._check_once()
     assert started == ["q"] and stack._pollers[0]["restarts"] == 1
     assert "classify poller classify-0 stopped: restarting it" in caplog.text
     for death in range(1, 5):
-        stack._moto.up = False
+        moto.up = False
         stack._check_once()
         assert stack.failed.is_set() == (death == 4)
-    assert stack._moto.starts == 3 and "exited 4 times in 60 s" in stack.failure
+    assert moto.starts == 3 and stack.failure is not None and "exited 4 times in 60 s" in stack.failure
     assert stack.health()[0] is False
 
 

@@ -7,7 +7,7 @@ import boto3
 import pytest
 from test_stats_sql import MODEL_VERSIONS_COMPARED, PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, _record
 
-from spotter.adapters.dynamodb import to_item
+from spotter.adapters.dynamodb_records import to_item
 from spotter.adapters.s3_day_files import S3DayFiles
 from spotter.local.lambda_runtime import LambdaContext
 from spotter.parquet_copy import Change, changes_by_day
@@ -27,7 +27,7 @@ def _stream_event(changes) -> dict:
     records = []
     for n, (old, new) in enumerate(changes):
         name = "INSERT" if old is None else "REMOVE" if new is None else "MODIFY"
-        body = {"SequenceNumber": str(1000 + n), "StreamViewType": "NEW_AND_OLD_IMAGES"}
+        body: dict[str, object] = {"SequenceNumber": str(1000 + n), "StreamViewType": "NEW_AND_OLD_IMAGES"}
         if old is not None:
             body["OldImage"] = _image(old)
         if new is not None:
@@ -100,7 +100,8 @@ def test_a_writer_that_loses_a_race_reads_again(moto, monkeypatch):
     files = S3DayFiles(s3, BUCKET)
     a, b = _record(0), _record(3)  # both 2026-11-01
     files.apply("2026-11-01", changes_by_day([Change("2026-11-01", a.object_id, a.model, a)])["2026-11-01"])
-    real_put, raced = s3.put_object, []
+    real_put = s3.put_object
+    raced: list[bool] = []
 
     def put_after_a_rival(**kwargs):  # another writer changes the day file between our read and our write
         if not raced:

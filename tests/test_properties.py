@@ -188,7 +188,7 @@ def test_any_message_body_gives_objects_or_malformed_event(body):
     parses_or_is_malformed(objects_in_message, body)
 
 
-s3_keys = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300).filter(
+s3_keys = st.text(st.characters(blacklist_categories=["Cs"]), min_size=1, max_size=300).filter(
     lambda key: len(key.encode("utf-8")) <= 1024
 )
 

@@ -17,6 +17,8 @@ from spotter.records import PredictionRecord
 from spotter.responses import csv_pages, json_page
 from spotter.uploads import (
     MAX_JSON_DEPTH,
+    PlannedUpload,
+    RefusedFile,
     UploadRequestError,
     normalise_type,
     parse_body,
@@ -120,6 +122,7 @@ def test_planned_uploads_carry_the_canonical_raster_type():
         }
     )
     planned, html, heic = plan_uploads(files, "b1", "bk", 100)
+    assert isinstance(planned, PlannedUpload) and isinstance(html, RefusedFile) and isinstance(heic, RefusedFile)
     assert planned.content_type == "image/jpeg"
     assert "text/html, not a raster image" in html.error
     assert "HEIC" in heic.error and "JPEG" in heic.error

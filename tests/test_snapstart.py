@@ -31,9 +31,12 @@ def test_snapshot_holds_no_worker_and_a_restore_classifies_with_fresh_state(moto
 
     runs = []
     classify = service.classifier.classify
-    monkeypatch.setattr(
-        service.classifier, "classify", lambda image, top_k=3: runs.append(image.size) or classify(image, top_k)
-    )
+
+    def counted_classify(image, top_k=3):
+        runs.append(image.size)
+        return classify(image, top_k)
+
+    monkeypatch.setattr(service.classifier, "classify", counted_classify)
     module.before_snapshot()
     assert runs == [service.classifier.input_size]  # one warm-up inference went into the snapshot
     assert _children() == before  # and no child process
