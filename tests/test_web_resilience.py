@@ -11,6 +11,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from test_web_e2e import CHROMIUM_ARGS, _chromium
@@ -23,11 +24,18 @@ CORS = {"access-control-allow-origin": "*", "access-control-expose-headers": "X-
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".json": "application/json"}
 
 
+class Calls(TypedDict):
+    presign: list[int]  # files per POST /uploads
+    predictions: int
+    s3: int
+    csv: list[str]  # the URLs asked for
+
+
 class FakeBackend:
     """The API and S3 as routes; `records` is what GET /predictions returns for batch b1."""
 
     def __init__(self):
-        self.calls = {"presign": [], "predictions": 0, "s3": 0, "csv": []}
+        self.calls: Calls = {"presign": [], "predictions": 0, "s3": 0, "csv": []}
         self.records: list[dict] = []
         self.signature = 0
 

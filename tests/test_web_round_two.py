@@ -14,6 +14,7 @@ import json
 import shutil
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_web_e2e import CHROMIUM_ARGS, RESULTS, ROOT, _chromium, _photos
@@ -334,11 +335,12 @@ def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summar
             for key in ("full_resolution", "split", "float32"):
                 partial["metrics"].pop(key, None)
             minimal = json.loads((ROOT / "tests" / "models" / "colours-int8.card.json").read_text(encoding="utf-8"))
-            for other in (
+            others: list[dict[str, Any]] = [
                 partial,
                 minimal,
                 {"name": "bare", "version": "0", "labels": [], "metrics": {"full_resolution": {"images": 3}}},
-            ):
+            ]
+            for other in others:
                 text = _render_card(page, static_page, other)
                 assert other["name"] in text
                 assert "undefined" not in text and "NaN" not in text and "null" not in text, text
