@@ -175,7 +175,11 @@ def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_d
     dead.start()
     dead.join()
     started = []
-    stack._pollers = [{"name": "classify-0", "handler": None, "thread": dead, "trigger": None, "restarts": 0}]
+
+    def never_called(event, context):  # the handler: the poller's start is faked below
+        return None
+
+    stack._pollers = [{"name": "classify-0", "handler": never_called, "thread": dead, "trigger": None, "restarts": 0}]
 
     def start_poller(poller, queue_url):
         started.append(queue_url)
