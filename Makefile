@@ -82,7 +82,7 @@ types: $(APP_STAMP)
 check: lint types check-frontend
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
 
-test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) lint check-frontend
+test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) lint types check-frontend
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The README's screenshots of the page (docs/screenshots/): the browser test writes them to test-results/

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from typing import cast
 
 import boto3
 import images
@@ -409,7 +410,7 @@ def test_a_state_folder_that_refuses_writes_fails_the_request_and_says_so_until_
         return [b""]
 
     disk = Disk()
-    app = persist.PersistingApp(moto, disk)
+    app = persist.PersistingApp(moto, cast(persist.Store, disk))  # a stand-in for the disk: only sync() is called
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
         return lambda data: None  # a WSGI start_response: the headers go nowhere, and so would written data

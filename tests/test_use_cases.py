@@ -7,7 +7,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import images
 import pytest
@@ -50,11 +49,18 @@ NOW = "2026-11-01T08:00:00.000Z"
 
 
 @dataclass
+class FakeCard:
+    name: str = "fake"
+    version: str = "1"
+    model_id: str = "fake@1"
+
+
+@dataclass
 class FakeClassifier:
     """Classifies by the image's mean red: 'red' or 'other'; a grey image is refused as unreadable."""
 
     input_size: tuple[int, int] = (32, 32)
-    card: SimpleNamespace = field(default_factory=lambda: SimpleNamespace(model_id="fake@1", name="fake", version="1"))
+    card: FakeCard = field(default_factory=FakeCard)
     calls: int = 0
 
     @property

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from .classifier import Classifier
 from .errors import MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
 from .events import S3Object, is_folder_marker, objects_in_message
 from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
 from .keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
-from .ports import Decoder, ObjectReader, PredictionWriter, StoredObject
+from .ports import Decoder, ImageClassifier, ObjectReader, PredictionWriter, StoredObject
 from .records import (
     STATUS_OK,
     STATUS_REJECTED,
@@ -56,7 +55,7 @@ class ClassifyService:
         self,
         objects: ObjectReader,
         predictions: PredictionWriter,
-        classifier: Classifier,
+        classifier: ImageClassifier,
         limits: DecodeLimits = DEFAULT_LIMITS,
         top_k: int = 3,
         clock: Callable[[], str] = utc_now,

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .records import PredictionRecord
 
 if TYPE_CHECKING:  # only for annotations: query.py is domain too, but keep this module's imports light
+    from PIL import Image
+
+    from .classifier import Prediction
     from .imaging import DecodedImage
     from .query import PredictionQuery
 
@@ -68,6 +71,34 @@ class PredictionWriter(Protocol):
     def put(self, record: PredictionRecord) -> bool:
         """Store `record`; False when a record from a later event for the same object is already there
         (the order is `records.replaces`)."""
+
+
+class ModelIdentity(Protocol):
+    """What a record names of the model that made it (the card's name, version and `name@version`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+
+class ImageClassifier(Protocol):
+    """The model (`spotter.classifier.Classifier`): a decoded picture in, a prediction out."""
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def card(self) -> ModelIdentity: ...
+
+    def classify(self, image: Image.Image, top_k: int = 3) -> Prediction: ...
 
 
 class Decoder(Protocol):
