@@ -66,6 +66,15 @@ def test_model_without_card_uses_its_metadata():
     assert classifier.classify(images.solid(images.GREEN)).label == "green"
 
 
+def test_the_api_shows_a_carded_model_as_its_card_file_says():
+    from spotter.api_views import ModelInfo
+
+    path = MODELS / "colours-int8.tflite"
+    info = ModelInfo.load(path)
+    assert info.card == json.loads(path.with_suffix(".card.json").read_text())
+    assert info.model_id == Classifier.load(path).card.model_id
+
+
 def test_background_class_is_dropped_with_a_labels_file():
     classifier = Classifier.load(
         MODELS / "colours-background-int8.tflite", labels_path=MODELS / "colours-background.txt"

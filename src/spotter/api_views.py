@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .card import card_path_for, uncarded_version
+from .card import card_for_model
 from .query import PredictionQuery, QueryError
 from .records import PredictionRecord, capture_fields
-from .tflite_metadata import read_metadata
 
 _TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captured_since", "captured_until", "cursor")
 
@@ -25,18 +23,8 @@ class ModelInfo:
     @classmethod
     def load(cls, model_path: Path) -> ModelInfo:
         """The card alone (no interpreter): the API describes the model, it never runs it."""
-        model_path = Path(model_path)
-        card_file = card_path_for(model_path)
-        if card_file.exists():
-            card = json.loads(card_file.read_text(encoding="utf-8"))
-        else:  # named as the classifier names it, or the API would look for records under another model
-            content = model_path.read_bytes()
-            card = {
-                "name": model_path.stem,
-                "version": uncarded_version(content),
-                "labels": list(read_metadata(content).labels or ()),
-            }
-        return cls(model_id=f"{card['name']}@{card['version']}", card=card)
+        card = card_for_model(Path(model_path))  # the classifier's rule, or the API would look under another model
+        return cls(model_id=card.model_id, card=card.as_written())
 
 
 def _number(params: Mapping[str, str], name: str) -> float | None:

@@ -140,6 +140,10 @@ class ModelCard:
             extra=extra,
         )
 
+    def as_written(self) -> dict[str, Any]:
+        """The card as JSON: its name, version and labels, then every other field as read."""
+        return {"name": self.name, "version": self.version, "labels": list(self.labels), **self.extra}
+
     def to_json(self) -> dict[str, Any]:
         data = dict(self.extra)
         spec = dict(data.get("input", {}))
@@ -159,6 +163,24 @@ def uncarded_version(content: bytes) -> str:
 
 def card_path_for(model_path: Path) -> Path:
     return model_path.with_suffix(".card.json")
+
+
+def card_for_model(model_path: Path, content: bytes | None = None, *, float_input: bool = True) -> ModelCard:
+    """The card beside the model, else one made from the model's own metadata (Task Library rules:
+    named for the file, versioned by a digest of it, labels and, for a float input, scaling from the
+    metadata). The one rule for which card a model has: the classifier runs by it, the API shows it."""
+    from .tflite_metadata import read_metadata  # it imports Scaling from here
+
+    card_file = card_path_for(model_path)
+    if card_file.exists():
+        return load_card(card_file)
+    if content is None:
+        content = Path(model_path).read_bytes()
+    metadata = read_metadata(content)
+    scaling = metadata.scaling if float_input else None
+    return ModelCard(
+        name=model_path.stem, version=uncarded_version(content), labels=metadata.labels or (), scaling=scaling
+    )
 
 
 def load_card(path: Path) -> ModelCard:

@@ -12,10 +12,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from .card import Decision, ModelCard, Scaling, card_path_for, load_card, load_labels, uncarded_version
+from .card import Decision, ModelCard, Scaling, card_for_model, load_labels
 from .errors import ModelError
 from .runtime import Interpreter
-from .tflite_metadata import read_metadata
 
 _BACKGROUND_LABELS = {"background", "__background__", "???"}
 _SUPPORTED_INPUTS = {np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.int8)}
@@ -106,7 +105,9 @@ class Classifier:
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"{path} is not a loadable TFLite model: {exc}") from None
-        card = _card_for(path, content, np.dtype(interpreter.get_input_details()[0]["dtype"]))
+        # Task Library rules: normalization applies to float inputs only; quantized inputs take pixels as they are
+        float_input = np.dtype(interpreter.get_input_details()[0]["dtype"]) == np.float32
+        card = card_for_model(path, content, float_input=float_input)
         if labels_path is not None:
             card = ModelCard(**{**card.__dict__, "labels": load_labels(Path(labels_path))})
         return cls(interpreter, card, path, float_range=float_range)
@@ -158,17 +159,6 @@ class Classifier:
             decision=decided,
             decision_rule=decision_rule(self.decision) if self.decision is not None else None,
         )
-
-
-def _card_for(path: Path, content: bytes, input_dtype: np.dtype[Any]) -> ModelCard:
-    """The card beside the model, else one made from the model's own metadata (Task Library rules:
-    normalization applies to float inputs only; quantized inputs take pixels as they are)."""
-    card_file = card_path_for(path)
-    if card_file.exists():
-        return load_card(card_file)
-    metadata = read_metadata(content)
-    scaling = metadata.scaling if input_dtype == np.float32 else None
-    return ModelCard(name=path.stem, version=uncarded_version(content), labels=metadata.labels or (), scaling=scaling)
 
 
 def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, ...], bool]:
