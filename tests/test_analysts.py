@@ -9,7 +9,7 @@ from conftest import MODELS
 
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
 from spotter.cli import main as spotter
-from spotter.query import PredictionQuery, QueryError
+from spotter.query import PredictionQuery, QueryError, all_pages
 from spotter.records import PredictionRecord, object_id_for
 
 
@@ -119,12 +119,7 @@ def seeded(stack):
 def test_every_filter_returns_exactly_the_matching_records(seeded, query):
     table, records = seeded
     queries = DynamoPredictionQueries(table, page_size=7)  # small pages: exercise paging inside a query
-    found, cursor = [], None
-    while True:
-        page, cursor = queries.query(query.replace(limit=5, cursor=cursor))
-        found += page
-        if not cursor:
-            break
+    found = [r for page in all_pages(queries.query, query.replace(limit=5)) for r in page]
     expected = sorted((r.object_id, r.model) for r in records if _matches(r, query))
     assert sorted((r.object_id, r.model) for r in found) == expected
     assert expected, "a query that matches nothing proves little"

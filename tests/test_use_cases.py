@@ -432,3 +432,26 @@ def test_sync_uploads_only_what_the_bucket_lacks_or_holds_differently(tmp_path: 
     assert [f.key for f in plan.upload] == ["drones/d1/c.jpg", "drones/d1/sub/b.jpg"] and plan.upload_bytes == 6
     with pytest.raises(ValueError):
         sync.source_prefix("../x")
+
+
+def test_all_pages_follows_the_cursor_and_reads_no_page_it_is_not_asked_for():
+    from spotter.query import all_pages
+
+    asked: list[str | None] = []
+
+    def run_query(query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
+        asked.append(query.cursor)
+        n = int(query.cursor or 0)
+        return [_record(f"uploads/u/b/p{n}.jpg")], (str(n + 1) if n < 3 else None)
+
+    pages = list(all_pages(run_query, PredictionQuery(limit=1)))
+    assert [p[0].file_name for p in pages] == ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"] and asked == [
+        None,
+        "1",
+        "2",
+        "3",
+    ]
+    asked.clear()
+    for _ in all_pages(run_query, PredictionQuery(limit=1, cursor="1")):
+        break
+    assert asked == ["1"]

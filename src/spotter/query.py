@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
-from .records import STATUSES
+from .records import STATUSES, PredictionRecord
 
 
 class QueryError(ValueError):
@@ -120,3 +121,17 @@ def plan(query: PredictionQuery) -> list[Partition]:
         if 0 < days <= MAX_DAYS_BY_INDEX:
             return [Partition("by-day", "upload_day", (last - timedelta(d)).isoformat()) for d in range(days)]
     return [Partition(None)]
+
+
+RunQuery = Callable[[PredictionQuery], "tuple[list[PredictionRecord], str | None]"]  # PredictionQueries.query
+
+
+def all_pages(run_query: RunQuery, query: PredictionQuery) -> Iterator[list[PredictionRecord]]:
+    """Every page `query` matches, from its cursor on, cursor by cursor until none is left.
+    The one cursor loop: a caller that has enough stops iterating, and no further page is read."""
+    while True:
+        page, cursor = run_query(query)
+        yield page
+        if not cursor:
+            return
+        query = query.replace(cursor=cursor)

@@ -7,16 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from .export import to_csv
-from .query import PredictionQuery
+from .query import PredictionQuery, RunQuery
 from .records import PredictionRecord
 
 RESPONSE_BUDGET_BYTES = 5_000_000  # Lambda allows 6 MB; headers, JSON escaping and base64 are not in it
 
-Fetch = Callable[[PredictionQuery], "tuple[list[PredictionRecord], str | None]"]
-
 
 def json_page(
-    fetch: Fetch,
+    fetch: RunQuery,
     query: PredictionQuery,
     render: Callable[[PredictionRecord], dict[str, Any]],
     budget: int = RESPONSE_BUDGET_BYTES,
@@ -32,7 +30,7 @@ def json_page(
         query = query.replace(limit=max(1, query.limit // 2))
 
 
-def csv_pages(fetch: Fetch, query: PredictionQuery, budget: int = RESPONSE_BUDGET_BYTES) -> tuple[str, str | None]:
+def csv_pages(fetch: RunQuery, query: PredictionQuery, budget: int = RESPONSE_BUDGET_BYTES) -> tuple[str, str | None]:
     """Whole pages of CSV up to the budget, and the cursor for the rest (None when all were read).
     A page that would cross the budget is left for the next request, not cut."""
     parts: list[str] = []

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .query import PredictionQuery, QueryError, plan
+from .query import PredictionQuery, QueryError, RunQuery, all_pages, plan
 from .records import PredictionRecord
 
 DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
@@ -77,16 +77,14 @@ def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[
 
 
 def matching_records(
-    run_query: Callable[[PredictionQuery], tuple[list[PredictionRecord], str | None]],
+    run_query: RunQuery,
     query: PredictionQuery,
     max_records: int | None = None,
 ) -> Iterable[PredictionRecord]:
     """Every record `query` matches, page by page through `run_query` (a port: query -> (records, cursor)).
     Past `max_records` it stops with a QueryError rather than answer with part of the count."""
     seen = 0
-    query = query.replace(limit=1000, cursor=None)
-    while True:
-        page, cursor = run_query(query)
+    for page in all_pages(run_query, query.replace(limit=1000, cursor=None)):
         seen += len(page)
         if max_records is not None and seen > max_records:
             raise QueryError(
@@ -94,6 +92,3 @@ def matching_records(
                 "(batch, source, label, since/until) or query the Athena copy"
             )
         yield from page
-        if not cursor:
-            return
-        query = query.replace(cursor=cursor)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..names import stored_names
 from ..ports import PredictionQueries
-from ..query import PredictionQuery, QueryError
+from ..query import PredictionQuery, QueryError, all_pages
 from ..records import normalise_time
 from ..tabular import FORMATS, write
 from .target import TargetError, add_target_arguments, require, resolve
@@ -150,12 +150,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"spotter query: {exc}", file=sys.stderr)
         return 2
     records = []
-    while True:
-        page, cursor = queries.query(query)
+    for page in all_pages(queries.query, query):
         records += page
-        if not cursor or (args.limit and len(records) >= args.limit):
+        if args.limit and len(records) >= args.limit:
             break
-        query = query.replace(cursor=cursor)
     if args.limit:
         records = records[: args.limit]
     try:
