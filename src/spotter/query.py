@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
-from .records import STATUSES, PredictionRecord
+from .records import STATUSES, PredictionRecord, parse_time
 
 
 class QueryError(ValueError):
@@ -17,7 +17,7 @@ class QueryError(ValueError):
 
 def _is_iso_time(value: str) -> bool:
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parse_time(value)
     except ValueError:
         return False
     return True
@@ -28,7 +28,7 @@ def capture_bound(value: str) -> str:
     Stored capture times are a UTC instant (`...000Z`) or a camera's clock with its offset unknown
     (`...000`, no zone); compared as text with this form, both sort right at the bound: an instant
     by its UTC time, a camera's clock as its face value read as UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    moment = parse_time(value)
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.isoformat(timespec="milliseconds")

@@ -24,12 +24,18 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_time(value: str) -> datetime:
+    """An ISO 8601 time (`Z` read as UTC), naive when it has no zone; ValueError when it is not a time.
+    The one parser of the times this package writes, and of the bounds callers give."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def normalise_time(value: str | None) -> str | None:
     """ISO 8601 UTC with milliseconds and `Z`, so times sort as strings in DynamoDB."""
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_time(value)
     except ValueError:
         return None
     if moment.tzinfo is None:
@@ -48,7 +54,7 @@ def normalise_capture_time(value: str | None) -> str | None:
     if not value:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_time(value)
     except ValueError:
         return None
     if moment.tzinfo is None:

@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
 from .ports import Folder, ListedObject, Queue, RecordReader
-from .records import object_id_for
+from .records import object_id_for, parse_time
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
@@ -23,9 +23,9 @@ def prefixes_for(source: str | None, batch: str | None) -> list[str]:
 
 def in_window(modified: datetime, since: str | None, until: str | None) -> bool:
     """`modified` is S3's LastModified (aware); bounds are ISO 8601 UTC strings."""
-    if since and modified < datetime.fromisoformat(since.replace("Z", "+00:00")):
+    if since and modified < parse_time(since):
         return False
-    return not (until and modified >= datetime.fromisoformat(until.replace("Z", "+00:00")))
+    return not (until and modified >= parse_time(until))
 
 
 def notification(bucket: str, key: str, size: int, etag: str, modified: datetime) -> str:

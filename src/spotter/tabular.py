@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .export import COLUMNS, row, write_csv
-from .records import PredictionRecord, capture_fields
+from .records import PredictionRecord, capture_fields, parse_time
 from .rows_output import write_rows
 
 if TYPE_CHECKING:  # imported where used: pyarrow is an optional dependency
@@ -53,7 +53,7 @@ def write_jsonl(records: Iterable[PredictionRecord], stream: TextIO) -> None:
 def _timestamp(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parse_time(value)
 
 
 def parquet_schema() -> pa.Schema:
