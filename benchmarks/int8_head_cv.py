@@ -30,7 +30,7 @@ from spotter.modelbuild.data import (
     scale_pixels,
     split_samples,
 )
-from spotter.modelbuild.demo import DEMO_DATA, DEMO_WEIGHTS
+from spotter.modelbuild.demo_paths import DEMO_DATA, DEMO_WEIGHTS
 from spotter.modelbuild.head import fit_softmax, softmax_probs
 from spotter.modelbuild.metrics import roc_auc
 from spotter.modelbuild.train import TrainConfig, build_backbone, log, pooled_features

@@ -13,15 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
-
-_REPO = REPO_MODEL_DIR.parent
-_SHARED = _REPO.parent / "shared"
-_DEMO_DATA = _SHARED / "data" / "isic-uda1"
-_DEMO_WEIGHTS = _SHARED / "weights" / "mobilenetv2_1.00_224_imagenet_notop.weights.h5"
-_DEMO_KERAS = _REPO / "build" / "skin-lesion" / "skin-lesion.keras"
-_DEMO_TFLITE = REPO_MODEL_DIR / DEFAULT_MODEL_FILE
-_DEMO_SPLIT = REPO_MODEL_DIR / "skin-lesion-split.json"
+from ..config import REPO_MODEL_DIR
+from ..modelbuild.demo_paths import DEMO_DATA, DEMO_KERAS, DEMO_SPLIT, DEMO_TFLITE, DEMO_WEIGHTS, REPO_ROOT
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,19 +27,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     train.add_argument(
         "--data",
         type=Path,
-        default=_DEMO_DATA,
-        help=f"images: one folder per class, or a labels.csv (default {_DEMO_DATA})",
+        default=DEMO_DATA,
+        help=f"images: one folder per class, or a labels.csv (default {DEMO_DATA})",
     )
     train.add_argument(
         "--label-column", help="labels.csv column holding the class (default: label, benign_malignant, class...)"
     )
     train.add_argument(
         "--weights",
-        default=str(_DEMO_WEIGHTS),
+        default=str(DEMO_WEIGHTS),
         help="backbone weights file, or 'imagenet' for Keras' download (default: the shared MobileNetV2 file)",
     )
     train.add_argument(
-        "--out", type=Path, default=_REPO / "build" / "model.keras", help="where to save the Keras model (.keras)"
+        "--out", type=Path, default=REPO_ROOT / "build" / "model.keras", help="where to save the Keras model (.keras)"
     )
     train.add_argument(
         "--split", type=Path, help="reuse this split file; default: make a stratified split, saved as OUT.split.json"
@@ -111,9 +104,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     evaluate = commands.add_parser(
         "evaluate", help="float vs int8 on the held-out test split; table printed and written into the card"
     )
-    evaluate.add_argument("--model", type=Path, default=_DEMO_KERAS, help="the float Keras model")
-    evaluate.add_argument("--tflite", type=Path, default=_DEMO_TFLITE, help="the int8 model (served by the runtime)")
-    evaluate.add_argument("--data", type=Path, default=_DEMO_DATA)
+    evaluate.add_argument("--model", type=Path, default=DEMO_KERAS, help="the float Keras model")
+    evaluate.add_argument("--tflite", type=Path, default=DEMO_TFLITE, help="the int8 model (served by the runtime)")
+    evaluate.add_argument("--data", type=Path, default=DEMO_DATA)
     evaluate.add_argument("--label-column")
     evaluate.add_argument(
         "--split", type=Path, default=None, help="split file (default: the demo split, or MODEL.split.json)"
@@ -138,8 +131,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo = commands.add_parser(
         "build-demo", help="rebuild the shipped skin-lesion demo model from ../shared and print its evaluation"
     )
-    demo.add_argument("--data", type=Path, default=_DEMO_DATA)
-    demo.add_argument("--weights", type=Path, default=_DEMO_WEIGHTS)
+    demo.add_argument("--data", type=Path, default=DEMO_DATA)
+    demo.add_argument("--weights", type=Path, default=DEMO_WEIGHTS)
     demo.add_argument(
         "--out-dir", type=Path, default=REPO_MODEL_DIR, help="where the .tflite, card and split go (default model/)"
     )
@@ -298,11 +291,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..modelbuild.report import SEED_APPS, table
 
     split_path = args.split or (
-        _DEMO_SPLIT if args.tflite.resolve() == _DEMO_TFLITE.resolve() else _split_beside(args.model)
+        DEMO_SPLIT if args.tflite.resolve() == DEMO_TFLITE.resolve() else _split_beside(args.model)
     )
     for needed in (args.model, args.tflite, args.data, split_path):
         if not needed.exists():
-            return _fail(f"{needed} does not exist" + (" (run `make model` first)" if needed == _DEMO_KERAS else ""))
+            return _fail(f"{needed} does not exist" + (" (run `make model` first)" if needed == DEMO_KERAS else ""))
     dataset = load_dataset(args.data, args.label_column)
     model = load_keras_model(args.model)
     if model is None:
@@ -326,7 +319,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     if not args.no_card:
         update_card_metrics(card_path_for(args.tflite), metrics)
-    demo = args.tflite.resolve() == _DEMO_TFLITE.resolve()
+    demo = args.tflite.resolve() == DEMO_TFLITE.resolve()
     print(json.dumps(metrics, indent=1) if args.json else table(metrics, SEED_APPS if demo else None))
     return 0
 

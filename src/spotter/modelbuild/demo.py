@@ -19,17 +19,12 @@ from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
 from .cardfile import DEMO_DISCLAIMER, build_card, write_card
 from .convert import calibration_from_samples, convert, tensor_types
 from .data import load_dataset, save_split, split_samples, stratified_split
+from .demo_paths import DEMO_DATA, DEMO_FULL, DEMO_NAME, DEMO_WEIGHTS, DEMO_WORK_DIR
 from .evaluate import BAND_LOG_ODDS, evaluate, full_resolution_check
 from .qat import quantization_aware_int8, quantization_method
 from .report import SEED_APPS, table
 from .train import TrainConfig, log, save_model, train
 
-REPO_ROOT = REPO_MODEL_DIR.parent
-SHARED = REPO_ROOT.parent / "shared"
-DEMO_DATA = SHARED / "data" / "isic-uda1"
-DEMO_FULL = SHARED / "data" / "isic-uda1-full"  # 20 of the photos at full resolution: test-only
-DEMO_WEIGHTS = SHARED / "weights" / "mobilenetv2_1.00_224_imagenet_notop.weights.h5"
-DEMO_NAME = "skin-lesion"
 DEMO_VERSION = "1.0.0"
 DEMO_SEED = 0
 DEMO_QAT_EPOCHS = 3
@@ -68,7 +63,7 @@ def build_demo(
     data_dir: Path = DEMO_DATA,
     weights: Path = DEMO_WEIGHTS,
     out_dir: Path = REPO_MODEL_DIR,
-    work_dir: Path = REPO_ROOT / "build" / DEMO_NAME,
+    work_dir: Path = DEMO_WORK_DIR,
     config: TrainConfig | None = None,
     full_dir: Path = DEMO_FULL,
 ) -> dict:
@@ -241,7 +236,7 @@ def demo_card(
 
 def refresh_demo_card(
     out_dir: Path = REPO_MODEL_DIR,
-    work_dir: Path = REPO_ROOT / "build" / DEMO_NAME,
+    work_dir: Path = DEMO_WORK_DIR,
     data_dir: Path = DEMO_DATA,
     full_dir: Path = DEMO_FULL,
 ) -> dict:
