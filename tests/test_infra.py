@@ -449,6 +449,16 @@ def test_functions_get_every_setting_the_code_reads(template, resources):
     assert template["Globals"]["Function"]["Handler"] == "app.lambda_handler"
 
 
+def test_the_template_deploys_the_size_limits_the_package_defaults_to(template):
+    from spotter.config import Settings
+    from spotter.imaging import DecodeLimits
+
+    shared = template["Globals"]["Function"]["Environment"]["Variables"]
+    deployed = (int(shared["MAX_UPLOAD_BYTES"]), int(shared["MAX_IMAGE_PIXELS"]))
+    assert deployed == (Settings().max_upload_bytes, Settings().max_image_pixels)
+    assert deployed == (DecodeLimits().max_bytes, DecodeLimits().max_pixels)
+
+
 def test_layer_is_built_by_its_makefile(resources):
     layer = resources["RuntimeLayer"]
     assert layer["Metadata"]["BuildMethod"] == "makefile"

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MiB = 1024 * 1024
+from .limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES
+
 REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
 LAMBDA_MODEL_DIR = Path("/opt/model")
 DEFAULT_MODEL_FILE = "skin-lesion-int8.tflite"
@@ -42,8 +43,8 @@ class Settings:
     uploads_bucket: str = "spotter-uploads"
     predictions_table: str = "spotter-predictions"
     model_path: Path = field(default_factory=default_model_path)
-    max_upload_bytes: int = 25 * MiB
-    max_image_pixels: int = 89_000_000
+    max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_image_pixels: int = MAX_IMAGE_PIXELS
     top_k: int = 3
     upload_url_ttl: int = 300
     view_url_ttl: int = 900
@@ -60,8 +61,8 @@ class Settings:
     decode_memory_override_mb: int | None = None  # DECODE_MEMORY_MB
     decode_seconds_override: float | None = None  # DECODE_SECONDS
     decode_isolation: str = "process"  # DECODE_ISOLATION: "process" (bounded) or "inline" (unbounded, tests)
-    max_frames: int = 10_000
-    max_jpeg_scans: int = 100
+    max_frames: int = MAX_FRAMES
+    max_jpeg_scans: int = MAX_JPEG_SCANS
     endpoint_url: str | None = None  # AWS_ENDPOINT_URL: clients are built for it (the local stack: moto)
 
     @property

@@ -22,6 +22,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .errors import RejectedImage
 from .exif import FieldMetadata, read_field_metadata
+from .limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES, MiB
 
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP"}
 _TRANSPARENT_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
@@ -47,15 +48,14 @@ _ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class DecodeLimits:
-    max_bytes: int = 25 * MiB
-    max_pixels: int = 89_000_000
-    max_frames: int = 10_000  # TIFF pages / GIF frames, counted without decoding them
-    max_jpeg_scans: int = 100  # libjpeg's progressive scripts use 10; each extra scan costs a full pass
+    max_bytes: int = MAX_UPLOAD_BYTES
+    max_pixels: int = MAX_IMAGE_PIXELS
+    max_frames: int = MAX_FRAMES
+    max_jpeg_scans: int = MAX_JPEG_SCANS
     memory_bytes: int | None = None  # the decode memory budget; None: no estimate check (inline use)
     seconds: float | None = None  # the decode wall-time budget (enforced by spotter.budget's worker)
 
