@@ -33,13 +33,13 @@ from spotter.local.lambda_runtime import load_handler_module
 module = load_handler_module("classify")
 t2 = time.perf_counter()
 from PIL import Image
-module.service.classifier.classify(Image.new("RGB", module.service.classifier.input_size, (120, 80, 60)))
+module.services().classifier.classify(Image.new("RGB", module.services().classifier.input_size, (120, 80, 60)))
 t3 = time.perf_counter()
 import resource
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 from spotter.budget import BudgetedDecoder
 t4 = time.perf_counter()
-BudgetedDecoder(module.service.decoder.limits).start().close()  # what the worker costs started alone
+BudgetedDecoder(module.services().decoder.limits).start().close()  # what the worker costs started alone
 print(json.dumps({"import": t2 - t0, "load": 0.0, "first": t3 - t2, "rss_mb": rss,
                   "worker_alone": time.perf_counter() - t4}))
 """

@@ -4,9 +4,8 @@ import base64
 import csv
 import io
 import json
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 
@@ -32,8 +31,8 @@ class ApiClient:
 
 
 @pytest.fixture
-def api(stack):
-    os.environ["ALLOWED_ORIGINS"] = ORIGIN
+def api(stack, monkeypatch):
+    monkeypatch.setenv("ALLOWED_ORIGINS", ORIGIN)
     module = load_handler_module("api")
 
     def call(method, path, body=None, headers=None):
@@ -209,7 +208,7 @@ def test_csv_past_its_size_budget_names_the_cursor_for_the_rest(api, monkeypatch
 
     whole = get("/predictions.csv?batch=many&limit=3")[2]
     # a page of 3 rows is ~43 % of all 7: one page fits, two do not, so one page per reply
-    monkeypatch.setattr(module, "CSV_BUDGET_BYTES", len(whole.encode()) // 2)
+    module.init(services=replace(module.services(), csv_budget_bytes=len(whole.encode()) // 2))
 
     names, cursor, replies = [], None, 0
     while True:
@@ -436,3 +435,25 @@ def test_batches_list_newest_first_with_counts_and_delete_removes_images_and_rec
     assert [b["batch"] for b in _json(api("GET", "/batches"))[1]["batches"]] == ["older-batch"]
     assert api("GET", "/batches/newer-batch")[0] == 404
     assert api("DELETE", "/batches/..%2Fdrones")[0] == 400
+
+
+def test_errors_map_to_statuses_in_one_table(api):
+    """Each error a route raises answers with its status from the one table, as JSON with its message."""
+    from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
+
+    from spotter.access import AccessDenied
+    from spotter.query import QueryError
+    from spotter.uploads import UploadRequestError
+
+    module = load_handler_module("api")
+    expected = {QueryError: 400, UploadRequestError: 400, UnauthorizedError: 401, AccessDenied: 403, NotFoundError: 404}
+    assert expected == module.ERROR_STATUS
+    for kind, status in expected.items():
+        response = module.error_response(kind("no such thing"))
+        assert response.status_code == status
+        assert json.loads(response.body) == {"statusCode": status, "message": "no such thing"}
+    # and through the resolver: a query error, an unknown prediction, an upload request without files
+    assert api("GET", "/predictions?min_score=2")[0] == 400
+    status, _, body = api("GET", "/predictions/nope")
+    assert status == 404 and json.loads(body)["message"] == "no prediction yet for nope"
+    assert api("POST", "/uploads", {"files": []})[0] == 400

@@ -50,7 +50,7 @@ def test_duplicate_and_redelivered_events_leave_one_record(stack):
     # S3 delivers the same event twice, and SQS redelivers the first copy too
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=body)
-    objects, reads = stack.handler_module.service.objects, []
+    objects, reads = stack.handler_module.services().objects, []
     read = objects.read
 
     def counted_read(bucket, k, *args):
@@ -130,18 +130,13 @@ def test_a_camera_clock_out_of_range_does_not_fail_the_image(stack):
     assert stack.nothing_left()
 
 
-def test_oversize_object_is_rejected_without_downloading_it(moto, int8_model):
-    import os
-
+def test_oversize_object_is_rejected_without_downloading_it(moto, int8_model, monkeypatch):
     from stack import make_stack
 
-    os.environ["MAX_UPLOAD_BYTES"] = "1000"
-    try:
-        stack = make_stack(int8_model)
-    finally:
-        del os.environ["MAX_UPLOAD_BYTES"]
+    monkeypatch.setenv("MAX_UPLOAD_BYTES", "1000")
+    stack = make_stack(int8_model)
     stack.put("drones/owl/big.png", images.encode(images.photo_like((200, 200)), "PNG"))
-    objects = stack.handler_module.service.objects
+    objects = stack.handler_module.services().objects
     objects.read = lambda *args, **kwargs: pytest.fail("downloaded an object the event said was too big")
     stack.drain()
     assert "over the 0.0 MB limit" in stack.record_for("drones/owl/big.png")["reason"]
@@ -162,7 +157,7 @@ def test_transient_dynamodb_failure_is_a_batch_item_failure_then_retried(stack, 
 
     stack.put("drones/owl/a.jpg", images.jpeg(images.RED))
     stack.put("drones/owl/b.jpg", images.jpeg(images.BLUE))
-    writer = stack.handler_module.service.predictions
+    writer = stack.handler_module.services().predictions
     real_put, calls = writer.put, []
 
     def throttled_once_for_b(record):

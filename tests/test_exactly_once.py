@@ -98,7 +98,7 @@ def test_duplicates_and_older_events_in_one_overlapped_batch_leave_the_newest_re
     v1, v2, v3 = _upload_versions(stack, key, 3)
     others = {f"drones/owl/other-{n}.jpg": _upload_versions(stack, f"drones/owl/other-{n}.jpg", 1)[0] for n in range(4)}
     reads, in_flight, peak, lock = [], [0], [0], threading.Lock()
-    objects = stack.handler_module.service.objects
+    objects = stack.handler_module.services().objects
     real_read = objects.read
 
     def slow_read(bucket, key, max_bytes, version_id=None):  # as slow as the network, so the overlap shows
@@ -134,7 +134,7 @@ def test_writes_landing_in_either_order_keep_the_newer_event(clean_stack, monkey
     stack = clean_stack
     key = "drones/owl/race.jpg"
     older, newer = _upload_versions(stack, key, 2)
-    writer = stack.handler_module.service.predictions
+    writer = stack.handler_module.services().predictions
     real_put, landed = writer.put, []
     delayed = (newer if slow == "newer" else older)["version_id"]
 
@@ -189,7 +189,7 @@ def test_failures_are_reported_per_message_and_the_retry_leaves_one_record_each(
     stack = clean_stack
     keys = [f"drones/owl/batch-{n}.jpg" for n in range(5)]
     versions = {key: _upload_versions(stack, key, 1)[0] for key in keys}
-    service = stack.handler_module.service
+    service = stack.handler_module.services()
     real_read, real_put = service.objects.read, service.predictions.put
 
     def read(bucket, key, max_bytes, version_id=None):

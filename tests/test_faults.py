@@ -53,7 +53,7 @@ def _count(stack, key):
 
 @pytest.mark.parametrize("code, status", [("SlowDown", 503), ("InternalError", 500), ("RequestTimeout", 400)])
 def test_s3_errors_are_retried_until_they_clear(stack, monkeypatch, code, status):
-    s3_client = stack.handler_module.service.objects.client
+    s3_client = stack.handler_module.services().objects.client
     seen = _fail_first(monkeypatch, s3_client, "get_object", {"flaky.jpg": 2}, _error(code, status))
     stack.put("drones/owl/flaky.jpg", images.jpeg(images.RED))
     stack.put("drones/owl/steady.jpg", images.jpeg(images.BLUE))
@@ -69,7 +69,7 @@ def test_s3_errors_are_retried_until_they_clear(stack, monkeypatch, code, status
     [("ProvisionedThroughputExceededException", 400), ("InternalServerError", 500), ("ThrottlingException", 400)],
 )
 def test_dynamodb_errors_are_retried_until_they_clear(stack, monkeypatch, code, status):
-    dynamodb = stack.handler_module.service.predictions.client
+    dynamodb = stack.handler_module.services().predictions.client
     seen = _fail_first(monkeypatch, dynamodb, "put_item", {"flaky.jpg": 2}, _error(code, status))
     stack.put("drones/owl/flaky.jpg", images.jpeg(images.GREEN))
     _settle(stack)
@@ -79,7 +79,7 @@ def test_dynamodb_errors_are_retried_until_they_clear(stack, monkeypatch, code, 
 
 
 def test_a_lasting_fault_dead_letters_then_dlq_redrive_recovers(stack, monkeypatch, capsys):
-    dynamodb = stack.handler_module.service.predictions.client
+    dynamodb = stack.handler_module.services().predictions.client
     _fail_first(monkeypatch, dynamodb, "put_item", {"doomed.jpg": 10**6}, _error("InternalServerError", 500))
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody="{not json")
     stack.put("drones/owl/doomed.jpg", images.jpeg(images.RED))
@@ -117,7 +117,7 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
         messages += stack.sqs.receive_message(
             QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
         ).get("Messages", [])
-    classifier = stack.handler_module.service.classifier
+    classifier = stack.handler_module.services().classifier
     real, calls = classifier.classify, []
 
     def dies_on_the_third(image, top_k):

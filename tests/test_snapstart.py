@@ -25,8 +25,7 @@ def test_snapshot_holds_no_worker_and_a_restore_classifies_with_fresh_state(moto
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
     before = _children()
     stack = make_stack(int8_model)
-    module, service = stack.handler_module, stack.handler_module.service
-    assert module.SNAPSHOTTING
+    module, service = stack.handler_module, stack.handler_module.services()
     assert _children() == before  # INIT for a snapshot starts no decode worker
 
     runs = []

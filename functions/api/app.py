@@ -2,20 +2,26 @@
 
 import base64
 import json
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import (
     NotFoundError,
+    ServiceError,
     UnauthorizedError,
 )
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from spotter.access import AccessDenied, Caller
+from spotter.adapters.batch_removal import DynamoRecordRemover, S3BatchObjects
+from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
+from spotter.adapters.s3 import S3Presigner
 from spotter.adapters.wiring import batch_removal, prediction_queries, predictions, presigner
 from spotter.api_views import ModelInfo, query_from_params, record_view, view_type
 from spotter.batches import owned_by, remove_batch, summarise_batches, web_batches_query
-from spotter.config import Settings
+from spotter.config import Settings, running_in_lambda
 from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
 from spotter.names import stored_names
 from spotter.query import QueryError
@@ -30,64 +36,128 @@ from spotter.uploads import (
     refusal_record,
 )
 
-settings = Settings.from_env()
 logger = Logger(service="spotter-api")
-origins = list(settings.allowed_origins)
-cors = CORSConfig(
-    allow_origin=origins[0],
-    extra_origins=origins[1:] or None,
-    max_age=600,
-    allow_headers=["Content-Type", "Authorization"],
-    expose_headers=["X-Next-Cursor"],
-)
-app = APIGatewayHttpResolver(cors=cors)
-model = ModelInfo.load(settings.model_path)
-queries, store, signer = prediction_queries(settings), predictions(settings), presigner(settings)
-batch_objects, record_remover = batch_removal(settings)
-CSV_BUDGET_BYTES = RESPONSE_BUDGET_BYTES
+router = APIGatewayHttpRouter()  # the routes; `init` puts them behind a resolver with the settings' CORS
 STATS_MAX_RECORDS = 20_000  # about what a 10 s function reads; past it: narrow the filters, or Athena
 
 
+@dataclass
+class Services:
+    """What the routes use, built once per cold start from the settings (`init`)."""
+
+    settings: Settings
+    app: APIGatewayHttpResolver
+    model: ModelInfo
+    queries: DynamoPredictionQueries
+    store: DynamoPredictions
+    signer: S3Presigner
+    batch_objects: S3BatchObjects
+    record_remover: DynamoRecordRemover
+    csv_budget_bytes: int = RESPONSE_BUDGET_BYTES
+
+
+def resolver(settings: Settings) -> APIGatewayHttpResolver:
+    """The routes behind a resolver that answers CORS for the settings' origins."""
+    origins = list(settings.allowed_origins)
+    cors = CORSConfig(
+        allow_origin=origins[0],
+        extra_origins=origins[1:] or None,
+        max_age=600,
+        allow_headers=["Content-Type", "Authorization"],
+        expose_headers=["X-Next-Cursor"],
+    )
+    app = APIGatewayHttpResolver(cors=cors)
+    app.include_router(router)
+    return app
+
+
+def build(settings: Settings) -> Services:
+    batch_objects, record_remover = batch_removal(settings)
+    return Services(
+        settings=settings,
+        app=resolver(settings),
+        model=ModelInfo.load(settings.model_path),
+        queries=prediction_queries(settings),
+        store=predictions(settings),
+        signer=presigner(settings),
+        batch_objects=batch_objects,
+        record_remover=record_remover,
+    )
+
+
+# Built once per cold start by `init`: at Lambda's INIT (below), or by whoever loads this module
+# (the local stack and tests, spotter.local.lambda_runtime), with settings of their own.
+_services: Services | None = None
+
+
+def init(settings: Settings | None = None, services: Services | None = None) -> Services:
+    """Build the services from `settings` (default: the environment's), or take `services` as built."""
+    global _services
+    if services is None:
+        settings = settings if settings is not None else Settings.from_env()
+        if settings.log_level:
+            logger.setLevel(settings.log_level)
+        services = build(settings)
+    _services = services
+    return services
+
+
+def services() -> Services:
+    """The services this cold start built (building them now if nothing has)."""
+    return _services if _services is not None else init()
+
+
 def _caller() -> Caller:
-    if not settings.auth_enabled:
+    if not services().settings.auth_enabled:
         return Caller.anonymous()
     claims = (
-        (app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("jwt", {}).get("claims")
+        (router.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}).get("jwt", {}).get("claims")
     )
     if not claims or "sub" not in claims:
         raise UnauthorizedError("sign in first")
     return Caller.from_claims(claims)
 
 
-def _error(status: int, message: str) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps({"message": message}))
+# Every error a route may raise, and the HTTP status it answers with: the one place they are mapped.
+ERROR_STATUS: dict[type[Exception], int] = {
+    QueryError: 400,
+    UploadRequestError: 400,
+    UnauthorizedError: 401,
+    AccessDenied: 403,
+    NotFoundError: 404,
+}
 
 
-@app.exception_handler(AccessDenied)
-def access_denied(exc: AccessDenied):
-    return _error(403, str(exc))
+def error_response(exc: Exception) -> Response:
+    """`exc` as its status from ERROR_STATUS, with its message as JSON (Powertools' own error shape)."""
+    status = next(status for kind, status in ERROR_STATUS.items() if isinstance(exc, kind))
+    message = exc.msg if isinstance(exc, ServiceError) else str(exc)
+    return Response(
+        status_code=status, content_type="application/json", body=json.dumps({"statusCode": status, "message": message})
+    )
 
 
-@app.exception_handler([QueryError, UploadRequestError])
-def bad_request(exc: ValueError):
-    return _error(400, str(exc))
+router.exception_handler(list(ERROR_STATUS))(error_response)
 
 
 def _view(record) -> dict:
+    s = services()
     kind = view_type(record)
-    return record_view(record, signer.view_url(record.key, settings.view_url_ttl, kind) if kind else None)
+    return record_view(record, s.signer.view_url(record.key, s.settings.view_url_ttl, kind) if kind else None)
 
 
 def _raw_body() -> bytes:
     """The body as bytes: Powertools' `decoded_body` decodes base64 bodies as UTF-8 and raises on
     anything else, which would be a 500 for a client's mistake."""
-    event = app.current_event
+    event = router.current_event
     body = event.body or ""
     return base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8", "surrogatepass")
 
 
-@app.post("/uploads")
+@router.post("/uploads")
 def create_uploads():
+    s = services()
+    settings = s.settings
     files, batch = parse_files(parse_body(_raw_body()))
     batch = _caller().batch_for_upload(batch)
     uploads = []
@@ -95,12 +165,14 @@ def create_uploads():
         if isinstance(plan, PlannedUpload):
             # the name as chosen rides along as signed metadata; the key holds only a sanitised copy
             metadata = {ORIGINAL_NAME_METADATA: encode_original_name(plan.name)}
-            form = signer.upload_form(
+            form = s.signer.upload_form(
                 plan.key, plan.content_type, settings.max_upload_bytes, settings.upload_url_ttl, metadata
             )
             uploads.append({"name": plan.name, "key": plan.key, "objectId": plan.object_id, **form})
         else:  # recorded, so the batch still lists it after a reload and in its CSV
-            store.put(refusal_record(plan, batch, settings.uploads_bucket, model.card["name"], model.card["version"]))
+            s.store.put(
+                refusal_record(plan, batch, settings.uploads_bucket, s.model.card["name"], s.model.card["version"])
+            )
             uploads.append({"name": plan.name, "error": plan.error, "objectId": plan.object_id})
     logger.info("upload batch planned", extra={"batch": batch, "files": len(files)})
     return {
@@ -112,22 +184,24 @@ def create_uploads():
 
 
 def _query(limit_default: int = 100):
-    query = query_from_params(app.current_event.query_string_parameters or {}, model.model_id, limit_default)
+    model_id = services().model.model_id
+    query = query_from_params(router.current_event.query_string_parameters or {}, model_id, limit_default)
     _caller().check_listing(query.batch)
     return query
 
 
-@app.get("/predictions")
+@router.get("/predictions")
 def list_predictions():
-    return json_page(queries.query, _query(), _view)
+    return json_page(services().queries.query, _query(), _view)
 
 
-@app.get("/predictions.csv")
+@router.get("/predictions.csv")
 def predictions_csv():
     """Every matching record, in whole pages up to the response budget; past it the reply names the
     cursor for the rest in `X-Next-Cursor` (`spotter export` has no such limit)."""
+    s = services()
     query = _query(limit_default=500)
-    body, cursor = csv_pages(queries.query, query, CSV_BUDGET_BYTES)
+    body, cursor = csv_pages(s.queries.query, query, s.csv_budget_bytes)
     name = sanitise_file_name(f"spotter-{query.batch or query.source or 'predictions'}.csv")
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if cursor:
@@ -135,12 +209,13 @@ def predictions_csv():
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
 
 
-@app.get("/stats")
+@router.get("/stats")
 def prediction_stats():
     """Counts and score summaries per group (`by=label,source,...`) of what /predictions would list.
     Label, source and model match without regard to case, as in `spotter stats` (`notes` says where
     the case differed); an unknown one is a 400 listing the known names."""
-    by = parse_dimensions((app.current_event.query_string_parameters or {}).get("by"))
+    queries = services().queries
+    by = parse_dimensions((router.current_event.query_string_parameters or {}).get("by"))
     query, notes = stored_names(_query(), queries)
     rows = summarise(matching_records(queries.query, query, STATS_MAX_RECORDS), by)
     return {
@@ -152,57 +227,67 @@ def prediction_stats():
     }
 
 
-@app.get("/predictions/<object_id>")
+@router.get("/predictions/<object_id>")
 def get_prediction(object_id: str):
-    record = store.get(object_id, model.model_id)
+    s = services()
+    record = s.store.get(object_id, s.model.model_id)
     if record is None or not _caller().may_read(record):  # someone else's: as if it did not exist
         raise NotFoundError(f"no prediction yet for {object_id}")
     return _view(record)
 
 
-@app.get("/batches")
+@router.get("/batches")
 def list_batches():
     """The caller's web batches of the last 90 days, newest first, with counts by status and outcome
     (decision, or label) under the current model. Signed in: only the caller's own."""
+    s = services()
     caller = _caller()
     prefix = caller.batch_prefix if caller.subject is not None else None
-    records = matching_records(queries.query, web_batches_query(model.model_id), STATS_MAX_RECORDS)
+    records = matching_records(s.queries.query, web_batches_query(s.model.model_id), STATS_MAX_RECORDS)
     return {"batches": [s.as_dict() for s in summarise_batches(filter(owned_by(prefix), records))]}
 
 
 def _batch_records(batch: str, model_id: str | None):
+    s = services()
     _caller().check_listing(batch)
-    query = query_from_params({"batch": batch, "model": model_id or "all"}, model.model_id)
-    return list(matching_records(queries.query, query, STATS_MAX_RECORDS))
+    query = query_from_params({"batch": batch, "model": model_id or "all"}, s.model.model_id)
+    return list(matching_records(s.queries.query, query, STATS_MAX_RECORDS))
 
 
-@app.get("/batches/<batch>")
+@router.get("/batches/<batch>")
 def describe_batch(batch: str):
     """What deleting the batch would remove: its files (every model version's records counted once per
     file) and the names of up to 50 of them."""
     batch = unquote(batch)
     records = _batch_records(batch, None)
-    summaries = summarise_batches([r for r in records if r.model == model.model_id] or records, keep_names=True)
+    summaries = summarise_batches(
+        [r for r in records if r.model == services().model.model_id] or records, keep_names=True
+    )
     if not summaries:
         raise NotFoundError(f"no batch {batch}")
     return {**summaries[0].as_dict(), "names": summaries[0].names, "records": len(records)}
 
 
-@app.delete("/batches/<batch>")
+@router.delete("/batches/<batch>")
 def delete_batch(batch: str):
     """Deletes the batch's images (every stored version) and then its records (every model version)."""
     batch = unquote(batch)
-    removal = remove_batch(batch, _batch_records(batch, None), batch_objects, record_remover)
+    s = services()
+    removal = remove_batch(batch, _batch_records(batch, None), s.batch_objects, s.record_remover)
     logger.info("batch deleted", extra=removal.as_dict())
     return removal.as_dict()
 
 
-@app.get("/model")
+@router.get("/model")
 def get_model():
     _caller()
-    return model.card
+    return services().model.card
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
-    return app.resolve(event, context)
+    return services().app.resolve(event, context)
+
+
+if running_in_lambda():  # Lambda's INIT: the clients and the model card are ready before the first event
+    init()

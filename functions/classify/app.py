@@ -6,7 +6,6 @@ objects of a batch are classified overlapped (reads ahead, writes behind); dupli
 out-of-order deliveries are settled by the record's conditional, sequencer-ordered write.
 """
 
-import os
 import random
 import time
 
@@ -14,26 +13,44 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from spotter.adapters.wiring import classify_service, connect
-from spotter.config import Settings
-from spotter.pipeline import classify_messages
+from spotter.config import Settings, running_in_lambda
+from spotter.pipeline import ClassifyService, classify_messages
 from spotter.records import STATUS_OK
 
-# SnapStart (the template's ClassifySnapStart): this INIT runs once per published version, and its
-# memory is snapshotted; cold starts restore the snapshot and run `after_restore` instead.
-SNAPSHOTTING = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
-
-settings = Settings.from_env()
 logger = Logger(service="spotter-classify")
 metrics = Metrics(namespace="Spotter", service="spotter-classify")
-# the model loads once per cold start; the decode worker starts beside it (not into a snapshot)
-service = classify_service(settings, launch_decoder=not SNAPSHOTTING)
-if service.decoder is not None and not SNAPSHOTTING:
-    service.decoder.start()  # ready before the first event
+# Built once per cold start by `init`: at Lambda's INIT (below), or by whoever loads this module
+# (the local stack and tests, spotter.local.lambda_runtime), with settings of their own.
+_settings: Settings | None = None
+_service: ClassifyService | None = None
+
+
+def init(settings: Settings | None = None, service: ClassifyService | None = None) -> ClassifyService:
+    """Build the service from `settings` (default: the environment's), or take `service` as built.
+    The model loads once per cold start; the decode worker starts beside it and is ready before the
+    first event. SnapStart (the template's ClassifySnapStart): this INIT runs once per published
+    version and its memory is snapshotted, so no worker starts here (`after_restore` starts it)."""
+    global _settings, _service
+    settings = settings if settings is not None else Settings.from_env()
+    if settings.log_level:
+        logger.setLevel(settings.log_level)
+    if service is None:
+        service = classify_service(settings, launch_decoder=not settings.snap_start)
+        if service.decoder is not None and not settings.snap_start:
+            service.decoder.start()  # ready before the first event
+    _settings, _service = settings, service
+    return service
+
+
+def services() -> ClassifyService:
+    """The service this cold start built (building it now if nothing has)."""
+    return _service if _service is not None else init()
 
 
 def before_snapshot() -> None:
     """The model is loaded; run it once, so the snapshot holds a warm interpreter. A snapshot
     cannot hold a child process: no decode worker may be running."""
+    service = services()
     service.warm_up()
     if service.decoder is not None:
         service.decoder.close()
@@ -43,7 +60,8 @@ def after_restore() -> None:
     """Every restore of one snapshot starts with the same memory: re-seed randomness, connect
     afresh (the snapshot's sockets and credentials are stale) and launch the decode worker."""
     random.seed()
-    connect(service, settings)
+    service = services()
+    connect(service, _settings if _settings is not None else Settings.from_env())
     if service.decoder is not None:
         service.decoder.start(wait=False)  # starts beside the first reads; the first decode waits
 
@@ -87,6 +105,7 @@ def _report(result) -> None:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
+    service = services()
     service.deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000.0
     messages = [(m.get("messageId"), m.get("body")) for m in event.get("Records", [])]
     metrics.add_metric(name="Messages", unit=MetricUnit.Count, value=len(messages))
@@ -94,3 +113,7 @@ def lambda_handler(event: dict, context) -> dict:
     for result in results:
         _report(result)
     return {"batchItemFailures": [{"itemIdentifier": r.message_id} for r in results if r.error is not None]}
+
+
+if running_in_lambda():  # Lambda's INIT: the model loads now (and SnapStart snapshots it), not in the first event
+    init()

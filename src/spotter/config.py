@@ -28,6 +28,12 @@ def aws_endpoint_url(env: Mapping[str, str] | None = None) -> str | None:
     return (os.environ if env is None else env).get("AWS_ENDPOINT_URL") or None
 
 
+def running_in_lambda(env: Mapping[str, str] | None = None) -> bool:
+    """Whether this process is a Lambda runtime's (its runtime API is set): handlers build their
+    services at INIT there; elsewhere whoever loads them does (spotter.local.lambda_runtime)."""
+    return bool((os.environ if env is None else env).get("AWS_LAMBDA_RUNTIME_API"))
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):
@@ -64,6 +70,10 @@ class Settings:
     max_frames: int = MAX_FRAMES
     max_jpeg_scans: int = MAX_JPEG_SCANS
     endpoint_url: str | None = None  # AWS_ENDPOINT_URL: clients are built for it (the local stack: moto)
+    snap_start: bool = False  # AWS_LAMBDA_INITIALIZATION_TYPE=snap-start: this INIT is for a SnapStart snapshot
+    log_level: str | None = None  # POWERTOOLS_LOG_LEVEL: the handlers' log level (None: Powertools' default)
+    copy_bucket: str | None = None  # COPY_BUCKET: where the Parquet copy lives (its function only)
+    copy_prefix: str = "predictions/"  # COPY_PREFIX
 
     @property
     def decode_memory_mb(self) -> int:
@@ -109,4 +119,8 @@ class Settings:
             max_frames=_int(env, "MAX_IMAGE_FRAMES", defaults.max_frames),
             max_jpeg_scans=_int(env, "MAX_JPEG_SCANS", defaults.max_jpeg_scans),
             endpoint_url=aws_endpoint_url(env),
+            snap_start=env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start",
+            log_level=env.get("POWERTOOLS_LOG_LEVEL") or None,
+            copy_bucket=env.get("COPY_BUCKET") or None,
+            copy_prefix=env.get("COPY_PREFIX", defaults.copy_prefix),
         )

@@ -10,18 +10,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from ..config import Settings
+
 FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
 _loaded = itertools.count()
 
 
-def load_handler_module(name: str, functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
-    """Import `functions/<name>/app.py` afresh (its module-level set-up runs, like a cold start)."""
+def load_handler_module(name: str, settings: Settings | None = None, functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
+    """Import `functions/<name>/app.py` afresh and build its services from `settings` (default: the
+    environment's) with its `init`, as Lambda's INIT does: a cold start."""
     path = functions_dir / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"spotter_function_{name}_{next(_loaded)}", path)
     if spec is None or spec.loader is None:  # not for a path ending in .py: a missing file fails in exec_module
         raise ImportError(f"cannot load a handler from {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    module.init(settings if settings is not None else Settings.from_env())
     return module
 
 

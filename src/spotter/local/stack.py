@@ -296,7 +296,7 @@ class LocalStack:
             "idempotency_table": spec.idempotency.name,
             "queue": created.queue_url,
             "dead_letter_queue": created.dead_letter_queue_url,
-            "model": classify.service.model_id,
+            "model": classify.services().model_id,
             "region": "us-east-1",
             "pid": os.getpid(),
             "state_dir": str(o.state_dir.resolve()),
