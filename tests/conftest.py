@@ -110,3 +110,64 @@ def clean_env(**extra) -> dict:
         "MAX_UPLOAD_BYTES",
     }
     return {**{k: v for k, v in os.environ.items() if k not in drop}, **extra}
+
+
+@pytest.fixture
+def local_stack(tmp_path):
+    """For the browser tests: `spotter up` (the installed script) on free ports; yields the endpoints from local.json; SIGTERM at the end."""
+    import json
+    import signal
+    import subprocess
+    import time
+
+    from browser import START_TIMEOUT_S, TEST_MODEL, spotter_command
+
+    from spotter.config import default_model_path
+
+    state_dir = tmp_path / "state"
+    command = [
+        *spotter_command(),
+        "up",
+        "--host",
+        "127.0.0.1",
+        "--web-port",
+        "0",
+        "--api-port",
+        "0",
+        "--s3-port",
+        "0",
+        "--no-browser",
+        "--state-dir",
+        str(state_dir),
+    ]
+    if not default_model_path().exists():  # the demo model is built separately; the test model will do
+        command += ["--model", str(TEST_MODEL)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    log_path = tmp_path / "spotter-up.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    local_json = state_dir / "local.json"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not local_json.exists():
+            if process.poll() is not None:
+                pytest.fail(
+                    f"spotter up exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"spotter up wrote no local.json in {START_TIMEOUT_S} s:\n"
+                    f"{log_path.read_text(errors='replace')[-3000:]}"
+                )
+            time.sleep(0.2)
+        yield json.loads(local_json.read_text())
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)

@@ -125,7 +125,7 @@ def test_image_links_never_run_script_in_chromium(running):
     links serve the first as image/jpeg and give the second no link; the bucket's own link (stored type)
     runs the script, which shows the check below would see it."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    from test_web_e2e import CHROMIUM_ARGS, _chromium
+    from browser import CHROMIUM_ARGS, chromium_path
 
     s3, bucket = _s3(running), _bucket(running)
     polyglot = images.jpeg(images.RED) + HTML.encode()
@@ -150,7 +150,7 @@ def test_image_links_never_run_script_in_chromium(running):
         return response.headers.get("content-type", ""), ran
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             assert opened(stored_type_link) == ("text/html", True)  # the attack works without the fix
             assert opened(api_link) == ("image/jpeg", False)

@@ -33,7 +33,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from test_web_e2e import CHROMIUM_ARGS, _chromium
+from browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.browser]
 
@@ -361,7 +361,7 @@ def world():
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api")
-    executable = _chromium()
+    executable = chromium_path()
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

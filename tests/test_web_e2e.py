@@ -9,124 +9,19 @@ test-results/web-e2e.png.
 from __future__ import annotations
 
 import csv
-import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_ARGS, RESULT_TIMEOUT_MS, RESULTS, chromium_path, three_photos
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_PHOTOS = ROOT.parent / "shared" / "data" / "isic-uda1"
-SAMPLES = ROOT / "frontend" / "samples"
-TEST_MODEL = ROOT / "tests" / "models" / "colours-int8.tflite"
-RESULTS = ROOT / "test-results"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-START_TIMEOUT_S = 60
-RESULT_TIMEOUT_MS = 40_000
-
-
-def _chromium() -> str:
-    for candidate in (
-        os.environ.get("SPOTTER_CHROMIUM"),
-        "/usr/bin/chromium",
-        shutil.which("chromium"),
-        shutil.which("chromium-browser"),
-        shutil.which("google-chrome"),
-    ):
-        if candidate and Path(candidate).exists():
-            return candidate
-    pytest.skip("no Chromium on this machine (apt-get install chromium)")
-
-
-def _spotter_command() -> list[str]:
-    script = ROOT / ".venv" / "bin" / "spotter"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "spotter.cli"]
-
-
-@pytest.fixture
-def local_stack(tmp_path):
-    """`spotter up` on free ports; yields the endpoints from local.json; SIGTERM at the end."""
-    from spotter.config import default_model_path
-
-    state_dir = tmp_path / "state"
-    command = [
-        *_spotter_command(),
-        "up",
-        "--host",
-        "127.0.0.1",
-        "--web-port",
-        "0",
-        "--api-port",
-        "0",
-        "--s3-port",
-        "0",
-        "--no-browser",
-        "--state-dir",
-        str(state_dir),
-    ]
-    if not default_model_path().exists():  # the demo model is built separately; the test model will do
-        command += ["--model", str(TEST_MODEL)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    log_path = tmp_path / "spotter-up.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    local_json = state_dir / "local.json"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not local_json.exists():
-            if process.poll() is not None:
-                pytest.fail(
-                    f"spotter up exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}"
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"spotter up wrote no local.json in {START_TIMEOUT_S} s:\n"
-                    f"{log_path.read_text(errors='replace')[-3000:]}"
-                )
-            time.sleep(0.2)
-        yield json.loads(local_json.read_text())
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-
-def _photos() -> list[Path]:
-    photos = sorted(SHARED_PHOTOS.glob("*.jpg"))[:3] if SHARED_PHOTOS.is_dir() else []
-    if len(photos) < 3:
-        photos = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".jpg", ".png"))[:3]
-    assert len(photos) == 3, "need three images to upload"
-    return photos
 
 
 def test_upload_classify_and_download_csv(local_stack, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
 
-    photos = _photos()
+    photos = three_photos()
     whole = photos[0].read_bytes()
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(whole[: max(600, len(whole) // 3)])  # a truncated JPEG: header, no end
@@ -135,7 +30,7 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
     RESULTS.mkdir(exist_ok=True)
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
             page = context.new_page()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypedDict
 
 import pytest
-from test_web_e2e import CHROMIUM_ARGS, _chromium
+from browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.browser]
 
@@ -105,7 +105,7 @@ def page_with_backend():
     sync_api = pytest.importorskip("playwright.sync_api")
     backend = FakeBackend()
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(accept_downloads=True)
             page.clock.install()

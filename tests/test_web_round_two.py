@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_web_e2e import CHROMIUM_ARGS, RESULTS, ROOT, _chromium, _photos
-from test_web_e2e import local_stack as local_stack
+from browser import CHROMIUM_ARGS, RESULTS, ROOT, chromium_path, three_photos
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,7 +42,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
     expect = sync_api.expect
     if not AXE.exists():
         pytest.skip("axe-core is not installed: npm ci --prefix tests/a11y (make test does this)")
-    photos = _photos()
+    photos = three_photos()
     named = tmp_path / UNICODE_NAME
     shutil.copy(photos[0], named)
     from PIL import Image
@@ -58,7 +57,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
     RESULTS.mkdir(exist_ok=True)
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
             page = context.new_page()
@@ -278,7 +277,7 @@ def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summar
     card = json.loads(card_path.read_text(encoding="utf-8"))
     metrics = card["metrics"]
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             errors: list[str] = []
@@ -356,7 +355,7 @@ def test_the_samples_are_real_photos_with_their_diagnosis_and_attribution(local_
     listed = json.loads((FRONTEND / "samples" / "samples.json").read_text(encoding="utf-8"))
     assert {s["truth"] for s in listed} == {"benign", "malignant"}  # a visitor sees both outcomes
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
