@@ -34,6 +34,45 @@ def running_in_lambda(env: Mapping[str, str] | None = None) -> bool:
     return bool((os.environ if env is None else env).get("AWS_LAMBDA_RUNTIME_API"))
 
 
+def target_names_from_env(env: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The deployed names the environment gives the command line (`spotter.cli.target`)."""
+    env = os.environ if env is None else env
+    return {
+        "bucket": env.get("UPLOADS_BUCKET"),
+        "table": env.get("PREDICTIONS_TABLE"),
+        "queue_url": env.get("CLASSIFY_QUEUE_URL"),
+        "dead_letter_queue_url": env.get("CLASSIFY_DLQ_URL"),
+    }
+
+
+def model_path_from_env(env: Mapping[str, str] | None = None) -> Path:
+    """SPOTTER_MODEL, or the shipped demo model."""
+    env = os.environ if env is None else env
+    return Path(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path()
+
+
+def use_local_aws(endpoint_url: str, region: str = "us-east-1", keep_endpoint: bool = False) -> None:
+    """Point this process's AWS SDK at a local moto server (the local stack) with throwaway
+    credentials: any work there, and real ones must never be sent there. The one writer of the
+    environment, for what botocore's credential chain and Powertools read from it themselves
+    (`keep_endpoint`: an endpoint already set, e.g. by --endpoint-url, stays)."""
+    if keep_endpoint:
+        os.environ.setdefault("AWS_ENDPOINT_URL", endpoint_url)
+    else:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_DEFAULT_REGION=region, AWS_REGION=region
+    )
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # no metrics to print locally
+
+
+def use_aws_endpoint(endpoint_url: str) -> None:
+    """An explicit endpoint (`--endpoint-url`) for this process's clients, e.g. a moto server."""
+    os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+
+
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw in (None, ""):

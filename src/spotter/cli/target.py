@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..config import target_names_from_env, use_aws_endpoint, use_local_aws
 
 
 class TargetError(Exception):
@@ -56,7 +57,7 @@ def _from_stack(name: str) -> dict[str, str | None]:
 
 def resolve(args: argparse.Namespace) -> Target:
     if args.endpoint_url:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+        use_aws_endpoint(args.endpoint_url)
     found: dict[str, str | None] = {
         "bucket": args.bucket,
         "table": args.table,
@@ -68,26 +69,14 @@ def resolve(args: argparse.Namespace) -> Target:
     if args.stack:
         found = {k: found[k] or v for k, v in _from_stack(args.stack).items()}
         description = f"stack {args.stack}"
-    env: dict[str, str | None] = {
-        "bucket": os.environ.get("UPLOADS_BUCKET"),
-        "table": os.environ.get("PREDICTIONS_TABLE"),
-        "queue_url": os.environ.get("CLASSIFY_QUEUE_URL"),
-        "dead_letter_queue_url": os.environ.get("CLASSIFY_DLQ_URL"),
-    }
+    env = target_names_from_env()
     if not any(found.values()) and any(env.values()):
         found, description = env, "environment"
     local_file = Path(args.state_dir) / "local.json"
     if not any(found.values()) and local_file.exists():
         local = json.loads(local_file.read_text())
-        os.environ.setdefault("AWS_ENDPOINT_URL", local["s3"])
         # the local stack is moto: any credentials work, and real ones must never be sent there
-        os.environ.update(
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",
-            AWS_DEFAULT_REGION=local.get("region", "us-east-1"),
-        )
-        os.environ.pop("AWS_SESSION_TOKEN", None)
-        os.environ.pop("AWS_PROFILE", None)
+        use_local_aws(local["s3"], local.get("region", "us-east-1"), keep_endpoint=True)
         found = {
             "bucket": local["bucket"],
             "table": local["table"],

@@ -45,14 +45,11 @@ def _is_wildcard(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    import os
-
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if args.verbose else "WARNING")
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
-    from ..config import default_model_path
+    from ..config import model_path_from_env
 
     if _is_wildcard(args.host):
         print(
@@ -62,9 +59,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    model = args.model or (
-        Path(os.environ["SPOTTER_MODEL"]) if os.environ.get("SPOTTER_MODEL") else default_model_path()
-    )
+    model = args.model or model_path_from_env()
     if not Path(model).exists():
         print(
             f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
@@ -83,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             model=args.model,
             visibility_timeout_s=args.visibility_timeout,
             pollers=args.pollers,
+            log_level="INFO" if args.verbose else "WARNING",
         )
     )
     stopped = threading.Event()

@@ -31,6 +31,7 @@ from typing import Any, TextIO, TypedDict
 
 import boto3
 
+from ..config import Settings, use_local_aws
 from . import http_api, persist, static_site
 from .lambda_runtime import load_handler_module
 from .moto_process import MotoProcess
@@ -57,6 +58,7 @@ class LocalOptions:
     template: Path = TEMPLATE
     visibility_timeout_s: int | None = None
     pollers: int = 1
+    log_level: str | None = None  # the handlers' unless POWERTOOLS_LOG_LEVEL says (None: Powertools' default)
 
 
 class StackRunning(RuntimeError):
@@ -242,22 +244,8 @@ class LocalStack:
             spec = replace(spec, visibility_timeout_s=o.visibility_timeout_s)
         self._spec = spec
         # Local never talks to real AWS: fake credentials, every client pointed at moto.
-        os.environ.update(
-            AWS_ENDPOINT_URL=s3_endpoint,
-            AWS_ACCESS_KEY_ID="local",
-            AWS_SECRET_ACCESS_KEY="local",
-            AWS_DEFAULT_REGION="us-east-1",
-            AWS_REGION="us-east-1",
-            UPLOADS_BUCKET=spec.bucket,
-            PREDICTIONS_TABLE=spec.predictions.name,
-            IDEMPOTENCY_TABLE=spec.idempotency.name,
-            ALLOWED_ORIGINS=",".join(origins),
-        )
-        os.environ.pop("AWS_SESSION_TOKEN", None)
-        os.environ.pop("AWS_PROFILE", None)
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-        if o.model:
-            os.environ["SPOTTER_MODEL"] = str(Path(o.model).resolve())
+        use_local_aws(s3_endpoint)
+        settings = self.handler_settings(spec, s3_endpoint, origins)
         created, loaded = self._provision()
         self.found = {
             "images": loaded["objects"].get(spec.bucket, 0),
@@ -269,10 +257,10 @@ class LocalStack:
             "missing": loaded.get("missing", []),
         }
 
-        classify = load_handler_module("classify")
-        api_handler["fn"] = load_handler_module("api").lambda_handler
+        classify = load_handler_module("classify", settings)
+        api_handler["fn"] = load_handler_module("api", settings).lambda_handler
         # one handler module per poller: each is its own "Lambda instance" with its own interpreter
-        instances = [classify] + [load_handler_module("classify") for _ in range(max(1, o.pollers) - 1)]
+        instances = [classify] + [load_handler_module("classify", settings) for _ in range(max(1, o.pollers) - 1)]
         for number, instance in enumerate(instances):
             self._pollers.append(
                 {
@@ -309,6 +297,23 @@ class LocalStack:
         self._supervisor = threading.Thread(target=self._supervise, name="supervisor", daemon=True)
         self._supervisor.start()
         return self.endpoints
+
+    def handler_settings(self, spec: StackSpec, endpoint_url: str, origins: tuple[str, ...]) -> Settings:
+        """What the handlers are given: the template's names on this moto, the page's origins, the
+        model asked for, and otherwise what the environment says (e.g. DECODE_ISOLATION)."""
+        o = self.options
+        settings = replace(
+            Settings.from_env(),
+            uploads_bucket=spec.bucket,
+            predictions_table=spec.predictions.name,
+            allowed_origins=origins,
+            endpoint_url=endpoint_url,
+        )
+        if o.model:
+            settings = replace(settings, model_path=Path(o.model).resolve())
+        if o.log_level and settings.log_level is None:  # POWERTOOLS_LOG_LEVEL, if set, wins
+            settings = replace(settings, log_level=o.log_level)
+        return settings
 
     def _started_moto(self) -> MotoProcess:
         if self._moto is None:
