@@ -21,6 +21,8 @@ BANDIT_EXCEPTIONS = {
     ("src/spotter/cli/target.py", "B106"): "'local' is the dummy credential for the moto-only local stack, set so that "
     "real credentials are never sent there",
     ("src/spotter/local/stack.py", "B106"): "the same dummy credential for the local stack's own clients",
+    ("src/spotter/config.py", "B106"): "the same dummy credential, set in one place (config.use_local_aws) for "
+    "the moto-only local stack and the CLI pointed at it",
     ("src/spotter/local/template.py", "B506"): "the loader is a yaml.SafeLoader subclass that only adds "
     "CloudFormation's !tags; bandit cannot see the base class",
     ("src/spotter/local/moto_process.py", "B404"): "starts the local moto server as a subprocess",
