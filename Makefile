@@ -21,6 +21,9 @@ SAM = SAM_CLI_TELEMETRY=0 PATH="$(dir $(LAMBDA_PYTHON)):$$PATH" $(INFRA_BIN)/sam
 ARCHITECTURE ?= x86_64
 export ARCHITECTURE
 SAM_BUILD_ARGS = --parameter-overrides Architecture=$(ARCHITECTURE)
+# Deploy with the architecture the layer was built for. On the command line, sam replaces (does not
+# merge) a samconfig.toml's parameter_overrides: with a samconfig.toml, put Architecture=arm64 there.
+SAM_DEPLOY_ARGS = $(if $(filter-out x86_64,$(ARCHITECTURE)),$(if $(wildcard samconfig.toml),,--parameter-overrides Architecture=$(ARCHITECTURE)))
 
 .PHONY: install install-model run test bench clean check
 .PHONY: install-infra check-infra deploy
@@ -133,8 +136,8 @@ check-infra: $(INFRA_STAMP)
 deploy: $(INFRA_STAMP) $(APP_STAMP)
 	@test -n "$(LAMBDA_PYTHON)" || { echo "sam build needs python3.12 on PATH (Lambda runtime python3.12)" >&2; exit 1; }
 	$(SAM) build --template infra/template.yaml $(SAM_BUILD_ARGS)
-	@if [ -f samconfig.toml ]; then $(SAM) deploy; \
-	else $(SAM) deploy --guided --capabilities CAPABILITY_IAM; fi
+	@if [ -f samconfig.toml ]; then $(SAM) deploy $(SAM_DEPLOY_ARGS); \
+	else $(SAM) deploy --guided --capabilities CAPABILITY_IAM $(SAM_DEPLOY_ARGS); fi
 	$(BIN)/python infra/deploy_site.py --config-file samconfig.toml --aws $(BIN)/aws
 
 # ---- Reliability: hostile uploads and fuzzing (tests/hostile.py, tests/stress.py, fuzz/) ------
