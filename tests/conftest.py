@@ -64,6 +64,14 @@ def stack(moto, int8_model):
     return make_stack(int8_model)
 
 
+@pytest.fixture
+def retry_at_once_stack(moto, int8_model):
+    """The test stack with its queue's visibility timeout at 0: a failed message is redelivered at once."""
+    from stack import RETRY_AT_ONCE_SPEC, make_stack
+
+    return make_stack(int8_model, RETRY_AT_ONCE_SPEC)
+
+
 def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, timeout_s: float = 60.0):
     """Run `spotter up` as a user would; returns (process, endpoints from local.json)."""
     import json

@@ -100,3 +100,9 @@ def make_stack(model_path, spec: StackSpec = TEST_SPEC, idempotency: bool = True
 
 def with_spec(**changes) -> StackSpec:
     return replace(TEST_SPEC, **changes)
+
+
+# For the fault tests: a failed message is visible again at once (visibility timeout 0), so a retry
+# costs a poll rather than a second of sleep; the redrive policy still dead-letters it after
+# maxReceiveCount receives.
+RETRY_AT_ONCE_SPEC = with_spec(visibility_timeout_s=0)

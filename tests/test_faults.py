@@ -3,7 +3,6 @@ double events. Expected: retries, the DLQ after maxReceiveCount, and exactly one
 and model version once the fault clears."""
 
 import json
-import time
 
 import images
 import pytest
@@ -40,10 +39,17 @@ def _fail_first(monkeypatch, owner, method: str, times: dict, error):
     return seen
 
 
-def _settle(stack, rounds=None):
-    for _ in range(rounds or stack.spec.max_receive_count + 1):
-        stack.drain(idle_polls=1)
-        time.sleep(stack.spec.visibility_timeout_s + 0.1)
+@pytest.fixture
+def stack(retry_at_once_stack):
+    """Every test here runs on a queue whose visibility timeout is 0 (see `_settle`)."""
+    return retry_at_once_stack
+
+
+def _settle(stack):
+    """Poll until the queue stays empty. With the visibility timeout at 0 a failed message is received
+    again on the next poll, so this runs every retry, and the redrive policy moves a message that keeps
+    failing to the DLQ on its (maxReceiveCount + 1)th receive, without sleeping through timeouts."""
+    assert stack.spec.visibility_timeout_s == 0
     stack.drain(idle_polls=2)
 
 
@@ -97,7 +103,7 @@ def test_a_lasting_fault_dead_letters_then_dlq_redrive_recovers(stack, monkeypat
     monkeypatch.undo()  # the fault clears
     assert spotter(["dlq", "--redrive", *target]) == 0
     assert "redrove 1 of 2" in capsys.readouterr().out
-    _settle(stack, rounds=1)
+    _settle(stack)
     assert _count(stack, "drones/owl/doomed.jpg") == 1 and stack.record_for("drones/owl/doomed.jpg")["label"] == "red"
     remaining = [
         m["Body"]
@@ -113,9 +119,9 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
     for key in keys:
         stack.put(key, images.jpeg(images.RED))
     messages: list[dict] = []
-    while len(messages) < 5:  # 4 objects + the s3:TestEvent
+    while len(messages) < 5:  # 4 objects + the s3:TestEvent, held as Lambda's poller holds a batch
         messages += stack.sqs.receive_message(
-            QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+            QueueUrl=stack.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=30
         ).get("Messages", [])
     classifier = stack.handler_module.services().classifier
     real, calls = classifier.classify, []
@@ -133,8 +139,12 @@ def test_handler_killed_mid_batch_loses_nothing_and_duplicates_nothing(stack, mo
         )
     assert len(stack.records()) == 2  # two written before the kill; nothing was deleted from the queue
     monkeypatch.undo()
-    time.sleep(stack.spec.visibility_timeout_s + 0.2)  # SQS redelivers what the killed invocation left
-    _settle(stack, rounds=2)
+    assert stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", []) == []
+    for message in messages:  # the killed invocation's hold expires: SQS redelivers what it left
+        stack.sqs.change_message_visibility(
+            QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+        )
+    _settle(stack)
     assert sorted(r["key"] for r in stack.records()) == sorted(keys)
     assert stack.dead_letters() == []
 
