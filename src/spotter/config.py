@@ -5,22 +5,31 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from .limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES
 
-REPO_MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
+CHECKOUT = Path(__file__).resolve().parents[2]  # the repository, when the package runs from one
+REPO_MODEL_DIR = CHECKOUT / "model"  # where `spotter model build` writes
 LAMBDA_MODEL_DIR = Path("/opt/model")
 DEFAULT_MODEL_FILE = "skin-lesion-int8.tflite"
 
 
+def shipped(relative: str) -> Path:
+    """A file or folder the CLI needs beside the code (`model/...`, `frontend`, `infra/template.yaml`,
+    `functions`), by its path in the checkout: the package data a built wheel carries in
+    `spotter/_data/` (setup.py copies it there), else the checkout itself (an editable install)."""
+    packaged = resources.files("spotter").joinpath("_data", *relative.split("/"))
+    if isinstance(packaged, Path) and packaged.exists():  # a package on disk, not in a zip
+        return packaged
+    return CHECKOUT / relative
+
+
 def default_model_path() -> Path:
-    """The shipped demo model: from the Lambda layer when deployed, else from the repo."""
-    for folder in (LAMBDA_MODEL_DIR, REPO_MODEL_DIR):
-        candidate = folder / DEFAULT_MODEL_FILE
-        if candidate.exists():
-            return candidate
-    return REPO_MODEL_DIR / DEFAULT_MODEL_FILE
+    """The demo model: from the Lambda layer when deployed, else the one shipped with the package."""
+    deployed = LAMBDA_MODEL_DIR / DEFAULT_MODEL_FILE
+    return deployed if deployed.exists() else shipped(f"model/{DEFAULT_MODEL_FILE}")
 
 
 def aws_endpoint_url(env: Mapping[str, str] | None = None) -> str | None:

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-from ..config import Settings
+from ..config import Settings, shipped
 
-FUNCTIONS_DIR = Path(__file__).resolve().parents[3] / "functions"
+FUNCTIONS_DIR = shipped("functions")
 _loaded = itertools.count()
 
 

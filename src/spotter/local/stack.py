@@ -31,7 +31,7 @@ from typing import Any, TextIO, TypedDict
 
 import boto3
 
-from ..config import Settings, use_local_aws
+from ..config import Settings, shipped, use_local_aws
 from . import http_api, persist, static_site
 from .lambda_runtime import load_handler_module
 from .moto_process import MotoProcess
@@ -40,7 +40,7 @@ from .sqs_trigger import SqsHandler, SqsTrigger
 from .template import TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
-FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
+FRONTEND = shipped("frontend")
 LOCK_NAME = "lock"
 MAX_MOTO_RESTARTS = 3  # within RESTART_WINDOW_S; more means something is wrong that a restart will not fix
 RESTART_WINDOW_S = 60.0

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
+from ..config import shipped
 from .resources import StackSpec, TableSpec
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "infra" / "template.yaml"
+TEMPLATE = shipped("infra/template.yaml")
 STACK_NAME = "spotter"
 PSEUDO = {
     "AWS::StackName": STACK_NAME,
