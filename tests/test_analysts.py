@@ -1,85 +1,16 @@
 """Analysts: query on indexes with every filter, export to Parquet/CSV, reprocess with a new model."""
 
 import csv
-import random
 
 import images
 import pytest
 from conftest import MODELS
+from records_helpers import matches_query, seed_table
 
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
 from spotter.cli import main as spotter
 from spotter.query import PredictionQuery, QueryError, all_pages
 from spotter.records import PredictionRecord, object_id_for
-
-
-def _seed(table, count=60):
-    rng = random.Random(7)
-    records = []
-    for i in range(count):
-        ok = i % 7 != 0
-        source = ["web", "falcon", "owl"][i % 3]
-        if source == "web":
-            key, batch = f"uploads/b{i % 4}/{i:036d}-img{i}.jpg", f"b{i % 4}"
-        elif i % 4 == 3:  # at the top of the drone's folder: no batch
-            key, batch = f"drones/{source}/img{i}.jpg", None
-        else:
-            key, batch = f"drones/{source}/f{i % 2}/img{i}.jpg", f"f{i % 2}"
-        label = rng.choice(["benign", "malignant"]) if ok else None
-        lat, lon = (rng.uniform(40, 50), rng.uniform(-5, 10)) if i % 2 else (None, None)
-        record = PredictionRecord(
-            object_id=object_id_for("b", key),
-            model="m@1" if i % 5 else "m@2",
-            bucket="b",
-            key=key,
-            status="ok" if ok else "rejected",
-            source=source,
-            batch=batch,
-            file_name=f"img{i}.jpg",
-            uploaded_at=f"2026-11-{1 + i % 20:02d}T10:{i % 60:02d}:00.000Z",
-            classified_at="2026-11-22T00:00:00.000Z",
-            model_name="m",
-            model_version="1" if i % 5 else "2",
-            reason=None if ok else "not an image",
-            label=label,
-            score=round(rng.uniform(0.5, 1.0), 4) if ok else None,
-            top=[{"label": label, "score": 0.9}] if ok else [],
-            captured_at=f"2026-10-{1 + i % 28:02d}T08:00:00.000Z" if i % 3 else None,
-            latitude=round(lat, 5) if lat else None,
-            longitude=round(lon, 5) if lon else None,
-        )
-        DynamoPredictions(table).put(record)
-        records.append(record)
-    return records
-
-
-def _matches(r: PredictionRecord, q: PredictionQuery) -> bool:
-    checks = [
-        q.batch is None or r.batch == q.batch,
-        q.source is None or r.source == q.source,
-        q.label is None or r.label == q.label,
-        q.status is None or r.status == q.status,
-        q.model is None or r.model == q.model,
-        q.since is None or r.uploaded_at >= q.since,
-        q.until is None or r.uploaded_at < q.until,
-        q.captured_since is None or (r.captured_at or "") >= q.captured_since,
-        q.captured_until is None or (r.captured_at is not None and r.captured_at < q.captured_until),
-        q.min_score is None or (r.score is not None and r.score >= q.min_score),
-        q.max_score is None or (r.score is not None and r.score <= q.max_score),
-        q.bbox is None
-        or (
-            r.latitude is not None
-            and r.longitude is not None
-            and q.bbox[0] <= r.latitude <= q.bbox[2]
-            and (
-                q.bbox[1] <= r.longitude <= q.bbox[3]
-                if q.bbox[1] <= q.bbox[3]
-                else r.longitude >= q.bbox[1] or r.longitude <= q.bbox[3]
-            )
-        ),
-    ]
-    return all(checks)
-
 
 QUERIES = [
     PredictionQuery(batch="b1"),
@@ -110,7 +41,7 @@ def test_impossible_boxes_are_refused(bbox):
 @pytest.fixture
 def seeded(stack):
     table = stack.dynamodb.Table(stack.spec.predictions.name)
-    return table, _seed(table)
+    return table, seed_table(table)
 
 
 @pytest.mark.parametrize(
@@ -120,7 +51,7 @@ def test_every_filter_returns_exactly_the_matching_records(seeded, query):
     table, records = seeded
     queries = DynamoPredictionQueries(table, page_size=7)  # small pages: exercise paging inside a query
     found = [r for page in all_pages(queries.query, query.replace(limit=5)) for r in page]
-    expected = sorted((r.object_id, r.model) for r in records if _matches(r, query))
+    expected = sorted((r.object_id, r.model) for r in records if matches_query(r, query))
     assert sorted((r.object_id, r.model) for r in found) == expected
     assert expected, "a query that matches nothing proves little"
 

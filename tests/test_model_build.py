@@ -9,39 +9,22 @@ import sys
 
 import numpy as np
 import pytest
+from model_helpers import COLOURS, make_images
 from PIL import Image
 
 from spotter.modelbuild import data
 from spotter.modelbuild.metrics import choose_threshold, roc_auc, summarize
 
-COLOURS = {"blue": (40, 60, 200), "red": (200, 50, 40)}
-
-
-def _make_images(root, per_class=12, size=40, seed=0, csv=False):
-    """Noisy solid-colour pictures, one class per colour (a folder per class, or flat + labels.csv)."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for label, rgb in COLOURS.items():
-        for i in range(per_class):
-            pixels = np.clip(np.asarray(rgb) + rng.normal(0, 25, (size, size, 3)), 0, 255).astype(np.uint8)
-            folder = root if csv else root / label
-            folder.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(pixels).save(folder / f"{label}_{i:02d}.png")
-            rows.append(f"{label}_{i:02d},{label}")
-    if csv:
-        (root / "labels.csv").write_text("image_id,label\n" + "\n".join(rows) + "\n")
-    return root
-
 
 def test_folder_and_csv_datasets_agree(tmp_path):
-    by_folder = data.load_dataset(_make_images(tmp_path / "folders"))
-    by_csv = data.load_dataset(_make_images(tmp_path / "flat", csv=True))
+    by_folder = data.load_dataset(make_images(tmp_path / "folders"))
+    by_csv = data.load_dataset(make_images(tmp_path / "flat", csv=True))
     assert by_folder.labels == by_csv.labels == ("blue", "red")
     assert by_folder.counts() == by_csv.counts() == {"blue": 12, "red": 12}
 
 
 def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
-    dataset = data.load_dataset(_make_images(tmp_path, per_class=20))
+    dataset = data.load_dataset(make_images(tmp_path, per_class=20))
     split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=3)
     assert split == data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=3)
     assert split != data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=4)
@@ -57,7 +40,7 @@ def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
 def test_pixels_are_what_the_runtime_feeds(tmp_path, int8_model):
     from spotter.classifier import Classifier
 
-    _make_images(tmp_path, per_class=1, size=97)
+    make_images(tmp_path, per_class=1, size=97)
     sample = data.load_dataset(tmp_path).samples[0]
     classifier = Classifier.load(int8_model)
     expected = classifier.preprocess(data.decode(sample.path, classifier.input_size))
@@ -98,7 +81,7 @@ def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
     from spotter.modelbuild.evaluate import evaluate, keras_probs
     from spotter.modelbuild.train import TrainConfig, train
 
-    dataset = data.load_dataset(_make_images(tmp_path / "images", per_class=15))
+    dataset = data.load_dataset(make_images(tmp_path / "images", per_class=15))
     split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=0)
     model, log = train(dataset, split, TrainConfig.tiny(fine_tune_epochs=2, fine_tune_lr=1e-3, int8_aware_head=True))
     assert log["head"]["validation_auc"] >= 0.9
@@ -150,7 +133,7 @@ def test_int8_outputs_match_the_serving_runtime(tmp_path):
     from spotter.modelbuild.convert import calibration_from_folder, convert, int8_outputs
     from spotter.modelbuild.train import TrainConfig, build_backbone
 
-    images = _make_images(tmp_path / "images", per_class=6)
+    images = make_images(tmp_path / "images", per_class=6)
     backbone = build_backbone(TrainConfig.tiny())
     head = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling2D()(backbone.output))
     out = convert(
@@ -172,7 +155,7 @@ def test_cli_train_then_convert(tmp_path, capsys):
     from spotter.classifier import Classifier
     from spotter.cli import main
 
-    images = _make_images(tmp_path / "images", per_class=10, csv=True)
+    images = make_images(tmp_path / "images", per_class=10, csv=True)
     out = tmp_path / "tiny.keras"
     assert (
         main(
@@ -244,7 +227,7 @@ def test_labels_csv_paths_keep_their_folders_and_clashes_are_refused(tmp_path):
 
 
 def test_dataset_mistakes_are_named(tmp_path):
-    images = _make_images(tmp_path / "images", per_class=6)
+    images = make_images(tmp_path / "images", per_class=6)
     (images / "blue" / "._blue_00.png").write_bytes(b"\x00\x05\x16\x07 macOS metadata")  # skipped: a dotfile
     dataset = data.load_dataset(images)
     assert dataset.counts() == {"blue": 6, "red": 6}
@@ -256,7 +239,7 @@ def test_dataset_mistakes_are_named(tmp_path):
     (tmp_path / "wide" / "labels.csv").write_text("image,site,target\n")
     with pytest.raises(ValueError, match="--label-column"):
         data.load_dataset(tmp_path / "wide")
-    few = data.load_dataset(_make_images(tmp_path / "few", per_class=2))
+    few = data.load_dataset(make_images(tmp_path / "few", per_class=2))
     with pytest.raises(ValueError, match="too few"):
         data.stratified_split(few)
 
@@ -271,7 +254,7 @@ def test_sigmoid_and_many_class_models_are_read_as_their_outputs_mean(tmp_path):
     from spotter.modelbuild.convert import calibration_from_folder, convert
     from spotter.modelbuild.evaluate import keras_probs
 
-    images = _make_images(tmp_path / "images", per_class=4)
+    images = make_images(tmp_path / "images", per_class=4)
     calibration = calibration_from_folder(images, (16, 16))
     keras.utils.set_random_seed(0)
     inputs = keras.Input((16, 16, 3))
@@ -298,7 +281,7 @@ def test_convert_refuses_labels_that_do_not_match_the_outputs_and_user_errors_ar
 
     from spotter.cli import main
 
-    images = _make_images(tmp_path / "images", per_class=4)
+    images = make_images(tmp_path / "images", per_class=4)
     inputs = keras.Input((16, 16, 3))
     model = keras.Model(
         inputs, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))

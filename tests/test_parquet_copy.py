@@ -5,7 +5,7 @@ import json
 
 import boto3
 import pytest
-from test_stats_sql import MODEL_VERSIONS_COMPARED, PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, _record
+from records_helpers import MODEL_VERSIONS_COMPARED, PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, make_record
 
 from spotter.adapters.dynamodb_records import to_item
 from spotter.adapters.s3_day_files import S3DayFiles
@@ -65,7 +65,7 @@ def _sql(root, text):
 
 def test_stream_batches_become_day_files_with_the_tables_counts(copy_handler, tmp_path):
     records = [
-        _record(i, label="malignant" if i % 3 == 0 else "benign", latitude=43.0 + i % 4, longitude=1.0 + i % 5)
+        make_record(i, label="malignant" if i % 3 == 0 else "benign", latitude=43.0 + i % 4, longitude=1.0 + i % 5)
         for i in range(30)
     ]
     copy_handler(_stream_event([(None, r) for r in records[:20]]))
@@ -79,10 +79,10 @@ def test_stream_batches_become_day_files_with_the_tables_counts(copy_handler, tm
 
 
 def test_replaced_moved_and_removed_records_leave_no_duplicates(copy_handler, tmp_path):
-    first = [_record(i) for i in range(6)]
+    first = [make_record(i) for i in range(6)]
     copy_handler(_stream_event([(None, r) for r in first]))
-    relabelled = _record(0, label="malignant", score=0.99)  # same key and model: a newer event's record
-    moved = _record(1, uploaded_at="2026-11-09T10:00:00.000Z")  # re-uploaded another day
+    relabelled = make_record(0, label="malignant", score=0.99)  # same key and model: a newer event's record
+    moved = make_record(1, uploaded_at="2026-11-09T10:00:00.000Z")  # re-uploaded another day
     event = _stream_event([(first[0], relabelled), (first[1], moved), (first[2], None)])
     copy_handler(event)
     copy_handler(event)  # a retried batch writes the same files
@@ -98,7 +98,7 @@ def test_a_writer_that_loses_a_race_reads_again(moto, monkeypatch):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     files = S3DayFiles(s3, BUCKET)
-    a, b = _record(0), _record(3)  # both 2026-11-01
+    a, b = make_record(0), make_record(3)  # both 2026-11-01
     files.apply("2026-11-01", changes_by_day([Change("2026-11-01", a.object_id, a.model, a)])["2026-11-01"])
     real_put = s3.put_object
     raced: list[bool] = []
@@ -117,13 +117,13 @@ def test_a_writer_that_loses_a_race_reads_again(moto, monkeypatch):
 
 
 def test_readme_examples_answer_the_same_over_the_copy_and_spotter_sql(copy_handler, stack, tmp_path, capsys):
-    from test_analysts import _seed
+    from records_helpers import seed_table
 
     from spotter.adapters.dynamodb import DynamoPredictions
     from spotter.cli import main as spotter
 
     table = stack.dynamodb.Table(stack.spec.predictions.name)
-    records = _seed(table)
+    records = seed_table(table)
     from dataclasses import replace
 
     reprocessed = [

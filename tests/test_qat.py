@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from test_model_build import _make_images
+from model_helpers import make_images
 
 from spotter.modelbuild import data
 
@@ -89,7 +89,7 @@ def test_quantization_aware_int8_keeps_the_conversion_closest_to_the_float_model
     from spotter.modelbuild.qat import disagreement, quantization_aware_int8
     from spotter.modelbuild.train import TrainConfig, train
 
-    dataset = data.load_dataset(_make_images(tmp_path / "images", per_class=15))
+    dataset = data.load_dataset(make_images(tmp_path / "images", per_class=15))
     split = data.stratified_split(dataset, (0.6, 0.2, 0.2), seed=0)
     config = TrainConfig.tiny(fine_tune_epochs=0, qat_epochs=2, qat_lr=1e-3)
     model, _ = train(dataset, split, config)
@@ -118,7 +118,7 @@ def test_cli_convert_with_quantization_aware_fine_tuning(tmp_path, capsys):
     from spotter.classifier import Classifier
     from spotter.cli import main
 
-    images = _make_images(tmp_path / "images", per_class=12)
+    images = make_images(tmp_path / "images", per_class=12)
     model = tmp_path / "tiny.keras"
     assert (
         main(

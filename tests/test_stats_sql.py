@@ -4,45 +4,26 @@ and the README's Athena examples run in DuckDB over the copy's layout."""
 import csv
 import io
 import json
-from typing import Any
 
 import pytest
-from test_analysts import _matches, _seed
+from records_helpers import (
+    PER_LABEL_PER_DRONE_PER_DAY,
+    POSITIVES_IN_A_BOX,
+    make_record,
+    matches_query,
+    seed_table,
+)
 
 from spotter.adapters.dynamodb import DynamoPredictionQueries
 from spotter.cli import main as spotter
 from spotter.query import PredictionQuery, QueryError
-from spotter.records import PredictionRecord, object_id_for
 from spotter.stats import parse_dimensions, summarise
-
-# The README's three Athena examples: the same text runs in `spotter sql` and in Athena.
-PER_LABEL_PER_DRONE_PER_DAY = """
-SELECT upload_day, source, label, count(*) AS images, round(avg(score), 3) AS mean_score
-FROM predictions
-WHERE status = 'ok'
-GROUP BY upload_day, source, label
-ORDER BY upload_day, source, label
-"""
-POSITIVES_IN_A_BOX = """
-SELECT source, file_name, score, latitude, longitude, uploaded_at
-FROM predictions
-WHERE label = 'malignant' AND score >= 0.8
-  AND latitude BETWEEN 42.0 AND 48.0 AND longitude BETWEEN 0.0 AND 8.0
-ORDER BY score DESC, object_id
-"""
-MODEL_VERSIONS_COMPARED = """
-SELECT a.label AS label_v1, b.label AS label_v2, count(*) AS images
-FROM predictions a JOIN predictions b ON a.object_id = b.object_id
-WHERE a.model = 'm@1' AND b.model = 'm@2' AND a.status = 'ok' AND b.status = 'ok'
-GROUP BY a.label, b.label
-ORDER BY a.label, b.label
-"""
 
 
 @pytest.fixture
 def seeded(stack):
     table = stack.dynamodb.Table(stack.spec.predictions.name)
-    return table, _seed(table)
+    return table, seed_table(table)
 
 
 def _stats_rows(text: str) -> list[dict]:
@@ -67,7 +48,7 @@ def test_stats_counts_and_scores_match_the_table(seeded, query):
     rows = summarise(matching_records(DynamoPredictionQueries(table, page_size=9).query, query), by)
     expected: dict = {}
     for r in records:
-        if _matches(r, query):
+        if matches_query(r, query):
             expected.setdefault((r.label, r.source), []).append(r.score)
     assert {(r["label"], r["source"]): r["count"] for r in rows} == {k: len(v) for k, v in expected.items()}
     for r in rows:
@@ -205,7 +186,7 @@ def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
     from spotter.parquet_copy import write_layout
     from spotter.sql import SqlError, connect, run
 
-    write_layout([_record(1)], tmp_path / "data")
+    write_layout([make_record(1)], tmp_path / "data")
     con = connect(tmp_path / "data", tmp_path / "spill")
     assert run(con, "SELECT count(*) FROM predictions")[1] == [(1,)]
     for text in (
@@ -218,38 +199,13 @@ def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
             run(con, text)
 
 
-def _record(i: int, **changes) -> PredictionRecord:
-    values: dict[str, Any] = {
-        "object_id": object_id_for("b", f"drones/owl/{i}.jpg"),
-        "model": "m@1",
-        "bucket": "b",
-        "key": f"drones/owl/{i}.jpg",
-        "status": "ok",
-        "source": "owl",
-        "file_name": f"{i}.jpg",
-        "uploaded_at": f"2026-11-0{1 + i % 3}T10:00:00.000Z",
-        "classified_at": "2026-11-05T00:00:00.000Z",
-        "model_name": "m",
-        "model_version": "1",
-        "label": "benign",
-        "score": 0.5 + i / 100,
-        "top": [{"label": "benign", "score": 0.5 + i / 100}, {"label": "malignant", "score": 0.4}],
-        "etag": f"e{i}",
-        "frames": 1,
-        "preprocess_ms": 1.5,
-        "captured_at": "2026-10-01T08:00:00.000",
-    }
-    values.update(changes)
-    return PredictionRecord(**values)
-
-
 def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
     import pyarrow.parquet as pq
 
     from spotter.export import COLUMN_NAMES, to_csv
     from spotter.tabular import write
 
-    record = _record(3, captured_at="2026-10-01T08:00:00.000")
+    record = make_record(3, captured_at="2026-10-01T08:00:00.000")
     out = tmp_path / "r.parquet"
     write([record], "parquet", out)
     row = pq.read_table(out).to_pylist()[0]
@@ -331,7 +287,7 @@ def test_api_stats_counts_what_predictions_lists(seeded, stack, monkeypatch):
 def layout(tmp_path):
     from spotter.parquet_copy import write_layout
 
-    write_layout([_record(i) for i in range(3)], tmp_path / "data")
+    write_layout([make_record(i) for i in range(3)], tmp_path / "data")
     return tmp_path / "data"
 
 
