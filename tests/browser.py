@@ -1,5 +1,5 @@
 """What the browser tests share: the Chromium to drive and its flags, photos to upload, and how
-`spotter up` is started for them (the `local_stack` fixture in conftest uses it)."""
+`spotter up` is started for them (the `browser_stack` fixture in conftest uses it)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,8 @@ def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, t
     """Run `spotter up` as a user would; returns (process, endpoints from local.json)."""
     import json
     import subprocess
-    import time
+
+    from waiting import wait_until
 
     command = [
         sys.executable,
@@ -94,14 +95,30 @@ def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, t
     log = open(state_dir / "spotter-up.log", "w+")  # a file, not a pipe nobody reads (it would fill and block)
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env())
     local = state_dir / "local.json"
-    deadline = time.monotonic() + timeout_s
-    while not local.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            log.seek(0)
-            pytest.fail(f"spotter up did not start:\n{log.read()}")
-        time.sleep(0.2)
+    wait_until(lambda: local.exists() or process.poll() is not None, timeout_s, 0.2, fail=False)
+    if not local.exists():
+        process.kill()
+        log.seek(0)
+        pytest.fail(f"spotter up did not start:\n{log.read()}")
     return process, json.loads(local.read_text())
+
+
+@pytest.fixture(scope="module")
+def spotter_up(tmp_path_factory):
+    """`spotter up` (python -m spotter.cli) on the test model, shared by a module's tests; yields
+    {"process", "endpoints" (local.json), "state" (its state folder)}; stopped at the end if still running."""
+    import subprocess
+
+    state = tmp_path_factory.mktemp("state")
+    process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
+    yield {"process": process, "endpoints": endpoints, "state": state}
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def clean_env(**extra) -> dict:
@@ -121,14 +138,14 @@ def clean_env(**extra) -> dict:
 
 
 @pytest.fixture
-def local_stack(tmp_path):
-    """For the browser tests: `spotter up` (the installed script) on free ports; yields the endpoints from local.json; SIGTERM at the end."""
+def browser_stack(tmp_path):
+    """For the browser tests, one per test: `spotter up` (the installed script) on free ports; yields the endpoints from local.json; SIGTERM at the end."""
     import json
     import signal
     import subprocess
-    import time
 
     from browser import START_TIMEOUT_S, TEST_MODEL, spotter_command
+    from waiting import wait_until
 
     from spotter.config import default_model_path
 
@@ -158,18 +175,15 @@ def local_stack(tmp_path):
         )
     local_json = state_dir / "local.json"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not local_json.exists():
+        wait_until(lambda: local_json.exists() or process.poll() is not None, START_TIMEOUT_S, 0.2, fail=False)
+        if not local_json.exists():
             if process.poll() is not None:
                 pytest.fail(
                     f"spotter up exited with {process.returncode}:\n{log_path.read_text(errors='replace')[-3000:]}"
                 )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"spotter up wrote no local.json in {START_TIMEOUT_S} s:\n"
-                    f"{log_path.read_text(errors='replace')[-3000:]}"
-                )
-            time.sleep(0.2)
+            pytest.fail(
+                f"spotter up wrote no local.json in {START_TIMEOUT_S} s:\n{log_path.read_text(errors='replace')[-3000:]}"
+            )
         yield json.loads(local_json.read_text())
     finally:
         if process.poll() is None:

@@ -780,12 +780,9 @@ def wait_for_records(table, prefix: str, keys: set[str], timeout_s: float, settl
     """Poll until every key has a record (then `settle_s` more, so late duplicates would show)."""
     import time
 
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = records_under(table, prefix)
-        if keys <= set(found) or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
+    from waiting import wait_until
+
+    wait_until(lambda: records_under(table, prefix), timeout_s, until=lambda found: keys <= set(found), fail=False)
     time.sleep(settle_s)
     return records_under(table, prefix)
 

@@ -9,17 +9,8 @@ from pathlib import Path
 
 import boto3
 import images
-import pytest
-from conftest import MODELS, ROOT, clean_env, start_local_stack
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    state = tmp_path_factory.mktemp("state")
-    process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
-    yield {"endpoints": endpoints, "state": state}
-    process.terminate()
-    process.wait(timeout=20)
+from conftest import ROOT, clean_env
+from waiting import wait_until
 
 
 def _folder(root: Path) -> dict[str, str | None]:
@@ -56,13 +47,13 @@ def _records(endpoints, source):
 
 
 def _wait_for(endpoints, source, count, timeout=45):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        records = _records(endpoints, source)
-        if len(records) >= count:
-            return records
-        time.sleep(0.5)
-    pytest.fail(f"only {len(_records(endpoints, source))} of {count} records for {source}")
+    return wait_until(
+        lambda: _records(endpoints, source),
+        timeout,
+        0.5,
+        until=lambda records: len(records) >= count,
+        fail=lambda records: f"only {len(records)} of {count} records for {source}",
+    )
 
 
 def _aws_s3_sync(endpoints, folder, source):
@@ -97,8 +88,8 @@ def _s3(endpoints):
     )
 
 
-def test_plain_aws_s3_sync_just_works(stack, tmp_path):
-    e = stack["endpoints"]
+def test_plain_aws_s3_sync_just_works(spotter_up, tmp_path):
+    e = spotter_up["endpoints"]
     expected = _folder(tmp_path)
     result = _aws_s3_sync(e, tmp_path, "kestrel")
     assert result.returncode == 0, result.stderr
@@ -113,8 +104,8 @@ def test_plain_aws_s3_sync_just_works(stack, tmp_path):
     assert by_key["DCIM/100/IMG_0001.JPG"]["batch"] == "DCIM/100"
 
 
-def test_spotter_sync_uploads_then_resumes_and_reports(stack, tmp_path):
-    e = stack["endpoints"]
+def test_spotter_sync_uploads_then_resumes_and_reports(spotter_up, tmp_path):
+    e = spotter_up["endpoints"]
     expected = _folder(tmp_path)
     (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
 
@@ -129,7 +120,7 @@ def test_spotter_sync_uploads_then_resumes_and_reports(stack, tmp_path):
                 "--source",
                 "heron",
                 "--state-dir",
-                str(stack["state"]),
+                str(spotter_up["state"]),
                 *extra,
             ],
             cwd=ROOT,
@@ -150,17 +141,18 @@ def test_spotter_sync_uploads_then_resumes_and_reports(stack, tmp_path):
     (tmp_path / "DCIM/100/IMG_0001.JPG").write_bytes(images.jpeg(images.GREEN, size=(70, 50)))
     third = sync()
     assert f"uploaded 1, skipped {len(expected) - 1} unchanged" in third.stderr
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        changed = [r for r in _records(e, "heron") if r["key"].endswith("IMG_0001.JPG")]
-        if changed and changed[0]["label"] == "green":
-            break
-        time.sleep(0.5)
+    changed = wait_until(
+        lambda: [r for r in _records(e, "heron") if r["key"].endswith("IMG_0001.JPG")],
+        30,
+        0.5,
+        until=lambda changed: changed and changed[0]["label"] == "green",
+        fail=False,
+    )
     assert changed[0]["label"] == "green" and len(_records(e, "heron")) == len(expected)
 
 
-def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(stack, tmp_path):
-    e = stack["endpoints"]
+def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(spotter_up, tmp_path):
+    e = spotter_up["endpoints"]
     big = images.jpeg(images.BLUE) + b"\0" * (9 * 1024 * 1024)  # over the CLI's 8 MB multipart threshold
     (tmp_path / "big.jpg").write_bytes(big)
     (tmp_path / "small.jpg").write_bytes(images.jpeg(images.RED))
@@ -177,7 +169,7 @@ def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(stack, tm
             "--source",
             "wren",
             "--state-dir",
-            str(stack["state"]),
+            str(spotter_up["state"]),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -188,8 +180,8 @@ def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(stack, tm
     assert again.returncode == 0 and "uploaded 0, skipped 2 unchanged" in again.stderr, again.stderr
 
 
-def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(stack, tmp_path):
-    e = stack["endpoints"]
+def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(spotter_up, tmp_path):
+    e = spotter_up["endpoints"]
     photo = images.jpeg(images.GREEN, size=(16, 16))
     for i in range(400):
         (tmp_path / f"IMG_{i:04d}.jpg").write_bytes(photo)
@@ -209,12 +201,10 @@ def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(stack, 
         "--jobs",
         "2",
         "--state-dir",
-        str(stack["state"]),
+        str(spotter_up["state"]),
     ]
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=clean_env())
-    deadline = time.monotonic() + 60
-    while count() < 5 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(count, 60, 0.05, until=lambda n: n >= 5, fail=False)  # (asserted below)
     process.send_signal(signal.SIGINT)
     interrupted_at = time.monotonic()
     _, stderr = process.communicate(timeout=60)

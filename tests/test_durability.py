@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import cast
 
@@ -17,6 +16,7 @@ import images
 import pytest
 import requests
 from conftest import MODELS, ROOT, clean_env, start_local_stack
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow
 COLOURS = {"red": images.RED, "green": images.GREEN, "blue": images.BLUE}
@@ -80,12 +80,12 @@ def _objects(endpoints):
 
 
 def _wait_for_records(endpoints, count, model=None, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        records = [r for r in _records(endpoints) if model is None or r["model"] == model]
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
-        time.sleep(0.3)
+    return wait_until(
+        lambda: [r for r in _records(endpoints) if model is None or r["model"] == model],
+        timeout_s,
+        until=lambda records: len(records) >= count,
+        fail=False,
+    )
 
 
 def _queue_counts(endpoints):
@@ -119,10 +119,11 @@ def _assert_all_there_and_classified(endpoints, expected_keys, model):
     assert all(len(found) == 1 for found in by_key.values())  # one record per object and model: nothing twice
     for key, colour in expected_keys.items():
         assert by_key[key][0]["label"] == colour, by_key[key][0]
-    deadline = time.monotonic() + 15
-    while _queue_counts(endpoints) != {"queue": 0, "dead_letter_queue": 0} and time.monotonic() < deadline:
-        time.sleep(0.3)  # the last deletes, and the s3:TestEvent each start sends
-    assert _queue_counts(endpoints) == {"queue": 0, "dead_letter_queue": 0}
+    # the last deletes, and the s3:TestEvent each start sends
+    counts = wait_until(
+        lambda: _queue_counts(endpoints), 15, until=lambda c: c == {"queue": 0, "dead_letter_queue": 0}, fail=False
+    )
+    assert counts == {"queue": 0, "dead_letter_queue": 0}
 
 
 def test_data_survives_ctrl_c_and_kill_9_of_the_whole_stack(tmp_path):
@@ -183,16 +184,15 @@ def test_moto_killed_alone_is_restarted_with_its_data_and_repeated_deaths_stop_t
         model = _wait_for_records(e, 3)[0]["model"]
         before = _health(e)["parts"]["moto"]
         os.kill(before["pid"], signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while True:
+
+        def restarted():
             try:
                 health = _health(e)
-                if health["parts"]["moto"]["pid"] != before["pid"] and health["status"] == "ok":
-                    break
             except requests.RequestException:
-                pass
-            assert time.monotonic() < deadline, _log(tmp_path)
-            time.sleep(0.3)
+                return None
+            return health if health["parts"]["moto"]["pid"] != before["pid"] and health["status"] == "ok" else None
+
+        health = wait_until(restarted, 30, fail=lambda _: _log(tmp_path))
         assert health["parts"]["moto"]["endpoint"] == before["endpoint"] and health["parts"]["moto"]["restarts"] == 1
         assert any("moto restarted" in line for line in health["events"])
         log = _log(tmp_path)
@@ -208,14 +208,16 @@ def test_moto_killed_alone_is_restarted_with_its_data_and_repeated_deaths_stop_t
             pid = _health(e)["parts"]["moto"]["pid"]
             kills += 1
             os.kill(pid, signal.SIGKILL)
-            deadline = time.monotonic() + 30
-            while process.poll() is None and time.monotonic() < deadline:
+
+            def restarted_or_stopped(pid=pid):
+                if process.poll() is not None:
+                    return True
                 try:
-                    if _health(e)["parts"]["moto"]["pid"] not in (pid, None) and _health(e)["status"] == "ok":
-                        break
+                    return _health(e)["parts"]["moto"]["pid"] not in (pid, None) and _health(e)["status"] == "ok"
                 except requests.RequestException:
-                    pass
-                time.sleep(0.2)
+                    return False
+
+            wait_until(restarted_or_stopped, 30, 0.2, fail=False)
         assert process.wait(timeout=30) == 1
         assert kills == 4  # restarted after the first three deaths in a minute, not after the fourth
         log = _log(tmp_path)
@@ -256,12 +258,12 @@ def test_model_swap_then_reprocess_keeps_both_versions_and_says_when_nothing_cha
         assert forced.returncode == 0 and "queued 3 images" in forced.stderr, forced.stderr
         forced_again = _spotter("reprocess", "--force", state=tmp_path)
         assert "queued 3 images" in forced_again.stderr
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            now = {r["key"]: r["classified_at"] for r in _records(e)}
-            if all(now[k] != classified[k] for k in classified):
-                break
-            time.sleep(0.3)
+        now = wait_until(
+            lambda: {r["key"]: r["classified_at"] for r in _records(e)},
+            30,
+            until=lambda now: all(now[k] != classified[k] for k in classified),
+            fail=False,
+        )
         assert all(now[k] != classified[k] for k in classified), (classified, now)
         assert len(_records(e)) == 3
 

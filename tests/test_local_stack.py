@@ -4,36 +4,27 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import boto3
 import images
 import pytest
 import requests
-from conftest import MODELS, ROOT, clean_env, start_local_stack
+from conftest import MODELS, ROOT, clean_env
+from waiting import wait_until
 
 from spotter.local.template import load_template
 
 
-@pytest.fixture(scope="module")
-def local_stack(tmp_path_factory):
-    state = tmp_path_factory.mktemp("state")
-    process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
-    yield {"process": process, "endpoints": endpoints, "state": state}
-    if process.poll() is None:
-        process.kill()
-
-
-def test_endpoints_are_on_loopback_and_the_page_has_its_config(local_stack):
-    e = local_stack["endpoints"]
+def test_endpoints_are_on_loopback_and_the_page_has_its_config(spotter_up):
+    e = spotter_up["endpoints"]
     for name in ("web", "api", "s3"):
         assert e[name].startswith("http://127.0.0.1:"), e
     config = requests.get(e["web"] + "config.json", timeout=5).json()
     assert config == {"apiUrl": e["api"]}
 
 
-def test_upload_through_the_api_is_classified(local_stack):
-    e = local_stack["endpoints"]
+def test_upload_through_the_api_is_classified(spotter_up):
+    e = spotter_up["endpoints"]
     origin = e["web"].rstrip("/")
     response = requests.post(
         f"{e['api']}/uploads",
@@ -51,17 +42,17 @@ def test_upload_through_the_api_is_classified(local_stack):
         timeout=10,
     )
     assert posted.status_code == 204
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        item = requests.get(f"{e['api']}/predictions/{upload['objectId']}", timeout=5)
-        if item.status_code == 200:
-            break
-        time.sleep(0.3)
+    item = wait_until(
+        lambda: requests.get(f"{e['api']}/predictions/{upload['objectId']}", timeout=5),
+        30,
+        until=lambda item: item.status_code == 200,
+        fail=False,
+    )
     assert item.status_code == 200 and item.json()["label"] == "red" and item.json()["batch"] == body["batch"]
 
 
-def test_emulated_resources_match_the_template(local_stack, monkeypatch):
-    e = local_stack["endpoints"]
+def test_emulated_resources_match_the_template(spotter_up, monkeypatch):
+    e = spotter_up["endpoints"]
     monkeypatch.setenv("AWS_ENDPOINT_URL", e["s3"])
     resources = load_template()["Resources"]
     sqs, dynamodb, s3 = boto3.client("sqs"), boto3.client("dynamodb"), boto3.client("s3")
@@ -95,8 +86,8 @@ def test_emulated_resources_match_the_template(local_stack, monkeypatch):
     assert got == want
 
 
-def test_the_page_opened_as_localhost_may_call_the_api(local_stack):
-    e = local_stack["endpoints"]
+def test_the_page_opened_as_localhost_may_call_the_api(spotter_up):
+    e = spotter_up["endpoints"]
     origin = e["web"].rstrip("/").replace("127.0.0.1", "localhost")
     response = requests.get(f"{e['api']}/model", headers={"Origin": origin}, timeout=5)
     assert response.status_code == 200 and response.headers.get("Access-Control-Allow-Origin") == origin
@@ -113,8 +104,8 @@ def _up(*args):
     )
 
 
-def test_a_second_stack_or_a_busy_port_is_refused_with_a_reason(local_stack, tmp_path):
-    e, state = local_stack["endpoints"], local_stack["state"]
+def test_a_second_stack_or_a_busy_port_is_refused_with_a_reason(spotter_up, tmp_path):
+    e, state = spotter_up["endpoints"], spotter_up["state"]
     before = (state / "local.json").read_text()
     again = _up("--state-dir", str(state))
     assert again.returncode == 1 and "already running" in again.stderr and e["web"] in again.stderr
@@ -129,13 +120,13 @@ def test_a_second_stack_or_a_busy_port_is_refused_with_a_reason(local_stack, tmp
     assert requests.get(e["api"] + "/model", timeout=5).status_code == 200  # the first stack never noticed
 
 
-def test_ctrl_c_stops_everything_cleanly(local_stack):
-    process = local_stack["process"]
+def test_ctrl_c_stops_everything_cleanly(spotter_up):
+    process = spotter_up["process"]
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=20) == 0
-    assert not (local_stack["state"] / "local.json").exists()
+    assert not (spotter_up["state"] / "local.json").exists()
     with pytest.raises(requests.ConnectionError):
-        requests.get(local_stack["endpoints"]["api"] + "/model", timeout=2)
+        requests.get(spotter_up["endpoints"]["api"] + "/model", timeout=2)
 
 
 def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_dying(tmp_path, caplog, monkeypatch):

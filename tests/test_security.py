@@ -10,15 +10,15 @@ import io
 import json
 import subprocess
 import sys
-import time
 
 import boto3
 import images
 import pytest
 import requests
 from botocore.config import Config
-from conftest import MODELS, ROOT, clean_env, start_local_stack
+from conftest import ROOT, clean_env
 from PIL import Image
+from waiting import wait_until
 
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 SCRIPT_MARK = "spotter-xss-ran"
@@ -26,13 +26,8 @@ HTML = f"<html><body><script>console.log('{SCRIPT_MARK}');document.title='{SCRIP
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory):
-    state = tmp_path_factory.mktemp("state")
-    process, endpoints = start_local_stack(state, MODELS / "colours-int8.tflite")
-    yield {**endpoints, "state": state}
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
+def running(spotter_up):
+    return {**spotter_up["endpoints"], "state": spotter_up["state"]}
 
 
 def _s3(endpoints):
@@ -56,14 +51,14 @@ def _post(upload: dict, data: bytes, name: str, content_type: str):
 
 
 def _wait_for(endpoints, params: dict, count: int, timeout_s: float = 30) -> list[dict]:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        items = requests.get(f"{endpoints['api']}/predictions", params={**params, "limit": 1000}, timeout=10).json()[
+    return wait_until(
+        lambda: requests.get(f"{endpoints['api']}/predictions", params={**params, "limit": 1000}, timeout=10).json()[
             "items"
-        ]
-        if len(items) >= count or time.monotonic() > deadline:
-            return items
-        time.sleep(0.3)
+        ],
+        timeout_s,
+        until=lambda items: len(items) >= count,
+        fail=False,
+    )
 
 
 # ---- 1. exact types ---------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from browser import CHROMIUM_ARGS, RESULT_TIMEOUT_MS, RESULTS, chromium_path, th
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_upload_classify_and_download_csv(local_stack, tmp_path):
+def test_upload_classify_and_download_csv(browser_stack, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
 
@@ -42,10 +42,10 @@ def test_upload_classify_and_download_csv(local_stack, tmp_path):
             # (turned on lazily by expect_file_chooser, it can miss a fast keyboard-opened picker).
             page.on("filechooser", lambda chooser: None)
 
-            page.goto(local_stack["web"])
+            page.goto(browser_stack["web"])
             page.wait_for_selector("body[data-ready]")
             expect(page.locator("#model-card h3")).to_be_visible()  # the model card from GET /model
-            card = page.request.get(local_stack["api"].rstrip("/") + "/model").json()
+            card = page.request.get(browser_stack["api"].rstrip("/") + "/model").json()
             expect(page.locator("#model-card h3")).to_contain_text(card["name"])
 
             # By keyboard: skip link, the disclaimer's summary (it folds), then the drop zone, a button that

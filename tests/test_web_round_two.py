@@ -37,7 +37,7 @@ def _axe_violations(page) -> list[str]:
     return result
 
 
-def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_path):
+def test_names_refusals_detail_batches_phone_and_accessibility(browser_stack, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     if not AXE.exists():
@@ -65,10 +65,10 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.goto(local_stack["web"])
+            page.goto(browser_stack["web"])
             page.wait_for_selector("body[data-ready]")
             expect(page.locator("#model-card h3")).to_be_visible()
-            card = page.request.get(local_stack["api"].rstrip("/") + "/model").json()
+            card = page.request.get(browser_stack["api"].rstrip("/") + "/model").json()
             if card.get("disclaimer"):  # the demo model's card has one; the small test model's has none
                 expect(page.locator("#disclaimer")).to_be_visible()
                 expect(page.locator("#disclaimer-details")).to_have_attribute("open", "")  # first view: open
@@ -228,7 +228,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(local_stack, tmp_
             expect(confirm).to_contain_text(UNICODE_NAME)
             page.click("#confirm-ok")
             expect(item).to_have_count(0)
-            api = local_stack["api"].rstrip("/")
+            api = browser_stack["api"].rstrip("/")
             assert page.request.get(f"{api}/predictions?batch={batch}&model=all").json()["items"] == []
             assert page.request.get(f"{api}/batches/{batch}").status == 404
             assert not errors, errors
@@ -349,7 +349,7 @@ def test_model_card_renders_rates_sizes_words_and_a_short_full_resolution_summar
             browser.close()
 
 
-def test_the_samples_are_real_photos_with_their_diagnosis_and_attribution(local_stack):
+def test_the_samples_are_real_photos_with_their_diagnosis_and_attribution(browser_stack):
     sync_api = pytest.importorskip("playwright.sync_api")
     expect = sync_api.expect
     listed = json.loads((FRONTEND / "samples" / "samples.json").read_text(encoding="utf-8"))
@@ -359,7 +359,7 @@ def test_the_samples_are_real_photos_with_their_diagnosis_and_attribution(local_
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
-            page.goto(local_stack["web"])
+            page.goto(browser_stack["web"])
             page.wait_for_selector("body[data-ready]")
             items = page.locator("#samples-list li")
             expect(items).to_have_count(len(listed))
