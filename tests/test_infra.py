@@ -410,7 +410,9 @@ def test_drones_cannot_archive_or_lock_their_uploads_and_can_find_their_bucket(r
     assert find["Effect"] == "Allow" and find["Action"] == "cloudformation:DescribeStacks"
     assert find["Resource"] == {"Ref": "AWS::StackId"}
     target = (ROOT / "src" / "spotter" / "cli" / "target.py").read_text()
-    assert 'client("cloudformation").describe_stacks(StackName=name)' in target
+    assert "stack_outputs(" in target  # through the adapter, whose only call is DescribeStacks
+    adapter = (ROOT / "src" / "spotter" / "adapters" / "cloudformation.py").read_text()
+    assert adapter.count("client.") == 1 and "client.describe_stacks(StackName=name)" in adapter
 
 
 def test_classify_never_updates_and_the_api_is_signed_in_by_default(template, resources):

@@ -41,12 +41,12 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _from_stack(name: str) -> dict[str, str | None]:
     from ..adapters.aws import client
+    from ..adapters.cloudformation import stack_outputs
 
     try:
-        stack = client("cloudformation").describe_stacks(StackName=name)["Stacks"][0]
+        outputs = stack_outputs(client("cloudformation"), name)
     except Exception as exc:
         raise TargetError(f"cannot read stack {name}: {exc}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     return {
         "bucket": outputs.get("UploadsBucketName"),
         "table": outputs.get("PredictionsTableName"),
