@@ -30,14 +30,16 @@ def parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def normalise_time(value: str | None) -> str | None:
-    """ISO 8601 UTC with milliseconds and `Z`, so times sort as strings in DynamoDB."""
+def _parsed(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        moment = parse_time(value)
+        return parse_time(value)
     except ValueError:
         return None
+
+
+def _utc_text(moment: datetime) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
@@ -47,19 +49,22 @@ def normalise_time(value: str | None) -> str | None:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def normalise_time(value: str | None) -> str | None:
+    """ISO 8601 UTC with milliseconds and `Z`, so times sort as strings in DynamoDB."""
+    moment = _parsed(value)
+    return None if moment is None else _utc_text(moment)
+
+
 def normalise_capture_time(value: str | None) -> str | None:
     """A camera's capture time: UTC with `Z` when it carries an offset (EXIF OffsetTimeOriginal);
     without one, the camera's wall-clock time kept as it is, with no `Z` (local time, offset unknown),
     rather than passed off as UTC."""
-    if not value:
-        return None
-    try:
-        moment = parse_time(value)
-    except ValueError:
+    moment = _parsed(value)
+    if moment is None:
         return None
     if moment.tzinfo is None:
         return moment.isoformat(timespec="milliseconds")
-    return normalise_time(value)
+    return _utc_text(moment)
 
 
 def split_capture_time(value: str | None) -> tuple[str | None, str | None]:
