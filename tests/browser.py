@@ -55,3 +55,15 @@ def three_photos() -> list[Path]:
         photos = sorted(p for p in SAMPLES.iterdir() if p.suffix in (".jpg", ".png"))[:3]
     assert len(photos) == 3, "need three images to upload"
     return photos
+
+
+def open_page(browser, timeout_ms: int, width: int = 1280, height: int = 900):
+    """A page in a fresh context (downloads on) that collects every page error and console error:
+    (page, errors)."""
+    context = browser.new_context(accept_downloads=True, viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return page, errors

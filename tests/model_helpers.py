@@ -22,3 +22,29 @@ def make_images(root, per_class=12, size=40, seed=0, csv=False):
     if csv:
         (root / "labels.csv").write_text("image_id,label\n" + "\n".join(rows) + "\n")
     return root
+
+
+# What a card's metrics hold for each of the float32 and int8 models.
+METRIC_KEYS = {"roc_auc", "accuracy", "sensitivity", "specificity", "confusion_matrix", "size_bytes", "latency_ms"}
+
+
+def cli_train_tiny(images, out) -> int:
+    """`spotter model train` of the tiny test backbone at 32 px, no fine-tuning: its exit code."""
+    from spotter.cli import main
+
+    return main(
+        [
+            "model",
+            "train",
+            "--data",
+            str(images),
+            "--backbone",
+            "tiny",
+            "--size",
+            "32",
+            "--out",
+            str(out),
+            "--fine-tune-epochs",
+            "0",
+        ]
+    )

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from model_helpers import make_images
+from model_helpers import cli_train_tiny, make_images
 
 from spotter.modelbuild import data
 
@@ -120,25 +120,7 @@ def test_cli_convert_with_quantization_aware_fine_tuning(tmp_path, capsys):
 
     images = make_images(tmp_path / "images", per_class=12)
     model = tmp_path / "tiny.keras"
-    assert (
-        main(
-            [
-                "model",
-                "train",
-                "--data",
-                str(images),
-                "--backbone",
-                "tiny",
-                "--size",
-                "32",
-                "--out",
-                str(model),
-                "--fine-tune-epochs",
-                "0",
-            ]
-        )
-        == 0
-    )
+    assert cli_train_tiny(images, model) == 0
     assert main(["model", "convert", str(model), "--calibration", str(images), "--qat-epochs", "1"]) == 2
     assert "needs --data" in capsys.readouterr().err
     assert (

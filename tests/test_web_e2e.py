@@ -12,7 +12,7 @@ import csv
 from collections import Counter
 
 import pytest
-from browser import CHROMIUM_ARGS, RESULT_TIMEOUT_MS, RESULTS, chromium_path, three_photos
+from browser import CHROMIUM_ARGS, RESULT_TIMEOUT_MS, RESULTS, chromium_path, open_page, three_photos
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,12 +32,7 @@ def test_upload_classify_and_download_csv(browser_stack, tmp_path):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(RESULT_TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page, errors = open_page(browser, RESULT_TIMEOUT_MS)
             # Listening from the start turns file-chooser interception on before the key press below
             # (turned on lazily by expect_file_chooser, it can miss a fast keyboard-opened picker).
             page.on("filechooser", lambda chooser: None)

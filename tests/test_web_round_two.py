@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import CHROMIUM_ARGS, RESULTS, ROOT, chromium_path, three_photos
+from browser import CHROMIUM_ARGS, RESULTS, ROOT, chromium_path, open_page, three_photos
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -59,12 +59,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(browser_stack, tm
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 900})
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page, errors = open_page(browser, TIMEOUT_MS)
             page.goto(browser_stack["web"])
             page.wait_for_selector("body[data-ready]")
             expect(page.locator("#model-card h3")).to_be_visible()
