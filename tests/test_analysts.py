@@ -263,7 +263,8 @@ def test_capture_time_is_two_fields_in_every_output(stack, capsys, tmp_path, mon
     assert spotter(["query", "--table", name, "--source", "kite"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[0].split()
-    assert header[7:9] == ["captured_at", "captured_at_local"]
+    at = header.index("captured_at")
+    assert header[at : at + 2] == ["captured_at", "captured_at_local"]
     local_row = next(line for line in lines if line.startswith("c0.jpg"))
     assert local_row.index("2026-10-10T00:00:00.000") == lines[0].index("captured_at_local")  # under its own column
     out = tmp_path / "k.parquet"

@@ -198,3 +198,15 @@ def test_a_researcher_never_reads_a_drone_record_filed_under_their_batch():
     own = record(1, batch=batch)
     planted = record(2, key=f"drones/{batch}/{batch}/x.jpg", batch=batch)
     assert researcher.may_read(own) and not researcher.may_read(planted)
+
+
+def test_the_terminal_table_shows_the_decision_beside_the_raw_label():
+    from spotter.tabular import write_table
+
+    flagged = record(1, "nevus.jpg")
+    flagged.label, flagged.score, flagged.decision = "benign", 0.75, "malignant"  # a threshold below 0.5
+    out = io.StringIO()
+    write_table([flagged], out)
+    header, row = out.getvalue().splitlines()[:2]
+    assert header.split()[3:6] == ["status", "decision", "label"]
+    assert row.split()[3:6] == ["ok", "malignant", "benign"]

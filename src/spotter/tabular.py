@@ -22,6 +22,7 @@ _TABLE_COLUMNS = [
     "source",
     "batch",
     "status",
+    "decision",  # the card's thresholded decision, beside the raw top label and its score
     "label",
     "score",
     "uploaded_at",
