@@ -100,6 +100,11 @@ def start_local_stack(state_dir: Path, model: Path | None = None, *extra: str, t
         process.kill()
         log.seek(0)
         pytest.fail(f"spotter up did not start:\n{log.read()}")
+    # local.json is written before the banner; tests read the banner, so wait for its last line too
+    banner = state_dir / "spotter-up.log"
+    wait_until(
+        lambda: "Ctrl-C stops everything" in banner.read_text() or process.poll() is not None, 15, 0.1, fail=False
+    )
     return process, json.loads(local.read_text())
 
 
