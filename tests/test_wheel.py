@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
 import sysconfig
-import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "frontend" / "samples" / "ISIC_0000036.jpg"
@@ -82,35 +80,20 @@ def test_the_wheel_predicts_with_the_demo_model(installed: Path, tmp_path: Path)
 def test_the_wheel_runs_the_local_stack(installed: Path, tmp_path: Path):
     helped = subprocess.run([str(installed), "up", "--help"], cwd=tmp_path, env=_env(), capture_output=True, text=True)
     assert helped.returncode == 0 and "--state-dir" in helped.stdout, helped.stderr
+    log = open(tmp_path / "up.log", "w")  # a file, not a pipe nobody reads
     up = subprocess.Popen(
         [str(installed), "up", "--state-dir", str(tmp_path / "state")],  # ports 0: free ones
         cwd=tmp_path,
         env=_env(),
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        for line in up.stdout or ():
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    seen: list[str] = []
     try:
-        urls: dict[str, str] = {}
-        deadline = time.monotonic() + 90
-        while "api" not in urls and time.monotonic() < deadline and up.poll() is None:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                continue
-            seen.append(line)
-            for name, key in (("web page", "web"), ("API", "api")):
-                if line.strip().startswith(name):
-                    urls[key] = line.split()[2 if name == "web page" else 1]
-        assert "api" in urls and "web" in urls, "".join(seen)
+        local = tmp_path / "state" / "local.json"
+        wait_until(lambda: local.exists() or up.poll() is not None, 90, 0.3, fail=False)
+        assert local.exists(), (tmp_path / "up.log").read_text()
+        urls = json.loads(local.read_text())
         page = requests.get(urls["web"] + "/", timeout=10)
         assert page.status_code == 200 and "<html" in page.text.lower()
         assert requests.get(urls["web"] + "/app.js", timeout=10).status_code == 200
@@ -124,3 +107,4 @@ def test_the_wheel_runs_the_local_stack(installed: Path, tmp_path: Path):
         except subprocess.TimeoutExpired:
             up.kill()
             up.wait()
+        log.close()
