@@ -276,12 +276,72 @@ def test_predictions_table_keys_and_indexes(resources):
         for i in props["GlobalSecondaryIndexes"]
     }
     assert indexes == {
-        "by-batch": (["batch", "uploaded_at"], "ALL"),
-        "by-source": (["source", "uploaded_at"], "ALL"),
-        "by-label": (["label", "uploaded_at"], "ALL"),
-        "by-day": (["upload_day", "uploaded_at"], "ALL"),
+        "by-batch": (["batch", "uploaded_at"], "INCLUDE"),
+        "by-source": (["source", "uploaded_at"], "INCLUDE"),
+        "by-label": (["label", "uploaded_at"], "INCLUDE"),
+        "by-day": (["upload_day", "uploaded_at"], "INCLUDE"),
     }
     assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
+
+
+def _filtered_attributes(query) -> set[str]:
+    """The attribute names the adapter's key condition and filter read for `query` on its index."""
+    from boto3.dynamodb.conditions import ConditionExpressionBuilder
+
+    from spotter.adapters.dynamodb import _filters, _key_condition
+    from spotter.query import plan
+
+    (partition,) = plan(query)[:1]
+    names: set[str] = set()
+    builder = ConditionExpressionBuilder()
+    for condition, is_key in ((_filters(query, partition), False), (_key_condition(query, partition), True)):
+        if condition is not None:
+            names |= set(
+                builder.build_expression(condition, is_key_condition=is_key).attribute_name_placeholders.values()
+            )
+    return names
+
+
+def test_each_index_projects_what_its_queries_filter_on_and_no_more(resources):
+    """INCLUDE projections (issue 20): an index entry holds its keys, the table's keys and what the
+    filters of the queries `plan` sends to it read, so it stays one write unit whatever the record's
+    EXIF and scores weigh; pages read the records whole with BatchGetItem."""
+    from spotter.query import PredictionQuery, plan
+
+    props = resources["PredictionsTable"]["Properties"]
+    table_keys = {k["AttributeName"] for k in props["KeySchema"]}
+    every = PredictionQuery(  # every filter but the ones that choose the index
+        status="ok",
+        since="2026-11-01T00:00:00.000Z",
+        until="2026-11-03T00:00:00.000Z",
+        captured_since="2026-10-01T00:00:00.000Z",
+        captured_until="2026-10-02T00:00:00.000Z",
+        min_score=0.2,
+        max_score=0.9,
+        bbox=(40.0, 170.0, 50.0, -170.0),
+        model="m@1",
+    )
+    # each index with every filter a query sent to it can carry (the planner takes batch, then
+    # source, then label, then a time window)
+    routed = {
+        "by-batch": every.replace(batch="b", source="owl", label="benign"),
+        "by-source": every.replace(source="owl", label="benign"),
+        "by-label": every.replace(label="benign"),
+        "by-day": every,
+    }
+    projected_total = 0
+    for index in props["GlobalSecondaryIndexes"]:
+        name, projection = index["IndexName"], index["Projection"]
+        query = routed[name]
+        assert plan(query)[0].index == name
+        keys = {k["AttributeName"] for k in index["KeySchema"]} | table_keys  # projected by DynamoDB itself
+        included = set(projection["NonKeyAttributes"])
+        assert not included & keys, f"{name}: DynamoDB refuses key attributes in NonKeyAttributes"
+        assert _filtered_attributes(query) <= included | keys, name
+        assert included <= _filtered_attributes(query), f"{name} projects what no query on it reads"
+        assert not {"exif", "scores", "top_k", "file_name"} & included
+        projected_total += len(included)
+    assert projected_total <= 100  # DynamoDB's limit across a table's indexes
 
 
 def test_idempotency_table_matches_powertools_defaults(resources):

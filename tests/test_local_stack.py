@@ -72,9 +72,14 @@ def test_emulated_resources_match_the_template(spotter_up, monkeypatch):
         assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
             (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]
         }
+        # the same indexes with the same projections (INCLUDE and its attributes), not moto's default
         assert sorted(
-            (i["IndexName"], json.dumps(i["KeySchema"])) for i in table.get("GlobalSecondaryIndexes", [])
-        ) == sorted((i["IndexName"], json.dumps(i["KeySchema"])) for i in props.get("GlobalSecondaryIndexes", []))
+            (i["IndexName"], json.dumps(i["KeySchema"]), json.dumps(i["Projection"], sort_keys=True))
+            for i in table.get("GlobalSecondaryIndexes", [])
+        ) == sorted(
+            (i["IndexName"], json.dumps(i["KeySchema"]), json.dumps(i["Projection"], sort_keys=True))
+            for i in props.get("GlobalSecondaryIndexes", [])
+        )
         if "TimeToLiveSpecification" in props:
             ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
             assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import operator
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import reduce
@@ -135,12 +136,59 @@ def _key_names(partition: Partition) -> list[str]:
     )
 
 
-class DynamoPredictionQueries:
-    """Paged reads over the predictions table's indexes (see `spotter.query.plan`)."""
+TABLE_KEY = ("object_id", "model")
+BATCH_GET_MAX_KEYS = 100  # DynamoDB's limit per BatchGetItem call
+BATCH_GET_TRIES = 8  # a call that still leaves keys unprocessed after these raises (throttled for seconds)
 
-    def __init__(self, table: ServiceResource, page_size: int = 200) -> None:  # a DynamoDB Table
+
+class UnprocessedKeysError(RuntimeError):
+    """BatchGetItem kept leaving keys unprocessed (the table is throttled): the page cannot be completed."""
+
+
+class DynamoPredictionQueries:
+    """Paged reads over the predictions table's indexes (see `spotter.query.plan`).
+
+    The indexes project only the attributes the filters read (infra/template.yaml), so an index page
+    holds partial items: `query` fetches the matching records whole with BatchGetItem, in the index's
+    order. Scans read the table itself and need no second read."""
+
+    def __init__(
+        self, table: ServiceResource, page_size: int = 200, sleep: Callable[[float], None] = time.sleep
+    ) -> None:  # a DynamoDB Table
         self.table = table
         self.page_size = page_size
+        self.sleep = sleep  # between BatchGetItem retries (tests pass a recorder)
+
+    def _full_items(self, partial: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The whole items behind index entries `partial`, in their order; an item deleted since the
+        index was read is left out. BatchGetItem, up to 100 keys a call; unprocessed keys (throttling,
+        the 16 MB response cap) are asked again after a short, growing pause."""
+        keys = list({tuple(item[k] for k in TABLE_KEY): None for item in partial})
+        found: dict[tuple[Any, ...], dict[str, Any]] = {}
+        client = self.table.meta.client  # the resource's client: Python values in and out
+        for start in range(0, len(keys), BATCH_GET_MAX_KEYS):
+            request: dict[str, Any] = {
+                self.table.name: {
+                    "Keys": [dict(zip(TABLE_KEY, key)) for key in keys[start : start + BATCH_GET_MAX_KEYS]]
+                }
+            }
+            for attempt in range(BATCH_GET_TRIES):
+                answer = client.batch_get_item(RequestItems=request)
+                for item in answer.get("Responses", {}).get(self.table.name, []):
+                    found[tuple(item[k] for k in TABLE_KEY)] = item
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                if attempt + 1 < BATCH_GET_TRIES:
+                    self.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                left = len(request.get(self.table.name, {}).get("Keys", []))
+                raise UnprocessedKeysError(f"DynamoDB left {left} keys unprocessed after {BATCH_GET_TRIES} tries")
+        return [found[key] for key in keys if key in found]
+
+    def _records(self, items: list[dict[str, Any]], partition: Partition) -> list[PredictionRecord]:
+        whole = items if partition.index is None else self._full_items(items)
+        return [from_item(item) for item in whole]
 
     def _read(self, query: PredictionQuery, partition: Partition, start_key: dict[str, Any] | None) -> dict[str, Any]:
         args: dict[str, Any] = {"Limit": self.page_size}
@@ -168,15 +216,20 @@ class DynamoPredictionQueries:
         ):
             raise QueryError("cursor is not one this API returned (or belongs to other filters)")
         found: list[PredictionRecord] = []
+        taken = 0  # entries taken for this page (an item deleted before it is fetched is not in `found`)
         while position < len(partitions):
             partition = partitions[position]
             page = self._read(query, partition, start_key)
+            matched: list[dict[str, Any]] = []
             for item in page["Items"]:
                 if query.until and item.get("uploaded_at", "") >= query.until:
                     continue  # `between` is inclusive; `until` is not
-                found.append(from_item(item))
-                if len(found) == query.limit:
+                matched.append(item)
+                taken += 1
+                if taken == query.limit:
+                    found += self._records(matched, partition)
                     return found, _encode_cursor(position, {k: item[k] for k in _key_names(partition)})
+            found += self._records(matched, partition)
             start_key = page.get("LastEvaluatedKey")
             if start_key is None:
                 position += 1
