@@ -132,7 +132,6 @@ def clean_env(**extra) -> dict:
         "AWS_ENDPOINT_URL",
         "UPLOADS_BUCKET",
         "PREDICTIONS_TABLE",
-        "IDEMPOTENCY_TABLE",
         "SPOTTER_MODEL",
         "CLASSIFY_QUEUE_URL",
         "CLASSIFY_DLQ_URL",

@@ -24,7 +24,6 @@ TEST_SPEC = replace(
     visibility_timeout_s=1,
     max_receive_count=3,
     predictions=replace(_TEMPLATE_SPEC.predictions, name="test-predictions"),
-    idempotency=replace(_TEMPLATE_SPEC.idempotency, name="test-idempotency"),
 )
 
 
@@ -76,14 +75,13 @@ class Stack:
         )
 
 
-def make_stack(model_path, spec: StackSpec = TEST_SPEC, idempotency: bool = True) -> Stack:
+def make_stack(model_path, spec: StackSpec = TEST_SPEC) -> Stack:
     s3, sqs = boto3.client("s3"), boto3.client("sqs")
     dynamodb = boto3.resource("dynamodb")
     created = create_stack(spec, s3, sqs, dynamodb.meta.client)
     os.environ.update(
         UPLOADS_BUCKET=spec.bucket,
         PREDICTIONS_TABLE=spec.predictions.name,
-        IDEMPOTENCY_TABLE=spec.idempotency.name if idempotency else "",
         SPOTTER_MODEL=str(model_path),
     )
     # configuring the notification queued an s3:TestEvent, as real S3 does; the handler must skip it

@@ -252,7 +252,7 @@ def test_model_swap_then_reprocess_keeps_both_versions_and_says_when_nothing_cha
             same.returncode == 0
             and "nothing changed: all 3 matching images already have a record from colours-int8@1.0.0" in same.stderr
         ), same.stderr
-        # --force classifies them again, for real (the idempotency records do not swallow it)
+        # --force classifies them again, for real (nothing skips a delivery it has seen before)
         classified = {r["key"]: r["classified_at"] for r in old}
         forced = _spotter("reprocess", "--force", state=tmp_path)
         assert forced.returncode == 0 and "queued 3 images" in forced.stderr, forced.stderr
@@ -428,3 +428,58 @@ def test_a_state_folder_that_refuses_writes_fails_the_request_and_says_so_until_
     disk.full = False
     request("/bucket/key")
     assert json.loads(request("/_spotter/status", "GET"))["write_failure"] is None
+
+
+def test_a_state_folder_from_before_the_idempotency_table_went_starts_and_drops_its_items(tmp_path):
+    """Issue 20 removed the idempotency table from the template. A state folder saved before holds
+    its items (a finished claim and one a dead run left in progress): the stack starts, loads the
+    records, and deletes those items rather than keeping them as orphans."""
+    from spotter.adapters.dynamodb_records import attribute_value, to_item
+    from spotter.local import persist
+    from spotter.records import PredictionRecord, object_id_for
+
+    key = "drones/owl/red-1.png"
+    record = PredictionRecord(
+        object_id=object_id_for("spotter-uploads", key),
+        model="colours@1",
+        bucket="spotter-uploads",
+        key=key,
+        status="ok",
+        source="owl",
+        file_name="red-1.png",
+        uploaded_at="2026-11-20T10:00:00.000Z",
+        classified_at="2026-11-20T10:00:01.000Z",
+        model_name="colours",
+        model_version="1",
+        label="red",
+        score=0.99,
+    )
+    item = {name: attribute_value(value) for name, value in to_item(record).items()}
+    rows = [
+        ("spotter-predictions", item["object_id"], item["model"], item),
+        *(
+            ("spotter-idempotency", {"S": f"classify#{n}"}, None, {"id": {"S": f"classify#{n}"}, "status": {"S": s}})
+            for n, s in enumerate(("COMPLETED", "INPROGRESS"))
+        ),
+    ]
+    db = persist.connect(tmp_path)
+    for table, pk, sk, attrs in rows:
+        db.execute(
+            "INSERT INTO ddb_items (account, region, tbl, pk, sk, item) VALUES (?, ?, ?, ?, ?, ?)",
+            ("123456789012", "us-east-1", table, json.dumps(pk, sort_keys=True), json.dumps(sk), json.dumps(attrs)),
+        )
+    db.close()
+
+    process, e = start_local_stack(tmp_path, MODELS / "colours-int8.tflite")
+    try:
+        log = _log(tmp_path)
+        assert "found 0 images, 1 records, 0 pending" in log, log
+        assert "dropped 2 items of the idempotency table" in log and "kept but not loaded" not in log, log
+        assert [r["key"] for r in _records(e)] == [key]
+        _, dynamodb, _ = _clients(e)
+        assert dynamodb.list_tables()["TableNames"] == [e["table"]] and "idempotency_table" not in e
+        assert persist.summary(tmp_path)["items"] == {"spotter-predictions": 1}  # gone from the folder too
+        assert _health(e)["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)

@@ -253,7 +253,6 @@ def test_logical_ids_and_types(resources):
         "ClassifyQueue": "AWS::SQS::Queue",
         "ClassifyDeadLetterQueue": "AWS::SQS::Queue",
         "PredictionsTable": "AWS::DynamoDB::Table",
-        "IdempotencyTable": "AWS::DynamoDB::Table",
         "ClassifyFunction": "AWS::Serverless::Function",
         "ApiFunction": "AWS::Serverless::Function",
         "RuntimeLayer": "AWS::Serverless::LayerVersion",
@@ -261,6 +260,8 @@ def test_logical_ids_and_types(resources):
         "SiteDistribution": "AWS::CloudFront::Distribution",
     }
     assert {name: resources[name]["Type"] for name in want} == want
+    # one table: the idempotency table went with issue 20 (the conditional, sequencer-ordered write keeps one record)
+    assert [n for n, r in resources.items() if r["Type"] == "AWS::DynamoDB::Table"] == ["PredictionsTable"]
 
 
 def test_predictions_table_keys_and_indexes(resources):
@@ -342,13 +343,6 @@ def test_each_index_projects_what_its_queries_filter_on_and_no_more(resources):
         assert not {"exif", "scores", "top_k", "file_name"} & included
         projected_total += len(included)
     assert projected_total <= 100  # DynamoDB's limit across a table's indexes
-
-
-def test_idempotency_table_matches_powertools_defaults(resources):
-    props = resources["IdempotencyTable"]["Properties"]
-    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    assert props["BillingMode"] == "PAY_PER_REQUEST"
 
 
 def test_queue_outlasts_every_allowed_function_timeout(template, resources):

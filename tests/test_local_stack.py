@@ -63,26 +63,21 @@ def test_emulated_resources_match_the_template(spotter_up, monkeypatch):
     assert redrive["maxReceiveCount"] == int(expected_redrive["maxReceiveCount"])
     assert redrive["deadLetterTargetArn"].endswith(e["dead_letter_queue"].rsplit("/", 1)[1])
 
-    for logical, name in (("PredictionsTable", e["table"]), ("IdempotencyTable", None)):
-        props = resources[logical]["Properties"]
-        if name is None:
-            name = next(t for t in dynamodb.list_tables()["TableNames"] if "idempotency" in t)
-        table = dynamodb.describe_table(TableName=name)["Table"]
-        assert table["KeySchema"] == props["KeySchema"]
-        assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
-            (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]
-        }
-        # the same indexes with the same projections (INCLUDE and its attributes), not moto's default
-        assert sorted(
-            (i["IndexName"], json.dumps(i["KeySchema"]), json.dumps(i["Projection"], sort_keys=True))
-            for i in table.get("GlobalSecondaryIndexes", [])
-        ) == sorted(
-            (i["IndexName"], json.dumps(i["KeySchema"]), json.dumps(i["Projection"], sort_keys=True))
-            for i in props.get("GlobalSecondaryIndexes", [])
-        )
-        if "TimeToLiveSpecification" in props:
-            ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-            assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
+    props = resources["PredictionsTable"]["Properties"]
+    assert dynamodb.list_tables()["TableNames"] == [e["table"]]  # the one table (no idempotency table)
+    table = dynamodb.describe_table(TableName=e["table"])["Table"]
+    assert table["KeySchema"] == props["KeySchema"]
+    assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
+        (a["AttributeName"], a["AttributeType"]) for a in props["AttributeDefinitions"]
+    }
+    # the same indexes with the same projections (INCLUDE and its attributes), not moto's default
+    assert sorted(
+        (i["IndexName"], json.dumps(i["KeySchema"]), json.dumps(i["Projection"], sort_keys=True))
+        for i in table["GlobalSecondaryIndexes"]
+    ) == sorted(
+        (i["IndexName"], json.dumps(i["KeySchema"]), json.dumps(i["Projection"], sort_keys=True))
+        for i in props["GlobalSecondaryIndexes"]
+    )
 
     notification = s3.get_bucket_notification_configuration(Bucket=e["bucket"])["QueueConfigurations"]
     template_rules = resources["UploadsBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]

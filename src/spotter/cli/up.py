@@ -114,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"  state      {args.state_dir}: found {_found(found)}"
         + (
-            f"; {found['in_flight_redone']} in-flight classifications will be redone"
-            if found["in_flight_redone"]
+            f"; dropped {found['retired']} items of the idempotency table Spotter no longer has"
+            if found.get("retired")
             else ""
         )
         + (

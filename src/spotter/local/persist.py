@@ -4,7 +4,7 @@ moto 5 has no persistence of its own. This module runs inside the moto server pr
 in `STATE/data.sqlite3` (and `STATE/blobs/` for object bodies):
 
 - every S3 object version (bytes, ETag, version id, last-modified, metadata such as Content-Type),
-- every DynamoDB item of every table (records and the idempotency table),
+- every DynamoDB item of every table (the records),
 - every SQS message still in a queue (body, attributes, send time, receive count), dead-letter
   queue included.
 
@@ -161,7 +161,7 @@ class Restored(TypedDict):
     messages: dict[str, int]
     orphaned: list[str]  # saved for a bucket, table or queue the template no longer has
     missing: list[str]  # objects whose bytes are gone from blobs/
-    dropped_in_progress: int  # idempotency claims of runs that died with the stack
+    retired: int  # items of tables the template dropped on purpose, deleted from the state folder
 
 
 class Store:
@@ -299,9 +299,10 @@ class Store:
             )
 
     # -- reading back ----------------------------------------------------------------------------
-    def restore(self, drop_in_progress: tuple[str, ...] = ()) -> Restored:
+    def restore(self, retired_tables: tuple[str, ...] = ()) -> Restored:
         """Load the saved state into moto's (freshly created) resources. Returns what was loaded and
-        what had nowhere to go (a bucket, table or queue the template no longer has)."""
+        what had nowhere to go (a bucket, table or queue the template no longer has). The items of
+        `retired_tables` (tables removed from the template on purpose) are deleted, not kept."""
         from moto.dynamodb.models import dynamodb_backends
         from moto.s3.models import FakeDeleteMarker, FakeKey, s3_backends
         from moto.sqs.models import Message, sqs_backends
@@ -312,7 +313,7 @@ class Store:
             "messages": {},
             "orphaned": [],
             "missing": [],
-            "dropped_in_progress": 0,
+            "retired": 0,
         }
         with self.lock:
             _local.touched = None  # nothing below is a client's request
@@ -368,23 +369,21 @@ class Store:
                     continue
                 loaded["objects"][bucket_name] = loaded["objects"].get(bucket_name, 0) + 1
 
-            for account, region, table_name, pk, sk, item in self.db.execute(
-                "SELECT account, region, tbl, pk, sk, item FROM ddb_items"
+            for account, region, table_name, count in self.db.execute(
+                "SELECT account, region, tbl, COUNT(*) FROM ddb_items GROUP BY account, region, tbl"
+            ).fetchall():
+                if table_name in retired_tables and table_name not in dynamodb_backends[account][region].tables:
+                    where = (account, region, table_name)
+                    self.db.execute("DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ?", where)
+                    loaded["retired"] += count
+            for account, region, table_name, item in self.db.execute(
+                "SELECT account, region, tbl, item FROM ddb_items"
             ).fetchall():
                 table = dynamodb_backends[account][region].tables.get(table_name)
-                attrs = json.loads(item)
                 if table is None:
                     loaded["orphaned"].append(f"dynamodb:{table_name}")
                     continue
-                if table_name in drop_in_progress and attrs.get("status", {}).get("S") == "INPROGRESS":
-                    # claimed by a classify run that died with the stack: let its redelivery run now
-                    self.db.execute(
-                        "DELETE FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
-                        (account, region, table_name, pk, sk),
-                    )
-                    loaded["dropped_in_progress"] += 1
-                    continue
-                table.put_item(attrs, overwrite=True)
+                table.put_item(json.loads(item), overwrite=True)
                 loaded["items"][table_name] = loaded["items"].get(table_name, 0) + 1
 
             present: dict[str, set[str]] = {}
@@ -627,7 +626,7 @@ class PersistingApp:
             if path == "/_spotter/restore" and environ.get("REQUEST_METHOD") == "POST":
                 length = int(environ.get("CONTENT_LENGTH") or 0)
                 request = json.loads(environ["wsgi.input"].read(length) or b"{}")
-                body = self.store.restore(tuple(request.get("drop_in_progress", ())))
+                body = self.store.restore(tuple(request.get("retired_tables", ())))
             elif path == "/_spotter/status":
                 body = {
                     "pid": os.getpid(),

@@ -24,7 +24,6 @@ class StackSpec:
     visibility_timeout_s: int
     max_receive_count: int
     predictions: TableSpec
-    idempotency: TableSpec
     notify_prefixes: tuple[str, ...] = ("uploads/", "drones/")
     batch_size: int = 10
     batching_window_s: int = 0
@@ -70,8 +69,7 @@ def create_stack(spec: StackSpec, s3: Any, sqs: Any, dynamodb: Any) -> CreatedSt
         },
     )["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    for table in (spec.predictions, spec.idempotency):
-        _create_table(dynamodb, table)
+    _create_table(dynamodb, spec.predictions)
     s3.create_bucket(Bucket=spec.bucket)
     if spec.versioned:
         s3.put_bucket_versioning(Bucket=spec.bucket, VersioningConfiguration={"Status": "Enabled"})

@@ -37,7 +37,7 @@ from .lambda_runtime import load_handler_module
 from .moto_process import MotoProcess
 from .resources import CreatedStack, StackSpec, create_stack
 from .sqs_trigger import SqsHandler, SqsTrigger
-from .template import TEMPLATE, stack_spec
+from .template import STACK_NAME, TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
 FRONTEND = shipped("frontend")
@@ -45,6 +45,9 @@ LOCK_NAME = "lock"
 MAX_MOTO_RESTARTS = 3  # within RESTART_WINDOW_S; more means something is wrong that a restart will not fix
 RESTART_WINDOW_S = 60.0
 STATE_CHECK_S = 2.0  # how often the supervisor asks moto whether the state folder takes writes
+# Tables the template once had and no longer has on purpose: a state folder from then may hold their
+# items, which are dropped at start (not kept as orphans). The idempotency table went in issue 20.
+RETIRED_TABLES = (f"{STACK_NAME}-idempotency",)
 
 
 @dataclass
@@ -252,8 +255,8 @@ class LocalStack:
             "records": loaded["items"].get(spec.predictions.name, 0),
             "pending": loaded["messages"].get(spec.queue, 0),
             "dead_letters": loaded["messages"].get(spec.dead_letter_queue, 0),
-            "in_flight_redone": loaded.get("dropped_in_progress", 0),
             "orphaned": loaded.get("orphaned", []),
+            "retired": loaded.get("retired", 0),  # items of RETIRED_TABLES, dropped
             "missing": loaded.get("missing", []),
         }
 
@@ -281,7 +284,6 @@ class LocalStack:
             "s3": s3_endpoint,
             "bucket": spec.bucket,
             "table": spec.predictions.name,
-            "idempotency_table": spec.idempotency.name,
             "queue": created.queue_url,
             "dead_letter_queue": created.dead_letter_queue_url,
             "model": classify.services().model_id,
@@ -330,7 +332,7 @@ class LocalStack:
         (what was loaded: persist.Restored, as JSON)."""
         spec = self._started_spec()
         created = create_stack(spec, boto3.client("s3"), boto3.client("sqs"), boto3.client("dynamodb"))
-        loaded = self._started_moto().call("/_spotter/restore", {"drop_in_progress": [spec.idempotency.name]})
+        loaded = self._started_moto().call("/_spotter/restore", {"retired_tables": list(RETIRED_TABLES)})
         return created, loaded
 
     def _serve(self, server: ThreadingHTTPServer, name: str) -> None:

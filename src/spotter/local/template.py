@@ -139,7 +139,6 @@ def stack_spec(path: Path = TEMPLATE) -> StackSpec:
         visibility_timeout_s=int(queue.get("VisibilityTimeout", 30)),
         max_receive_count=int(redrive.get("maxReceiveCount", 5)),
         predictions=_table(resolver.properties("PredictionsTable"), f"{STACK_NAME}-predictions"),
-        idempotency=_table(resolver.properties("IdempotencyTable"), f"{STACK_NAME}-idempotency"),
         notify_prefixes=_notify_prefixes(bucket) or ("uploads/", "drones/"),
         batch_size=int(trigger.get("BatchSize", 10)),
         batching_window_s=int(trigger.get("MaximumBatchingWindowInSeconds", 0) or 0),
