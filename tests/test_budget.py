@@ -260,3 +260,184 @@ def test_a_declared_frame_count_over_the_limit_is_refused_in_every_format():
     assert decode_image(_apng_declaring(3)).frames == 3
     with pytest.raises(RejectedImage, match=r"declares 2,147,483,647 frames, over the 10,000-frame limit"):
         decode_image(_apng_declaring(2**31 - 1))
+
+
+# ---- the worker fits the picture to the model's input: only that comes back -----------------------
+
+
+@pytest.mark.parametrize("resize", ["squash", "center_crop", "pad"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        images.encode(images.photo_like((1800, 1200)), "JPEG", quality=90),  # drafted, then fitted
+        images.rgba_png(alpha=120),  # flattened onto white, then fitted
+        hostile.rotated(Image.new("RGBA", (300, 200), (255, 0, 0, 40)), "PNG", 6),
+    ],
+    ids=["jpeg", "rgba png", "rotated rgba png"],
+)
+def test_the_worker_fits_the_picture_exactly_as_the_classifier_would(decoder, data, resize):
+    from spotter.preprocess import InputContract
+
+    contract = InputContract(size=(40, 30), resize=resize, pad_colour=(10, 20, 30))
+    fitted = decoder.decode(data, contract.size, fit=contract)
+    inline = decode_image(data, contract.size)
+    assert fitted.image.size == contract.size and fitted.fit_ms is not None
+    assert fitted.image.tobytes() == contract.apply(inline.image).tobytes()
+    assert contract.apply(fitted.image).tobytes() == fitted.image.tobytes()  # the classifier's fit: a copy
+    assert (fitted.width, fitted.height, fitted.format) == (inline.width, inline.height, inline.format)
+    assert decoder.decode(data, contract.size).fit_ms is None  # no contract: the decoded picture
+
+
+def test_the_classify_service_gets_the_same_prediction_through_the_worker(int8_model):
+    from fakes import FakeObjects, FakePredictions
+
+    from spotter.classifier import Classifier
+    from spotter.events import S3Object
+    from spotter.pipeline import ClassifyService
+
+    classifier = Classifier.load(int8_model)
+    data = images.encode(images.photo_like((1600, 1200), tint=images.BLUE), "JPEG", quality=90)
+    objects, limits = FakeObjects({("b", "drones/x/a.jpg"): data}), DecodeLimits(memory_bytes=200 * MiB, seconds=5.0)
+    bounded = BudgetedDecoder(limits).start()
+    try:
+        records = []
+        for decoder in (None, bounded):
+            store = FakePredictions()
+            service = ClassifyService(objects, store, classifier, limits=limits, decoder=decoder)
+            outcome = service.classify(S3Object("b", "drones/x/a.jpg", size=len(data)))
+            assert outcome.record is not None
+            records.append(outcome.record)
+        inline, worker = records
+        assert (worker.status, worker.label, worker.top) == (inline.status, inline.label, inline.top)
+        assert worker.preprocess_ms is not None and worker.preprocess_ms > 0  # the worker's fit is counted
+        assert worker.decode_ms is not None and worker.decode_ms < 5000
+    finally:
+        bounded.close()
+
+
+# ---- a worker that answers wrongly, or dies answering: rejected or retried, and replaced ----------
+
+_FAKE_WORKER = r"""
+import json, os, signal, struct, sys, time
+
+HEADER = struct.Struct(">Q")
+mode, marker, args = sys.argv[1], sys.argv[2], sys.argv[-2:]
+if os.path.exists(marker):  # the second worker onwards: the real one
+    os.execv(sys.executable, [sys.executable, "-m", "spotter.budget", *args])
+open(marker, "w").close()
+rfd, wfd = 0, 1
+os.write(wfd, HEADER.pack(1))  # ready
+
+
+def read(n):
+    got = b""
+    while len(got) < n:
+        chunk = os.read(rfd, n - len(got))
+        if not chunk:
+            sys.exit(0)
+        got += chunk
+    return got
+
+
+job = json.loads(read(HEADER.unpack(read(HEADER.size))[0]))
+stats = {"seconds": 0.0, "peak": 0, "rss": 0, "size": 0, "baseline": 0, "start_rss": 0}
+ok = {"mode": "RGB", "size": [40, 30], "length": 3600, "width": 64, "height": 48, "format": "JPEG",
+      "frames": 1, "field": {}, "decode_ms": 1.0, "fit_ms": 1.0}
+bodies = {
+    "not json": b"\x80{this is not JSON",
+    "wrong shape": json.dumps({"kind": "ok"}).encode(),
+    "wrong size": json.dumps((("ok", {**ok, "size": [640, 480], "length": 3 * 640 * 480}), stats)).encode(),
+    "huge picture": json.dumps((("ok", {**ok, "size": [10**6, 10**6], "length": 3 * 10**12}), stats)).encode(),
+    "short file": json.dumps((("ok", {**ok, "length": 3600}), stats)).encode(),
+    "odd reason": json.dumps((("rejected", {"not": "a reason"}), stats)).encode(),
+    "odd kind": json.dumps((("exploded", None), stats)).encode(),
+    "bad stats": json.dumps((("rejected", "no"), {"seconds": "x"})).encode(),
+    "infinite size": json.dumps((("ok", {**ok, "size": [float("inf"), 1]}), stats)).encode(),
+    "deep nesting": b"[" * 200_000 + b"]" * 200_000,
+}
+if mode == "short file":
+    os.ftruncate(int(args[1]), 100)  # fewer bytes in the shared file than the reply announces
+if mode == "huge header":
+    os.write(wfd, HEADER.pack(2**62))
+    time.sleep(30)
+body = bodies.get(mode, json.dumps((("rejected", "x" * 400), stats)).encode())
+if mode in ("killed mid-reply", "crashed mid-reply", "exits mid-reply", "stalls mid-reply"):
+    os.write(wfd, HEADER.pack(len(body)) + body[:7])
+    if mode == "stalls mid-reply":
+        time.sleep(30)
+    if mode == "exits mid-reply":
+        os._exit(3)
+    os.kill(os.getpid(), signal.SIGKILL if mode == "killed mid-reply" else signal.SIGSEGV)
+os.write(wfd, HEADER.pack(len(body)) + body)
+time.sleep(30)
+"""
+
+
+def _misbehaving(tmp_path, mode: str, seconds: float = 5.0) -> BudgetedDecoder:
+    """A decoder whose first worker answers its first job as `mode` says; the workers after it are real."""
+    import shlex
+    import sys
+
+    script = tmp_path / "fake_worker.py"
+    script.write_text(_FAKE_WORKER)
+    python = tmp_path / "python"
+    python.write_text(
+        f"#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(script))} "
+        f'{shlex.quote(mode)} {shlex.quote(str(tmp_path / "used"))} "$@"\n'
+    )
+    python.chmod(0o755)
+    return BudgetedDecoder(DecodeLimits(memory_bytes=200 * MiB, seconds=seconds), python=str(python)).start()
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "not json",
+        "wrong shape",
+        "wrong size",
+        "huge picture",
+        "short file",
+        "odd reason",
+        "odd kind",
+        "bad stats",
+        "infinite size",
+        "deep nesting",
+        "huge header",
+    ],
+)
+def test_a_reply_that_does_not_add_up_is_a_rejection_and_the_worker_is_replaced(tmp_path, mode):
+    from spotter.preprocess import InputContract
+
+    contract = InputContract(size=(40, 30))
+    worker = _misbehaving(tmp_path, mode)
+    try:
+        started = time.monotonic()
+        with pytest.raises(RejectedImage, match="sent back a reply that does not add up; it was replaced"):
+            worker.decode(images.jpeg(), contract.size, fit=contract)
+        assert time.monotonic() - started < 2.0  # not left to the time limit
+        assert worker.decode(images.jpeg(), contract.size, fit=contract).image.size == (40, 30)
+        assert worker.starts == 2
+    finally:
+        worker.close()
+
+
+@pytest.mark.parametrize(
+    "mode, expected, says",
+    [
+        ("killed mid-reply", "DecoderLost", "killed from outside"),
+        ("crashed mid-reply", "RejectedImage", r"crashed on this file \(signal 11 \(SIGSEGV\)\)"),
+        ("exits mid-reply", "RejectedImage", r"crashed on this file \(exit 3\)"),
+        ("stalls mid-reply", "RejectedImage", r"longer than the 0.5 s time limit"),
+    ],
+)
+def test_a_worker_that_dies_or_stalls_mid_reply_is_replaced(tmp_path, mode, expected, says):
+    from spotter.errors import DecoderLost
+
+    worker = _misbehaving(tmp_path, mode, seconds=0.5)
+    try:
+        with pytest.raises(DecoderLost if expected == "DecoderLost" else RejectedImage, match=says):
+            worker.decode(images.jpeg())
+        assert worker.decode(images.jpeg()).image.mode == "RGB"
+        assert worker.starts == 2
+    finally:
+        worker.close()

@@ -35,6 +35,7 @@ from spotter.imaging import DecodeLimits
 from spotter.names import stored_names
 from spotter.pipeline import ClassifyService, Outcome, classify_messages
 from spotter.ports import ObjectHead
+from spotter.preprocess import InputContract
 from spotter.query import PredictionQuery, QueryError
 from spotter.records import STATUS_OK, STATUS_REFUSED, STATUS_REJECTED, PredictionRecord, object_id_for
 from spotter.responses import csv_pages, json_page
@@ -62,6 +63,7 @@ class FakeClassifier:
     input_size: tuple[int, int] = (32, 32)
     card: FakeCard = field(default_factory=FakeCard)
     calls: int = 0
+    contract: InputContract | None = None  # the real classifier's fit; None: pictures come as decoded
 
     @property
     def model_id(self) -> str:

@@ -5,7 +5,11 @@ The worker (`python -m spotter.budget`) is started once and reused across images
 interpreter (not a fork of a process that may run threads), holds only Pillow and numpy, and
 talks over two pipes (Lambda has no /dev/shm, so no multiprocessing queues) that carry only
 small headers: the image bytes and the decoded pixels pass through a shared memory file (memfd),
-one copy each way, not through the pipe in 64 KB pieces with a context switch for each. When an image
+one copy each way, not through the pipe in 64 KB pieces with a context switch for each. Given the
+model's input contract (`fit`), the worker also fits the picture to the model's input size, so
+that only the model's input (224x224x3 = 150 KB) comes back rather than the decoded picture
+(1.3 MB for a 3072x2304 JPEG drafted to 768x576): copying that back cost more than the
+fit itself (`make bench BENCH_ARGS="--only latency"` shows both side by side). When an image
 overruns the time limit, the worker is killed and the next image gets a new one; when it runs
 out of its memory cap, the allocation fails inside the worker (`MemoryError`), the image is
 rejected and the worker is replaced. A decoder crash (a signal) is a rejection too. Whatever an
@@ -33,18 +37,26 @@ from PIL import Image
 from .errors import DecoderLost, RejectedImage
 from .exif import FieldMetadata
 from .imaging import DecodedImage, DecodeLimits, decode_image
+from .preprocess import InputContract
 
 _HEADER = struct.Struct(">Q")
 MiB = 1024 * 1024
 
 
+def _statuses() -> dict[str, int]:
+    """/proc/self/status's VmSize, VmRSS and VmHWM in bytes, from one read (0 where missing)."""
+    found = dict.fromkeys(("VmSize", "VmRSS", "VmHWM"), 0)
+    with open("/proc/self/status", "rb") as status:
+        for line in status.read().splitlines():
+            name, _, value = line.partition(b":")
+            if name.decode() in found:
+                found[name.decode()] = int(value.split()[0]) * 1024
+    return found
+
+
 def _status(field: str) -> int:
-    """A /proc/self/status value in bytes (VmSize, VmRSS, VmHWM...)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """A /proc/self/status value in bytes (VmSize, VmRSS, VmHWM)."""
+    return _statuses()[field]
 
 
 def _reset_peak() -> None:
@@ -134,7 +146,7 @@ def worker_main() -> int:
         except MemoryError:
             _write_all(
                 wfd,
-                *_framed(
+                _framed(
                     (
                         ("memory", None),
                         {
@@ -152,11 +164,18 @@ def worker_main() -> int:
         _reset_peak()
         start_rss = _status("VmRSS")
         started = time.perf_counter()
+        timings: dict[str, float] = {}  # ms: decode, fit, out (the pixels into the shared file)
         try:
             decoded = decode_image(data, tuple(job["target_size"]), DecodeLimits(**job["limits"]), job["use_draft"])
             del data
+            timings["decode"] = (time.perf_counter() - started) * 1000.0
+            if job.get("fit") is not None:
+                decoded = _fitted(decoded, _contract(job["fit"]))
+                timings["fit"] = decoded.fit_ms or 0.0
+            written = time.perf_counter()
             pixels = decoded.image.tobytes()
             _pwrite_all(shared, pixels)
+            timings["out"] = (time.perf_counter() - written) * 1000.0
             # the pixels travel through the shared file; the header says how to read them back
             reply: tuple[str, dict[str, Any] | str | None] = ("ok", _described(decoded, len(pixels)))
             del pixels
@@ -167,27 +186,60 @@ def worker_main() -> int:
         except Exception as exc:  # decode_image turns decoder errors into RejectedImage; anything else
             reply = ("rejected", f"the decoder failed: {type(exc).__name__}: {exc}"[:500])
         data = b""  # the image's bytes are not held while the reply is written
-        stats = {
-            "seconds": time.perf_counter() - started,
-            "peak": _status("VmHWM"),
-            "rss": _status("VmRSS"),
-            "size": _status("VmSize"),
+        seconds = time.perf_counter() - started
+        now = _statuses()
+        stats: dict[str, Any] = {
+            "seconds": seconds,
+            "peak": now["VmHWM"],
+            "rss": now["VmRSS"],
+            "size": now["VmSize"],
             "baseline": baseline,
             "start_rss": start_rss,
+            "ms": timings,
         }
         try:
-            _write_all(wfd, *_framed((reply, stats)))
+            _write_all(wfd, _framed((reply, stats)))
         except MemoryError:
-            _write_all(wfd, *_framed((("memory", None), stats)))
+            _write_all(wfd, _framed((("memory", None), stats)))
         if reply[0] == "memory":
             return 0  # an allocation failed somewhere: leave it to a fresh process
 
 
-def _framed(message: object) -> tuple[bytes, bytes]:
-    # JSON, never pickle: the worker runs decoders on hostile files, and a decoder it cannot trust
-    # must not be able to make the caller run code by what it sends back
+def _framed(message: object) -> bytes:
+    """A length header and `message` as JSON, in one piece: one write, so the reader wakes once.
+    JSON, never pickle: the worker runs decoders on hostile files, and a decoder it cannot trust
+    must not be able to make the caller run code by what it sends back."""
     body = json.dumps(message).encode()
-    return _HEADER.pack(len(body)), body
+    return _HEADER.pack(len(body)) + body
+
+
+def _contract(spec: dict[str, Any]) -> InputContract:
+    """The model's input contract from a job (`_job_contract`'s JSON)."""
+    return InputContract(
+        size=(int(spec["size"][0]), int(spec["size"][1])),
+        resize=str(spec["resize"]),
+        filter=str(spec["filter"]),
+        reducing_gap=None if spec["reducing_gap"] is None else float(spec["reducing_gap"]),
+        pad_colour=(int(spec["pad_colour"][0]), int(spec["pad_colour"][1]), int(spec["pad_colour"][2])),
+    )
+
+
+def _job_contract(contract: InputContract) -> dict[str, Any]:
+    return {
+        "size": list(contract.size),
+        "resize": contract.resize,
+        "filter": contract.filter,
+        "reducing_gap": contract.reducing_gap,
+        "pad_colour": list(contract.pad_colour),
+    }
+
+
+def _fitted(decoded: DecodedImage, contract: InputContract) -> DecodedImage:
+    """`decoded` with its picture fitted to the model's input (`contract.apply`, what the classifier
+    would do next): the classifier's own `apply` on it is then a copy (same size, whole box)."""
+    started = time.perf_counter()
+    image = contract.apply(decoded.image)
+    return replace(decoded, image=image, fit_ms=(time.perf_counter() - started) * 1000.0)
 
 
 def _described(decoded: DecodedImage, length: int) -> dict[str, Any]:
@@ -202,13 +254,46 @@ def _described(decoded: DecodedImage, length: int) -> dict[str, Any]:
         "frames": decoded.frames,
         "field": asdict(decoded.field),
         "decode_ms": decoded.decode_ms,
+        "fit_ms": decoded.fit_ms,
     }
 
 
-def _rebuilt(described: dict[str, Any], pixels: bytes) -> DecodedImage:
+MAX_REPLY_BYTES = 1 * MiB  # a reply is a few hundred bytes (a reason is cut to 500 characters, EXIF text to 200)
+_GARBLED = "the decode worker sent back a reply that does not add up; it was replaced"
+_STATS = ("seconds", "peak", "rss", "size", "baseline", "start_rss")
+
+
+def _parsed(body: bytes, fit: InputContract | None, max_pixels: int) -> tuple[str, Any, dict[str, Any]]:
+    """A reply's (kind, value, stats), checked before anything is read from the shared file: a
+    decoder that went wrong (or was taken over by its input) cannot make this process read more
+    than the picture it was asked for; what does not add up raises (ValueError, KeyError, TypeError,
+    OverflowError, RecursionError: the caller turns each into a rejection)."""
+    (kind, value), stats = json.loads(body)
+    if not isinstance(stats, dict) or not all(isinstance(stats[k], (int, float)) for k in _STATS):
+        raise ValueError("stats")
+    if not isinstance(stats.setdefault("ms", {}), dict):
+        raise ValueError("stats")
+    if kind == "ok":
+        width, height = (int(n) for n in value["size"])
+        most = fit.size[0] * fit.size[1] if fit is not None else max_pixels
+        if not (width > 0 and height > 0 and width * height <= most and value["length"] == 3 * width * height):
+            raise ValueError("size")
+    elif not (kind == "rejected" and isinstance(value, str)) and kind != "memory":
+        raise ValueError("kind")
+    return kind, value, stats
+
+
+def _rebuilt(described: dict[str, Any], pixels: bytes, fit: InputContract | None = None) -> DecodedImage:
     size = described["size"]
-    if described["mode"] != "RGB" or len(size) != 2 or len(pixels) != 3 * size[0] * size[1]:
-        raise RejectedImage("the decode worker sent back a picture that does not add up; it was replaced")
+    fit_ms = described.get("fit_ms")
+    if (
+        described["mode"] != "RGB"
+        or len(size) != 2
+        or len(pixels) != 3 * size[0] * size[1]
+        or (fit is not None and (tuple(size) != fit.size or fit_ms is None))
+        or (fit is None and fit_ms is not None)
+    ):
+        raise RejectedImage(_GARBLED)
     return DecodedImage(
         image=Image.frombytes("RGB", (size[0], size[1]), pixels),
         width=int(described["width"]),
@@ -217,6 +302,7 @@ def _rebuilt(described: dict[str, Any], pixels: bytes) -> DecodedImage:
         frames=int(described["frames"]),
         field=FieldMetadata(**described["field"]),
         decode_ms=float(described["decode_ms"]),
+        fit_ms=None if fit_ms is None else float(fit_ms),
     )
 
 
@@ -350,8 +436,11 @@ class BudgetedDecoder:
         target_size: tuple[int, int] = (224, 224),
         use_draft: bool = True,
         seconds: float | None = None,
+        fit: InputContract | None = None,
     ) -> DecodedImage:
-        """`seconds` may lower the time limit (the invocation's remaining time)."""
+        """`seconds` may lower the time limit (the invocation's remaining time). With `fit` (the
+        model's input contract), the worker fits the picture to the model's input too (inside the
+        same limits) and only that comes back: the result's `fit_ms` says how long the fit took."""
         limit_s = (
             min(x for x in (self.limits.seconds, seconds) if x is not None)
             if (self.limits.seconds or seconds)
@@ -370,13 +459,21 @@ class BudgetedDecoder:
                     "target_size": list(target_size),
                     "limits": asdict(self.limits),
                     "use_draft": use_draft,
+                    "fit": None if fit is None else _job_contract(fit),
                 }
             ).encode()
+            began = time.perf_counter()
             try:
                 _pwrite_all(shared, data)
-                _write_all(_pipe(process.stdin).fileno(), _HEADER.pack(len(job)), job)
+                # timed before the write: once it wakes the worker, this process may wait for a core
+                sent = time.perf_counter()
+                _write_all(_pipe(process.stdin).fileno(), _HEADER.pack(len(job)) + job)
                 header = self._read_reply(process, deadline)
-                body = None if header is None else self._read_reply(process, deadline, _HEADER.unpack(header)[0])
+                length = None if header is None else _HEADER.unpack(header)[0]
+                if length is not None and length > MAX_REPLY_BYTES:
+                    self._discard()
+                    raise RejectedImage(_GARBLED)
+                body = None if length is None else self._read_reply(process, deadline, length)
             except (EOFError, BrokenPipeError, OSError):
                 return self._crashed(process)
             if body is None:
@@ -386,22 +483,21 @@ class BudgetedDecoder:
                     f"decoding took longer than the {limit_s:g} s time limit (stopped after "
                     f"{elapsed:.1f} s; the picture may be built to be slow to decode)"
                 )
-            (kind, value), stats = json.loads(body)
+            replied = time.perf_counter()
+            try:
+                kind, value, stats = _parsed(body, fit, self.limits.max_pixels)
+                decoded = None if kind != "ok" else _rebuilt(value, _pread_all(shared, int(value["length"])), fit)
+            except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError, EOFError, RejectedImage):
+                self._discard()  # a worker that says what it cannot mean is not trusted with the next image
+                raise RejectedImage(_GARBLED) from None
+            stats["ms"] = {
+                **stats["ms"],
+                "in": (sent - began) * 1000.0,
+                "back": (time.perf_counter() - replied) * 1000.0,
+                "total": (time.perf_counter() - began) * 1000.0,
+            }
             self.last_stats = stats
-            length = int(value["length"]) if kind == "ok" else 0
-            decoded: DecodedImage | None = None  # set when kind is "ok"
-            if kind == "ok":
-                try:
-                    decoded = _rebuilt(value, _pread_all(shared, length))
-                except (KeyError, TypeError, ValueError, EOFError):
-                    self._discard()
-                    raise RejectedImage(
-                        "the decode worker sent back a reply that does not add up; it was replaced"
-                    ) from None
-                except RejectedImage:
-                    self._discard()
-                    raise
-            if max(len(data), length) > SHRINK_BUFFER_BYTES:
+            if max(len(data), 0 if decoded is None else int(value["length"])) > SHRINK_BUFFER_BYTES:
                 os.ftruncate(shared, 0)
             if (
                 kind == "memory"

@@ -62,13 +62,16 @@ class DecodeLimits:
 
 @dataclass(frozen=True)
 class DecodedImage:
-    image: Image.Image  # RGB, possibly reduced but never below 2x the target size
+    image: Image.Image  # RGB, possibly reduced but never below 2x the target size (unless fitted, below)
     width: int  # of the original, after EXIF orientation
     height: int
     format: str
     frames: int
     field: FieldMetadata
     decode_ms: float
+    # set when the decode worker also fitted `image` to the model's input (spotter.preprocess): the
+    # fit's ms; `image` is then the model's input picture, which the classifier's own fit only copies
+    fit_ms: float | None = None
 
 
 def _mb(n: int) -> str:

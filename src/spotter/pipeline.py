@@ -81,7 +81,8 @@ class ClassifyService:
             seconds = self.deadline - time.monotonic() - self.finish_s
             if seconds < min(0.5, self.limits.seconds or 0.5):
                 raise OutOfTime(f"{seconds + self.finish_s:.1f} s left in this invocation: too little to decode")
-        return self.decoder.decode(data, self.classifier.input_size, seconds=seconds)
+        # the worker fits the picture to the model's input too: 150 KB comes back, not the decoded picture
+        return self.decoder.decode(data, self.classifier.input_size, seconds=seconds, fit=self.classifier.contract)
 
     def warm_up(self) -> None:
         """One inference on a blank picture: the interpreter's first run (kernels chosen, buffers
@@ -209,7 +210,7 @@ class ClassifyService:
                 record.label, record.score = prediction.label, prediction.score
                 record.top = [{"label": label, "score": score} for label, score in prediction.top]
                 record.decision, record.decision_rule = prediction.decision, prediction.decision_rule
-                record.preprocess_ms = round(prediction.preprocess_ms, 2)
+                record.preprocess_ms = round(prediction.preprocess_ms + (decoded.fit_ms or 0.0), 2)
                 record.inference_ms = round(prediction.inference_ms, 2)
         record.classified_at = self.clock()
         return work

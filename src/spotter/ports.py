@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # only for annotations: query.py is domain too, but keep this
 
     from .classifier import Prediction
     from .imaging import DecodedImage
+    from .preprocess import InputContract
     from .query import PredictionQuery
 
 
@@ -98,6 +99,11 @@ class ImageClassifier(Protocol):
     @property
     def card(self) -> ModelIdentity: ...
 
+    @property
+    def contract(self) -> InputContract | None:
+        """How a decoded picture becomes the model's input picture (None: the classifier's own affair).
+        The decode worker applies it, so `classify` may be given a picture already at `input_size`."""
+
     def classify(self, image: Image.Image, top_k: int = 3) -> Prediction: ...
 
 
@@ -110,6 +116,7 @@ class Decoder(Protocol):
         target_size: tuple[int, int] = (224, 224),
         use_draft: bool = True,
         seconds: float | None = None,
+        fit: InputContract | None = None,
     ) -> DecodedImage: ...
 
     def start(self, wait: bool = True) -> object: ...  # BudgetedDecoder returns itself
