@@ -183,12 +183,14 @@ def test_spotter_sync_skips_what_aws_s3_sync_already_uploaded_in_parts(spotter_u
 def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(spotter_up, tmp_path):
     e = spotter_up["endpoints"]
     photo = images.jpeg(images.GREEN, size=(16, 16))
-    for i in range(400):
+    total = 1500  # ~10 s of uploading here: room for the interrupt to land mid-run on a loaded machine
+    for i in range(total):
         (tmp_path / f"IMG_{i:04d}.jpg").write_bytes(photo)
     s3 = _s3(e)
 
     def count():
-        return s3.list_objects_v2(Bucket=e["bucket"], Prefix="drones/swift/").get("KeyCount", 0)
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=e["bucket"], Prefix="drones/swift/")
+        return sum(page.get("KeyCount", 0) for page in pages)
 
     command = [
         sys.executable,
@@ -211,10 +213,10 @@ def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(spotter
     assert process.returncode == 130 and "interrupted:" in stderr, stderr
     assert time.monotonic() - interrupted_at < 10
     uploaded = count()
-    assert 5 <= uploaded < 400
+    assert 5 <= uploaded < total
     rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, env=clean_env())
-    assert rerun.returncode == 0 and f"uploaded {400 - uploaded}, skipped {uploaded} unchanged" in rerun.stderr
-    assert count() == 400
+    assert rerun.returncode == 0 and f"uploaded {total - uploaded}, skipped {uploaded} unchanged" in rerun.stderr
+    assert count() == total
 
 
 def test_spotter_sync_usage_errors_exit_two(tmp_path):
