@@ -141,8 +141,10 @@ def worker_main() -> int:
         except EOFError:
             return 0
         job = json.loads(_read_exact(rfd, _HEADER.unpack(header)[0]))
+        reading = time.perf_counter()
         try:
             data = _pread_all(shared, job["size"])
+            read_ms = (time.perf_counter() - reading) * 1000.0
         except MemoryError:
             _write_all(
                 wfd,
@@ -164,7 +166,8 @@ def worker_main() -> int:
         _reset_peak()
         start_rss = _status("VmRSS")
         started = time.perf_counter()
-        timings: dict[str, float] = {}  # ms: decode, fit, out (the pixels into the shared file)
+        # ms: read (the bytes from the shared file), decode, fit, out (the pixels into the shared file)
+        timings = {"read": read_ms}
         try:
             decoded = decode_image(data, tuple(job["target_size"]), DecodeLimits(**job["limits"]), job["use_draft"])
             del data
