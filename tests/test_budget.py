@@ -288,6 +288,18 @@ def test_the_worker_fits_the_picture_exactly_as_the_classifier_would(decoder, da
     assert decoder.decode(data, contract.size).fit_ms is None  # no contract: the decoded picture
 
 
+def test_the_fit_runs_inside_the_budget(decoder):
+    """A card that pads a thin picture to a square asks for a canvas of its long side squared: in the
+    worker that is an allocation over the cap, a rejection, not the caller's memory."""
+    from spotter.preprocess import InputContract
+
+    thin = images.encode(Image.new("RGB", (40, 9000), (200, 10, 10)), "PNG")  # pads to 9000x9000: 324 MB
+    starts = decoder.starts
+    with pytest.raises(RejectedImage, match="200 MB decode memory limit"):
+        decoder.decode(thin, (32, 32), fit=InputContract(size=(32, 32), resize="pad"))
+    assert decoder.decode(images.jpeg()).image.mode == "RGB" and decoder.starts == starts + 1
+
+
 def test_the_classify_service_gets_the_same_prediction_through_the_worker(int8_model):
     from fakes import FakeObjects, FakePredictions
 
