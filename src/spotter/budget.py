@@ -43,14 +43,19 @@ _HEADER = struct.Struct(">Q")
 MiB = 1024 * 1024
 
 
-def _statuses() -> dict[str, int]:
-    """/proc/self/status's VmSize, VmRSS and VmHWM in bytes, from one read (0 where missing)."""
+def _statuses(fd: int | None = None) -> dict[str, int]:
+    """/proc/self/status's VmSize, VmRSS and VmHWM in bytes, from one read (0 where missing); `fd`:
+    the file kept open (a read from offset 0 makes it afresh), else it is opened for this read."""
+    if fd is None:
+        with open("/proc/self/status", "rb") as status:
+            text = status.read()
+    else:
+        text = os.pread(fd, 1 << 16, 0)
     found = dict.fromkeys(("VmSize", "VmRSS", "VmHWM"), 0)
-    with open("/proc/self/status", "rb") as status:
-        for line in status.read().splitlines():
-            name, _, value = line.partition(b":")
-            if name.decode() in found:
-                found[name.decode()] = int(value.split()[0]) * 1024
+    for line in text.splitlines():
+        name, _, value = line.partition(b":")
+        if name.decode() in found:
+            found[name.decode()] = int(value.split()[0]) * 1024
     return found
 
 
@@ -59,13 +64,24 @@ def _status(field: str) -> int:
     return _statuses()[field]
 
 
-def _reset_peak() -> None:
-    """Start VmHWM afresh, so each image's peak is its own (Linux >= 4.0; harmless where refused)."""
+def _reset_peak(fd: int | None = None) -> None:
+    """Start VmHWM afresh, so each image's peak is its own (Linux >= 4.0; harmless where refused).
+    `fd`: /proc/self/clear_refs kept open for writing."""
     try:
+        if fd is not None:
+            os.write(fd, b"5")
+            return
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")
     except OSError:
         pass
+
+
+def _open_or_none(path: str, flags: int) -> int | None:
+    try:
+        return os.open(path, flags | os.O_CLOEXEC)
+    except OSError:
+        return None
 
 
 def _read_exact(fd: int, size: int) -> bytes:
@@ -134,8 +150,14 @@ def worker_main() -> int:
     if memory:
         cap = baseline + memory
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    status = _open_or_none("/proc/self/status", os.O_RDONLY)
+    clear_refs = _open_or_none("/proc/self/clear_refs", os.O_WRONLY)
     _write_all(wfd, _HEADER.pack(baseline))  # ready
     while True:
+        # the next image's bookkeeping, done while waiting for it rather than once it has come: its
+        # peak counts from here (its bytes, read below, are in memory while it decodes in any case)
+        _reset_peak(clear_refs)
+        start_rss = _statuses(status)["VmRSS"]
         try:
             header = _read_exact(rfd, _HEADER.size)
         except EOFError:
@@ -163,8 +185,6 @@ def worker_main() -> int:
                 ),
             )
             return 0
-        _reset_peak()
-        start_rss = _status("VmRSS")
         started = time.perf_counter()
         # ms: read (the bytes from the shared file), decode, fit, out (the pixels into the shared file)
         timings = {"read": read_ms}
@@ -190,7 +210,7 @@ def worker_main() -> int:
             reply = ("rejected", f"the decoder failed: {type(exc).__name__}: {exc}"[:500])
         data = b""  # the image's bytes are not held while the reply is written
         seconds = time.perf_counter() - started
-        now = _statuses()
+        now = _statuses(status)
         stats: dict[str, Any] = {
             "seconds": seconds,
             "peak": now["VmHWM"],
@@ -206,6 +226,7 @@ def worker_main() -> int:
             _write_all(wfd, _framed((("memory", None), stats)))
         if reply[0] == "memory":
             return 0  # an allocation failed somewhere: leave it to a fresh process
+        decoded = reply = None  # type: ignore[assignment]  # nothing of this image is held while waiting
 
 
 def _framed(message: object) -> bytes:
