@@ -453,3 +453,99 @@ def test_a_worker_that_dies_or_stalls_mid_reply_is_replaced(tmp_path, mode, expe
         assert worker.starts == 2
     finally:
         worker.close()
+
+
+# ---- the worker maps the caller's bytes instead of copying them: decoding them is the same ---------
+
+
+def _outcome(data, limits: DecodeLimits):
+    """What decode_image makes of `data`: the reason, or the picture and what is said about it."""
+    try:
+        decoded = decode_image(data, (32, 32), limits)
+    except RejectedImage as rejection:
+        return ("rejected", rejection.reason)
+    image = decoded.image
+    return ("ok", image.size, image.tobytes(), decoded.width, decoded.height, decoded.format, decoded.frames)
+
+
+_COMPARED = DecodeLimits(memory_bytes=200 * MiB)
+
+
+def _both_ways(data: bytes, limits: DecodeLimits = _COMPARED) -> None:
+    import mmap
+    import os
+
+    fd = os.memfd_create("spotter-test", 0)
+    try:
+        os.write(fd, data)
+        mapped = mmap.mmap(fd, len(data), prot=mmap.PROT_READ) if data else b""
+        try:
+            assert _outcome(mapped, limits) == _outcome(data, limits)
+        finally:
+            if isinstance(mapped, mmap.mmap):
+                mapped.close()  # would raise BufferError if decode_image had kept a view of it
+    finally:
+        os.close(fd)
+
+
+def test_mapped_bytes_decode_as_bytes_do_for_every_hostile_kind():
+    for case in hostile.catalogue():
+        _both_ways(case.data)
+    for data, _name, _reason in images.bad_and_odd_files().values():
+        _both_ways(data)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(
+    sample=st.sampled_from(sorted(hostile._valid_samples().items())),
+    cut=st.integers(0, 100),
+    garbage=st.binary(max_size=64),
+    at=st.integers(0, 100),
+)
+def test_mapped_bytes_decode_as_bytes_do_when_damaged(sample, cut, garbage, at):
+    data = sample[1][: max(1, len(sample[1]) * cut // 100)]
+    where = len(data) * at // 100
+    _both_ways(data[:where] + garbage + data[where + len(garbage) :])
+
+
+def test_mapped_file_reads_and_seeks_as_bytesio_does():
+    import io
+    import mmap
+    import os
+
+    from spotter.imaging import _file
+
+    data = bytes(range(256)) * 40 + b"line one\nline two\n"
+    fd = os.memfd_create("spotter-test", 0)
+    os.write(fd, data)
+    mapped = mmap.mmap(fd, len(data), prot=mmap.PROT_READ)
+    ours, theirs = _file(mapped), io.BytesIO(data)
+    steps: list[tuple[str, *tuple[int, ...]]] = [
+        ("read", 10),
+        ("seek", 5000, 0),
+        ("read", 100),
+        ("seek", -20, 1),
+        ("tell",),
+        ("seek", -10, 2),
+        ("readline",),
+        ("read", -1),
+        ("read", 5),
+        ("seek", 10**6, 0),  # past the end: allowed, and nothing to read there
+        ("read", 5),
+        ("tell",),
+        ("seek", -(10**7), 1),  # before the start, relatively: clamped to 0
+        ("tell",),
+        ("read",),
+    ]
+    for name, *args in steps:
+        assert getattr(ours, name)(*args) == getattr(theirs, name)(*args), (name, args)
+    for bad in ((-1, 0), (0, 3)):
+        with pytest.raises(ValueError):
+            theirs.seek(*bad)
+        with pytest.raises(ValueError):
+            ours.seek(*bad)
+    with pytest.raises(OSError):  # no file descriptor (libtiff then reads from Python, as with BytesIO)
+        ours.fileno()
+    ours.close()
+    mapped.close()  # no view of the mapping is left
+    os.close(fd)

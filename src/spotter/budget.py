@@ -5,11 +5,13 @@ The worker (`python -m spotter.budget`) is started once and reused across images
 interpreter (not a fork of a process that may run threads), holds only Pillow and numpy, and
 talks over two pipes (Lambda has no /dev/shm, so no multiprocessing queues) that carry only
 small headers: the image bytes and the decoded pixels pass through a shared memory file (memfd),
-one copy each way, not through the pipe in 64 KB pieces with a context switch for each. Given the
-model's input contract (`fit`), the worker also fits the picture to the model's input size, so
-that only the model's input (224x224x3 = 150 KB) comes back rather than the decoded picture
-(1.3 MB for a 3072x2304 JPEG drafted to 768x576): copying that back cost more than the
-fit itself (`make bench BENCH_ARGS="--only latency"` shows both side by side). When an image
+not through the pipe in 64 KB pieces with a context switch for each. The caller writes the bytes
+there once and the worker maps them (decode_image reads them in place; a 25 MB PNG copied out
+again cost 10-17 ms of fresh pages). Given the model's input contract (`fit`), the worker also fits
+the picture to the model's input size, so that only the model's input (224x224x3 = 150 KB) comes
+back rather than the decoded picture (1.3 MB for a 3072x2304 JPEG drafted to 768x576): copying
+that back cost more than the fit itself (`make bench BENCH_ARGS="--only latency"` shows both side
+by side). When an image
 overruns the time limit, the worker is killed and the next image gets a new one; when it runs
 out of its memory cap, the allocation fails inside the worker (`MemoryError`), the image is
 rejected and the worker is replaced. A decoder crash (a signal) is a rejection too. Whatever an
@@ -19,7 +21,9 @@ image does, the caller's process keeps its own memory and gets an answer within 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import mmap
 import os
 import resource
 import select
@@ -106,6 +110,28 @@ def _pread_all(fd: int, size: int) -> bytes:
     return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
 
+def _mapped(fd: int, size: int) -> mmap.mmap | bytes:
+    """The first `size` bytes of the shared file, mapped (read-only, its pages mapped at once) rather
+    than copied: decode_image reads them where the caller wrote them. Counts against RLIMIT_AS as a
+    copy would; MemoryError when that leaves no room."""
+    if size == 0:
+        return b""
+    if os.fstat(fd).st_size < size:
+        raise EOFError("the shared buffer is shorter than announced")
+    try:
+        return mmap.mmap(fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0), prot=mmap.PROT_READ)
+    except OSError as error:
+        if error.errno == errno.ENOMEM:
+            raise MemoryError from error
+        raise
+
+
+def _unmapped(data: mmap.mmap | bytes) -> None:
+    if isinstance(data, mmap.mmap):
+        with contextlib.suppress(BufferError):  # still referenced somewhere: unmapped when that goes
+            data.close()
+
+
 def _pwrite_all(fd: int, data: bytes | memoryview) -> None:
     view, offset = memoryview(data), 0
     while offset < len(view):
@@ -165,7 +191,7 @@ def worker_main() -> int:
         job = json.loads(_read_exact(rfd, _HEADER.unpack(header)[0]))
         reading = time.perf_counter()
         try:
-            data = _pread_all(shared, job["size"])
+            data = _mapped(shared, job["size"])
             read_ms = (time.perf_counter() - reading) * 1000.0
         except MemoryError:
             _write_all(
@@ -189,7 +215,10 @@ def worker_main() -> int:
         # ms: read (the bytes from the shared file), decode, fit, out (the pixels into the shared file)
         timings = {"read": read_ms}
         try:
-            decoded = decode_image(data, tuple(job["target_size"]), DecodeLimits(**job["limits"]), job["use_draft"])
+            try:
+                decoded = decode_image(data, tuple(job["target_size"]), DecodeLimits(**job["limits"]), job["use_draft"])
+            finally:
+                _unmapped(data)
             del data
             timings["decode"] = (time.perf_counter() - started) * 1000.0
             if job.get("fit") is not None:

@@ -10,12 +10,14 @@ with a precise reason; the worker's limits bound everything else.
 from __future__ import annotations
 
 import io
+import mmap
 import re
 import struct
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -23,6 +25,10 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from .errors import RejectedImage
 from .exif import FieldMetadata, read_field_metadata
 from .limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES, MiB
+
+# An upload's bytes: in memory, or mapped from a file (the decode worker maps the shared file the
+# caller wrote them to, rather than copying them out of it). Every reader below takes either.
+ImageData = bytes | mmap.mmap
 
 SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP"}
 _TRANSPARENT_MODES = {"LA", "La", "RGBA", "RGBa", "PA"}
@@ -78,7 +84,7 @@ def _mb(n: int) -> str:
     return f"{n / MiB:.1f} MB"
 
 
-def _describe_unknown(data: bytes) -> str:
+def _describe_unknown(data: ImageData) -> str:
     head = data[:512].lstrip()
     if head[:4] == b"<svg" or (head[:5] == b"<?xml" and b"<svg" in data[:4096]):
         return "SVG is a vector format and is not supported: upload a raster image (JPEG, PNG, WebP)"
@@ -127,7 +133,7 @@ class JpegLayout:
     components: tuple[tuple[int, int], ...]  # (horizontal, vertical) sampling of each component
 
 
-def jpeg_layout(data: bytes, stop_after_scans: int) -> JpegLayout | None:
+def jpeg_layout(data: ImageData, stop_after_scans: int) -> JpegLayout | None:
     """Walk the first JPEG's markers (up to its EOI: an MPO's later pictures are not counted):
     its scan count (0xFFDA), whether it is progressive, its frame size and sampling."""
     if data[:2] != b"\xff\xd8":
@@ -172,7 +178,7 @@ def jpeg_layout(data: bytes, stop_after_scans: int) -> JpegLayout | None:
     return JpegLayout(scans, progressive, size[0], size[1], components)
 
 
-def _tiff_reader(data: bytes) -> tuple[str, int, str, int, str] | None:
+def _tiff_reader(data: ImageData) -> tuple[str, int, str, int, str] | None:
     """(byte order, first IFD offset, entry-count format, entry size, offset format); None: not a TIFF."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None or len(data) < 16:
@@ -185,7 +191,7 @@ def _tiff_reader(data: bytes) -> tuple[str, int, str, int, str] | None:
     return None
 
 
-def tiff_page_count(data: bytes, stop_after: int = 1_000_000) -> int:
+def tiff_page_count(data: ImageData, stop_after: int = 1_000_000) -> int:
     """Pages of a TIFF, following the next-IFD chain once (linear; Pillow's `n_frames` is quadratic)."""
     reader = _tiff_reader(data)
     if reader is None:
@@ -216,7 +222,7 @@ _SAMPLE_FORMATS = {
 }
 
 
-def tiff_layout(data: bytes) -> str | None:
+def tiff_layout(data: ImageData) -> str | None:
     """The first page's sample layout, in words ('3 samples of 64-bit floating-point per pixel, ...')."""
     reader = _tiff_reader(data)
     if reader is None:
@@ -250,7 +256,7 @@ def tiff_layout(data: bytes) -> str | None:
     )
 
 
-def gif_frame_count(data: bytes, stop_after: int) -> int:
+def gif_frame_count(data: ImageData, stop_after: int) -> int:
     """Frames of a GIF, by walking its blocks (Pillow's `n_frames` seeks through each frame)."""
     if data[:3] != b"GIF" or len(data) < 13:
         return 0
@@ -276,7 +282,7 @@ def gif_frame_count(data: bytes, stop_after: int) -> int:
     return frames
 
 
-def precheck(data: bytes, limits: DecodeLimits) -> int | None:
+def precheck(data: ImageData, limits: DecodeLimits) -> int | None:
     """Reject the known traps before Pillow sees them; returns the page/frame count when known."""
     if data[:2] == b"\xff\xd8":
         layout = jpeg_layout(data, limits.max_jpeg_scans)
@@ -309,14 +315,85 @@ def precheck(data: bytes, limits: DecodeLimits) -> int | None:
 # ---- opening, the memory estimate, decoding -------------------------------------------------------
 
 
-def _open(data: bytes, limits: DecodeLimits) -> Image.Image:
+class _MappedFile(io.RawIOBase):
+    """A read-only file over mapped bytes that behaves as `io.BytesIO` does for Pillow (a read returns
+    what is there, up to what was asked; seeking past the end is allowed and reads there return
+    nothing; a negative absolute seek is a ValueError; no file descriptor), without first copying
+    the bytes. Unbuffered: each read copies its own bytes out, once. `close` lets go of the mapping."""
+
+    def __init__(self, data: mmap.mmap) -> None:
+        super().__init__()
+        self._data: mmap.mmap | None = data
+        self._view = memoryview(data)
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        self._checkClosed()
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        self._checkClosed()
+        if whence == io.SEEK_SET:
+            if offset < 0:
+                raise ValueError(f"negative seek value {offset}")
+            self._at = offset
+        elif whence == io.SEEK_CUR:
+            self._at = max(0, self._at + offset)
+        elif whence == io.SEEK_END:
+            self._at = max(0, len(self._view) + offset)
+        else:
+            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+        return self._at
+
+    def _take(self, end: int) -> bytes:
+        start, self._at = self._at, max(self._at, min(end, len(self._view)))
+        return bytes(self._view[start : self._at]) if self._at > start else b""
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._checkClosed()
+        return self._take(len(self._view) if size is None or size < 0 else self._at + size)
+
+    def readall(self) -> bytes:
+        return self.read()
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self._checkClosed()
+        assert self._data is not None  # open
+        newline = self._data.find(b"\n", self._at)
+        end = len(self._view) if newline < 0 else newline + 1
+        return self._take(end if size is None or size < 0 else min(end, self._at + size))
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self._view.release()
+        self._data = None
+        super().close()
+
+
+def _file(data: ImageData) -> BinaryIO:
+    """`data` as a file for Pillow: bytes as `io.BytesIO` (which shares them), a mapping as a
+    `_MappedFile` (`io.BytesIO` would copy it)."""
+    return io.BytesIO(data) if isinstance(data, bytes) else cast(BinaryIO, _MappedFile(data))
+
+
+def _open(data: ImageData, source: BinaryIO, limits: DecodeLimits) -> Image.Image:
     # Pillow's own bomb check reads a global (it warns above it, refuses above twice it): keep it in
     # step with `limits`, so the check below, which names the size, is the one that decides.
     Image.MAX_IMAGE_PIXELS = limits.max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(source)
     except Image.DecompressionBombError:
         raise RejectedImage(
             f"declared image size is over the {limits.max_pixels / 1e6:.0f} megapixel limit "
@@ -445,7 +522,7 @@ def reduce_to_rgb(image: Image.Image, factor: int) -> Image.Image:
 
 
 def decode_image(
-    data: bytes,
+    data: ImageData,
     target_size: tuple[int, int] = (224, 224),
     limits: DecodeLimits = DecodeLimits(),
     use_draft: bool = True,
@@ -459,7 +536,24 @@ def decode_image(
     started = time.perf_counter()
     check_size(len(data), limits)
     counted = precheck(data, limits)
-    image = _open(data, limits)
+    source = _file(data)
+    try:
+        return _decode(data, source, started, counted, target_size, limits, use_draft)
+    finally:
+        if not isinstance(data, bytes):
+            source.close()  # lets go of the mapping: nothing decoded reads from it any more
+
+
+def _decode(
+    data: ImageData,
+    source: BinaryIO,
+    started: float,
+    counted: int | None,
+    target_size: tuple[int, int],
+    limits: DecodeLimits,
+    use_draft: bool,
+) -> DecodedImage:
+    image = _open(data, source, limits)
     layout = jpeg_layout(data, limits.max_jpeg_scans) if image.format in ("JPEG", "MPO") else None
     try:
         frames = counted if counted and image.format in ("TIFF", "GIF") else getattr(image, "n_frames", 1)
