@@ -74,19 +74,21 @@ def _once(classifier: Classifier, data: bytes, use_draft: bool, decoder=None, fi
     }
 
 
-def measure(classifier: Classifier, data: bytes, modes: dict[str, dict], runs: int) -> dict[str, dict]:
-    """Each mode `runs` times, taking turns (one of each per round, so a busy moment on a shared
-    machine falls on all of them alike); the first round warms caches and is dropped. Returns per
-    mode the stages' (median, p95), and for a worker mode its breakdown (`BudgetedDecoder.last_stats`)."""
+def measure(classifier: Classifier, data: bytes, modes: dict[str, dict], runs: int, block: int = 5) -> dict[str, dict]:
+    """Each mode `runs` times, in blocks of `block` runs taking turns (so a busy moment on a shared
+    machine falls on all of them alike, while each mode runs back to back as a batch would); the
+    first run of each block warms caches and is dropped. Returns per mode the stages' (median, p95),
+    and for a worker mode its breakdown (`BudgetedDecoder.last_stats`)."""
     samples: dict[str, dict[str, list[float]]] = {label: {} for label in modes}
-    for number in range(runs + 1):
+    for _ in range(-(-runs // block)):
         for label, options in modes.items():
-            stages = _once(classifier, data, **options)
-            if options.get("decoder") is not None:
-                stages |= {f"worker {k}": v for k, v in options["decoder"].last_stats["ms"].items()}
-            if number:
-                for name, value in stages.items():
-                    samples[label].setdefault(name, []).append(value)
+            for number in range(block + 1):
+                stages = _once(classifier, data, **options)
+                if options.get("decoder") is not None:
+                    stages |= {f"worker {k}": v for k, v in options["decoder"].last_stats["ms"].items()}
+                if number:
+                    for name, value in stages.items():
+                        samples[label].setdefault(name, []).append(value)
     return {label: {name: median_p95(values) for name, values in stages.items()} for label, stages in samples.items()}
 
 
@@ -94,7 +96,7 @@ BEFORE = "worker, decoded picture back"  # the protocol before: the decoded pict
 NOW = "worker, model input back"  # the classify function's path
 
 
-def run(model_path, runs: int = 15) -> str:
+def run(model_path, runs: int = 20) -> str:
     from spotter.adapters.wiring import decode_limits
     from spotter.budget import BudgetedDecoder
     from spotter.config import Settings
@@ -149,7 +151,7 @@ def run(model_path, runs: int = 15) -> str:
     return (
         table(["input", "decode mode", "decode ms (med / p95)", "preprocess ms", "inference ms", "end to end ms"], rows)
         + f"\n\nThe decode budget ({settings.decode_memory_mb} MB, {settings.decode_seconds:g} s; a warm worker "
-        f"process), median end to end against the same path inline, same run, modes taking turns:\n- "
+        f"process), median end to end against the same path inline, same run, modes taking turns in blocks of 5:\n- "
         + "\n- ".join(costs)
         + "\n\nWhere a round trip to the worker goes (medians, ms): here, the bytes into the shared file; there, "
         "the bytes read from it, decode_image, the fit to the model's input, the pixels into the shared file; "
