@@ -284,6 +284,11 @@ def gif_frame_count(data: ImageData, stop_after: int) -> int:
 
 def precheck(data: ImageData, limits: DecodeLimits) -> int | None:
     """Reject the known traps before Pillow sees them; returns the page/frame count when known."""
+    return _prechecked(data, limits)[0]
+
+
+def _prechecked(data: ImageData, limits: DecodeLimits) -> tuple[int | None, JpegLayout | None]:
+    """`precheck`'s count, and a JPEG's layout (walked once: decode_image's memory estimate needs it too)."""
     if data[:2] == b"\xff\xd8":
         layout = jpeg_layout(data, limits.max_jpeg_scans)
         if layout and layout.scans > limits.max_jpeg_scans:
@@ -293,14 +298,14 @@ def precheck(data: ImageData, limits: DecodeLimits) -> int | None:
                 f"JPEG has {total:,} scans, over the {limits.max_jpeg_scans:,}-scan limit by "
                 f"{total - limits.max_jpeg_scans:,} (each scan is another pass over the picture)"
             )
-        return None
+        return None, layout
     if data[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         pages = tiff_page_count(data)
         if pages > limits.max_frames:
             raise RejectedImage(
                 f"TIFF has {pages:,} pages, over the {limits.max_frames:,}-page limit by {pages - limits.max_frames:,}"
             )
-        return pages or None
+        return pages or None, None
     if data[:3] == b"GIF":
         frames = gif_frame_count(data, stop_after=100 * limits.max_frames)
         if frames > limits.max_frames:
@@ -308,8 +313,8 @@ def precheck(data: ImageData, limits: DecodeLimits) -> int | None:
                 f"GIF has {frames:,} frames, over the {limits.max_frames:,}-frame limit by "
                 f"{frames - limits.max_frames:,}"
             )
-        return frames or None
-    return None
+        return frames or None, None
+    return None, None
 
 
 # ---- opening, the memory estimate, decoding -------------------------------------------------------
@@ -535,10 +540,10 @@ def decode_image(
     """
     started = time.perf_counter()
     check_size(len(data), limits)
-    counted = precheck(data, limits)
+    counted, layout = _prechecked(data, limits)
     source = _file(data)
     try:
-        return _decode(data, source, started, counted, target_size, limits, use_draft)
+        return _decode(data, source, started, counted, layout, target_size, limits, use_draft)
     finally:
         if not isinstance(data, bytes):
             source.close()  # lets go of the mapping: nothing decoded reads from it any more
@@ -549,12 +554,13 @@ def _decode(
     source: BinaryIO,
     started: float,
     counted: int | None,
+    layout: JpegLayout | None,
     target_size: tuple[int, int],
     limits: DecodeLimits,
     use_draft: bool,
 ) -> DecodedImage:
     image = _open(data, source, limits)
-    layout = jpeg_layout(data, limits.max_jpeg_scans) if image.format in ("JPEG", "MPO") else None
+    layout = layout if image.format in ("JPEG", "MPO") else None
     try:
         frames = counted if counted and image.format in ("TIFF", "GIF") else getattr(image, "n_frames", 1)
         if frames > limits.max_frames:  # a count other formats declare (APNG acTL, WebP, MPO index): never walked
