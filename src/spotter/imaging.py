@@ -328,7 +328,7 @@ class _MappedFile(io.RawIOBase):
 
     def __init__(self, data: mmap.mmap) -> None:
         super().__init__()
-        self._data: mmap.mmap | None = data
+        self._data = data
         self._view = memoryview(data)
         self._at = 0
 
@@ -369,7 +369,6 @@ class _MappedFile(io.RawIOBase):
 
     def readline(self, size: int | None = -1) -> bytes:
         self._checkClosed()
-        assert self._data is not None  # open
         newline = self._data.find(b"\n", self._at)
         end = len(self._view) if newline < 0 else newline + 1
         return self._take(end if size is None or size < 0 else min(end, self._at + size))
@@ -381,7 +380,6 @@ class _MappedFile(io.RawIOBase):
 
     def close(self) -> None:
         self._view.release()
-        self._data = None
         super().close()
 
 
