@@ -11,11 +11,11 @@ again cost 10-17 ms of fresh pages). Given the model's input contract (`fit`), t
 the picture to the model's input size, so that only the model's input (224x224x3 = 150 KB) comes
 back rather than the decoded picture (1.3 MB for a 3072x2304 JPEG drafted to 768x576): copying
 that back cost more than the fit itself (`make bench BENCH_ARGS="--only latency"` shows both side
-by side). When an image
-overruns the time limit, the worker is killed and the next image gets a new one; when it runs
-out of its memory cap, the allocation fails inside the worker (`MemoryError`), the image is
-rejected and the worker is replaced. A decoder crash (a signal) is a rejection too. Whatever an
-image does, the caller's process keeps its own memory and gets an answer within the limit.
+by side). When an image overruns the time limit, the worker is killed and the next image gets a
+new one; when it runs out of its memory cap, the allocation fails inside the worker
+(`MemoryError`), the image is rejected and the worker is replaced. A decoder crash (a signal) is a
+rejection too, and so is a reply that does not add up. Whatever an image does, the caller's
+process keeps its own memory and gets an answer within the limit.
 """
 
 from __future__ import annotations
