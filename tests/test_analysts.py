@@ -288,3 +288,48 @@ def test_capture_time_is_two_fields_in_every_output(stack, capsys, tmp_path, mon
     for item in items:
         if item["file_name"] in want:
             assert (item["captured_at"], item["captured_at_local"]) == want[item["file_name"]]
+
+
+def test_export_summary_names_each_status_and_counts_in_words():
+    from records_helpers import make_record
+
+    from spotter.cli.export import summary
+
+    records = [
+        make_record(1),
+        make_record(2),
+        make_record(3, status="refused", label=None, score=None, top=[]),
+        make_record(4, status="rejected", label=None, score=None, top=[]),
+        make_record(5, status="rejected", label=None, score=None, top=[]),
+    ]
+    assert summary(records) == [
+        "benign: 2 records, mean score 0.515",
+        "(rejected): 2 records",
+        "(refused): 1 record",
+    ]
+
+
+@pytest.mark.parametrize("command", ["query", "export"])
+def test_a_reader_that_stops_early_ends_the_output_quietly(stack, monkeypatch, command):
+    """`spotter query | head -1`: the closed pipe is not reported as 'cannot write None'."""
+    import io
+    import sys
+
+    class Stderr(io.StringIO):
+        def close(self) -> None:  # main() closes stderr on a broken pipe; keep what was written
+            pass
+
+    stderr = Stderr()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    from spotter.cli import export as export_command
+    from spotter.cli import query as query_command
+
+    def closed(*_args, **_kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(query_command, "write", closed)
+    monkeypatch.setattr(export_command, "write", closed)
+    table = stack.spec.predictions.name
+    extra = ["--output", "-"] if command == "export" else []
+    assert spotter([command, "--table", table, "--format", "csv", *extra]) == 0
+    assert "cannot write" not in stderr.getvalue()

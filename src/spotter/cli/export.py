@@ -32,11 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def summary(records: Iterable[PredictionRecord]) -> list[str]:
     groups: dict[str | None, list[float]] = defaultdict(list)
     for record in records:
-        name = record.label if record.status == "ok" else "(rejected)"
+        name = record.label if record.status == "ok" and record.label else f"({record.status})"
         groups[name].append(record.score or 0.0)
     return [
-        f"{name}: {len(scores)} records"
-        + (f", mean score {sum(scores) / len(scores):.3f}" if name != "(rejected)" else "")
+        f"{name}: {len(scores)} record{'' if len(scores) == 1 else 's'}"
+        + (f", mean score {sum(scores) / len(scores):.3f}" if not name.startswith("(") else "")
         for name, scores in sorted(groups.items(), key=lambda kv: -len(kv[1]))
     ]
 
@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     records.sort(key=lambda r: (r.uploaded_at, r.key, r.model))
     try:
         write(records, args.format, output, excel=args.excel)
+    except BrokenPipeError:
+        raise  # a reader such as `head` stopped early: main() ends quietly, as Unix tools do
     except OSError as exc:
         print(f"spotter export: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -158,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         records = records[: args.limit]
     try:
         write(records, args.format, args.output, excel=args.excel)
+    except BrokenPipeError:
+        raise  # a reader such as `head` stopped early: main() ends quietly, as Unix tools do
     except OSError as exc:
         print(f"spotter query: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
         return 1
