@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def summary(records: Iterable[PredictionRecord]) -> list[str]:
-    groups: dict[str | None, list[float]] = defaultdict(list)
+    groups: dict[str, list[float]] = defaultdict(list)
     for record in records:
         name = record.label if record.status == "ok" and record.label else f"({record.status})"
         groups[name].append(record.score or 0.0)
