@@ -24,7 +24,7 @@ from spotter.batches import owned_by, remove_batch, summarise_batches, web_batch
 from spotter.config import Settings, running_in_lambda
 from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
 from spotter.names import stored_names
-from spotter.query import QueryError
+from spotter.query import PredictionQuery, QueryError
 from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
 from spotter.stats import matching_records, parse_dimensions, scans, summarise
 from spotter.uploads import (
@@ -64,7 +64,7 @@ def resolver(settings: Settings) -> APIGatewayHttpResolver:
         extra_origins=origins[1:] or None,
         max_age=600,
         allow_headers=["Content-Type", "Authorization"],
-        expose_headers=["X-Next-Cursor"],
+        expose_headers=["X-Next-Cursor", "X-Notes"],
     )
     app = APIGatewayHttpResolver(cors=cors)
     app.include_router(router)
@@ -183,40 +183,52 @@ def create_uploads():
     }
 
 
-def _query(limit_default: int = 100):
-    model_id = services().model.model_id
-    query = query_from_params(router.current_event.query_string_parameters or {}, model_id, limit_default)
+def _query(limit_default: int = 100) -> tuple[PredictionQuery, list[str]]:
+    """The query string as a query, after the caller's access check, with label, source and model
+    as the table spells them (`stored_names`, as `spotter query` and `spotter stats` do), and the
+    notes saying where the case differed; an unknown name is a QueryError (400) listing the known ones.
+    The model this API serves by default is not looked up: only one the caller named."""
+    s = services()
+    params = router.current_event.query_string_parameters or {}
+    query = query_from_params(params, s.model.model_id, limit_default)
     _caller().check_listing(query.batch)
-    return query
+    if params.get("model"):
+        return stored_names(query, s.queries)
+    resolved, notes = stored_names(query.replace(model=None), s.queries)
+    return resolved.replace(model=query.model), notes
 
 
 @router.get("/predictions")
 def list_predictions():
-    return json_page(services().queries.query, _query(), _view)
+    query, notes = _query()
+    return {**json_page(services().queries.query, query, _view), "notes": notes}
 
 
 @router.get("/predictions.csv")
 def predictions_csv():
     """Every matching record, in whole pages up to the response budget; past it the reply names the
-    cursor for the rest in `X-Next-Cursor` (`spotter export` has no such limit)."""
+    cursor for the rest in `X-Next-Cursor` (`spotter export` has no such limit). Where a name's case
+    differed, `X-Notes` says so (a JSON list, as `notes` in /predictions)."""
     s = services()
-    query = _query(limit_default=500)
+    query, notes = _query(limit_default=500)
     body, cursor = csv_pages(s.queries.query, query, s.csv_budget_bytes)
     name = sanitise_file_name(f"spotter-{query.batch or query.source or 'predictions'}.csv")
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if cursor:
         headers["X-Next-Cursor"] = cursor
+    if notes:
+        headers["X-Notes"] = json.dumps(notes)  # ASCII: any other character as a \u escape
     return Response(status_code=200, content_type="text/csv; charset=utf-8", body=body, headers=headers)
 
 
 @router.get("/stats")
 def prediction_stats():
     """Counts and score summaries per group (`by=label,source,...`) of what /predictions would list.
-    Label, source and model match without regard to case, as in `spotter stats` (`notes` says where
-    the case differed); an unknown one is a 400 listing the known names."""
+    Label, source and model match without regard to case, as in `spotter stats` and /predictions
+    (`notes` says where the case differed); an unknown one is a 400 listing the known names."""
     queries = services().queries
     by = parse_dimensions((router.current_event.query_string_parameters or {}).get("by"))
-    query, notes = stored_names(_query(), queries)
+    query, notes = _query()
     rows = summarise(matching_records(queries.query, query, STATS_MAX_RECORDS), by)
     return {
         "by": list(by),

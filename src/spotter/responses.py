@@ -30,22 +30,40 @@ def json_page(
         query = query.replace(limit=max(1, query.limit // 2))
 
 
-def csv_pages(fetch: RunQuery, query: PredictionQuery, budget: int = RESPONSE_BUDGET_BYTES) -> tuple[str, str | None]:
+CSV_READ_ROWS = 500  # records per internal read of a CSV reply, whatever the client's `limit`
+
+
+def csv_pages(
+    fetch: RunQuery,
+    query: PredictionQuery,
+    budget: int = RESPONSE_BUDGET_BYTES,
+    rows: int | None = None,
+    read_rows: int = CSV_READ_ROWS,
+) -> tuple[str, str | None]:
     """Whole pages of CSV up to the budget, and the cursor for the rest (None when all were read).
-    A page that would cross the budget is left for the next request, not cut."""
+    A page that would cross the budget is left for the next request, not cut.
+
+    `rows`: at most this many records in this reply (the route's `limit`); None: as many as fit.
+    The reads are `read_rows` records each (fewer only for the last few of `rows`, or when one read
+    alone is over the budget), never `query.limit`: a client's `limit=1` is one small reply, not one
+    read per record (every read past the first starts from a cursor, which moto finds by walking
+    the table from its start: tiny reads made a whole export quadratic)."""
     parts: list[str] = []
-    size = 0
+    size = taken = 0
+    step = read_rows
     while True:
-        records, cursor = fetch(query)
+        want = step if rows is None else min(step, rows - taken)
+        records, cursor = fetch(query.replace(limit=want))
         text = to_csv(records, header=not parts)
         if size + len(text.encode()) > budget:
             if parts:
                 return "".join(parts), query.cursor
-            if query.limit > 1:  # one page alone is too big: smaller pages
-                query = query.replace(limit=max(1, query.limit // 2))
+            if want > 1:  # one read alone is too big: smaller reads
+                step = max(1, want // 2)
                 continue
         parts.append(text)
         size += len(text.encode())
-        if not cursor or size >= budget:
+        taken += len(records)
+        if not cursor or size >= budget or (rows is not None and taken >= rows):
             return "".join(parts), cursor
         query = query.replace(cursor=cursor)
