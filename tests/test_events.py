@@ -63,6 +63,10 @@ def test_origin_of_keys():
     }
     assert origin_of("drones/falcon/img.jpg").batch is None
     assert origin_of("elsewhere/x.jpg").source == "unknown"
+    # a non-empty object whose key ends in "/" still has a name to show
+    assert origin_of("drones/falcon/sub/").file_name == "sub"
+    assert origin_of("drones/falcon//").file_name == "falcon"
+    assert origin_of("/").file_name == "/"
 
 
 def test_sanitised_names_are_safe_and_bounded():

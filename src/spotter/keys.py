@@ -33,7 +33,8 @@ class Origin:
 
 def origin_of(key: str) -> Origin:
     parts = key.split("/")
-    file_name = parts[-1]
+    # a non-empty object named like a folder ("drones/x/sub/") is still shown by its last name
+    file_name = parts[-1] or next((part for part in reversed(parts) if part), key)
     if key.startswith(UPLOADS_PREFIX) and len(parts) >= 3:
         stored = file_name
         # uploads carry "<uuid>-<name>"; show the name the researcher picked
