@@ -1,7 +1,12 @@
 """Entry point of the local moto server process
 (`python -m spotter.local.moto_main -H HOST -p PORT [--state-dir DIR]`).
 
-Local-only adjustments, none of which changes what the emulated services answer:
+One adjustment makes moto answer as S3 does where it did not:
+- a browser-form POST upload (a presigned POST) is checked as S3 checks it before moto stores it:
+  signature, expiry, every condition of its policy, no field outside it (moto checks none of
+  these; see `post_policy.py`). A refused one gets S3's status and XML error.
+
+The others are local-only and change nothing that the emulated services answer:
 - werkzeug's per-request log is turned down to warnings;
 - moto's SQS computes "now" through datetime arithmetic for every message on every receive
   (O(queue depth), ~1.4 s per receive at 1,000 queued messages); the same value from
@@ -123,6 +128,9 @@ def main(argv: list[str]) -> None:
         install_hooks()
         store = Store(args.state_dir)
         app = PersistingApp(app, store)
+    from .post_policy import PostPolicyApp
+
+    app = PostPolicyApp(app)  # outermost: a refused upload reaches neither moto nor the state folder
 
     def stop(*_: object) -> None:
         # a committed transaction is whole, an open one rolls back; closing folds the WAL into data.sqlite3
