@@ -57,6 +57,30 @@ def _timestamp(value: str | None) -> datetime | None:
     return parse_time(value)
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _int64(value: object) -> int | None:
+    """A whole-number column's value as Arrow's int64 takes it: None (null) for one that is not a
+    whole number or does not fit (a size declared by a client before sizes were bounded), rather
+    than an OverflowError for the whole file."""
+    try:
+        number = int(value)  # type: ignore[call-overload]  # anything a record may hold
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(value, float) and number != value:
+        return None
+    return number if INT64_MIN <= number <= INT64_MAX else None
+
+
+def _float64(value: object) -> float | None:
+    """A number column's value as a double; None for one a double cannot hold (an integer past 1e308)."""
+    try:
+        return float(value)  # type: ignore[arg-type]  # anything a record may hold
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def parquet_schema() -> pa.Schema:
     """The typed columns (spotter.export.COLUMNS) as an Arrow schema: what `spotter export`, `spotter sql`
     and the Athena copy write."""
@@ -89,9 +113,9 @@ def arrow_table(records: Iterable[PredictionRecord], drop: tuple[str, ...] = ())
             if kind in ("timestamp", "local_timestamp"):
                 value = _timestamp(value)
             elif kind == "float" and value is not None:
-                value = float(value)
+                value = _float64(value)
             elif kind == "int" and value is not None:
-                value = int(value)
+                value = _int64(value)
             column.append(value)
     return pa.table(columns, schema=schema)
 

@@ -16,6 +16,10 @@ MAX_FILES_PER_REQUEST = 500
 MAX_BODY_BYTES = 1024 * 1024  # 500 files with 255-character names, each 4 UTF-8 bytes, fit in about 600 KB
 MAX_JSON_DEPTH = 4  # {"files": [{"name": ...}]} is 3 deep
 MAX_NAME_CHARS = 255  # what every common file system allows
+# The largest declared size taken: 2**53 - 1, the largest integer a JSON number holds exactly in every
+# reader (JavaScript's MAX_SAFE_INTEGER), far inside a 64-bit column. Above the upload limit a file is
+# refused (and recorded with its size); above this the request itself is malformed.
+MAX_DECLARED_BYTES = 2**53 - 1
 
 # The raster types the decoder reads and a browser can show; the key is what a client may declare.
 RASTER_TYPES = {
@@ -128,8 +132,11 @@ def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
                 f"files[{index}] name is {len(item['name']):,} characters, over the {MAX_NAME_CHARS} character limit"
             )
         size = item.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise UploadRequestError(f'files[{index}] ({item["name"]}) needs an integer "size" in bytes')
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_DECLARED_BYTES:
+            raise UploadRequestError(
+                f'files[{index}] ({item["name"]}) "size" must be a whole number of bytes from 0 to '
+                f"{MAX_DECLARED_BYTES:,}"
+            )
         declared = item.get("type") or ""
         if not isinstance(declared, str):
             raise UploadRequestError(f'files[{index}] ({item["name"]}) "type" must be a string')
