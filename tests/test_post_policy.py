@@ -187,11 +187,12 @@ def test_starts_with_and_simple_conditions_as_s3_reads_them():
 
 def test_a_malformed_policy_is_invalid_policy_document():
     fields = _form()["fields"]
-    for document in (
+    documents: tuple[dict[str, object], ...] = (
         {"conditions": []},
         {"expiration": "tomorrow", "conditions": []},
         {"expiration": "2999-01-01T00:00:00Z"},
-    ):
+    )
+    for document in documents:
         error = _refused(_upload(_resign(fields, document)))
         assert (error.status, error.code) == (400, "InvalidPolicyDocument"), document
     bad = {**_document(fields), "conditions": [["matches", "$key", ".*"]]}
@@ -217,6 +218,7 @@ def _multipart(form: dict, data: bytes, extra: dict | None = None) -> tuple[byte
     prepared = requests.Request(
         "POST", form["url"], data={**form["fields"], **(extra or {})}, files={"file": ("red.png", data, "image/png")}
     ).prepare()
+    assert isinstance(prepared.body, bytes)
     return prepared.body, dict(prepared.headers)
 
 
