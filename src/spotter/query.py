@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
-from .records import STATUSES, PredictionRecord, parse_time
+from .records import STATUSES, PredictionRecord, normalise_time, parse_time
 
 
 class QueryError(ValueError):
@@ -21,6 +23,9 @@ def _is_iso_time(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_TIME_HINT = "an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z)"
 
 
 def capture_bound(value: str) -> str:
@@ -59,9 +64,16 @@ class PredictionQuery:
         for name in ("since", "until", "captured_since", "captured_until"):
             value = getattr(self, name)
             if value is not None and not _is_iso_time(value):
-                raise QueryError(
-                    f"{name} must be an ISO 8601 date or time (2026-11-01 or 2026-11-01T08:00:00Z), got {value!r}"
-                )
+                raise QueryError(f"{name} must be {_TIME_HINT}, got {value!r}")
+        for name in ("since", "until"):
+            # stored upload times are UTC text with milliseconds and `Z`, compared as text: a bound is
+            # made the same shape here (normalise_time), whoever built the query (CLI, API, tests)
+            value = getattr(self, name)
+            if value is not None:
+                normalised = normalise_time(value)
+                if normalised is None:
+                    raise QueryError(f"{name} is out of range, got {value!r}")
+                object.__setattr__(self, name, normalised)
         for name in ("captured_since", "captured_until"):
             if getattr(self, name) is not None:
                 try:
@@ -87,6 +99,13 @@ class PredictionQuery:
         if self.source in (None, WEB_SOURCE):
             return f"{UPLOADS_PREFIX}{self.batch}/"
         return f"{DRONES_PREFIX}{self.source}/{self.batch}/"
+
+    def fingerprint(self) -> str:
+        """A short hash of the filters (everything but `limit` and `cursor`), normalised as the query
+        holds them: a cursor carries it, so a cursor is only ever used with the filters it was made for."""
+        filters = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("limit", "cursor")}
+        text = json.dumps(filters, sort_keys=True, separators=(",", ":"), default=list)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
     def replace(self, **changes: Any) -> PredictionQuery:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -24,9 +25,20 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# ISO 8601's extended form: a date, or a date and a time of day with an optional zone. Python's
+# fromisoformat alone takes more: any one character between date and time, so `2026-11-29+01:00`
+# read as 01:00 and `2026-11-29Z` as midnight with the zone dropped.
+_ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?"
+)
+
+
 def parse_time(value: str) -> datetime:
-    """An ISO 8601 time (`Z` read as UTC), naive when it has no zone; ValueError when it is not a time.
+    """An ISO 8601 date or time (`Z` read as UTC), naive when it has no zone; ValueError when it is
+    not one (a zone needs a time of day: `2026-11-29Z` is refused, not read as midnight).
     The one parser of the times this package writes, and of the bounds callers give."""
+    if not isinstance(value, str) or not _ISO_TIME.fullmatch(value):
+        raise ValueError(f"not an ISO 8601 date or time: {value!r}")
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
@@ -50,7 +62,9 @@ def _utc_text(moment: datetime) -> str | None:
 
 
 def normalise_time(value: str | None) -> str | None:
-    """ISO 8601 UTC with milliseconds and `Z`, so times sort as strings in DynamoDB."""
+    """ISO 8601 UTC with milliseconds and `Z`, so times sort as strings in DynamoDB (a time without a
+    zone is read as UTC); None when `value` is not a time. What every upload-time bound goes through:
+    the CLI's `--since/--until` and the API's `since`/`until` alike (PredictionQuery)."""
     moment = _parsed(value)
     return None if moment is None else _utc_text(moment)
 
