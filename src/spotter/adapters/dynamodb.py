@@ -64,19 +64,29 @@ class DynamoPredictions:
         return from_item(item) if item else None
 
 
-def _encode_cursor(position: int, start_key: dict[str, Any]) -> str:
-    payload = json.dumps({"p": position, "k": _plain(start_key)}, separators=(",", ":"))
+def _encode_cursor(position: int, start_key: dict[str, Any], filters: str) -> str:
+    """Opaque to the caller: where the next page starts, and the fingerprint of the filters it was
+    made for (PredictionQuery.fingerprint)."""
+    payload = json.dumps({"p": position, "k": _plain(start_key), "f": filters}, separators=(",", ":"))
     return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[int, dict[str, str] | None]:
+OTHER_FILTERS = "cursor is not one this API returned (or belongs to other filters)"
+
+
+def _decode_cursor(cursor: str) -> tuple[int, dict[str, str] | None, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        position, start_key = int(data["p"]), data.get("k")
-        if position < 0 or not isinstance(start_key, dict) or not all(isinstance(v, str) for v in start_key.values()):
+        position, start_key, filters = int(data["p"]), data.get("k"), data.get("f")
+        if (
+            position < 0
+            or not isinstance(start_key, dict)
+            or not all(isinstance(v, str) for v in start_key.values())
+            or not isinstance(filters, str)
+        ):
             raise ValueError("not a cursor")
-        return position, start_key
+        return position, start_key, filters
     except (ValueError, KeyError, TypeError):
         raise QueryError("cursor is not one this API returned") from None
 
@@ -210,11 +220,13 @@ class DynamoPredictionQueries:
 
     def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
         partitions = plan(query)
-        position, start_key = _decode_cursor(query.cursor) if query.cursor else (0, None)
-        if start_key is not None and (
-            position >= len(partitions) or set(start_key) != set(_key_names(partitions[position]))
+        filters = query.fingerprint()
+        position, start_key, made_for = _decode_cursor(query.cursor) if query.cursor else (0, None, filters)
+        if made_for != filters or (
+            start_key is not None
+            and (position >= len(partitions) or set(start_key) != set(_key_names(partitions[position])))
         ):
-            raise QueryError("cursor is not one this API returned (or belongs to other filters)")
+            raise QueryError(OTHER_FILTERS)
         found: list[PredictionRecord] = []
         taken = 0  # entries taken for this page (an item deleted before it is fetched is not in `found`)
         while position < len(partitions):
@@ -228,7 +240,7 @@ class DynamoPredictionQueries:
                 taken += 1
                 if taken == query.limit:
                     found += self._records(matched, partition)
-                    return found, _encode_cursor(position, {k: item[k] for k in _key_names(partition)})
+                    return found, _encode_cursor(position, {k: item[k] for k in _key_names(partition)}, filters)
             found += self._records(matched, partition)
             start_key = page.get("LastEvaluatedKey")
             if start_key is None:
