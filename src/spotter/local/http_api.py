@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -13,11 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .lambda_runtime import Handler as Handler
 from .lambda_runtime import LambdaContext
 
 log = logging.getLogger(__name__)
-# A Lambda handler of API Gateway (payload 2.0) events: (event, context) -> the response
-Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+# A client that hung up before its reply was written: a line in the log, not a traceback
+DISCONNECTED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
 
@@ -89,10 +90,12 @@ def make_server(
     function_name: str = "ApiFunction",
     health: Callable[[], tuple[bool, dict[str, Any]]] | None = None,
 ) -> ThreadingHTTPServer:
-    """`health`: answers `GET /health` locally (not a route of the deployed API): (healthy, report)."""
-    invoke_lock = threading.Lock()  # one request at a time per instance, as on Lambda
+    """`health`: answers `GET /health` locally (not a route of the deployed API): (healthy, report).
+    Each request runs on its own thread and calls `handler` at once: `handler` serialises what must
+    be (the local stack passes a `lambda_runtime.InstancePool`: one invocation per instance, as on
+    Lambda, so a slow request holds one instance and the other routes are answered by the rest)."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = 30  # seconds a client may stall mid-request (API Gateway gives up after 30 s too)
 
@@ -128,8 +131,7 @@ def make_server(
             body = self.rfile.read(length) if length else b""
             event = http_api_event(self.command, self.path, dict(self.headers.items()), body, self.client_address[0])
             try:
-                with invoke_lock:
-                    response = handler(event, LambdaContext(function_name=function_name))
+                response = handler(event, LambdaContext(function_name=function_name))
             except Exception:
                 log.exception("API handler raised")
                 response = {
@@ -156,9 +158,27 @@ def make_server(
             if self.command != "HEAD":
                 self.wfile.write(payload)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _handle
+        def _serve(self) -> None:
+            try:
+                self._handle()
+            except DISCONNECTED as error:
+                self.close_connection = True
+                log.info("api: %s %s: the client disconnected (%s)", self.command, self.path, type(error).__name__)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("api %s", format % args)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return _QuietServer((host, port), RequestHandler)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-request (reading its request line, say) is one line; anything else keeps
+        socketserver's traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, DISCONNECTED):
+            log.info("api: %s:%s disconnected (%s)", *client_address[:2], type(error).__name__)
+            return
+        super().handle_error(request, client_address)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from ..config import Settings, shipped
 
@@ -55,3 +58,50 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+# A Lambda handler: (event, context) -> the response
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+class InstancePool:
+    """Up to `size` instances of one function, each serving one invocation at a time, as Lambda
+    serves concurrent invocations from separate instances: a slow invocation holds its instance
+    only. A new instance is started (`start`: a cold start, e.g. a fresh `load_handler_module`, so
+    no two invocations share a module's globals) only when every one is busy; past `size`, a call
+    waits for the first to come free. `warm`: instances already started."""
+
+    def __init__(self, start: Callable[[], Handler], size: int = 4, warm: tuple[Handler, ...] = ()) -> None:
+        if size < 1 or len(warm) > size:
+            raise ValueError("an instance pool holds 1..size instances")
+        self._start = start
+        self.size = size
+        self._idle: list[Handler] = list(warm)
+        self.started = len(warm)
+        self._changed = threading.Condition()
+        self._starting = threading.Lock()  # one cold start at a time: boto3's default session is not thread-safe
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        handler = self._acquire()
+        try:
+            return handler(event, context)
+        finally:
+            with self._changed:
+                self._idle.append(handler)
+                self._changed.notify()
+
+    def _acquire(self) -> Handler:
+        with self._changed:
+            while not self._idle and self.started >= self.size:
+                self._changed.wait()
+            if self._idle:
+                return self._idle.pop()
+            self.started += 1
+        try:
+            with self._starting:
+                return self._start()
+        except BaseException:
+            with self._changed:
+                self.started -= 1
+                self._changed.notify()
+            raise

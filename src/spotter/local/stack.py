@@ -33,13 +33,14 @@ import boto3
 
 from ..config import Settings, shipped, use_local_aws
 from . import http_api, persist, static_site
-from .lambda_runtime import load_handler_module
+from .lambda_runtime import InstancePool, load_handler_module
 from .moto_process import MotoProcess
 from .resources import CreatedStack, StackSpec, create_stack
 from .sqs_trigger import SqsHandler, SqsTrigger
 from .template import STACK_NAME, TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
+API_INSTANCES = 4  # concurrent API invocations locally: a slow request holds one, the others serve the rest
 FRONTEND = shipped("frontend")
 LOCK_NAME = "lock"
 MAX_MOTO_RESTARTS = 3  # within RESTART_WINDOW_S; more means something is wrong that a restart will not fix
@@ -261,7 +262,12 @@ class LocalStack:
         }
 
         classify = load_handler_module("classify", settings)
-        api_handler["fn"] = load_handler_module("api", settings).lambda_handler
+        # up to API_INSTANCES concurrent invocations, each in a module of its own (Lambda scales out)
+        api_handler["fn"] = InstancePool(
+            lambda: load_handler_module("api", settings).lambda_handler,
+            API_INSTANCES,
+            warm=(load_handler_module("api", settings).lambda_handler,),
+        )
         # one handler module per poller: each is its own "Lambda instance" with its own interpreter
         instances = [classify] + [load_handler_module("classify", settings) for _ in range(max(1, o.pollers) - 1)]
         for number, instance in enumerate(instances):
