@@ -200,8 +200,12 @@ class DynamoPredictionQueries:
         whole = items if partition.index is None else self._full_items(items)
         return [from_item(item) for item in whole]
 
-    def _read(self, query: PredictionQuery, partition: Partition, start_key: dict[str, Any] | None) -> dict[str, Any]:
-        args: dict[str, Any] = {"Limit": self.page_size}
+    def _read(
+        self, query: PredictionQuery, partition: Partition, start_key: dict[str, Any] | None, wanted: int
+    ) -> dict[str, Any]:
+        # read about what the page still needs (at least 10, for filters that drop some), not a whole
+        # `page_size`: a client paging one record at a time pays for one small read a page
+        args: dict[str, Any] = {"Limit": min(self.page_size, max(wanted, 10))}
         if start_key:
             args["ExclusiveStartKey"] = start_key
         condition = _filters(query, partition)
@@ -231,7 +235,7 @@ class DynamoPredictionQueries:
         taken = 0  # entries taken for this page (an item deleted before it is fetched is not in `found`)
         while position < len(partitions):
             partition = partitions[position]
-            page = self._read(query, partition, start_key)
+            page = self._read(query, partition, start_key, query.limit - taken)
             matched: list[dict[str, Any]] = []
             for item in page["Items"]:
                 if query.until and item.get("uploaded_at", "") >= query.until:
