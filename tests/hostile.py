@@ -839,6 +839,8 @@ def presigned_uploads(api: str, cases: list[Case], origin: str | None = None) ->
         posted = requests.post(
             upload["url"], data=upload["fields"], files={"file": (case.name, case.data, content_type)}, timeout=30
         )
+        if not case.data and posted.status_code == 400 and "EntityTooSmall" in posted.text:
+            continue  # S3 (and the local stack) refuse an empty body under the policy's content-length-range
         if posted.status_code not in (200, 201, 204):
             raise AssertionError(f"presigned POST of {case.kind} answered {posted.status_code}: {posted.text[:300]}")
         stored[upload["key"]] = case

@@ -52,9 +52,12 @@ def _post(upload: dict, data: bytes, name: str, content_type: str):
 
 def _wait_for(endpoints, params: dict, count: int, timeout_s: float = 30) -> list[dict]:
     return wait_until(
-        lambda: requests.get(f"{endpoints['api']}/predictions", params={**params, "limit": 1000}, timeout=10).json()[
-            "items"
-        ],
+        # a source with no record yet is a 400 (unknown name) until its first record lands
+        lambda: (
+            requests.get(f"{endpoints['api']}/predictions", params={**params, "limit": 1000}, timeout=10)
+            .json()
+            .get("items", [])
+        ),
         timeout_s,
         until=lambda items: len(items) >= count,
         fail=False,
