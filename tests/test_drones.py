@@ -206,7 +206,16 @@ def test_ctrl_c_stops_spotter_sync_promptly_and_a_rerun_finishes_the_job(spotter
         "--state-dir",
         str(spotter_up["state"]),
     ]
-    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, env=clean_env())
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        # a job started in the background by a non-interactive shell (as CI may be) inherits SIGINT
+        # ignored, and Python then never raises KeyboardInterrupt: give sync the terminal's default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stderr or ()), daemon=True)
     reader.start()

@@ -32,6 +32,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import html
 import json
 import re
 import tempfile
@@ -39,12 +40,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
-LOCAL_SECRET_KEY = "local"  # what spotter.config.use_local_aws gives every process of the local stack
+LOCAL_SECRET_KEY = "local"  # nosec B105: the throwaway secret spotter.config.use_local_aws gives the local stack
 MAX_POST_BYTES = 5 * 1024**3  # S3: a POST upload carries at most 5 GB
 SPOOL_BYTES = 8 * 1024 * 1024  # a body up to this size stays in memory; a larger one goes to a temporary file
 CHUNK_BYTES = 64 * 1024
@@ -70,10 +70,10 @@ class PolicyError(Exception):
         self.extra = extra
 
     def xml(self) -> bytes:
-        elements = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in self.extra.items())
+        elements = "".join(f"<{name}>{html.escape(value, quote=False)}</{name}>" for name, value in self.extra.items())
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
-            f"<Error><Code>{self.code}</Code><Message>{escape(self.message)}</Message>{elements}"
+            f"<Error><Code>{self.code}</Code><Message>{html.escape(self.message, quote=False)}</Message>{elements}"
             "<RequestId>0000000000000000</RequestId><HostId>spotter-local</HostId></Error>"
         ).encode()
 
