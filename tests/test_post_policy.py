@@ -262,12 +262,27 @@ def test_other_requests_pass_through_untouched():
     moto = _Moto()
     app = PostPolicyApp(moto)
     client = Client(app)
-    assert client.post("/bucket", data={"key": "k", "file": (io.BytesIO(b"x"), "x")}).status_code == 204
     assert client.put("/bucket/key", data=b"bytes").status_code == 204
     assert (
         client.post("/", data="Action=SendMessage", content_type="application/x-www-form-urlencoded").status_code == 204
     )
-    assert len(moto.bodies) == 3 and moto.bodies[1] == b"bytes"
+    assert len(moto.bodies) == 2 and moto.bodies[0] == b"bytes"
+
+
+def test_a_form_post_without_a_policy_is_anonymous_and_refused():
+    moto = _Moto()
+    client = Client(PostPolicyApp(moto))
+    anonymous = client.post("/bucket", data={"key": "drones/evil/x.html", "file": (io.BytesIO(b"<html>"), "x")})
+    assert anonymous.status_code == 403 and b"AccessDenied" in anonymous.data and moto.bodies == []
+
+
+def test_a_key_field_spelled_otherwise_is_refused_not_a_server_error():
+    moto = _Moto()
+    form = _form()
+    renamed = {("KEY" if name == "key" else name): value for name, value in form["fields"].items()}
+    body, headers = _multipart({**form, "fields": renamed}, PNG)
+    response = Client(PostPolicyApp(moto)).post(f"/{BUCKET}", data=body, headers=headers)
+    assert response.status_code == 400 and moto.bodies == []
 
 
 def test_a_malformed_multipart_body_is_refused():

@@ -240,7 +240,7 @@ def verify(
         fields[lowered] = value
     if len(form.file_sizes) != 1:
         raise _invalid_argument("POST requires exactly one file upload per request.", "file", str(len(form.file_sizes)))
-    if "key" not in fields:
+    if not any(name == "key" for name, _ in form.fields):  # moto reads exactly "key"
         raise _missing_field("key")
     _check_signature(fields, secret_for)
 
@@ -448,8 +448,10 @@ class PostPolicyApp:
                         "The body of your POST request is not well-formed multipart/form-data.",
                     )
                 form = parse_form(body, boundary.encode("latin-1"), _bucket_posted_to(environ))
-                if any(name.lower() == "policy" for name, _ in form.fields):
-                    verify(form, self.secret_for)
+                if not any(name.lower() == "policy" for name, _ in form.fields):
+                    # no policy: an anonymous POST, which S3 refuses on a bucket without public writes
+                    raise _denied("Anonymous POST is not allowed on this bucket: the form needs a signed policy.")
+                verify(form, self.secret_for)
             except PolicyError as error:
                 return _respond(error, start_response)
             body.seek(0)
