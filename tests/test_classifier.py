@@ -8,6 +8,7 @@ import pytest
 from conftest import MODELS
 from PIL import Image
 
+from spotter.card import load_card
 from spotter.classifier import Classifier
 from spotter.errors import ModelError
 
@@ -108,6 +109,42 @@ def test_card_mismatch_is_refused(tmp_path):
     (tmp_path / "m.card.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="takes"):
         Classifier.load(model)
+
+
+BAD_CARDS = [
+    ({"labels": ["red", "g" * 257, "blue"]}, r"labels\[1\] is 257 bytes of UTF-8; the limit is 256"),
+    ({"labels": ["red", "é" * 129, "blue"]}, r"labels\[1\] is 258 bytes"),  # bytes, not characters
+    ({"labels": ["red", "", "blue"]}, r"labels\[1\] is empty"),
+    ({"labels": ["red", "  ", "blue"]}, r"labels\[1\] is empty"),
+    ({"labels": ["red", "uncertain", "blue"]}, r"labels\[1\] 'uncertain' is a reserved outcome word"),
+    ({"labels": ["Rejected", "green", "blue"]}, r"labels\[0\] 'Rejected' is a reserved outcome word"),
+    ({"labels": ["red", "green", "red"]}, r"labels\[2\] 'red' repeats labels\[0\]"),
+    ({"labels": ["red", "gr\neen", "blue"]}, r"labels\[1\] .* control character U\+000A"),
+    ({"labels": ["red", "\u202egreen", "blue"]}, r"labels\[1\] .* control character U\+202E"),
+    ({"version": "v" * 600}, r"name@version is 613 bytes of UTF-8; the limit is 512"),
+    ({"name": ""}, r"model card name is empty"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), BAD_CARDS)
+def test_a_card_that_cannot_be_served_is_refused_at_load_naming_its_field(tmp_path, change, message):
+    """A label past DynamoDB's index-key limit (or a model id past the sort key's) would fail every
+    image's write and send it to the dead-letter queue; a label spelled as an outcome would read as one."""
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "colours-int8.tflite").read_bytes())
+    card = {**json.loads((MODELS / "colours-int8.card.json").read_text()), **change}
+    model.with_suffix(".card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=message):
+        Classifier.load(model)
+    with pytest.raises(ModelError, match=message):
+        load_card(model.with_suffix(".card.json"))
+
+
+def test_a_labels_file_is_held_to_the_card_rules(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("red\nok\nblue\n")
+    with pytest.raises(ModelError, match=r"labels\[1\] 'ok' is a reserved outcome word"):
+        Classifier.load(MODELS / "colours-int8.tflite", labels_path=labels)
 
 
 @pytest.mark.parametrize("variant", ["float32", "int8"])

@@ -37,3 +37,16 @@ def test_predict_all_good_exits_zero_and_bad_model_exits_two(tmp_path):
     assert run_cli("predict", red, "--model", MODELS / "colours-float32.tflite").returncode == 0
     result = run_cli("predict", red, "--model", tmp_path / "missing.tflite")
     assert result.returncode == 2 and "cannot read model" in result.stderr
+
+
+def test_predict_refuses_a_card_whose_label_is_past_the_key_limit(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "colours-int8.tflite").read_bytes())
+    card = json.loads((MODELS / "colours-int8.card.json").read_text())
+    card["labels"][2] = "b" * 3000
+    model.with_suffix(".card.json").write_text(json.dumps(card))
+    red = tmp_path / "red.jpg"
+    red.write_bytes(images.jpeg(images.RED))
+    result = run_cli("predict", red, "--model", model)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "labels[2] is 3000 bytes of UTF-8; the limit is 256" in result.stderr

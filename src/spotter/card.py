@@ -8,14 +8,74 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
 from .preprocess import InputContract
+from .records import STATUSES
 
 UNCERTAIN = "uncertain"
+
+# Labels go into DynamoDB as the by-label index's hash key (2,048 bytes at most) and the model id
+# (`name@version`) as the table's sort key (1,024 bytes at most); a card past either would fail every
+# image's write. These bounds stay well under both.
+MAX_LABEL_BYTES = 256
+MAX_MODEL_ID_BYTES = 512
+# Words the page and `outcome_of` show for a record that is not a label: a label spelled so would read
+# as that outcome (compared case-insensitively).
+RESERVED_OUTCOMES = frozenset({UNCERTAIN, *STATUSES, "out_of_domain", "pending", "failed"})
+# Bidirectional formatting characters (category Cf) reorder what follows them on screen.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unprintable(text: str) -> str | None:
+    """The first control or bidi formatting character in `text`, else None."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS or char in "\u2028\u2029":
+            return char
+    return None
+
+
+def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
+    """ModelError naming the field and the limit when the card cannot be served: every label non-empty,
+    unique, at most MAX_LABEL_BYTES of UTF-8, free of control characters and not a reserved outcome word;
+    the model id `name@version` at most MAX_MODEL_ID_BYTES, with a non-empty name and version."""
+    for field_name, value in (("name", name), ("version", version)):
+        if not value.strip():
+            raise ModelError(f"model card {field_name} is empty")
+        bad = _unprintable(value)
+        if bad is not None:
+            raise ModelError(f"model card {field_name} {value!r} holds control character U+{ord(bad):04X}")
+    model_id = f"{name}@{version}"
+    if len(model_id.encode("utf-8", "surrogatepass")) > MAX_MODEL_ID_BYTES:
+        raise ModelError(
+            f"model card name@version is {len(model_id.encode('utf-8', 'surrogatepass'))} bytes of UTF-8;"
+            f" the limit is {MAX_MODEL_ID_BYTES} (it is the records' DynamoDB sort key)"
+        )
+    seen: dict[str, int] = {}
+    for index, label in enumerate(labels):
+        where = f"model card labels[{index}]"
+        if not label.strip():
+            raise ModelError(f"{where} is empty; every label needs a name")
+        size = len(label.encode("utf-8", "surrogatepass"))
+        if size > MAX_LABEL_BYTES:
+            raise ModelError(
+                f"{where} is {size} bytes of UTF-8; the limit is {MAX_LABEL_BYTES} (labels are a DynamoDB index key)"
+            )
+        bad = _unprintable(label)
+        if bad is not None:
+            raise ModelError(f"{where} {label!r} holds control character U+{ord(bad):04X}")
+        if label.strip().casefold() in RESERVED_OUTCOMES:
+            raise ModelError(
+                f"{where} {label!r} is a reserved outcome word ({', '.join(sorted(RESERVED_OUTCOMES))});"
+                " records would read as that outcome"
+            )
+        if label in seen:
+            raise ModelError(f"{where} {label!r} repeats labels[{seen[label]}]; labels must be unique")
+        seen[label] = index
 
 
 @dataclass(frozen=True)
@@ -100,6 +160,9 @@ class ModelCard:
     pad_colour: tuple[int, int, int] = (0, 0, 0)
     decision: Decision | None = None  # binary cards only: the operating threshold the runtime applies
     extra: dict[str, Any] = field(default_factory=dict)  # everything else on the card, kept verbatim
+
+    def __post_init__(self) -> None:  # every card, however made (file, model metadata, labels file)
+        validate_card(self.name, self.version, self.labels)
 
     @property
     def model_id(self) -> str:
