@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .lambda_runtime import Handler as Handler
 from .lambda_runtime import LambdaContext
+from .request_guard import host_allowed
 
 log = logging.getLogger(__name__)
 # A client that hung up before its reply was written: a line in the log, not a traceback
@@ -100,6 +101,17 @@ def make_server(
         timeout = 30  # seconds a client may stall mid-request (API Gateway gives up after 30 s too)
 
         def _handle(self) -> None:
+            bound_host, bound_port = self.server.server_address[:2]
+            if not host_allowed(self.headers.get("Host"), int(bound_port), str(bound_host)):  # DNS rebinding
+                self._reply(
+                    {
+                        "statusCode": 403,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": json.dumps({"message": "this server answers requests to 127.0.0.1 or localhost only"}),
+                    }
+                )
+                self.close_connection = True
+                return
             if health is not None and self.command == "GET" and urlsplit(self.path).path == "/health":
                 healthy, report = health()
                 self._reply(

@@ -6,6 +6,9 @@ One adjustment makes moto answer as S3 does where it did not:
   signature, expiry, every condition of its policy, no field outside it (moto checks none of
   these; see `post_policy.py`). A refused one gets S3's status and XML error.
 
+Requests from web pages are refused except the page's own uploads and reads, and every request
+must name this server in its `Host` (see `request_guard.py`).
+
 The others are local-only and change nothing that the emulated services answer:
 - werkzeug's per-request log is turned down to warnings;
 - moto's SQS computes "now" through datetime arithmetic for every message on every receive
@@ -103,6 +106,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, required=True)
     parser.add_argument("--state-dir", type=Path, help="keep the state here (default: memory only)")
+    parser.add_argument("--page-origin", action="append", default=[], help="the web page's origin (repeatable)")
+    parser.add_argument("--page-bucket", action="append", default=[], help="the bucket the page uploads to")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, format="moto: %(levelname)s %(name)s: %(message)s")
@@ -130,7 +135,10 @@ def main(argv: list[str]) -> None:
         app = PersistingApp(app, store)
     from .post_policy import PostPolicyApp
 
-    app = PostPolicyApp(app)  # outermost: a refused upload reaches neither moto nor the state folder
+    app = PostPolicyApp(app)  # a refused upload reaches neither moto nor the state folder
+    from .request_guard import MotoGuard
+
+    app = MotoGuard(app, args.port, args.host, args.page_origin, args.page_bucket)  # outermost: Host, Origin
 
     def stop(*_: object) -> None:
         # a committed transaction is whole, an open one rolls back; closing folds the WAL into data.sqlite3

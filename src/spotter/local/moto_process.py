@@ -34,10 +34,21 @@ def free_port(host: str) -> int:
 
 
 class MotoProcess:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: Path | None = None):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_dir: Path | None = None,
+        page_origins: tuple[str, ...] = (),
+        page_buckets: tuple[str, ...] = (),
+    ):
+        """`page_origins`, `page_buckets`: the web page, and the buckets it may upload to and read from
+        (see request_guard.py: every other request from a browser is refused)."""
         self.host = host
         self.port = port or free_port(host)
         self.state_dir = state_dir
+        self.page_origins = page_origins
+        self.page_buckets = page_buckets
         self.process: subprocess.Popen[str] | None = None
         self._log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block moto
 
@@ -88,6 +99,10 @@ class MotoProcess:
         command = [sys.executable, "-m", "spotter.local.moto_main", "-H", self.host, "-p", str(self.port)]
         if self.state_dir is not None:
             command += ["--state-dir", str(self.state_dir)]
+        for origin in self.page_origins:
+            command += ["--page-origin", origin]
+        for bucket in self.page_buckets:
+            command += ["--page-bucket", bucket]
         self._log.seek(0)
         self._log.truncate()
         self.process = subprocess.Popen(

@@ -217,9 +217,6 @@ class LocalStack:
         o = self.options
         if self._lock.handle is None:
             self.claim()
-        self._moto = MotoProcess(o.host, o.s3_port, state_dir=o.state_dir)
-        s3_endpoint = self._moto.start()
-
         api_handler: dict[str, http_api.Handler] = {}
         api_server = _listening(
             lambda: http_api.make_server(
@@ -244,6 +241,11 @@ class LocalStack:
 
         spec = self._template_spec()
         spec = replace(spec, cors_origins=origins)
+        # moto after the page's port is known: a browser may use moto's port from the page's origin only
+        self._moto = MotoProcess(
+            o.host, o.s3_port, state_dir=o.state_dir, page_origins=origins, page_buckets=(spec.bucket,)
+        )
+        s3_endpoint = self._moto.start()
         if o.visibility_timeout_s is not None:
             spec = replace(spec, visibility_timeout_s=o.visibility_timeout_s)
         self._spec = spec

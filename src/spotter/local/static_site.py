@@ -9,6 +9,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from .request_guard import host_allowed
+
 log = logging.getLogger(__name__)
 
 
@@ -37,6 +39,15 @@ def make_server(host: str, port: int, root: Path, config: dict[str, Any]) -> Thr
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-cache")
             super().end_headers()
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            bound_host, bound_port = self.server.server_address[:2]
+            if not host_allowed(self.headers.get("Host"), int(bound_port), str(bound_host)):  # DNS rebinding
+                self.send_error(403, "This server answers requests to 127.0.0.1 or localhost only")
+                return False
+            return True
 
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("web %s", format % args)
