@@ -224,3 +224,77 @@ def test_cursors_stay_opaque():
 
     cursor = _encode_cursor(0, {"object_id": "x", "model": "m@1"}, "abc123")
     assert "/" not in cursor and "+" not in cursor and "=" not in cursor and "source" not in cursor
+
+
+def _tampered(cursor, **changes):
+    body, _, tag = cursor.partition(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    for name, value in changes.items():
+        payload["k"][name] = value
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return f"{forged}.{tag}"
+
+
+def test_a_tampered_or_foreign_cursor_is_a_400_and_never_reaches_dynamodb(api, monkeypatch):
+    """A forged start key on real DynamoDB is a ValidationException, a 500 feeding the 5xx alarm:
+    cursors are signed, and one that does not verify is refused before any read."""
+    from spotter.adapters.dynamodb import DynamoPredictionQueries, _encode_cursor
+    from spotter.cursors import CursorSigner
+
+    model = api.module.services().model.model_id
+    _seed(api, [_record(i, model=model, source="falcon-2", label="benign") for i in range(3)])
+    status, page = _json(api("GET", "/predictions?source=falcon-2&limit=1"))
+    assert status == 200 and page["next"]
+    cursor = page["next"]
+    fingerprint = json.loads(base64.urlsafe_b64decode(cursor.partition(".")[0] + "==="))["f"]
+
+    def no_reads(*args, **kwargs):
+        raise AssertionError("a bad cursor reached DynamoDB")
+
+    monkeypatch.setattr(DynamoPredictionQueries, "_read", no_reads)
+    monkeypatch.setattr(DynamoPredictionQueries, "_full_items", no_reads)
+    for bad in (
+        _tampered(cursor, source="hawk"),  # another drone's records
+        _tampered(cursor, object_id=""),  # an empty key attribute: DynamoDB's ValidationException
+        _tampered(cursor, uploaded_at={"N": "1"}),
+        cursor.partition(".")[0],  # the tag dropped
+        cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"),  # the tag altered
+        _encode_cursor(
+            0,
+            {"object_id": "x", "model": model, "source": "falcon-2", "uploaded_at": "z"},
+            fingerprint,
+            CursorSigner("another deployment's key"),
+        ),
+        "x" * 5000,
+    ):
+        for path in ("/predictions", "/predictions.csv"):
+            status, _, text = api("GET", f"{path}?source=falcon-2&limit=1&cursor={bad}")
+            assert status == 400 and "cursor is not one this API returned" in text, (bad, status, text)
+
+
+def test_cursors_hold_across_instances_that_share_the_configured_key(stack, monkeypatch):
+    """Lambda serves one listing's pages from many instances: each signs with CURSOR_KEY."""
+    from spotter.adapters.dynamodb import DynamoPredictions
+    from spotter.local.http_api import http_api_event
+    from spotter.local.lambda_runtime import LambdaContext, load_handler_module
+
+    store = DynamoPredictions(stack.dynamodb.Table(stack.spec.predictions.name))
+    monkeypatch.setenv("ALLOWED_ORIGINS", ORIGIN)
+    monkeypatch.setenv("CURSOR_KEY", "a shared secret")
+    first, second = load_handler_module("api"), load_handler_module("api")
+    model = first.services().model.model_id
+    for i in range(3):
+        assert store.put(_record(i, model=model, source="falcon-2"))
+
+    def get(module, path):
+        event = http_api_event("GET", path, {"origin": ORIGIN}, b"")
+        response = module.lambda_handler(event, LambdaContext("api"))
+        return response["statusCode"], json.loads(response["body"])
+
+    status, page = get(first, "/predictions?source=falcon-2&limit=1")
+    assert status == 200 and page["next"]
+    status, rest = get(second, f"/predictions?source=falcon-2&limit=5&cursor={page['next']}")
+    assert status == 200 and len(rest["items"]) == 2
+    monkeypatch.setenv("CURSOR_KEY", "another key")
+    status, reply = get(load_handler_module("api"), f"/predictions?source=falcon-2&limit=5&cursor={page['next']}")
+    assert status == 400 and "cursor is not one this API returned" in reply["message"]

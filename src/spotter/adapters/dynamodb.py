@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import operator
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from ..cursors import NOT_OURS, CursorSigner
 from ..query import Partition, PredictionQuery, QueryError, plan
 from ..records import PredictionRecord
 from .dynamodb_records import is_condition_failure, put_condition, to_item
@@ -64,31 +63,30 @@ class DynamoPredictions:
         return from_item(item) if item else None
 
 
-def _encode_cursor(position: int, start_key: dict[str, Any], filters: str) -> str:
-    """Opaque to the caller: where the next page starts, and the fingerprint of the filters it was
-    made for (PredictionQuery.fingerprint)."""
-    payload = json.dumps({"p": position, "k": _plain(start_key), "f": filters}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+_SIGNER = CursorSigner()  # this process's own key: what the command line's in-process paging uses
+
+
+def _encode_cursor(position: int, start_key: dict[str, Any], filters: str, signer: CursorSigner = _SIGNER) -> str:
+    """Opaque to the caller and signed (spotter.cursors): where the next page starts, and the
+    fingerprint of the filters it was made for (PredictionQuery.fingerprint)."""
+    return signer.seal({"p": position, "k": _plain(start_key), "f": filters})
 
 
 OTHER_FILTERS = "cursor is not one this API returned (or belongs to other filters)"
 
 
-def _decode_cursor(cursor: str) -> tuple[int, dict[str, str] | None, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        position, start_key, filters = int(data["p"]), data.get("k"), data.get("f")
-        if (
-            position < 0
-            or not isinstance(start_key, dict)
-            or not all(isinstance(v, str) for v in start_key.values())
-            or not isinstance(filters, str)
-        ):
-            raise ValueError("not a cursor")
-        return position, start_key, filters
-    except (ValueError, KeyError, TypeError):
-        raise QueryError("cursor is not one this API returned") from None
+def _decode_cursor(cursor: str, signer: CursorSigner = _SIGNER) -> tuple[int, dict[str, str] | None, str]:
+    data = signer.open(cursor)
+    position, start_key, filters = data.get("p"), data.get("k"), data.get("f")
+    if (
+        not isinstance(position, int)
+        or position < 0
+        or not isinstance(start_key, dict)
+        or not all(isinstance(v, str) and v for v in start_key.values())
+        or not isinstance(filters, str)
+    ):
+        raise QueryError(NOT_OURS)
+    return position, start_key, filters
 
 
 def _filters(query: PredictionQuery, partition: Partition) -> ConditionBase | None:
@@ -163,9 +161,14 @@ class DynamoPredictionQueries:
     order. Scans read the table itself and need no second read."""
 
     def __init__(
-        self, table: ServiceResource, page_size: int = 200, sleep: Callable[[float], None] = time.sleep
+        self,
+        table: ServiceResource,
+        page_size: int = 200,
+        sleep: Callable[[float], None] = time.sleep,
+        signer: CursorSigner = _SIGNER,
     ) -> None:  # a DynamoDB Table
         self.table = table
+        self.signer = signer  # signs and checks cursors (Settings.cursor_key)
         self.page_size = page_size
         self.sleep = sleep  # between BatchGetItem retries (tests pass a recorder)
 
@@ -225,10 +228,17 @@ class DynamoPredictionQueries:
     def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:
         partitions = plan(query)
         filters = query.fingerprint()
-        position, start_key, made_for = _decode_cursor(query.cursor) if query.cursor else (0, None, filters)
+        position, start_key, made_for = (
+            _decode_cursor(query.cursor, self.signer) if query.cursor else (0, None, filters)
+        )
         if made_for != filters or (
             start_key is not None
-            and (position >= len(partitions) or set(start_key) != set(_key_names(partitions[position])))
+            and (
+                position >= len(partitions)
+                or set(start_key) != set(_key_names(partitions[position]))
+                or start_key.get(partitions[position].hash_key or "", partitions[position].value)
+                != partitions[position].value
+            )
         ):
             raise QueryError(OTHER_FILTERS)
         found: list[PredictionRecord] = []
@@ -244,7 +254,9 @@ class DynamoPredictionQueries:
                 taken += 1
                 if taken == query.limit:
                     found += self._records(matched, partition)
-                    return found, _encode_cursor(position, {k: item[k] for k in _key_names(partition)}, filters)
+                    return found, _encode_cursor(
+                        position, {k: item[k] for k in _key_names(partition)}, filters, self.signer
+                    )
             found += self._records(matched, partition)
             start_key = page.get("LastEvaluatedKey")
             if start_key is None:

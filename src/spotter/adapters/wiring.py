@@ -84,10 +84,12 @@ def connect(service: ClassifyService, settings: Settings) -> None:
 
 
 def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
+    from ..cursors import CursorSigner
     from .dynamodb import DynamoPredictionQueries
 
     return DynamoPredictionQueries(
-        resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table)
+        resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table),
+        signer=CursorSigner(settings.cursor_key),
     )
 
 
