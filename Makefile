@@ -35,7 +35,7 @@ install-model: $(MODEL_STAMP)
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(APP_STAMP): $(BIN)/python requirements.txt requirements-dev.txt pyproject.toml
+$(APP_STAMP): $(BIN)/python requirements.txt requirements-local.txt requirements-analyst.txt requirements-dev.txt pyproject.toml
 	$(PIP) -r requirements-dev.txt
 	$(PIP) --no-deps -e .
 	touch $@

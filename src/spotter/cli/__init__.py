@@ -9,6 +9,20 @@ from typing import NoReturn
 
 SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "stats", "sql", "export", "reprocess", "dlq"]
 
+# The wheel's core is what the Lambda layer holds; the rest comes by role (pyproject.toml's extras).
+# A command that reaches for a module of a missing extra names the extra instead of a traceback.
+EXTRA_OF_MODULE = {
+    "moto": "local",
+    "werkzeug": "local",
+    "yaml": "local",
+    "duckdb": "analyst",
+    "pyarrow": "analyst",
+    "matplotlib": "analyst",
+    "tensorflow": "build",
+    "tf_keras": "build",
+    "tensorflow_model_optimization": "build",
+}
+
 
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors as one line (`spotter query: argument --since: ...`), never the usage block."""
@@ -70,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(
+            f"spotter {args.command}: needs {exc.name}, which comes with the [{extra}] extra: "
+            f"pip install 'spotter[{extra}]'",
+            file=sys.stderr,
+        )
+        return 1
     except Exception as exc:
         if not type(exc).__module__.startswith("botocore"):
             raise

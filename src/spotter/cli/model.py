@@ -7,6 +7,7 @@ imported only when one of these commands runs, never by `spotter --help` or `spo
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -56,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(for models that lose accuracy in int8)",
     )
     train.add_argument("--backbone", default="mobilenet_v2", choices=["mobilenet_v2", "tiny"])
-    train.set_defaults(run=_one_line_errors(run_train))
+    train.set_defaults(run=_needs_tensorflow(_one_line_errors(run_train)))
 
     convert = commands.add_parser(
         "convert", help="a Keras model (.keras, .h5, SavedModel) to full-int8 TFLite plus its card"
@@ -99,7 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     convert.add_argument("--data", type=Path, help="with --qat-epochs: the images the model was trained on")
     convert.add_argument("--label-column", help="with --qat-epochs: as for train")
-    convert.set_defaults(run=_one_line_errors(run_convert))
+    convert.set_defaults(run=_needs_tensorflow(_one_line_errors(run_convert)))
 
     evaluate = commands.add_parser(
         "evaluate", help="float vs int8 on the held-out test split; table printed and written into the card"
@@ -142,7 +143,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="no training: evaluate the built model again (build/skin-lesion/skin-lesion.keras and the "
         ".tflite in --out-dir) and rewrite its card",
     )
-    demo.set_defaults(run=run_build_demo)
+    demo.set_defaults(run=_needs_tensorflow(run_build_demo))
 
 
 DEFAULT_DISCLAIMER = (
@@ -154,6 +155,17 @@ DEFAULT_DISCLAIMER = (
 def _fail(message: str) -> int:
     print(f"spotter model: {message}", file=sys.stderr)
     return 2
+
+
+def _needs_tensorflow(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Training and conversion need the [build] extra: say so before reading any data."""
+
+    def run(args: argparse.Namespace) -> int:
+        if importlib.util.find_spec("tensorflow") is None:
+            raise ModuleNotFoundError("No module named 'tensorflow'", name="tensorflow")
+        return command(args)
+
+    return run
 
 
 def _one_line_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 import logging
 import signal
@@ -66,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    for module in ("moto", "yaml"):  # moto runs in a child process: check here, where the extra can be named
+        if importlib.util.find_spec(module) is None:
+            raise ModuleNotFoundError(f"No module named {module!r}", name=module)
     from ..local.stack import LocalOptions, LocalStack, StackRunning, refused_message
 
     stack = LocalStack(
