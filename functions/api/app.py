@@ -17,11 +17,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from spotter.access import AccessDenied, Caller
 from spotter.adapters.batch_removal import DynamoRecordRemover, S3BatchObjects
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
+from spotter.adapters.dynamodb_records import DynamoBatchTombstones
 from spotter.adapters.s3 import S3Presigner
-from spotter.adapters.wiring import batch_removal, prediction_queries, predictions, presigner
+from spotter.adapters.wiring import batch_removal, batch_tombstones, prediction_queries, predictions, presigner
 from spotter.api_views import ModelInfo, query_from_params, record_view, view_type
-from spotter.batches import owned_by, remove_batch, summarise_batches, web_batches_query
+from spotter.batches import batch_prefix, owned_by, remove_batch, summarise_batches, web_batches_query
 from spotter.config import Settings, running_in_lambda
+from spotter.errors import BatchGone
 from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
 from spotter.names import stored_names
 from spotter.query import PredictionQuery, QueryError
@@ -53,6 +55,7 @@ class Services:
     signer: S3Presigner
     batch_objects: S3BatchObjects
     record_remover: DynamoRecordRemover
+    tombstones: DynamoBatchTombstones
     csv_budget_bytes: int = RESPONSE_BUDGET_BYTES
 
 
@@ -82,6 +85,7 @@ def build(settings: Settings) -> Services:
         signer=presigner(settings),
         batch_objects=batch_objects,
         record_remover=record_remover,
+        tombstones=batch_tombstones(settings),
     )
 
 
@@ -125,6 +129,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     UnauthorizedError: 401,
     AccessDenied: 403,
     NotFoundError: 404,
+    BatchGone: 410,
 }
 
 
@@ -160,6 +165,8 @@ def create_uploads():
     settings = s.settings
     files, batch = parse_files(parse_body(_raw_body()))
     batch = _caller().batch_for_upload(batch)
+    if s.tombstones.is_deleted(batch):  # a page still uploading into a batch it deleted: nothing is signed
+        raise BatchGone(f"batch {batch} has been deleted: start a new batch to upload")
     uploads = []
     for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):
         if isinstance(plan, PlannedUpload):
@@ -285,7 +292,9 @@ def delete_batch(batch: str):
     """Deletes the batch's images (every stored version) and then its records (every model version)."""
     batch = unquote(batch)
     s = services()
-    removal = remove_batch(batch, _batch_records(batch, None), s.batch_objects, s.record_remover)
+    batch_prefix(batch)  # a malformed name is a 400 before anything is stored
+    _caller().check_listing(batch)
+    removal = remove_batch(batch, lambda: _batch_records(batch, None), s.batch_objects, s.record_remover, s.tombstones)
     logger.info("batch deleted", extra=removal.as_dict())
     return removal.as_dict()
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
-from .ports import BatchObjects, RecordRemover
+from .ports import BatchObjects, BatchTombstones, RecordRemover
 from .query import PredictionQuery, QueryError
 from .records import STATUS_OK, STATUS_REFUSED, PredictionRecord
 
@@ -106,11 +106,21 @@ class Removal:
 
 
 def remove_batch(
-    batch: str, records: Iterable[PredictionRecord], objects: BatchObjects, remover: RecordRemover
+    batch: str,
+    records: Iterable[PredictionRecord] | Callable[[], Iterable[PredictionRecord]],
+    objects: BatchObjects,
+    remover: RecordRemover,
+    tombstones: BatchTombstones | None = None,
 ) -> Removal:
-    """Images first (the privacy-relevant part), then the records that point at them. `records` must be
-    the batch's records of every model version (a web batch: keys under uploads/<batch>/)."""
+    """The tombstone first (every later record write into the batch, and every upload form for it, is
+    refused from then on: an image still in flight cannot bring the batch back), then the images (the
+    privacy-relevant part), then the records that point at them. `records` must be the batch's records
+    of every model version (a web batch: keys under uploads/<batch>/); pass a callable to read them
+    after the tombstone is stored, so a record written just before it is removed too."""
     prefix = batch_prefix(batch)
-    mine = [r for r in records if r.key.startswith(prefix)]
+    if tombstones is not None:
+        tombstones.mark(batch)
     versions = objects.delete_prefix(prefix)
+    found = records() if callable(records) else records
+    mine = [r for r in found if r.key.startswith(prefix)]
     return Removal(batch, versions, remover.delete(mine))

@@ -21,6 +21,19 @@ def object_id_for(bucket: str, key: str) -> str:
     return hashlib.sha256(f"{bucket}\n{key}".encode()).hexdigest()[:32]
 
 
+TOMBSTONE_MODEL = "#batch-deleted"  # the sort key of a deleted batch's tombstone in the records table
+
+
+def tombstone_id(batch: str) -> str:
+    """The partition key of batch `batch`'s tombstone: no object id looks like it (those are 32 hex
+    digits), and it carries none of the indexed attributes, so no index holds it."""
+    return f"#deleted-batch/{batch}"
+
+
+def is_tombstone_item(item: Mapping[str, Any]) -> bool:
+    return item.get("model") == TOMBSTONE_MODEL
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -109,12 +122,18 @@ def sequence_key(sequencer: str | None, event_time: str | None) -> str:
     return TIMED + (event_time or "")
 
 
-def replaces(new: str, old: str) -> bool:
+def replaces(new: str, old: str, new_uploaded: str | None = None, old_uploaded: str | None = None) -> bool:
     """Whether a write whose `sequence_key` is `new` may replace a stored record whose key is `old`:
     the newer event of one kind wins (ties too: a duplicate delivery rewrites the same record), a
-    timed record replaces a sequenced one, and a sequenced event replaces a timed record. The DynamoDB
-    adapter's write condition (`put_condition`) says the same in DynamoDB's terms."""
-    return old <= new or (new.startswith(SEQUENCED) and old.startswith(TIMED))
+    sequenced event replaces a timed record, and a timed record (a reprocess) replaces a sequenced one
+    unless the stored record's version was uploaded after the one the reprocess read (`*_uploaded`:
+    the records' `uploaded_at`). The DynamoDB adapter's write condition (`put_condition`) says the
+    same in DynamoDB's terms."""
+    if new.startswith(SEQUENCED):
+        return old <= new or old.startswith(TIMED)
+    if old.startswith(TIMED):
+        return old <= new
+    return (old_uploaded or "") <= (new_uploaded or "")
 
 
 @dataclass

@@ -2,13 +2,18 @@
 
 DuckDB reads the files as it needs them and spills to `temp` past its memory limit, so a table
 larger than memory can be queried; answers are streamed out in chunks (`stream`), never held whole.
-Only SELECT (and EXPLAIN) statements run; file access is limited to the data folder and the spill
-folder, no extension is installed or loaded, and the configuration is locked.
+Only a SELECT runs, or an EXPLAIN (ANALYZE) of one: DuckDB's own parser says what each statement
+is, and an EXPLAIN is judged by the statement it wraps (EXPLAIN ANALYZE runs it). Behind that check,
+in depth: the statement runs in a read-only transaction (no catalog writes), file access is limited
+to the data folder's Parquet files, by name, and the spill folder (no new file beside the data), no
+extension is installed or loaded, and the configuration is locked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +26,7 @@ if TYPE_CHECKING:  # imported where used, as the CLI needs it only for `spotter 
 Row = tuple[Any, ...]  # one answer row: whatever SQL types the statement selects
 
 TABLE = "predictions"
-ALLOWED = {"SELECT", "EXPLAIN"}
+ALLOWED = {"SELECT"}  # and EXPLAIN, when what it wraps is a SELECT
 CHUNK_ROWS = 2048
 # What DuckDB's memory_limit takes, and nothing else: the value reaches DuckDB as a config value,
 # never as SQL text, and is checked first so a mistake is one line.
@@ -78,17 +83,20 @@ def connect(data: Path, temp: Path, memory_limit: str | None = None) -> duckdb.D
     except duckdb.Error as exc:
         raise SqlError(_one_line(exc)) from None
     con.execute("SET TimeZone = 'UTC'")
-    if parquet_files(data):
-        glob = str(data / f"{PARTITION}=*" / "*.parquet")
+    files = [str(path.resolve()) for path in parquet_files(data)]
+    if files:  # the files by name, not a glob: the only paths (besides the spill folder) DuckDB may open
+        listed = ", ".join(_literal(name) for name in files)
         con.execute(
-            f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet({_literal(glob)}, hive_partitioning = true, "
+            f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
             f"hive_types = {{'{PARTITION}': VARCHAR}}, union_by_name = true)"
         )
+        con.execute(f"SET allowed_paths = [{listed}]")
     else:  # an empty table still has its columns
         con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM ({_empty_select()})")
-    con.execute(f"SET allowed_directories = [{_literal(str(data) + '/')}, {_literal(str(temp) + '/')}]")
+    con.execute(f"SET allowed_directories = [{_literal(str(temp) + '/')}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
+    con.execute("BEGIN TRANSACTION READ ONLY")  # whatever slipped past check() cannot write the catalog
     return con
 
 
@@ -112,16 +120,31 @@ def _empty_select() -> str:
 
 
 def check(text: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
-    """Refuse anything but one SELECT or EXPLAIN, before any data is read; the statement's kind."""
+    """Refuse anything but one SELECT, or one EXPLAIN of a SELECT, before any data is read; the
+    statement's kind ("SELECT" or "EXPLAIN")."""
     import duckdb
 
+    parse = con.extract_statements if con is not None else duckdb.extract_statements
     try:
-        statements = con.extract_statements(text) if con is not None else duckdb.extract_statements(text)
+        statements = parse(text)
     except duckdb.Error as exc:
         raise SqlError(_one_line(exc)) from None
     if len(statements) != 1:
         raise SqlError(f"give one statement, got {len(statements)}")
-    kind: str = statements[0].type.name
+    kind = _kind(statements[0])
+    if kind == "EXPLAIN":
+        inner = _explained(statements[0].query)
+        try:
+            wrapped = parse(inner) if inner is not None else []
+        except duckdb.Error:
+            wrapped = []
+        if len(wrapped) != 1 or _kind(wrapped[0]) != "SELECT":
+            what = _kind(wrapped[0]) if len(wrapped) == 1 else "what it wraps"
+            raise SqlError(
+                f"read only: EXPLAIN of {what} is not allowed (EXPLAIN ANALYZE runs the statement; "
+                f"EXPLAIN a SELECT over the table {TABLE})"
+            )
+        return kind
     if kind not in ALLOWED:
         words = statements[0].query.split()
         if kind == "LOAD" and words and words[0].upper() in ("INSTALL", "FORCE"):
@@ -130,27 +153,144 @@ def check(text: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
     return kind
 
 
+def _kind(statement: Any) -> str:
+    """The statement's kind; a kind this duckdb's StatementType does not name (UPDATE EXTENSIONS
+    raises ValueError) is no read."""
+    try:
+        return str(statement.type.name)
+    except ValueError:
+        return "UNNAMED"
+
+
+def _explained(query: str) -> str | None:
+    """The statement an EXPLAIN wraps, by DuckDB's own tokens: after EXPLAIN, an optional ANALYZE and
+    an optional parenthesised option list; None when the text is not shaped so."""
+    import duckdb
+
+    starts = [position for position, _ in duckdb.tokenize(query)]
+    words = [query[a:b].strip().upper() for a, b in zip(starts, [*starts[1:], len(query)])]
+    if not words or words[0] != "EXPLAIN":
+        return None
+    i = 1
+    if i < len(words) and words[i] in ("ANALYZE", "ANALYSE"):
+        i += 1
+    if i < len(words) and words[i] == "(":
+        try:
+            i = words.index(")", i) + 1
+        except ValueError:
+            return None
+    return query[starts[i] :] if i < len(words) else None
+
+
 def stream(con: duckdb.DuckDBPyConnection, text: str, chunk: int = CHUNK_ROWS) -> tuple[list[str], Iterator[list[Row]]]:
     """(column names, chunks of rows) of one read-only statement: DuckDB streams the answer through
-    Arrow (time zones without pytz), `chunk` rows at a time, so memory stays bounded whatever its size."""
-    import duckdb
-    import pyarrow as pa
+    Arrow (time zones without pytz), `chunk` rows at a time, so memory stays bounded whatever its size.
 
+    DuckDB runs in a helper thread while this one waits in Python, where Ctrl-C is heard: the
+    KeyboardInterrupt interrupts the query (`con.interrupt()`) and goes on up, at once (a query run
+    from this thread held it inside DuckDB, deaf to Ctrl-C, until it finished)."""
     check(text, con)
-    try:
-        reader = con.sql(text).to_arrow_reader(chunk)
-    except duckdb.Error as exc:
-        raise SqlError(_message(exc)) from None
-    columns = list(reader.schema.names)
+    pump = _Pump(con, text, chunk)
+    columns = pump.columns()
+    return columns, pump.chunks()
 
-    def chunks() -> Iterator[list[Row]]:
+
+def _fresh_transaction(con: duckdb.DuckDBPyConnection) -> None:
+    """A failed statement aborts its transaction: start another read-only one for the next."""
+    import duckdb
+
+    with contextlib.suppress(duckdb.Error):
+        con.execute("ROLLBACK")
+    with contextlib.suppress(duckdb.Error):
+        con.execute("BEGIN TRANSACTION READ ONLY")
+
+
+class _Pump:
+    """One statement's answer, read by a helper thread and handed over a small queue."""
+
+    JOIN_S = 5.0  # an interrupted query ends in milliseconds; never wait on it for ever
+    WAIT_S = 0.1  # how often each side looks up from waiting (Ctrl-C on this side; a stop on the other)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, text: str, chunk: int) -> None:
+        import queue
+
+        self.con = con
+        self.queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(text, chunk), name="spotter-sql", daemon=True)
+        self.thread.start()
+
+    def _put(self, kind: str, value: Any) -> bool:
+        import queue
+
+        while not self.stopped.is_set():
+            try:
+                self.queue.put((kind, value), timeout=self.WAIT_S)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, text: str, chunk: int) -> None:
+        import duckdb
+        import pyarrow as pa
+
         try:
+            reader = self.con.sql(text).to_arrow_reader(chunk)
+            if not self._put("columns", list(reader.schema.names)):
+                return
             for batch in reader:
-                yield list(zip(*(column.to_pylist() for column in batch.columns))) if batch.num_columns else []
-        except (duckdb.Error, pa.ArrowException, OSError) as exc:  # met mid-stream (Arrow hands it on as OSError)
-            raise SqlError(_message(exc)) from None
+                rows = list(zip(*(column.to_pylist() for column in batch.columns))) if batch.num_columns else []
+                if not self._put("rows", rows):
+                    return
+            self._put("end", None)
+        except (duckdb.Error, pa.ArrowException, OSError) as exc:  # mid-stream, Arrow hands it on as OSError
+            _fresh_transaction(self.con)
+            self._put("error", SqlError(_message(exc)))
+        except BaseException as exc:  # anything else reaches the caller too, never a silent thread
+            self._put("error", exc)
 
-    return columns, chunks()
+    def _get(self) -> tuple[str, Any]:
+        import queue
+
+        try:
+            while True:
+                try:
+                    item = self.queue.get(timeout=self.WAIT_S)
+                except queue.Empty:
+                    continue
+                if item[0] == "error":
+                    raise item[1]
+                return item
+        except BaseException:  # Ctrl-C, an error, or the caller gone: the query stops too
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Interrupt the query and wait for the thread to leave DuckDB: a thread still inside it when
+        the interpreter exits aborts the process (C++ "exception not rethrown")."""
+        if not self.stopped.is_set():
+            self.stopped.set()
+            self.con.interrupt()
+        if self.thread is not threading.current_thread():
+            self.thread.join(timeout=self.JOIN_S)
+
+    def columns(self) -> list[str]:
+        kind, value = self._get()
+        if kind != "columns":  # never: the thread hands the names first
+            raise SqlError("no answer")
+        names: list[str] = value
+        return names
+
+    def chunks(self) -> Iterator[list[Row]]:
+        try:
+            while True:
+                kind, value = self._get()
+                if kind == "end":
+                    return
+                yield value
+        finally:
+            self.stop()
 
 
 def run(con: duckdb.DuckDBPyConnection, text: str) -> tuple[list[str], list[Row]]:

@@ -114,6 +114,9 @@ def run(args: argparse.Namespace) -> int:
             count, more = write_row_chunks(columns, chunks, args.format, sys.stdout, max_rows=args.max_rows)
         except SqlError as exc:
             return _fail(str(exc))
+        except KeyboardInterrupt:  # Ctrl-C: the query was interrupted as it was heard (spotter.sql.stream)
+            print("spotter sql: interrupted", file=sys.stderr)
+            return 130
         except BrokenPipeError:  # the reader stopped early (`| head`): not an error, nothing more to say
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
