@@ -26,6 +26,11 @@ class FakeObjects:
     metadata: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     failing: set[str] = field(default_factory=set)
     reads: list[str] = field(default_factory=list)
+    discarded: list[tuple[str, str | None]] = field(default_factory=list)
+
+    def discard(self, bucket: str, key: str, version_id: str | None) -> None:
+        self.discarded.append((key, version_id))
+        self.objects.pop((bucket, key), None)
 
     def read(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> StoredObject:
         self.reads.append(key)
@@ -51,7 +56,8 @@ class FakePredictions:
             raise PlatformError(f"DynamoDB is down for {record.key}")
         stored = self.records.get((record.object_id, record.model))
         new = sequence_key(record.sequencer, record.uploaded_at)
-        if stored is not None and not replaces(new, sequence_key(stored.sequencer, stored.uploaded_at)):
+        old = sequence_key(stored.sequencer, stored.uploaded_at) if stored is not None else ""
+        if stored is not None and not replaces(new, old, record.uploaded_at, stored.uploaded_at):
             return False
         self.records[record.object_id, record.model] = record
         return True
@@ -109,6 +115,17 @@ class FakeRemover:
         records = list(records)
         self.deleted.extend(records)
         return len(records)
+
+
+@dataclass
+class FakeTombstones:
+    deleted: list[str] = field(default_factory=list)
+
+    def mark(self, batch: str) -> None:
+        self.deleted.append(batch)
+
+    def is_deleted(self, batch: str) -> bool:
+        return batch in self.deleted
 
 
 @dataclass

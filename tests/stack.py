@@ -13,6 +13,7 @@ from spotter.local.lambda_runtime import load_handler_module
 from spotter.local.resources import StackSpec, create_stack
 from spotter.local.sqs_trigger import SqsTrigger
 from spotter.local.template import stack_spec
+from spotter.records import is_tombstone_item
 
 # The template's resources, with names of our own and short timings so retries happen in seconds.
 _TEMPLATE_SPEC = stack_spec()
@@ -50,7 +51,7 @@ class Stack:
         kwargs: dict[str, Any] = {}
         while True:
             page = table.scan(**kwargs)
-            items += page["Items"]
+            items += [item for item in page["Items"] if not is_tombstone_item(item)]  # deleted batches'
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

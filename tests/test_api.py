@@ -437,6 +437,43 @@ def test_batches_list_newest_first_with_counts_and_delete_removes_images_and_rec
     assert api("DELETE", "/batches/..%2Fdrones")[0] == 400
 
 
+def test_a_batch_deleted_while_its_images_are_in_flight_stays_deleted(api, monkeypatch):
+    """The delete wins over every write still in flight: an image read before the delete and written
+    after it, an image whose object the delete removed, and an image uploaded late with a form signed
+    before the delete. None leaves a record or an object, the batch never lists again, and no new
+    upload form is signed into it."""
+    stack, batch = api.stack, "racing-batch"
+    names = ["read-before.jpg", "removed.jpg", "late.jpg"]
+    requested = [{"name": n, "type": "image/jpeg", "size": 1} for n in names]
+    forms = {u["name"]: u for u in _json(api("POST", "/uploads", {"files": requested, "batch": batch}))[1]["uploads"]}
+    for name in names[:2]:  # queued, not yet classified (the messages are held until drain)
+        assert _upload(forms[name], images.jpeg(images.RED), name).status_code == 204
+
+    writer = stack.handler_module.services().predictions
+    real_put, deleted = writer.put, []
+
+    def delete_lands_before_the_write(record):
+        if not deleted:  # the first image was read and classified; the delete lands before its write
+            deleted.append(_json(api("DELETE", f"/batches/{batch}")))
+        return real_put(record)
+
+    monkeypatch.setattr(writer, "put", delete_lands_before_the_write)
+    stack.drain()
+    assert deleted and deleted[0][0] == 200
+    # the third file arrives after the delete, with the form signed before it
+    assert _upload(forms["late.jpg"], images.jpeg(images.BLUE), "late.jpg").status_code == 204
+    stack.drain()
+
+    assert [r["key"] for r in stack.records() if r.get("batch") == batch] == []
+    left = stack.s3.list_object_versions(Bucket=stack.spec.bucket, Prefix=f"uploads/{batch}/")
+    assert not left.get("Versions") and not left.get("DeleteMarkers")  # the late image was discarded too
+    assert batch not in [b["batch"] for b in _json(api("GET", "/batches"))[1]["batches"]]
+    assert api("GET", f"/batches/{batch}")[0] == 404
+    status, refusal = _json(api("POST", "/uploads", {"files": requested[:1], "batch": batch}))
+    assert status == 410 and "deleted" in refusal["message"]
+    assert stack.nothing_left()
+
+
 def test_errors_map_to_statuses_in_one_table(api):
     """Each error a route raises answers with its status from the one table, as JSON with its message."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError

@@ -43,3 +43,16 @@ class MalformedEvent(ValueError):
 
 class ModelError(Exception):
     """A model file or card that cannot be served."""
+
+
+class BatchDeleted(Exception):
+    """The record's batch was deleted (its tombstone is stored): a late image is not recorded, and the
+    object it came from is discarded. Raised by the conditional record write."""
+
+    def __init__(self, batch: str) -> None:
+        super().__init__(f"batch {batch} has been deleted")
+        self.batch = batch
+
+
+class BatchGone(Exception):
+    """A request names a batch that has been deleted (HTTP 410): nothing more may be written into it."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from .errors import MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
+from .errors import BatchDeleted, MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
 from .events import S3Object, is_folder_marker, objects_in_message
 from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
 from .keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
@@ -169,8 +169,15 @@ class ClassifyService:
         except RejectedImage as rejection:
             record.status, record.reason = STATUS_REJECTED, rejection.reason
             return _Work(obj, record=record)
+        # The record describes the version read, all of it from that one GetObject: a re-upload between
+        # the event (or a reprocess's listing) and the read must not leave the old ETag and upload time
+        # beside the new size and label.
+        named = record.etag
         record.size = stored.size
-        record.etag = record.etag or stored.etag
+        record.etag = stored.etag or record.etag
+        record.version_id = stored.version_id or record.version_id
+        if named and stored.etag and named != stored.etag.strip('"') and stored.last_modified:
+            record.uploaded_at = stored.last_modified  # the event named another version: this one's time
         record.file_name = self._original_name(obj.key, stored) or record.file_name
         if stored.size == 0 and is_folder_marker(obj.key):
             return self._skip(obj)
@@ -218,7 +225,13 @@ class ClassifyService:
     def _store(self, work: _Work | Outcome) -> Outcome:
         if isinstance(work, Outcome):
             return work
-        return Outcome(record=work.record, stored=self.predictions.put(work.record))
+        try:
+            return Outcome(record=work.record, stored=self.predictions.put(work.record))
+        except BatchDeleted as deleted:  # the image arrived after its batch was deleted: not kept
+            obj = work.obj
+            log.warning("batch %s was deleted; discarding its late object %s/%s", deleted.batch, obj.bucket, obj.key)
+            self.objects.discard(obj.bucket, obj.key, work.record.version_id)
+            return Outcome(record=None, stored=False, skipped="batch deleted")
 
     @staticmethod
     def _original_name(key: str, stored: StoredObject) -> str | None:

@@ -30,6 +30,8 @@ class StoredObject:
     size: int  # the object's full size
     etag: str | None = None
     metadata: dict[str, str] | None = None  # S3 user metadata (x-amz-meta-*), names lower-case
+    version_id: str | None = None  # the version these bytes are (GetObject's VersionId), when versioned
+    last_modified: str | None = None  # that version's upload time, ISO 8601 UTC
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ class QueuedMessage:
 class ObjectReader(Protocol):
     def read(self, bucket: str, key: str, max_bytes: int, version_id: str | None = None) -> StoredObject:
         """Raises `ObjectMissing` when the object is gone; anything else is worth a retry."""
+
+    def discard(self, bucket: str, key: str, version_id: str | None) -> None:
+        """Deletes that stored version for good (an image that arrived after its batch was deleted)."""
 
 
 class PredictionWriter(Protocol):
@@ -149,6 +154,15 @@ class RecordReader(Protocol):
 
 class RecordRemover(Protocol):
     def delete(self, records: Iterable[PredictionRecord]) -> int: ...
+
+
+class BatchTombstones(Protocol):
+    """Deleted batches: a batch's tombstone is stored before anything of it is deleted, and every
+    later write into it (a record, an upload form) is refused."""
+
+    def mark(self, batch: str) -> None: ...
+
+    def is_deleted(self, batch: str) -> bool: ...
 
 
 # --- objects: presigned links, folders, batches, dead letters -----------------------------------

@@ -11,12 +11,11 @@ from functools import reduce
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from boto3.dynamodb.conditions import Attr, Key
-from botocore.exceptions import ClientError
 
 from ..cursors import NOT_OURS, CursorSigner
 from ..query import Partition, PredictionQuery, QueryError, plan
-from ..records import PredictionRecord
-from .dynamodb_records import is_condition_failure, put_condition, to_item
+from ..records import PredictionRecord, is_tombstone_item
+from .dynamodb_records import conditional_put
 
 if TYPE_CHECKING:  # boto3 ships no types: these name what is passed, for the reader
     from boto3.dynamodb.conditions import ConditionBase
@@ -43,20 +42,8 @@ class DynamoPredictions:
         self.table = table  # a boto3 DynamoDB Table resource
 
     def put(self, record: PredictionRecord) -> bool:
-        item = to_item(record)
-        condition, values = put_condition(item)  # out-of-order deliveries: an older event never wins
-        try:
-            self.table.put_item(
-                Item=item,
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#seq": "sequence"},
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        """The conditional write (an older event never wins; a deleted batch's records stay deleted)."""
+        return conditional_put(self.table.meta.client, self.table.name, record, native=True)
 
     def get(self, object_id: str, model: str) -> PredictionRecord | None:
         item = self.table.get_item(Key={"object_id": object_id, "model": model}).get("Item")
@@ -201,7 +188,7 @@ class DynamoPredictionQueries:
 
     def _records(self, items: list[dict[str, Any]], partition: Partition) -> list[PredictionRecord]:
         whole = items if partition.index is None else self._full_items(items)
-        return [from_item(item) for item in whole]
+        return [from_item(item) for item in whole if not is_tombstone_item(item)]
 
     def _read(
         self, query: PredictionQuery, partition: Partition, start_key: dict[str, Any] | None, wanted: int
@@ -278,7 +265,7 @@ class DynamoPredictionQueries:
 
         with ThreadPoolExecutor(max_workers=segments) as pool:
             for items in pool.map(segment, range(segments)):
-                yield from (from_item(item) for item in items)
+                yield from (from_item(item) for item in items if not is_tombstone_item(item))
 
     def scan_pages(self, segments: int = 4) -> Iterator[list[PredictionRecord]]:
         """The whole table page by page (parallel segments), holding only a few pages at a time."""
@@ -292,7 +279,7 @@ class DynamoPredictionQueries:
             try:
                 while True:
                     page = self.table.scan(**args)
-                    pages.put([from_item(item) for item in page["Items"]])
+                    pages.put([from_item(item) for item in page["Items"] if not is_tombstone_item(item)])
                     if "LastEvaluatedKey" not in page:
                         break
                     args["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..records import SEQUENCED, TIMED, PredictionRecord, sequence_key
+from ..errors import BatchDeleted
+from ..keys import WEB_SOURCE
+from ..records import SEQUENCED, TIMED, TOMBSTONE_MODEL, PredictionRecord, sequence_key, tombstone_id, utc_now
 
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
     from botocore.client import BaseClient
@@ -35,12 +37,29 @@ def to_item(record: PredictionRecord) -> dict[str, Any]:
 
 def put_condition(item: dict[str, Any]) -> tuple[str, dict[str, str]]:
     """The write's condition and its values: never let an older event overwrite a newer one's record
-    (out-of-order or duplicate deliveries), and let a real upload replace a reprocess's record."""
+    (out-of-order or duplicate deliveries), and let a real upload replace a reprocess's record. A
+    reprocess (timed) replaces a real upload's (sequenced) record only when the version it read is not
+    older than the one recorded: an image re-uploaded while a reprocess read the old version keeps
+    the new version's record. `records.replaces` says the same for the in-memory fakes.
+    Names used: #seq (sequence), and #up (uploaded_at) for a timed item."""
     condition, values = "attribute_not_exists(object_id) OR #seq <= :seq", {":seq": item["sequence"]}
     if item["sequence"].startswith(SEQUENCED):
         # A reprocess has no sequencer and sorts after every S3 event; the next real upload must still win.
         condition, values[":timed"] = condition + " OR begins_with(#seq, :timed)", TIMED
+    else:
+        condition = (
+            "attribute_not_exists(object_id) OR (begins_with(#seq, :timed) AND #seq <= :seq)"
+            " OR (begins_with(#seq, :sequenced) AND #up <= :up)"
+        )
+        values.update({":timed": TIMED, ":sequenced": SEQUENCED, ":up": item["uploaded_at"]})
     return condition, values
+
+
+def condition_names(item: dict[str, Any]) -> dict[str, str]:
+    names = {"#seq": "sequence"}
+    if not item["sequence"].startswith(SEQUENCED):
+        names["#up"] = "uploaded_at"
+    return names
 
 
 def attribute_value(value: object) -> dict[str, Any]:
@@ -66,29 +85,84 @@ def is_condition_failure(error: ClientError) -> bool:
     return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
+def tombstone_key(batch: str) -> dict[str, Any]:
+    return {"object_id": {"S": tombstone_id(batch)}, "model": {"S": TOMBSTONE_MODEL}}
+
+
+def conditional_put(client: BaseClient, table_name: str, record: PredictionRecord, native: bool = False) -> bool:
+    """The one write of a record (the classify function's and the API's): False when a newer event's
+    record is kept; `BatchDeleted` when the record's web batch has a tombstone. A web record is written
+    in one transaction with a check that its batch has none, so a batch deleted while its images are
+    in flight stays deleted: the delete stores the tombstone first, and every later write fails on it.
+    `native`: `client` is a boto3 resource's (`Table.meta.client`), which serializes Python values itself."""
+    item = to_item(record)
+    condition, values = put_condition(item)
+    wire = (lambda v: v) if native else attribute_value
+    put = {
+        "TableName": table_name,
+        "Item": {k: wire(v) for k, v in item.items()},
+        "ConditionExpression": condition,
+        "ExpressionAttributeNames": condition_names(item),
+        "ExpressionAttributeValues": {k: wire(v) for k, v in values.items()},
+    }
+    if not (record.batch and record.source == WEB_SOURCE):
+        try:
+            client.put_item(**put)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+    key = tombstone_key(record.batch)
+    check = {
+        "TableName": table_name,
+        "Key": {k: v["S"] for k, v in key.items()} if native else key,
+        "ConditionExpression": "attribute_not_exists(object_id)",
+    }
+    try:
+        client.transact_write_items(TransactItems=[{"ConditionCheck": check}, {"Put": put}])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
+        if not reasons:  # botocore leaves them in the message when the service does not list them
+            message = exc.response.get("Error", {}).get("Message", "")
+            reasons = message.split("[", 1)[-1].rstrip("]").replace(" ", "").split(",")
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise BatchDeleted(record.batch) from None
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            return False
+        raise
+    return True
+
+
 class ConditionalRecordWriter:
-    """The classify function's writer: one conditional PutItem per record, through a low-level client."""
+    """The classify function's writer: one conditional write per record, through a low-level client."""
 
     def __init__(self, client: BaseClient, table_name: str) -> None:
         self.client = client  # a botocore DynamoDB client
         self.table_name = table_name
 
     def put(self, record: PredictionRecord) -> bool:
-        item = to_item(record)
-        condition, values = put_condition(item)
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={k: attribute_value(v) for k, v in item.items()},
-                ConditionExpression=condition,
-                ExpressionAttributeNames={"#seq": "sequence"},
-                ExpressionAttributeValues={k: attribute_value(v) for k, v in values.items()},
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return conditional_put(self.client, self.table_name, record)
+
+
+class DynamoBatchTombstones:
+    """Deleted batches' tombstones, items of the records table that no index holds (`records.tombstone_id`)."""
+
+    def __init__(self, client: BaseClient, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    def mark(self, batch: str) -> None:
+        item = {**tombstone_key(batch), "deleted_at": {"S": utc_now()}}
+        self.client.put_item(TableName=self.table_name, Item=item)
+
+    def is_deleted(self, batch: str) -> bool:
+        reply = self.client.get_item(
+            TableName=self.table_name, Key=tombstone_key(batch), ConsistentRead=True, ProjectionExpression="model"
+        )
+        return "Item" in reply
 
 
 class DynamoRecordReader:

@@ -7,6 +7,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from ..parquet_copy import Change
+from ..records import is_tombstone_item
 from .dynamodb import from_item
 
 _deserializer = TypeDeserializer()
@@ -24,6 +25,8 @@ def changes_from_stream(event: dict[str, Any]) -> list[Change]:
         stream = entry.get("dynamodb", {})
         old = _plain_image(stream["OldImage"]) if stream.get("OldImage") else None
         new = _plain_image(stream["NewImage"]) if stream.get("NewImage") else None
+        if is_tombstone_item(old or new or {}):
+            continue  # a deleted batch's tombstone: not a record, nothing to copy
         if old is not None and (new is None or old.get("upload_day") != new.get("upload_day")):
             changes.append(
                 Change(

@@ -11,11 +11,17 @@ from botocore.exceptions import ClientError
 
 from ..errors import ObjectArchived, ObjectMissing
 from ..ports import ObjectHead, StoredObject
+from ..records import normalise_time
 
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
     from botocore.client import BaseClient
 
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404", "NotFound"}  # the one list of S3's not-found codes
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """S3's LastModified (aware) as the records' ISO 8601 UTC text."""
+    return normalise_time(moment.isoformat()) if moment is not None else None
 
 
 def is_missing(error: ClientError) -> bool:
@@ -53,7 +59,15 @@ class S3Objects:
             size=total,
             etag=(response.get("ETag") or "").strip('"') or None,
             metadata=response.get("Metadata") or None,
+            version_id=response.get("VersionId") or version_id,
+            last_modified=_utc(response.get("LastModified")),
         )
+
+    def discard(self, bucket: str, key: str, version_id: str | None) -> None:
+        """Deletes that version for good (DeleteObjectVersion; the bucket is versioned). Without a
+        version id nothing is deleted: a plain delete would only hide the object behind a marker."""
+        if version_id:
+            self.client.delete_object(Bucket=bucket, Key=key, VersionId=version_id)
 
     def _storage_class(self, bucket: str, key: str, version_id: str | None) -> str | None:
         args = {"Bucket": bucket, "Key": key, **({"VersionId": version_id} if version_id else {})}

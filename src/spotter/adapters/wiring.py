@@ -9,7 +9,7 @@ from ..config import Settings
 from ..imaging import DecodeLimits
 from ..pipeline import ClassifyService
 from .aws import client, forget_low_level_clients, low_level_client, resource
-from .dynamodb_records import ConditionalRecordWriter
+from .dynamodb_records import ConditionalRecordWriter, DynamoBatchTombstones
 from .s3 import S3Objects, S3Presigner
 
 if TYPE_CHECKING:  # imported where used (see below)
@@ -95,6 +95,12 @@ def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
 
 def presigner(settings: Settings) -> S3Presigner:
     return S3Presigner(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket)
+
+
+def batch_tombstones(settings: Settings) -> DynamoBatchTombstones:
+    from .dynamodb_records import DynamoBatchTombstones
+
+    return DynamoBatchTombstones(client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table)
 
 
 def batch_removal(settings: Settings) -> tuple[S3BatchObjects, DynamoRecordRemover]:
