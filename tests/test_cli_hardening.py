@@ -180,3 +180,78 @@ def test_ctrl_c_stops_a_long_sql_query_within_a_second_or_two(layout):
     assert process.returncode == 130 and "Traceback" not in err, err
     print(f"Ctrl-C to exit: {took:.2f} s")
     assert "interrupted" in err and took < 2.0, took
+
+
+# ---- spotter export (and every --output): whole or not at all, never through a link ---------------
+
+_WRITE_UNDER_A_FILE_SIZE_LIMIT = """
+import resource, signal, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[2])
+from records_helpers import make_record
+from spotter.tabular import write
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    write([make_record(i) for i in range(200)], sys.argv[3], Path(sys.argv[1]))
+except OSError as exc:
+    print(exc.errno)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_failed_export_leaves_the_previous_file_whole(tmp_path, fmt):
+    """The disk fills half-way (here a file-size limit, failing the write as ENOSPC would): the file
+    that was there before is still there, byte for byte, and no partial file is left beside it."""
+    output = tmp_path / f"predictions.{fmt}"
+    output.write_bytes(b"the previous export\n")
+    result = subprocess.run(
+        [sys.executable, "-c", _WRITE_UNDER_A_FILE_SIZE_LIMIT, str(output), str(ROOT / "tests"), fmt],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=clean_env(),
+    )
+    assert result.stdout.strip() == "27", result  # EFBIG: the write really failed
+    assert output.read_bytes() == b"the previous export\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [output.name]
+
+
+def test_export_replaces_the_file_on_enospc_only_after_a_whole_write(tmp_path, monkeypatch):
+    import errno
+
+    import spotter.tabular as tabular
+
+    output = tmp_path / "out.csv"
+    output.write_text("old\n")
+    output.chmod(0o640)
+
+    def full_disk(records, stream):
+        stream.write("object_id,model\r\n" * 100)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tabular, "write_csv", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        tabular.write([make_record(1)], "csv", output)
+    assert output.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    monkeypatch.undo()
+    tabular.write([make_record(1)], "csv", output)
+    assert output.read_text().startswith("object_id,") and output.stat().st_mode & 0o777 == 0o640
+
+
+def test_export_refuses_an_output_that_is_a_symbolic_link(tmp_path, capsys):
+    target = tmp_path / "precious.txt"
+    target.write_text("not to be overwritten\n")
+    link = tmp_path / "out.csv"
+    link.symlink_to(target)
+    for argv in (["export", "--format", "csv"], ["query", "--format", "csv"], ["stats"]):
+        code = spotter([*argv, "--output", str(link), "--table", "t", "--endpoint-url", "http://127.0.0.1:9"])
+        err = capsys.readouterr().err
+        assert code == 2 and "symbolic link" in err and err.count("\n") == 1, (argv, err)
+    from spotter.files import FileRefused
+    from spotter.tabular import write
+
+    with pytest.raises(FileRefused, match="symbolic link"):  # the writer itself refuses too
+        write([make_record(1)], "csv", link)
+    assert target.read_text() == "not to be overwritten\n" and link.is_symlink()

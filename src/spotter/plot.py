@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TypedDict
 
+from .files import replaced
 from .records import PredictionRecord
 
 
@@ -89,7 +90,8 @@ def plot_counts(counts: dict[str, dict[str, int]], path: Path, title: str = "Ima
         if counts:
             axes.legend(loc="upper left", fontsize="small")
         figure.autofmt_xdate()
-        figure.savefig(path)
+        with replaced(Path(path)) as temporary:  # the format from the name asked for, not the temporary's
+            figure.savefig(temporary, format=Path(path).suffix.lstrip(".").lower() or None)
         low, high = axes.get_xlim()
         first_day = mdates.num2date(low).date()  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated
         last_day = mdates.num2date(high).date()  # type: ignore[no-untyped-call]  # matplotlib.dates is unannotated

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .export import COLUMNS, row, write_csv
+from .files import replaced
 from .records import PredictionRecord, capture_fields, parse_time
 from .rows_output import write_rows
 
@@ -137,7 +138,8 @@ def write(records: list[PredictionRecord], fmt: str, output: Path | None, excel:
     if fmt == "parquet":
         if output is None or to_stdout:
             raise ValueError("--output FILE is required for Parquet")
-        write_parquet(records, output)
+        with replaced(output) as temporary:  # whole or not at all: the old file stays on a failure
+            write_parquet(records, temporary)
         return
     writers: dict[str, Callable[[list[PredictionRecord], TextIO], None]]
     writers = {"table": write_table, "csv": write_csv, "jsonl": write_jsonl}
@@ -147,6 +149,6 @@ def write(records: list[PredictionRecord], fmt: str, output: Path | None, excel:
         sys.stdout.write(prefix)
         writer(records, sys.stdout)
     else:
-        with open(output, "w", encoding="utf-8", newline="") as stream:
+        with replaced(output) as temporary, open(temporary, "w", encoding="utf-8", newline="") as stream:
             stream.write(prefix)
             writer(records, stream)

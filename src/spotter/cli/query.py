@@ -108,6 +108,8 @@ def check_output(output: Path | None, fmt: str | None = None, excel: bool = Fals
         if fmt == "parquet":
             raise QueryError("Parquet is binary and does not go to standard output: give --output FILE.parquet")
         return
+    if output.is_symlink():  # written through, it would replace what the link points at
+        raise QueryError(f"cannot write {output}: it is a symbolic link, give the file itself")
     if output.is_dir():
         raise QueryError(f"cannot write {output}: it is a folder, give a file name")
     if not output.parent.is_dir():

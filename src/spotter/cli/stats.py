@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..files import replaced
 from ..query import QueryError
 from ..rows_output import ROW_FORMATS, write_rows
 from ..stats import DIMENSIONS, SUMMARY_COLUMNS, matching_records, parse_dimensions, scans, summarise
@@ -63,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(prefix)
             write_rows(columns, values, args.format, sys.stdout)
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as stream:
+            with replaced(args.output) as temporary, open(temporary, "w", encoding="utf-8", newline="") as stream:
                 stream.write(prefix)
                 write_rows(columns, values, args.format, stream)
         if args.plot is not None:
