@@ -104,12 +104,19 @@ function addFiles(files) {
   ensurePolling();
 }
 
-/** Presigned POSTs for `entries`: each gets its upload, or is marked refused or failed. @param {Entry[]} entries */
-async function presign(entries) {
+/** Presigned POSTs for `entries`: each gets its upload, or is marked refused or failed. */
+/** @param {Entry[]} entries @param {AbortSignal} signal aborted when the batch is deleted meanwhile */
+async function presign(entries, signal) {
   let response;
   try {
     response = await api().presign(entries.map((e) => ({ name: e.name, type: e.type, size: e.size })), state.batch);
   } catch (err) {
+    if (signal.aborted) return; // the batch was deleted meanwhile: these files were cancelled with it
+    if (err instanceof ApiError && err.status === 410) { // deleted elsewhere: send nothing more, start no batch
+      cancelUploads([...entries, ...queue.cancel()]);
+      progress.say("The batch was deleted elsewhere: its remaining uploads were cancelled.");
+      return;
+    }
     for (const entry of entries) {
       entry.status = STATUS.FAILED;
       entry.message = `Could not get an upload URL: ${errorMessage(err)}`;
@@ -118,6 +125,7 @@ async function presign(entries) {
     if (err instanceof ApiError && err.status === 0) alert(err.message);
     return;
   }
+  if (signal.aborted) return; // signed into a batch deleted meanwhile: never start or reopen one
   if (response.batch && response.batch !== state.batch) setBatch(response.batch);
   if (response.maxBytes) showLimit(response.maxBytes);
   const uploads = Array.isArray(response.uploads) ? response.uploads : [];
@@ -156,8 +164,8 @@ async function presign(entries) {
   });
 }
 
-/** @param {Entry} entry */
-async function uploadEntry(entry) {
+/** @param {Entry} entry @param {AbortSignal} signal aborted when the batch is deleted */
+async function uploadEntry(entry, signal) {
   entry.status = STATUS.UPLOADING;
   entry.loaded = 0;
   changed(entry);
@@ -165,6 +173,7 @@ async function uploadEntry(entry) {
   try {
     if (!entry.upload || !entry.file) throw new Error("nothing to upload");
     await postToS3(entry.upload, entry.file, {
+      signal,
       onProgress(loaded, total) {
         entry.loaded = loaded;
         entry.total = total;
@@ -183,6 +192,10 @@ async function uploadEntry(entry) {
     changed(entry);
     ensurePolling();
   } catch (err) {
+    if (signal.aborted) { // its batch was deleted: never re-signed (that would start a new batch)
+      cancelUploads([entry]);
+      return;
+    }
     // An expired or refused presigned POST gets one fresh URL and one more try.
     const status = err instanceof Error && "status" in err ? err.status : undefined;
     if (!entry.retried && (status === 0 || status === 403)) {
@@ -195,6 +208,17 @@ async function uploadEntry(entry) {
     }
     entry.status = STATUS.FAILED;
     entry.message = errorMessage(err);
+    changed(entry);
+  }
+}
+
+/** Files that will not be sent because their batch was deleted. @param {Entry[]} entries */
+function cancelUploads(entries) {
+  for (const entry of entries) {
+    entry.status = STATUS.FAILED;
+    entry.message = "Not uploaded: the batch was deleted";
+    entry.file = null;
+    entry.upload = null;
     changed(entry);
   }
 }
@@ -364,8 +388,12 @@ async function main() {
     list: els.batchesList, empty: els.batchesEmpty, where: els.batchesWhere, api: state.api,
     current: () => state.batch, onOpen: openBatch, storage,
     confirm: (batch, preview) => confirmDeletion(els, batch, list.items.find((b) => b.batch === batch)?.name, preview),
+    onDeleting: (batch) => {
+      if (batch === state.batch) cancelUploads(queue.cancel()); // nothing more is sent into it, nor elsewhere
+    },
     onDeleted: (batch) => {
       if (batch !== state.batch) return;
+      cancelUploads(queue.cancel()); // whatever was added while the delete ran
       clearBatch();
       progress.say("The batch was deleted: its images and results are gone.");
     },

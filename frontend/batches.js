@@ -56,9 +56,10 @@ export class BatchList {
   /**
    * @param {{list: HTMLElement, empty: HTMLElement, where: HTMLElement, api: import("./api.js").Api,
    *   current: () => string | null, onOpen: (batch: string) => void, onDeleted: (batch: string) => void,
+   *   onDeleting?: (batch: string) => void,
    *   confirm: (batch: string, preview: DeletionPreview) => Promise<boolean>, storage: Storage}} options
    */
-  constructor({ list, empty, where, api, current, onOpen, onDeleted, confirm, storage }) {
+  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage }) {
     this.storage = storage;
     this.list = list;
     this.empty = empty;
@@ -67,6 +68,7 @@ export class BatchList {
     this.current = current; // () => the batch on screen
     this.onOpen = onOpen;
     this.onDeleted = onDeleted;
+    this.onDeleting = onDeleting || (() => {}); // confirmed: stop sending into it before the delete is asked
     this.confirm = confirm; // (batch, preview) => Promise<boolean>
     this.items = load(storage);
     this.fromApi = false;
@@ -135,6 +137,7 @@ export class BatchList {
       throw err;
     }
     if (!(await this.confirm(batch, preview))) return;
+    this.onDeleting(batch);
     await this.api.deleteBatch(batch);
     this.forget(batch);
     this.onDeleted(batch);
