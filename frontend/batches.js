@@ -4,7 +4,7 @@
 // sign-in on it comes from GET /batches, and names given here last for the session (sessionStorage:
 // nothing of a signed-in user stays in the browser after sign-out).
 
-import { el, clear, formatDateTime } from "./dom.js";
+import { el, clear, formatDateTime, isolated, userText } from "./dom.js";
 import { ApiError } from "./api.js";
 
 /** @typedef {{batch: string, name?: string, createdAt?: string, updatedAt?: string, files?: number, byOutcome?: Record<string, number>}} BatchItem */
@@ -154,7 +154,8 @@ export class BatchList {
     for (const item of sorted) {
       const title = item.name || `Batch ${item.batch}`;
       const isCurrent = item.batch === this.current();
-      const open = el("button", { type: "button", class: "link-button batch-open", "aria-current": isCurrent ? "true" : null }, title);
+      const open = el("button", { type: "button", class: "link-button batch-open", "aria-current": isCurrent ? "true" : null },
+        item.name ? userText(item.name) : title); // the name as typed, isolated (bidi) and breakable
       open.addEventListener("click", () => this.onOpen(item.batch));
       const rename = el("button", { type: "button", class: "button secondary small", "aria-label": `Rename ${title}` }, "Rename");
       const remove = el("button", { type: "button", class: "button danger small", "aria-label": `Delete ${title}` }, "Delete");
@@ -202,7 +203,7 @@ export function deletionText(batch, name, preview) {
   const stored = preview.images || 0;
   const refused = (preview.files || 0) - stored;
   const lines = [
-    `“${name || batch}” (batch ${batch}) holds ${preview.files} file${preview.files === 1 ? "" : "s"}. Deleting it removes, for good:`,
+    `“${isolated(name || batch)}” (batch ${batch}) holds ${preview.files} file${preview.files === 1 ? "" : "s"}. Deleting it removes, for good:`,
   ];
   const items = [
     `${stored} uploaded image${stored === 1 ? "" : "s"} from storage, with every stored version of each`,

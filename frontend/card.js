@@ -3,7 +3,7 @@
 // Everything shown comes from the card; a section the card lacks is left out, and keys this file does not
 // know are still shown, under a humanised name.
 
-import { el, clear, formatBytes } from "./dom.js";
+import { el, clear, formatBytes, userText } from "./dom.js";
 
 // ---- the card's shape ----------------------------------------------------------------------------
 // The types follow the card format (model/*.card.json, written by spotter.modelbuild.cardfile). The page
@@ -212,8 +212,8 @@ function confusionMatrix(matrix, title) {
   const names = cardLabels.length === n ? cardLabels : matrix.map((_, i) => `class ${i + 1}`);
   return el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": title }, el("table", { class: "matrix" },
     el("caption", {}, el("span", { class: "strong", text: title }), el("br"), "Rows: true label. Columns: predicted label."),
-    el("thead", {}, el("tr", {}, el("td", {}), names.map((name) => el("th", { scope: "col", text: `predicted ${name}` })))),
-    el("tbody", {}, matrix.map((row, i) => el("tr", {}, el("th", { scope: "row", text: `true ${names[i]}` }),
+    el("thead", {}, el("tr", {}, el("td", {}), names.map((name) => el("th", { scope: "col" }, "predicted ", userText(name))))),
+    el("tbody", {}, matrix.map((row, i) => el("tr", {}, el("th", { scope: "row" }, "true ", userText(names[i])),
       row.map((cell) => el("td", { text: scalarText(cell) })))))));
 }
 
@@ -442,7 +442,7 @@ export function renderCard(card, container) {
   if (Array.isArray(card.labels) && card.labels.length > 0) {
     container.append(el("h4", { text: `Labels (${card.labels.length})` }),
       el("ul", { class: "chips", "aria-label": "Labels the model can predict" },
-        card.labels.map((label) => el("li", { text: String(label) }))));
+        card.labels.map((label) => el("li", {}, userText(label)))));
   }
   if (isPlainObject(card.input)) {
     const size = Array.isArray(card.input.size) && card.input.size.length === 2 ? `${card.input.size[0]} × ${card.input.size[1]} pixels` : "";

@@ -2,7 +2,7 @@
 // The confirmation before a batch is deleted: a modal <dialog> that says exactly what goes, with
 // "Cancel" focused first.
 
-import { el, clear } from "./dom.js";
+import { el, clear, userText } from "./dom.js";
 import { deletionText } from "./batches.js";
 
 /**
@@ -18,7 +18,7 @@ export function confirmDeletion(els, batch, name, preview) {
   const box = clear(els.confirmText);
   box.append(...lines.map((line) => el("p", { text: line })), el("ul", {}, items.map((text) => el("li", { text }))));
   if (names.length) {
-    box.append(el("p", { text: "The files:" }), el("ul", { class: "confirm-names" }, names.map((n) => el("li", { text: n }))));
+    box.append(el("p", { text: "The files:" }), el("ul", { class: "confirm-names" }, names.map((n) => el("li", {}, userText(n)))));
     if (more > 0) box.append(el("p", { class: "meta", text: `and ${more} more` }));
   }
   box.append(el("p", { class: "strong", text: "This cannot be undone." }));

@@ -2,7 +2,7 @@
 // One image, large, with every score, the decision and its rule, capture metadata and the model.
 // A modal <dialog>: Esc closes it (the browser's own), arrow keys move through the rows as shown.
 
-import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime } from "./dom.js";
+import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, isolated, userText, withUserText } from "./dom.js";
 import { outcomeOf } from "./decisions.js";
 import { reasonOf } from "./results.js";
 import { STATUS, statusText } from "./status.js";
@@ -33,7 +33,7 @@ function scoresTable(record, card) {
     const score = byLabel.get(label);
     const pct = typeof score === "number" ? Math.max(0, Math.min(1, score)) : 0;
     return el("tr", {},
-      el("th", { scope: "row", text: label }),
+      el("th", { scope: "row", class: "user-text", dir: "auto", text: label }),
       el("td", { class: "num", text: formatPercent(score) }),
       el("td", {}, el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(pct * 100).toFixed(1)}%` }))));
   });
@@ -51,10 +51,10 @@ function decisionFacts(record, card) {
   const rule = card.decision && typeof card.decision === "object" ? card.decision : null;
   const band = rule && Array.isArray(rule.uncertain_band) ? rule.uncertain_band : null;
   return facts([
-    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcomeOf({ status: STATUS.OK, record }).kind}`, text: outcomeOf({ status: STATUS.OK, record }).text }) : null],
-    ["Highest score", record.label ? `${record.label} (${formatPercent(record.score)})` : null],
-    ["Positive label", rule ? String(rule.positive) : null],
-    ["Threshold", rule && typeof rule.threshold === "number" ? `${rule.positive} when its score is at least ${number(rule.threshold, 4)}` : null],
+    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcomeOf({ status: STATUS.OK, record }).kind}`, dir: "auto", text: outcomeOf({ status: STATUS.OK, record }).text }) : null],
+    ["Highest score", record.label ? el("span", {}, userText(record.label), ` (${formatPercent(record.score)})`) : null],
+    ["Positive label", rule ? userText(rule.positive) : null],
+    ["Threshold", rule && typeof rule.threshold === "number" ? `${isolated(rule.positive)} when its score is at least ${number(rule.threshold, 4)}` : null],
     ["Uncertain band", band ? `${number(band[0], 4)} to ${number(band[1], 4)}: scores in it are labelled uncertain` : null],
     ["Rule", record.decision_rule || null],
   ]);
@@ -155,7 +155,7 @@ export class DetailView {
     const record = entry.record || {};
     const visible = this.getVisible();
     const at = visible.indexOf(entry);
-    this.title.textContent = entry.name;
+    this.title.replaceChildren(userText(entry.name));
     this.position.textContent = at >= 0
       ? `Image ${at + 1} of ${visible.length} shown. Arrow keys move to the next or previous one; Esc closes.` : "";
     const figure = clear(this.figure);
@@ -166,7 +166,7 @@ export class DetailView {
     const factsBox = clear(this.facts);
     factsBox.append(el("p", {}, el("span", { class: `badge badge-${entry.status}`, text: statusText(entry.status) })));
     const reason = reasonOf(entry);
-    if (reason) factsBox.append(el("p", { class: "reason", text: reason }));
+    if (reason) factsBox.append(el("p", { class: "reason" }, withUserText(reason, [entry.name, record.file_name])));
     if (entry.status === STATUS.OK) {
       factsBox.append(el("h3", { text: "Decision" }), decisionFacts(record, card), el("h3", { text: "Scores" }), ...scoresTable(record, card));
     }

@@ -19,6 +19,7 @@ export function el(tag, attrs = {}, ...children) {
     if (key === "class") node.className = String(value);
     else if (key === "text") node.textContent = String(value);
     else if (key === "hidden") node.hidden = Boolean(value);
+    else if (key === "style") node.style.cssText = String(value); // CSSOM: allowed by a CSP without 'unsafe-inline'
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   append(node, children);
@@ -38,6 +39,49 @@ export function append(node, children) {
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
   return node;
+}
+
+/**
+ * A user-provided string (a file name, label, batch name, source) as its own bidi isolate: a <bdi>
+ * (unicode-bidi: isolate, direction from its own first strong character), so a U+202E in a name cannot
+ * reverse the text around it, and a long unbroken word may break (CSS .user-text).
+ * @param {unknown} text @param {string} [extraClass]
+ */
+export function userText(text, extraClass = "") {
+  return el("bdi", { class: `user-text${extraClass ? ` ${extraClass}` : ""}`, dir: "auto" }, String(text ?? ""));
+}
+
+/** A string to embed in composed text (a title, an aria-label, a confirm line): wrapped in FSI ... PDI,
+ * the plain-text isolate. @param {unknown} text */
+export function isolated(text) {
+  return `\u2068${String(text ?? "")}\u2069`;
+}
+
+/**
+ * `message` (e.g. a refusal the API worded, "NAME is HEIC, ...") as nodes, every occurrence of each of
+ * `parts` (the user-provided strings it may quote) isolated by userText.
+ * @param {string} message @param {unknown[]} parts @returns {(Node | string)[]}
+ */
+export function withUserText(message, parts) {
+  /** @type {string[]} */
+  const needles = [...new Set(parts.filter(/** @returns {p is string} */ (p) => typeof p === "string" && p.length > 0))];
+  needles.sort((a, b) => b.length - a.length); // the longest first, where one name holds another
+  /** @type {(Node | string)[]} */
+  const out = [];
+  let rest = String(message);
+  while (rest) {
+    let at = -1;
+    let found = "";
+    for (const needle of needles) {
+      const i = rest.indexOf(needle);
+      if (i >= 0 && (at < 0 || i < at)) { at = i; found = needle; }
+    }
+    if (at < 0) { out.push(rest); break; }
+    if (at > 0) out.push(rest.slice(0, at));
+    out.push(userText(found));
+    rest = rest.slice(at + found.length);
+  }
+  return out;
 }
 
 /** A URL that is safe to use as an image source: http(s) or a blob: URL we made. */

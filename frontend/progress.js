@@ -85,7 +85,7 @@ export class ProgressView {
     box.append(el("span", { class: "visually-hidden", text: "This batch: " }));
     parts.forEach((part, i) => {
       if (i > 0) box.append(", ");
-      box.append(el("span", { class: `outcome outcome-${part.outcome.kind}`, text: part.text }));
+      box.append(el("span", { class: `outcome outcome-${part.outcome.kind} user-text`, dir: "auto", text: part.text }));
     });
   }
 }

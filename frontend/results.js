@@ -1,7 +1,7 @@
 // @ts-check
 // The results table: one row per file, filled in as uploads progress and predictions arrive.
 
-import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime } from "./dom.js";
+import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, userText, withUserText } from "./dom.js";
 import { outcomeOf } from "./decisions.js";
 import { STATUS, ACTIVE, PROBLEM, statusText } from "./status.js";
 
@@ -301,7 +301,7 @@ export class ResultsView {
 
     clear(cells.name);
     const meta = [formatBytes(record.size || entry.size), describeImage(record)].filter(Boolean).join(" · ");
-    const open = el("button", { type: "button", class: "file-name link-button", "aria-haspopup": "dialog", title: "Open this image with every score" }, entry.name);
+    const open = el("button", { type: "button", class: "file-name link-button", "aria-haspopup": "dialog", title: "Open this image with every score" }, userText(entry.name));
     open.addEventListener("click", () => this.onOpen && this.onOpen(entry));
     cells.name.append(open, ...(meta ? [el("span", { class: "meta", text: meta })] : []));
 
@@ -323,7 +323,9 @@ export class ResultsView {
     if (reason) {
       // At most three lines (CSS); "Show all" appears only when that cut something, and the detail view
       // has it too. Clipped text stays in the accessibility tree, so a screen reader reads all of it.
-      const text = el("span", { class: `reason${row.reasonOpen ? "" : " clamped"}`, id: `reason-${entry.id}`, text: reason });
+      // the API quotes the file name in its words: isolated, so a U+202E in it reverses nothing around it
+      const text = el("span", { class: `reason${row.reasonOpen ? "" : " clamped"}`, id: `reason-${entry.id}` },
+        withUserText(reason, [entry.name, record.file_name]));
       const toggle = el("button", { type: "button", class: "link-button reason-toggle", "aria-controls": text.id,
         "aria-expanded": String(Boolean(row.reasonOpen)), hidden: !row.reasonOpen }, row.reasonOpen ? "Show less" : "Show all");
       toggle.addEventListener("click", () => {
@@ -343,8 +345,8 @@ export class ResultsView {
     if (entry.status === STATUS.OK && record.label !== undefined) {
       const outcome = outcomeOf(entry);
       row.tr.dataset.outcome = outcome.key;
-      cells.label.append(el("span", { class: `label outcome outcome-${outcome.kind}`, text: outcome.text }));
-      if (outcome.text !== String(record.label)) cells.label.append(el("span", { class: "meta", text: `highest score: ${record.label}` }));
+      cells.label.append(el("span", { class: `label outcome outcome-${outcome.kind} user-text`, dir: "auto", text: outcome.text }));
+      if (outcome.text !== String(record.label)) cells.label.append(el("span", { class: "meta" }, "highest score: ", userText(record.label)));
     }
 
     clear(cells.score);
@@ -357,7 +359,7 @@ export class ResultsView {
     clear(cells.top);
     if (entry.status === STATUS.OK && Array.isArray(record.top) && record.top.length > 0) {
       cells.top.append(el("ol", { class: "top" }, record.top.map((item) =>
-        el("li", {}, el("span", { text: String(item && item.label) }), " ", el("span", { class: "meta", text: formatPercent(item && item.score) })))));
+        el("li", {}, userText(item && item.label), " ", el("span", { class: "meta", text: formatPercent(item && item.score) })))));
     }
 
     clear(cells.time);
