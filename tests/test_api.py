@@ -450,7 +450,8 @@ def test_a_batch_deleted_while_its_images_are_in_flight_stays_deleted(api, monke
         assert _upload(forms[name], images.jpeg(images.RED), name).status_code == 204
 
     writer = stack.handler_module.services().predictions
-    real_put, deleted = writer.put, []
+    real_put = writer.put
+    deleted: list[tuple[int, dict]] = []
 
     def delete_lands_before_the_write(record):
         if not deleted:  # the first image was read and classified; the delete lands before its write

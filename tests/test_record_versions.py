@@ -40,7 +40,8 @@ def test_a_reprocess_racing_a_reupload_records_the_version_it_read(stack, monkey
     reprocess = notification(stack.spec.bucket, KEY, listed["Size"], listed["ETag"].strip('"'), listed["LastModified"])
 
     service = stack.handler_module.services()
-    real_read, uploaded = service.objects.read, {}
+    real_read = service.objects.read
+    uploaded: dict[str, str] = {}
 
     def reuploaded_before_the_read(bucket, key, max_bytes, version_id=None):
         if not uploaded:  # the researcher re-uploads between the reprocess's listing and its read
