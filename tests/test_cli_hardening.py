@@ -255,3 +255,103 @@ def test_export_refuses_an_output_that_is_a_symbolic_link(tmp_path, capsys):
     with pytest.raises(FileRefused, match="symbolic link"):  # the writer itself refuses too
         write([make_record(1)], "csv", link)
     assert target.read_text() == "not to be overwritten\n" and link.is_symlink()
+
+
+# ---- spotter sync and spotter dlq: what is read, what is printed ----------------------------------
+
+
+def _raw_controls(text: str) -> list[str]:
+    """Characters that must never reach a terminal as they are: control (but the line ends between
+    printed lines), bidi and other format characters, surrogates."""
+    import unicodedata
+
+    return [c for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Cs")]
+
+
+@pytest.fixture
+def drone_folder(tmp_path):
+    """A card with what a hostile or careless folder holds beside one photo."""
+    import os
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    (folder / "good.jpg").write_bytes(b"\xff\xd8 a photo")
+    (folder / "passwd.jpg").symlink_to("/etc/passwd")
+    (folder / "environ.jpg").symlink_to("/proc/self/environ")
+    (folder / "inside.jpg").symlink_to("good.jpg")  # a link that stays in the folder: uploaded
+    (folder / "etc").symlink_to("/etc")
+    (folder / "loop").symlink_to(".")
+    os.mkfifo(folder / "pipe.jpg")
+    (folder / "new\nline.jpg").write_bytes(b"x")
+    (folder / "esc\x1b[2Jape.jpg").write_bytes(b"x")
+    os.close(os.open(os.fsencode(folder) + b"/latin1-\xe9t\xe9.jpg", os.O_CREAT | os.O_WRONLY, 0o644))
+    (folder / "\u202egpj.exe").write_bytes(b"x")  # a legal name, shown escaped (it reorders the line)
+    return folder
+
+
+def _sync(folder, moto, capsys, *extra):
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    if "uploads" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket="uploads")
+    started = time.monotonic()
+    code = spotter(["sync", str(folder), "--source", "kite", "--bucket", "uploads", "--endpoint-url", moto, *extra])
+    out, err = capsys.readouterr()
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="uploads").get("Contents", []))
+    return code, out, err, keys, time.monotonic() - started
+
+
+def test_sync_skips_links_out_special_files_and_bad_names_with_one_escaped_line_each(drone_folder, moto, capsys):
+    code, out, err, keys, took = _sync(drone_folder, moto, capsys, "--retries", "4")
+    assert code == 0, err
+    assert keys == ["drones/kite/good.jpg", "drones/kite/inside.jpg", "drones/kite/\u202egpj.exe"]
+    skipped = [line for line in err.splitlines() if line.startswith("skipped ")]
+    reasons = {line.split(": ", 1)[0].rsplit("/", 1)[-1]: line.split(": ", 1)[1] for line in skipped}
+    assert set(reasons) == {
+        "passwd.jpg", "environ.jpg", "etc", "loop", "pipe.jpg", "new\\nline.jpg", "esc\\x1b[2Jape.jpg", "latin1-\\xe9t\\xe9.jpg",
+    }, err  # fmt: skip
+    assert "outside the synced folder" in reasons["passwd.jpg"] and "outside" in reasons["environ.jpg"]
+    assert "not a regular file" in reasons["pipe.jpg"] and "control character" in reasons["new\\nline.jpg"]
+    assert "not valid UTF-8" in reasons["latin1-\\xe9t\\xe9.jpg"] and "failed 0" in err
+    assert not _raw_controls(out + err) and took < 10  # no retries of what cannot succeed
+    # --dry-run prints every name escaped too
+    code, out, err, _, _ = _sync(drone_folder, moto, capsys, "--dry-run")
+    assert code == 0 and not _raw_controls(out + err)
+
+
+def test_sync_follow_symlinks_follows_links_but_never_reads_kernel_or_special_files(drone_folder, moto, capsys):
+    code, out, err, keys, _ = _sync(drone_folder, moto, capsys, "--follow-symlinks", "--dry-run")
+    assert code == 0, err
+    assert "passwd.jpg -> s3://uploads/drones/kite/passwd.jpg" in out  # asked for: followed
+    assert "environ.jpg" not in out and "pipe.jpg" not in out and "loop" not in out
+    assert "/proc or /sys" in err and "not a regular file" in err and keys == []
+
+
+def test_dlq_prints_object_keys_escaped(moto, capsys):
+    import json as json_
+
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=moto, region_name="us-east-1")
+    url = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    key = "drones/kite/a\nforged line \x1b[2J\u202egpj.jpg"
+    from urllib.parse import quote_plus
+
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": "uploads"}, "object": {"key": quote_plus(key), "size": 1}},
+            }
+        ]
+    }
+    sqs.send_message(QueueUrl=url, MessageBody=json_.dumps(event))
+    sqs.send_message(QueueUrl=url, MessageBody="not JSON\n- forged: line \x1b[2J")  # quoted in its reason
+    boto3.client("s3", endpoint_url=moto, region_name="us-east-1").create_bucket(Bucket="uploads")
+    code = spotter(["dlq", "--dlq-url", url, "--bucket", "uploads", "--endpoint-url", moto])
+    out = capsys.readouterr().out
+    assert code == 0 and "a\\nforged line \\x1b[2J\\u202egpj.jpg" in out, out
+    assert "not JSON\\\\n- forged: line \\\\x1b[2J" in out, out  # (the reason quotes it with repr)
+    assert not _raw_controls(out) and len(out.splitlines()) == 5, out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .shown import shown
 from .target import TargetError, add_target_arguments, require, resolve
 
 
@@ -38,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(reviewed)} dead-lettered message{'s' if len(reviewed) != 1 else ''} ({target.description})")
     for item in reviewed:
         diagnosis = item.diagnosis
-        print(f"- {item.message.message_id}: {', '.join(diagnosis.keys) or '(no object)'}\n    {diagnosis.reason}")
+        keys = ", ".join(shown(key) for key in diagnosis.keys) or "(no object)"
+        print(f"- {shown(item.message.message_id)}: {keys}\n    {shown(diagnosis.reason)}")
     if args.redrive:
         print(f"redrove {sum(item.redriven for item in reviewed)} of {len(reviewed)} to the classify queue")
     return 0

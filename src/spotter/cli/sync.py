@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .progress import Progress
+from .shown import shown
 from .target import TargetError, add_target_arguments, require, resolve
 
 if TYPE_CHECKING:
@@ -27,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--jobs", type=int, default=8, help="uploads in flight (default 8)")
     parser.add_argument("--retries", type=int, default=4, help="attempts per file (default 4)")
     parser.add_argument("--include-hidden", action="store_true", help="also upload dotfiles (skipped by default)")
+    parser.add_argument(
+        "--follow-symlinks",
+        action="store_true",
+        help="also upload what links lead to outside the folder (skipped by default, one line each)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="show what would be uploaded, upload nothing")
     add_target_arguments(parser)
     parser.set_defaults(run=run)
@@ -51,10 +58,10 @@ def _upload_with_retries(folder: S3Folder, file: LocalFile, attempts: int) -> st
 def run(args: argparse.Namespace) -> int:
     from ..adapters.aws import client
     from ..adapters.s3 import S3Folder
-    from ..sync import local_files, plan_sync, source_prefix
+    from ..sync import plan_sync, scan_folder, source_prefix
 
     if not args.folder.is_dir():
-        print(f"spotter sync: {args.folder} is not a folder", file=sys.stderr)
+        print(f"spotter sync: {shown(args.folder)} is not a folder", file=sys.stderr)
         return EXIT_USAGE
     try:
         prefix = source_prefix(args.source)
@@ -64,21 +71,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"spotter sync: {exc}", file=sys.stderr)
         return EXIT_USAGE
     folder = S3Folder(client("s3"), bucket)
-    files = local_files(args.folder, prefix, include_hidden=args.include_hidden)
+    files, skipped = scan_folder(
+        args.folder, prefix, include_hidden=args.include_hidden, follow_symlinks=args.follow_symlinks
+    )
+    for passed in skipped:  # one line each, never retried: nothing about them will change on a retry
+        print(f"skipped {shown(passed.path)}: {passed.reason}", file=sys.stderr)
     try:
         remote = {key: (size, etag) for key, size, etag, _ in folder.list(prefix)}
     except Exception as exc:
-        print(f"spotter sync: cannot list s3://{target.bucket}/{prefix}: {exc}", file=sys.stderr)
+        print(f"spotter sync: cannot list s3://{target.bucket}/{prefix}: {shown(str(exc))}", file=sys.stderr)
         return EXIT_SOME_FAILED
     plan = plan_sync(files, remote)
     print(
-        f"{len(files)} files in {args.folder}; {len(plan.unchanged)} already in s3://{target.bucket}/{prefix} "
+        f"{len(files)} files in {shown(args.folder)}; {len(plan.unchanged)} already in s3://{target.bucket}/{prefix} "
         f"({target.description}); {len(plan.upload)} to upload ({plan.upload_bytes / 1e6:.1f} MB)",
         file=sys.stderr,
     )
     if args.dry_run:
         for file in plan.upload:
-            print(f"would upload {file.path} -> s3://{target.bucket}/{file.key}")
+            print(f"would upload {shown(file.path)} -> s3://{target.bucket}/{shown(file.key)}")
         return EXIT_OK
     progress = Progress(len(plan.upload), plan.upload_bytes)
     failures: list[tuple[str, str]] = []
@@ -90,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             file, error = futures[future], future.result()
             done += 1
             if error:
-                failures.append((str(file.path), error))
+                failures.append((os.fsdecode(file.path), error))
             progress.advance(file.size, failed=bool(error))
     except KeyboardInterrupt:
         pool.shutdown(wait=False, cancel_futures=True)  # uploads in flight finish; queued ones never start
@@ -111,5 +122,5 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for path, error in failures:
-        print(f"  failed: {path}: {error}", file=sys.stderr)
+        print(f"  failed: {shown(path)}: {shown(error)}", file=sys.stderr)
     return EXIT_SOME_FAILED if failures else EXIT_OK
