@@ -406,6 +406,9 @@ def test_a_state_folder_that_refuses_writes_fails_the_request_and_says_so_until_
             if self.full:
                 raise OSError(28, "No space left on device")
 
+        def rollback(self, touched):  # what the request changed in moto is put back (see the full-disk test)
+            pass
+
     def moto(environ, start_response):  # stands in for moto: every request changes something
         persist._local.touched.reset = True
         start_response("200 OK", [])
@@ -480,6 +483,62 @@ def test_a_state_folder_from_before_the_idempotency_table_went_starts_and_drops_
         assert dynamodb.list_tables()["TableNames"] == [e["table"]] and "idempotency_table" not in e
         assert persist.summary(tmp_path)["items"] == {"spotter-predictions": 1}  # gone from the folder too
         assert _health(e)["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+def test_a_full_disk_leaves_no_trace_of_the_requests_it_failed(tmp_path_factory, monkeypatch):
+    """Writes fail (ENOSPC) while a flag file exists: the uploads, a record and a message sent then fail,
+    and none of them is listed, queued, classified or dead-lettered, then or after a restart."""
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    from spotter.local.persist import FULL_DISK_ENV
+
+    state, flag = tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("disk") / "full"
+    monkeypatch.setenv(FULL_DISK_ENV, str(flag))
+    model = MODELS / "colours-int8.tflite"
+    process, e = start_local_stack(state, model)
+    try:
+        once = Config(retries={"max_attempts": 1, "mode": "standard"})
+        s3 = boto3.client("s3", endpoint_url=e["s3"], region_name="us-east-1", config=once)
+        flag.touch()
+        files = [{"name": f"red-{n}.png", "type": "image/png", "size": 500} for n in range(3)]
+        uploads = requests.post(f"{e['api']}/uploads", json={"files": files}, timeout=10).json()["uploads"]
+        for upload in uploads:
+            posted = requests.post(
+                upload["url"],
+                data=upload["fields"],
+                files={"file": ("red.png", images.png(images.RED), "image/png")},
+                timeout=10,
+            )
+            assert posted.status_code == 500, posted.text
+        with pytest.raises(ClientError):
+            s3.put_object(Bucket=e["bucket"], Key="drones/owl/blue.png", Body=images.png(images.BLUE))
+        with pytest.raises(ClientError):
+            boto3.client("sqs", endpoint_url=e["s3"], region_name="us-east-1", config=once).send_message(
+                QueueUrl=e["queue"], MessageBody="{}"
+            )
+        with pytest.raises(ClientError):
+            boto3.client("dynamodb", endpoint_url=e["s3"], region_name="us-east-1", config=once).put_item(
+                TableName=e["table"], Item={"object_id": {"S": "forged"}, "model": {"S": "m"}}
+            )
+        assert _objects(e) == {}
+        assert _queue_counts(e) == {"queue": 0, "dead_letter_queue": 0}
+        assert _records(e) == []
+        assert not [p for p in (state / "blobs").rglob("*") if p.is_file()]  # no half-written blob either
+
+        flag.unlink()  # space again: the next upload goes through and is classified
+        kept = _upload_as_drone(e, ["green-1"])
+        assert len(_wait_for_records(e, 1)) == 1
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        process, e = start_local_stack(state, model)
+        assert set(_objects(e)) == set(kept)
+        assert [r["key"] for r in _records(e)] == list(kept)
+        counts = wait_until(lambda: _queue_counts(e), 15, until=lambda c: c == {"queue": 0, "dead_letter_queue": 0})
+        assert counts == {"queue": 0, "dead_letter_queue": 0}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)

@@ -17,6 +17,11 @@ notification it caused are committed together. Writing the state (not a log of r
 file converge on moto's memory whatever order concurrent requests finish in, and keeps its size
 proportional to the data, not to the history.
 
+A request whose changes cannot be written (a full disk, a read-only folder) fails (500) and leaves
+no trace: `Store.rollback` puts back in moto each object, item and message it touched as the state
+folder holds it. The messages a request sends (an upload's S3 notification, a dead-letter move) are
+queued in moto only after its transaction commits, so no receiver ever gets one that was not written.
+
 At start the stack creates the template's resources in a fresh moto, then asks this process
 (`POST /_spotter/restore`) to load the saved state back into them, directly into moto's backends:
 no S3 notification fires again, message ids, version ids and ETags are kept. Messages come back
@@ -29,6 +34,7 @@ process (kill -9 included); a power cut or OS crash may lose the last moments.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
@@ -46,8 +52,8 @@ if TYPE_CHECKING:  # moto is imported inside the moto process only (it is slow t
 
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.s3.models import FakeDeleteMarker, FakeKey, S3Backend
-    from moto.sqs.models import SQSBackend
+    from moto.s3.models import FakeBucket, FakeDeleteMarker, FakeKey, S3Backend
+    from moto.sqs.models import Message, Queue, SQSBackend
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +138,15 @@ def data_paths(state_dir: Path) -> list[Path]:
 # ---- inside the moto process ----------------------------------------------------------------------
 
 _local = threading.local()
+# Tests only: while the file this names exists, every write to the state folder fails as on a full disk.
+FULL_DISK_ENV = "SPOTTER_TEST_FULL_DISK_WHILE"
+_deliver: Callable[[Queue, Message], None] | None = None  # moto's own Queue.add_message (set by install_hooks)
+
+
+def _check_disk() -> None:
+    flag = os.environ.get(FULL_DISK_ENV)
+    if flag and os.path.exists(flag):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
 class _Touched:
@@ -139,6 +154,8 @@ class _Touched:
         self.s3: set[tuple[S3Backend, str, str]] = set()  # (backend, bucket, key)
         self.ddb: set[tuple[DynamoDBBackend, str, str, str]] = set()  # (backend, table, hash json, range json)
         self.sqs: dict[tuple[str, str], tuple[SQSBackend, set[str]]] = {}  # (account, region) -> (backend, ids)
+        # messages the request sent (an S3 notification, a dead-letter move): queued only once committed
+        self.pending: list[tuple[Queue, Message]] = []
         self.reset = False
 
     def __bool__(self) -> bool:
@@ -179,12 +196,18 @@ class Store:
         if not path.exists():
             path.parent.mkdir(exist_ok=True)
             tmp = path.with_name(f"{digest}.{threading.get_ident()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)  # a blob is whole or absent
+            try:
+                _check_disk()
+                tmp.write_bytes(data)
+                os.replace(tmp, path)  # a blob is whole or absent
+            except BaseException:
+                tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+                raise
         return digest
 
     def sync(self, touched: _Touched) -> None:
-        """Write the current state of everything `touched` names; one transaction."""
+        """Write the current state of everything `touched` names; one transaction. Then queue the
+        messages the request sent: no receiver sees a message before it is on disk."""
         with self.lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -196,11 +219,93 @@ class Store:
                 for dynamodb, table_name, pk, sk in touched.ddb:
                     self._sync_item(dynamodb, table_name, pk, sk)
                 for (account, region), (sqs, ids) in touched.sqs.items():
-                    self._sync_messages(account, region, sqs, ids)
+                    self._sync_messages(account, region, sqs, ids, touched.pending)
+                _check_disk()
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
+            pending, touched.pending = touched.pending, []
+            for queue, message in pending:
+                _queue_now(queue, message)
+
+    def rollback(self, touched: _Touched) -> None:
+        """Put back in moto what a request whose changes could not be written changed: each object,
+        item and message it touched as the state folder holds it (absent when it holds none), and
+        drop the messages it sent. So a request that failed leaves no trace (a reset is not undone)."""
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        with self.lock:
+            touched.pending = []
+            for s3, bucket_name, key_name in touched.s3:
+                bucket = s3.buckets.get(bucket_name)
+                if bucket is None:
+                    continue
+                rows = self.db.execute(
+                    "SELECT account, bucket, key, position, version_id, blob, etag, last_modified, metadata, storage,"
+                    " checksum, delete_marker FROM s3_objects WHERE account = ? AND bucket = ? AND key = ?"
+                    " ORDER BY position",
+                    (s3.account_id, bucket_name, key_name),
+                ).fetchall()
+                keys = self._versions(s3, bucket, key_name, rows, [])
+                if keys:
+                    bucket.keys.setlist(key_name, keys)
+                elif key_name in bucket.keys:
+                    bucket.keys.pop(key_name)
+            for dynamodb, table_name, pk, sk in touched.ddb:
+                table = dynamodb.tables.get(table_name)
+                if table is None:
+                    continue
+                saved = self.db.execute(
+                    "SELECT item FROM ddb_items WHERE account = ? AND region = ? AND tbl = ? AND pk = ? AND sk = ?",
+                    (dynamodb.account_id, dynamodb.region_name, table_name, pk, sk),
+                ).fetchone()
+                if saved is not None:
+                    table.put_item(json.loads(saved[0]), overwrite=True)
+                else:
+                    range_json = json.loads(sk)
+                    table.delete_item(DynamoType(json.loads(pk)), DynamoType(range_json) if range_json else None)
+            for sqs, ids in touched.sqs.values():
+                self._rollback_messages(sqs, ids)
+
+    def _rollback_messages(self, backend: SQSBackend, ids: set[str]) -> None:
+        from moto.sqs.models import Message
+
+        held = {}
+        for queue in list(backend.queues.values()):
+            for message in list(queue._messages):
+                if message.id in ids:
+                    held[message.id] = (queue, message)
+        for message_id in ids:
+            saved = self.db.execute(
+                "SELECT queue, body, message_attributes, system_attributes, sent_ms, receive_count"
+                " FROM sqs_messages WHERE id = ?",
+                (message_id,),
+            ).fetchone()
+            queue, message = held.get(message_id, (None, None))
+            if saved is None:  # never acknowledged: gone
+                if queue is not None and message is not None:
+                    with queue._messages_lock:
+                        queue._messages.remove(message)
+                    queue.pending_messages.discard(message)
+                continue
+            queue_name, body, message_attributes, system_attributes, sent_ms, receive_count = saved
+            if queue is not None and message is not None and queue.name != queue_name:
+                with queue._messages_lock:
+                    queue._messages.remove(message)
+                queue.pending_messages.discard(message)
+                message = None
+            home = backend.queues.get(queue_name)
+            if home is None:
+                continue
+            if message is None:  # deleted, or moved to the dead-letter queue, by the failed request
+                message = Message(message_id, body, json.loads(system_attributes or "{}"))
+                message.message_attributes = json.loads(message_attributes or "{}")
+                message.sent_timestamp = sent_ms
+                _queue_now(home, message)
+            message.approximate_receive_count = receive_count  # a failed receive: visible again, not counted
+            message.visible_at = 0.0
+            home.pending_messages.discard(message)
 
     def _sync_object(self, backend: S3Backend, bucket_name: str, key_name: str) -> None:
         from moto.s3.models import FakeKey
@@ -272,12 +377,17 @@ class Store:
                 (*where, json.dumps(item.to_json()["Attributes"])),
             )
 
-    def _sync_messages(self, account: str, region: str, backend: SQSBackend, ids: set[str]) -> None:
+    def _sync_messages(
+        self, account: str, region: str, backend: SQSBackend, ids: set[str], pending: list[tuple[Queue, Message]]
+    ) -> None:
         present = {}
         for queue in list(backend.queues.values()):
             for message in list(queue._messages):
                 if message.id in ids:
                     present[message.id] = (queue.name, message)
+        for queue, message in pending:
+            if queue.account_id == account and queue.region == region:
+                present[message.id] = (queue.name, message)
         for message_id in ids:
             if message_id not in present:
                 self.db.execute("DELETE FROM sqs_messages WHERE id = ?", (message_id,))
@@ -304,7 +414,7 @@ class Store:
         what had nowhere to go (a bucket, table or queue the template no longer has). The items of
         `retired_tables` (tables removed from the template on purpose) are deleted, not kept."""
         from moto.dynamodb.models import dynamodb_backends
-        from moto.s3.models import FakeDeleteMarker, FakeKey, s3_backends
+        from moto.s3.models import FakeKey, s3_backends
         from moto.sqs.models import Message, sqs_backends
 
         loaded: Restored = {
@@ -330,38 +440,7 @@ class Store:
                 if bucket is None:
                     loaded["orphaned"].append(f"s3://{bucket_name}/{key_name}")
                     continue
-                keys: list[FakeKey | FakeDeleteMarker] = []
-                for _, _, _, _, version_id, blob, etag, modified, metadata, storage, checksum, marker in found:
-                    if marker:
-                        if keys:  # a marker stands for the version before it
-                            # as moto does: a marker after a marker wraps that marker (only its .name is read)
-                            keys.append(FakeDeleteMarker(key=keys[-1]))  # type: ignore[arg-type]
-                            keys[-1]._version_id = version_id
-                            keys[-1].last_modified = _parse_iso(modified)
-                        continue
-                    try:
-                        value = (self.blobs / blob[:2] / blob).read_bytes()
-                    except OSError:  # its bytes are gone (an incomplete backup): load the rest, say which
-                        loaded["missing"].append(f"s3://{bucket_name}/{key_name}")
-                        continue
-                    checksum = json.loads(checksum or "{}")
-                    key = FakeKey(
-                        name=key_name,
-                        value=value,
-                        account_id=account,
-                        region_name=backend.region_name,
-                        storage=storage,
-                        etag=etag,
-                        is_versioned=bucket.is_versioned,
-                        version_id=version_id,
-                        bucket_name=bucket_name,
-                        checksum_value=checksum.get("value"),
-                        checksum_type=checksum.get("type"),
-                    )
-                    key.checksum_algorithm = checksum.get("algorithm")
-                    key.set_metadata(json.loads(metadata or "{}"))
-                    key.last_modified = _parse_iso(modified)
-                    keys.append(key)
+                keys = self._versions(backend, bucket, key_name, found, loaded["missing"])
                 if not keys:
                     continue
                 bucket.keys.setlist(key_name, keys)
@@ -417,12 +496,59 @@ class Store:
             self._collect_garbage()
         return loaded
 
+    def _versions(
+        self, backend: S3Backend, bucket: FakeBucket, key_name: str, found: list[Any], missing: list[str]
+    ) -> list[FakeKey | FakeDeleteMarker]:
+        """An object's versions as moto holds them, from its saved rows (position order)."""
+        from moto.s3.models import FakeDeleteMarker, FakeKey
+
+        keys: list[FakeKey | FakeDeleteMarker] = []
+        for _, _, _, _, version_id, blob, etag, modified, metadata, storage, checksum, marker in found:
+            if marker:
+                if keys:  # a marker stands for the version before it
+                    # as moto does: a marker after a marker wraps that marker (only its .name is read)
+                    keys.append(FakeDeleteMarker(key=keys[-1]))  # type: ignore[arg-type]
+                    keys[-1]._version_id = version_id
+                    keys[-1].last_modified = _parse_iso(modified)
+                continue
+            try:
+                value = (self.blobs / blob[:2] / blob).read_bytes()
+            except OSError:  # its bytes are gone (an incomplete backup): load the rest, say which
+                missing.append(f"s3://{bucket.name}/{key_name}")
+                continue
+            checksum = json.loads(checksum or "{}")
+            key = FakeKey(
+                name=key_name,
+                value=value,
+                account_id=backend.account_id,
+                region_name=backend.region_name,
+                storage=storage,
+                etag=etag,
+                is_versioned=bucket.is_versioned,
+                version_id=version_id,
+                bucket_name=bucket.name,
+                checksum_value=checksum.get("value"),
+                checksum_type=checksum.get("type"),
+            )
+            key.checksum_algorithm = checksum.get("algorithm")
+            key.set_metadata(json.loads(metadata or "{}"))
+            key.last_modified = _parse_iso(modified)
+            keys.append(key)
+        return keys
+
     def _collect_garbage(self) -> None:
         """Blobs no object version refers to (a request that died before its commit; a replaced object)."""
         used = {row[0] for row in self.db.execute("SELECT DISTINCT blob FROM s3_objects WHERE blob IS NOT NULL")}
         for path in self.blobs.glob("*/*"):
             if path.name not in used:
                 path.unlink(missing_ok=True)
+
+
+def _queue_now(queue: Queue, message: Message) -> None:
+    if _deliver is None:
+        queue.add_message(message)
+    else:
+        _deliver(queue, message)
 
 
 def _iso(value: datetime | str | None) -> str | None:
@@ -538,10 +664,23 @@ def install_hooks() -> None:
     def remember(touched: _Touched, account: str, region: str, backend: SQSBackend, ids: set[str]) -> None:
         touched.sqs.setdefault((account, region), (backend, set()))[1].update(ids)
 
-    def queue_add(touched: _Touched, queue: Queue, when: _When, args: _Args, kwargs: _Kwargs, result: _After) -> None:
-        if when == "after":
-            message = _arg(args, kwargs, 0, "message")
-            remember(touched, queue.account_id, queue.region, sqs_backend_of(queue), {message.id})
+    global _deliver
+    add_message = Queue.add_message
+    _deliver = add_message
+
+    def add_when_committed(queue: Queue, message: Message) -> None:
+        """A message a request sends is queued once the request's changes are on disk (Store.sync):
+        a receiver never gets the notification of an upload that then fails (a full disk)."""
+        touched = _touched()
+        if touched is None or queue.fifo_queue:  # FIFO deduplication reads the queue: not deferred
+            add_message(queue, message)
+            if touched is None:
+                return
+        else:
+            touched.pending.append((queue, message))
+        remember(touched, queue.account_id, queue.region, sqs_backend_of(queue), {message.id})
+
+    add_when_committed.__dict__["__wrapped__"] = add_message
 
     def queue_delete(
         touched: _Touched, queue: Queue, when: _When, args: _Args, kwargs: _Kwargs, result: _After
@@ -572,7 +711,7 @@ def install_hooks() -> None:
         return None
 
     # moto's Queue leaves some of CloudFormationModel's abstract methods unimplemented (mypy: abstract)
-    _wrap(Queue, "add_message", queue_add)  # type: ignore[type-abstract]
+    Queue.add_message = add_when_committed  # type: ignore[method-assign]
     _wrap(Queue, "delete_message", queue_delete)  # type: ignore[type-abstract]
     _wrap(SQSBackend, "receive_message", backend_receive)
     _wrap(SQSBackend, "purge_queue", backend_purge)
@@ -603,13 +742,20 @@ class PersistingApp:
         try:
             if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
                 _local.touched.reset = True  # moto forgets everything: so does the state folder
-            result = self.app(environ, start_response)
+            try:
+                result = self.app(environ, start_response)
+            except BaseException:
+                touched = _touched()
+                if touched:
+                    self.store.rollback(touched)
+                raise
             touched = _touched()
             if touched:
                 try:
                     self.store.sync(touched)  # before the response leaves: acknowledged means on disk
-                except Exception as exc:  # a full disk, a read-only folder: the request fails (500) and
-                    self._write_failed(exc)  # /health says so until a write succeeds again
+                except Exception as exc:  # a full disk, a read-only folder: the request fails (500), its
+                    self.store.rollback(touched)  # changes are undone in moto too, and /health says so
+                    self._write_failed(exc)  # until a write succeeds again
                     raise
                 if self.write_failure is not None:
                     log.warning("the state folder takes writes again (after: %s)", self.write_failure["error"])
