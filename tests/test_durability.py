@@ -504,7 +504,9 @@ def test_a_full_disk_leaves_no_trace_of_the_requests_it_failed(tmp_path_factory,
         once = Config(retries={"max_attempts": 1, "mode": "standard"})
         s3 = boto3.client("s3", endpoint_url=e["s3"], region_name="us-east-1", config=once)
         flag.touch()
-        files = [{"name": f"red-{n}.png", "type": "image/png", "size": 500} for n in range(3)]
+        files: list[dict[str, str | int]] = [
+            {"name": f"red-{n}.png", "type": "image/png", "size": 500} for n in range(3)
+        ]
         uploads = requests.post(f"{e['api']}/uploads", json={"files": files}, timeout=10).json()["uploads"]
         for upload in uploads:
             posted = requests.post(

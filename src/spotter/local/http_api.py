@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .lambda_runtime import Handler as Handler
 from .lambda_runtime import LambdaContext
-from .request_guard import host_allowed
+from .request_guard import bound_address, host_allowed
 
 log = logging.getLogger(__name__)
 # A client that hung up before its reply was written: a line in the log, not a traceback
@@ -101,8 +101,8 @@ def make_server(
         timeout = 30  # seconds a client may stall mid-request (API Gateway gives up after 30 s too)
 
         def _handle(self) -> None:
-            bound_host, bound_port = self.server.server_address[:2]
-            if not host_allowed(self.headers.get("Host"), int(bound_port), str(bound_host)):  # DNS rebinding
+            bound_host, bound_port = bound_address(self.server.server_address)
+            if not host_allowed(self.headers.get("Host"), bound_port, bound_host):  # DNS rebinding
                 self._reply(
                     {
                         "statusCode": 403,

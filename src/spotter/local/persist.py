@@ -271,11 +271,11 @@ class Store:
     def _rollback_messages(self, backend: SQSBackend, ids: set[str]) -> None:
         from moto.sqs.models import Message
 
-        held = {}
-        for queue in list(backend.queues.values()):
-            for message in list(queue._messages):
-                if message.id in ids:
-                    held[message.id] = (queue, message)
+        held: dict[str, tuple[Queue | None, Message | None]] = {}
+        for each in list(backend.queues.values()):
+            for kept in list(each._messages):
+                if kept.id in ids:
+                    held[kept.id] = (each, kept)
         for message_id in ids:
             saved = self.db.execute(
                 "SELECT queue, body, message_attributes, system_attributes, sent_ms, receive_count"
@@ -283,18 +283,14 @@ class Store:
                 (message_id,),
             ).fetchone()
             queue, message = held.get(message_id, (None, None))
-            if saved is None:  # never acknowledged: gone
-                if queue is not None and message is not None:
-                    with queue._messages_lock:
-                        queue._messages.remove(message)
-                    queue.pending_messages.discard(message)
-                continue
-            queue_name, body, message_attributes, system_attributes, sent_ms, receive_count = saved
-            if queue is not None and message is not None and queue.name != queue_name:
-                with queue._messages_lock:
+            if queue is not None and message is not None and (saved is None or queue.name != saved[0]):
+                with queue._messages_lock:  # never acknowledged (or not in this queue): gone from it
                     queue._messages.remove(message)
                 queue.pending_messages.discard(message)
                 message = None
+            if saved is None:
+                continue
+            queue_name, body, message_attributes, system_attributes, sent_ms, receive_count = saved
             home = backend.queues.get(queue_name)
             if home is None:
                 continue
@@ -711,7 +707,7 @@ def install_hooks() -> None:
         return None
 
     # moto's Queue leaves some of CloudFormationModel's abstract methods unimplemented (mypy: abstract)
-    Queue.add_message = add_when_committed  # type: ignore[method-assign]
+    Queue.add_message = add_when_committed  # type: ignore[method-assign,assignment]
     _wrap(Queue, "delete_message", queue_delete)  # type: ignore[type-abstract]
     _wrap(SQSBackend, "receive_message", backend_receive)
     _wrap(SQSBackend, "purge_queue", backend_purge)

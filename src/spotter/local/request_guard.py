@@ -51,6 +51,13 @@ def host_allowed(host_header: str | None, port: int, bind_host: str = "127.0.0.1
     return name in LOOPBACK_NAMES or name == bind or name.endswith(".localhost")
 
 
+def bound_address(server_address: object) -> tuple[str, int]:
+    """(host, port) of a listening socketserver's `server_address`."""
+    if isinstance(server_address, tuple) and len(server_address) >= 2:
+        return str(server_address[0]), int(server_address[1])
+    raise ValueError(f"not an IP socket address: {server_address!r}")
+
+
 def _refuse(start_response: StartResponse, message: str) -> list[bytes]:
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>'

@@ -9,7 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .request_guard import host_allowed
+from .request_guard import bound_address, host_allowed
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ def make_server(host: str, port: int, root: Path, config: dict[str, Any]) -> Thr
         def parse_request(self) -> bool:
             if not super().parse_request():
                 return False
-            bound_host, bound_port = self.server.server_address[:2]
-            if not host_allowed(self.headers.get("Host"), int(bound_port), str(bound_host)):  # DNS rebinding
+            bound_host, bound_port = bound_address(self.server.server_address)
+            if not host_allowed(self.headers.get("Host"), bound_port, bound_host):  # DNS rebinding
                 self.send_error(403, "This server answers requests to 127.0.0.1 or localhost only")
                 return False
             return True
