@@ -355,3 +355,84 @@ def test_dlq_prints_object_keys_escaped(moto, capsys):
     assert code == 0 and "a\\nforged line \\x1b[2J\\u202egpj.jpg" in out, out
     assert "not JSON\\\\n- forged: line \\\\x1b[2J" in out, out  # (the reason quotes it with repr)
     assert not _raw_controls(out) and len(out.splitlines()) == 5, out
+
+
+# ---- spotter predict: regular files only, bounded, decoded in the budget --------------------------
+
+
+def _predict(*args, env=None, timeout=60):
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "spotter.cli", "predict", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+        env=clean_env(**(env or {})),
+    )
+    return result, time.monotonic() - started
+
+
+def test_predict_refuses_devices_and_fifos_as_model_or_image_at_once(tmp_path):
+    import json
+    import os
+
+    import images
+    from conftest import MODELS
+
+    red, fifo = tmp_path / "red.jpg", tmp_path / "pipe"
+    red.write_bytes(images.jpeg(images.RED))
+    os.mkfifo(fifo)  # no writer: a read would wait for ever
+    for model in ("/dev/zero", fifo):
+        result, took = _predict(red, "--model", model, timeout=30)
+        assert result.returncode == 2 and "not a regular file" in result.stderr and took < 15, (result, took)
+    result, took = _predict("/dev/zero", fifo, red, "--model", MODELS / "colours-int8.tflite", timeout=30)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and took < 15, (result, took)
+    assert ["not a regular file" in line.get("error", "") for line in lines] == [True, True, False]
+    assert lines[2]["label"] == "red"
+    big = tmp_path / "big.jpg"
+    big.write_bytes(images.jpeg(images.RED) + b"\0" * 3000)
+    result, _ = _predict(big, "--model", MODELS / "colours-int8.tflite", env={"MAX_UPLOAD_BYTES": "2000"})
+    assert "over the 2,000-byte limit" in json.loads(result.stdout)["error"], result
+
+
+def test_predict_decodes_in_the_classify_functions_budget_with_its_reason(tmp_path, int8_model):
+    """A PNG within the pixel limit whose decode needs more than the decode memory budget: the CLI
+    refuses it with the text the classify pipeline writes in the record (it once decoded it in its
+    own process, unbounded)."""
+    import json
+
+    import hostile
+    from fakes import FakeObjects, FakePredictions
+
+    from spotter.adapters.wiring import decode_limits
+    from spotter.budget import BudgetedDecoder
+    from spotter.classifier import Classifier
+    from spotter.config import Settings
+    from spotter.events import S3Object
+    from spotter.pipeline import ClassifyService
+
+    env = {"DECODE_MEMORY_MB": "64"}
+    data = hostile.png_zeros(6000, 6000, 8, 6)  # 36 MP of RGBA: 144 MB decoded, a few hundred KB on disk
+    image = tmp_path / "wide.png"
+    image.write_bytes(data)
+    result, _ = _predict(image, "--model", int8_model, env=env)
+    cli_reason = json.loads(result.stdout)["error"]
+    assert result.returncode == 1 and "64 MB decode memory limit" in cli_reason, result
+
+    limits = decode_limits(Settings.from_env({**clean_env(), **env}))
+    bounded = BudgetedDecoder(limits)
+    try:
+        service = ClassifyService(
+            FakeObjects({("b", "drones/x/wide.png"): data}),
+            FakePredictions(),
+            Classifier.load(int8_model),
+            limits=limits,
+            decoder=bounded,
+        )
+        record = service.classify(S3Object("b", "drones/x/wide.png", size=len(data))).record
+    finally:
+        bounded.close()
+    assert record is not None and record.status == "rejected"
+    assert cli_reason.split(" (")[0] == record.reason.split(" (")[0], (cli_reason, record.reason)

@@ -14,6 +14,8 @@ from PIL import Image
 
 from .card import Decision, ModelCard, Scaling, card_for_model, load_labels
 from .errors import ModelError
+from .files import read_regular
+from .limits import MAX_MODEL_BYTES
 from .runtime import Interpreter
 
 _BACKGROUND_LABELS = {"background", "__background__", "???"}
@@ -96,8 +98,8 @@ class Classifier:
         num_threads: int | None = None,
     ) -> Classifier:
         path = Path(path)
-        try:
-            content = path.read_bytes()
+        try:  # a regular file of bounded size: never /dev/zero read until memory runs out, nor a FIFO waited on
+            content = read_regular(path, MAX_MODEL_BYTES, "model")
         except OSError as exc:
             raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from None
         try:

@@ -6,12 +6,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..classifier import Classifier
 from ..config import Settings
-from ..errors import ModelError, RejectedImage
+from ..errors import DecoderLost, ModelError, RejectedImage
+from ..files import read_regular
 from ..imaging import DecodeLimits, decode_image
+from ..limits import MAX_UPLOAD_BYTES
+
+if TYPE_CHECKING:
+    from ..budget import BudgetedDecoder
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,16 +48,36 @@ def run(args: argparse.Namespace) -> int:
     except (ModelError, OSError) as exc:
         print(f"spotter predict: {exc}", file=sys.stderr)
         return 2
-    limits = DecodeLimits(max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels)
+    # The classify function's decode path: the same limits and the same budgeted decoder (a worker
+    # process held to the decode memory and time budget; inline only where DECODE_ISOLATION=inline).
+    from ..adapters.wiring import decode_limits, decoder
+
+    limits = decode_limits(settings)
+    bounded = decoder(settings)
+    try:
+        return _classify_each(args, classifier, limits, bounded)
+    finally:
+        if bounded is not None:
+            bounded.close()
+
+
+def _classify_each(
+    args: argparse.Namespace, classifier: Classifier, limits: DecodeLimits, bounded: BudgetedDecoder | None
+) -> int:
     failures = 0
     for path in args.images:
         result: dict[str, Any] = {"file": str(path)}
         try:
-            data = path.read_bytes()
-            decoded = decode_image(data, classifier.input_size, limits)
+            data = read_regular(path, limits.max_bytes or MAX_UPLOAD_BYTES, "image")  # never a device or FIFO
+            if bounded is None:
+                decoded = decode_image(data, classifier.input_size, limits)
+            else:  # as ClassifyService.decode: the worker fits the picture to the model's input too
+                decoded = bounded.decode(data, classifier.input_size, fit=classifier.contract)
             prediction = classifier.classify(decoded.image, top_k=args.top)
         except OSError as exc:
             result["error"] = f"cannot read file: {exc.strerror or exc}"
+        except DecoderLost as exc:
+            result["error"] = str(exc)
         except RejectedImage as exc:
             result["error"] = exc.reason
         else:
