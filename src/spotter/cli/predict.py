@@ -37,24 +37,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    try:
-        classifier = Classifier.load(
-            args.model or settings.model_path,
-            labels_path=args.labels,
-            float_range=tuple(args.float_range),
-            num_threads=settings.num_threads,
-        )
-    except (ModelError, OSError) as exc:
-        print(f"spotter predict: {exc}", file=sys.stderr)
-        return 2
     # The classify function's decode path: the same limits and the same budgeted decoder (a worker
-    # process held to the decode memory and time budget; inline only where DECODE_ISOLATION=inline).
+    # process held to the decode memory and time budget; inline only where DECODE_ISOLATION=inline),
+    # launched first so that its interpreter starts beside the model load, as in the function.
     from ..adapters.wiring import decode_limits, decoder
 
+    settings = Settings.from_env()
     limits = decode_limits(settings)
     bounded = decoder(settings)
     try:
+        if bounded is not None:
+            bounded.start(wait=False)
+        try:
+            classifier = Classifier.load(
+                args.model or settings.model_path,
+                labels_path=args.labels,
+                float_range=tuple(args.float_range),
+                num_threads=settings.num_threads,
+            )
+        except (ModelError, OSError) as exc:
+            print(f"spotter predict: {exc}", file=sys.stderr)
+            return 2
         return _classify_each(args, classifier, limits, bounded)
     finally:
         if bounded is not None:
