@@ -39,6 +39,7 @@ def _snapshot(folder: Path) -> dict[str, str]:
 
 
 def _sql(argv, capsys):
+    code: int | str | None
     try:
         code = spotter(["sql", *argv])
     except SystemExit as exit_:
@@ -434,5 +435,5 @@ def test_predict_decodes_in_the_classify_functions_budget_with_its_reason(tmp_pa
         record = service.classify(S3Object("b", "drones/x/wide.png", size=len(data))).record
     finally:
         bounded.close()
-    assert record is not None and record.status == "rejected"
+    assert record is not None and record.status == "rejected" and record.reason is not None
     assert cli_reason.split(" (")[0] == record.reason.split(" (")[0], (cli_reason, record.reason)
