@@ -272,15 +272,24 @@ def test_a_tampered_or_foreign_cursor_is_a_400_and_never_reaches_dynamodb(api, m
             assert status == 400 and "cursor is not one this API returned" in text, (bad, status, text)
 
 
-def test_cursors_hold_across_instances_that_share_the_configured_key(stack, monkeypatch):
-    """Lambda serves one listing's pages from many instances: each signs with CURSOR_KEY."""
+@pytest.mark.parametrize("source", ["CURSOR_KEY", "CURSOR_KEY_SECRET"])
+def test_cursors_hold_across_instances_that_share_the_configured_key(stack, monkeypatch, source):
+    """Lambda serves one listing's pages from many instances: each signs with the configured key, on
+    AWS read from the Secrets Manager secret the template generates (CURSOR_KEY_SECRET)."""
+    import boto3
+
     from spotter.adapters.dynamodb import DynamoPredictions
+    from spotter.cursors import CursorSigner
     from spotter.local.http_api import http_api_event
     from spotter.local.lambda_runtime import LambdaContext, load_handler_module
 
     store = DynamoPredictions(stack.dynamodb.Table(stack.spec.predictions.name))
     monkeypatch.setenv("ALLOWED_ORIGINS", ORIGIN)
-    monkeypatch.setenv("CURSOR_KEY", "a shared secret")
+    if source == "CURSOR_KEY":
+        monkeypatch.setenv("CURSOR_KEY", "a shared secret")
+    else:
+        secret = boto3.client("secretsmanager").create_secret(Name="cursor-key", SecretString="a shared secret")
+        monkeypatch.setenv("CURSOR_KEY_SECRET", secret["ARN"])
     first, second = load_handler_module("api"), load_handler_module("api")
     model = first.services().model.model_id
     for i in range(3):
@@ -293,8 +302,9 @@ def test_cursors_hold_across_instances_that_share_the_configured_key(stack, monk
 
     status, page = get(first, "/predictions?source=falcon-2&limit=1")
     assert status == 200 and page["next"]
+    assert CursorSigner("a shared secret").open(page["next"])["p"] == 0  # signed with the configured key
     status, rest = get(second, f"/predictions?source=falcon-2&limit=5&cursor={page['next']}")
     assert status == 200 and len(rest["items"]) == 2
-    monkeypatch.setenv("CURSOR_KEY", "another key")
+    monkeypatch.setenv("CURSOR_KEY", "another key")  # takes precedence over the secret
     status, reply = get(load_handler_module("api"), f"/predictions?source=falcon-2&limit=5&cursor={page['next']}")
     assert status == 400 and "cursor is not one this API returned" in reply["message"]

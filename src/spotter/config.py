@@ -122,9 +122,10 @@ class Settings:
     log_level: str | None = None  # POWERTOOLS_LOG_LEVEL: the handlers' log level (None: Powertools' default)
     copy_bucket: str | None = None  # COPY_BUCKET: where the Parquet copy lives (its function only)
     copy_prefix: str = "predictions/"  # COPY_PREFIX
-    # CURSOR_KEY: signs the API's paging cursors (spotter.cursors); on AWS a generated secret.
+    # CURSOR_KEY: signs the API's paging cursors (spotter.cursors); on AWS read from CURSOR_KEY_SECRET.
     # None: a random key per process (the local stack's cursors last while it runs).
     cursor_key: str | None = field(default=None, repr=False)
+    cursor_key_secret: str | None = None  # CURSOR_KEY_SECRET: a Secrets Manager secret holding it (AWS)
 
     @property
     def decode_memory_mb(self) -> int:
@@ -175,4 +176,5 @@ class Settings:
             copy_bucket=env.get("COPY_BUCKET") or None,
             copy_prefix=env.get("COPY_PREFIX", defaults.copy_prefix),
             cursor_key=env.get("CURSOR_KEY") or None,
+            cursor_key_secret=env.get("CURSOR_KEY_SECRET") or None,
         )

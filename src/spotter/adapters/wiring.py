@@ -89,8 +89,17 @@ def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
 
     return DynamoPredictionQueries(
         resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table),
-        signer=CursorSigner(settings.cursor_key),
+        signer=CursorSigner(cursor_key(settings)),
     )
+
+
+def cursor_key(settings: Settings) -> str | None:
+    """The key the API signs cursors with: CURSOR_KEY, else the secret CURSOR_KEY_SECRET names (read
+    once per cold start), else None (a key of this process's own)."""
+    if settings.cursor_key or not settings.cursor_key_secret:
+        return settings.cursor_key
+    secrets = client("secretsmanager", endpoint_url=settings.endpoint_url)
+    return str(secrets.get_secret_value(SecretId=settings.cursor_key_secret)["SecretString"])
 
 
 def presigner(settings: Settings) -> S3Presigner:
