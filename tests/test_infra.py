@@ -463,14 +463,20 @@ def test_drones_cannot_archive_or_lock_their_uploads_and_can_find_their_bucket(r
     assert sse_c["Effect"] == "Deny" and sse_c["Condition"] == {
         "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}
     }
-    # `spotter sync --stack` makes one call outside the bucket (cli/target.py), on this stack only
+    # `spotter sync --stack` makes one read outside the bucket (cli/target.py): this stack's drone
+    # parameter, which holds the bucket and prefix only; the stack's outputs and parameters (AlarmEmail)
+    # are not the drones' to read
     find = statements["FindOwnBucket"]
-    assert find["Effect"] == "Allow" and find["Action"] == "cloudformation:DescribeStacks"
-    assert find["Resource"] == {"Ref": "AWS::StackId"}
+    assert find["Effect"] == "Allow" and find["Action"] == "ssm:GetParameter"
+    parameter = resources["DroneTargetParameter"]["Properties"]
+    assert find["Resource"]["Fn::Sub"].endswith(":parameter" + parameter["Name"]["Fn::Sub"])
+    assert json.loads(parameter["Value"]["Fn::Sub"]) == {"bucket": "${UploadsBucket}", "prefix": "drones/"}
+    actions = [a for s in statements.values() if s["Effect"] == "Allow" for a in _as_list(s["Action"])]
+    assert not [a for a in actions if a.startswith("cloudformation:")], actions
     target = (ROOT / "src" / "spotter" / "cli" / "target.py").read_text()
-    assert "stack_outputs(" in target  # through the adapter, whose only call is DescribeStacks
-    adapter = (ROOT / "src" / "spotter" / "adapters" / "cloudformation.py").read_text()
-    assert adapter.count("client.") == 1 and "client.describe_stacks(StackName=name)" in adapter
+    assert "drone_target(" in target  # through the adapter, whose only call is GetParameter
+    adapter = (ROOT / "src" / "spotter" / "adapters" / "ssm.py").read_text()
+    assert adapter.count("client.") == 1 and "client.get_parameter(Name=drone_parameter_name(stack))" in adapter
 
 
 def test_classify_never_updates_and_the_api_is_signed_in_by_default(template, resources):
@@ -539,6 +545,44 @@ def test_site_is_private_behind_cloudfront_with_oac(resources):
         allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
         and "AWS:SourceArn" in allow["Condition"]["StringEquals"]
     )
+
+
+def test_the_site_sends_a_strict_content_security_policy(resources):
+    """The same directives as the local stack's static server (whose page test runs under them in
+    Chromium), with the API, bucket and sign-in hosts as regional patterns (exact ones make a cycle)."""
+    from spotter.local.static_site import content_security_policy
+
+    behaviour = resources["SiteDistribution"]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]
+    assert behaviour["ResponseHeadersPolicyId"] == {"Ref": "SiteHeadersPolicy"}
+    headers = resources["SiteHeadersPolicy"]["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    csp = headers["ContentSecurityPolicy"]
+    assert csp["Override"] is True
+    deployed = _directives(csp["ContentSecurityPolicy"]["Fn::Sub"])
+    local = _directives(content_security_policy(["http://127.0.0.1:1", "http://127.0.0.1:2"]))
+    assert set(deployed) == set(local)
+    for name, sources in local.items():
+        assert [s for s in sources if "127.0.0.1" not in s] == [s for s in deployed[name] if "${" not in s], name
+    assert "'unsafe-inline'" not in csp["ContentSecurityPolicy"]["Fn::Sub"] and "*" not in deployed["script-src"]
+    assert {"ContentTypeOptions", "FrameOptions", "ReferrerPolicy", "StrictTransportSecurity"} <= set(headers)
+
+
+def _directives(policy: str) -> dict[str, list[str]]:
+    parts = [p.split() for p in policy.split(";") if p.strip()]
+    return {p[0]: p[1:] for p in parts}
+
+
+def test_the_api_signs_cursors_with_a_generated_secret_it_alone_reads(resources):
+    env = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["CURSOR_KEY_SECRET"] == {"Ref": "CursorKeySecret"} and "CURSOR_KEY" not in env
+    assert resources["CursorKeySecret"]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    readers = [
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role"
+        for s in _statements(r)
+        if "secretsmanager:GetSecretValue" in _as_list(s["Action"])
+    ]
+    assert readers == ["ApiFunctionRole"]
 
 
 def test_dead_letters_classify_errors_and_api_5xx_raise_alarms(template, resources):

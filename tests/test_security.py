@@ -275,15 +275,17 @@ def test_the_largest_allowed_request_gets_a_reply_under_lambdas_limit(running):
 
 
 def test_a_drone_syncs_with_only_the_stack_name(running, tmp_path):
-    """`spotter sync --stack NAME` reads the bucket from the stack's outputs: the one call the drone
-    policy allows besides its own folder (tests/test_infra.py checks the policy grants exactly it)."""
-    cloudformation = boto3.client("cloudformation", endpoint_url=running["s3"])
+    """`spotter sync --stack NAME` reads the bucket from the stack's drone parameter in SSM: the one
+    read the drone policy allows besides its own folder (tests/test_infra.py checks the policy grants
+    exactly it, and no DescribeStacks, whose outputs and parameters name AlarmEmail). Here there is no
+    stack to describe at all, as for a drone."""
     bucket = _bucket(running)
-    template = {
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {"UploadsBucketName": {"Value": bucket}},
-    }
-    cloudformation.create_stack(StackName="spotter-prod", TemplateBody=json.dumps(template))
+    ssm = boto3.client("ssm", endpoint_url=running["s3"])
+    ssm.put_parameter(
+        Name="/spotter/spotter-prod/drone-target",
+        Type="String",
+        Value=json.dumps({"bucket": bucket, "prefix": "drones/"}),
+    )
     (tmp_path / "photos").mkdir()
     (tmp_path / "photos" / "one.png").write_bytes(images.png(images.GREEN))
     command = [

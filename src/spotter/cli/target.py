@@ -1,6 +1,7 @@
 """Where the analyst and drone commands point: the local stack, or a deployed stack on AWS.
 
-Order: explicit flags, then `--stack NAME` (CloudFormation outputs), then the environment
+Order: explicit flags, then `--stack NAME` (its drone parameter in SSM and its CloudFormation
+outputs), then the environment
 (UPLOADS_BUCKET, PREDICTIONS_TABLE, CLASSIFY_QUEUE_URL), then the running local stack's
 `.spotter/local.json` (which also points boto3 at moto with throwaway credentials).
 """
@@ -40,19 +41,33 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _from_stack(name: str) -> dict[str, str | None]:
+    """The stack's names: the bucket from its drone parameter (all a drone may read, so `spotter sync
+    --stack` works with a drone's permissions), and everything from its outputs where the caller may
+    read them (analysts). Either alone is enough; neither is a TargetError."""
     from ..adapters.aws import client
     from ..adapters.cloudformation import stack_outputs
+    from ..adapters.ssm import drone_target
 
+    found: dict[str, str | None] = {"bucket": None, "table": None, "queue_url": None, "dead_letter_queue_url": None}
+    problems = []
+    try:
+        found["bucket"] = drone_target(client("ssm"), name)["bucket"]
+    except Exception as exc:
+        problems.append(f"its drone parameter: {exc}")
     try:
         outputs = stack_outputs(client("cloudformation"), name)
     except Exception as exc:
-        raise TargetError(f"cannot read stack {name}: {exc}") from None
-    return {
-        "bucket": outputs.get("UploadsBucketName"),
-        "table": outputs.get("PredictionsTableName"),
-        "queue_url": outputs.get("ClassifyQueueUrl"),
-        "dead_letter_queue_url": outputs.get("ClassifyDeadLetterQueueUrl"),
-    }
+        problems.append(f"its outputs: {exc}")
+    else:
+        found = {
+            "bucket": found["bucket"] or outputs.get("UploadsBucketName"),
+            "table": outputs.get("PredictionsTableName"),
+            "queue_url": outputs.get("ClassifyQueueUrl"),
+            "dead_letter_queue_url": outputs.get("ClassifyDeadLetterQueueUrl"),
+        }
+    if not any(found.values()):
+        raise TargetError(f"cannot read stack {name}: " + "; ".join(problems))
+    return found
 
 
 def resolve(args: argparse.Namespace) -> Target:

@@ -228,8 +228,9 @@ class LocalStack:
         )
         self._bound.append(api_server)  # closed by stop() even if a later step fails
         api_url = f"http://{o.host}:{api_server.server_address[1]}"
+        web_headers: dict[str, str] = {}  # its Content-Security-Policy, once moto's address is known
         web_server = _listening(
-            lambda: static_site.make_server(o.host, o.web_port, FRONTEND, {"apiUrl": api_url}),
+            lambda: static_site.make_server(o.host, o.web_port, FRONTEND, {"apiUrl": api_url}, web_headers),
             o.host,
             o.web_port,
             "--web-port",
@@ -246,6 +247,7 @@ class LocalStack:
             o.host, o.s3_port, state_dir=o.state_dir, page_origins=origins, page_buckets=(spec.bucket,)
         )
         s3_endpoint = self._moto.start()
+        web_headers["Content-Security-Policy"] = static_site.content_security_policy([api_url, s3_endpoint])
         if o.visibility_timeout_s is not None:
             spec = replace(spec, visibility_timeout_s=o.visibility_timeout_s)
         self._spec = spec

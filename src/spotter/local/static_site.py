@@ -14,8 +14,24 @@ from .request_guard import bound_address, host_allowed
 log = logging.getLogger(__name__)
 
 
-def make_server(host: str, port: int, root: Path, config: dict[str, Any]) -> ThreadingHTTPServer:
+def content_security_policy(origins: list[str]) -> str:
+    """The page's Content-Security-Policy: its own scripts and styles only (no inline), images and
+    requests to `origins` too (the API, the uploads bucket). infra/template.yaml sends the same
+    directives from CloudFront (tests/test_infra.py compares them)."""
+    extra = "".join(f" {origin}" for origin in origins)
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; font-src 'self'; "
+        f"img-src 'self' data: blob:{extra}; connect-src 'self'{extra}; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def make_server(
+    host: str, port: int, root: Path, config: dict[str, Any], headers: dict[str, str] | None = None
+) -> ThreadingHTTPServer:
+    """`headers` go on every reply; the stack fills in its Content-Security-Policy once moto's port is known."""
     config_body = json.dumps(config).encode()
+    extra_headers = {} if headers is None else headers
 
     class Handler(SimpleHTTPRequestHandler):
         # not a ClassVar: typeshed declares an instance variable, which mypy will not let a ClassVar override
@@ -38,6 +54,8 @@ def make_server(host: str, port: int, root: Path, config: dict[str, Any]) -> Thr
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-cache")
+            for name, value in list(extra_headers.items()):
+                self.send_header(name, value)
             super().end_headers()
 
         def parse_request(self) -> bool:
