@@ -4,10 +4,35 @@
 /** @typedef {import("./store.js").ApiRecord} ApiRecord */
 /** @typedef {{url?: string, fields?: Record<string, string>, objectId?: string, key?: string, name?: string, error?: string}} UploadAnswer */
 /** @typedef {{batch?: string, maxBytes?: number, uploads?: Array<UploadAnswer | null>}} PresignReply */
-/** @typedef {{batch: string, first_upload?: string, last_upload?: string, files?: number, by_outcome?: Record<string, number>}} BatchSummary */
+/** @typedef {{batch: string, first_upload?: string, last_upload?: string, files?: number, images?: number, by_status?: Record<string, number>, by_outcome?: Record<string, number>}} BatchSummary */
 /** @typedef {{files?: number, images?: number, records?: number, names?: string[]}} DeletionPreview */
 /** @typedef {{apiUrl: string, auth: Record<string, unknown> | null}} Config */
 /** @typedef {{idToken: () => Promise<string | null>, drop: () => void}} TokenSource */
+
+/** @param {Record<string, number> | undefined} a @param {Record<string, number> | undefined} b */
+function addCounts(a, b) {
+  /** @type {Record<string, number>} */
+  const sum = { ...(a || {}) };
+  for (const [k, v] of Object.entries(b || {})) sum[k] = (sum[k] || 0) + v;
+  return sum;
+}
+
+/** One batch's summaries from two pages of GET /batches, added up. */
+/** @param {BatchSummary} a @param {BatchSummary} b @returns {BatchSummary} */
+export function mergeBatch(a, b) {
+  const [first, last] = [[a.first_upload, b.first_upload], [a.last_upload, b.last_upload]].map((pair) =>
+    pair.filter(Boolean).sort(),
+  );
+  return {
+    ...a,
+    first_upload: first[0],
+    last_upload: last[last.length - 1],
+    files: (a.files || 0) + (b.files || 0),
+    images: (a.images || 0) + (b.images || 0),
+    by_status: addCounts(a.by_status, b.by_status),
+    by_outcome: addCounts(a.by_outcome, b.by_outcome),
+  };
+}
 
 export class ApiError extends Error {
   /** @param {string} message @param {number} [status] HTTP status, 0 when there was no answer */
@@ -143,11 +168,24 @@ export class Api {
     return this.request("/model");
   }
 
-  /** The signed-in user's batches (GET /batches), newest first. */
-  /** @returns {Promise<BatchSummary[]>} */
-  async batches() {
-    const data = await this.request("/batches");
-    return Array.isArray(data.batches) ? data.batches : [];
+  /** The signed-in user's batches (GET /batches), newest first, following `next` cursors (at most
+   * `maxPages` pages). A batch cut by a page boundary comes on both pages: its counts are added up. */
+  /** @param {number} [maxPages] @returns {Promise<BatchSummary[]>} */
+  async batches(maxPages = 20) {
+    /** @type {Map<string, BatchSummary>} */
+    const byName = new Map();
+    /** @type {string | undefined} */
+    let cursor;
+    for (let page = 0; page < maxPages; page += 1) {
+      const data = await this.request("/batches", { params: { cursor } });
+      for (const part of Array.isArray(data.batches) ? data.batches : []) {
+        const seen = byName.get(part.batch);
+        byName.set(part.batch, seen ? mergeBatch(seen, part) : part);
+      }
+      if (!data.next) break;
+      cursor = data.next;
+    }
+    return [...byName.values()].sort((a, b) => String(b.last_upload).localeCompare(String(a.last_upload)));
   }
 
   /** What deleting a batch would remove: files, stored images, records, names. */

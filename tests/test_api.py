@@ -481,10 +481,17 @@ def test_errors_map_to_statuses_in_one_table(api):
 
     from spotter.access import AccessDenied
     from spotter.query import QueryError
-    from spotter.uploads import UploadRequestError
+    from spotter.uploads import TooManyRefusals, UploadRequestError
 
     module = load_handler_module("api")
-    expected = {QueryError: 400, UploadRequestError: 400, UnauthorizedError: 401, AccessDenied: 403, NotFoundError: 404}
+    expected = {
+        QueryError: 400,
+        UploadRequestError: 400,
+        UnauthorizedError: 401,
+        AccessDenied: 403,
+        NotFoundError: 404,
+        TooManyRefusals: 429,
+    }
     assert expected == module.ERROR_STATUS
     for kind, status in expected.items():
         response = module.error_response(kind("no such thing"))

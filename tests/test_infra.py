@@ -281,6 +281,7 @@ def test_predictions_table_keys_and_indexes(resources):
         "by-source": (["source", "uploaded_at"], "INCLUDE"),
         "by-label": (["label", "uploaded_at"], "INCLUDE"),
         "by-day": (["upload_day", "uploaded_at"], "INCLUDE"),
+        "by-owner": (["owner", "uploaded_at"], "INCLUDE"),
     }
     assert all(a["AttributeType"] == "S" for a in props["AttributeDefinitions"])
 
@@ -322,9 +323,10 @@ def test_each_index_projects_what_its_queries_filter_on_and_no_more(resources):
         bbox=(40.0, 170.0, 50.0, -170.0),
         model="m@1",
     )
-    # each index with every filter a query sent to it can carry (the planner takes batch, then
-    # source, then label, then a time window)
+    # each index with every filter a query sent to it can carry (the planner takes owner, then batch,
+    # then source, then label, then a time window)
     routed = {
+        "by-owner": every.replace(owner="u0123456789", batch="b", source="owl", label="benign"),
         "by-batch": every.replace(batch="b", source="owl", label="benign"),
         "by-source": every.replace(source="owl", label="benign"),
         "by-label": every.replace(label="benign"),

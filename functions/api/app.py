@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -21,17 +22,27 @@ from spotter.adapters.dynamodb_records import DynamoBatchTombstones
 from spotter.adapters.s3 import S3Presigner
 from spotter.adapters.wiring import batch_removal, batch_tombstones, prediction_queries, predictions, presigner
 from spotter.api_views import ModelInfo, query_from_params, record_view, view_type
-from spotter.batches import batch_prefix, owned_by, remove_batch, summarise_batches, web_batches_query
+from spotter.batches import (
+    BATCHES_PAGE_RECORDS,
+    batch_prefix,
+    batches_page,
+    remove_batch,
+    summarise_batches,
+    web_batches_query,
+)
 from spotter.config import Settings, running_in_lambda
 from spotter.errors import BatchGone
 from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
-from spotter.names import stored_names
-from spotter.query import PredictionQuery, QueryError
+from spotter.names import CachedNames, visible_names
+from spotter.query import PredictionQuery, QueryError, all_pages
+from spotter.records import PredictionRecord
 from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
 from spotter.stats import matching_records, parse_dimensions, scans, summarise
 from spotter.uploads import (
     PlannedUpload,
+    TooManyRefusals,
     UploadRequestError,
+    check_refusal_cap,
     parse_body,
     parse_files,
     plan_uploads,
@@ -57,6 +68,13 @@ class Services:
     record_remover: DynamoRecordRemover
     tombstones: DynamoBatchTombstones
     csv_budget_bytes: int = RESPONSE_BUDGET_BYTES
+    batches_page_records: int = BATCHES_PAGE_RECORDS  # records a GET /batches page reads
+    batch_read_page: int = 1000  # records a batch's describe or delete reads a page (tests lower it)
+    names: CachedNames | None = None  # label/source/model lookups (built from `queries` when None)
+
+    def __post_init__(self) -> None:
+        if self.names is None:
+            self.names = CachedNames(self.queries)
 
 
 def resolver(settings: Settings) -> APIGatewayHttpResolver:
@@ -129,6 +147,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     UnauthorizedError: 401,
     AccessDenied: 403,
     NotFoundError: 404,
+    TooManyRefusals: 429,
     BatchGone: 410,
 }
 
@@ -167,8 +186,13 @@ def create_uploads():
     batch = _caller().batch_for_upload(batch)
     if s.tombstones.is_deleted(batch):  # a page still uploading into a batch it deleted: nothing is signed
         raise BatchGone(f"batch {batch} has been deleted: start a new batch to upload")
+    plans = plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes)
+    caller = _caller()
+    refused = sum(not isinstance(plan, PlannedUpload) for plan in plans)
+    owner = caller.owner if caller.subject is not None else None
+    check_refusal_cap(s.queries.query, owner, refused, settings.max_refused_per_hour)  # 429 before anything
     uploads = []
-    for plan in plan_uploads(files, batch, settings.uploads_bucket, settings.max_upload_bytes):
+    for plan in plans:
         if isinstance(plan, PlannedUpload):
             # the name as chosen rides along as signed metadata; the key holds only a sanitised copy
             metadata = {ORIGINAL_NAME_METADATA: encode_original_name(plan.name)}
@@ -192,16 +216,22 @@ def create_uploads():
 
 def _query(limit_default: int = 100) -> tuple[PredictionQuery, list[str]]:
     """The query string as a query, after the caller's access check, with label, source and model
-    as the table spells them (`stored_names`, as `spotter query` and `spotter stats` do), and the
-    notes saying where the case differed; an unknown name is a QueryError (400) listing the known ones.
+    as the table spells them, and the notes saying where the case differed. A caller who may see every
+    record (sign-in off, analysts) gets `stored_names` as `spotter query` does, through `CachedNames`
+    (an unknown name is a 400 listing the known ones, from a list read at most every few minutes, never
+    a scan per name); a researcher gets `visible_names`: no table lookup, no list of others' names.
     The model this API serves by default is not looked up: only one the caller named."""
     s = services()
     params = router.current_event.query_string_parameters or {}
     query = query_from_params(params, s.model.model_id, limit_default)
-    _caller().check_listing(query.batch)
+    caller = _caller()
+    caller.check_listing(query.batch)
+    if not caller.sees_everything:
+        return visible_names(query, s.model.card.get("labels") or [], s.model.model_id)
+    assert s.names is not None
     if params.get("model"):
-        return stored_names(query, s.queries)
-    resolved, notes = stored_names(query.replace(model=None), s.queries)
+        return s.names.stored_names(query)
+    resolved, notes = s.names.stored_names(query.replace(model=None))
     return resolved.replace(model=query.model), notes
 
 
@@ -258,19 +288,27 @@ def get_prediction(object_id: str):
 @router.get("/batches")
 def list_batches():
     """The caller's web batches of the last 90 days, newest first, with counts by status and outcome
-    (decision, or label) under the current model. Signed in: only the caller's own."""
+    (decision, or label) under the current model. Signed in: only the caller's own, read through the
+    by-owner index (nobody else's records are read). A page reads up to `batches_page_records` records;
+    `next` is the cursor for the rest (`?cursor=`), and a batch cut by the page boundary is summarised
+    on both pages (add up the summaries of one name)."""
     s = services()
     caller = _caller()
-    prefix = caller.batch_prefix if caller.subject is not None else None
-    records = matching_records(s.queries.query, web_batches_query(s.model.model_id), STATS_MAX_RECORDS)
-    return {"batches": [s.as_dict() for s in summarise_batches(filter(owned_by(prefix), records))]}
+    owner = caller.owner if caller.subject is not None else None
+    cursor = (router.current_event.query_string_parameters or {}).get("cursor") or None
+    query = web_batches_query(s.model.model_id, owner).replace(cursor=cursor)
+    summaries, next_cursor = batches_page(s.queries.query, query, s.batches_page_records)
+    return {"batches": [b.as_dict() for b in summaries], "next": next_cursor}
 
 
-def _batch_records(batch: str, model_id: str | None):
+def _batch_records(batch: str, model_id: str | None) -> Iterator[PredictionRecord]:
+    """Every record of the batch (of `model_id`, or every model version), page by page through the
+    batch index: no cap, so a batch of any size can be described and deleted."""
     s = services()
     _caller().check_listing(batch)
     query = query_from_params({"batch": batch, "model": model_id or "all"}, s.model.model_id)
-    return list(matching_records(s.queries.query, query, STATS_MAX_RECORDS))
+    for page in all_pages(s.queries.query, query.replace(limit=s.batch_read_page, cursor=None)):
+        yield from page
 
 
 @router.get("/batches/<batch>")
@@ -278,7 +316,7 @@ def describe_batch(batch: str):
     """What deleting the batch would remove: its files (every model version's records counted once per
     file) and the names of up to 50 of them."""
     batch = unquote(batch)
-    records = _batch_records(batch, None)
+    records = list(_batch_records(batch, None))
     summaries = summarise_batches(
         [r for r in records if r.model == services().model.model_id] or records, keep_names=True
     )

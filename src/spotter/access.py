@@ -50,6 +50,11 @@ class Caller:
             raise AccessDenied("an anonymous caller has no batch prefix")
         return "u" + hashlib.sha256(self.subject.encode()).hexdigest()[:10] + "-"
 
+    @property
+    def owner(self) -> str:
+        """The `owner` attribute of this researcher's web records (spotter.keys.owner_of)."""
+        return self.batch_prefix[:-1]
+
     def owns_batch(self, batch: str | None) -> bool:
         return self.sees_everything or bool(batch and batch.startswith(self.batch_prefix))
 

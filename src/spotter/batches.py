@@ -15,7 +15,7 @@ from typing import Any
 
 from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
 from .ports import BatchObjects, BatchTombstones, RecordRemover
-from .query import PredictionQuery, QueryError
+from .query import PredictionQuery, QueryError, RunQuery
 from .records import STATUS_OK, STATUS_REFUSED, PredictionRecord
 
 LIST_DAYS = 90  # the source index answers windows of up to 92 days without a scan
@@ -77,11 +77,34 @@ def summarise_batches(records: Iterable[PredictionRecord], keep_names: bool = Fa
     return sorted(batches.values(), key=lambda s: s.last_upload, reverse=True)
 
 
-def web_batches_query(model: str | None, now: datetime | None = None) -> PredictionQuery:
-    """The page's uploads of the last LIST_DAYS days (the source index, no table scan)."""
+def web_batches_query(model: str | None, owner: str | None = None, now: datetime | None = None) -> PredictionQuery:
+    """The page's uploads since the start of the day LIST_DAYS days ago (a bound that holds all day, so
+    a listing's cursor stays good while it is paged): `owner`'s through the by-owner index, or every web
+    upload through the source index (sign-in off). No table scan either way."""
     now = now or datetime.now(UTC)
-    since = (now - timedelta(days=LIST_DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    since = (now - timedelta(days=LIST_DAYS)).strftime("%Y-%m-%dT00:00:00Z")
+    if owner:
+        return PredictionQuery(owner=owner, since=since, model=model, limit=1000)
     return PredictionQuery(source=WEB_SOURCE, since=since, model=model, limit=1000)
+
+
+BATCHES_PAGE_RECORDS = 5000  # records one GET /batches page reads (a few seconds of a 10 s function)
+
+
+def batches_page(
+    run_query: RunQuery, query: PredictionQuery, max_records: int = BATCHES_PAGE_RECORDS
+) -> tuple[list[BatchSummary], str | None]:
+    """Summaries of the batches among the next `max_records` or so records of `query` (from its
+    cursor on, newest first), and the cursor for the rest (None: no more). Pages cut by records, not
+    batches: a batch whose records straddle the cut is summarised on each page, and a client wanting
+    whole counts adds up the summaries of one batch name across pages."""
+    records: list[PredictionRecord] = []
+    cursor = query.cursor
+    while True:
+        page, cursor = run_query(query.replace(cursor=cursor, limit=max(1, min(1000, max_records - len(records)))))
+        records += page
+        if not cursor or len(records) >= max_records:
+            return summarise_batches(records), cursor
 
 
 def owned_by(prefix: str | None) -> Callable[[PredictionRecord], bool]:

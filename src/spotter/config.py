@@ -122,6 +122,8 @@ class Settings:
     log_level: str | None = None  # POWERTOOLS_LOG_LEVEL: the handlers' log level (None: Powertools' default)
     copy_bucket: str | None = None  # COPY_BUCKET: where the Parquet copy lives (its function only)
     copy_prefix: str = "predictions/"  # COPY_PREFIX
+    # MAX_REFUSED_PER_HOUR: refused files one caller may have recorded in an hour (POST /uploads: 429 past it)
+    max_refused_per_hour: int = 2000
     # CURSOR_KEY: signs the API's paging cursors (spotter.cursors); on AWS read from CURSOR_KEY_SECRET.
     # None: a random key per process (the local stack's cursors last while it runs).
     cursor_key: str | None = field(default=None, repr=False)
@@ -175,6 +177,7 @@ class Settings:
             log_level=env.get("POWERTOOLS_LOG_LEVEL") or None,
             copy_bucket=env.get("COPY_BUCKET") or None,
             copy_prefix=env.get("COPY_PREFIX", defaults.copy_prefix),
+            max_refused_per_hour=_int(env, "MAX_REFUSED_PER_HOUR", defaults.max_refused_per_hour),
             cursor_key=env.get("CURSOR_KEY") or None,
             cursor_key_secret=env.get("CURSOR_KEY_SECRET") or None,
         )

@@ -62,6 +62,20 @@ def is_valid_batch(batch: str) -> bool:
     return bool(_BATCH.match(batch))
 
 
+# A signed-in researcher's batches start with a tag derived from their identity (spotter.access):
+# `u` and 10 hex digits, then `-`. The tag is the record's `owner` (the by-owner index's key).
+_OWNER_TAG = re.compile(r"^(u[0-9a-f]{10})-")
+
+
+def owner_of(key: str, batch: str | None) -> str | None:
+    """The owner tag of a web upload's record (`uploads/<batch>/...` with a tagged batch), else None:
+    drones' records and batches made with sign-in off have no owner."""
+    if not batch or not key.startswith(f"{UPLOADS_PREFIX}{batch}/"):
+        return None
+    match = _OWNER_TAG.match(batch)
+    return match.group(1) if match else None
+
+
 def source_name_problem(source: str) -> str | None:
     """Why `source` cannot name a drone or camera, or None when it can."""
     if source.casefold() in RESERVED_SOURCES:

@@ -3,8 +3,10 @@ with the names that exist (DynamoDB itself matches exactly and would silently fi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
+from .keys import WEB_SOURCE
 from .ports import PredictionQueries
 from .query import PredictionQuery, QueryError
 
@@ -40,4 +42,93 @@ def stored_names(query: PredictionQuery, queries: PredictionQueries) -> tuple[Pr
             if note:
                 notes.append(note)
             changes[field] = stored
+    return (query.replace(**changes) if changes else query), notes
+
+
+def _case_variants(value: str) -> list[str]:
+    return list(dict.fromkeys(v for v in (value.lower(), value.upper(), value.title()) if v != value))
+
+
+class CachedNames:
+    """A PredictionQueries' name lookups for the API: `exists` also tries the usual case variants
+    (lower, upper, title: a key lookup each), and `known_values` (a table scan) is read at most once per
+    `ttl_s` per field and kept, so an unknown name costs no scan of its own, however many are asked."""
+
+    def __init__(
+        self, queries: PredictionQueries, ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.queries = queries
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._known: dict[str, tuple[float, tuple[list[str], bool]]] = {}
+
+    def exists(self, field: str, value: str) -> bool:
+        return self.queries.exists(field, value)
+
+    def variant(self, field: str, value: str) -> str | None:
+        """The one case variant of `value` stored for `field` (by key lookups), else None."""
+        found = [v for v in _case_variants(value) if self.queries.exists(field, v)]
+        return found[0] if len(found) == 1 else None
+
+    def known_values(self, field: str, max_items: int = 5000) -> tuple[list[str], bool]:
+        now = self.clock()
+        cached = self._known.get(field)
+        if cached is None or now - cached[0] >= self.ttl_s:
+            cached = self._known[field] = (now, self.queries.known_values(field, max_items))
+        return cached[1]
+
+    def stored_names(self, query: PredictionQuery) -> tuple[PredictionQuery, list[str]]:
+        """`stored_names` through these lookups: exact, then a case variant, then the cached list."""
+
+        def known(field: str) -> tuple[list[str], bool]:
+            value = getattr(query, field)
+            variant = self.variant(field, value) if value else None
+            if variant is not None:
+                return [variant], False
+            return self.known_values(field)
+
+        changes: dict[str, str] = {}
+        notes: list[str] = []
+        for field in ("label", "source", "model"):
+            value = getattr(query, field)
+            if value:
+                stored, note = resolve_name(field, value, self.exists, known)
+                if note:
+                    notes.append(note)
+                changes[field] = stored
+        return (query.replace(**changes) if changes else query), notes
+
+
+def _visible(field: str, value: str, names: Sequence[str], refusal: str) -> tuple[str, str | None]:
+    if value in names:
+        return value, None
+    same = [n for n in names if n.casefold() == value.casefold()]
+    if len(same) == 1:
+        return same[0], f"{field} {value!r} matched as {same[0]!r}"
+    raise QueryError(refusal)
+
+
+def visible_names(
+    query: PredictionQuery, labels: Sequence[str], served_model: str
+) -> tuple[PredictionQuery, list[str]]:
+    """Names for a caller who may read only their own web records (a researcher): matched against what
+    they may see, with no table lookup, so a refusal tells nothing of other people's records. Their
+    source is `web`; labels are the served model card's (GET /model shows them); a model matching the
+    served one is spelt as it, any other is kept as given (it finds their records of it, or nothing)."""
+    changes: dict[str, str] = {}
+    notes: list[str] = []
+    if query.label:
+        listed = ", ".join(labels) or "none"
+        changes["label"], note = _visible(
+            "label", query.label, list(labels), f"no label {query.label!r}; the model's labels: {listed}"
+        )
+        notes += [note] if note else []
+    if query.source:
+        changes["source"], note = _visible(
+            "source", query.source, [WEB_SOURCE], f"no source {query.source!r} among the records you may read"
+        )
+        notes += [note] if note else []
+    if query.model and query.model.casefold() == served_model.casefold() and query.model != served_model:
+        changes["model"] = served_model
+        notes.append(f"model {query.model!r} matched as {served_model!r}")
     return (query.replace(**changes) if changes else query), notes

@@ -53,6 +53,7 @@ class PredictionQuery:
     max_score: float | None = None
     bbox: tuple[float, float, float, float] | None = None  # south, west, north, east
     model: str | None = None  # "name@version"; None: every model version
+    owner: str | None = None  # a researcher's tag (spotter.keys.owner_of): their web records only
     limit: int = 100
     cursor: str | None = None
 
@@ -127,6 +128,8 @@ MAX_DAYS_BY_INDEX = 92
 
 def plan(query: PredictionQuery) -> list[Partition]:
     """The most selective index for the query; a scan only when nothing narrows it."""
+    if query.owner:  # its index projects what every other filter reads: no other index may hold it
+        return [Partition("by-owner", "owner", query.owner)]
     if query.batch:
         return [Partition("by-batch", "batch", query.batch)]
     if query.source:

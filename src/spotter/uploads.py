@@ -7,9 +7,10 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .keys import WEB_SOURCE, is_valid_batch, upload_key
+from .query import PredictionQuery, RunQuery, all_pages
 from .records import STATUS_REFUSED, PredictionRecord, object_id_for, utc_now
 
 MAX_FILES_PER_REQUEST = 500
@@ -231,3 +232,35 @@ def refusal_record(
         reason=refused.error,
         size=refused.size,
     )
+
+
+class TooManyRefusals(Exception):
+    """The caller has had as many refused files recorded this past hour as the limit allows (HTTP 429)."""
+
+
+def check_refusal_cap(
+    run_query: RunQuery, owner: str | None, new: int, limit: int, now: datetime | None = None
+) -> None:
+    """TooManyRefusals when recording `new` more refused files would take `owner` past `limit` refused
+    records in the past hour (`owner` None, sign-in off: the site's web uploads are counted together).
+    Counts through the by-owner (or source) index, reading no more than `limit` entries."""
+    if new <= 0:
+        return
+    since = ((now or datetime.now(UTC)) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    query = PredictionQuery(
+        owner=owner,
+        source=None if owner else WEB_SOURCE,
+        since=since,
+        status=STATUS_REFUSED,
+        limit=max(1, min(1000, limit)),
+    )
+    seen = 0
+    for page in all_pages(run_query, query) if new <= limit else ():
+        seen += len(page)
+        if seen + new > limit:
+            break
+    if seen + new > limit:
+        raise TooManyRefusals(
+            f"at most {limit} refused files an hour per user (MAX_REFUSED_PER_HOUR): this request's {new} "
+            "would pass it; send only files Spotter reads, or try again later"
+        )
