@@ -480,6 +480,7 @@ def test_errors_map_to_statuses_in_one_table(api):
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
 
     from spotter.access import AccessDenied
+    from spotter.errors import BatchGone
     from spotter.query import QueryError
     from spotter.uploads import TooManyRefusals, UploadRequestError
 
@@ -490,6 +491,7 @@ def test_errors_map_to_statuses_in_one_table(api):
         UnauthorizedError: 401,
         AccessDenied: 403,
         NotFoundError: 404,
+        BatchGone: 410,
         TooManyRefusals: 429,
     }
     assert expected == module.ERROR_STATUS
