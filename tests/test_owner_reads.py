@@ -90,7 +90,7 @@ def test_one_owners_flood_of_refusals_leaves_anothers_batches_and_the_flood_page
     left = [item["key"] for item in table.scan()["Items"] if "key" in item]
     assert len(left) == 3 and all(key.startswith(f"uploads/{body['batches'][0]['batch']}/") for key in left)
     assert api("GET", "/batches", BOB)[1]["batches"] == []
-    assert flood[0].as_dict()["owner"] == Caller.from_claims(BOB).owner  # the index's key, on web records
+    assert to_item(flood[0])["owner"] == Caller.from_claims(BOB).owner  # the index's key, on web records
 
 
 def test_batches_pages_add_up_to_the_whole_listing(signed_in):
@@ -168,3 +168,13 @@ def test_unknown_names_list_nothing_a_researcher_may_not_see_and_cost_no_scan(si
     status, body = api("GET", "/predictions?source=SECRET-HAWK&model=all", ANALYST)  # a case variant: no scan
     assert status == 200 and body["notes"] == ["source 'SECRET-HAWK' matched as 'secret-hawk'"]
     assert len(scans) == 1
+
+
+def test_only_a_tagged_web_batchs_records_carry_an_owner():
+    from spotter.keys import owner_of
+
+    tag = Caller.from_claims(ALICE).owner
+    assert owner_of(f"uploads/{tag}-b/x-1.jpg", f"{tag}-b") == tag
+    assert owner_of(f"drones/owl/{tag}-b/1.jpg", f"{tag}-b") is None  # a drone folder named like a tag
+    assert owner_of("uploads/b/x-1.jpg", "b") is None  # a batch made with sign-in off
+    assert owner_of(f"uploads/{tag}-b/x-1.jpg", None) is None

@@ -10,8 +10,6 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from .keys import owner_of
-
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
 STATUS_REFUSED = "refused"
@@ -186,9 +184,6 @@ class PredictionRecord:
         """Plain JSON-ready dict without empty fields (DynamoDB indexes stay sparse)."""
         data = {k: v for k, v in asdict(self).items() if v is not None and v != []}
         data["upload_day"] = self.upload_day
-        owner = owner_of(self.key, self.batch)
-        if owner:  # the by-owner index (GET /batches): web records of a signed-in researcher's batches
-            data["owner"] = owner
         return data
 
     @classmethod

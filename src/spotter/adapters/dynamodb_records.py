@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from ..errors import BatchDeleted
-from ..keys import WEB_SOURCE
+from ..keys import WEB_SOURCE, owner_of
 from ..records import SEQUENCED, TIMED, TOMBSTONE_MODEL, PredictionRecord, sequence_key, tombstone_id, utc_now
 
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
@@ -26,6 +26,9 @@ _FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitud
 
 def to_item(record: PredictionRecord) -> dict[str, Any]:
     item = record.as_dict()
+    owner = owner_of(record.key, record.batch)
+    if owner:  # the by-owner index (GET /batches): web records of a signed-in researcher's batches
+        item["owner"] = owner
     for name in _FLOAT_FIELDS:
         if name in item:
             item[name] = Decimal(str(item[name]))
