@@ -494,7 +494,7 @@ def test_a_full_disk_leaves_no_trace_of_the_requests_it_failed(tmp_path_factory,
     from botocore.config import Config
     from botocore.exceptions import ClientError
 
-    from spotter.local.persist import FULL_DISK_ENV
+    from spotter.config import FULL_DISK_ENV
 
     state, flag = tmp_path_factory.mktemp("state"), tmp_path_factory.mktemp("disk") / "full"
     monkeypatch.setenv(FULL_DISK_ENV, str(flag))

@@ -60,6 +60,15 @@ def model_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     return Path(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path()
 
 
+FULL_DISK_ENV = "SPOTTER_TEST_FULL_DISK_WHILE"
+
+
+def full_disk_flag(env: Mapping[str, str] | None = None) -> str | None:
+    """Tests only: the file whose existence makes every write to the local state folder fail as on a
+    full disk (`spotter.local.persist`)."""
+    return (os.environ if env is None else env).get(FULL_DISK_ENV) or None
+
+
 def use_local_aws(endpoint_url: str, region: str = "us-east-1", keep_endpoint: bool = False) -> None:
     """Point this process's AWS SDK at a local moto server (the local stack) with throwaway
     credentials: any work there, and real ones must never be sent there. The one writer of the

@@ -47,6 +47,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
+from ..config import full_disk_flag
+
 if TYPE_CHECKING:  # moto is imported inside the moto process only (it is slow to import)
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
@@ -138,13 +140,11 @@ def data_paths(state_dir: Path) -> list[Path]:
 # ---- inside the moto process ----------------------------------------------------------------------
 
 _local = threading.local()
-# Tests only: while the file this names exists, every write to the state folder fails as on a full disk.
-FULL_DISK_ENV = "SPOTTER_TEST_FULL_DISK_WHILE"
 _deliver: Callable[[Queue, Message], None] | None = None  # moto's own Queue.add_message (set by install_hooks)
 
 
 def _check_disk() -> None:
-    flag = os.environ.get(FULL_DISK_ENV)
+    flag = full_disk_flag()
     if flag and os.path.exists(flag):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
