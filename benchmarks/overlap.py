@@ -37,6 +37,9 @@ class LatentObjects:
         time.sleep(S3_GET_S + len(data) / S3_BYTES_PER_S)
         return StoredObject(data=data, size=len(self.objects[key]), etag="e")
 
+    def discard(self, bucket: str, key: str, version_id: str | None) -> None:
+        self.objects.pop(key, None)
+
 
 class LatentPredictions:
     """A DynamoDB stand-in: each conditional put sleeps one write's round trip."""

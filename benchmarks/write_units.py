@@ -95,6 +95,9 @@ def sample_records(model_path) -> dict[str, list]:
             data = next(data for name, data in files.items() if key.endswith(("/" + name, "-" + name)))
             return StoredObject(data=data, size=len(data), etag="9b2cf535f27731c974343645a3985328")
 
+        def discard(self, bucket, key, version_id):
+            pass
+
     class Keep:
         def put(self, record):
             return True
