@@ -11,8 +11,8 @@ from .common import median_p95, table
 SPOTTER = r"""
 import json, time, sys
 t0 = time.perf_counter()
-from spotter.classifier import Classifier
-from spotter.imaging import decode_image
+from spotter.model.classifier import Classifier
+from spotter.ingest.imaging import decode_image
 t1 = time.perf_counter()
 c = Classifier.load(sys.argv[1], num_threads=1)
 t2 = time.perf_counter()
@@ -37,7 +37,7 @@ module.services().classifier.classify(Image.new("RGB", module.services().classif
 t3 = time.perf_counter()
 import resource
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-from spotter.budget import BudgetedDecoder
+from spotter.ingest.decode_sandbox import BudgetedDecoder
 t4 = time.perf_counter()
 BudgetedDecoder(module.services().decoder.limits).start().close()  # what the worker costs started alone
 print(json.dumps({"import": t2 - t0, "load": 0.0, "first": t3 - t2, "rss_mb": rss,

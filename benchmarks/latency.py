@@ -8,8 +8,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from spotter.classifier import Classifier
-from spotter.imaging import decode_image
+from spotter.ingest.imaging import decode_image
+from spotter.model.classifier import Classifier
 
 from .common import SHARED, median_p95, table
 
@@ -98,8 +98,8 @@ NOW = "worker, model input back"  # the classify function's path
 
 def run(model_path, runs: int = 20) -> str:
     from spotter.adapters.wiring import decode_limits
-    from spotter.budget import BudgetedDecoder
     from spotter.config import Settings
+    from spotter.ingest.decode_sandbox import BudgetedDecoder
 
     classifier = Classifier.load(model_path, num_threads=1)
     settings = Settings.from_env({})

@@ -63,10 +63,10 @@ def photos(count: int = BATCH) -> list[Path]:
 
 
 def build_service(model_path, objects: dict[str, bytes]):
-    from spotter.budget import BudgetedDecoder
-    from spotter.classifier import Classifier
-    from spotter.imaging import DecodeLimits
-    from spotter.pipeline import ClassifyService
+    from spotter.ingest.decode_sandbox import BudgetedDecoder
+    from spotter.ingest.imaging import DecodeLimits
+    from spotter.ingest.pipeline import ClassifyService
+    from spotter.model.classifier import Classifier
 
     limits = DecodeLimits(memory_bytes=704 * 1024 * 1024, seconds=2.7)
     return ClassifyService(
@@ -79,7 +79,7 @@ def build_service(model_path, objects: dict[str, bytes]):
 
 
 def measure(model_path, rounds: int = 7) -> dict:
-    from spotter.events import S3Object
+    from spotter.ingest.events import S3Object
 
     files = photos()
     objects = {f"drones/bench/{path.name}": path.read_bytes() for path in files}

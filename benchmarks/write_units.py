@@ -80,9 +80,9 @@ def index_copies(item: dict, indexes: list[dict], table_keys: tuple[str, ...]) -
 
 def sample_records(model_path) -> dict[str, list]:
     """Records of the bench photos as a web upload and as a drone's, and of a file that is not an image."""
-    from spotter.classifier import Classifier
-    from spotter.events import S3Object
-    from spotter.pipeline import ClassifyService
+    from spotter.ingest.events import S3Object
+    from spotter.ingest.pipeline import ClassifyService
+    from spotter.model.classifier import Classifier
     from spotter.ports import StoredObject
 
     from .overlap import photos
@@ -142,7 +142,7 @@ def sample_records(model_path) -> dict[str, list]:
 
 
 # A record as large as a real one gets: a drone's photo with a long name in a nested folder, a
-# camera that fills EXIF's make and model (spotter.exif keeps up to 200 characters of each), GPS
+# camera that fills EXIF's make and model (spotter.ingest.exif keeps up to 200 characters of each), GPS
 # and altitude, and a model with ten labels reporting its top 10 (TOP_K=10).
 LABELS = [
     "melanoma",

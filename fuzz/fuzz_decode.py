@@ -37,10 +37,10 @@ if atheris is not None:
 
         Image.init()  # import every format plugin now, so its header parsing is instrumented too
         from spotter.errors import RejectedImage
-        from spotter.imaging import decode_image
+        from spotter.ingest.imaging import decode_image
 else:
     from spotter.errors import RejectedImage
-    from spotter.imaging import decode_image
+    from spotter.ingest.imaging import decode_image
 
 
 def check(data: bytes) -> None:

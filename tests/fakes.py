@@ -10,8 +10,8 @@ from pathlib import Path
 
 from spotter.errors import ObjectMissing
 from spotter.ports import ListedObject, ObjectHead, QueuedMessage, StoredObject
-from spotter.query import PredictionQuery
 from spotter.records import PredictionRecord, replaces, sequence_key
+from spotter.results.query import PredictionQuery
 
 
 class PlatformError(Exception):

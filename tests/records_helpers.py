@@ -7,8 +7,8 @@ import random
 from typing import Any
 
 from spotter.adapters.dynamodb import DynamoPredictions
-from spotter.query import PredictionQuery
 from spotter.records import PredictionRecord, object_id_for
+from spotter.results.query import PredictionQuery
 
 # The README's three Athena examples: the same text runs in `spotter sql` and in Athena.
 PER_LABEL_PER_DRONE_PER_DAY = """

@@ -32,7 +32,7 @@ _MEASURE = r"""
 # A fresh process running the real classify module (functions/classify/app.py: settings, the
 # model, the decode worker), its S3 and DynamoDB replaced by stand-ins; one group of cases.
 import importlib.util, json, pickle, sys, time
-from spotter.events import S3Object
+from spotter.ingest.events import S3Object
 from spotter.ports import StoredObject
 
 def status(field):

@@ -9,8 +9,8 @@ from records_helpers import matches_query, seed_table
 
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
 from spotter.cli import main as spotter
-from spotter.query import PredictionQuery, QueryError, all_pages
 from spotter.records import PredictionRecord, object_id_for
+from spotter.results.query import PredictionQuery, QueryError, all_pages
 
 QUERIES = [
     PredictionQuery(batch="b1"),
@@ -107,8 +107,8 @@ def test_the_table_says_why_a_record_was_rejected(seeded, stack, capsys):
 
 
 def test_csv_cells_never_run_as_formulas_and_numbers_keep_their_precision(tmp_path):
-    from spotter.export import to_csv
-    from spotter.tabular import write
+    from spotter.results.export import to_csv
+    from spotter.results.tabular import write
 
     record = PredictionRecord(
         object_id="x",

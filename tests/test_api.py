@@ -246,8 +246,8 @@ def test_bad_query_parameters_get_a_clear_400(api, query, word):
 def test_a_model_without_a_card_has_the_same_id_in_the_api_as_in_its_records():
     from conftest import MODELS
 
-    from spotter.api_views import ModelInfo
-    from spotter.classifier import Classifier
+    from spotter.model.classifier import Classifier
+    from spotter.web.views import ModelInfo
 
     path = MODELS / "colours-metadata-float32.tflite"
     info, classifier = ModelInfo.load(path), Classifier.load(path)
@@ -479,10 +479,10 @@ def test_errors_map_to_statuses_in_one_table(api):
     """Each error a route raises answers with its status from the one table, as JSON with its message."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
 
-    from spotter.access import AccessDenied
     from spotter.errors import BatchGone
-    from spotter.query import QueryError
-    from spotter.uploads import TooManyRefusals, UploadRequestError
+    from spotter.results.query import QueryError
+    from spotter.web.access import AccessDenied
+    from spotter.web.uploads import TooManyRefusals, UploadRequestError
 
     module = load_handler_module("api")
     expected = {

@@ -22,15 +22,15 @@ HUGE = 10**30
 
 @pytest.mark.parametrize("size", [HUGE, 2**63, -1, 1.5, 1e6, "1000", True, None])
 def test_a_declared_size_that_is_not_a_sane_integer_is_a_400_naming_the_field(size):
-    from spotter.uploads import UploadRequestError, parse_files
+    from spotter.web.uploads import UploadRequestError, parse_files
 
     with pytest.raises(UploadRequestError, match=r'files\[0\] \(a.jpg\) "size" must be a whole number'):
         parse_files({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": size}]})
 
 
 def test_the_largest_declared_size_is_refused_per_file_and_its_record_fits_int64():
-    from spotter.tabular import INT64_MAX
-    from spotter.uploads import MAX_DECLARED_BYTES, RefusedFile, parse_files, plan_uploads, refusal_record
+    from spotter.results.tabular import INT64_MAX
+    from spotter.web.uploads import MAX_DECLARED_BYTES, RefusedFile, parse_files, plan_uploads, refusal_record
 
     files, _ = parse_files({"files": [{"name": "a.jpg", "type": "image/jpeg", "size": MAX_DECLARED_BYTES}]})
     [plan] = plan_uploads(files, "b1", "bucket", 25 * 1024 * 1024)
@@ -42,8 +42,8 @@ def test_the_largest_declared_size_is_refused_per_file_and_its_record_fits_int64
 def test_parquet_writers_null_an_out_of_range_number_in_an_older_record(tmp_path):
     import pyarrow.parquet as pq
 
-    from spotter.parquet_copy import write_layout
-    from spotter.tabular import write_parquet
+    from spotter.results.parquet_copy import write_layout
+    from spotter.results.tabular import write_parquet
 
     older = [make_record(1, size=HUGE, width=-(2**70), latitude=HUGE**11), make_record(2, size=1234, frames=3)]
     write_parquet(older, tmp_path / "q.parquet")
@@ -107,8 +107,8 @@ def test_an_absurd_declared_size_is_a_400_and_stores_nothing(api):
 
 
 def test_time_bounds_are_normalised_by_the_one_function_the_cli_uses():
-    from spotter.api_views import query_from_params
-    from spotter.query import PredictionQuery, QueryError
+    from spotter.results.query import PredictionQuery, QueryError
+    from spotter.web.views import query_from_params
 
     for value in ("2026-11-29T09:48:56Z", "2026-11-29T10:48:56+01:00", "2026-11-29", "2026-11-29 09:48"):
         api_query = query_from_params({"since": value, "until": value}, "m@1")
@@ -239,7 +239,7 @@ def test_a_tampered_or_foreign_cursor_is_a_400_and_never_reaches_dynamodb(api, m
     """A forged start key on real DynamoDB is a ValidationException, a 500 feeding the 5xx alarm:
     cursors are signed, and one that does not verify is refused before any read."""
     from spotter.adapters.dynamodb import DynamoPredictionQueries, _encode_cursor
-    from spotter.cursors import CursorSigner
+    from spotter.results.cursors import CursorSigner
 
     model = api.module.services().model.model_id
     _seed(api, [_record(i, model=model, source="falcon-2", label="benign") for i in range(3)])
@@ -279,9 +279,9 @@ def test_cursors_hold_across_instances_that_share_the_configured_key(stack, monk
     import boto3
 
     from spotter.adapters.dynamodb import DynamoPredictions
-    from spotter.cursors import CursorSigner
     from spotter.local.http_api import http_api_event
     from spotter.local.lambda_runtime import LambdaContext, load_handler_module
+    from spotter.results.cursors import CursorSigner
 
     store = DynamoPredictions(stack.dynamodb.Table(stack.spec.predictions.name))
     monkeypatch.setenv("ALLOWED_ORIGINS", ORIGIN)

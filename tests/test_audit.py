@@ -29,9 +29,15 @@ BANDIT_EXCEPTIONS = {
     ("src/spotter/local/moto_process.py", "B603"): "fixed argv (sys.executable -m moto.server, host, port), no shell",
     ("src/spotter/local/moto_process.py", "B310"): "urlopen probes the moto server's own http://127.0.0.1 URL",
     ("src/spotter/local/stack.py", "B310"): "urlopen probes the moto URL a local.json names, only if it is http(s)",
-    ("src/spotter/budget.py", "B404"): "starts the decode worker (python -m spotter.budget) as a subprocess",
-    ("src/spotter/budget.py", "B603"): "fixed argv (sys.executable -m spotter.budget, two integers), no shell",
-    ("src/spotter/sql.py", "B608"): "the view over the Parquet files: fixed identifiers, and paths quoted by "
+    (
+        "src/spotter/ingest/decode_sandbox.py",
+        "B404",
+    ): "starts the decode worker (python -m spotter.ingest.decode_sandbox) as a subprocess",
+    (
+        "src/spotter/ingest/decode_sandbox.py",
+        "B603",
+    ): "fixed argv (sys.executable -m spotter.ingest.decode_sandbox, two integers), no shell",
+    ("src/spotter/results/sql.py", "B608"): "the view over the Parquet files: fixed identifiers, and paths quoted by "
     "_literal (single quotes doubled); the analyst's own query is never spliced into SQL",
 }
 

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from spotter.budget import BudgetedDecoder
 from spotter.config import Settings
-from spotter.dead_letters import diagnose_with_heads, permanent_reason
 from spotter.errors import ObjectArchived, RejectedImage
-from spotter.events import objects_in_s3_event
-from spotter.imaging import DecodeLimits, decode_image, jpeg_layout, tiff_page_count
+from spotter.ingest.decode_sandbox import BudgetedDecoder
+from spotter.ingest.events import objects_in_s3_event
+from spotter.ingest.imaging import DecodeLimits, decode_image, jpeg_layout, tiff_page_count
+from spotter.ops.dead_letters import diagnose_with_heads, permanent_reason
 from spotter.ports import ObjectHead
 
 MiB = 1024 * 1024
@@ -279,7 +279,7 @@ def test_a_declared_frame_count_over_the_limit_is_refused_in_every_format():
     ids=["jpeg", "rgba png", "rotated rgba png"],
 )
 def test_the_worker_fits_the_picture_exactly_as_the_classifier_would(decoder, data, resize):
-    from spotter.preprocess import InputContract
+    from spotter.model.preprocess import InputContract
 
     contract = InputContract(size=(40, 30), resize=resize, pad_colour=(10, 20, 30))
     fitted = decoder.decode(data, contract.size, fit=contract)
@@ -294,7 +294,7 @@ def test_the_worker_fits_the_picture_exactly_as_the_classifier_would(decoder, da
 def test_the_fit_runs_inside_the_budget(decoder):
     """A card that pads a thin picture to a square asks for a canvas of its long side squared: in the
     worker that is an allocation over the cap, a rejection, not the caller's memory."""
-    from spotter.preprocess import InputContract
+    from spotter.model.preprocess import InputContract
 
     thin = images.encode(Image.new("RGB", (40, 9000), (200, 10, 10)), "PNG")  # pads to 9000x9000: 324 MB
     starts = decoder.starts
@@ -306,9 +306,9 @@ def test_the_fit_runs_inside_the_budget(decoder):
 def test_the_classify_service_gets_the_same_prediction_through_the_worker(int8_model):
     from fakes import FakeObjects, FakePredictions
 
-    from spotter.classifier import Classifier
-    from spotter.events import S3Object
-    from spotter.pipeline import ClassifyService
+    from spotter.ingest.events import S3Object
+    from spotter.ingest.pipeline import ClassifyService
+    from spotter.model.classifier import Classifier
 
     classifier = Classifier.load(int8_model)
     data = images.encode(images.photo_like((1600, 1200), tint=images.BLUE), "JPEG", quality=90)
@@ -338,7 +338,7 @@ import json, os, signal, struct, sys, time
 HEADER = struct.Struct(">Q")
 mode, marker, args = sys.argv[1], sys.argv[2], sys.argv[-2:]
 if os.path.exists(marker):  # the second worker onwards: the real one
-    os.execv(sys.executable, [sys.executable, "-m", "spotter.budget", *args])
+    os.execv(sys.executable, [sys.executable, "-m", "spotter.ingest.decode_sandbox", *args])
 open(marker, "w").close()
 rfd, wfd = 0, 1
 os.write(wfd, HEADER.pack(1))  # ready
@@ -421,7 +421,7 @@ def _misbehaving(tmp_path, mode: str, seconds: float = 5.0) -> BudgetedDecoder:
     ],
 )
 def test_a_reply_that_does_not_add_up_is_a_rejection_and_the_worker_is_replaced(tmp_path, mode):
-    from spotter.preprocess import InputContract
+    from spotter.model.preprocess import InputContract
 
     contract = InputContract(size=(40, 30))
     worker = _misbehaving(tmp_path, mode)
@@ -516,7 +516,7 @@ def test_mapped_file_reads_and_seeks_as_bytesio_does():
     import mmap
     import os
 
-    from spotter.imaging import _file
+    from spotter.ingest.imaging import _file
 
     data = bytes(range(256)) * 40 + b"line one\nline two\n"
     fd = os.memfd_create("spotter-test", 0)

@@ -8,9 +8,9 @@ import pytest
 from conftest import MODELS
 from PIL import Image
 
-from spotter.card import load_card
-from spotter.classifier import Classifier
 from spotter.errors import ModelError
+from spotter.model.card import load_card
+from spotter.model.classifier import Classifier
 
 SAMPLES = {"red": images.RED, "green": images.GREEN, "blue": images.BLUE}
 
@@ -68,7 +68,7 @@ def test_model_without_card_uses_its_metadata():
 
 
 def test_the_api_shows_a_carded_model_as_its_card_file_says():
-    from spotter.api_views import ModelInfo
+    from spotter.web.views import ModelInfo
 
     path = MODELS / "colours-int8.tflite"
     info = ModelInfo.load(path)

@@ -23,7 +23,7 @@ from spotter.cli import main as spotter
 
 @pytest.fixture(scope="module")
 def layout(tmp_path_factory):
-    from spotter.parquet_copy import write_layout
+    from spotter.results.parquet_copy import write_layout
 
     data = tmp_path_factory.mktemp("sql") / "data"
     write_layout([make_record(i) for i in range(3)], data)
@@ -125,7 +125,7 @@ def test_sql_refuses_every_statement_kind_but_select_and_leaves_the_data_as_it_w
 def test_sql_connection_refuses_writes_even_past_the_statement_check(layout, tmp_path):
     """Defence in depth: with check() out of the way, the connection itself writes neither the
     catalog nor a file beside the data."""
-    from spotter.sql import connect
+    from spotter.results.sql import connect
 
     con = connect(layout, tmp_path / "spill")
     before = _snapshot(layout)
@@ -190,7 +190,7 @@ import resource, signal, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from records_helpers import make_record
-from spotter.tabular import write
+from spotter.results.tabular import write
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG), as on a full disk
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 try:
@@ -222,7 +222,7 @@ def test_a_failed_export_leaves_the_previous_file_whole(tmp_path, fmt):
 def test_export_replaces_the_file_on_enospc_only_after_a_whole_write(tmp_path, monkeypatch):
     import errno
 
-    import spotter.tabular as tabular
+    import spotter.results.tabular as tabular
 
     output = tmp_path / "out.csv"
     output.write_text("old\n")
@@ -251,7 +251,7 @@ def test_export_refuses_an_output_that_is_a_symbolic_link(tmp_path, capsys):
         err = capsys.readouterr().err
         assert code == 2 and "symbolic link" in err and err.count("\n") == 1, (argv, err)
     from spotter.files import FileRefused
-    from spotter.tabular import write
+    from spotter.results.tabular import write
 
     with pytest.raises(FileRefused, match="symbolic link"):  # the writer itself refuses too
         write([make_record(1)], "csv", link)
@@ -408,11 +408,11 @@ def test_predict_decodes_in_the_classify_functions_budget_with_its_reason(tmp_pa
     from fakes import FakeObjects, FakePredictions
 
     from spotter.adapters.wiring import decode_limits
-    from spotter.budget import BudgetedDecoder
-    from spotter.classifier import Classifier
     from spotter.config import Settings
-    from spotter.events import S3Object
-    from spotter.pipeline import ClassifyService
+    from spotter.ingest.decode_sandbox import BudgetedDecoder
+    from spotter.ingest.events import S3Object
+    from spotter.ingest.pipeline import ClassifyService
+    from spotter.model.classifier import Classifier
 
     env = {"DECODE_MEMORY_MB": "64"}
     data = hostile.png_zeros(6000, 6000, 8, 6)  # 36 MP of RGBA: 144 MB decoded, a few hundred KB on disk

@@ -43,7 +43,7 @@ def test_only_config_reads_or_writes_the_environment():
     )
     allowed = {
         # hands the decode worker (a child process) a copy of the environment, reading no setting
-        "src/spotter/budget.py",
+        "src/spotter/ingest/decode_sandbox.py",
         # the moto server's own process (python -m): tells moto, which reads it there, its port
         "src/spotter/local/moto_main.py",
     }

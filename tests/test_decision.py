@@ -9,10 +9,10 @@ import shutil
 import numpy as np
 import pytest
 
-from spotter.card import UNCERTAIN, Decision, ModelCard
-from spotter.classifier import Classifier, decision_rule
 from spotter.config import REPO_MODEL_DIR
 from spotter.errors import ModelError
+from spotter.model.card import UNCERTAIN, Decision, ModelCard
+from spotter.model.classifier import Classifier, decision_rule
 from spotter.modelbuild.evaluate import choose_decision, uncertain_band
 from spotter.modelbuild.metrics import sensitivity, summarize, threshold_for_sensitivity, wilson_interval
 from spotter.records import PredictionRecord

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from model_helpers import METRIC_KEYS
 
-from spotter.card import load_card
-from spotter.classifier import Classifier
 from spotter.config import REPO_MODEL_DIR, default_model_path
-from spotter.imaging import decode_image
+from spotter.ingest.imaging import decode_image
+from spotter.model.card import load_card
+from spotter.model.classifier import Classifier
 
 MODEL = REPO_MODEL_DIR / "skin-lesion-int8.tflite"
 CARD = REPO_MODEL_DIR / "skin-lesion-int8.card.json"

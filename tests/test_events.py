@@ -3,7 +3,7 @@ import json
 import pytest
 
 from spotter.errors import MalformedEvent
-from spotter.events import objects_in_message, objects_in_s3_event
+from spotter.ingest.events import objects_in_message, objects_in_s3_event
 from spotter.keys import origin_of, sanitise_file_name, upload_key
 
 

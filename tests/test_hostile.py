@@ -88,7 +88,7 @@ def test_every_hostile_upload_ends_as_one_record_and_the_stack_keeps_serving(loc
 
 _PEAK = """
 import sys
-from spotter.imaging import decode_image
+from spotter.ingest.imaging import decode_image
 decoded = decode_image(open(sys.argv[1], "rb").read())
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork and exec
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from spotter.errors import RejectedImage
-from spotter.imaging import DecodeLimits, decode_image
+from spotter.ingest.imaging import DecodeLimits, decode_image
 
 
 def test_every_good_mode_becomes_rgb_with_its_colour():

@@ -25,8 +25,8 @@ from spotter.adapters.dynamodb import (
 )
 from spotter.adapters.dynamodb_records import to_item
 from spotter.local.template import stack_spec
-from spotter.query import PredictionQuery, all_pages, plan
 from spotter.records import PredictionRecord, object_id_for
+from spotter.results.query import PredictionQuery, all_pages, plan
 
 # what a record holds that no index projects: a page without the second read would lack them
 NOT_PROJECTED = ("top", "file_name", "classified_at", "camera", "altitude", "bucket", "model_name")

@@ -234,7 +234,7 @@ def test_sam_build_offline_without_a_container(tmp_path):
     print(f"CopyFunction: function + layer = {copy_total / 1e6:.1f} MB unzipped")
     assert copy_total < LAMBDA_LIMIT_BYTES
     probe = (
-        "import io, pyarrow as pa, pyarrow.parquet as pq; from spotter.parquet_copy import changes_by_day; "
+        "import io, pyarrow as pa, pyarrow.parquet as pq; from spotter.results.parquet_copy import changes_by_day; "
         "buffer = io.BytesIO(); pq.write_table(pa.table({'a': [1]}), buffer); print('ok')"
     )
     done = _run(
@@ -291,7 +291,7 @@ def _filtered_attributes(query) -> set[str]:
     from boto3.dynamodb.conditions import ConditionExpressionBuilder
 
     from spotter.adapters.dynamodb import _filters, _key_condition
-    from spotter.query import plan
+    from spotter.results.query import plan
 
     (partition,) = plan(query)[:1]
     names: set[str] = set()
@@ -308,7 +308,7 @@ def test_each_index_projects_what_its_queries_filter_on_and_no_more(resources):
     """INCLUDE projections (issue 20): an index entry holds its keys, the table's keys and what the
     filters of the queries `plan` sends to it read, so it stays one write unit whatever the record's
     EXIF and scores weigh; pages read the records whole with BatchGetItem."""
-    from spotter.query import PredictionQuery, plan
+    from spotter.results.query import PredictionQuery, plan
 
     props = resources["PredictionsTable"]["Properties"]
     table_keys = {k["AttributeName"] for k in props["KeySchema"]}
@@ -520,7 +520,7 @@ def test_functions_get_every_setting_the_code_reads(template, resources):
 
 def test_the_template_deploys_the_size_limits_the_package_defaults_to(template):
     from spotter.config import Settings
-    from spotter.imaging import DecodeLimits
+    from spotter.ingest.imaging import DecodeLimits
 
     shared = template["Globals"]["Function"]["Environment"]["Variables"]
     deployed = (int(shared["MAX_UPLOAD_BYTES"]), int(shared["MAX_IMAGE_PIXELS"]))

@@ -38,7 +38,7 @@ def test_split_is_stratified_disjoint_and_reproducible(tmp_path):
 
 
 def test_pixels_are_what_the_runtime_feeds(tmp_path, int8_model):
-    from spotter.classifier import Classifier
+    from spotter.model.classifier import Classifier
 
     make_images(tmp_path, per_class=1, size=97)
     sample = data.load_dataset(tmp_path).samples[0]
@@ -75,7 +75,7 @@ def test_cli_help_does_not_import_tensorflow():
 @pytest.mark.tensorflow
 def test_tiny_cnn_trains_converts_to_int8_and_agrees_with_float(tmp_path):
     pytest.importorskip("tensorflow")
-    from spotter.classifier import Classifier
+    from spotter.model.classifier import Classifier
     from spotter.modelbuild.cardfile import build_card, write_card
     from spotter.modelbuild.convert import calibration_from_folder, convert, tensor_types
     from spotter.modelbuild.evaluate import evaluate, keras_probs
@@ -120,7 +120,7 @@ def test_int8_outputs_match_the_serving_runtime(tmp_path):
     pytest.importorskip("tensorflow")
     import keras
 
-    from spotter.classifier import Classifier
+    from spotter.model.classifier import Classifier
     from spotter.modelbuild.cardfile import build_card, write_card
     from spotter.modelbuild.convert import calibration_from_folder, convert, int8_outputs
     from spotter.modelbuild.train import TrainConfig, build_backbone
@@ -144,8 +144,8 @@ def test_int8_outputs_match_the_serving_runtime(tmp_path):
 @pytest.mark.tensorflow
 def test_cli_train_then_convert(tmp_path, capsys):
     pytest.importorskip("tensorflow")
-    from spotter.classifier import Classifier
     from spotter.cli import main
+    from spotter.model.classifier import Classifier
 
     images = make_images(tmp_path / "images", per_class=10, csv=True)
     out = tmp_path / "tiny.keras"
@@ -223,7 +223,7 @@ def test_sigmoid_and_many_class_models_are_read_as_their_outputs_mean(tmp_path):
     pytest.importorskip("tensorflow")
     import keras
 
-    from spotter.classifier import Classifier
+    from spotter.model.classifier import Classifier
     from spotter.modelbuild.cardfile import build_card, write_card
     from spotter.modelbuild.convert import calibration_from_folder, convert
     from spotter.modelbuild.evaluate import keras_probs

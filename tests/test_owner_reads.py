@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from spotter.access import Caller
 from spotter.adapters.dynamodb_records import to_item
 from spotter.local.http_api import http_api_event
 from spotter.local.lambda_runtime import LambdaContext, load_handler_module
 from spotter.records import PredictionRecord
-from spotter.uploads import RefusedFile, refusal_record
+from spotter.web.access import Caller
+from spotter.web.uploads import RefusedFile, refusal_record
 
 ALICE = {"sub": "1111-alice"}
 BOB = {"sub": "2222-bob"}

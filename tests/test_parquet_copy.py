@@ -10,7 +10,7 @@ from records_helpers import MODEL_VERSIONS_COMPARED, PER_LABEL_PER_DRONE_PER_DAY
 from spotter.adapters.dynamodb_records import to_item
 from spotter.adapters.s3_day_files import S3DayFiles
 from spotter.local.lambda_runtime import LambdaContext
-from spotter.parquet_copy import Change, changes_by_day
+from spotter.results.parquet_copy import Change, changes_by_day
 
 BUCKET = "test-copy"
 
@@ -58,7 +58,7 @@ def _sync(tmp_path):
 
 
 def _sql(root, text):
-    from spotter.sql import connect, run
+    from spotter.results.sql import connect, run
 
     return run(connect(root, root.parent / "spill"), text)
 

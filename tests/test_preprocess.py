@@ -1,4 +1,4 @@
-"""One preprocessing contract (spotter.preprocess): the card states it, the runtime applies it, and the
+"""One preprocessing contract (spotter.model.preprocess): the card states it, the runtime applies it, and the
 model build makes the same tensor from the same photo."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 from conftest import MODELS
 from PIL import Image
 
-from spotter.card import ModelCard
-from spotter.classifier import Classifier
 from spotter.errors import ModelError
-from spotter.imaging import decode_image
+from spotter.ingest.imaging import decode_image
+from spotter.model.card import ModelCard
+from spotter.model.classifier import Classifier
+from spotter.model.preprocess import InputContract, center_box, fit
 from spotter.modelbuild import data
-from spotter.preprocess import InputContract, center_box, fit
 
 MODES = ("center_crop", "pad", "squash")
 

@@ -18,8 +18,8 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from spotter.errors import MalformedEvent, RejectedImage
-from spotter.events import S3Object, objects_in_message, objects_in_s3_event
-from spotter.imaging import decode_image, to_rgb
+from spotter.ingest.events import S3Object, objects_in_message, objects_in_s3_event
+from spotter.ingest.imaging import decode_image, to_rgb
 
 FAST = settings(
     max_examples=150,

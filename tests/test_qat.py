@@ -50,8 +50,8 @@ def test_folding_batch_norms_keeps_the_outputs_and_moves_the_scale_into_the_kern
 
 def test_the_quantization_aware_model_converts_with_per_channel_depthwise_kernels():
     """tfmot on its own rounds a depthwise kernel with one scale for all its channels."""
+    from spotter.model.runtime import Interpreter
     from spotter.modelbuild.qat import calibrate_ranges, fake_quantized, to_int8_tflite
-    from spotter.runtime import Interpreter
 
     rng = np.random.default_rng(1)
     model = _conv_bn_model(rng)
@@ -115,8 +115,8 @@ def test_quantization_aware_int8_keeps_the_conversion_closest_to_the_float_model
 
 def test_cli_convert_with_quantization_aware_fine_tuning(tmp_path, capsys):
     pytest.importorskip("tensorflow_model_optimization")
-    from spotter.classifier import Classifier
     from spotter.cli import main
+    from spotter.model.classifier import Classifier
 
     images = make_images(tmp_path / "images", per_class=12)
     model = tmp_path / "tiny.keras"

@@ -10,8 +10,8 @@ import images
 from spotter.adapters.dynamodb_records import ConditionalRecordWriter
 from spotter.local.lambda_runtime import LambdaContext
 from spotter.local.sqs_trigger import sqs_event
+from spotter.ops.reprocess import notification
 from spotter.records import PredictionRecord, normalise_time
-from spotter.reprocess import notification
 
 KEY = "drones/owl/flight-1/nest.jpg"
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spotter.access import Caller
-from spotter.export import csv_cell, to_csv
-from spotter.query import PredictionQuery
 from spotter.records import PredictionRecord
-from spotter.responses import csv_pages, json_page
-from spotter.uploads import (
+from spotter.results.export import csv_cell, to_csv
+from spotter.results.query import PredictionQuery
+from spotter.web.access import Caller
+from spotter.web.responses import csv_pages, json_page
+from spotter.web.uploads import (
     MAX_JSON_DEPTH,
     PlannedUpload,
     RefusedFile,
@@ -201,7 +201,7 @@ def test_a_researcher_never_reads_a_drone_record_filed_under_their_batch():
 
 
 def test_the_terminal_table_shows_the_decision_beside_the_raw_label():
-    from spotter.tabular import write_table
+    from spotter.results.tabular import write_table
 
     flagged = record(1, "nevus.jpg")
     flagged.label, flagged.score, flagged.decision = "benign", 0.75, "malignant"  # a threshold below 0.5

@@ -16,8 +16,8 @@ from records_helpers import (
 
 from spotter.adapters.dynamodb import DynamoPredictionQueries
 from spotter.cli import main as spotter
-from spotter.query import PredictionQuery, QueryError
-from spotter.stats import parse_dimensions, summarise
+from spotter.results.query import PredictionQuery, QueryError
+from spotter.results.stats import parse_dimensions, summarise
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _stats_rows(text: str) -> list[dict]:
 )
 def test_stats_counts_and_scores_match_the_table(seeded, query):
     table, records = seeded
-    from spotter.stats import matching_records
+    from spotter.results.stats import matching_records
 
     by = ("label", "source")
     rows = summarise(matching_records(DynamoPredictionQueries(table, page_size=9).query, query), by)
@@ -183,8 +183,8 @@ def test_sql_over_the_local_table_answers_the_readme_examples(seeded, stack, cap
 
 
 def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
-    from spotter.parquet_copy import write_layout
-    from spotter.sql import SqlError, connect, run
+    from spotter.results.parquet_copy import write_layout
+    from spotter.results.sql import SqlError, connect, run
 
     write_layout([make_record(1)], tmp_path / "data")
     con = connect(tmp_path / "data", tmp_path / "spill")
@@ -202,8 +202,8 @@ def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
 def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
     import pyarrow.parquet as pq
 
-    from spotter.export import COLUMN_NAMES, to_csv
-    from spotter.tabular import write
+    from spotter.results.export import COLUMN_NAMES, to_csv
+    from spotter.results.tabular import write
 
     record = make_record(3, captured_at="2026-10-01T08:00:00.000")
     out = tmp_path / "r.parquet"
@@ -236,7 +236,7 @@ def test_capture_time_without_offset_stays_local():
 
 def test_drones_cannot_be_named_web_or_unknown():
     from spotter.keys import is_valid_source, origin_of
-    from spotter.sync import source_prefix
+    from spotter.ops.sync import source_prefix
 
     for name in ("web", "Web", "unknown"):
         assert not is_valid_source(name)
@@ -285,7 +285,7 @@ def test_api_stats_counts_what_predictions_lists(seeded, stack, monkeypatch):
 
 @pytest.fixture
 def layout(tmp_path):
-    from spotter.parquet_copy import write_layout
+    from spotter.results.parquet_copy import write_layout
 
     write_layout([make_record(i) for i in range(3)], tmp_path / "data")
     return tmp_path / "data"
@@ -420,7 +420,7 @@ def test_memory_limit_is_a_value_never_sql(layout, tmp_path, capsys):
         capsys,
     )
     assert code == 0 and out.splitlines()[1] == "512.0 MiB", (out, err)
-    from spotter.sql import SqlError, connect
+    from spotter.results.sql import SqlError, connect
 
     with pytest.raises(SqlError, match="memory limit"):  # the library checks too
         connect(layout, tmp_path / "spill", "1GB'; SELECT 1; --")
@@ -517,7 +517,7 @@ def test_export_dash_is_standard_output_and_a_folder_is_refused(seeded, stack, t
 def test_a_one_day_plot_spans_days_not_years_and_keeps_every_point_visible(tmp_path):
     from datetime import date
 
-    from spotter.plot import plot_counts
+    from spotter.results.plot import plot_counts
 
     drawn = plot_counts(
         {"benign": {"2026-11-05": 4}, "malignant": {"2026-11-05": 4}, "(rejected)": {"2026-11-05": 1}},

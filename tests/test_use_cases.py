@@ -25,22 +25,22 @@ from fakes import (
     PlatformError,
 )
 
-from spotter import dead_letters, reprocess, sync
-from spotter.access import AccessDenied, Caller
-from spotter.batches import remove_batch
-from spotter.classifier import Prediction
 from spotter.errors import RejectedImage
-from spotter.events import S3Object
-from spotter.imaging import DecodeLimits
-from spotter.names import stored_names
-from spotter.pipeline import ClassifyService, Outcome, classify_messages
+from spotter.ingest.events import S3Object
+from spotter.ingest.imaging import DecodeLimits
+from spotter.ingest.pipeline import ClassifyService, Outcome, classify_messages
+from spotter.model.classifier import Prediction
+from spotter.model.preprocess import InputContract
+from spotter.ops import dead_letters, reprocess, sync
 from spotter.ports import ObjectHead
-from spotter.preprocess import InputContract
-from spotter.query import PredictionQuery, QueryError
 from spotter.records import STATUS_OK, STATUS_REFUSED, STATUS_REJECTED, PredictionRecord, object_id_for
-from spotter.responses import csv_pages, json_page
-from spotter.stats import matching_records
-from spotter.uploads import PlannedUpload, RefusedFile, parse_files, plan_uploads, refusal_record
+from spotter.results.names import stored_names
+from spotter.results.query import PredictionQuery, QueryError
+from spotter.results.stats import matching_records
+from spotter.web.access import AccessDenied, Caller
+from spotter.web.batches import remove_batch
+from spotter.web.responses import csv_pages, json_page
+from spotter.web.uploads import PlannedUpload, RefusedFile, parse_files, plan_uploads, refusal_record
 
 BUCKET = "bucket"
 NOW = "2026-11-01T08:00:00.000Z"
@@ -437,7 +437,7 @@ def test_sync_uploads_only_what_the_bucket_lacks_or_holds_differently(tmp_path: 
 
 
 def test_all_pages_follows_the_cursor_and_reads_no_page_it_is_not_asked_for():
-    from spotter.query import all_pages
+    from spotter.results.query import all_pages
 
     asked: list[str | None] = []
 

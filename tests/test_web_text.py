@@ -81,7 +81,7 @@ def _open_batch(page, url):
     page.route("**/predictions?*", lambda route: route.fulfill(json={"items": RECORDS, "next": None}))
     page.route("**/batches/b1", lambda route: route.fulfill(json={"batch": "b1", "files": 3, "images": 2}))
     page.add_init_script(
-        "localStorage.setItem('spotter.batches.v1', "
+        "localStorage.setItem('spotter.web.batches.v1', "
         + json.dumps(json.dumps([{"batch": "b1", "name": "z" * 50 + "\u202e", "createdAt": "2026-12-01T10:00:00Z"}]))
         + ")"
     )

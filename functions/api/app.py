@@ -15,14 +15,17 @@ from aws_lambda_powertools.event_handler.exceptions import (
 )
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from spotter.access import AccessDenied, Caller
-from spotter.adapters.batch_removal import DynamoRecordRemover, S3BatchObjects
-from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
-from spotter.adapters.dynamodb_records import DynamoBatchTombstones
-from spotter.adapters.s3 import S3Presigner
 from spotter.adapters.wiring import batch_removal, batch_tombstones, prediction_queries, predictions, presigner
-from spotter.api_views import ModelInfo, query_from_params, record_view, view_type
-from spotter.batches import (
+from spotter.config import Settings, running_in_lambda
+from spotter.errors import BatchGone
+from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
+from spotter.ports import BatchObjects, BatchTombstones, PredictionQueries, PredictionStore, Presigner, RecordRemover
+from spotter.records import PredictionRecord
+from spotter.results.names import CachedNames, visible_names
+from spotter.results.query import PredictionQuery, QueryError, all_pages
+from spotter.results.stats import matching_records, parse_dimensions, scans, summarise
+from spotter.web.access import AccessDenied, Caller
+from spotter.web.batches import (
     BATCHES_PAGE_RECORDS,
     batch_prefix,
     batches_page,
@@ -30,15 +33,8 @@ from spotter.batches import (
     summarise_batches,
     web_batches_query,
 )
-from spotter.config import Settings, running_in_lambda
-from spotter.errors import BatchGone
-from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
-from spotter.names import CachedNames, visible_names
-from spotter.query import PredictionQuery, QueryError, all_pages
-from spotter.records import PredictionRecord
-from spotter.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
-from spotter.stats import matching_records, parse_dimensions, scans, summarise
-from spotter.uploads import (
+from spotter.web.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
+from spotter.web.uploads import (
     PlannedUpload,
     TooManyRefusals,
     UploadRequestError,
@@ -48,6 +44,7 @@ from spotter.uploads import (
     plan_uploads,
     refusal_record,
 )
+from spotter.web.views import ModelInfo, query_from_params, record_view, view_type
 
 logger = Logger(service="spotter-api")
 router = APIGatewayHttpRouter()  # the routes; `init` puts them behind a resolver with the settings' CORS
@@ -61,12 +58,12 @@ class Services:
     settings: Settings
     app: APIGatewayHttpResolver
     model: ModelInfo
-    queries: DynamoPredictionQueries
-    store: DynamoPredictions
-    signer: S3Presigner
-    batch_objects: S3BatchObjects
-    record_remover: DynamoRecordRemover
-    tombstones: DynamoBatchTombstones
+    queries: PredictionQueries
+    store: PredictionStore
+    signer: Presigner
+    batch_objects: BatchObjects
+    record_remover: RecordRemover
+    tombstones: BatchTombstones
     csv_budget_bytes: int = RESPONSE_BUDGET_BYTES
     batches_page_records: int = BATCHES_PAGE_RECORDS  # records a GET /batches page reads
     batch_read_page: int = 1000  # records a batch's describe or delete reads a page (tests lower it)

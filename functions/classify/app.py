@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from spotter.adapters.wiring import classify_service, connect
 from spotter.config import Settings, running_in_lambda
-from spotter.pipeline import ClassifyService, classify_messages
+from spotter.ingest.pipeline import ClassifyService, classify_messages
 from spotter.records import STATUS_OK
 
 logger = Logger(service="spotter-classify")

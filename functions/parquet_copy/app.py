@@ -5,42 +5,39 @@ so a failed batch is simply retried (the event source mapping bisects and, at la
 the copy's dead-letter queue). Classification never waits on this: the stream is read after the fact.
 """
 
-import json
-import logging
+from aws_lambda_powertools import Logger
 
-from spotter.adapters.aws import client
 from spotter.adapters.dynamodb_stream import changes_from_stream
-from spotter.adapters.s3_day_files import S3DayFiles
+from spotter.adapters.wiring import day_files
 from spotter.config import Settings, running_in_lambda
-from spotter.parquet_copy import changes_by_day
+from spotter.ports import DayFiles
+from spotter.results.parquet_copy import changes_by_day
 
-logger = logging.getLogger()
+logger = Logger(service="spotter-copy")
 # Built once per cold start by `init`: at Lambda's INIT (below), or by whoever loads this module.
-_files: S3DayFiles | None = None
+_files: DayFiles | None = None
 
 
-def init(settings: Settings | None = None, files: S3DayFiles | None = None) -> S3DayFiles:
+def init(settings: Settings | None = None, files: DayFiles | None = None) -> DayFiles:
     """The day files from `settings` (default: the environment's), or `files` as built."""
     global _files
     settings = settings if settings is not None else Settings.from_env()
-    logger.setLevel(settings.log_level or "INFO")
-    if files is None:
-        if not settings.copy_bucket:
-            raise KeyError("COPY_BUCKET")  # the template always sets it
-        files = S3DayFiles(client("s3", endpoint_url=settings.endpoint_url), settings.copy_bucket, settings.copy_prefix)
-    _files = files
-    return files
+    if settings.log_level:
+        logger.setLevel(settings.log_level)
+    _files = files if files is not None else day_files(settings)
+    return _files
 
 
-def services() -> S3DayFiles:
+def services() -> DayFiles:
     return _files if _files is not None else init()
 
 
+@logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
     files = services()
     days = changes_by_day(changes_from_stream(event))
     written = {day: files.apply(day, changes) for day, changes in sorted(days.items())}
-    logger.info(json.dumps({"message": "copy updated", "records": len(event.get("Records", [])), "days": written}))
+    logger.info("copy updated", records=len(event.get("Records", [])), days=written)
     return {"days": written}
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from .limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES
+from spotter.limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES
 
 CHECKOUT = Path(__file__).resolve().parents[2]  # the repository, when the package runs from one
 REPO_MODEL_DIR = CHECKOUT / "model"  # where `spotter model build` writes
@@ -114,7 +114,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ("*",)
     num_threads: int | None = None
     auth_enabled: bool = False
-    # The decode budget (spotter.budget): every image decodes in a worker process within
+    # The decode budget (spotter.ingest.decode_sandbox): every image decodes in a worker process within
     # `decode_seconds` of wall time and `decode_memory_mb` of memory, or is rejected saying which.
     function_memory_mb: int = 1024  # AWS_LAMBDA_FUNCTION_MEMORY_SIZE (Lambda sets it)
     function_timeout_s: int = 30  # CLASSIFY_TIMEOUT_S: the template's ClassifyTimeout
@@ -133,7 +133,7 @@ class Settings:
     copy_prefix: str = "predictions/"  # COPY_PREFIX
     # MAX_REFUSED_PER_HOUR: refused files one caller may have recorded in an hour (POST /uploads: 429 past it)
     max_refused_per_hour: int = 2000
-    # CURSOR_KEY: signs the API's paging cursors (spotter.cursors); on AWS read from CURSOR_KEY_SECRET.
+    # CURSOR_KEY: signs the API's paging cursors (spotter.results.cursors); on AWS read from CURSOR_KEY_SECRET.
     # None: a random key per process (the local stack's cursors last while it runs).
     cursor_key: str | None = field(default=None, repr=False)
     cursor_key_secret: str | None = None  # CURSOR_KEY_SECRET: a Secrets Manager secret holding it (AWS)

@@ -62,7 +62,7 @@ def is_valid_batch(batch: str) -> bool:
     return bool(_BATCH.match(batch))
 
 
-# A signed-in researcher's batches start with a tag derived from their identity (spotter.access):
+# A signed-in researcher's batches start with a tag derived from their identity (spotter.web.access):
 # `u` and 10 hex digits, then `-`. The tag is the record's `owner` (the by-owner index's key).
 _OWNER_TAG = re.compile(r"^(u[0-9a-f]{10})-")
 

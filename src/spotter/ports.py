@@ -13,15 +13,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .records import PredictionRecord
+from spotter.records import PredictionRecord
 
 if TYPE_CHECKING:  # only for annotations: query.py is domain too, but keep this module's imports light
     from PIL import Image
 
-    from .classifier import Prediction
-    from .imaging import DecodedImage
-    from .preprocess import InputContract
-    from .query import PredictionQuery
+    from spotter.ingest.imaging import DecodedImage
+    from spotter.model.classifier import Prediction
+    from spotter.model.preprocess import InputContract
+    from spotter.results.parquet_copy import DayChanges
+    from spotter.results.query import PredictionQuery
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class ModelIdentity(Protocol):
 
 
 class ImageClassifier(Protocol):
-    """The model (`spotter.classifier.Classifier`): a decoded picture in, a prediction out."""
+    """The model (`spotter.model.classifier.Classifier`): a decoded picture in, a prediction out."""
 
     @property
     def input_size(self) -> tuple[int, int]: ...
@@ -113,7 +114,7 @@ class ImageClassifier(Protocol):
 
 
 class Decoder(Protocol):
-    """The bounded decoder (`spotter.budget.BudgetedDecoder`): decodes in a worker process."""
+    """The bounded decoder (`spotter.ingest.decode_sandbox.BudgetedDecoder`): decodes in a worker process."""
 
     def decode(
         self,
@@ -188,6 +189,13 @@ class Folder(Protocol):
 class BatchObjects(Protocol):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every version under `prefix`; how many were deleted."""
+
+
+class DayFiles(Protocol):
+    """The Parquet copy for Athena: one file per upload day, kept current from the table's changes."""
+
+    def apply(self, day: str, changes: DayChanges) -> int:
+        """Fold `changes` into the day's file; the rows it now holds."""
 
 
 class ObjectInspector(Protocol):

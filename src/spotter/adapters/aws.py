@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
-from ..config import aws_endpoint_url
+from spotter.config import aws_endpoint_url
 
 if TYPE_CHECKING:  # botocore and boto3 ship no types: these name what is passed, for the reader
     import botocore.session

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..records import PredictionRecord
+from spotter.records import PredictionRecord
 
 if TYPE_CHECKING:  # botocore and boto3 ship no types: these name what is passed, for the reader
     from boto3.resources.base import ServiceResource

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from boto3.dynamodb.conditions import Attr, Key
 
-from ..cursors import NOT_OURS, CursorSigner
-from ..query import Partition, PredictionQuery, QueryError, plan
-from ..records import PredictionRecord, is_tombstone_item
-from .dynamodb_records import conditional_put
+from spotter.adapters.dynamodb_records import conditional_put
+from spotter.records import PredictionRecord, is_tombstone_item
+from spotter.results.cursors import NOT_OURS, CursorSigner
+from spotter.results.query import Partition, PredictionQuery, QueryError, plan
 
 if TYPE_CHECKING:  # boto3 ships no types: these name what is passed, for the reader
     from boto3.dynamodb.conditions import ConditionBase
@@ -54,7 +54,7 @@ _SIGNER = CursorSigner()  # this process's own key: what the command line's in-p
 
 
 def _encode_cursor(position: int, start_key: dict[str, Any], filters: str, signer: CursorSigner = _SIGNER) -> str:
-    """Opaque to the caller and signed (spotter.cursors): where the next page starts, and the
+    """Opaque to the caller and signed (spotter.results.cursors): where the next page starts, and the
     fingerprint of the filters it was made for (PredictionQuery.fingerprint)."""
     return signer.seal({"p": position, "k": _plain(start_key), "f": filters})
 
@@ -141,7 +141,7 @@ class UnprocessedKeysError(RuntimeError):
 
 
 class DynamoPredictionQueries:
-    """Paged reads over the predictions table's indexes (see `spotter.query.plan`).
+    """Paged reads over the predictions table's indexes (see `spotter.results.query.plan`).
 
     The indexes project only the attributes the filters read (infra/template.yaml), so an index page
     holds partial items: `query` fetches the matching records whole with BatchGetItem, in the index's

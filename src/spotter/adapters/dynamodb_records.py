@@ -14,9 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import BatchDeleted
-from ..keys import WEB_SOURCE, owner_of
-from ..records import SEQUENCED, TIMED, TOMBSTONE_MODEL, PredictionRecord, sequence_key, tombstone_id, utc_now
+from spotter.errors import BatchDeleted
+from spotter.keys import WEB_SOURCE, owner_of
+from spotter.records import (
+    SEQUENCED,
+    TIMED,
+    TOMBSTONE_MODEL,
+    PredictionRecord,
+    sequence_key,
+    tombstone_id,
+    utc_now,
+)
 
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
     from botocore.client import BaseClient

@@ -6,9 +6,9 @@ from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from ..parquet_copy import Change
-from ..records import is_tombstone_item
-from .dynamodb import from_item
+from spotter.adapters.dynamodb import from_item
+from spotter.records import is_tombstone_item
+from spotter.results.parquet_copy import Change
 
 _deserializer = TypeDeserializer()
 

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import ObjectArchived, ObjectMissing
-from ..ports import ObjectHead, StoredObject
-from ..records import normalise_time
+from spotter.errors import ObjectArchived, ObjectMissing
+from spotter.ports import ObjectHead, StoredObject
+from spotter.records import normalise_time
 
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
     from botocore.client import BaseClient

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from ..parquet_copy import DAY_FILE, DayChanges, day_folder, from_parquet_bytes, merge_day, to_parquet_bytes
+from spotter.results.parquet_copy import (
+    DAY_FILE,
+    DayChanges,
+    day_folder,
+    from_parquet_bytes,
+    merge_day,
+    to_parquet_bytes,
+)
 
 if TYPE_CHECKING:  # botocore and pyarrow ship no types: these name what is passed, for the reader
     import pyarrow as pa

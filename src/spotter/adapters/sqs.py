@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..ports import QueuedMessage
+from spotter.ports import QueuedMessage
 
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
     from botocore.client import BaseClient

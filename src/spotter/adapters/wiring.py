@@ -4,24 +4,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..classifier import Classifier
-from ..config import Settings
-from ..imaging import DecodeLimits
-from ..pipeline import ClassifyService
-from .aws import client, forget_low_level_clients, low_level_client, resource
-from .dynamodb_records import ConditionalRecordWriter, DynamoBatchTombstones
-from .s3 import S3Objects, S3Presigner
+from spotter.adapters.aws import client, forget_low_level_clients, low_level_client, resource
+from spotter.adapters.dynamodb_records import ConditionalRecordWriter, DynamoBatchTombstones
+from spotter.adapters.s3 import S3Objects, S3Presigner
+from spotter.config import Settings
 
 if TYPE_CHECKING:  # imported where used (see below)
-    from ..budget import BudgetedDecoder
-    from .batch_removal import DynamoRecordRemover, S3BatchObjects
-    from .dynamodb import DynamoPredictionQueries, DynamoPredictions
+    from spotter.ingest.decode_sandbox import BudgetedDecoder
+    from spotter.ingest.imaging import DecodeLimits
+    from spotter.ingest.pipeline import ClassifyService
+    from spotter.model.classifier import Classifier
+    from spotter.ports import (
+        BatchObjects,
+        BatchTombstones,
+        DayFiles,
+        PredictionQueries,
+        PredictionStore,
+        Presigner,
+        RecordRemover,
+    )
 
-# The classify function's cold start imports this module: what only the API and the command line
-# use (boto3's resources, the query adapter) is imported inside the functions that build them.
+# The one composition root of all three functions (classify, api, parquet_copy) and the command line:
+# each gets its services as ports, built here on their adapters. Each imports only what it uses, inside
+# the function that builds it: the copy function's layer has no NumPy or Pillow, and the classify
+# function's cold start no boto3 resources or query adapter.
 
 
 def decode_limits(settings: Settings) -> DecodeLimits:
+    from spotter.ingest.imaging import DecodeLimits
+
     return DecodeLimits(
         max_bytes=settings.max_upload_bytes,
         max_pixels=settings.max_image_pixels,
@@ -36,14 +47,14 @@ def decoder(settings: Settings) -> BudgetedDecoder | None:
     """The bounded decoder (a warm worker process), or None to decode inline (DECODE_ISOLATION=inline)."""
     if settings.decode_isolation == "inline":
         return None
-    from ..budget import BudgetedDecoder
+    from spotter.ingest.decode_sandbox import BudgetedDecoder
 
     return BudgetedDecoder(decode_limits(settings))
 
 
-def predictions(settings: Settings) -> DynamoPredictions:
+def predictions(settings: Settings) -> PredictionStore:
     """The API's record store (get and put, through boto3's Table resource)."""
-    from .dynamodb import DynamoPredictions
+    from spotter.adapters.dynamodb import DynamoPredictions
 
     return DynamoPredictions(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table))
 
@@ -54,6 +65,9 @@ def classify_service(
     """The classify function's service. Its decode worker is launched first (unless not
     `launch_decoder`), so that the worker's interpreter starts beside the clients and the model
     load; `decoder.start()` waits for it."""
+    from spotter.ingest.pipeline import ClassifyService
+    from spotter.model.classifier import Classifier
+
     bounded = decoder(settings)
     if bounded is not None and launch_decoder:
         bounded.start(wait=False)
@@ -83,9 +97,9 @@ def connect(service: ClassifyService, settings: Settings) -> None:
     service.objects, service.predictions = _fresh_adapters(settings)
 
 
-def prediction_queries(settings: Settings) -> DynamoPredictionQueries:
-    from ..cursors import CursorSigner
-    from .dynamodb import DynamoPredictionQueries
+def prediction_queries(settings: Settings) -> PredictionQueries:
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
+    from spotter.results.cursors import CursorSigner
 
     return DynamoPredictionQueries(
         resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table),
@@ -102,20 +116,28 @@ def cursor_key(settings: Settings) -> str | None:
     return str(secrets.get_secret_value(SecretId=settings.cursor_key_secret)["SecretString"])
 
 
-def presigner(settings: Settings) -> S3Presigner:
+def presigner(settings: Settings) -> Presigner:
     return S3Presigner(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket)
 
 
-def batch_tombstones(settings: Settings) -> DynamoBatchTombstones:
-    from .dynamodb_records import DynamoBatchTombstones
+def batch_tombstones(settings: Settings) -> BatchTombstones:
 
     return DynamoBatchTombstones(client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table)
 
 
-def batch_removal(settings: Settings) -> tuple[S3BatchObjects, DynamoRecordRemover]:
-    from .batch_removal import DynamoRecordRemover, S3BatchObjects
+def batch_removal(settings: Settings) -> tuple[BatchObjects, RecordRemover]:
+    from spotter.adapters.batch_removal import DynamoRecordRemover, S3BatchObjects
 
     return (
         S3BatchObjects(client("s3", endpoint_url=settings.endpoint_url), settings.uploads_bucket),
         DynamoRecordRemover(resource("dynamodb", endpoint_url=settings.endpoint_url).Table(settings.predictions_table)),
     )
+
+
+def day_files(settings: Settings) -> DayFiles:
+    """The copy function's Parquet day files in the copy bucket."""
+    from spotter.adapters.s3_day_files import S3DayFiles
+
+    if not settings.copy_bucket:
+        raise KeyError("COPY_BUCKET")  # the template always sets it
+    return S3DayFiles(client("s3", endpoint_url=settings.endpoint_url), settings.copy_bucket, settings.copy_prefix)

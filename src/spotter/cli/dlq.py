@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .shown import shown
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.shown import shown
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,10 +19,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters.aws import client
-    from ..adapters.s3 import S3Inspector
-    from ..adapters.sqs import SqsDeadLetterQueue, SqsQueue
-    from ..dead_letters import review
+    from spotter.adapters.aws import client
+    from spotter.adapters.s3 import S3Inspector
+    from spotter.adapters.sqs import SqsDeadLetterQueue, SqsQueue
+    from spotter.ops.dead_letters import review
 
     try:
         target = resolve(args)

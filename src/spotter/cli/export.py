@@ -8,11 +8,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..query import QueryError
-from ..records import PredictionRecord
-from ..tabular import write
-from .query import STDOUT, add_excel_argument, check_output
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.query import STDOUT, add_excel_argument, check_output
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
+from spotter.records import PredictionRecord
+from spotter.results.query import QueryError
+from spotter.results.tabular import write
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,8 +42,8 @@ def summary(records: Iterable[PredictionRecord]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters.aws import resource
-    from ..adapters.dynamodb import DynamoPredictionQueries
+    from spotter.adapters.aws import resource
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
 
     output = args.output or Path(f"spotter-predictions.{args.format}")
     try:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..config import REPO_MODEL_DIR
-from ..modelbuild.demo_paths import DEMO_DATA, DEMO_KERAS, DEMO_SPLIT, DEMO_TFLITE, DEMO_WEIGHTS, REPO_ROOT
+from spotter.config import REPO_MODEL_DIR
+from spotter.modelbuild.demo_paths import DEMO_DATA, DEMO_KERAS, DEMO_SPLIT, DEMO_TFLITE, DEMO_WEIGHTS, REPO_ROOT
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -170,7 +170,7 @@ def _needs_tensorflow(command: Callable[[argparse.Namespace], int]) -> Callable[
 
 def _one_line_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A user's mistake (a bad file, folder, option or model) is one line, not a traceback."""
-    from ..errors import ModelError, RejectedImage
+    from spotter.errors import ModelError, RejectedImage
 
     def run(args: argparse.Namespace) -> int:
         try:
@@ -190,8 +190,8 @@ def _split_beside(model: Path) -> Path:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..modelbuild.data import load_dataset, load_split, save_split, stratified_split
-    from ..modelbuild.train import TrainConfig, save_model, train
+    from spotter.modelbuild.data import load_dataset, load_split, save_split, stratified_split
+    from spotter.modelbuild.train import TrainConfig, save_model, train
 
     if args.out.suffix not in (".keras", ".h5"):
         return _fail(f"--out {args.out}: give a .keras (or .h5) file name")
@@ -214,11 +214,17 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    from ..card import card_path_for, load_labels
-    from ..modelbuild.cardfile import build_card, write_card
-    from ..modelbuild.convert import calibration_from_folder, convert, input_clipping, model_input_size, tensor_types
-    from ..modelbuild.data import load_split
-    from ..modelbuild.qat import quantization_method
+    from spotter.model.card import card_path_for, load_labels
+    from spotter.modelbuild.cardfile import build_card, write_card
+    from spotter.modelbuild.convert import (
+        calibration_from_folder,
+        convert,
+        input_clipping,
+        model_input_size,
+        tensor_types,
+    )
+    from spotter.modelbuild.data import load_split
+    from spotter.modelbuild.qat import quantization_method
 
     out = args.out or args.model.with_name(f"{args.model.stem}-int8.tflite")
     if args.labels:
@@ -242,10 +248,10 @@ def run_convert(args: argparse.Namespace) -> int:
     calibration = calibration_from_folder(args.calibration, size, args.calibration_limit)
     method = "post-training quantization"
     if args.qat_epochs and training:  # training: there whenever --qat-epochs is (checked above)
-        from ..modelbuild.convert import load_keras_model
-        from ..modelbuild.data import load_dataset
-        from ..modelbuild.qat import quantization_aware_int8
-        from ..modelbuild.train import TrainConfig
+        from spotter.modelbuild.convert import load_keras_model
+        from spotter.modelbuild.data import load_dataset
+        from spotter.modelbuild.qat import quantization_aware_int8
+        from spotter.modelbuild.train import TrainConfig
 
         config = TrainConfig(**{**training["config"], "qat_epochs": args.qat_epochs})
         content, training["quantization_aware"] = quantization_aware_int8(
@@ -294,13 +300,13 @@ def run_convert(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from ..card import card_path_for
-    from ..modelbuild.cardfile import read_card
-    from ..modelbuild.convert import load_keras_model
-    from ..modelbuild.data import load_dataset, load_split
-    from ..modelbuild.demo import update_card_metrics
-    from ..modelbuild.evaluate import evaluate
-    from ..modelbuild.report import SEED_APPS, table
+    from spotter.model.card import card_path_for
+    from spotter.modelbuild.cardfile import read_card
+    from spotter.modelbuild.convert import load_keras_model
+    from spotter.modelbuild.data import load_dataset, load_split
+    from spotter.modelbuild.demo import update_card_metrics
+    from spotter.modelbuild.evaluate import evaluate
+    from spotter.modelbuild.report import SEED_APPS, table
 
     split_path = args.split or (
         DEMO_SPLIT if args.tflite.resolve() == DEMO_TFLITE.resolve() else _split_beside(args.model)
@@ -337,7 +343,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_build_demo(args: argparse.Namespace) -> int:
-    from ..modelbuild.demo import build_demo, refresh_demo_card
+    from spotter.modelbuild.demo import build_demo, refresh_demo_card
 
     try:
         if args.card_only:

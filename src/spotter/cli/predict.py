@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..classifier import Classifier
-from ..config import Settings
-from ..errors import DecoderLost, ModelError, RejectedImage
-from ..files import read_regular
-from ..imaging import DecodeLimits, decode_image
-from ..limits import MAX_UPLOAD_BYTES
+from spotter.config import Settings
+from spotter.errors import DecoderLost, ModelError, RejectedImage
+from spotter.files import read_regular
+from spotter.ingest.imaging import DecodeLimits, decode_image
+from spotter.limits import MAX_UPLOAD_BYTES
+from spotter.model.classifier import Classifier
 
 if TYPE_CHECKING:
-    from ..budget import BudgetedDecoder
+    from spotter.ingest.decode_sandbox import BudgetedDecoder
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     # The classify function's decode path: the same limits and the same budgeted decoder (a worker
     # process held to the decode memory and time budget; inline only where DECODE_ISOLATION=inline),
     # launched first so that its interpreter starts beside the model load, as in the function.
-    from ..adapters.wiring import decode_limits, decoder
+    from spotter.adapters.wiring import decode_limits, decoder
 
     settings = Settings.from_env()
     limits = decode_limits(settings)

@@ -6,12 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..names import stored_names
-from ..ports import PredictionQueries
-from ..query import PredictionQuery, QueryError, all_pages
-from ..records import normalise_time
-from ..tabular import FORMATS, write
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
+from spotter.ports import PredictionQueries
+from spotter.records import normalise_time
+from spotter.results.names import stored_names
+from spotter.results.query import PredictionQuery, QueryError, all_pages
+from spotter.results.tabular import FORMATS, write
 
 
 def _time(value: str) -> str:
@@ -137,8 +137,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters.aws import resource
-    from ..adapters.dynamodb import DynamoPredictionQueries
+    from spotter.adapters.aws import resource
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
 
     try:
         target = resolve(args)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..records import normalise_time
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
+from spotter.records import normalise_time
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,11 +29,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters.aws import client
-    from ..adapters.dynamodb_records import DynamoRecordReader
-    from ..adapters.s3 import S3Folder
-    from ..adapters.sqs import SqsQueue
-    from ..reprocess import already_classified, matching_objects, queue_for_classification
+    from spotter.adapters.aws import client
+    from spotter.adapters.dynamodb_records import DynamoRecordReader
+    from spotter.adapters.s3 import S3Folder
+    from spotter.adapters.sqs import SqsQueue
+    from spotter.ops.reprocess import already_classified, matching_objects, queue_for_classification
 
     try:
         target = resolve(args)

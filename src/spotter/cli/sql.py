@@ -13,14 +13,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..rows_output import ROW_FORMATS, write_row_chunks
-from ..tabular import EXCEL_BOM
-from .query import add_excel_argument
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.query import add_excel_argument
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
+from spotter.results.rows_output import ROW_FORMATS, write_row_chunks
+from spotter.results.tabular import EXCEL_BOM
 
 
 def _memory_limit(value: str) -> str:
-    from ..sql import MEMORY_LIMIT
+    from spotter.results.sql import MEMORY_LIMIT
 
     if not MEMORY_LIMIT.match(value):
         raise argparse.ArgumentTypeError(
@@ -72,7 +72,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from ..sql import SqlError, check, connect, parquet_files, stream
+        from spotter.results.sql import SqlError, check, connect, parquet_files, stream
     except ImportError:
         return _fail("needs duckdb and pyarrow: pip install duckdb pyarrow")
     if args.excel and args.format != "csv":
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             count, more = write_row_chunks(columns, chunks, args.format, sys.stdout, max_rows=args.max_rows)
         except SqlError as exc:
             return _fail(str(exc))
-        except KeyboardInterrupt:  # Ctrl-C: the query was interrupted as it was heard (spotter.sql.stream)
+        except KeyboardInterrupt:  # Ctrl-C: the query was interrupted as it was heard (spotter.results.sql.stream)
             print("spotter sql: interrupted", file=sys.stderr)
             return 130
         except BrokenPipeError:  # the reader stopped early (`| head`): not an error, nothing more to say
@@ -129,9 +129,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace, folder: Path) -> int:
-    from ..adapters.aws import resource
-    from ..adapters.dynamodb import DynamoPredictionQueries
-    from ..parquet_copy import LocalLayout
+    from spotter.adapters.aws import resource
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
+    from spotter.results.parquet_copy import LocalLayout
 
     try:
         target = resolve(args)

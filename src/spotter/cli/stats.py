@@ -6,13 +6,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..files import replaced
-from ..query import QueryError
-from ..rows_output import ROW_FORMATS, write_rows
-from ..stats import DIMENSIONS, SUMMARY_COLUMNS, matching_records, parse_dimensions, scans, summarise
-from ..tabular import EXCEL_BOM
-from .query import STDOUT, add_excel_argument, add_filter_arguments, check_output, query_from_args, with_stored_names
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.query import (
+    STDOUT,
+    add_excel_argument,
+    add_filter_arguments,
+    check_output,
+    query_from_args,
+    with_stored_names,
+)
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
+from spotter.files import replaced
+from spotter.results.query import QueryError
+from spotter.results.rows_output import ROW_FORMATS, write_rows
+from spotter.results.stats import DIMENSIONS, SUMMARY_COLUMNS, matching_records, parse_dimensions, scans, summarise
+from spotter.results.tabular import EXCEL_BOM
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,8 +39,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters.aws import resource
-    from ..adapters.dynamodb import DynamoPredictionQueries
+    from spotter.adapters.aws import resource
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
 
     try:
         by = parse_dimensions(args.by)
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                 stream.write(prefix)
                 write_rows(columns, values, args.format, stream)
         if args.plot is not None:
-            from ..plot import counts_per_day, plot_counts
+            from spotter.results.plot import counts_per_day, plot_counts
 
             plot_counts(counts_per_day(records), args.plot)
             print(f"drew {args.plot}", file=sys.stderr)

@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .progress import Progress
-from .shown import shown
-from .target import TargetError, add_target_arguments, require, resolve
+from spotter.cli.progress import Progress
+from spotter.cli.shown import shown
+from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 
 if TYPE_CHECKING:
-    from ..adapters.s3 import S3Folder
-    from ..sync import LocalFile
+    from spotter.adapters.s3 import S3Folder
+    from spotter.ops.sync import LocalFile
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _upload_with_retries(folder: S3Folder, file: LocalFile, attempts: int) -> str | None:
-    from ..sync import MULTIPART_CHUNK, MULTIPART_THRESHOLD
+    from spotter.ops.sync import MULTIPART_CHUNK, MULTIPART_THRESHOLD
 
     for attempt in range(1, attempts + 1):
         try:
@@ -56,9 +56,9 @@ def _upload_with_retries(folder: S3Folder, file: LocalFile, attempts: int) -> st
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..adapters.aws import client
-    from ..adapters.s3 import S3Folder
-    from ..sync import plan_sync, scan_folder, source_prefix
+    from spotter.adapters.aws import client
+    from spotter.adapters.s3 import S3Folder
+    from spotter.ops.sync import plan_sync, scan_folder, source_prefix
 
     if not args.folder.is_dir():
         print(f"spotter sync: {shown(args.folder)} is not a folder", file=sys.stderr)

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import target_names_from_env, use_aws_endpoint, use_local_aws
+from spotter.config import target_names_from_env, use_aws_endpoint, use_local_aws
 
 
 class TargetError(Exception):
@@ -44,9 +44,9 @@ def _from_stack(name: str) -> dict[str, str | None]:
     """The stack's names: the bucket from its drone parameter (all a drone may read, so `spotter sync
     --stack` works with a drone's permissions), and everything from its outputs where the caller may
     read them (analysts). Either alone is enough; neither is a TargetError."""
-    from ..adapters.aws import client
-    from ..adapters.cloudformation import stack_outputs
-    from ..adapters.ssm import drone_target
+    from spotter.adapters.aws import client
+    from spotter.adapters.cloudformation import stack_outputs
+    from spotter.adapters.ssm import drone_target
 
     found: dict[str, str | None] = {"bucket": None, "table": None, "queue_url": None, "dead_letter_queue_url": None}
     problems = []

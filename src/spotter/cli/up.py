@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
-    from ..config import model_path_from_env
+    from spotter.config import model_path_from_env
 
     if _is_wildcard(args.host):
         print(
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     for module in ("moto", "yaml"):  # moto runs in a child process: check here, where the extra can be named
         if importlib.util.find_spec(module) is None:
             raise ModuleNotFoundError(f"No module named {module!r}", name=module)
-    from ..local.stack import LocalOptions, LocalStack, StackRunning, refused_message
+    from spotter.local.stack import LocalOptions, LocalStack, StackRunning, refused_message
 
     stack = LocalStack(
         LocalOptions(

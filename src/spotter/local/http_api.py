@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .lambda_runtime import Handler as Handler
-from .lambda_runtime import LambdaContext
-from .request_guard import bound_address, host_allowed
+from spotter.local.lambda_runtime import Handler as Handler
+from spotter.local.lambda_runtime import LambdaContext
+from spotter.local.request_guard import bound_address, host_allowed
 
 log = logging.getLogger(__name__)
 # A client that hung up before its reply was written: a line in the log, not a traceback

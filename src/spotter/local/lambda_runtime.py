@@ -13,7 +13,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ..config import Settings, shipped
+from spotter.config import Settings, shipped
 
 FUNCTIONS_DIR = shipped("functions")
 _loaded = itertools.count()

@@ -127,16 +127,16 @@ def main(argv: list[str]) -> None:
     app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
     store = None
     if args.state_dir:
-        from .persist import PersistingApp, Store, install_hooks
+        from spotter.local.persist import PersistingApp, Store, install_hooks
 
         lock = _hold_lock(args.state_dir)  # noqa: F841 (kept open: the lock lives as long as the process)
         install_hooks()
         store = Store(args.state_dir)
         app = PersistingApp(app, store)
-    from .post_policy import PostPolicyApp
+    from spotter.local.post_policy import PostPolicyApp
 
     app = PostPolicyApp(app)  # a refused upload reaches neither moto nor the state folder
-    from .request_guard import MotoGuard
+    from spotter.local.request_guard import MotoGuard
 
     app = MotoGuard(app, args.port, args.host, args.page_origin, args.page_bucket)  # outermost: Host, Origin
 

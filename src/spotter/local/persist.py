@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar, overload
 
-from ..config import full_disk_flag
+from spotter.config import full_disk_flag
 
 if TYPE_CHECKING:  # moto is imported inside the moto process only (it is slow to import)
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .lambda_runtime import LambdaContext
+from spotter.local.lambda_runtime import LambdaContext
 
 log = logging.getLogger(__name__)
 

@@ -31,13 +31,13 @@ from typing import Any, TextIO, TypedDict
 
 import boto3
 
-from ..config import Settings, shipped, use_local_aws
-from . import http_api, persist, static_site
-from .lambda_runtime import InstancePool, load_handler_module
-from .moto_process import MotoProcess
-from .resources import CreatedStack, StackSpec, create_stack
-from .sqs_trigger import SqsHandler, SqsTrigger
-from .template import STACK_NAME, TEMPLATE, stack_spec
+from spotter.config import Settings, shipped, use_local_aws
+from spotter.local import http_api, persist, static_site
+from spotter.local.lambda_runtime import InstancePool, load_handler_module
+from spotter.local.moto_process import MotoProcess
+from spotter.local.resources import CreatedStack, StackSpec, create_stack
+from spotter.local.sqs_trigger import SqsHandler, SqsTrigger
+from spotter.local.template import STACK_NAME, TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
 API_INSTANCES = 4  # concurrent API invocations locally: a slow request holds one, the others serve the rest

@@ -9,7 +9,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from .request_guard import bound_address, host_allowed
+from spotter.local.request_guard import bound_address, host_allowed
 
 log = logging.getLogger(__name__)
 

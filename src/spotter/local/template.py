@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from ..config import shipped
-from .resources import StackSpec, TableSpec
+from spotter.config import shipped
+from spotter.local.resources import StackSpec, TableSpec
 
 TEMPLATE = shipped("infra/template.yaml")
 STACK_NAME = "spotter"

@@ -7,7 +7,7 @@ each view covers all of them (dermoscopy has no up or down: any rotation and mir
   corners: a random resized crop of 35-100 % of that square's area, aspect 3:4 to 4:3, placed at
   random (the lesion is near the centre of these photos, so it stays in view); a mirror half the time;
 - the crop is squashed to the input square, so shapes are stretched by up to 4:3 (as a squashing app
-  would); a square crop goes through the card's own resize (spotter.preprocess);
+  would); a square crop goes through the card's own resize (spotter.model.preprocess);
 - brightness, contrast and saturation x0.75-1.25, and a white-balance gain of x0.92-1.08 per channel;
 - with probability 0.3 a Gaussian blur (radius 0.3-1.5 px of the crop), with probability 0.3 a
   lower resolution (downscaled to 40-90 % and back), and with probability 0.5 a JPEG re-encoding at
@@ -22,7 +22,7 @@ import math
 import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
-from .data import BUILD_RESIZE, resize_like_runtime
+from spotter.modelbuild.data import BUILD_RESIZE, resize_like_runtime
 
 SCALE = (0.35, 1.0)  # area of the crop, as a fraction of the inscribed square
 ASPECT = (3 / 4, 4 / 3)

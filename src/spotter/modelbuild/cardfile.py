@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..card import ModelCard
-from ..preprocess import InputContract
-from .data import BUILD_RESIZE
+from spotter.model.card import ModelCard
+from spotter.model.preprocess import InputContract
+from spotter.modelbuild.data import BUILD_RESIZE
 
 DEMO_DISCLAIMER = (
     "This is a demonstration model, NOT a medical device. It has not been clinically validated, "
@@ -25,7 +25,7 @@ def runtime_card(
     name: str, version: str, labels, size: tuple[int, int], value_range=(-1.0, 1.0), resize: str = BUILD_RESIZE
 ) -> dict:
     """The fields the runtime needs: labels in output order, input size, scaling and the preprocessing
-    contract the build used (spotter.preprocess)."""
+    contract the build used (spotter.model.preprocess)."""
     return {
         "name": name,
         "version": version,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import BUILD_RESIZE, Sample, list_images, load_pixels, scale_pixels
+from spotter.modelbuild.data import BUILD_RESIZE, Sample, list_images, load_pixels, scale_pixels
 
 
 def load_keras_model(path: str | Path):
@@ -121,9 +121,9 @@ def calibration_from_samples(
 def int8_outputs(tflite_path: str | Path, pixels: np.ndarray, value_range=(-1.0, 1.0)) -> np.ndarray:
     """Dequantized outputs of a full-integer model (int8 in and out) for uint8 pixels [N, h, w, 3],
     each picture quantized exactly as the serving runtime quantizes it."""
-    from ..card import Scaling
-    from ..classifier import input_converter
-    from ..runtime import Interpreter
+    from spotter.model.classifier import input_converter
+    from spotter.model.runtime import Interpreter
+    from spotter.model.scaling import Scaling
 
     interpreter = Interpreter(model_content=Path(tflite_path).read_bytes(), num_threads=2)
     interpreter.allocate_tensors()
@@ -146,7 +146,7 @@ def converted_int8_outputs(model, calibration: np.ndarray, pixels: np.ndarray) -
 
 def tensor_types(tflite_path: str | Path) -> dict:
     """Input/output dtypes and quantization of a TFLite model, read with the serving runtime."""
-    from ..runtime import Interpreter
+    from spotter.model.runtime import Interpreter
 
     interpreter = Interpreter(model_content=Path(tflite_path).read_bytes())
     described = {}

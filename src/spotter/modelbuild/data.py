@@ -16,9 +16,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
-from ..errors import RejectedImage
-from ..imaging import decode_image
-from ..preprocess import InputContract
+from spotter.errors import RejectedImage
+from spotter.ingest.imaging import decode_image
+from spotter.model.preprocess import InputContract
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 LABEL_COLUMNS = ("label", "benign_malignant", "class", "diagnosis")
@@ -170,13 +170,13 @@ def split_samples(dataset: Dataset, split: dict, name: str) -> list[Sample]:
 
 
 def decode(path: Path, size: tuple[int, int]) -> Image.Image:
-    """The production decode (spotter.imaging.decode_image) of one file."""
+    """The production decode (spotter.ingest.imaging.decode_image) of one file."""
     return decode_image(path.read_bytes(), size).image
 
 
 def resize_like_runtime(image: Image.Image, size: tuple[int, int], resize: str = BUILD_RESIZE) -> Image.Image:
-    """Exactly what spotter.classifier.Classifier.preprocess does for a card with this resize mode
-    (and the default filter): the one implementation, spotter.preprocess."""
+    """Exactly what spotter.model.classifier.Classifier.preprocess does for a card with this resize mode
+    (and the default filter): the one implementation, spotter.model.preprocess."""
     return InputContract(size=(size[0], size[1]), resize=resize).apply(image)
 
 

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..card import card_path_for
-from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
-from .cardfile import DEMO_DISCLAIMER, build_card, write_card
-from .convert import calibration_from_samples, convert, tensor_types
-from .data import load_dataset, save_split, split_samples, stratified_split
-from .demo_paths import DEMO_DATA, DEMO_FULL, DEMO_NAME, DEMO_WEIGHTS, DEMO_WORK_DIR
-from .evaluate import BAND_LOG_ODDS, evaluate, full_resolution_check
-from .qat import quantization_aware_int8, quantization_method
-from .report import SEED_APPS, table
-from .train import TrainConfig, log, save_model, train
+from spotter.config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
+from spotter.model.card import card_path_for
+from spotter.modelbuild.cardfile import DEMO_DISCLAIMER, build_card, write_card
+from spotter.modelbuild.convert import calibration_from_samples, convert, tensor_types
+from spotter.modelbuild.data import load_dataset, save_split, split_samples, stratified_split
+from spotter.modelbuild.demo_paths import DEMO_DATA, DEMO_FULL, DEMO_NAME, DEMO_WEIGHTS, DEMO_WORK_DIR
+from spotter.modelbuild.evaluate import BAND_LOG_ODDS, evaluate, full_resolution_check
+from spotter.modelbuild.qat import quantization_aware_int8, quantization_method
+from spotter.modelbuild.report import SEED_APPS, table
+from spotter.modelbuild.train import TrainConfig, log, save_model, train
 
 DEMO_VERSION = "1.0.0"
 DEMO_SEED = 0
@@ -242,8 +242,8 @@ def refresh_demo_card(
 ) -> dict:
     """Evaluate an already built demo model again and rewrite its card (no training): the Keras model in
     `work_dir`, the int8 model, card and split in `out_dir`."""
-    from .convert import load_keras_model
-    from .data import load_split
+    from spotter.modelbuild.convert import load_keras_model
+    from spotter.modelbuild.data import load_split
 
     out_dir, work_dir = Path(out_dir), Path(work_dir)
     tflite_path = out_dir / DEFAULT_MODEL_FILE

@@ -4,7 +4,7 @@ the checkout; the model, its card and its split in model/."""
 
 from __future__ import annotations
 
-from ..config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
+from spotter.config import DEFAULT_MODEL_FILE, REPO_MODEL_DIR
 
 DEMO_NAME = "skin-lesion"
 REPO_ROOT = REPO_MODEL_DIR.parent

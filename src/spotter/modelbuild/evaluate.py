@@ -1,7 +1,7 @@
 """Float vs int8 on the same held-out test split, through the production decode and runtime.
 
 The float model is the Keras model, fed pixels decoded and resized by the runtime's own code;
-the int8 model runs through `spotter.classifier.Classifier` (the real runtime) on the decoded
+the int8 model runs through `spotter.model.classifier.Classifier` (the real runtime) on the decoded
 pictures. Each model's decision threshold is chosen on the validation split (the highest cut with
 sensitivity >= the target, default 0.80; Youden's J without a target) and only then applied to the
 test split; an int8 model whose card already carries a decision is scored at the card's threshold. Size and latency: the `.tflite` files (the float one
@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..card import card_path_for
-from ..classifier import Classifier
-from ..imaging import decode_image
-from .cardfile import runtime_card, write_card
-from .data import Dataset, Sample, label_array, load_pixels, scale_pixels, split_samples
-from .metrics import choose_threshold, summarize, threshold_for_sensitivity
+from spotter.ingest.imaging import decode_image
+from spotter.model.card import card_path_for
+from spotter.model.classifier import Classifier
+from spotter.modelbuild.cardfile import runtime_card, write_card
+from spotter.modelbuild.data import Dataset, Sample, label_array, load_pixels, scale_pixels, split_samples
+from spotter.modelbuild.metrics import choose_threshold, summarize, threshold_for_sensitivity
 
 TARGET_SENSITIVITY = 0.80
 BAND_LOG_ODDS = 0.5  # scores within this many log-odds (odds x/÷ 1.65) of the threshold are labelled uncertain
@@ -141,7 +141,7 @@ def evaluate(
     """Metrics of the float (Keras) and int8 (TFLite, served by Classifier) models on split['test'].
     Binary: each at a threshold chosen on validation for sensitivity >= `target`, or the int8 model
     at `decision` (a card's) when given."""
-    from .convert import convert
+    from spotter.modelbuild.convert import convert
 
     int8_path = Path(int8_path)
     val_samples, test_samples = split_samples(dataset, split, "validation"), split_samples(dataset, split, "test")
@@ -200,7 +200,7 @@ def full_resolution_check(
     resolutions agree. `resize_modes`: also count the full-resolution hits with other resize modes."""
     from dataclasses import replace
 
-    from .data import load_dataset
+    from spotter.modelbuild.data import load_dataset
 
     classifier = Classifier.load(tflite_path, num_threads=1)
     full = load_dataset(full_dir, label_column)

@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .augment import augmented_pixels
-from .convert import convert, int8_outputs
-from .data import Dataset, decode, load_pixels, scale_pixels, split_samples
-from .train import (
+from spotter.modelbuild.augment import augmented_pixels
+from spotter.modelbuild.convert import convert, int8_outputs
+from spotter.modelbuild.data import Dataset, decode, load_pixels, scale_pixels, split_samples
+from spotter.modelbuild.train import (
     PROBABILITIES,
     TrainConfig,
     build_backbone,

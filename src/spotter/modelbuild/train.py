@@ -27,11 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from .augment import augmented_pixels
-from .convert import calibration_from_samples, converted_int8_outputs
-from .data import BUILD_RESIZE, Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
-from .head import fit_softmax, softmax_probs
-from .metrics import roc_auc
+from spotter.modelbuild.augment import augmented_pixels
+from spotter.modelbuild.convert import calibration_from_samples, converted_int8_outputs
+from spotter.modelbuild.data import BUILD_RESIZE, Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
+from spotter.modelbuild.head import fit_softmax, softmax_probs
+from spotter.modelbuild.metrics import roc_auc
 
 MOBILENET_V2 = "mobilenet_v2"
 TINY = "tiny"
@@ -44,7 +44,9 @@ class TrainConfig:
     backbone: str = MOBILENET_V2  # or "tiny": a small random-init CNN for tests
     weights: str | None = "imagenet"  # a weights file, "imagenet" (Keras download) or None
     size: int = 224
-    resize: str = BUILD_RESIZE  # the preprocessing contract's resize mode (spotter.preprocess), written on the card
+    resize: str = (
+        BUILD_RESIZE  # the preprocessing contract's resize mode (spotter.model.preprocess), written on the card
+    )
     seed: int = 0
     taps: tuple[str, ...] = MOBILENET_TAPS  # layers whose global average pool feeds the head
     cut_layer: str = "block_12_add"  # cached below; fine-tuned above. Every tap is at or above it.

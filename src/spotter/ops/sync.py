@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .keys import DRONES_PREFIX, source_name_problem
+from spotter.keys import DRONES_PREFIX, source_name_problem
 
 MULTIPART_CHUNK = 8 * 1024 * 1024  # boto3's default chunk size; multipart ETags depend on it
 MULTIPART_THRESHOLD = 64 * 1024 * 1024

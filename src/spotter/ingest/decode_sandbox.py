@@ -1,7 +1,7 @@
 """A decode budget no input can exceed: decode in a warm worker process, under a memory cap
 (RLIMIT_AS) and a wall-time limit, and turn any breach into `RejectedImage`.
 
-The worker (`python -m spotter.budget`) is started once and reused across images: it is a fresh
+The worker (`python -m spotter.ingest.decode_sandbox`) is started once and reused across images: it is a fresh
 interpreter (not a fork of a process that may run threads), holds only Pillow and numpy, and
 talks over two pipes (Lambda has no /dev/shm, so no multiprocessing queues) that carry only
 small headers: the image bytes and the decoded pixels pass through a shared memory file (memfd),
@@ -38,10 +38,10 @@ from typing import IO, Any
 
 from PIL import Image
 
-from .errors import DecoderLost, RejectedImage
-from .exif import FieldMetadata
-from .imaging import DecodedImage, DecodeLimits, decode_image
-from .preprocess import InputContract
+from spotter.errors import DecoderLost, RejectedImage
+from spotter.ingest.exif import FieldMetadata
+from spotter.ingest.imaging import DecodedImage, DecodeLimits, decode_image
+from spotter.model.preprocess import InputContract
 
 _HEADER = struct.Struct(">Q")
 MiB = 1024 * 1024
@@ -420,7 +420,7 @@ class BudgetedDecoder:
         if self._shared is None:
             self._shared = _shared_buffer()
         return subprocess.Popen(
-            [self.python, "-m", "spotter.budget", str(memory), str(self._shared)],
+            [self.python, "-m", "spotter.ingest.decode_sandbox", str(memory), str(self._shared)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

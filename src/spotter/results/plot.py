@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import TypedDict
 
-from .files import replaced
-from .records import PredictionRecord
+from spotter.files import replaced
+from spotter.records import PredictionRecord
 
 
 def counts_per_day(records: Iterable[PredictionRecord], series: str = "label") -> dict[str, dict[str, int]]:

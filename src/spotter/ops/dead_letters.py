@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .errors import MalformedEvent
-from .events import is_folder_marker, objects_in_message
-from .ports import DeadLetterQueue, ObjectHead, ObjectInspector, Queue, QueuedMessage
+from spotter.errors import MalformedEvent
+from spotter.ingest.events import is_folder_marker, objects_in_message
+from spotter.ports import DeadLetterQueue, ObjectHead, ObjectInspector, Queue, QueuedMessage
 
 ARCHIVED = {"GLACIER", "DEEP_ARCHIVE"}
 HOLD_S = 30  # how long a message looked at stays invisible while the review runs

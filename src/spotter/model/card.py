@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ModelError
-from .preprocess import InputContract
-from .records import STATUSES
+from spotter.errors import ModelError
+from spotter.model.metadata import read_metadata
+from spotter.model.preprocess import InputContract
+from spotter.model.scaling import Scaling
+from spotter.records import STATUSES
 
 UNCERTAIN = "uncertain"
 
@@ -79,38 +81,6 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
 
 
 @dataclass(frozen=True)
-class Scaling:
-    """Pixel p (0..255) is fed to the network as (p - mean) / std, per channel."""
-
-    mean: tuple[float, float, float] = (127.5, 127.5, 127.5)
-    std: tuple[float, float, float] = (127.5, 127.5, 127.5)
-
-    @classmethod
-    def from_range(cls, low: float, high: float) -> Scaling:
-        std = 255.0 / (high - low)
-        return cls(mean=(-low * std,) * 3, std=(std,) * 3)
-
-    @classmethod
-    def identity(cls) -> Scaling:
-        return cls(mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Scaling:
-        if "range" in data:
-            low, high = data["range"]
-            return cls.from_range(float(low), float(high))
-        mean, std = data.get("mean", 0.0), data.get("std", 1.0)
-        mean = (float(mean),) * 3 if isinstance(mean, (int, float)) else tuple(float(m) for m in mean)
-        std = (float(std),) * 3 if isinstance(std, (int, float)) else tuple(float(s) for s in std)
-        if len(mean) != 3 or len(std) != 3 or any(s == 0 for s in std):
-            raise ModelError(f"card scaling needs 3 means and 3 non-zero stds, got {data}")
-        return cls(mean=mean, std=std)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"mean": list(self.mean), "std": list(self.std)}
-
-
-@dataclass(frozen=True)
 class Decision:
     """A binary card's operating point: the `positive` label when its score is at least `threshold`,
     the other label below it, and `uncertain` for a score inside `band` (low <= score < high)."""
@@ -154,7 +124,7 @@ class ModelCard:
     labels: tuple[str, ...]
     input_size: tuple[int, int] | None = None  # (width, height); None: read from the model
     scaling: Scaling | None = None  # None: the runtime's convention for the input type
-    resize: str = "squash"  # or "center_crop", "pad" (spotter.preprocess)
+    resize: str = "squash"  # or "center_crop", "pad" (spotter.model.preprocess)
     filter: str = "bilinear"
     reducing_gap: float | None = 3.0
     pad_colour: tuple[int, int, int] = (0, 0, 0)
@@ -232,8 +202,6 @@ def card_for_model(model_path: Path, content: bytes | None = None, *, float_inpu
     """The card beside the model, else one made from the model's own metadata (Task Library rules:
     named for the file, versioned by a digest of it, labels and, for a float input, scaling from the
     metadata). The one rule for which card a model has: the classifier runs by it, the API shows it."""
-    from .tflite_metadata import read_metadata  # it imports Scaling from here
-
     card_file = card_path_for(model_path)
     if card_file.exists():
         return load_card(card_file)

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
-from .ports import BatchObjects, BatchTombstones, RecordRemover
-from .query import PredictionQuery, QueryError, RunQuery
-from .records import STATUS_OK, STATUS_REFUSED, PredictionRecord
+from spotter.keys import UPLOADS_PREFIX, WEB_SOURCE, is_valid_batch
+from spotter.ports import BatchObjects, BatchTombstones, RecordRemover
+from spotter.records import STATUS_OK, STATUS_REFUSED, PredictionRecord
+from spotter.results.query import PredictionQuery, QueryError, RunQuery
 
 LIST_DAYS = 90  # the source index answers windows of up to 92 days without a scan
 MAX_NAMES_SHOWN = 50

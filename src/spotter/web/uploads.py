@@ -9,9 +9,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .keys import WEB_SOURCE, is_valid_batch, upload_key
-from .query import PredictionQuery, RunQuery, all_pages
-from .records import STATUS_REFUSED, PredictionRecord, object_id_for, utc_now
+from spotter.keys import WEB_SOURCE, is_valid_batch, upload_key
+from spotter.records import STATUS_REFUSED, PredictionRecord, object_id_for, utc_now
+from spotter.results.query import PredictionQuery, RunQuery, all_pages
 
 MAX_FILES_PER_REQUEST = 500
 MAX_BODY_BYTES = 1024 * 1024  # 500 files with 255-character names, each 4 UTF-8 bytes, fit in about 600 KB

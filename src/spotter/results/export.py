@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .records import PredictionRecord, capture_fields
+from spotter.records import PredictionRecord, capture_fields
 
 # (column, type) in output order: every field of a record. The names and types are what
 # `spotter sql` and the Athena table (infra/template.yaml, PredictionsGlueTable) call them.

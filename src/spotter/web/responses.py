@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .export import to_csv
-from .query import PredictionQuery, RunQuery
-from .records import PredictionRecord
+from spotter.records import PredictionRecord
+from spotter.results.export import to_csv
+from spotter.results.query import PredictionQuery, RunQuery
 
 RESPONSE_BUDGET_BYTES = 5_000_000  # Lambda allows 6 MB; headers, JSON escaping and base64 are not in it
 

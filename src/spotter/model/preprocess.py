@@ -4,7 +4,7 @@ One implementation, used by the runtime (`Classifier.preprocess`) and by the mod
 calibration and evaluation images), and written on the model card (`input`), so both sides make the
 same tensor from the same photo.
 
-Before this step, `spotter.imaging.decode_image` has turned the file into 8-bit RGB: EXIF orientation
+Before this step, `spotter.ingest.imaging.decode_image` has turned the file into 8-bit RGB: EXIF orientation
 applied, transparency flattened onto white, 16-bit channels scaled to 8 bits, no ICC colour conversion
 (pixel values as stored, taken as sRGB), and a large JPEG decoded at a reduced DCT scale (draft) that
 never goes below twice the input size. This step then:
@@ -27,7 +27,7 @@ from typing import Any
 
 from PIL import Image
 
-from .errors import ModelError
+from spotter.errors import ModelError
 
 RESIZE_MODES = ("center_crop", "pad", "squash")
 FILTERS = {
@@ -39,7 +39,7 @@ FILTERS = {
     "lanczos": Image.Resampling.LANCZOS,
 }
 COLOUR = (
-    "8-bit RGB from spotter.imaging.decode_image: EXIF orientation applied, transparency flattened onto "
+    "8-bit RGB from spotter.ingest.imaging.decode_image: EXIF orientation applied, transparency flattened onto "
     "white, 16-bit channels scaled to 8 bits, no ICC conversion (stored values taken as sRGB); large JPEGs "
     "decoded at a reduced DCT scale, never below twice the input size"
 )

@@ -1,7 +1,7 @@
 """Decode untrusted image bytes into an RGB picture, quickly and safely.
 
 Every failure becomes `RejectedImage` with a reason a person can act on. This module decodes in
-the calling process; `spotter.budget` runs it in a warm worker process under a wall-time and
+the calling process; `spotter.ingest.decode_sandbox` runs it in a warm worker process under a wall-time and
 memory limit, which is what the classify function uses. The pre-checks here (page and scan
 counts read without decoding, a memory estimate from the header) reject the known traps early,
 with a precise reason; the worker's limits bound everything else.
@@ -22,9 +22,9 @@ from typing import Any, BinaryIO, cast
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .errors import RejectedImage
-from .exif import FieldMetadata, read_field_metadata
-from .limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES, MiB
+from spotter.errors import RejectedImage
+from spotter.ingest.exif import FieldMetadata, read_field_metadata
+from spotter.limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES, MiB
 
 # An upload's bytes: in memory, or mapped from a file (the decode worker maps the shared file the
 # caller wrote them to, rather than copying them out of it). Every reader below takes either.
@@ -63,7 +63,7 @@ class DecodeLimits:
     max_frames: int = MAX_FRAMES
     max_jpeg_scans: int = MAX_JPEG_SCANS
     memory_bytes: int | None = None  # the decode memory budget; None: no estimate check (inline use)
-    seconds: float | None = None  # the decode wall-time budget (enforced by spotter.budget's worker)
+    seconds: float | None = None  # the decode wall-time budget (enforced by spotter.ingest.decode_sandbox's worker)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class DecodedImage:
     frames: int
     field: FieldMetadata
     decode_ms: float
-    # set when the decode worker also fitted `image` to the model's input (spotter.preprocess): the
+    # set when the decode worker also fitted `image` to the model's input (spotter.model.preprocess): the
     # fit's ms; `image` is then the model's input picture, which the classifier's own fit only copies
     fit_ms: float | None = None
 
@@ -534,7 +534,7 @@ def decode_image(
 
     `target_size` is the model's input size; the result is at least twice that on each side
     (when the original is), so the final resize still averages over real pixels. This runs in
-    the calling process with no time or memory bound: `spotter.budget.BudgetedDecoder` bounds it.
+    the calling process with no time or memory bound: `spotter.ingest.decode_sandbox.BudgetedDecoder` bounds it.
     """
     started = time.perf_counter()
     check_size(len(data), limits)

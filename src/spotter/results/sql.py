@@ -1,4 +1,4 @@
-"""DuckDB SQL, read only, over the Parquet layout (spotter.parquet_copy) as a table named `predictions`.
+"""DuckDB SQL, read only, over the Parquet layout (spotter.results.parquet_copy) as a table named `predictions`.
 
 DuckDB reads the files as it needs them and spills to `temp` past its memory limit, so a table
 larger than memory can be queried; answers are streamed out in chunks (`stream`), never held whole.
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .parquet_copy import PARTITION
+from spotter.results.parquet_copy import PARTITION
 
 if TYPE_CHECKING:  # imported where used, as the CLI needs it only for `spotter sql`
     import duckdb
@@ -105,7 +105,7 @@ def _literal(text: str) -> str:
 
 
 def _empty_select() -> str:
-    from .export import COLUMNS
+    from spotter.results.export import COLUMNS
 
     types = {
         "string": "VARCHAR",

@@ -9,8 +9,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
-from .records import STATUSES, PredictionRecord, normalise_time, parse_time
+from spotter.keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
+from spotter.records import STATUSES, PredictionRecord, normalise_time, parse_time
 
 
 class QueryError(ValueError):

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .export import COLUMNS, row, write_csv
-from .files import replaced
-from .records import PredictionRecord, capture_fields, parse_time
-from .rows_output import write_rows
+from spotter.files import replaced
+from spotter.records import PredictionRecord, capture_fields, parse_time
+from spotter.results.export import COLUMNS, row, write_csv
+from spotter.results.rows_output import write_rows
 
 if TYPE_CHECKING:  # imported where used: pyarrow is an optional dependency
     import pyarrow as pa
@@ -83,7 +83,7 @@ def _float64(value: object) -> float | None:
 
 
 def parquet_schema() -> pa.Schema:
-    """The typed columns (spotter.export.COLUMNS) as an Arrow schema: what `spotter export`, `spotter sql`
+    """The typed columns (spotter.results.export.COLUMNS) as an Arrow schema: what `spotter export`, `spotter sql`
     and the Athena copy write."""
     import pyarrow as pa
 

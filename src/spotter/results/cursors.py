@@ -18,7 +18,7 @@ import json
 import secrets
 from typing import Any
 
-from .query import QueryError
+from spotter.results.query import QueryError
 
 NOT_OURS = "cursor is not one this API returned"
 _TAG_BYTES = 16

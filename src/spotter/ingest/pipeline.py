@@ -8,12 +8,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from .errors import BatchDeleted, MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
-from .events import S3Object, is_folder_marker, objects_in_message
-from .imaging import DecodedImage, DecodeLimits, check_size, decode_image
-from .keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
-from .ports import Decoder, ImageClassifier, ObjectReader, PredictionWriter, StoredObject
-from .records import (
+from spotter.errors import BatchDeleted, MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
+from spotter.ingest.events import S3Object, is_folder_marker, objects_in_message
+from spotter.ingest.imaging import DecodedImage, DecodeLimits, check_size, decode_image
+from spotter.keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
+from spotter.ports import Decoder, ImageClassifier, ObjectReader, PredictionWriter, StoredObject
+from spotter.records import (
     STATUS_OK,
     STATUS_REJECTED,
     PredictionRecord,
@@ -61,7 +61,7 @@ class ClassifyService:
         clock: Callable[[], str] = utc_now,
         decoder: Decoder | None = None,
     ) -> None:
-        """`decoder`: a `spotter.budget.BudgetedDecoder` (the classify function's); None decodes in this
+        """`decoder`: a `spotter.ingest.decode_sandbox.BudgetedDecoder` (the classify function's); None decodes in this
         process with no time or memory bound."""
         self.objects = objects
         self.predictions = predictions

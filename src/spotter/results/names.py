@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from .keys import WEB_SOURCE
-from .ports import PredictionQueries
-from .query import PredictionQuery, QueryError
+from spotter.keys import WEB_SOURCE
+from spotter.ports import PredictionQueries
+from spotter.results.query import PredictionQuery, QueryError
 
 
 def resolve_name(

@@ -12,11 +12,12 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from .card import Decision, ModelCard, Scaling, card_for_model, load_labels
-from .errors import ModelError
-from .files import read_regular
-from .limits import MAX_MODEL_BYTES
-from .runtime import Interpreter
+from spotter.errors import ModelError
+from spotter.files import read_regular
+from spotter.limits import MAX_MODEL_BYTES
+from spotter.model.card import Decision, ModelCard, card_for_model, load_labels
+from spotter.model.runtime import Interpreter
+from spotter.model.scaling import Scaling
 
 _BACKGROUND_LABELS = {"background", "__background__", "???"}
 _SUPPORTED_INPUTS = {np.dtype(np.float32), np.dtype(np.uint8), np.dtype(np.int8)}
@@ -115,7 +116,7 @@ class Classifier:
         return cls(interpreter, card, path, float_range=float_range)
 
     def preprocess(self, image: Image.Image) -> NDArray[Any]:
-        """The card's preprocessing contract (spotter.preprocess), then scaling and quantization."""
+        """The card's preprocessing contract (spotter.model.preprocess), then scaling and quantization."""
         return self.tensor_from_pixels(np.asarray(self.contract.apply(image), dtype=np.uint8))[np.newaxis]
 
     def decide(self, scores: NDArray[np.float32]) -> str | None:

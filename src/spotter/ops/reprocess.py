@@ -6,9 +6,9 @@ import json
 from datetime import datetime
 from urllib.parse import quote_plus
 
-from .keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
-from .ports import Folder, ListedObject, Queue, RecordReader
-from .records import object_id_for, parse_time
+from spotter.keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
+from spotter.ports import Folder, ListedObject, Queue, RecordReader
+from spotter.records import object_id_for, parse_time
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 

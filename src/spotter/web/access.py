@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .keys import UPLOADS_PREFIX
-from .records import PredictionRecord
-from .uploads import new_batch_id
+from spotter.keys import UPLOADS_PREFIX
+from spotter.records import PredictionRecord
+from spotter.web.uploads import new_batch_id
 
 ANALYSTS_GROUP = "analysts"
 

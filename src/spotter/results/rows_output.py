@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TextIO
 
-from .export import csv_cell
+from spotter.results.export import csv_cell
 
 ROW_FORMATS = ("table", "csv", "json")
 

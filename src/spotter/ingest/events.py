@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .errors import MalformedEvent
+from spotter.errors import MalformedEvent
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import flatbuffers
 from flatbuffers import number_types as N
 
-from .card import Scaling
+from spotter.model.scaling import Scaling
 
 METADATA_NAME = b"TFLITE_METADATA"
 _NORMALIZATION_OPTIONS = 1  # ProcessUnitOptions union member id

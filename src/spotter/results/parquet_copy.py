@@ -2,7 +2,7 @@
 
     <root>/upload_day=YYYY-MM-DD/<file>.parquet
 
-Each file holds the typed columns of spotter.export.COLUMNS except `upload_day`, which the folder
+Each file holds the typed columns of spotter.results.export.COLUMNS except `upload_day`, which the folder
 name carries (Hive partitioning: DuckDB and Athena both read it back as a column). The copy on AWS
 keeps one file per day and rewrites it as records change (`merge_day`); a local export writes
 several part files per day as it goes, so a table larger than memory never sits in memory whole.
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .records import PredictionRecord
-from .tabular import arrow_table
+from spotter.records import PredictionRecord
+from spotter.results.tabular import arrow_table
 
 if TYPE_CHECKING:  # imported where used: pyarrow is an optional dependency
     import pyarrow as pa

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .card import card_for_model
-from .query import PredictionQuery, QueryError
-from .records import PredictionRecord, capture_fields
+from spotter.model.card import card_for_model
+from spotter.records import PredictionRecord, capture_fields
+from spotter.results.query import PredictionQuery, QueryError
 
 _TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captured_since", "captured_until", "cursor")
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .query import PredictionQuery, QueryError, RunQuery, all_pages, plan
-from .records import PredictionRecord
+from spotter.records import PredictionRecord
+from spotter.results.query import PredictionQuery, QueryError, RunQuery, all_pages, plan
 
 DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
     "label": lambda r: r.label,
