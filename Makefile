@@ -45,7 +45,7 @@ $(MODEL_STAMP): $(APP_STAMP) model/requirements.txt
 	$(PIP) -r model/requirements.txt
 	touch $@
 
-# axe-core (the page's accessibility check in tests/test_web_round_two.py) from npm, pinned by
+# axe-core (the page's accessibility check in tests/e2e/test_web_round_two.py) from npm, pinned by
 # tests/a11y/package-lock.json; the test loads it from node_modules and fetches nothing itself.
 AXE := tests/a11y/node_modules/axe-core/axe.min.js
 
@@ -68,9 +68,7 @@ check-frontend: $(FRONTEND_TOOLS)
 	$(FRONTEND_BIN)/eslint -c tools/frontend/eslint.config.js --max-warnings 0 frontend tests/frontend tools/frontend
 	node --test tests/frontend/*.test.js
 
-# The edit-test loop (under a minute): lint, format, types, and the unit tests that need no server.
-UNIT_TESTS := tests/test_use_cases.py tests/test_layers.py tests/test_composition.py tests/test_request_limits.py \
-	tests/test_events.py tests/test_decision.py tests/test_imaging.py tests/test_preprocess.py tests/test_classifier.py
+# The edit-test loop (under a minute): lint, format, types, and tests/unit (no server, no moto, no browser).
 .PHONY: check lint types
 lint: $(APP_STAMP)
 	$(BIN)/ruff check .
@@ -83,7 +81,7 @@ types: $(APP_STAMP)
 	$(BIN)/mypy functions/parquet_copy/app.py
 
 check: lint types check-frontend
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(UNIT_TESTS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) lint types check-frontend
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -92,7 +90,7 @@ test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) lint types check-fronten
 # on every run; this copies them over the committed ones, to be reviewed and committed deliberately.
 .PHONY: screenshots
 screenshots: $(APP_STAMP) $(AXE)
-	$(BIN)/python -m pytest tests/test_web_round_two.py -q
+	$(BIN)/python -m pytest tests/e2e/test_web_round_two.py -q
 	mkdir -p docs/screenshots
 	cp test-results/web-desktop.png test-results/web-phone.png docs/screenshots/
 
@@ -121,7 +119,7 @@ $(INFRA_STAMP): infra/requirements.txt infra/requirements-checkov.txt
 	$(CHECKOV_BIN)/pip install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
 	touch $@
 
-# The same checks `make test` runs (tests/test_infra.py), with the tools' own output.
+# The same checks `make test` runs (tests/integration/test_infra.py), with the tools' own output.
 check-infra: $(INFRA_STAMP)
 	$(SAM) validate --template infra/template.yaml --region us-east-1
 	$(INFRA_BIN)/python infra/lint.py
@@ -140,13 +138,13 @@ deploy: $(INFRA_STAMP) $(APP_STAMP)
 	else $(SAM) deploy --guided --capabilities CAPABILITY_IAM $(SAM_DEPLOY_ARGS); fi
 	$(BIN)/python infra/deploy_site.py --config-file samconfig.toml --aws $(BIN)/aws
 
-# ---- Reliability: hostile uploads and fuzzing (tests/hostile.py, tests/stress.py, fuzz/) ------
+# ---- Reliability: hostile uploads and fuzzing (tests/support/hostile.py, tests/support/stress.py, fuzz/) ------
 .PHONY: stress fuzz
 FUZZ_SECONDS ?= 60
 
 # Hostile uploads through `spotter up`: rounds of generated bad files and names, summary table.
 stress: $(APP_STAMP)
-	$(BIN)/python tests/stress.py $(STRESS_ARGS)
+	$(BIN)/python tests/support/stress.py $(STRESS_ARGS)
 
 # Coverage-guided fuzzing of the image decoder for FUZZ_SECONDS (atheris, installed here only).
 fuzz: $(APP_STAMP)

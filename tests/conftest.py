@@ -7,7 +7,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "tests" / "models"
 SHARED = ROOT.parent / "shared"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))  # the shared helpers (fakes, stack, browser, ...)
 
 # Never let a test reach real AWS: fake credentials, one region, and moto's endpoint (below).
 os.environ.update(

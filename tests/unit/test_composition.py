@@ -9,7 +9,7 @@ from pathlib import Path
 from spotter.adapters.aws import client, low_level_client, resource
 from spotter.config import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_clients_follow_the_endpoint_they_are_given(monkeypatch):

@@ -37,7 +37,7 @@ from browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.browser]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 # The page's sample photos (frontend/samples/samples.json): "Try the samples" uploads each of them.
 SAMPLES = len(json.loads((FRONTEND / "samples" / "samples.json").read_text(encoding="utf-8")))

@@ -276,7 +276,7 @@ def test_the_largest_allowed_request_gets_a_reply_under_lambdas_limit(running):
 
 def test_a_drone_syncs_with_only_the_stack_name(running, tmp_path):
     """`spotter sync --stack NAME` reads the bucket from the stack's drone parameter in SSM: the one
-    read the drone policy allows besides its own folder (tests/test_infra.py checks the policy grants
+    read the drone policy allows besides its own folder (tests/integration/test_infra.py checks the policy grants
     exactly it, and no DescribeStacks, whose outputs and parameters name AlarmEmail). Here there is no
     stack to describe at all, as for a drone."""
     bucket = _bucket(running)

@@ -1,4 +1,4 @@
-"""Every use case on in-memory fakes of its ports (tests/fakes.py): no moto, no subprocess, no model
+"""Every use case on in-memory fakes of its ports (tests/support/fakes.py): no moto, no subprocess, no model
 file. The adapters and the whole stack are tested elsewhere against moto."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from browser import CHROMIUM_ARGS, RESULTS, ROOT, chromium_path, open_page, thre
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-AXE = Path(__file__).resolve().parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+AXE = Path(__file__).resolve().parents[1] / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 UNICODE_NAME = "Läsion Rücken — Patientin 7 (ü) ✓.jpg"
 TIMEOUT_MS = 40_000
 FRONTEND = ROOT / "frontend"

@@ -2,7 +2,7 @@
 
 `catalogue()` is a fixed list of kinds (each a name, the bytes, and the outcome it must end as);
 `mutations()` adds seeded random damage to valid files; `hostile_keys()` names objects the way
-only a hostile client would. Used by tests/test_hostile.py (fast) and tests/stress.py (`make stress`).
+only a hostile client would. Used by tests/integration/test_hostile.py (fast) and tests/support/stress.py (`make stress`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from browser import CHROMIUM_ARGS, chromium_path
 
 pytestmark = [pytest.mark.browser]
 
-FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 SITE, API, S3 = "http://site.test/", "http://api.test", "http://s3.test/"
 CORS = {"access-control-allow-origin": "*", "access-control-expose-headers": "X-Next-Cursor"}
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".json": "application/json"}

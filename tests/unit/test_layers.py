@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spotter"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "spotter"
 OUTER = ("adapters", "local", "cli", "modelbuild")
 FORBIDDEN = ("boto3", "botocore", "aws_lambda_powertools", "tensorflow", "moto", "s3transfer")
 ENTRY_POINTS = ("__main__.py",)  # `python -m spotter` runs the CLI: an outer layer by nature

@@ -19,7 +19,7 @@ import pytest
 import requests
 from waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "frontend" / "samples" / "ISIC_0000036.jpg"
 
 pytestmark = pytest.mark.slow

@@ -1,13 +1,13 @@
 """`make stress`: hostile uploads through a running `spotter up`, several rounds, with a summary table.
 
-Each round uploads the fixed catalogue of hostile kinds (tests/hostile.py), hostile object
+Each round uploads the fixed catalogue of hostile kinds (tests/support/hostile.py), hostile object
 names, and fresh seeded random mutations of valid files; the first round adds real decompression
 bombs (hundreds of MB decoded). Every upload must end as exactly one `ok` or `rejected` record
 with a reason, nothing may reach the dead-letter queue, and after every round a normal image
 must still be classified and GET /model must still answer. The bombs are also decoded alone
 in fresh processes to report their peak memory (the classify function has 1024 MB).
 
-    .venv/bin/python tests/stress.py [--rounds 3] [--mutations 300] [--seed 0] [--no-bombs]
+    .venv/bin/python tests/support/stress.py [--rounds 3] [--mutations 300] [--seed 0] [--no-bombs]
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+HERE = Path(__file__).resolve().parent  # tests/support
+sys.path[:0] = [str(HERE), str(HERE.parent)]  # the helpers, and conftest.py
 
 import hostile  # noqa: E402
 from conftest import MODELS, ROOT, clean_env, start_local_stack  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHARED_PHOTOS = ROOT.parent / "shared" / "data" / "isic-uda1"
 SAMPLES = ROOT / "frontend" / "samples"
 TEST_MODEL = ROOT / "tests" / "models" / "colours-int8.tflite"

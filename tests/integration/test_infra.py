@@ -19,7 +19,7 @@ import yaml
 
 from spotter.local.template import load_template
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 TEMPLATE = INFRA / "template.yaml"
 INFRA_BIN = ROOT / ".venv-infra" / "bin"

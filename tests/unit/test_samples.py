@@ -10,7 +10,7 @@ from PIL import Image
 
 from spotter.config import REPO_MODEL_DIR
 
-SAMPLES = Path(__file__).resolve().parent.parent / "frontend" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "frontend" / "samples"
 
 
 def test_samples_are_test_split_photos_with_diagnosis_and_attribution():

@@ -1,5 +1,5 @@
 """The page under its Content-Security-Policy, in Chromium against `spotter up`: the static server sends
-the policy (the same directives CloudFront sends on AWS: tests/test_infra.py), and uploading, viewing
+the policy (the same directives CloudFront sends on AWS: tests/integration/test_infra.py), and uploading, viewing
 from the bucket, the detail view and the CSV download raise no violation. The upload holds a file
 whose name carries U+202E: the refusal the API words with it reads left to right."""
 
