@@ -1,5 +1,5 @@
 """The Athena copy: the stream handler writes day-partitioned Parquet to moto S3; DuckDB over that
-layout gives the table's counts, and the README's example queries the same answers as `spotter sql`."""
+layout gives the table's counts, and the example queries of docs/analysts.md the same answers as `spotter sql`."""
 
 import json
 
@@ -146,7 +146,7 @@ def test_readme_examples_answer_the_same_over_the_copy_and_spotter_sql(copy_hand
         assert rows, text
 
 
-def test_the_readme_shows_exactly_the_queries_tested_here():
+def test_the_analysts_page_shows_exactly_the_queries_tested_here():
     import re
 
     from conftest import ROOT
@@ -155,6 +155,6 @@ def test_the_readme_shows_exactly_the_queries_tested_here():
         lines = [line for line in query.splitlines() if not line.strip().startswith("--")]
         return " ".join(" ".join(lines).replace(";", "").split())
 
-    block = re.findall(r"```sql\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[0]
+    block = re.findall(r"```sql\n(.*?)```", (ROOT / "docs" / "analysts.md").read_text(), re.S)[0]
     shown = [words(q) for q in block.split(";") if words(q)]
     assert shown == [words(q) for q in (PER_LABEL_PER_DRONE_PER_DAY, POSITIVES_IN_A_BOX, MODEL_VERSIONS_COMPARED)]
