@@ -197,3 +197,11 @@ def browser_stack(tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """tests/unit runs with no server (`make check`): a test there that asks for moto is in the wrong tier."""
+    if item.path.parent.name == "unit" and {"moto_endpoint", "spotter_up", "browser_stack"} & set(
+        getattr(item, "fixturenames", ())
+    ):
+        pytest.fail("tests/unit runs without a server: a test that needs moto or a stack belongs in tests/integration")
