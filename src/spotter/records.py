@@ -122,18 +122,25 @@ def sequence_key(sequencer: str | None, event_time: str | None) -> str:
     return TIMED + (event_time or "")
 
 
-def replaces(new: str, old: str, new_uploaded: str | None = None, old_uploaded: str | None = None) -> bool:
+def replaces(
+    new: str,
+    old: str,
+    new_uploaded: str | None = None,
+    old_uploaded: str | None = None,
+    new_etag: str | None = None,
+    old_etag: str | None = None,
+) -> bool:
     """Whether a write whose `sequence_key` is `new` may replace a stored record whose key is `old`:
     the newer event of one kind wins (ties too: a duplicate delivery rewrites the same record), a
     sequenced event replaces a timed record, and a timed record (a reprocess) replaces a sequenced one
     unless the stored record's version was uploaded after the one the reprocess read (`*_uploaded`:
-    the records' `uploaded_at`). The DynamoDB adapter's write condition (`put_condition`) says the
+    the records' `uploaded_at`) and is another version (`*_etag`). The DynamoDB adapter's write condition (`put_condition`) says the
     same in DynamoDB's terms."""
     if new.startswith(SEQUENCED):
         return old <= new or old.startswith(TIMED)
     if old.startswith(TIMED):
         return old <= new
-    return (old_uploaded or "") <= (new_uploaded or "")
+    return (old_uploaded or "") <= (new_uploaded or "") or bool(new_etag and new_etag == old_etag)
 
 
 @dataclass

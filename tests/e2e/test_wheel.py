@@ -32,7 +32,9 @@ def _env() -> dict[str, str]:
 
 
 def _run(*cmd: str | Path, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(c) for c in cmd], check=True, capture_output=True, text=True, timeout=timeout, env=_env()
+    )
 
 
 def _pip_install(python: Path, *requirements: str) -> None:

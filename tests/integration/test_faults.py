@@ -157,7 +157,11 @@ def test_out_of_order_events_keep_the_newest_version(stack):
     newest = stack.record_for(key)
     assert newest["label"] == "blue"
 
-    def event(sequencer, etag, when):
+    def event(sequencer, put, when):
+        """An S3 notification of version `put` (a put_object reply: its real ETag and version id)."""
+        obj = {"key": other, "size": 1, "eTag": put["ETag"].strip('"'), "versionId": put["VersionId"]}
+        if sequencer:
+            obj["sequencer"] = sequencer
         return json.dumps(
             {
                 "Records": [
@@ -165,48 +169,47 @@ def test_out_of_order_events_keep_the_newest_version(stack):
                         "eventSource": "aws:s3",
                         "eventName": "ObjectCreated:Put",
                         "eventTime": when,
-                        "s3": {
-                            "bucket": {"name": stack.spec.bucket},
-                            "object": {"key": key, "size": 1, "eTag": etag, "sequencer": sequencer},
-                        },
+                        "s3": {"bucket": {"name": stack.spec.bucket}, "object": obj},
                     }
                 ]
             }
         )
 
     other = "drones/owl/ordered.jpg"
-    stack.put(other, images.jpeg(images.GREEN))
+    older, newer = stack.put(other, images.jpeg(images.GREEN)), stack.put(other, images.jpeg(images.RED))
     stack.drain()
     # real S3 events carry sequencers (moto's do not): start this key afresh with events that have them
     table = stack.dynamodb.Table(stack.spec.predictions.name)
     record = stack.record_for(other)
     table.delete_item(Key={"object_id": record["object_id"], "model": record["model"]})
-    late = event("00A1", "new-etag", "2030-01-01T00:00:02.000Z").replace(key, other)
-    early = event("009F", "old-etag", "2030-01-01T00:00:01.000Z").replace(key, other)
-    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=late)
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=event("00A1", newer, "2030-01-01T00:00:02.000Z"))
     stack.drain()
+    early = event("009F", older, "2030-01-01T00:00:01.000Z")
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=early)  # the older event arrives last
     stack.drain()
-    assert stack.record_for(other)["etag"] == "new-etag"
+    record = stack.record_for(other)
+    assert (record["etag"], record["label"]) == (newer["ETag"].strip('"'), "red")
 
-    # a reprocess (no sequencer) replaces the record; the next real upload replaces the reprocess's
-    reprocessed = json.loads(event("", "reprocess-etag", "2030-01-01T00:00:03.000Z").replace(key, other))
-    del reprocessed["Records"][0]["s3"]["object"]["sequencer"]
+    # a reprocess (no sequencer) of the version recorded replaces the record; the next real upload
+    # replaces the reprocess's
+    reprocessed = json.loads(event("", newer, "2030-01-01T00:00:03.000Z"))
+    del reprocessed["Records"][0]["s3"]["object"]["versionId"]  # a reprocess reads the current version
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(reprocessed))
     stack.drain()
-    assert stack.record_for(other)["etag"] == "reprocess-etag"
-    stack.sqs.send_message(
-        QueueUrl=stack.queue_url,
-        MessageBody=event("00B0", "newest-etag", "2030-01-01T00:00:04.000Z").replace(key, other),
-    )
-    stack.drain()
-    assert stack.record_for(other)["etag"] == "newest-etag"
+    record = stack.record_for(other)
+    assert record["sequence"].startswith("T") and record["etag"] == newer["ETag"].strip('"')
+    newest = stack.put(other, images.jpeg(images.BLUE))  # moto's own event (timed, earlier) loses to ...
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=event("00B0", newest, "2030-01-01T00:00:04.000Z"))
+    stack.drain()  # ... the sequenced one
+    record = stack.record_for(other)
+    assert (record["etag"], record["label"]) == (newest["ETag"].strip('"'), "blue")
 
 
 def test_an_event_is_classified_from_the_version_it_names(stack):
     assert stack.spec.versioned  # as the template's bucket is
     key = "drones/owl/versioned.jpg"
-    first = stack.put(key, images.jpeg(images.RED))["VersionId"]
+    put = stack.put(key, images.jpeg(images.RED))
+    first, first_etag = put["VersionId"], put["ETag"].strip('"')
     second = stack.put(key, images.jpeg(images.BLUE))["VersionId"]
     assert first != second
     stack.drain()
@@ -219,7 +222,7 @@ def test_an_event_is_classified_from_the_version_it_names(stack):
                 "eventTime": "2030-01-01T00:00:00.000Z",
                 "s3": {
                     "bucket": {"name": stack.spec.bucket},
-                    "object": {"key": key, "size": 1, "eTag": "first", "versionId": first},
+                    "object": {"key": key, "size": 1, "eTag": first_etag, "versionId": first},
                 },
             }
         ]

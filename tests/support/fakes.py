@@ -57,7 +57,9 @@ class FakePredictions:
         stored = self.records.get((record.object_id, record.model))
         new = sequence_key(record.sequencer, record.uploaded_at)
         old = sequence_key(stored.sequencer, stored.uploaded_at) if stored is not None else ""
-        if stored is not None and not replaces(new, old, record.uploaded_at, stored.uploaded_at):
+        if stored is not None and not replaces(
+            new, old, record.uploaded_at, stored.uploaded_at, record.etag, stored.etag
+        ):
             return False
         self.records[record.object_id, record.model] = record
         return True

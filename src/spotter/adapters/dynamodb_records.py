@@ -58,18 +58,22 @@ def put_condition(item: dict[str, Any]) -> tuple[str, dict[str, str]]:
         # A reprocess has no sequencer and sorts after every S3 event; the next real upload must still win.
         condition, values[":timed"] = condition + " OR begins_with(#seq, :timed)", TIMED
     else:
+        # ... or it read the very version recorded (the same ETag): S3's LastModified, a reprocess's
+        # upload time, has whole seconds and may sort before the upload event's milliseconds
         condition = (
             "attribute_not_exists(object_id) OR (begins_with(#seq, :timed) AND #seq <= :seq)"
-            " OR (begins_with(#seq, :sequenced) AND #up <= :up)"
+            " OR (begins_with(#seq, :sequenced) AND (#up <= :up OR #etag = :etag))"
         )
-        values.update({":timed": TIMED, ":sequenced": SEQUENCED, ":up": item["uploaded_at"]})
+        values.update(
+            {":timed": TIMED, ":sequenced": SEQUENCED, ":up": item["uploaded_at"], ":etag": item.get("etag") or "-"}
+        )
     return condition, values
 
 
 def condition_names(item: dict[str, Any]) -> dict[str, str]:
     names = {"#seq": "sequence"}
     if not item["sequence"].startswith(SEQUENCED):
-        names["#up"] = "uploaded_at"
+        names["#up"], names["#etag"] = "uploaded_at", "etag"
     return names
 
 
