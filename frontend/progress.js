@@ -67,6 +67,13 @@ export class ProgressView {
 
   /** A sentence in the progress line that is not the counts (new batch, deleted, given up). @param {string} text */
   say(text) {
+    // A count update already scheduled would overwrite the sentence with the same (often empty) counts:
+    // the sentence stays until the counts change.
+    if (this.announceTimer) {
+      clearTimeout(this.announceTimer);
+      this.announceTimer = null;
+    }
+    this.lastAnnounced = progressSummary(counts(this.state.entries));
     this.els.progressText.textContent = text;
   }
 

@@ -207,12 +207,12 @@ def test_deleting_the_batch_being_uploaded_cancels_its_uploads(browser_stack, tm
             assert again.status == 410, again.text()
 
             # The page: the deletion said, nothing uploading, no batch on screen, nothing in My batches.
-            # The status line said so, and said nothing of uploads after it. (It does not keep the sentence:
-            # the counts' announcement due from just before the delete replaces it with the empty batch's
-            # counts, "", within a second; not asserted here.)
+            # The status line says so and keeps saying it (a counts announcement due from before the
+            # delete must not blank it), and said nothing of uploads after it.
             said = page.evaluate("window.__statusTexts")
             after = said[next(i for i, t in enumerate(said) if "The batch was deleted" in t) + 1 :]
-            assert not [t for t in after if "uploaded" in t], said
+            assert not after, said
+            expect(page.locator("#progress-text")).to_contain_text("The batch was deleted")
             expect(rows).to_have_count(0)
             expect(page.locator("#progress-section")).to_be_hidden()  # no upload or classify progress left
             expect(page.locator("#batch-id")).to_have_text("none yet")

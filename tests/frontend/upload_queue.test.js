@@ -13,21 +13,27 @@ test("cancel drops the queue, discards the signing in flight and aborts uploads 
   const uploaded = [];
   const queue = new UploadQueue(
     {
-      presign: (entries) => new Promise((resolve) => signings.push(() => {
-        for (const entry of entries) entry.upload = { url: "u" };
-        resolve();
-      })),
+      presign: (entries) => new Promise((resolve) => {
+        signings.push(() => {
+          for (const entry of entries) entry.upload = { url: "u" };
+          resolve();
+        });
+      }),
       upload: (entry, signal) => {
         uploaded.push(entry.name);
         uploadSignals.push(signal);
-        return new Promise((resolve) => signal.addEventListener("abort", () => resolve()));
+        return new Promise((resolve) => {
+          signal.addEventListener("abort", () => resolve());
+        });
       },
       changed: () => {},
     },
     { concurrency: 2 },
   );
   const entries = Array.from({ length: 6 }, (_, i) => ({ name: `f${i}`, upload: null, status: "queued" }));
-  const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const tick = () => new Promise((resolve) => {
+    setTimeout(resolve, 0);
+  });
   queue.add(entries);
   await tick();
   signings.shift()(); // the first chunk is signed: two uploads start
