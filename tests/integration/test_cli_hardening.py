@@ -207,7 +207,7 @@ def test_a_failed_export_leaves_the_previous_file_whole(tmp_path, fmt):
     output = tmp_path / f"predictions.{fmt}"
     output.write_bytes(b"the previous export\n")
     result = subprocess.run(
-        [sys.executable, "-c", _WRITE_UNDER_A_FILE_SIZE_LIMIT, str(output), str(ROOT / "tests"), fmt],
+        [sys.executable, "-c", _WRITE_UNDER_A_FILE_SIZE_LIMIT, str(output), str(ROOT / "tests" / "support"), fmt],
         capture_output=True,
         text=True,
         timeout=60,
