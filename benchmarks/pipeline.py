@@ -32,7 +32,7 @@ def _rss_mb(pid: int) -> float:
 def _images(folder: Path, count: int) -> None:
     photos = sorted((SHARED / "data" / "isic-uda1").glob("*.jpg"))
     if not photos:
-        sys.path.insert(0, str(ROOT / "tests"))
+        sys.path.insert(0, str(ROOT / "tests" / "support"))
         import images  # generated stand-ins when ../shared is absent
 
         generated = folder / "_seed"
