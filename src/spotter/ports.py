@@ -156,6 +156,10 @@ class RecordReader(Protocol):
 class RecordRemover(Protocol):
     def delete(self, records: Iterable[PredictionRecord]) -> int: ...
 
+    def delete_of_objects(self, object_ids: Iterable[str]) -> int:
+        """Delete every record of these objects (every model version), read from the table itself with a
+        consistent read, not through an index that may lag; how many were deleted."""
+
 
 class BatchTombstones(Protocol):
     """Deleted batches: a batch's tombstone is stored before anything of it is deleted, and every
@@ -187,6 +191,9 @@ class Folder(Protocol):
 
 
 class BatchObjects(Protocol):
+    def object_ids_under(self, prefix: str) -> set[str]:
+        """The record object ids of every key with a stored version or delete marker under `prefix`."""
+
     def delete_prefix(self, prefix: str) -> int:
         """Delete every version under `prefix`; how many were deleted."""
 

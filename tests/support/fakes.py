@@ -112,11 +112,19 @@ class FakeRecordReader:
 @dataclass
 class FakeRemover:
     deleted: list[PredictionRecord] = field(default_factory=list)
+    table: list[PredictionRecord] = field(default_factory=list)  # what a consistent read by key finds
 
     def delete(self, records) -> int:
         records = list(records)
         self.deleted.extend(records)
+        gone = {(r.object_id, r.model) for r in records}
+        self.table = [r for r in self.table if (r.object_id, r.model) not in gone]
         return len(records)
+
+    def delete_of_objects(self, object_ids) -> int:
+        ids = set(object_ids)
+        swept = [r for r in self.table if r.object_id in ids]
+        return self.delete(swept)
 
 
 @dataclass
@@ -133,7 +141,13 @@ class FakeTombstones:
 @dataclass
 class FakeBatchObjects:
     versions: dict[str, int] = field(default_factory=dict)  # key -> stored versions
+    bucket: str = "bucket"
     deleted_prefixes: list[str] = field(default_factory=list)
+
+    def object_ids_under(self, prefix: str) -> set[str]:
+        from spotter.records import object_id_for
+
+        return {object_id_for(self.bucket, k) for k in self.versions if k.startswith(prefix)}
 
     def delete_prefix(self, prefix: str) -> int:
         self.deleted_prefixes.append(prefix)

@@ -342,6 +342,18 @@ def test_removing_a_batch_deletes_its_objects_and_only_its_records():
     assert "uploads/b2/z.jpg" in objects.versions
 
 
+def test_removing_a_batch_also_sweeps_records_the_index_did_not_show_yet():
+    """On AWS the batch's index lags the table: a record written just before the tombstone may be
+    missing from what the index read returns. Every stored object's records are swept by key."""
+    lagging = _record("uploads/b1/001-late.jpg")
+    old_model = _record("uploads/b1/001-late.jpg", model="fake@0")
+    objects = FakeBatchObjects({"uploads/b1/000-a.jpg": 1, "uploads/b1/001-late.jpg": 1})
+    remover = FakeRemover(table=[lagging, old_model])
+    removal = remove_batch("b1", [_record("uploads/b1/000-a.jpg")], objects, remover)
+    assert removal.records == 3 and not remover.table
+    assert {(r.key, r.model) for r in remover.deleted} >= {(lagging.key, "fake@1"), (lagging.key, "fake@0")}
+
+
 # --- reprocess ----------------------------------------------------------------------------------
 
 T0 = datetime(2026, 11, 1, 8, tzinfo=UTC)

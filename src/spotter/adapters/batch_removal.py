@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from spotter.records import PredictionRecord
+from spotter.records import PredictionRecord, object_id_for
 
 if TYPE_CHECKING:  # botocore and boto3 ship no types: these name what is passed, for the reader
     from boto3.resources.base import ServiceResource
@@ -17,6 +17,14 @@ class S3BatchObjects:
     def __init__(self, client: BaseClient, bucket: str) -> None:
         self.client = client
         self.bucket = bucket
+
+    def object_ids_under(self, prefix: str) -> set[str]:
+        paginator = self.client.get_paginator("list_object_versions")
+        return {
+            object_id_for(self.bucket, v["Key"])
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        }
 
     def delete_prefix(self, prefix: str) -> int:
         """Every version and delete marker under `prefix`: the bucket is versioned, so a plain delete
@@ -57,3 +65,30 @@ class DynamoRecordRemover:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             list(pool.map(lambda key: client.delete_item(TableName=name, Key=key), keys))
         return len(keys)
+
+    def delete_of_objects(self, object_ids: Iterable[str]) -> int:
+        """Each object's records by its partition key, with a consistent read (no index): every model
+        version's record of it, however recently written."""
+        client, name = self.table.meta.client, self.table.name
+
+        def sweep(object_id: str) -> int:
+            keys = []
+            paginator = client.get_paginator("query")
+            for page in paginator.paginate(
+                TableName=name,
+                KeyConditionExpression="object_id = :id",
+                ExpressionAttributeValues={":id": object_id},  # the resource's client takes plain values
+                ProjectionExpression="object_id, #m",
+                ExpressionAttributeNames={"#m": "model"},
+                ConsistentRead=True,
+            ):
+                keys += page.get("Items", [])
+            for key in keys:
+                client.delete_item(TableName=name, Key=key)
+            return len(keys)
+
+        ids = list(object_ids)
+        if not ids:
+            return 0
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            return sum(pool.map(sweep, ids))
