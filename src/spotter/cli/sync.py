@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         prefix = source_prefix(args.source)
-        target = resolve(args)
+        target = resolve(args, bucket_only=True)
         (bucket,) = require(target, "bucket")
     except (ValueError, TargetError) as exc:
         print(f"spotter sync: {exc}", file=sys.stderr)

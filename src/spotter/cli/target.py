@@ -40,10 +40,11 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--state-dir", type=Path, default=Path(".spotter"), help="local stack state (default .spotter)")
 
 
-def _from_stack(name: str) -> dict[str, str | None]:
+def _from_stack(name: str, bucket_only: bool = False) -> dict[str, str | None]:
     """The stack's names: the bucket from its drone parameter (all a drone may read, so `spotter sync
     --stack` works with a drone's permissions), and everything from its outputs where the caller may
-    read them (analysts). Either alone is enough; neither is a TargetError."""
+    read them (analysts). Either alone is enough; neither is a TargetError. With `bucket_only` (sync),
+    the outputs are not asked for once the parameter gave the bucket: a drone makes no denied call."""
     from spotter.adapters.aws import client
     from spotter.adapters.cloudformation import stack_outputs
     from spotter.adapters.ssm import drone_target
@@ -54,6 +55,8 @@ def _from_stack(name: str) -> dict[str, str | None]:
         found["bucket"] = drone_target(client("ssm"), name)["bucket"]
     except Exception as exc:
         problems.append(f"its drone parameter: {exc}")
+    if bucket_only and found["bucket"]:
+        return found
     try:
         outputs = stack_outputs(client("cloudformation"), name)
     except Exception as exc:
@@ -70,7 +73,9 @@ def _from_stack(name: str) -> dict[str, str | None]:
     return found
 
 
-def resolve(args: argparse.Namespace) -> Target:
+def resolve(args: argparse.Namespace, bucket_only: bool = False) -> Target:
+    """Where the command points (see the module's docstring); `bucket_only`: the command needs only the
+    uploads bucket (sync)."""
     if args.endpoint_url:
         use_aws_endpoint(args.endpoint_url)
     found: dict[str, str | None] = {
@@ -82,7 +87,7 @@ def resolve(args: argparse.Namespace) -> Target:
     description = "flags"
     model = None
     if args.stack:
-        found = {k: found[k] or v for k, v in _from_stack(args.stack).items()}
+        found = {k: found[k] or v for k, v in _from_stack(args.stack, bucket_only).items()}
         description = f"stack {args.stack}"
     env = target_names_from_env()
     if not any(found.values()) and any(env.values()):

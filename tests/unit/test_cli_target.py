@@ -1,0 +1,33 @@
+"""Where `--stack NAME` points: a drone's sync reads only the stack's drone parameter, never the stack's
+outputs (DescribeStacks, which its policy denies and which would name every parameter)."""
+
+from __future__ import annotations
+
+import pytest
+
+from spotter.cli import target
+
+
+@pytest.fixture
+def asked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    services: list[str] = []
+
+    def client(service: str, **kw: object) -> str:
+        services.append(service)
+        return service
+
+    monkeypatch.setattr("spotter.adapters.aws.client", client)
+    monkeypatch.setattr("spotter.adapters.ssm.drone_target", lambda ssm, name: {"bucket": "b", "prefix": "drones/"})
+    outputs = {"UploadsBucketName": "b", "PredictionsTableName": "t", "ClassifyQueueUrl": "q"}
+    monkeypatch.setattr("spotter.adapters.cloudformation.stack_outputs", lambda cfn, name: outputs)
+    return services
+
+
+def test_a_sync_reads_the_drone_parameter_and_never_describes_the_stack(asked: list[str]):
+    assert target._from_stack("prod", bucket_only=True)["bucket"] == "b"
+    assert asked == ["ssm"]
+
+
+def test_an_analyst_gets_the_outputs_too(asked: list[str]):
+    found = target._from_stack("prod")
+    assert (found["bucket"], found["table"]) == ("b", "t") and asked == ["ssm", "cloudformation"]
