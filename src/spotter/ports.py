@@ -51,6 +51,19 @@ class ListedObject:
     size: int
     etag: str
     modified: datetime  # aware (UTC)
+    # from a record of this very content (a reprocess): the version it was read from and its upload
+    # time in milliseconds (S3's LastModified has whole seconds)
+    version_id: str | None = None
+    uploaded_at: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordedUpload:
+    """What one record (of any model version) says of the object version it was made from."""
+
+    etag: str | None
+    version_id: str | None
+    uploaded_at: str | None
 
 
 @dataclass(frozen=True)
@@ -151,6 +164,9 @@ class PredictionQueries(Protocol):
 class RecordReader(Protocol):
     def current(self, object_ids: Iterable[str], model: str) -> dict[str, str | None]:
         """object id -> the ETag its record from `model` was made from (only ids that have one)."""
+
+    def uploads(self, object_ids: Iterable[str]) -> dict[str, list[RecordedUpload]]:
+        """object id -> what each of its records (every model version) says of the version it read."""
 
 
 class RecordRemover(Protocol):

@@ -92,3 +92,49 @@ def test_a_reprocess_of_an_older_version_never_replaces_a_newer_uploads_record(s
     assert stack.record_for(KEY)["label"] == "green"
     assert writer.put(_record("2026-12-01T10:00:06.000Z", "blue", sequencer="0062A1B2C3D4E5F7"))  # a new upload
     assert stack.record_for(KEY)["label"] == "blue"
+
+
+def test_a_reprocess_keeps_the_version_id_and_the_millisecond_upload_time(stack, monkeypatch):
+    """The new model's record describes the same upload as the first: the object's version id and the
+    upload event's time to the millisecond (not S3's LastModified, cut to whole seconds), so a time
+    window around the upload finds both model versions' records of the image."""
+    from conftest import MODELS
+
+    from spotter.cli import main as spotter
+    from spotter.local.lambda_runtime import load_handler_module
+    from spotter.local.sqs_trigger import SqsTrigger
+    from spotter.results.query import PredictionQuery
+
+    for name in ("a.jpg", "b.jpg"):
+        stack.put(f"drones/owl/{name}", images.jpeg(images.RED))
+    stack.drain()
+    first = {r["key"]: r for r in stack.records()}
+    table = stack.dynamodb.Table(stack.spec.predictions.name)
+    # the event's time has milliseconds: make them non-zero, as S3's are all but one time in a thousand
+    for record in first.values():
+        record["uploaded_at"] = record["uploaded_at"][:20] + "725Z"
+        table.update_item(
+            Key={"object_id": record["object_id"], "model": record["model"]},
+            UpdateExpression="SET uploaded_at = :u",
+            ExpressionAttributeValues={":u": record["uploaded_at"]},
+        )
+    monkeypatch.setenv("SPOTTER_MODEL", str(MODELS / "colours-float32.tflite"))
+    upgraded = SqsTrigger(stack.sqs, stack.queue_url, load_handler_module("classify").lambda_handler)
+    assert spotter(["reprocess", "--bucket", stack.spec.bucket, "--table", stack.spec.predictions.name,
+                    "--queue-url", stack.queue_url, "--source", "owl"]) == 0  # fmt: skip
+    upgraded.drain()
+    again = [r for r in stack.records() if r["model"] == "colours-float32@1.0.0"]
+    assert len(again) == 2
+    for record in again:
+        assert record["version_id"] and record["version_id"] == first[record["key"]]["version_id"]
+        assert record["uploaded_at"] == first[record["key"]]["uploaded_at"]
+        assert record["etag"] == first[record["key"]]["etag"]
+    upload = first["drones/owl/a.jpg"]["uploaded_at"]
+    window = PredictionQuery(source="owl", since=upload, until=upload[:20] + "726Z")
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
+
+    found, _ = DynamoPredictionQueries(table).query(window)
+    assert sorted(r.model for r in found if r.key == "drones/owl/a.jpg") == [
+        "colours-float32@1.0.0",
+        "colours-int8@1.0.0",
+    ]

@@ -104,9 +104,13 @@ class FakeRecordReader:
     """RecordReader: object id -> ETag of its record, for one model."""
 
     etags: dict[tuple[str, str], str] = field(default_factory=dict)
+    recorded: dict[str, list] = field(default_factory=dict)  # object id -> RecordedUpload of each record
 
     def current(self, object_ids, model: str) -> dict[str, str | None]:
         return {i: self.etags[i, model] for i in object_ids if (i, model) in self.etags}
+
+    def uploads(self, object_ids) -> dict:
+        return {i: self.recorded[i] for i in object_ids if i in self.recorded}
 
 
 @dataclass

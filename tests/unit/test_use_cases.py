@@ -391,6 +391,40 @@ def test_reprocess_leaves_out_images_already_classified_from_the_same_content():
     assert reprocess.already_classified(reader, BUCKET, "fake@2", matched) == set()
 
 
+def test_reprocess_names_the_recorded_version_and_its_millisecond_upload_time():
+    """A reprocess describes the upload its first record did: the version id and the upload event's time
+    to the millisecond, from a record made from the same content (S3's LastModified has whole seconds).
+    A record of other content (a re-upload since) lends nothing; of several, the latest upload wins."""
+    from spotter.ports import RecordedUpload
+
+    folder = FakeFolder()
+    for name in ("a", "b", "c"):
+        folder.add(f"drones/d/{name}.jpg", 4, f"e-{name}", T0)
+    reader = FakeRecordReader(
+        recorded={
+            object_id_for(BUCKET, "drones/d/a.jpg"): [
+                RecordedUpload('"e-a"', "v-a1", "2026-11-01T08:00:00.000Z"),  # an older reprocess's, cut
+                RecordedUpload("e-a", "v-a1", "2026-11-01T08:00:00.725Z"),
+            ],
+            object_id_for(BUCKET, "drones/d/b.jpg"): [RecordedUpload("old", "v-b0", "2026-10-01T08:00:00.100Z")],
+        }
+    )
+    matched = reprocess.with_recorded_uploads(reader, BUCKET, reprocess.matching_objects(folder, "d", None))
+    queue = FakeQueue()
+    reprocess.queue_for_classification(queue, BUCKET, matched)
+    sent = {json.loads(b)["Records"][0]["s3"]["object"]["key"]: json.loads(b)["Records"][0] for b in queue.sent}
+    assert sent["drones/d/a.jpg"]["eventTime"] == "2026-11-01T08:00:00.725Z"
+    assert sent["drones/d/a.jpg"]["s3"]["object"]["versionId"] == "v-a1"
+    for other in ("drones/d/b.jpg", "drones/d/c.jpg"):  # S3's listing: its time, no version named
+        assert sent[other]["eventTime"] == "2026-11-01T08:00:00Z" and "versionId" not in sent[other]["s3"]["object"]
+    objects = FakeObjects({(BUCKET, "drones/d/a.jpg"): images.jpeg(images.RED)})
+    store = FakePredictions()
+    body = next(b for b in queue.sent if "a.jpg" in b)
+    [result] = classify_messages(_service(objects, store), [("m1", body)])
+    [outcome] = result.outcomes
+    assert outcome.record.version_id == "v-a1" and outcome.record.uploaded_at == "2026-11-01T08:00:00.725Z"
+
+
 # --- dead letters -------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from spotter.errors import BatchDeleted
 from spotter.keys import WEB_SOURCE, owner_of
+from spotter.ports import RecordedUpload
 from spotter.records import (
     SEQUENCED,
     TIMED,
@@ -200,3 +201,35 @@ class DynamoRecordReader:
                     found[item["object_id"]["S"]] = item.get("etag", {}).get("S")
                 request = reply.get("UnprocessedKeys") or None
         return found
+
+    def uploads(self, object_ids: Iterable[str]) -> dict[str, list[RecordedUpload]]:
+        """Every record's ETag, version id and upload time per object (a query of its partition each,
+        8 at a time; consistent reads, so a record just written is seen)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def of(object_id: str) -> list[RecordedUpload]:
+            args: dict[str, Any] = {
+                "TableName": self.table,
+                "KeyConditionExpression": "object_id = :id",
+                "ExpressionAttributeValues": {":id": {"S": object_id}},
+                "ProjectionExpression": "etag, version_id, uploaded_at",
+                "ConsistentRead": True,
+            }
+            found: list[RecordedUpload] = []
+            while True:
+                reply = self.client.query(**args)
+                found += [
+                    RecordedUpload(
+                        etag=item.get("etag", {}).get("S"),
+                        version_id=item.get("version_id", {}).get("S"),
+                        uploaded_at=item.get("uploaded_at", {}).get("S"),
+                    )
+                    for item in reply.get("Items", [])
+                ]
+                if "LastEvaluatedKey" not in reply:
+                    return found
+                args["ExclusiveStartKey"] = reply["LastEvaluatedKey"]
+
+        ids = list(dict.fromkeys(object_ids))
+        with ThreadPoolExecutor(8, thread_name_prefix="spotter-uploads") as pool:
+            return {object_id: found for object_id, found in zip(ids, pool.map(of, ids)) if found}

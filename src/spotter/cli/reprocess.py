@@ -33,7 +33,12 @@ def run(args: argparse.Namespace) -> int:
     from spotter.adapters.dynamodb_records import DynamoRecordReader
     from spotter.adapters.s3 import S3Folder
     from spotter.adapters.sqs import SqsQueue
-    from spotter.ops.reprocess import already_classified, matching_objects, queue_for_classification
+    from spotter.ops.reprocess import (
+        already_classified,
+        matching_objects,
+        queue_for_classification,
+        with_recorded_uploads,
+    )
 
     try:
         target = resolve(args)
@@ -56,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
             DynamoRecordReader(client("dynamodb"), target.table), bucket, target.model, matched
         )
     chosen = [m for m in matched if args.force or m.key not in unchanged]
+    if chosen and target.table and not args.dry_run:  # the first record's version and millisecond upload time
+        chosen = with_recorded_uploads(DynamoRecordReader(client("dynamodb"), target.table), bucket, chosen)
     queued = 0 if args.dry_run else queue_for_classification(SqsQueue(client("sqs"), queue_url), bucket, chosen)
     model = f" with {target.model}" if target.model else ""
     verb = "would queue" if args.dry_run else "queued"

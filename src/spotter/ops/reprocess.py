@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from urllib.parse import quote_plus
 
@@ -28,8 +29,21 @@ def in_window(modified: datetime, since: str | None, until: str | None) -> bool:
     return not (until and modified >= parse_time(until))
 
 
-def notification(bucket: str, key: str, size: int, etag: str, modified: datetime) -> str:
-    """An S3 ObjectCreated notification as S3 would send it (key URL-encoded)."""
+def notification(
+    bucket: str,
+    key: str,
+    size: int,
+    etag: str,
+    modified: datetime,
+    version_id: str | None = None,
+    uploaded_at: str | None = None,
+) -> str:
+    """An S3 ObjectCreated notification as S3 would send it (key URL-encoded). `uploaded_at` (the
+    upload event's time, with milliseconds) stands in for `modified` (S3's LastModified, whole
+    seconds); `version_id` names the object version, which the classify function then reads."""
+    obj: dict[str, object] = {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag}
+    if version_id:
+        obj["versionId"] = version_id
     return json.dumps(
         {
             "Records": [
@@ -37,12 +51,12 @@ def notification(bucket: str, key: str, size: int, etag: str, modified: datetime
                     "eventVersion": "2.1",
                     "eventSource": "aws:s3",
                     "eventName": "ObjectCreated:Put",
-                    "eventTime": modified.isoformat().replace("+00:00", "Z"),
+                    "eventTime": uploaded_at or modified.isoformat().replace("+00:00", "Z"),
                     "userIdentity": {"principalId": "spotter-reprocess"},
                     "s3": {
                         "s3SchemaVersion": "1.0",
                         "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                        "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag},
+                        "object": obj,
                     },
                 }
             ]
@@ -74,9 +88,36 @@ def already_classified(records: RecordReader, bucket: str, model: str, matched: 
     }
 
 
+def with_recorded_uploads(records: RecordReader, bucket: str, matched: list[ListedObject]) -> list[ListedObject]:
+    """`matched` with each object's version id and millisecond upload time, from a record (of any model
+    version) made from the content now stored (the same ETag): a reprocess then describes the same
+    upload as the first record did, so a time window finds every model's record of an image. Of several
+    such records the latest upload wins (a re-upload of the same bytes is a newer version; a record an
+    older reprocess made has its time cut to whole seconds, which sorts before the true one). An object
+    with no such record keeps S3's listing (its LastModified, and the version GetObject reads)."""
+    by_id = {object_id_for(bucket, obj.key): obj for obj in matched}
+    found = records.uploads(list(by_id))
+    enriched = []
+    for object_id, obj in by_id.items():
+        same = [
+            u
+            for u in found.get(object_id, [])
+            if u.uploaded_at and (u.etag or "").strip('"') == (obj.etag or "").strip('"')
+        ]
+        if not same:
+            enriched.append(obj)
+            continue
+        latest = max(same, key=lambda u: (u.uploaded_at or "", u.version_id is not None))
+        enriched.append(replace(obj, version_id=latest.version_id, uploaded_at=latest.uploaded_at))
+    return enriched
+
+
 def queue_for_classification(queue: Queue, bucket: str, objects: list[ListedObject]) -> int:
     """One S3 notification per object on the classify queue, sent `SQS_BATCH` at a time; how many."""
-    bodies = [notification(bucket, obj.key, obj.size, obj.etag, obj.modified) for obj in objects]
+    bodies = [
+        notification(bucket, obj.key, obj.size, obj.etag, obj.modified, obj.version_id, obj.uploaded_at)
+        for obj in objects
+    ]
     for start in range(0, len(bodies), SQS_BATCH):
         queue.send(bodies[start : start + SQS_BATCH])
     return len(bodies)
