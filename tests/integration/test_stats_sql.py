@@ -64,7 +64,10 @@ def test_stats_cli_formats_filters_and_says_when_it_scans(seeded, stack, capsys,
     out, err = capsys.readouterr()
     rows = _stats_rows(out)
     assert "source 'FALCON' matched as 'falcon'" in err and "scanning" not in err
-    assert list(rows[0]) == ["label", "source", "count", "mean_score", "min_score", "max_score"]
+    assert list(rows[0]) == [
+        *("label", "source", "count", "mean_score", "min_score", "max_score"),
+        *("p5_top", "p50_top", "p95_top"),  # the seeded records have no decision: the top score's
+    ]
     assert sum(int(r["count"]) for r in rows) == sum(r.source == "falcon" for r in records)
     assert spotter(["stats", "--table", name, "--by", "status", "--format", "json"]) == 0
     out, err = capsys.readouterr()
@@ -220,7 +223,7 @@ def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
     )
     assert row["captured_at"] is None and str(row["captured_at_local"]) == "2026-10-01 08:00:00"
     csv_row = next(csv.DictReader(io.StringIO(to_csv([record]))))
-    assert set(csv_row) == set(COLUMN_NAMES) and csv_row["top"] == "benign:0.5300|malignant:0.4000"
+    assert set(csv_row) == set(COLUMN_NAMES) and csv_row["top"] == "benign:0.53|malignant:0.4"  # as exact as score
     assert csv_row["captured_at_local"] == "2026-10-01T08:00:00.000" and csv_row["captured_at"] == ""
 
 
@@ -517,6 +520,8 @@ def test_export_dash_is_standard_output_and_a_folder_is_refused(seeded, stack, t
 def test_a_one_day_plot_spans_days_not_years_and_keeps_every_point_visible(tmp_path):
     from datetime import date
 
+    import matplotlib.dates as mdates
+
     from spotter.results.plot import plot_counts
 
     drawn = plot_counts(
@@ -526,7 +531,8 @@ def test_a_one_day_plot_spans_days_not_years_and_keeps_every_point_visible(tmp_p
     first, last = drawn["x_range"]
     assert date(2026, 10, 29) <= first < date(2026, 11, 5) < last <= date(2026, 11, 12)
     points = [p for series in drawn["points"].values() for p in series]
-    assert len(points) == len(set(points)) == 3  # equal counts on one day do not hide each other
+    assert len(points) == 3 and {x for x, _ in points} == {mdates.date2num(date(2026, 11, 5))}  # on its day
+    assert len(set(drawn["sizes"].values())) == 3  # equal counts on one day do not hide each other: rings in rings
     assert (tmp_path / "one.png").read_bytes()[:4] == b"\x89PNG"
 
 

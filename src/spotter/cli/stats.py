@@ -18,8 +18,20 @@ from spotter.cli.target import TargetError, add_target_arguments, require, resol
 from spotter.files import replaced
 from spotter.results.query import QueryError
 from spotter.results.rows_output import ROW_FORMATS, write_rows
-from spotter.results.stats import DIMENSIONS, SUMMARY_COLUMNS, matching_records, parse_dimensions, scans, summarise
+from spotter.results.stats import (
+    DIMENSIONS,
+    SUMMARY_COLUMNS,
+    distribution_score,
+    matching_records,
+    parse_dimensions,
+    percentile_columns,
+    scans,
+    score_basis,
+    summarise,
+)
 from spotter.results.tabular import EXCEL_BOM
+
+STATS_PAGE = 1000  # records per read: matching_records asks for pages of 1,000
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--output", type=Path, help="write to a file instead of the terminal (- is the terminal)")
     add_excel_argument(parser)
     parser.add_argument("--plot", type=Path, metavar="FILE.png", help="also draw images per upload day per label")
+    parser.add_argument(
+        "--histogram",
+        type=Path,
+        metavar="FILE.png",
+        help="also draw the score's distribution per label (per decision when --by names decision)",
+    )
     add_target_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -47,10 +65,13 @@ def run(args: argparse.Namespace) -> int:
         target = resolve(args)
         require(target, "table")
         check_output(args.output, args.format, args.excel)
-        check_output(args.plot)
-        if args.plot is not None and args.plot.suffix.lower() not in (".png", ".svg", ".pdf"):
-            raise QueryError(f"--plot writes .png, .svg or .pdf, got {args.plot.name!r}")
-        queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table))
+        for flag, picture in (("--plot", args.plot), ("--histogram", args.histogram)):
+            check_output(picture)
+            if picture is not None and picture.suffix.lower() not in (".png", ".svg", ".pdf"):
+                raise QueryError(f"{flag} writes .png, .svg or .pdf, got {picture.name!r}")
+        # pages of up to 1,000: an index read costs a query per page (and the records' BatchGets), so
+        # small pages made an indexed count slower than a scan of the whole table on the local stack
+        queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table), page_size=STATS_PAGE)
         query = with_stored_names(query_from_args(args), queries, "stats")
     except (TargetError, QueryError, ValueError) as exc:
         print(f"spotter stats: {exc}", file=sys.stderr)
@@ -62,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     records = list(matching_records(queries.query, query))
-    rows = summarise(records, by)
-    columns = list(by) + SUMMARY_COLUMNS
+    basis = score_basis(records)
+    rows = summarise(records, by, basis)
+    columns = list(by) + SUMMARY_COLUMNS + percentile_columns(basis)
     values = [tuple(r[c] for c in columns) for r in rows]
     prefix = EXCEL_BOM if args.excel else ""
     try:
@@ -79,6 +101,20 @@ def run(args: argparse.Namespace) -> int:
 
             plot_counts(counts_per_day(records), args.plot)
             print(f"drew {args.plot}", file=sys.stderr)
+        if args.histogram is not None:
+            from spotter.results.plot import score_histogram
+
+            series = "decision" if "decision" in by else "label"
+            scores: dict[str, list[float]] = {}
+            for record in records:
+                value = distribution_score(record)
+                if value is not None:
+                    scores.setdefault(str(DIMENSIONS[series](record) or "(none)"), []).append(value)
+            what = "top label's score" if basis == "top" else f"{basis} score"
+            if basis == "positive_or_top":
+                what = "positive label's score (top score without a decision)"
+            score_histogram(scores, args.histogram, what)
+            print(f"drew {args.histogram}", file=sys.stderr)
     except (OSError, ValueError) as exc:
         print(f"spotter stats: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
         return 1

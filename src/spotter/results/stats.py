@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from spotter.records import PredictionRecord
@@ -21,6 +21,57 @@ DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
     "capture_day": lambda r: r.captured_at[:10] if r.captured_at else None,  # as the camera dated it
 }
 SUMMARY_COLUMNS = ["count", "mean_score", "min_score", "max_score"]
+PERCENTILES = (5, 50, 95)
+RULE_SPLIT = " if its score"  # a decision_rule reads "<positive> if its score >= ..." (model.classifier)
+
+
+def positive_label(record: PredictionRecord) -> str | None:
+    """The positive label of the card's decision the record was made with; None without a decision."""
+    if not record.decision_rule or RULE_SPLIT not in record.decision_rule:
+        return None
+    return record.decision_rule.split(RULE_SPLIT, 1)[0]
+
+
+def distribution_score(record: PredictionRecord) -> float | None:
+    """The score the percentiles and histograms describe: the positive label's own score when the
+    record has the card's decision (its `score` is the top label's, which for a two-class card is never
+    below 0.5), else the top label's score; None for a record without one (rejected)."""
+    positive = positive_label(record)
+    if positive is not None:
+        for entry in record.top or []:
+            if entry.get("label") == positive and entry.get("score") is not None:
+                return float(entry["score"])
+        if record.label == positive and record.score is not None:
+            return record.score
+        if record.label is not None and record.score is not None and len(record.top or []) <= 2:
+            return 1.0 - record.score  # a two-class card whose top-k kept only the winner
+        return None
+    return record.score
+
+
+def score_basis(records: Iterable[PredictionRecord]) -> str:
+    """What distribution_score means for these records, for the header: the positive label's name when
+    every scored record has the same one, "top" when none has a decision, else "positive_or_top"."""
+    return score_basis_of({positive_label(r) for r in records if r.score is not None})
+
+
+def score_basis_of(positives: set[str | None]) -> str:
+    if len(positives) == 1:
+        return next(iter(positives)) or "top"
+    return "positive_or_top" if positives else "top"
+
+
+def percentile_columns(basis: str) -> list[str]:
+    return [f"p{q}_{basis}" for q in PERCENTILES]
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """The q-th percentile (0-100) of sorted values, linearly interpolated between the closest ranks
+    (numpy's default, and DuckDB's quantile_cont)."""
+    position = (len(ordered) - 1) * q / 100
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def parse_dimensions(text: str | None) -> tuple[str, ...]:
@@ -45,24 +96,37 @@ class _Group:
     total: float = 0.0
     low: float = math.inf
     high: float = -math.inf
+    distribution: list[float] = field(default_factory=list)
 
-    def add(self, score: float | None) -> None:
+    def add(self, score: float | None, distribution: float | None = None) -> None:
         self.count += 1
+        if distribution is not None:
+            self.distribution.append(distribution)
         if score is not None:
             self.scored += 1
             self.total += score
             self.low, self.high = min(self.low, score), max(self.high, score)
 
 
-def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[dict[str, Any]]:
+def summarise(
+    records: Iterable[PredictionRecord], by: tuple[str, ...], basis: str | None = None
+) -> list[dict[str, Any]]:
     """One row per group: the group's fields, then count, mean/min/max score (None where no record of
-    the group has a score, e.g. rejected ones). Largest groups first, then by the fields."""
+    the group has a score, e.g. rejected ones), then the p5, p50 and p95 percentiles of
+    distribution_score (the positive label's score under a decision, else the top score), named
+    `p5_<basis>` ... (score_basis of the records, unless given). Largest groups first, then by the fields."""
     groups: dict[tuple[str | None, ...], _Group] = {}
+    positives: set[str | None] = set()
     for record in records:
         key = tuple(DIMENSIONS[name](record) for name in by)
-        groups.setdefault(key, _Group()).add(record.score)
+        groups.setdefault(key, _Group()).add(record.score, distribution_score(record))
+        if record.score is not None:
+            positives.add(positive_label(record))
+    if basis is None:
+        basis = score_basis_of(positives)
     rows: list[dict[str, Any]] = []
     for key, group in groups.items():
+        ordered = sorted(group.distribution)
         rows.append(
             {
                 **dict(zip(by, key)),
@@ -70,6 +134,10 @@ def summarise(records: Iterable[PredictionRecord], by: tuple[str, ...]) -> list[
                 "mean_score": round(group.total / group.scored, 6) if group.scored else None,
                 "min_score": group.low if group.scored else None,
                 "max_score": group.high if group.scored else None,
+                **{
+                    name: round(percentile(ordered, q), 6) if ordered else None
+                    for q, name in zip(PERCENTILES, percentile_columns(basis))
+                },
             }
         )
     rows.sort(key=lambda r: (-r["count"], tuple((v is None, v or "") for v in (r[n] for n in by))))
