@@ -491,6 +491,18 @@ def test_a_batch_delete_sweeps_records_its_index_did_not_show(api, monkeypatch):
     assert [r["key"] for r in stack.records() if r.get("batch") == batch] == []
 
 
+def test_concurrent_writes_into_one_batch_all_land(api):
+    """Every web record's write checks its batch's tombstone: many at once into one batch must all land
+    (a transaction per write made them conflict on the one tombstone item: 500s and partial batches)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = [{"name": f"n{i}.txt", "type": "text/plain", "size": 5} for i in range(60)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda _: api("POST", "/uploads", {"files": files, "batch": "busy"})[0], range(4)))
+    assert statuses == [200] * 4
+    assert len([r for r in api.stack.records() if r.get("batch") == "busy"]) == 240  # one record per file sent
+
+
 def test_errors_map_to_statuses_in_one_table(api):
     """Each error a route raises answers with its status from the one table, as JSON with its message."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError

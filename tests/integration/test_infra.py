@@ -488,8 +488,8 @@ def test_classify_never_updates_and_the_api_is_signed_in_by_default(template, re
         if s["Effect"] == "Allow" and "PredictionsTable.Arn" in _resource_text(s)
         for a in _as_list(s["Action"])
     }
-    # ConditionCheckItem: a web record's write checks its batch's tombstone in the same transaction
-    assert actions == {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:ConditionCheckItem"}
+    # DeleteItem: a web record written while its batch was being deleted is deleted again
+    assert actions == {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"}
     assert template["Parameters"]["EnableAuth"]["Default"] == "true"
 
 

@@ -107,48 +107,38 @@ def tombstone_key(batch: str) -> dict[str, Any]:
 
 def conditional_put(client: BaseClient, table_name: str, record: PredictionRecord, native: bool = False) -> bool:
     """The one write of a record (the classify function's and the API's): False when a newer event's
-    record is kept; `BatchDeleted` when the record's web batch has a tombstone. A web record is written
-    in one transaction with a check that its batch has none, so a batch deleted while its images are
-    in flight stays deleted: the delete stores the tombstone first, and every later write fails on it.
+    record is kept; `BatchDeleted` when the record's web batch has a tombstone. A web record is written,
+    then its batch's tombstone is read (consistently): if the batch was deleted meanwhile, the record is
+    deleted again. With the delete's own order (tombstone, objects, then every record read after it,
+    `web.batches.remove_batch`), whichever comes last removes it: a batch deleted while its images are
+    in flight stays deleted. Not a transaction: every write of a batch would check the same tombstone
+    item, and DynamoDB cancels concurrent transactions on one item (TransactionConflict).
     `native`: `client` is a boto3 resource's (`Table.meta.client`), which serializes Python values itself."""
     item = to_item(record)
     condition, values = put_condition(item)
     wire = (lambda v: v) if native else attribute_value
-    put = {
-        "TableName": table_name,
-        "Item": {k: wire(v) for k, v in item.items()},
-        "ConditionExpression": condition,
-        "ExpressionAttributeNames": condition_names(item),
-        "ExpressionAttributeValues": {k: wire(v) for k, v in values.items()},
-    }
-    if not (record.batch and record.source == WEB_SOURCE):
-        try:
-            client.put_item(**put)
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
-    key = tombstone_key(record.batch)
-    check = {
-        "TableName": table_name,
-        "Key": {k: v["S"] for k, v in key.items()} if native else key,
-        "ConditionExpression": "attribute_not_exists(object_id)",
-    }
     try:
-        client.transact_write_items(TransactItems=[{"ConditionCheck": check}, {"Put": put}])
+        client.put_item(
+            TableName=table_name,
+            Item={k: wire(v) for k, v in item.items()},
+            ConditionExpression=condition,
+            ExpressionAttributeNames=condition_names(item),
+            ExpressionAttributeValues={k: wire(v) for k, v in values.items()},
+        )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = [r.get("Code") for r in exc.response.get("CancellationReasons") or []]
-        if not reasons:  # botocore leaves them in the message when the service does not list them
-            message = exc.response.get("Error", {}).get("Message", "")
-            reasons = message.split("[", 1)[-1].rstrip("]").replace(" ", "").split(",")
-        if reasons and reasons[0] == "ConditionalCheckFailed":
-            raise BatchDeleted(record.batch) from None
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if is_condition_failure(exc):
             return False
         raise
+    if record.batch and record.source == WEB_SOURCE:
+        tombstone = tombstone_key(record.batch)
+        plain = {k: v["S"] for k, v in tombstone.items()}
+        reply = client.get_item(
+            TableName=table_name, Key=plain if native else tombstone, ConsistentRead=True, ProjectionExpression="model"
+        )
+        if "Item" in reply:
+            key = {"object_id": record.object_id, "model": record.model}
+            client.delete_item(TableName=table_name, Key=key if native else {k: {"S": v} for k, v in key.items()})
+            raise BatchDeleted(record.batch)
     return True
 
 
