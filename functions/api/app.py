@@ -2,7 +2,8 @@
 
 import base64
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -24,6 +25,7 @@ from spotter.records import PredictionRecord
 from spotter.results.names import CachedNames, visible_names
 from spotter.results.query import PredictionQuery, QueryError, all_pages
 from spotter.results.stats import matching_records, parse_dimensions, scans, summarise
+from spotter.results.versions import spanned
 from spotter.web.access import AccessDenied, Caller
 from spotter.web.batches import (
     BATCHES_PAGE_RECORDS,
@@ -264,7 +266,16 @@ def prediction_stats():
     queries = services().queries
     by = parse_dimensions((router.current_event.query_string_parameters or {}).get("by"))
     query, notes = _query()
-    rows = summarise(matching_records(queries.query, query, STATS_MAX_RECORDS), by)
+    models: Counter[str] = Counter()
+
+    def counted(records: Iterable[PredictionRecord]) -> Iterator[PredictionRecord]:
+        for record in records:
+            models[record.model] += 1
+            yield record
+
+    rows = summarise(counted(matching_records(queries.query, query, STATS_MAX_RECORDS)), by)
+    note = spanned(models.elements(), by_model="model" in by)  # model=all: say that versions are mixed
+    notes = [*notes, note] if note else notes
     return {
         "by": list(by),
         "groups": rows,

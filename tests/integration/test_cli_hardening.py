@@ -228,7 +228,7 @@ def test_export_replaces_the_file_on_enospc_only_after_a_whole_write(tmp_path, m
     output.write_text("old\n")
     output.chmod(0o640)
 
-    def full_disk(records, stream):
+    def full_disk(records, stream, **options):
         stream.write("object_id,model\r\n" * 100)
         raise OSError(errno.ENOSPC, "No space left on device")
 

@@ -560,7 +560,8 @@ def test_api_stats_matches_names_as_the_cli_does(seeded, stack, monkeypatch):
 
     status, body = get("/stats?by=label&source=OWL&label=Benign&model=all")
     assert status == 200 and body["records"] == sum(r.source == "owl" and r.label == "benign" for r in records) > 0
-    assert body["notes"] == ["label 'Benign' matched as 'benign'", "source 'OWL' matched as 'owl'"]
+    assert body["notes"][:2] == ["label 'Benign' matched as 'benign'", "source 'OWL' matched as 'owl'"]
+    assert body["notes"][2].startswith("these records span 2 model versions (m@1: ")  # model=all: said
     status, body = get("/stats?source=HAWK&model=all")
     assert status == 400 and body["message"] == "no source 'HAWK' in the table; known sources: falcon, owl, web"
     status, body = get("/stats?label=cat&model=all")

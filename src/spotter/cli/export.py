@@ -8,11 +8,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from spotter.cli.query import STDOUT, add_excel_argument, check_output
+from spotter.cli.query import STDOUT, add_excel_argument, check_output, say_spanned, with_model_rule, with_stored_names
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
+from spotter.ports import PredictionQueries
 from spotter.records import PredictionRecord
-from spotter.results.query import QueryError
+from spotter.results.query import PredictionQuery, QueryError
 from spotter.results.tabular import write
+from spotter.results.versions import is_all
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="file to write (default spotter-predictions.<format>); - is standard output (csv, jsonl)",
     )
     add_excel_argument(parser)
+    parser.add_argument(
+        "--model",
+        help="this model version (name@version), or 'all' for every version; default: the one the stack serves "
+        "(known for the local stack; elsewhere every version, and a note says when they are several)",
+    )
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
     add_target_arguments(parser)
     parser.set_defaults(run=run)
@@ -53,7 +60,13 @@ def run(args: argparse.Namespace) -> int:
     except (TargetError, QueryError) as exc:
         print(f"spotter export: {exc}", file=sys.stderr)
         return 2
-    records = list(DynamoPredictionQueries(resource("dynamodb").Table(target.table)).scan_all(max(1, args.segments)))
+    queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table))
+    try:
+        model = _model(args, target.model, queries)
+    except QueryError as exc:
+        print(f"spotter export: {exc}", file=sys.stderr)
+        return 2
+    records = [r for r in queries.scan_all(max(1, args.segments)) if model is None or r.model == model]
     records.sort(key=lambda r: (r.uploaded_at, r.key, r.model))
     try:
         write(records, args.format, output, excel=args.excel)
@@ -65,4 +78,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {len(records)} records to {'standard output' if str(output) == STDOUT else output}", file=sys.stderr)
     for line in summary(records):
         print(f"  {line}", file=sys.stderr)
+    say_spanned((r.model for r in records), "export")
     return 0
+
+
+def _model(args: argparse.Namespace, served: str | None, queries: PredictionQueries) -> str | None:
+    """The model version to export (None: every one), by the readers' one rule (`with_model_rule`);
+    a named one as the table spells it."""
+    query = PredictionQuery(model=None if is_all(args.model) else args.model)
+    if query.model:
+        query = with_stored_names(query, queries, "export")
+    return with_model_rule(query, args, served, "export").model

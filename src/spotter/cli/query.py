@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
@@ -12,6 +13,7 @@ from spotter.records import normalise_time
 from spotter.results.names import stored_names
 from spotter.results.query import PredictionQuery, QueryError, all_pages
 from spotter.results.tabular import FORMATS, write
+from spotter.results.versions import chosen_model, is_all, spanned
 
 
 def _time(value: str) -> str:
@@ -65,12 +67,16 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
         type=_bbox,
         help="SOUTH,WEST,NORTH,EAST in degrees (GPS from EXIF), e.g. --bbox -33.95,151.10,-33.80,151.30",
     )
-    parser.add_argument("--model", help="only this model (name@version); default: every version")
+    parser.add_argument(
+        "--model",
+        help="this model version (name@version), or 'all' for every version; default: the one the stack serves "
+        "(known for the local stack; elsewhere every version, and a note says when the answer spans several)",
+    )
 
 
 def query_from_args(args: argparse.Namespace, limit: int = 1000) -> PredictionQuery:
     return PredictionQuery(
-        batch=args.batch,
+        batch=args.batch,  # model: `all` reads every version (None); `with_model_rule` fills in the default
         source=args.source,
         label=args.label,
         status=args.status,
@@ -81,7 +87,7 @@ def query_from_args(args: argparse.Namespace, limit: int = 1000) -> PredictionQu
         min_score=args.min_score,
         max_score=args.max_score,
         bbox=args.bbox,
-        model=args.model,
+        model=None if is_all(args.model) else args.model,
         limit=limit,
     )
 
@@ -93,6 +99,25 @@ def with_stored_names(query: PredictionQuery, queries: PredictionQueries, comman
     for note in notes:
         print(f"spotter {command}: {note}", file=sys.stderr)
     return query
+
+
+def with_model_rule(
+    query: PredictionQuery, args: argparse.Namespace, served: str | None, command: str
+) -> PredictionQuery:
+    """`query` reading the model version `spotter.results.versions.chosen_model` picks: the one named
+    (`--model`, already spelt as stored), every one (`--model all`), or else the one the stack serves
+    (`served`, said on stderr). A model the stack serves is not looked up, as in the API."""
+    model, note = chosen_model(query.model or args.model, served)
+    if note:
+        print(f"spotter {command}: {note}", file=sys.stderr)
+    return query.replace(model=model)
+
+
+def say_spanned(models: Iterable[str | None], command: str, by_model: bool = False) -> None:
+    """A note on stderr when what was read spans model versions (`spotter.results.versions.spanned`)."""
+    note = spanned(models, by_model)
+    if note:
+        print(f"spotter {command}: {note}", file=sys.stderr)
 
 
 STDOUT = "-"
@@ -148,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
             raise QueryError("--output FILE is required for parquet")
         queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table))
         query = with_stored_names(query_from_args(args, limit=min(1000, args.limit or 1000)), queries, "query")
+        query = with_model_rule(query, args, target.model, "query")
     except (TargetError, QueryError, ValueError) as exc:
         print(f"spotter query: {exc}", file=sys.stderr)
         return 2
@@ -158,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             break
     if args.limit:
         records = records[: args.limit]
+    say_spanned((r.model for r in records), "query")
     try:
         write(records, args.format, args.output, excel=args.excel)
     except BrokenPipeError:

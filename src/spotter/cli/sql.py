@@ -111,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
                 return 0
             if args.excel:
                 sys.stdout.write(EXCEL_BOM)
-            count, more = write_row_chunks(columns, chunks, args.format, sys.stdout, max_rows=args.max_rows)
+            count, more = write_row_chunks(
+                columns, chunks, args.format, sys.stdout, max_rows=args.max_rows, excel=args.excel
+            )
         except SqlError as exc:
             return _fail(str(exc))
         except KeyboardInterrupt:  # Ctrl-C: the query was interrupted as it was heard (spotter.results.sql.stream)

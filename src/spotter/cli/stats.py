@@ -12,6 +12,8 @@ from spotter.cli.query import (
     add_filter_arguments,
     check_output,
     query_from_args,
+    say_spanned,
+    with_model_rule,
     with_stored_names,
 )
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
@@ -73,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         # small pages made an indexed count slower than a scan of the whole table on the local stack
         queries = DynamoPredictionQueries(resource("dynamodb").Table(target.table), page_size=STATS_PAGE)
         query = with_stored_names(query_from_args(args), queries, "stats")
+        query = with_model_rule(query, args, target.model, "stats")
     except (TargetError, QueryError, ValueError) as exc:
         print(f"spotter stats: {exc}", file=sys.stderr)
         return 2
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     records = list(matching_records(queries.query, query))
+    say_spanned((r.model for r in records), "stats", by_model="model" in by)
     basis = score_basis(records)
     rows = summarise(records, by, basis)
     columns = list(by) + SUMMARY_COLUMNS + percentile_columns(basis)

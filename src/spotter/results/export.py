@@ -63,35 +63,44 @@ def row(record: PredictionRecord) -> dict[str, Any]:
 
 
 def top_text(top: list[dict[str, Any]]) -> str | None:
-    return "|".join(f"{t['label']}:{t['score']:.4f}" for t in top) or None
+    """`label:score|...`, each score as exactly as the `score` column holds it (shortest round trip)."""
+    return "|".join(f"{t['label']}:{float(t['score'])!r}" for t in top) or None
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_cell(value: object) -> object:
+    """The formula guard, for CSV meant for a spreadsheet: a text cell that a spreadsheet would run as a
+    formula (a file name or camera string from a drone, `=HYPERLINK(...)`, `-10m_north.jpg`) prefixed
+    with `'`. Only there: plain CSV (for pandas, DuckDB, R) keeps every value as it is."""
     if value is None:
         return ""
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        # A file name or camera string from a drone would otherwise run as a spreadsheet formula.
         return "'" + value
     return value
 
 
-def write_csv(records: Iterable[PredictionRecord], stream: TextIO, header: bool = True) -> None:
+def write_csv(
+    records: Iterable[PredictionRecord], stream: TextIO, header: bool = True, formula_guard: bool = False
+) -> None:
     """The one CSV writer (API and CLI). RFC 4180 line ends: Python 3.11/3.12's writer quotes a field
     holding a character of the line terminator, so with "\r\n" a bare "\r" is quoted too (with "\n"
-    it was not, and spreadsheets read the text after it as a new row)."""
+    it was not, and spreadsheets read the text after it as a new row). Plain values unless
+    `formula_guard` (`--excel`, and the web page's download, which opens in a spreadsheet): csv_cell."""
     writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\r\n")
     if header:
         writer.writeheader()
     for record in records:
         values = row(record)
         values["top"] = top_text(values["top"])
-        writer.writerow({k: csv_cell(v) for k, v in values.items()})
+        if formula_guard:
+            writer.writerow({k: csv_cell(v) for k, v in values.items()})
+        else:
+            writer.writerow({k: "" if v is None else v for k, v in values.items()})
 
 
-def to_csv(records: Iterable[PredictionRecord], header: bool = True) -> str:
+def to_csv(records: Iterable[PredictionRecord], header: bool = True, formula_guard: bool = False) -> str:
     buffer = io.StringIO()
-    write_csv(records, buffer, header)
+    write_csv(records, buffer, header, formula_guard)
     return buffer.getvalue()

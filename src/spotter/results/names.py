@@ -24,9 +24,42 @@ def resolve_name(
     same = [n for n in names if n.casefold() == value.casefold()]
     if len(same) == 1:
         return same[0], f"{field} {value!r} matched as {same[0]!r}"
+    if field == "model":
+        short = model_short_form(value, names)
+        if short is not None:
+            sampled = "" if complete else " (the only fit in a sample of the table)"
+            return short, f"model {value!r} matched as {short!r}{sampled}"
     listed = ", ".join(sorted(names)[:30]) or "none"
     sample = "" if complete else " (from a sample of the table)"
     raise QueryError(f"no {field} {value!r} in the table; known {field}s{sample}: {listed}")
+
+
+_ELLIPSES = ("…", "...")
+
+
+def model_short_form(value: str, models: Sequence[str]) -> str | None:
+    """The one model id among `models` that `value` names in short: its start (`hawk@sha256-7aad0`), its
+    version or the version's start (`sha256-7aad0`), or text a table cut with `…` at either end
+    (`…@sha256-7aad0…`); without regard to case. None when no model, or more than one, fits: a short
+    form is accepted only where it is unambiguous (QueryError names the candidates then)."""
+    text = value.strip()
+    cut_start = text.startswith(_ELLIPSES)
+    for mark in _ELLIPSES:
+        text = text.removeprefix(mark).removesuffix(mark)
+    wanted = text.casefold()
+    if not wanted:
+        return None
+
+    def fits(model: str) -> bool:
+        version = model.casefold().rpartition("@")[2]
+        if cut_start:  # the text shown after a cut start is somewhere inside the id
+            return wanted in model.casefold()
+        return model.casefold().startswith(wanted) or version.startswith(wanted)
+
+    found = sorted({m for m in models if fits(m)})
+    if len(found) > 1:
+        raise QueryError(f"model {value!r} fits more than one model: {', '.join(found[:10])}; give more of it")
+    return found[0] if found else None
 
 
 def stored_names(query: PredictionQuery, queries: PredictionQueries) -> tuple[PredictionQuery, list[str]]:

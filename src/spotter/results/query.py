@@ -39,6 +39,32 @@ def capture_bound(value: str) -> str:
     return moment.isoformat(timespec="milliseconds")
 
 
+def _as_typed(value: float) -> str:
+    """A number as the caller typed it, near enough: `91`, not `91.0`; `-33.95`."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def bbox_problem(bbox: tuple[float, float, float, float]) -> str | None:
+    """Why `bbox` (south, west, north, east in degrees) is no box, naming the value at fault; None if it is
+    one. A west greater than east is a box across the antimeridian, not a fault."""
+    south, west, north, east = bbox
+    for name, value, kind, limit in (
+        ("south", south, "latitude", 90),
+        ("west", west, "longitude", 180),
+        ("north", north, "latitude", 90),
+        ("east", east, "longitude", 180),
+    ):
+        if not -limit <= value <= limit:  # NaN too
+            return f"bbox {name} {_as_typed(value)} is out of range: a {kind} is between -{limit} and {limit}"
+    if south > north:
+        return (
+            f"bbox south {_as_typed(south)} is north of north {_as_typed(north)}: "
+            "give south,west,north,east with south <= north"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class PredictionQuery:
     batch: str | None = None
@@ -59,9 +85,9 @@ class PredictionQuery:
 
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in STATUSES:
-            raise QueryError(f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}")
+            raise QueryError(f"status must be {', '.join(STATUSES[:-1])} or {STATUSES[-1]}, got {self.status!r}")
         if not isinstance(self.limit, int) or not 1 <= self.limit <= 1000:
-            raise QueryError("limit must be a whole number between 1 and 1000")
+            raise QueryError(f"limit must be a whole number between 1 and 1000, got {self.limit!r}")
         for name in ("since", "until", "captured_since", "captured_until"):
             value = getattr(self, name)
             if value is not None and not _is_iso_time(value):
@@ -84,11 +110,11 @@ class PredictionQuery:
         for name in ("min_score", "max_score"):
             value = getattr(self, name)
             if value is not None and not 0.0 <= value <= 1.0:
-                raise QueryError(f"{name} must be between 0 and 1")
+                raise QueryError(f"{name} must be between 0 and 1, got {_as_typed(value)}")
         if self.bbox is not None:
-            south, west, north, east = self.bbox
-            if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
-                raise QueryError("bbox is south,west,north,east in degrees, with south <= north")
+            problem = bbox_problem(self.bbox)
+            if problem:
+                raise QueryError(problem)
 
     @property
     def key_prefix(self) -> str | None:

@@ -31,7 +31,7 @@ _TABLE_COLUMNS = [
     "captured_at_local",
     "latitude",
     "longitude",
-    "model_version",
+    "model",  # the whole id, name@version, as `--model` takes it (never cut: spotter.results.rows_output)
     "reason",
 ]
 
@@ -141,8 +141,12 @@ def write(records: list[PredictionRecord], fmt: str, output: Path | None, excel:
         with replaced(output) as temporary:  # whole or not at all: the old file stays on a failure
             write_parquet(records, temporary)
         return
+
+    def csv_writer(records: list[PredictionRecord], stream: TextIO) -> None:
+        write_csv(records, stream, formula_guard=excel)  # plain CSV is plain: the guard only with --excel
+
     writers: dict[str, Callable[[list[PredictionRecord], TextIO], None]]
-    writers = {"table": write_table, "csv": write_csv, "jsonl": write_jsonl}
+    writers = {"table": write_table, "csv": csv_writer, "jsonl": write_jsonl}
     writer = writers[fmt]
     prefix = EXCEL_BOM if excel and fmt == "csv" else ""
     if output is None or to_stdout:

@@ -49,7 +49,7 @@ def query_from_params(params: Mapping[str, str], current_model: str, limit_defau
         except ValueError:
             parts = ()
         if len(parts) != 4:
-            raise QueryError("bbox must be south,west,north,east")
+            raise QueryError(f"bbox must be four numbers, south,west,north,east, got {params['bbox'][:100]!r}")
         bbox = (parts[0], parts[1], parts[2], parts[3])
     limit = _number(params, "limit")
     model = params.get("model") or current_model
