@@ -95,11 +95,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.output is None or str(args.output) == STDOUT:
             sys.stdout.write(prefix)
-            write_rows(columns, values, args.format, sys.stdout)
+            write_rows(columns, values, args.format, sys.stdout, excel=args.excel)
         else:
             with replaced(args.output) as temporary, open(temporary, "w", encoding="utf-8", newline="") as stream:
                 stream.write(prefix)
-                write_rows(columns, values, args.format, stream)
+                write_rows(columns, values, args.format, stream, excel=args.excel)
         if args.plot is not None:
             from spotter.results.plot import counts_per_day, plot_counts
 
