@@ -26,7 +26,7 @@ from spotter.results.names import CachedNames, visible_names
 from spotter.results.query import PredictionQuery, QueryError, all_pages
 from spotter.results.stats import matching_records, parse_dimensions, scans, summarise
 from spotter.results.versions import spanned
-from spotter.web.access import AccessDenied, Caller
+from spotter.web.access import AccessDenied, Caller, cross_site_refusal
 from spotter.web.batches import (
     BATCHES_PAGE_RECORDS,
     batch_prefix,
@@ -354,7 +354,14 @@ def get_model():
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
-    return services().app.resolve(event, context)
+    s = services()
+    method = (event.get("requestContext") or {}).get("http", {}).get("method", "")
+    refusal = cross_site_refusal(method, event.get("headers") or {}, s.settings.allowed_origins)
+    if refusal is not None:
+        status, message = refusal
+        body = json.dumps({"statusCode": status, "message": message})
+        return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body}
+    return s.app.resolve(event, context)
 
 
 if running_in_lambda():  # Lambda's INIT: the clients and the model card are ready before the first event

@@ -305,3 +305,55 @@ def test_a_drone_syncs_with_only_the_stack_name(running, tmp_path):
     assert result.returncode == 0, result.stderr
     keys = [o["Key"] for o in _s3(running).list_objects_v2(Bucket=bucket, Prefix="drones/scout/")["Contents"]]
     assert keys == ["drones/scout/one.png"]
+
+
+def test_another_sites_page_cannot_write_through_the_api(running, tmp_path):
+    """A page on another origin posts to POST /uploads the ways a browser sends without asking (a
+    text/plain no-cors fetch, a text/plain form): the API refuses before acting, so no record lands in
+    the victim's batch (the trial planted refused records and used up the site's refusal cap so)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from browser import CHROMIUM_ARGS, chromium_path
+
+    api, batch = running["api"], "victim-batch"
+    payload = json.dumps({"batch": batch, "files": [{"name": "EVIL.heic", "type": "image/heic", "size": 5}]})
+    name, value = payload[:-2] + ',"x":"', '"}'  # a text/plain form's body is `name=value`
+    (tmp_path / "evil.html").write_text(
+        f"""<form id=f method=POST enctype="text/plain" action="{api}/uploads">
+        <input name='{name}' value='{value}'></form>
+        <script>
+        fetch({json.dumps(api + "/uploads")}, {{mode: "no-cors", method: "POST",
+          headers: {{"Content-Type": "text/plain"}}, body: {json.dumps(payload)}}})
+          .finally(() => document.getElementById("f").submit());
+        </script>""",
+        encoding="utf-8",
+    )
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0),
+        lambda *a: SimpleHTTPRequestHandler(*a, directory=str(tmp_path)),
+    )
+    Thread(target=server.serve_forever, daemon=True).start()
+    sent: list[int] = []
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.on("response", lambda r: sent.append(r.status) if r.url.startswith(api) else None)
+            page.goto(f"http://127.0.0.1:{server.server_port}/evil.html")
+            page.wait_for_url(f"{api}/uploads", timeout=15_000)  # the form went
+            browser.close()
+    finally:
+        server.shutdown()
+    assert sent and all(status == 403 for status in sent), sent
+    # the same from a script that claims another origin, and a text/plain body from the page's own origin
+    forged = requests.post(
+        f"{api}/uploads", data=payload, headers={"Origin": "http://evil.example", "Content-Type": "text/plain"}
+    )
+    assert forged.status_code == 403, forged.text
+    page_origin = running["web"].rstrip("/")
+    plain = requests.post(f"{api}/uploads", data=payload, headers={"Origin": page_origin, "Content-Type": "text/plain"})
+    assert plain.status_code == 415, plain.text
+    listed = requests.get(f"{api}/predictions", params={"batch": batch}, timeout=30).json()
+    assert listed["items"] == [], listed

@@ -21,6 +21,31 @@ class AccessDenied(Exception):
     """The caller is signed in but may not see this (HTTP 403)."""
 
 
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cross_site_refusal(
+    method: str, headers: Mapping[str, str], allowed_origins: tuple[str, ...]
+) -> tuple[int, str] | None:
+    """(status, message) for a request that changes data and may have come from another site's page;
+    None when it may go on. A browser sends a form or a `text/plain` fetch to any origin without asking
+    first (no CORS preflight), and with sign-in off nothing else tells such a request from the page's:
+    a request carrying an `Origin` not allowed is refused, and a browser's body (one with an `Origin`)
+    must be JSON, which a browser only sends cross-origin after a preflight that CORS answers. Scripts
+    send no `Origin`, and are not asked for a Content-Type."""
+    if method.upper() not in CHANGING_METHODS:
+        return None
+    lower = {k.lower(): v for k, v in headers.items()}
+    origin = lower.get("origin")
+    if origin is not None and "*" not in allowed_origins and origin not in allowed_origins:
+        return 403, f"a request from {origin!r} may not change data: only the page's own origin may"
+    if origin is not None and method.upper() != "DELETE":
+        kind = (lower.get("content-type") or "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            return 415, "send the body as JSON, with Content-Type: application/json"
+    return None
+
+
 @dataclass(frozen=True)
 class Caller:
     subject: str | None  # None: sign-in is off, everyone is trusted
