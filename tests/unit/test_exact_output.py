@@ -125,6 +125,29 @@ def test_the_bbox_refusal_on_the_command_line_names_the_value(capsys):
     assert code == 2 and "bbox south 91 is out of range: a latitude is between -90 and 90" in err, err
 
 
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("1,2,3", "got 3 in '1,2,3'"),
+        ("1,2,x3,4", "bbox north 'x3' is not a number"),
+        ("91,0,92,8", "bbox south 91 is out of range: a latitude is between -90 and 90"),
+        ("0,0,1,inf", "bbox east inf is out of range"),
+    ],
+)
+def test_the_api_and_the_cli_name_the_bbox_part_at_fault(capsys, text, named):
+    from spotter.web.views import query_from_params
+
+    with pytest.raises(QueryError) as refused:
+        query_from_params({"bbox": text}, "m@1")
+    assert named in str(refused.value)
+    code: object
+    try:
+        code = spotter(["query", "--table", "t", f"--bbox={text}"])
+    except SystemExit as exit_:  # argparse's refusal of the value
+        code = exit_.code
+    assert code == 2 and named in capsys.readouterr().err
+
+
 def test_tables_show_model_ids_and_numbers_whole(capsys, data, tmp_path):
     out = _sql(capsys, data, "table", "SELECT model, file_name, size FROM predictions ORDER BY size")
     assert LONG_MODEL in out.splitlines()[1] and "…" not in out

@@ -11,7 +11,7 @@ from spotter.cli.target import TargetError, add_target_arguments, require, resol
 from spotter.ports import PredictionQueries
 from spotter.records import normalise_time
 from spotter.results.names import stored_names
-from spotter.results.query import PredictionQuery, QueryError, all_pages
+from spotter.results.query import PredictionQuery, QueryError, all_pages, parse_bbox
 from spotter.results.tabular import FORMATS, write
 from spotter.results.versions import chosen_model, is_all, spanned
 
@@ -27,12 +27,9 @@ def _time(value: str) -> str:
 
 def _bbox(value: str) -> tuple[float, float, float, float]:
     try:
-        parts = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        parts = ()
-    if len(parts) != 4:
-        raise argparse.ArgumentTypeError(f"SOUTH,WEST,NORTH,EAST in degrees, got {value!r}")
-    return parts
+        return parse_bbox(value)
+    except QueryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _score(value: str) -> float:

@@ -45,6 +45,21 @@ def _as_typed(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    """`south,west,north,east` as four numbers; a QueryError naming the part that is not one (the range
+    is PredictionQuery's to check: bbox_problem)."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise QueryError(f"bbox is four numbers, south,west,north,east in degrees; got {len(parts)} in {text[:100]!r}")
+    numbers: list[float] = []
+    for name, part in zip(("south", "west", "north", "east"), parts):
+        try:
+            numbers.append(float(part))
+        except ValueError:
+            raise QueryError(f"bbox {name} {part.strip()[:40]!r} is not a number, in {text[:100]!r}") from None
+    return numbers[0], numbers[1], numbers[2], numbers[3]
+
+
 def bbox_problem(bbox: tuple[float, float, float, float]) -> str | None:
     """Why `bbox` (south, west, north, east in degrees) is no box, naming the value at fault; None if it is
     one. A west greater than east is a box across the antimeridian, not a fault."""

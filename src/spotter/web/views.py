@@ -10,7 +10,7 @@ from typing import Any
 
 from spotter.model.card import card_for_model
 from spotter.records import PredictionRecord, capture_fields
-from spotter.results.query import PredictionQuery, QueryError
+from spotter.results.query import PredictionQuery, QueryError, parse_bbox
 
 _TEXT_FILTERS = ("batch", "source", "label", "status", "since", "until", "captured_since", "captured_until", "cursor")
 
@@ -44,13 +44,7 @@ def query_from_params(params: Mapping[str, str], current_model: str, limit_defau
     text = {name: params[name] for name in _TEXT_FILTERS if params.get(name)}
     bbox: tuple[float, float, float, float] | None = None
     if params.get("bbox"):
-        try:
-            parts = tuple(float(v) for v in params["bbox"].split(","))
-        except ValueError:
-            parts = ()
-        if len(parts) != 4:
-            raise QueryError(f"bbox must be four numbers, south,west,north,east, got {params['bbox'][:100]!r}")
-        bbox = (parts[0], parts[1], parts[2], parts[3])
+        bbox = parse_bbox(params["bbox"])
     limit = _number(params, "limit")
     model = params.get("model") or current_model
     return PredictionQuery(
