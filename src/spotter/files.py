@@ -3,8 +3,8 @@
 Written: whole or not at all. `replaced(path)` hands out a temporary file in the same folder and
 renames it over `path` only once everything is written and flushed to disk, so a full disk or an
 error half-way leaves the previous file as it was (never a truncated file that looks complete).
-An output path that is a symbolic link is refused (`check_writable`): writing through it would
-replace whatever it points at.
+An output path that is a symbolic link, a device, a FIFO or a folder is refused (`check_writable`):
+the rename would replace a device or FIFO with a file, and writing through a link whatever it points at.
 
 Read: regular files only, and at most a stated number of bytes (`read_regular`): a device
 (/dev/zero), a FIFO or a /proc file is refused before a byte is read, rather than read until memory
@@ -30,10 +30,22 @@ class FileRefused(OSError):
 
 
 def check_writable(path: Path) -> None:
-    """Refuse an output path that is a symbolic link (its target would be overwritten)."""
-    if Path(path).is_symlink():
+    """Refuse an output path that is a symbolic link (its target would be overwritten) or that exists
+    and is not a regular file: a device, a FIFO or a socket would be replaced by the renamed file
+    (/dev/null as root), and a folder cannot be."""
+    path = Path(path)
+    if path.is_symlink():
         raise FileRefused(
             f"{path} is a symbolic link: give the file itself (its target is never written through a link)"
+        )
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise FileRefused(
+            f"{path} is not a regular file (a device, FIFO, socket or folder): give a file path, "
+            "or leave out --output to write to standard output"
         )
 
 

@@ -258,6 +258,31 @@ def test_export_refuses_an_output_that_is_a_symbolic_link(tmp_path, capsys):
     assert target.read_text() == "not to be overwritten\n" and link.is_symlink()
 
 
+def test_export_refuses_an_output_that_is_a_device_or_a_fifo(tmp_path, capsys):
+    """The rename that makes a write whole would replace a device or FIFO with a plain file (the trial's
+    `--output /dev/full` did): such outputs are refused, and stay what they were."""
+    import os
+    import stat
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/full"), tmp_path):
+        for argv in (["export", "--format", "csv"], ["query", "--format", "csv"], ["stats"]):
+            code = spotter([*argv, "--output", str(path), "--table", "t", "--endpoint-url", "http://127.0.0.1:9"])
+            err = capsys.readouterr().err
+            assert code == 2 and ("not a regular file" in err or "folder" in err) and err.count("\n") == 1, (
+                path,
+                argv,
+                err,
+            )
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and stat.S_ISCHR(Path("/dev/full").lstat().st_mode)
+    from spotter.files import FileRefused
+    from spotter.results.tabular import write
+
+    with pytest.raises(FileRefused, match="not a regular file"):  # the writer itself refuses too
+        write([make_record(1)], "csv", fifo)
+
+
 # ---- spotter sync and spotter dlq: what is read, what is printed ----------------------------------
 
 

@@ -134,6 +134,11 @@ def check_output(output: Path | None, fmt: str | None = None, excel: bool = Fals
         raise QueryError(f"cannot write {output}: it is a symbolic link, give the file itself")
     if output.is_dir():
         raise QueryError(f"cannot write {output}: it is a folder, give a file name")
+    if output.exists() and not output.is_file():  # the rename would replace a device or FIFO with a file
+        raise QueryError(
+            f"cannot write {output}: it is not a regular file (a device, FIFO or socket), give a file name "
+            "or leave out --output for standard output"
+        )
     if not output.parent.is_dir():
         raise QueryError(f"cannot write {output}: no folder {output.parent}")
 
