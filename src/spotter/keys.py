@@ -20,7 +20,7 @@ WEB_SOURCE = "web"
 # folder (drones/web/...) is refused at sync, denied by IAM, and read as source "unknown".
 RESERVED_SOURCES = frozenset({WEB_SOURCE, "unknown"})
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_BATCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_BATCH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 MAX_NAME_CHARS = 120
 
 

@@ -51,7 +51,7 @@ CHUNK_BYTES = 64 * 1024
 MAX_FIELD_BYTES = 1024 * 1024  # all fields but the file together; S3 allows 20 KB before the file
 MAX_PARTS = 1000
 EXEMPT_FIELDS = frozenset({"file", "policy", "x-amz-signature", "awsaccesskeyid", "signature"})
-_CREDENTIAL = re.compile(r"^([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request$")
+_CREDENTIAL = re.compile(r"^([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request\Z")
 
 
 def local_secret(access_key_id: str) -> str | None:

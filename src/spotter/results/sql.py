@@ -30,7 +30,7 @@ ALLOWED = {"SELECT"}  # and EXPLAIN, when what it wraps is a SELECT
 CHUNK_ROWS = 2048
 # What DuckDB's memory_limit takes, and nothing else: the value reaches DuckDB as a config value,
 # never as SQL text, and is checked first so a mistake is one line.
-MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\Z", re.IGNORECASE)
 _EXTENSION = re.compile(r"exists in the (\w+) extension")
 
 

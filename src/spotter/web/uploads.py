@@ -36,8 +36,8 @@ RASTER_TYPES = {
     "image/x-ms-bmp": "image/bmp",
 }
 _MIME_PART = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
-_MIME = re.compile(rf"^{_MIME_PART}/{_MIME_PART}$")
-_PARAMETER = re.compile(rf'^\s*{_MIME_PART}=({_MIME_PART}|"[^"\\\r\n]*")\s*$', re.IGNORECASE)
+_MIME = re.compile(rf"^{_MIME_PART}/{_MIME_PART}\Z")
+_PARAMETER = re.compile(rf'^\s*{_MIME_PART}=({_MIME_PART}|"[^"\\\r\n]*")\s*\Z', re.IGNORECASE)
 
 
 class UploadRequestError(ValueError):
