@@ -118,7 +118,11 @@ BAD_CARDS = [
     ({"labels": ["red", "  ", "blue"]}, r"labels\[1\] is empty"),
     ({"labels": ["red", "uncertain", "blue"]}, r"labels\[1\] 'uncertain' is a reserved outcome word"),
     ({"labels": ["Rejected", "green", "blue"]}, r"labels\[0\] 'Rejected' is a reserved outcome word"),
-    ({"labels": ["red", "green", "red"]}, r"labels\[2\] 'red' repeats labels\[0\]"),
+    ({"labels": ["red", "green", "red"]}, r"labels\[2\] 'red' reads as labels\[0\]"),
+    ({"labels": ["red", "green", "ＲＥＤ"]}, r"labels\[2\] 'ＲＥＤ' reads as labels\[0\] 'red'"),  # fullwidth
+    ({"labels": ["red", "uncertain\u200b", "blue"]}, r"labels\[1\] .* invisible or control character U\+200B"),
+    ({"labels": ["red", "un\u00adcertain", "blue"]}, r"labels\[1\] .* character U\+00AD"),  # soft hyphen
+    ({"labels": ["red", "green\u2060", "blue"]}, r"labels\[1\] .* character U\+2060"),  # word joiner
     ({"labels": ["red", "gr\neen", "blue"]}, r"labels\[1\] .* control character U\+000A"),
     ({"labels": ["red", "\u202egreen", "blue"]}, r"labels\[1\] .* control character U\+202E"),
     ({"version": "v" * 600}, r"name@version is 613 bytes of UTF-8; the limit is 512"),

@@ -34,11 +34,18 @@ _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u20
 
 
 def _unprintable(text: str) -> str | None:
-    """The first control or bidi formatting character in `text`, else None."""
+    """The first control, format (invisible: bidi controls, zero-width space, soft hyphen, word joiner),
+    surrogate or line/paragraph separator character in `text`, else None: each can make two labels, or
+    a label and an outcome word, look the same on screen."""
     for char in text:
-        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS or char in "\u2028\u2029":
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") or char in _BIDI_CONTROLS:
             return char
     return None
+
+
+def _label_key(label: str) -> str:
+    """What a label reads as: compatibility forms folded (fullwidth `ａ` is `a`), case folded, trimmed."""
+    return unicodedata.normalize("NFKC", label).casefold().strip()
 
 
 def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
@@ -69,15 +76,18 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
             )
         bad = _unprintable(label)
         if bad is not None:
-            raise ModelError(f"{where} {label!r} holds control character U+{ord(bad):04X}")
-        if label.strip().casefold() in RESERVED_OUTCOMES:
+            raise ModelError(f"{where} {label!r} holds invisible or control character U+{ord(bad):04X}")
+        if _label_key(label) in RESERVED_OUTCOMES:
             raise ModelError(
                 f"{where} {label!r} is a reserved outcome word ({', '.join(sorted(RESERVED_OUTCOMES))});"
                 " records would read as that outcome"
             )
-        if label in seen:
-            raise ModelError(f"{where} {label!r} repeats labels[{seen[label]}]; labels must be unique")
-        seen[label] = index
+        key = _label_key(label)
+        if key in seen:
+            raise ModelError(
+                f"{where} {label!r} reads as labels[{seen[key]}] {labels[seen[key]]!r}; labels must be unique"
+            )
+        seen[key] = index
 
 
 @dataclass(frozen=True)
