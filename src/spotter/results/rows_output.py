@@ -62,6 +62,20 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
+def _needs_exact_json(value: object) -> bool:
+    """A value json.dumps would not write exactly: a DECIMAL with a fraction, or a list or struct (which
+    may hold one)."""
+    if isinstance(value, Decimal):
+        return not (value.is_finite() and value.as_tuple().exponent >= 0)  # type: ignore[operator]
+    return isinstance(value, (list, tuple, dict))
+
+
+def _json_row(columns: list[str], row: tuple[object, ...]) -> str:
+    if any(_needs_exact_json(v) for v in row):
+        return json_text(dict(zip(columns, row)))
+    return json.dumps(dict(zip(columns, map(_plain, row))), ensure_ascii=False, default=str)  # the fast way
+
+
 def _cell(value: object) -> str:
     """A value as text, exactly: a float as its shortest round-trip form (`0.914062`), an integer as
     an integer, a DECIMAL as written; a list or struct as exact JSON."""
@@ -129,7 +143,7 @@ def write_row_chunks(
             rows = rows[: max_rows - count]
         if fmt == "json":
             for r in rows:
-                stream.write(("\n" if count == 0 else ",\n") + json_text(dict(zip(columns, r))))
+                stream.write(("\n" if count == 0 else ",\n") + _json_row(columns, r))
                 count += 1
         elif fmt == "csv":
             writer.writerows([_csv_value(v, excel) for v in r] for r in rows)
