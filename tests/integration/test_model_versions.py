@@ -122,3 +122,51 @@ def test_without_knowing_the_served_model_a_mixed_answer_says_so(reprocessed, st
                           capsys)  # fmt: skip
     assert code == 0 and {r["source"]: r["count"] for r in json.loads(out)} == {"hawk": 6, "owl": 2}
     assert "span 2 model versions" in err and "--model VERSION" in err
+
+
+def test_sql_holds_the_served_model_unless_asked(reprocessed, capsys, tmp_path):
+    count = "SELECT model, count(*) AS n FROM predictions GROUP BY model ORDER BY model"
+    state = ["--state-dir", str(reprocessed), "--format", "json"]
+    code, out, err = _run(["sql", *state, count], capsys)
+    assert code == 0 and json.loads(out) == [{"model": NEW, "n": 4}]
+    assert f"`predictions` holds model {NEW} (the one served now" in err
+    code, out, err = _run(["sql", *state, "--model", "all", "--keep", str(tmp_path / "kept"), count], capsys)
+    assert code == 0 and json.loads(out) == [{"model": NEW, "n": 4}, {"model": OLD, "n": 4}]
+    assert "the table `predictions` spans 2 model versions" in err
+    code, out, err = _run(["sql", *state, "--model", "COLOURS-INT8", count], capsys)  # a short form, any case
+    assert code == 0 and json.loads(out) == [{"model": OLD, "n": 4}] and f"matched as '{OLD}'" in err
+    # --data: which model a stack serves is not known there; every version, and said
+    code, out, err = _run(["sql", "--data", str(tmp_path / "kept"), "--format", "json", count], capsys)
+    assert code == 0 and len(json.loads(out)) == 2 and "spans 2 model versions" in err
+    code, out, err = _run(["sql", "--data", str(tmp_path / "kept"), "--model", "m@9", count], capsys)
+    assert code == 2 and f"no model 'm@9' in the data; known models: {NEW}, {OLD}" in err
+
+
+def test_compare_sets_two_versions_side_by_side_on_the_same_images(reprocessed, stack, capsys):
+    from decimal import Decimal
+
+    table = stack.dynamodb.Table(stack.spec.predictions.name)
+    old = {r["key"]: r for r in stack.records() if r["model"] == OLD}
+    changed = next(r for r in stack.records() if r["model"] == NEW and r["key"] == "drones/owl/d.jpg")
+    top = [{"label": "blue", "score": Decimal("0.6")}, {"label": "red", "score": Decimal("0.25")}]
+    table.update_item(  # the new model changes its mind on one image
+        Key={"object_id": changed["object_id"], "model": NEW},
+        UpdateExpression="SET label = :l, score = :s, top = :t",
+        ExpressionAttributeValues={":l": "blue", ":s": Decimal("0.6"), ":t": top},
+    )
+    table.delete_item(Key={"object_id": old["drones/hawk/f1/c.jpg"]["object_id"], "model": NEW})  # not reprocessed
+
+    code, out, err = _run(["compare", "Colours-Int8", NEW, "--format", "json", "--state-dir", str(reprocessed)], capsys)
+    assert code == 0, err
+    rows = {(r["old"], r["new"]): r for r in json.loads(out)}
+    assert {k: r["images"] for k, r in rows.items()} == {("red", "red"): 1, ("blue", "blue"): 1, ("red", "blue"): 1}
+    moved = rows["red", "blue"]
+    assert moved["mean_old_score"] == pytest.approx(float(old["drones/owl/d.jpg"]["score"]))
+    assert moved["mean_shift"] == pytest.approx(0.25 - float(old["drones/owl/d.jpg"]["score"]), abs=1e-6)
+    assert f"3 images classified by both {OLD} and {NEW}: 2 agree (66.7%), 1 changed; 1 from {OLD} only" in err
+    assert "model 'Colours-Int8' matched as" in err  # a short form, as --model takes it
+
+    code, out, err = _run(["compare", OLD, OLD, "--state-dir", str(reprocessed)], capsys)
+    assert code == 2 and "same model version" in err
+    code, out, err = _run(["compare", OLD, "m@9", "--state-dir", str(reprocessed)], capsys)
+    assert code == 2 and "no model 'm@9' in the table" in err

@@ -152,7 +152,7 @@ def test_sql_over_the_local_table_answers_the_readme_examples(seeded, stack, cap
     rows = json.loads(capsys.readouterr().out)
     expected: dict = {}
     for r in records:
-        if r.status == "ok":
+        if r.status == "ok" and r.model == "m@1":
             expected[(r.upload_day, r.source, r.label)] = expected.get((r.upload_day, r.source, r.label), 0) + 1
     assert {(r["upload_day"], r["source"], r["label"]): r["images"] for r in rows} == expected
     assert spotter(["sql", "--table", name, "--format", "csv", POSITIVES_IN_A_BOX]) == 0
@@ -160,7 +160,8 @@ def test_sql_over_the_local_table_answers_the_readme_examples(seeded, stack, cap
     assert (
         len(found)
         == sum(
-            r.label == "malignant"
+            r.model == "m@2"
+            and r.label == "malignant"
             and r.score >= 0.8
             and r.latitude is not None
             and 42 <= r.latitude <= 48

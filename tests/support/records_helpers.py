@@ -10,18 +10,20 @@ from spotter.adapters.dynamodb import DynamoPredictions
 from spotter.records import PredictionRecord, object_id_for
 from spotter.results.query import PredictionQuery
 
-# The README's three Athena examples: the same text runs in `spotter sql` and in Athena.
+# The README's three Athena examples: the same text runs in `spotter sql` and in Athena. Each names its
+# model versions: the table keeps one record per (object, model version), so without that an image
+# reprocessed with a new model would count once per version.
 PER_LABEL_PER_DRONE_PER_DAY = """
 SELECT upload_day, source, label, count(*) AS images, round(avg(score), 3) AS mean_score
 FROM predictions
-WHERE status = 'ok'
+WHERE status = 'ok' AND model = 'm@1'
 GROUP BY upload_day, source, label
 ORDER BY upload_day, source, label
 """
 POSITIVES_IN_A_BOX = """
 SELECT source, file_name, score, latitude, longitude, uploaded_at
 FROM predictions
-WHERE label = 'malignant' AND score >= 0.8
+WHERE model = 'm@2' AND label = 'malignant' AND score >= 0.8
   AND latitude BETWEEN 42.0 AND 48.0 AND longitude BETWEEN 0.0 AND 8.0
 ORDER BY score DESC, object_id
 """

@@ -7,7 +7,19 @@ import importlib
 import sys
 from typing import NoReturn
 
-SUBCOMMAND_MODULES = ["predict", "model", "up", "sync", "query", "stats", "sql", "export", "reprocess", "dlq"]
+SUBCOMMAND_MODULES = [
+    "predict",
+    "model",
+    "up",
+    "sync",
+    "query",
+    "stats",
+    "sql",
+    "export",
+    "reprocess",
+    "compare",
+    "dlq",
+]
 
 # The wheel's core is what the Lambda layer holds; the rest comes by role (pyproject.toml's extras).
 # A command that reaches for a module of a missing extra names the extra instead of a traceback.

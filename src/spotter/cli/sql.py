@@ -60,9 +60,49 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print at most N rows (default: all, streamed as DuckDB produces them)",
     )
     add_excel_argument(parser)
+    parser.add_argument(
+        "--model",
+        help="the table `predictions` holds this model version (name@version), or 'all' for every version; "
+        "default: the one the stack serves (known for the local stack; elsewhere, and with --data, every version, "
+        "and a note says when they are several)",
+    )
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments for the export (default 4)")
     add_target_arguments(parser)
     parser.set_defaults(run=run)
+
+
+def _model(args: argparse.Namespace, data: Path) -> str | None:
+    """The model version the table `predictions` holds (None: every one), by the readers' one rule
+    (`spotter.results.versions`), with a note on stderr saying which, or that the table spans several.
+    A named one is matched against the data's models as `spotter query` matches it (case, short form)."""
+    from spotter.results.names import resolve_name
+    from spotter.results.query import QueryError
+    from spotter.results.sql import SqlError, model_counts
+    from spotter.results.versions import chosen_model, is_all, spanned_counts
+
+    served = None
+    if args.data is None and not args.model:
+        try:
+            served = resolve(args).model
+        except TargetError:  # the export has said so already
+            served = None
+    counts = model_counts(data)
+    asked = args.model
+    if asked and not is_all(asked):
+        try:
+            asked, note = resolve_name(
+                "model", asked, lambda _field, value: value in counts, lambda _field: (sorted(counts), True)
+            )
+        except QueryError as exc:
+            raise SqlError(str(exc).replace("in the table", "in the data")) from None
+        if note:
+            print(f"spotter sql: {note}", file=sys.stderr)
+    model, note = chosen_model(asked, served)
+    if note:
+        print(f"spotter sql: `predictions` holds {note}", file=sys.stderr)
+    elif model is None and (note := spanned_counts(counts)):
+        print(f"spotter sql: {note.replace('these records span', 'the table `predictions` spans')}", file=sys.stderr)
+    return model
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -102,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
             if code:
                 return code
         try:
-            con = connect(data, Path(scratch) / "spill", args.memory_limit)
+            con = connect(data, Path(scratch) / "spill", args.memory_limit, _model(args, data))
             columns, chunks = stream(con, args.query)
             if kind == "EXPLAIN" and args.format != "json":  # a plan is text: print it as text
                 for rows in chunks:

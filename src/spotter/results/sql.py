@@ -66,7 +66,32 @@ def parquet_files(data: Path) -> list[Path]:
     return sorted(Path(data).glob(f"{PARTITION}=*/*.parquet"))
 
 
-def connect(data: Path, temp: Path, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+def model_counts(data: Path) -> dict[str, int]:
+    """Records per model version in the data's Parquet files (a read of the one column), for the
+    readers' rule (`spotter.results.versions`) before the table `predictions` is made."""
+    import duckdb
+
+    files = [str(path.resolve()) for path in parquet_files(data)]
+    if not files:
+        return {}
+    listed = ", ".join(_literal(name) for name in files)
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    try:
+        rows = con.execute(
+            f"SELECT model, count(*) FROM read_parquet([{listed}], union_by_name = true) GROUP BY model"
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise SqlError(_one_line(exc)) from None
+    finally:
+        con.close()
+    return {str(model): int(n) for model, n in rows if model is not None}
+
+
+def connect(
+    data: Path, temp: Path, memory_limit: str | None = None, model: str | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with the table `predictions` over the data's Parquet files: the records of
+    `model` only, or of every model version when None."""
     import duckdb
 
     data, temp = Path(data).resolve(), Path(temp).resolve()
@@ -89,6 +114,7 @@ def connect(data: Path, temp: Path, memory_limit: str | None = None) -> duckdb.D
         con.execute(
             f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
             f"hive_types = {{'{PARTITION}': VARCHAR}}, union_by_name = true)"
+            + (f" WHERE model = {_literal(model)}" if model is not None else "")
         )
         con.execute(f"SET allowed_paths = [{listed}]")
     else:  # an empty table still has its columns

@@ -8,7 +8,7 @@ from each model. A reader counts the model the stack serves now unless it is ask
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 ALL_MODELS = "all"
 
@@ -33,7 +33,12 @@ def chosen_model(asked: str | None, current: str | None) -> tuple[str | None, st
 def spanned(models: Iterable[str | None], by_model: bool = False) -> str | None:
     """A note when the records read come from more than one model version: each image is counted once
     per version, so counts and means mix models. None for one version, or when grouped by model."""
-    counts = Counter(m for m in models if m)
+    return spanned_counts(Counter(m for m in models if m), by_model)
+
+
+def spanned_counts(counts: Mapping[str, int], by_model: bool = False) -> str | None:
+    """`spanned`, from the records per model version."""
+    counts = {model: n for model, n in counts.items() if n}
     if len(counts) < 2 or by_model:
         return None
     listed = ", ".join(f"{model}: {n}" for model, n in sorted(counts.items()))
