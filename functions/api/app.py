@@ -238,7 +238,9 @@ def _query(limit_default: int = 100) -> tuple[PredictionQuery, list[str]]:
 @router.get("/predictions")
 def list_predictions():
     query, notes = _query()
-    return {**json_page(services().queries.query, query, _view), "notes": notes}
+    page = json_page(services().queries.query, query, _view)
+    note = spanned(item.get("model") for item in page["items"])  # model=all: this page mixes versions
+    return {**page, "notes": [*notes, note] if note else notes}
 
 
 @router.get("/predictions.csv")

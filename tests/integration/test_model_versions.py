@@ -170,3 +170,11 @@ def test_compare_sets_two_versions_side_by_side_on_the_same_images(reprocessed, 
     assert code == 2 and "same model version" in err
     code, out, err = _run(["compare", OLD, "m@9", "--state-dir", str(reprocessed)], capsys)
     assert code == 2 and "no model 'm@9' in the table" in err
+
+
+def test_the_api_lists_the_served_model_and_says_when_a_page_spans_versions(reprocessed, monkeypatch):
+    status, body = _api_get(monkeypatch, "/predictions?source=hawk")
+    assert status == 200 and [i["model"] for i in body["items"]] == [NEW] * 3 and body["notes"] == []
+    status, body = _api_get(monkeypatch, "/predictions?source=hawk&model=all")
+    assert sorted(i["model"] for i in body["items"]) == sorted([NEW, OLD] * 3)
+    assert any(f"span 2 model versions ({NEW}: 3, {OLD}: 3)" in n for n in body["notes"])
