@@ -178,3 +178,13 @@ def test_the_api_lists_the_served_model_and_says_when_a_page_spans_versions(repr
     status, body = _api_get(monkeypatch, "/predictions?source=hawk&model=all")
     assert sorted(i["model"] for i in body["items"]) == sorted([NEW, OLD] * 3)
     assert any(f"span 2 model versions ({NEW}: 3, {OLD}: 3)" in n for n in body["notes"])
+
+
+def test_a_served_model_with_no_records_yet_says_where_the_others_are(reprocessed, capsys):
+    """After a new model is deployed and before a reprocess, its records are few or none: an empty answer
+    says that other versions' records exist rather than look like an empty table."""
+    local = json.loads((reprocessed / "local.json").read_text())
+    (reprocessed / "local.json").write_text(json.dumps({**local, "model": "colours-next@2.0.0"}))
+    code, out, err = _run(["stats", "--source", "hawk", "--format", "json", "--state-dir", str(reprocessed)], capsys)
+    assert code == 0 and json.loads(out) == []
+    assert "no record of colours-next@2.0.0 (the one served now) matches" in err and "--model all" in err

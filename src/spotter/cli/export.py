@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {len(records)} records to {'standard output' if str(output) == STDOUT else output}", file=sys.stderr)
     for line in summary(records):
         print(f"  {line}", file=sys.stderr)
-    say_spanned((r.model for r in records), "export")
+    say_spanned((r.model for r in records), "export", served=None if args.model else target.model)
     return 0
 
 

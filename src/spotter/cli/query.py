@@ -110,9 +110,16 @@ def with_model_rule(
     return query.replace(model=model)
 
 
-def say_spanned(models: Iterable[str | None], command: str, by_model: bool = False) -> None:
-    """A note on stderr when what was read spans model versions (`spotter.results.versions.spanned`)."""
+def say_spanned(models: Iterable[str | None], command: str, by_model: bool = False, served: str | None = None) -> None:
+    """A note on stderr when what was read spans model versions (`spotter.results.versions.spanned`),
+    or, when the served model was read by default (`served`), when none of its records matched."""
+    models = list(models)
     note = spanned(models, by_model)
+    if not models and served:
+        note = (
+            f"no record of {served} (the one served now) matches: images classified before it was deployed "
+            "have other versions' records (--model all reads them; spotter reprocess classifies them anew)"
+        )
     if note:
         print(f"spotter {command}: {note}", file=sys.stderr)
 
@@ -186,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
             break
     if args.limit:
         records = records[: args.limit]
-    say_spanned((r.model for r in records), "query")
+    say_spanned((r.model for r in records), "query", served=None if args.model else target.model)
     try:
         write(records, args.format, args.output, excel=args.excel)
     except BrokenPipeError:

@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     records = list(matching_records(queries.query, query))
-    say_spanned((r.model for r in records), "stats", by_model="model" in by)
+    say_spanned((r.model for r in records), "stats", "model" in by, None if args.model else target.model)
     basis = score_basis(records)
     rows = summarise(records, by, basis)
     columns = list(by) + SUMMARY_COLUMNS + percentile_columns(basis)
