@@ -421,8 +421,8 @@ def test_reprocess_names_the_recorded_version_and_its_millisecond_upload_time():
     store = FakePredictions()
     body = next(b for b in queue.sent if "a.jpg" in b)
     [result] = classify_messages(_service(objects, store), [("m1", body)])
-    [outcome] = result.outcomes
-    assert outcome.record.version_id == "v-a1" and outcome.record.uploaded_at == "2026-11-01T08:00:00.725Z"
+    record = _outcome_record(result.outcomes[0])
+    assert record.version_id == "v-a1" and record.uploaded_at == "2026-11-01T08:00:00.725Z"
 
 
 # --- dead letters -------------------------------------------------------------------------------
