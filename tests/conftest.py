@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ os.environ.update(
     AWS_REGION="us-east-1",
     POWERTOOLS_METRICS_NAMESPACE="Spotter",
     POWERTOOLS_DEV="false",
+    SPOTTER_CACHE_DIR=tempfile.mkdtemp(prefix="spotter-test-cache-"),  # `spotter sql`'s kept exports
 )
 for _var in ("AWS_PROFILE", "AWS_CONFIG_FILE"):
     os.environ.pop(_var, None)

@@ -60,6 +60,15 @@ def model_path_from_env(env: Mapping[str, str] | None = None) -> Path:
     return Path(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path()
 
 
+def sql_cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where `spotter sql` keeps its exports between runs: $SPOTTER_CACHE_DIR, else
+    $XDG_CACHE_HOME/spotter/sql, else ~/.cache/spotter/sql."""
+    env = os.environ if env is None else env
+    if env.get("SPOTTER_CACHE_DIR"):
+        return Path(env["SPOTTER_CACHE_DIR"])
+    return Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "spotter" / "sql"
+
+
 FULL_DISK_ENV = "SPOTTER_TEST_FULL_DISK_WHILE"
 
 

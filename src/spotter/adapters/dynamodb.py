@@ -6,6 +6,7 @@ import operator
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import reduce
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -134,6 +135,12 @@ def _key_names(partition: Partition) -> list[str]:
 TABLE_KEY = ("object_id", "model")
 BATCH_GET_MAX_KEYS = 100  # DynamoDB's limit per BatchGetItem call
 BATCH_GET_TRIES = 8  # a call that still leaves keys unprocessed after these raises (throttled for seconds)
+
+
+@dataclass(frozen=True)
+class DayState:
+    digest: str  # spotter.results.sql_cache.DayDigest over the day's records' STATE_ATTRIBUTES
+    keys: list[dict[str, Any]]  # their table keys
 
 
 class UnprocessedKeysError(RuntimeError):
@@ -299,6 +306,48 @@ class DynamoPredictionQueries:
                 raise page
             else:
                 yield page
+
+    def day_states(self, segments: int = 4) -> dict[str, DayState]:
+        """Per upload day, a digest of its records' state and their keys: a parallel scan that reads
+        back only STATE_ATTRIBUTES (what every write changes: a new classification stamps a new
+        `classified_at`, a removal leaves a key missing), so `spotter sql` can tell which days of an
+        earlier export are still current without reading the records whole."""
+        import threading
+
+        from spotter.results.sql_cache import STATE_ATTRIBUTES, DayDigest  # only `spotter sql` needs it
+
+        names = {f"#a{i}": name for i, name in enumerate(STATE_ATTRIBUTES)}
+        days: dict[str, tuple[DayDigest, list[dict[str, Any]]]] = {}
+        lock = threading.Lock()
+
+        def segment(number: int) -> None:
+            args: dict[str, Any] = {
+                "Segment": number,
+                "TotalSegments": segments,
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
+            }
+            while True:
+                page = self.table.scan(**args)
+                with lock:
+                    for item in page["Items"]:
+                        if is_tombstone_item(item):
+                            continue
+                        values = [str(item.get(name, "")) for name in STATE_ATTRIBUTES]
+                        digest, keys = days.setdefault(values[2][:10], (DayDigest(), []))
+                        digest.add(*values)
+                        keys.append({k: item[k] for k in TABLE_KEY})
+                if "LastEvaluatedKey" not in page:
+                    return
+                args["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+        with ThreadPoolExecutor(max_workers=segments) as pool:
+            list(pool.map(segment, range(segments)))
+        return {day: DayState(digest.hexdigest(), keys) for day, (digest, keys) in days.items()}
+
+    def records_of(self, keys: list[dict[str, Any]]) -> list[PredictionRecord]:
+        """The records with these table keys, read whole (BatchGetItem); one removed since is left out."""
+        return [from_item(item) for item in self._full_items(keys) if not is_tombstone_item(item)]
 
     _INDEX_FOR: ClassVar[dict[str, str]] = {"label": "by-label", "source": "by-source", "batch": "by-batch"}
 

@@ -1,13 +1,17 @@
 """`spotter sql "SELECT ..."`: DuckDB SQL over the table `predictions` (the export's typed columns).
 
-The table is first exported (parallel scan, written as it is read) to day-partitioned Parquet files
-in a scratch folder, the layout of the Athena copy; DuckDB then queries the files and spills to disk
-past its memory limit. `--data DIR` queries such a folder instead (e.g. the copy, synced from S3).
+The table is exported to day-partitioned Parquet files, the layout of the Athena copy, kept between
+runs (spotter.results.sql_cache): each run rewrites only the upload days whose records changed since,
+found by a scan that reads back each record's key and times. `--no-cache` exports the whole table
+afresh (parallel scan, written as it is read) to a scratch folder, as `--keep DIR` does to DIR.
+DuckDB then queries the files and spills to disk past its memory limit. `--data DIR` queries such a
+folder instead (e.g. the copy, synced from S3).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -48,6 +52,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="query this folder of upload_day=YYYY-MM-DD/*.parquet files instead of exporting the table",
     )
     parser.add_argument("--keep", type=Path, metavar="DIR", help="export into DIR and keep it (reuse with --data DIR)")
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="export the whole table afresh instead of updating the kept export (the days that changed)",
+    )
     parser.add_argument(
         "--memory-limit",
         type=_memory_limit,
@@ -134,11 +143,14 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"--keep {args.keep} is a file: give a new folder")
         if any(args.keep.iterdir()):
             return _fail(f"{args.keep} is not empty: give a new folder (or query it with --data)")
-    with tempfile.TemporaryDirectory(prefix="spotter-sql-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="spotter-sql-") as scratch, contextlib.ExitStack() as held:
         data = args.data
         if data is None:
-            data = args.keep or Path(scratch) / "predictions"
-            code = _export(args, data)
+            if args.keep is None and not args.no_cache:
+                data, code = _cached(args, held)
+            else:
+                data = args.keep or Path(scratch) / "predictions"
+                code = _export(args, data)
             if code:
                 return code
         try:
@@ -190,3 +202,47 @@ def _export(args: argparse.Namespace, folder: Path) -> int:
     count = layout.close()
     print(f"spotter sql: {count} records from {target.table}", file=sys.stderr)
     return 0
+
+
+def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path, int]:
+    """The kept export, brought up to date day by day and locked (in `held`) until the query is done."""
+    import boto3
+
+    from spotter.adapters.aws import resource
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
+    from spotter.config import sql_cache_dir
+    from spotter.results.sql_cache import cache_root, has_state, locked, rebuild, refresh
+
+    try:
+        target = resolve(args)
+        require(target, "table")
+    except TargetError as exc:
+        return Path(), _fail(str(exc))
+    assert target.table is not None
+    table = resource("dynamodb").Table(target.table)
+    root = cache_root(
+        sql_cache_dir(), target.table, table.meta.client.meta.endpoint_url, boto3.session.Session().region_name
+    )
+    try:
+        held.enter_context(locked(root))
+    except OSError as exc:
+        return root, _fail(f"cannot use the cache {root}: {exc.strerror or exc}")
+    queries = DynamoPredictionQueries(table)
+    segments = max(1, args.segments)
+    if not has_state(root):  # the first run: one scan, as an export
+        done = rebuild(root, queries.scan_pages(segments))
+    else:
+        states = queries.day_states(segments)
+        done = refresh(
+            root,
+            {day: state.digest for day, state in states.items()},
+            lambda day: states[day].keys,
+            queries.records_of,
+            lambda: queries.scan_pages(segments),
+        )
+    print(
+        f"spotter sql: {done.records} records from {target.table} "
+        f"({done.written} upload days read, {done.kept} unchanged since the last run, {root})",
+        file=sys.stderr,
+    )
+    return root, 0

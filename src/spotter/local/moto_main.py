@@ -15,6 +15,11 @@ The others are local-only and change nothing that the emulated services answer:
   (O(queue depth), ~1.4 s per receive at 1,000 queued messages); the same value from
   `time.time()` makes a deep queue drain at the speed of the rest of the stack;
 - S3 notifications carry a `sequencer` and, in a versioned bucket, the `versionId`, as S3's do;
+- moto's DynamoDB deep-copies every item a Scan or Query passes, and projects an item (an index's
+  projection, a ProjectionExpression) by turning the whole item into JSON once per attribute named:
+  inside those reads a copy of the item's attribute map answers the same, and a projection of
+  top-level attributes picks them from it (`_shallow_read_copies`), so a read costs about what it
+  returns;
 - with `--state-dir`, what the requests change is kept in that folder before they are answered
   (see `persist.py`), and `POST /_spotter/restore` loads it back after the stack created its
   resources. One moto process per state folder: it holds `moto.lock` there while it runs.
@@ -85,6 +90,71 @@ def _with_sequencer_and_version(get_s3_event: _S3Event) -> _S3Event:
     return event
 
 
+class _ReadCopies:
+    """Stands in for the `copy` module inside moto.dynamodb.models.table: while the thread is in a
+    Scan or Query, deepcopy of an item (or a list of items) copies only its attribute map. A read
+    never changes the items it copies (projection builds new ones; the answer is serialized from
+    them), and a write replaces an item's values rather than changing them inside the copy's map.
+    Everywhere else in that module (backups, restores) deepcopy is the real one."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.reading = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item
+
+        if getattr(self.reading, "depth", 0):
+            if isinstance(value, Item):
+                return self._item(value)
+            if isinstance(value, list) and all(isinstance(v, Item) for v in value):
+                return [self._item(v) for v in value]
+        return self.real.deepcopy(value, memo)
+
+    def _item(self, item: Any) -> Any:
+        clone = self.real.copy(item)
+        clone.attrs = dict(item.attrs)
+        return clone
+
+    def around(self, read: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            self.reading.depth = getattr(self.reading, "depth", 0) + 1
+            try:
+                return read(*args, **kwargs)
+            finally:
+                self.reading.depth -= 1
+
+        return wrapped
+
+
+def _shallow_read_copies() -> None:
+    import copy
+
+    import moto.dynamodb.models.table as table_module
+    from moto.dynamodb.models.dynamo_type import Item
+
+    copies = _ReadCopies(copy)
+    project = Item.project
+
+    def project_top_level(item: Any, projection_expressions: list[list[str]]) -> Any:
+        if not all(len(path) == 1 and "[" not in path[0] for path in projection_expressions):
+            return project(item, projection_expressions)  # nested paths, list elements: moto's own way
+        names = [path[0] for path in projection_expressions]
+        return Item(
+            hash_key=item.hash_key,
+            range_key=item.range_key,
+            attrs={name: item.attrs[name] for name in dict.fromkeys(names) if name in item.attrs},
+        )
+
+    Item.project = project_top_level  # type: ignore[method-assign,assignment]
+    table_module.copy = copies  # type: ignore[assignment]  # the module's name for `copy`, in that module only
+    table_module.Table.scan = copies.around(table_module.Table.scan)  # type: ignore[method-assign]
+    table_module.Table.query = copies.around(table_module.Table.query)  # type: ignore[method-assign]
+
+
 def _hold_lock(state_dir: Path, timeout_s: float = 15.0) -> TextIO:
     """Wait (briefly) for a moto of a stack that just died to finish exiting, then hold the folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -122,6 +192,7 @@ def main(argv: list[str]) -> None:
     sqs_models.unix_time = _unix_time
     sqs_models.unix_time_millis = _unix_time_millis
     s3_notifications._get_s3_event = _with_sequencer_and_version(s3_notifications._get_s3_event)
+    _shallow_read_copies()
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app: WSGIApplication = DomainDispatcherApplication(create_backend_app)

@@ -1,0 +1,182 @@
+"""The export `spotter sql` keeps between runs, brought up to date one upload day at a time.
+
+    <cache>/upload_day=YYYY-MM-DD/*.parquet         the day's records (the Athena copy's layout)
+    <cache>/state.json                              {"days": {day: digest of its records' state}}
+    <cache>/lock                                    held (flock) by the one run that updates or reads it
+
+Each run asks the table for every day's digest (a scan that reads back only a few attributes per
+record: spotter.adapters.dynamodb.DynamoPredictionQueries.day_states), rewrites the days whose digest
+differs from the one kept (reading just those records whole), removes days no longer in the table,
+and leaves the rest as they are. A day being rewritten is first dropped from state.json, so a run
+cut short leaves it marked stale, never silently out of date. The lock makes concurrent runs wait
+for each other rather than read a day while it is replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spotter.records import PredictionRecord
+from spotter.results.parquet_copy import DAY_FILE, PARTITION, LocalLayout, day_folder, day_table
+
+STATE_FILE = "state.json"
+VERSION = 1  # of the cache's layout and digest: a cache of another version is rebuilt whole
+BULK_SHARE = 0.3  # past this share of the records changed, one parallel scan reads them, not their keys
+
+
+# What a day's digest reads of each record: its key and the times every write sets (a classification
+# stamps `classified_at`; a re-upload moves `uploaded_at`; a removal takes the key away).
+STATE_ATTRIBUTES = ("object_id", "model", "uploaded_at", "classified_at")
+
+
+class DayDigest:
+    """A digest of a day's records that no order changes: the sum of each record's sha256 (over
+    STATE_ATTRIBUTES) modulo 2**256, and their count; one record added, removed or changed changes it."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.count = 0
+
+    def add(self, *values: str) -> None:
+        import hashlib
+
+        self.total = (self.total + int(hashlib.sha256("\t".join(values).encode()).hexdigest(), 16)) % 2**256
+        self.count += 1
+
+    def add_record(self, record: PredictionRecord) -> None:
+        self.add(*(str(getattr(record, name) or "") for name in STATE_ATTRIBUTES))
+
+    def hexdigest(self) -> str:
+        return f"{self.count}:{self.total:064x}"
+
+
+@dataclass(frozen=True)
+class Refresh:
+    kept: int  # days still current
+    written: int  # days (re)written
+    removed: int  # days no longer in the table
+    records: int  # records now in the cache
+
+
+def cache_root(base: Path, table: str, endpoint: str | None, region: str | None) -> Path:
+    """Where the cache for this table lives under `base` (spotter.config.sql_cache_dir): one folder
+    per (endpoint, region, table), so the local stack's table and a deployed one never mix."""
+    import hashlib
+
+    name = hashlib.sha256(f"{endpoint or 'aws'}\n{region or ''}\n{table}".encode()).hexdigest()[:20]
+    return Path(base) / name
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open(root / "lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _read_state(root: Path) -> dict[str, str]:
+    try:
+        state = json.loads((root / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(state, dict) or state.get("version") != VERSION or not isinstance(state.get("days"), dict):
+        return {}
+    return {str(day): str(digest) for day, digest in state["days"].items()}
+
+
+def _write_state(root: Path, days: Mapping[str, str]) -> None:
+    temporary = root / (STATE_FILE + ".tmp")
+    temporary.write_text(json.dumps({"version": VERSION, "days": dict(sorted(days.items()))}))
+    temporary.replace(root / STATE_FILE)
+
+
+def _day_is_whole(root: Path, day: str) -> bool:
+    """A day folder is only ever put in place whole (built beside it, then renamed)."""
+    return any((root / day_folder(day)).glob("*.parquet"))
+
+
+def has_state(root: Path) -> bool:
+    return bool(_read_state(root)) or (root / STATE_FILE).is_file()
+
+
+def rebuild(root: Path, pages: Iterable[list[PredictionRecord]]) -> Refresh:
+    """The whole cache written afresh from `pages` (a parallel scan, a chunk at a time), with each
+    day's digest taken from the records as they pass: the first run costs one scan, as an export does."""
+    _write_state(root, {})
+    building = root / ".building"
+    shutil.rmtree(building, ignore_errors=True)
+    layout = LocalLayout(building)
+    digests: dict[str, DayDigest] = {}
+    for page in pages:
+        for record in page:
+            digests.setdefault(record.upload_day, DayDigest()).add_record(record)
+        layout.add(page)
+    count = layout.close()
+    for old in root.glob(f"{PARTITION}=*"):
+        shutil.rmtree(old, ignore_errors=True)
+    for day in digests:
+        (building / day_folder(day)).replace(root / day_folder(day))
+    shutil.rmtree(building, ignore_errors=True)
+    _write_state(root, {day: digest.hexdigest() for day, digest in digests.items()})
+    return Refresh(kept=0, written=len(digests), removed=0, records=count)
+
+
+def refresh(
+    root: Path,
+    digests: Mapping[str, str],
+    keys_of: Callable[[str], list[Any]],
+    records_of: Callable[[list[Any]], list[PredictionRecord]],
+    scan_pages: Callable[[], Iterable[list[PredictionRecord]]],
+) -> Refresh:
+    """Bring the cache under `root` (held locked by the caller) to the table's state: `digests` is the
+    table's {day: digest}, `keys_of(day)` that day's record keys, `records_of(keys)` the records whole
+    (a few days changed), `scan_pages()` the whole table (most of it changed, e.g. the first run: a
+    parallel scan, written a chunk at a time, costs less than reading each record by its key)."""
+    import pyarrow.parquet as pq
+
+    kept_state = _read_state(root)
+    current = {day for day, digest in digests.items() if kept_state.get(day) == digest and _day_is_whole(root, day)}
+    stale = sorted(set(digests) - current)
+    gone = sorted({path.name.split("=", 1)[1] for path in root.glob(f"{PARTITION}=*") if path.is_dir()} - set(digests))
+    if stale or gone or set(kept_state) - current:
+        _write_state(root, {day: kept_state[day] for day in current})  # stale days marked before they change
+    for day in gone:
+        shutil.rmtree(root / day_folder(day), ignore_errors=True)
+    building = root / ".building"
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir(parents=True)
+    stale_keys = sum(len(keys_of(day)) for day in stale)
+    if stale_keys > BULK_SHARE * sum(len(keys_of(day)) for day in digests):
+        layout = LocalLayout(building)
+        wanted = set(stale)
+        for page in scan_pages():
+            layout.add(record for record in page if record.upload_day in wanted)
+        layout.close()
+    else:
+        for day in stale:
+            records = records_of(keys_of(day))
+            if records:
+                (building / day_folder(day)).mkdir(parents=True)
+                pq.write_table(day_table(records), building / day_folder(day) / DAY_FILE, compression="zstd")
+    for day in stale:
+        shutil.rmtree(root / day_folder(day), ignore_errors=True)
+        built = building / day_folder(day)
+        if built.is_dir():
+            built.replace(root / day_folder(day))
+    shutil.rmtree(building, ignore_errors=True)
+    if stale or gone or set(kept_state) != set(digests):
+        _write_state(root, {day: digests[day] for day in digests})
+    count = sum(pq.read_metadata(path).num_rows for path in root.glob(f"{PARTITION}=*/*.parquet"))
+    return Refresh(kept=len(current), written=len(stale), removed=len(gone), records=count)
