@@ -94,8 +94,9 @@ class _ReadCopies:
     """Stands in for the `copy` module inside moto.dynamodb.models.table: while the thread is in a
     Scan or Query, deepcopy of an item (or a list of items) copies only its attribute map. A read
     never changes the items it copies (projection builds new ones; the answer is serialized from
-    them), and a write replaces an item's values rather than changing them inside the copy's map.
-    Everywhere else in that module (backups, restores) deepcopy is the real one."""
+    them), and a write that follows sets values in the stored item's own map, not the copy's (a write
+    racing a read's serialization could be seen half-done; moto's deepcopy, taken without a lock, no
+    less). Everywhere else in that module (backups, restores) deepcopy is the real one."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
