@@ -147,6 +147,28 @@ def test_sql_connection_refuses_writes_even_past_the_statement_check(layout, tmp
 # ---- spotter sql: Ctrl-C --------------------------------------------------------------------------
 
 
+def test_sql_data_with_a_link_or_a_fifo_among_its_files_is_one_line_never_followed_or_waited_on(tmp_path, capsys):
+    """The trial put `evil.parquet -> /etc/passwd` (read, then a traceback) and a FIFO named
+    `fifo.parquet` (a hang) in a data folder: both are refused by name before DuckDB opens anything."""
+    import os
+
+    from spotter.results.parquet_copy import write_layout
+
+    for odd in ("link", "fifo", "linked-day"):
+        data = tmp_path / odd
+        write_layout([make_record(i) for i in range(2)], data)
+        day = next(data.glob("upload_day=*"))
+        if odd == "link":
+            (day / "evil.parquet").symlink_to("/etc/passwd")
+        elif odd == "fifo":
+            os.mkfifo(day / "fifo.parquet")
+        else:
+            (data / "upload_day=2099-01-01").symlink_to(day)
+        code, out, err = _sql(["--data", str(data), "SELECT count(*) AS n FROM predictions"], capsys)
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, (odd, err)
+        assert ("symbolic link" in err) if odd != "fifo" else ("not a regular file" in err), (odd, err)
+
+
 def test_ctrl_c_stops_a_long_sql_query_within_a_second_or_two(layout):
     process = subprocess.Popen(
         [

@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         from spotter.results.sql import SqlError, check, connect, parquet_files, stream
     except ImportError:
-        return _fail("needs duckdb and pyarrow: pip install duckdb pyarrow")
+        return _fail("needs duckdb and pyarrow, which come with the [analyst] extra: pip install 'spotter[analyst]'")
     if args.excel and args.format != "csv":
         return _fail("--excel goes with --format csv")
     try:
@@ -133,7 +133,11 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None:
         if not args.data.is_dir():
             return _fail(f"no folder {args.data}")
-        if not parquet_files(args.data):
+        try:
+            found = parquet_files(args.data)
+        except SqlError as exc:
+            return _fail(str(exc))
+        if not found:
             return _fail(
                 f"no Parquet files in {args.data} (expected upload_day=YYYY-MM-DD/*.parquet, "
                 "as --keep or the Athena copy writes them)"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,7 +64,17 @@ def check_memory_limit(value: str) -> str:
 
 
 def parquet_files(data: Path) -> list[Path]:
-    return sorted(Path(data).glob(f"{PARTITION}=*/*.parquet"))
+    """The data folder's Parquet files, `upload_day=*/*.parquet`. SqlError for a link or anything but a
+    regular file among them: DuckDB would follow a link out of the folder (to /etc/passwd) or wait on
+    a FIFO for ever."""
+    found = sorted(Path(data).glob(f"{PARTITION}=*/*.parquet"))
+    for path in found:
+        for part in (path.parent, path):
+            if part.is_symlink():
+                raise SqlError(f"{part} is a symbolic link: spotter sql reads only the data folder's own files")
+        if not stat.S_ISREG(path.lstat().st_mode):
+            raise SqlError(f"{path} is not a regular file (a FIFO, device or folder): not read")
+    return found
 
 
 def model_counts(data: Path) -> dict[str, int]:
