@@ -164,7 +164,7 @@ def test_sql_data_with_a_link_or_a_fifo_among_its_files_is_one_line_never_follow
             os.mkfifo(day / "fifo.parquet")
         else:
             (data / "upload_day=2099-01-01").symlink_to(day)
-        code, out, err = _sql(["--data", str(data), "SELECT count(*) AS n FROM predictions"], capsys)
+        code, _out, err = _sql(["--data", str(data), "SELECT count(*) AS n FROM predictions"], capsys)
         assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, (odd, err)
         assert ("symbolic link" in err) if odd != "fifo" else ("not a regular file" in err), (odd, err)
 
