@@ -98,7 +98,7 @@ def test_unknown_names_are_refused_with_the_known_ones(seeded, stack, capsys):
         (["query", "--limit", "0"], "spotter query: argument --limit: a whole number of records, 1 or more"),
         (["query", "--limit", "-1"], "spotter query: argument --limit: a whole number of records, 1 or more"),
         (["stats", "--by", "colour"], "spotter stats: by must name some of label"),
-        (["query", "--bbox", "1,2,3"], "spotter query: argument --bbox: SOUTH,WEST,NORTH,EAST"),
+        (["query", "--bbox", "1,2,3"], "spotter query: argument --bbox: bbox is four numbers, south,west,north,east"),
         (
             ["export", "--output", "/missing/dir/x.parquet"],
             "spotter export: cannot write /missing/dir/x.parquet: no folder",

@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     except (TargetError, QueryError, ValueError) as exc:
         print(f"spotter compare: {exc}", file=sys.stderr)
         return 2
-    assert old.model is not None and new.model is not None
+    if old.model is None or new.model is None:  # parse_args requires both; a guard, not a user's error
+        raise RuntimeError("spotter compare needs two model versions")
     result = compare(matching_records(queries.query, old), matching_records(queries.query, new))
     values = [tuple(row[c] for c in COLUMNS) for row in result.rows]
     prefix = EXCEL_BOM if args.excel else ""

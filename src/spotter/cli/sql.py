@@ -222,10 +222,10 @@ def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path,
         require(target, "table")
     except TargetError as exc:
         return Path(), _fail(str(exc))
-    assert target.table is not None
-    table = resource("dynamodb").Table(target.table)
+    (table_name,) = require(target, "table")
+    table = resource("dynamodb").Table(table_name)
     root = cache_root(
-        sql_cache_dir(), target.table, table.meta.client.meta.endpoint_url, boto3.session.Session().region_name
+        sql_cache_dir(), table_name, table.meta.client.meta.endpoint_url, boto3.session.Session().region_name
     )
     try:
         held.enter_context(locked(root))
