@@ -45,14 +45,15 @@ class ModelError(Exception):
     """A model file or card that cannot be served."""
 
 
-class BatchDeleted(Exception):
+class BatchGone(Exception):
+    """A request names a batch that has been deleted (HTTP 410): nothing more may be written into it."""
+
+
+class BatchDeleted(BatchGone):
     """The record's batch was deleted (its tombstone is stored): a late image is not recorded, and the
-    object it came from is discarded. Raised by the conditional record write."""
+    object it came from is discarded. Raised by the conditional record write; a 410 where it reaches
+    the API (a refused file's record racing the batch's delete)."""
 
     def __init__(self, batch: str) -> None:
         super().__init__(f"batch {batch} has been deleted")
         self.batch = batch
-
-
-class BatchGone(Exception):
-    """A request names a batch that has been deleted (HTTP 410): nothing more may be written into it."""

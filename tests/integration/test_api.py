@@ -503,6 +503,19 @@ def test_concurrent_writes_into_one_batch_all_land(api):
     assert len([r for r in api.stack.records() if r.get("batch") == "busy"]) == 240  # one record per file sent
 
 
+def test_a_refusal_racing_its_batchs_delete_is_a_410_not_a_500(api, monkeypatch):
+    """The delete lands between POST /uploads' tombstone check and its refused files' records: the
+    record write finds the tombstone and the request is a 410 (the trial saw 500s), leaving nothing."""
+    api("POST", "/uploads", {"files": [{"name": "a.jpg", "type": "image/jpeg", "size": 1}], "batch": "racing"})
+    assert api("DELETE", "/batches/racing")[0] == 200
+    monkeypatch.setattr(api.module.services().tombstones, "is_deleted", lambda batch: False)  # checked before
+    status, body = _json(
+        api("POST", "/uploads", {"files": [{"name": "n.txt", "type": "text/plain", "size": 5}], "batch": "racing"})
+    )
+    assert status == 410 and "deleted" in body["message"], body
+    assert [r for r in api.stack.records() if r.get("batch") == "racing"] == []
+
+
 def test_errors_map_to_statuses_in_one_table(api):
     """Each error a route raises answers with its status from the one table, as JSON with its message."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError
