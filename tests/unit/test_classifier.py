@@ -123,6 +123,12 @@ BAD_CARDS = [
     ({"labels": ["red", "uncertain\u200b", "blue"]}, r"labels\[1\] .* invisible or control character U\+200B"),
     ({"labels": ["red", "un\u00adcertain", "blue"]}, r"labels\[1\] .* character U\+00AD"),  # soft hyphen
     ({"labels": ["red", "green\u2060", "blue"]}, r"labels\[1\] .* character U\+2060"),  # word joiner
+    ({"labels": ["red", "gr\u034feen", "blue"]}, r"labels\[1\] .* character U\+034F"),  # grapheme joiner
+    ({"labels": ["red", "green\u3164", "blue"]}, r"labels\[1\] .* character U\+3164"),  # Hangul filler
+    ({"labels": ["red", "green\ufe0f", "blue"]}, r"labels\[1\] .* character U\+FE0F"),  # variation selector
+    ({"labels": ["red", "gr\u17b4een", "blue"]}, r"labels\[1\] .* character U\+17B4"),
+    ({"labels": ["red", "green", "green\u00a0"]}, r"labels\[2\] .* reads as labels\[1\]"),  # no-break space
+    ({"labels": ["red", "light  green", "light\u3000green"]}, r"labels\[2\] .* reads as labels\[1\]"),
     ({"labels": ["red", "gr\neen", "blue"]}, r"labels\[1\] .* control character U\+000A"),
     ({"labels": ["red", "\u202egreen", "blue"]}, r"labels\[1\] .* control character U\+202E"),
     ({"version": "v" * 600}, r"name@version is 613 bytes of UTF-8; the limit is 512"),

@@ -33,19 +33,40 @@ RESERVED_OUTCOMES = frozenset({UNCERTAIN, *STATUSES, "out_of_domain", "pending",
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt): characters a renderer shows
+# as nothing (combining grapheme joiner, Hangul fillers, variation selectors, Khmer inherent vowels...).
+_IGNORABLE = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+)  # fmt: skip
+
+
+def _invisible(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in _IGNORABLE)
+
+
 def _unprintable(text: str) -> str | None:
-    """The first control, format (invisible: bidi controls, zero-width space, soft hyphen, word joiner),
+    """The first control, format, default-ignorable (shown as nothing: zero-width space, soft hyphen,
+    word joiner, combining grapheme joiner, Hangul filler, variation selector...), unassigned,
     surrogate or line/paragraph separator character in `text`, else None: each can make two labels, or
     a label and an outcome word, look the same on screen."""
     for char in text:
-        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") or char in _BIDI_CONTROLS:
+        if (
+            unicodedata.category(char) in ("Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp")
+            or char in _BIDI_CONTROLS
+            or _invisible(char)
+        ):
             return char
     return None
 
 
 def _label_key(label: str) -> str:
-    """What a label reads as: compatibility forms folded (fullwidth `ａ` is `a`), case folded, trimmed."""
-    return unicodedata.normalize("NFKC", label).casefold().strip()
+    """What a label reads as: compatibility forms folded (fullwidth `ａ` is `a`), case folded, every run
+    of spaces (no-break and ideographic too) one space, trimmed."""
+    return " ".join(unicodedata.normalize("NFKC", label).casefold().split())
 
 
 def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
