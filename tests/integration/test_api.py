@@ -514,6 +514,9 @@ def test_a_refusal_racing_its_batchs_delete_is_a_410_not_a_500(api, monkeypatch)
     )
     assert status == 410 and "deleted" in body["message"], body
     assert [r for r in api.stack.records() if r.get("batch") == "racing"] == []
+    # the batch's tombstone is an item of the table, never a model anyone can name or is shown
+    status, unknown = _json(api("GET", "/predictions?model=nope"))
+    assert status == 400 and "#batch-deleted" not in unknown["message"] and "#" not in unknown["message"], unknown
 
 
 def test_errors_map_to_statuses_in_one_table(api):
