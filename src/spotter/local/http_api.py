@@ -186,6 +186,9 @@ def make_server(
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a burst of 30 requests had connections reset; queue them
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client gone mid-request (reading its request line, say) is one line; anything else keeps
         socketserver's traceback."""

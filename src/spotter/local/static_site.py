@@ -70,4 +70,8 @@ def make_server(
         def log_message(self, format: str, *args: Any) -> None:
             log.debug("web %s", format % args)
 
-    return ThreadingHTTPServer((host, port), partial(Handler, directory=str(root)))
+    return _StaticServer((host, port), partial(Handler, directory=str(root)))
+
+
+class _StaticServer(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's backlog of 5 reset connections in a burst
