@@ -76,6 +76,42 @@ def test_a_kept_export_cut_short_is_rebuilt_not_trusted(table, capsys, tmp_path)
     assert again == first and "1 upload days read, 5 unchanged" in err
 
 
+def test_a_kept_day_edited_or_added_to_is_read_again_not_trusted(table, capsys, tmp_path):
+    """The re-trial rewrote a cached day's file (every status 'ok') and dropped a second file beside
+    another's: both answered as they were. What a day folder holds is kept with its digest."""
+    import pyarrow.parquet as pq
+
+    first, _ = _sql(capsys, table.name)
+    (root,) = (tmp_path / "cache").iterdir()
+    edited, added = root / "upload_day=2026-11-02", root / "upload_day=2026-11-03"
+    (part,) = edited.glob("*.parquet")
+    rows = pq.read_table(part).to_pylist()
+    for row in rows:
+        row["label"] = "forged"
+    import pyarrow as pa
+
+    pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(part)), part)
+    (extra,) = added.glob("*.parquet")
+    (added / "part-00001.parquet").write_bytes(extra.read_bytes())
+    again, err = _sql(capsys, table.name)
+    assert again == first and "2 upload days read, 4 unchanged" in err, err
+
+
+@pytest.mark.parametrize("unsafe", ["link", "open"])
+def test_a_cache_folder_others_could_write_is_refused(table, capsys, tmp_path, unsafe):
+    _sql(capsys, table.name)
+    (root,) = (tmp_path / "cache").iterdir()
+    if unsafe == "link":
+        elsewhere = tmp_path / "elsewhere"
+        root.rename(elsewhere)
+        root.symlink_to(elsewhere)
+    else:
+        root.chmod(0o777)
+    assert spotter(["sql", QUERY, "--table", table.name]) == 2
+    err = capsys.readouterr().err
+    assert "--no-cache" in err and err.count("\n") == 1, err
+
+
 def test_an_indexed_stats_reads_pages_of_a_thousand(stack, monkeypatch, capsys):
     from spotter.adapters import dynamodb
 

@@ -1,7 +1,8 @@
 """The export `spotter sql` keeps between runs, brought up to date one upload day at a time.
 
     <cache>/upload_day=YYYY-MM-DD/*.parquet         the day's records (the Athena copy's layout)
-    <cache>/state.json                              {"days": {day: digest of its records' state}}
+    <cache>/state.json                              {"days": {day: digest of its records' state},
+                                                     "files": {day: what its folder held when written}}
     <cache>/lock                                    held (flock) by the one run that updates or reads it
 
 Each run asks the table for every day's digest (a scan that reads back only a few attributes per
@@ -26,7 +27,7 @@ from spotter.records import PredictionRecord
 from spotter.results.parquet_copy import DAY_FILE, PARTITION, LocalLayout, day_folder, day_table
 
 STATE_FILE = "state.json"
-VERSION = 1  # of the cache's layout and digest: a cache of another version is rebuilt whole
+VERSION = 2  # of the cache's layout and digest: a cache of another version is rebuilt whole
 BULK_SHARE = 0.3  # past this share of the records changed, one parallel scan reads them, not their keys
 
 
@@ -78,6 +79,7 @@ def locked(root: Path) -> Iterator[None]:
     import fcntl
 
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _check_private(root)
     with open(root / "lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
@@ -86,29 +88,70 @@ def locked(root: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _read_state(root: Path) -> dict[str, str]:
+class CacheRefused(OSError):
+    """A cache folder another user could write into (or a link to elsewhere): not used."""
+
+
+def _check_private(root: Path) -> None:
+    """The cache answers queries: a folder that is a link, another user's, or writable by others could
+    hold files that answer wrongly. Refused with a line saying which (use --no-cache, or remove it)."""
+    import os
+    import stat
+
+    info = os.lstat(root)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise CacheRefused(f"the sql cache {root} is not a plain folder (a link?): remove it, or run with --no-cache")
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise CacheRefused(
+            f"the sql cache {root} is another user's or writable by others: remove it, or run with --no-cache"
+        )
+
+
+def _files_of(root: Path, day: str) -> list[list[Any]]:
+    """What the day's folder holds: each entry's name, kind, size and modification time (an edited,
+    added or removed file changes it, so the day is read again)."""
+    import os
+
+    folder = root / day_folder(day)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    held = []
+    for entry in entries:
+        info = entry.stat(follow_symlinks=False)
+        held.append([entry.name, info.st_mode, info.st_size, info.st_mtime_ns])
+    return held
+
+
+def _read_state(root: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """(days: {day: digest}, files: {day: _files_of when written}); empty for no or another version."""
     try:
         state = json.loads((root / STATE_FILE).read_text())
     except (OSError, ValueError):
-        return {}
+        return {}, {}
     if not isinstance(state, dict) or state.get("version") != VERSION or not isinstance(state.get("days"), dict):
-        return {}
-    return {str(day): str(digest) for day, digest in state["days"].items()}
+        return {}, {}
+    files: dict[str, Any] = state["files"] if isinstance(state.get("files"), dict) else {}
+    return {str(day): str(digest) for day, digest in state["days"].items()}, files
 
 
 def _write_state(root: Path, days: Mapping[str, str]) -> None:
+    files = {day: _files_of(root, day) for day in days}
     temporary = root / (STATE_FILE + ".tmp")
-    temporary.write_text(json.dumps({"version": VERSION, "days": dict(sorted(days.items()))}))
+    temporary.write_text(json.dumps({"version": VERSION, "days": dict(sorted(days.items())), "files": files}))
     temporary.replace(root / STATE_FILE)
 
 
-def _day_is_whole(root: Path, day: str) -> bool:
-    """A day folder is only ever put in place whole (built beside it, then renamed)."""
-    return any((root / day_folder(day)).glob("*.parquet"))
+def _day_is_whole(root: Path, day: str, files: Mapping[str, Any]) -> bool:
+    """A day folder is only ever put in place whole (built beside it, then renamed), and still holds
+    exactly what it held then."""
+    held = _files_of(root, day)
+    return bool(held) and held == files.get(day)
 
 
 def has_state(root: Path) -> bool:
-    return bool(_read_state(root)) or (root / STATE_FILE).is_file()
+    return bool(_read_state(root)[0]) or (root / STATE_FILE).is_file()
 
 
 def rebuild(root: Path, pages: Iterable[list[PredictionRecord]]) -> Refresh:
@@ -146,8 +189,10 @@ def refresh(
     parallel scan, written a chunk at a time, costs less than reading each record by its key)."""
     import pyarrow.parquet as pq
 
-    kept_state = _read_state(root)
-    current = {day for day, digest in digests.items() if kept_state.get(day) == digest and _day_is_whole(root, day)}
+    kept_state, kept_files = _read_state(root)
+    current = {
+        day for day, digest in digests.items() if kept_state.get(day) == digest and _day_is_whole(root, day, kept_files)
+    }
     stale = sorted(set(digests) - current)
     gone = sorted({path.name.split("=", 1)[1] for path in root.glob(f"{PARTITION}=*") if path.is_dir()} - set(digests))
     if stale or gone or set(kept_state) - current:
@@ -176,7 +221,7 @@ def refresh(
         if built.is_dir():
             built.replace(root / day_folder(day))
     shutil.rmtree(building, ignore_errors=True)
-    if stale or gone or set(kept_state) != set(digests):
+    if stale or gone or set(kept_state) != set(digests) or current != set(kept_state):
         _write_state(root, {day: digests[day] for day in digests})
     count = sum(pq.read_metadata(path).num_rows for path in root.glob(f"{PARTITION}=*/*.parquet"))
     return Refresh(kept=len(current), written=len(stale), removed=len(gone), records=count)
