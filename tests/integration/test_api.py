@@ -519,6 +519,18 @@ def test_a_refusal_racing_its_batchs_delete_is_a_410_not_a_500(api, monkeypatch)
     assert status == 400 and "#batch-deleted" not in unknown["message"] and "#" not in unknown["message"], unknown
 
 
+def test_a_file_name_with_a_lone_surrogate_is_a_400_and_leaves_nothing(api):
+    """JSON lets "\\udfff" through; DynamoDB cannot store it: a refused file so named was a 500 after
+    the records of the files before it were written (the third trial)."""
+    files = [
+        {"name": "before.txt", "type": "text/plain", "size": 5},
+        {"name": "\udfff.txt", "type": "text/plain", "size": 5},
+    ]
+    status, body = _json(api("POST", "/uploads", {"files": files, "batch": "surrogates"}))
+    assert status == 400 and "files[1]" in body["message"], body
+    assert [r for r in api.stack.records() if r.get("batch") == "surrogates"] == []
+
+
 def test_errors_map_to_statuses_in_one_table(api):
     """Each error a route raises answers with its status from the one table, as JSON with its message."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError

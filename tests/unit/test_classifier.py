@@ -127,6 +127,10 @@ BAD_CARDS = [
     ({"labels": ["red", "green\u3164", "blue"]}, r"labels\[1\] .* character U\+3164"),  # Hangul filler
     ({"labels": ["red", "green\ufe0f", "blue"]}, r"labels\[1\] .* character U\+FE0F"),  # variation selector
     ({"labels": ["red", "gr\u17b4een", "blue"]}, r"labels\[1\] .* character U\+17B4"),
+    ({"labels": ["ok\u2800", "green", "blue"]}, r"labels\[0\] .* character U\+2800"),  # Braille blank
+    ({"labels": ["red", "green\U00016fe4", "blue"]}, r"labels\[1\] .* character U\+16FE4"),
+    ({"labels": ["red", "\u0301", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
+    ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
     ({"labels": ["red", "green", "green\u00a0"]}, r"labels\[2\] .* reads as labels\[1\]"),  # no-break space
     ({"labels": ["red", "light  green", "light\u3000green"]}, r"labels\[2\] .* reads as labels\[1\]"),
     ({"labels": ["red", "gr\neen", "blue"]}, r"labels\[1\] .* control character U\+000A"),

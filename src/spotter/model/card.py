@@ -39,7 +39,10 @@ _IGNORABLE = (
     (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
     (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
     (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
-    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF), (0x16FE4, 0x16FE4),
+    # not default-ignorable, but drawn as nothing or as a blank: Braille blank, Tifinagh joiner, tatweel,
+    # the object replacement character, Hangul half-width filler
+    (0x2800, 0x2800), (0x2D7F, 0x2D7F), (0x0640, 0x0640), (0xFFFC, 0xFFFC),
 )  # fmt: skip
 
 
@@ -98,6 +101,8 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
         bad = _unprintable(label)
         if bad is not None:
             raise ModelError(f"{where} {label!r} holds invisible or control character U+{ord(bad):04X}")
+        if unicodedata.category(label.strip()[0]).startswith("M"):
+            raise ModelError(f"{where} {label!r} starts with a combining mark: it would draw over what comes before")
         if _label_key(label) in RESERVED_OUTCOMES:
             raise ModelError(
                 f"{where} {label!r} is a reserved outcome word ({', '.join(sorted(RESERVED_OUTCOMES))});"

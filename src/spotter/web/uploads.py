@@ -128,6 +128,8 @@ def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
     for index, item in enumerate(files):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
             raise UploadRequestError(f'files[{index}] needs a non-empty string "name"')
+        if any(0xD800 <= ord(char) <= 0xDFFF for char in item["name"]):  # JSON lets a lone surrogate through
+            raise UploadRequestError(f"files[{index}] name is not valid Unicode (it holds a lone surrogate)")
         if len(item["name"]) > MAX_NAME_CHARS:
             raise UploadRequestError(
                 f"files[{index}] name is {len(item['name']):,} characters, over the {MAX_NAME_CHARS} character limit"
