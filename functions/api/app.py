@@ -16,11 +16,26 @@ from aws_lambda_powertools.event_handler.exceptions import (
 )
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from spotter.adapters.wiring import batch_removal, batch_tombstones, prediction_queries, predictions, presigner
+from spotter.adapters.wiring import (
+    batch_removal,
+    batch_tombstones,
+    prediction_queries,
+    predictions,
+    presigner,
+    refusal_counter,
+)
 from spotter.config import Settings, running_in_lambda
 from spotter.errors import BatchGone
 from spotter.keys import ORIGINAL_NAME_METADATA, encode_original_name, sanitise_file_name
-from spotter.ports import BatchObjects, BatchTombstones, PredictionQueries, PredictionStore, Presigner, RecordRemover
+from spotter.ports import (
+    BatchObjects,
+    BatchTombstones,
+    PredictionQueries,
+    PredictionStore,
+    Presigner,
+    RecordRemover,
+    RefusalCounter,
+)
 from spotter.records import PredictionRecord
 from spotter.results.names import CachedNames, visible_names
 from spotter.results.query import PredictionQuery, QueryError, all_pages
@@ -45,6 +60,7 @@ from spotter.web.uploads import (
     parse_files,
     plan_uploads,
     refusal_record,
+    reserve_refusals,
 )
 from spotter.web.views import ModelInfo, query_from_params, record_view, view_type
 
@@ -66,6 +82,7 @@ class Services:
     batch_objects: BatchObjects
     record_remover: RecordRemover
     tombstones: BatchTombstones
+    refusals: RefusalCounter
     csv_budget_bytes: int = RESPONSE_BUDGET_BYTES
     batches_page_records: int = BATCHES_PAGE_RECORDS  # records a GET /batches page reads
     batch_read_page: int = 1000  # records a batch's describe or delete reads a page (tests lower it)
@@ -103,6 +120,7 @@ def build(settings: Settings) -> Services:
         batch_objects=batch_objects,
         record_remover=record_remover,
         tombstones=batch_tombstones(settings),
+        refusals=refusal_counter(settings),
     )
 
 
@@ -190,6 +208,7 @@ def create_uploads():
     refused = sum(not isinstance(plan, PlannedUpload) for plan in plans)
     owner = caller.owner if caller.subject is not None else None
     check_refusal_cap(s.queries.query, owner, refused, settings.max_refused_per_hour)  # 429 before anything
+    reserve_refusals(s.refusals, owner, refused, settings.max_refused_per_hour)  # atomic: no race past it
     uploads = []
     for plan in plans:
         if isinstance(plan, PlannedUpload):

@@ -177,6 +177,14 @@ class RecordRemover(Protocol):
         consistent read, not through an index that may lag; how many were deleted."""
 
 
+class RefusalCounter(Protocol):
+    """How many refused files each caller recorded in each clock hour, kept atomically: concurrent
+    requests cannot all pass the cap on a count they each read before the others wrote."""
+
+    def reserve(self, scope: str, hour: str, count: int, limit: int) -> bool:
+        """Add `count` to `scope`'s count for `hour` when it stays at most `limit`; False otherwise."""
+
+
 class BatchTombstones(Protocol):
     """Deleted batches: a batch's tombstone is stored before anything of it is deleted, and every
     later write into it (a record, an upload form) is refused."""

@@ -30,8 +30,18 @@ def tombstone_id(batch: str) -> str:
     return f"#deleted-batch/{batch}"
 
 
+REFUSALS_MODEL = "#refusal-count"  # the sort key of a caller's refused-file count for one hour
+
+
+def refusals_id(scope: str, hour: str) -> str:
+    """The partition key of `scope`'s (an owner tag, or `site` with sign-in off) refused-file count for
+    the clock hour `hour` (YYYY-MM-DDTHH): like a tombstone, no record and in no index."""
+    return f"#refusals/{scope}/{hour}"
+
+
 def is_tombstone_item(item: Mapping[str, Any]) -> bool:
-    return item.get("model") == TOMBSTONE_MODEL
+    """A bookkeeping item of the records table, not a record: a deleted batch's tombstone or a count."""
+    return item.get("model") in (TOMBSTONE_MODEL, REFUSALS_MODEL)
 
 
 def utc_now() -> str:

@@ -531,6 +531,23 @@ def test_a_file_name_with_a_lone_surrogate_is_a_400_and_leaves_nothing(api):
     assert [r for r in api.stack.records() if r.get("batch") == "surrogates"] == []
 
 
+def test_concurrent_refusals_never_pass_the_hourly_cap(api):
+    """Each request counted the past hour's refused records, then wrote its own: ten at once with a cap
+    of 100 wrote 140 (the third trial). The hour's count is now taken atomically before any write."""
+    from concurrent.futures import ThreadPoolExecutor
+    from dataclasses import replace
+
+    services = api.module.services()
+    services.settings = replace(services.settings, max_refused_per_hour=100)
+    files = [{"name": f"n{i}.txt", "type": "text/plain", "size": 5} for i in range(20)]
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(
+            pool.map(lambda i: api("POST", "/uploads", {"files": files, "batch": f"cap-{i}"})[0], range(10))
+        )
+    refused = [r for r in api.stack.records() if r.get("status") == "refused"]
+    assert sorted(statuses) == [200] * 5 + [429] * 5 and len(refused) == 100, (statuses, len(refused))
+
+
 def test_errors_map_to_statuses_in_one_table(api):
     """Each error a route raises answers with its status from the one table, as JSON with its message."""
     from aws_lambda_powertools.event_handler.exceptions import NotFoundError, UnauthorizedError

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from boto3.dynamodb.conditions import Attr, Key
 
 from spotter.adapters.dynamodb_records import conditional_put
-from spotter.records import TOMBSTONE_MODEL, PredictionRecord, is_tombstone_item
+from spotter.records import PredictionRecord, is_tombstone_item
 from spotter.results.cursors import NOT_OURS, CursorSigner
 from spotter.results.query import Partition, PredictionQuery, QueryError, plan
 
@@ -365,8 +365,8 @@ class DynamoPredictionQueries:
         read = 0
         while True:
             page = self.table.scan(**args)
-            # a deleted batch's tombstone is an item too: its sort key is no model (records.TOMBSTONE_MODEL)
-            found.update(str(item[field]) for item in page["Items"] if field in item and item[field] != TOMBSTONE_MODEL)
+            # a deleted batch's tombstone and a refusal count are items too: their sort key is no model
+            found.update(str(item[field]) for item in page["Items"] if field in item and not is_tombstone_item(item))
             read += page.get("ScannedCount", len(page["Items"]))
             if "LastEvaluatedKey" not in page:
                 return sorted(found), True

@@ -18,10 +18,12 @@ from spotter.errors import BatchDeleted
 from spotter.keys import WEB_SOURCE, owner_of
 from spotter.ports import RecordedUpload
 from spotter.records import (
+    REFUSALS_MODEL,
     SEQUENCED,
     TIMED,
     TOMBSTONE_MODEL,
     PredictionRecord,
+    refusals_id,
     sequence_key,
     tombstone_id,
     utc_now,
@@ -151,6 +153,46 @@ class ConditionalRecordWriter:
 
     def put(self, record: PredictionRecord) -> bool:
         return conditional_put(self.client, self.table_name, record)
+
+
+class DynamoRefusalCounter:
+    """A caller's refused files per clock hour, as one item of the records table (`records.refusals_id`),
+    changed by compare-and-set: a consistent read, then a put on condition that the count is still what
+    was read (the API role may put, not update). A few retries under contention, then False."""
+
+    ATTEMPTS = 12
+
+    def __init__(self, client: BaseClient, table_name: str) -> None:
+        self.client = client
+        self.table_name = table_name
+
+    def reserve(self, scope: str, hour: str, count: int, limit: int) -> bool:
+        import random
+        import time
+
+        key = {"object_id": {"S": refusals_id(scope, hour)}, "model": {"S": REFUSALS_MODEL}}
+        for attempt in range(self.ATTEMPTS):
+            held = self.client.get_item(TableName=self.table_name, Key=key, ConsistentRead=True).get("Item")
+            used = int(held["refused"]["N"]) if held else 0
+            if used + count > limit:
+                return False
+            put: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Item": {**key, "refused": {"N": str(used + count)}, "hour": {"S": hour}},
+            }
+            if held is None:
+                put["ConditionExpression"] = "attribute_not_exists(object_id)"
+            else:
+                put["ConditionExpression"] = "refused = :used"
+                put["ExpressionAttributeValues"] = {":used": {"N": str(used)}}
+            try:
+                self.client.put_item(**put)
+                return True
+            except ClientError as exc:
+                if not is_condition_failure(exc):
+                    raise
+            time.sleep(random.uniform(0, 0.01 * (attempt + 1)))  # nosec B311: jitter, not a secret
+        return False
 
 
 class DynamoBatchTombstones:

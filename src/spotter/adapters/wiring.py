@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # imported where used (see below)
         PredictionStore,
         Presigner,
         RecordRemover,
+        RefusalCounter,
     )
 
 # The one composition root of all three functions (classify, api, parquet_copy) and the command line:
@@ -123,6 +124,12 @@ def presigner(settings: Settings) -> Presigner:
 def batch_tombstones(settings: Settings) -> BatchTombstones:
 
     return DynamoBatchTombstones(client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table)
+
+
+def refusal_counter(settings: Settings) -> RefusalCounter:
+    from spotter.adapters.dynamodb_records import DynamoRefusalCounter
+
+    return DynamoRefusalCounter(client("dynamodb", endpoint_url=settings.endpoint_url), settings.predictions_table)
 
 
 def batch_removal(settings: Settings) -> tuple[BatchObjects, RecordRemover]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from spotter.keys import WEB_SOURCE, is_valid_batch, upload_key
+from spotter.ports import RefusalCounter
 from spotter.records import STATUS_REFUSED, PredictionRecord, object_id_for, utc_now
 from spotter.results.query import PredictionQuery, RunQuery, all_pages
 
@@ -265,4 +266,21 @@ def check_refusal_cap(
         raise TooManyRefusals(
             f"at most {limit} refused files an hour per user (MAX_REFUSED_PER_HOUR): this request's {new} "
             "would pass it; send only files Spotter reads, or try again later"
+        )
+
+
+def reserve_refusals(
+    counter: RefusalCounter, owner: str | None, new: int, limit: int, now: datetime | None = None
+) -> None:
+    """TooManyRefusals unless `new` more refused files fit in `owner`'s (or, sign-in off, the site's)
+    count for this clock hour, taken atomically: `check_refusal_cap` counts the records of the past
+    hour, but concurrent requests each read that count before the others' records are written."""
+    if new <= 0:
+        return
+    hour = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H")
+    if not counter.reserve(owner or "site", hour, new, limit):
+        raise TooManyRefusals(
+            f"at most {limit} refused files an hour {'per user' if owner else 'for this site'} "
+            f"(MAX_REFUSED_PER_HOUR): this request's {new} would pass it; send only files Spotter reads, "
+            "or try again later"
         )
