@@ -264,8 +264,9 @@ def check_refusal_cap(
             break
     if seen + new > limit:
         raise TooManyRefusals(
-            f"at most {limit} refused files an hour per user (MAX_REFUSED_PER_HOUR): this request's {new} "
-            "would pass it; send only files Spotter reads, or try again later"
+            f"at most {limit} refused files an hour {'per user' if owner else 'for this site'} "
+            f"(MAX_REFUSED_PER_HOUR): this request's {new} would pass it; send only files Spotter reads, "
+            "or try again later"
         )
 
 
