@@ -130,6 +130,9 @@ BAD_CARDS = [
     ({"labels": ["ok\u2800", "green", "blue"]}, r"labels\[0\] .* character U\+2800"),  # Braille blank
     ({"labels": ["red", "green\U00016fe4", "blue"]}, r"labels\[1\] .* character U\+16FE4"),
     ({"labels": ["red", "\u0301", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
+    ({"labels": ["\u043ek", "green", "blue"]}, r"labels\[0\] .* mixes Cyrillic and Latin letters"),  # "оk"
+    ({"labels": ["red", "b\u0435nign", "blue"]}, r"labels\[1\] .* mixes Cyrillic and Latin"),
+    ({"labels": ["red", "\u03bfk", "blue"]}, r"labels\[1\] .* mixes Greek and Latin"),
     ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
     ({"labels": ["red", "green", "green\u00a0"]}, r"labels\[2\] .* reads as labels\[1\]"),  # no-break space
     ({"labels": ["red", "light  green", "light\u3000green"]}, r"labels\[2\] .* reads as labels\[1\]"),

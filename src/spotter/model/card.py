@@ -66,6 +66,20 @@ def _unprintable(text: str) -> str | None:
     return None
 
 
+# Scripts whose letters look alike ("оk" with a Cyrillic о reads as "ok"): a label may use one of them.
+_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+
+
+def _confusable_scripts(label: str) -> set[str]:
+    found = set()
+    for char in unicodedata.normalize("NFKC", label):
+        if unicodedata.category(char).startswith("L"):
+            script = unicodedata.name(char, "").split(" ")[0]
+            if script in _CONFUSABLE_SCRIPTS:
+                found.add(script.title())
+    return found
+
+
 def _label_key(label: str) -> str:
     """What a label reads as: compatibility forms folded (fullwidth `ａ` is `a`), case folded, every run
     of spaces (no-break and ideographic too) one space, trimmed."""
@@ -101,6 +115,12 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
         bad = _unprintable(label)
         if bad is not None:
             raise ModelError(f"{where} {label!r} holds invisible or control character U+{ord(bad):04X}")
+        mixed = _confusable_scripts(label)
+        if len(mixed) > 1:
+            raise ModelError(
+                f"{where} {label!r} mixes {' and '.join(sorted(mixed))} letters, which look alike: "
+                "write each label in one of them"
+            )
         if unicodedata.category(label.strip()[0]).startswith("M"):
             raise ModelError(f"{where} {label!r} starts with a combining mark: it would draw over what comes before")
         if _label_key(label) in RESERVED_OUTCOMES:
