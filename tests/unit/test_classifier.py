@@ -133,6 +133,14 @@ BAD_CARDS = [
     ({"labels": ["\u043ek", "green", "blue"]}, r"labels\[0\] .* mixes Cyrillic and Latin letters"),  # "оk"
     ({"labels": ["red", "b\u0435nign", "blue"]}, r"labels\[1\] .* mixes Cyrillic and Latin"),
     ({"labels": ["red", "\u03bfk", "blue"]}, r"labels\[1\] .* mixes Greek and Latin"),
+    ({"labels": ["red", "\u0585k", "blue"]}, r"labels\[1\] .* mixes Armenian and Latin"),  # Armenian օ
+    ({"labels": ["red", "\u2c9fk", "blue"]}, r"labels\[1\] .* mixes Coptic and Latin"),
+    ({"labels": ["benign", "\u13f4ENIGN"]}, r"labels\[1\] .* mixes Cherokee and Latin"),
+    ({"labels": ["benign", "ben\u0131\u0307gn"]}, r"labels\[1\] .* reads as labels\[0\] 'benign'"),
+    ({"labels": ["red", "uncerta\u0131n"]}, r"labels\[1\] .* is a reserved outcome word"),  # dotless ı
+    ({"labels": ["\u1d0f\u1d0b", "red"]}, r"labels\[0\] .* is a reserved outcome word"),  # small capitals
+    ({"labels": ["o\u0138", "red"]}, r"labels\[0\] .* is a reserved outcome word"),  # kra
+    ({"labels": ["red", "refuse\u1e0d"]}, r"labels\[1\] .* is a reserved outcome word"),
     ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
     ({"labels": ["red", "green", "green\u00a0"]}, r"labels\[2\] .* reads as labels\[1\]"),  # no-break space
     ({"labels": ["red", "light  green", "light\u3000green"]}, r"labels\[2\] .* reads as labels\[1\]"),

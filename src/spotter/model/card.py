@@ -66,18 +66,39 @@ def _unprintable(text: str) -> str | None:
     return None
 
 
-# Scripts whose letters look alike ("оk" with a Cyrillic о reads as "ok"): a label may use one of them.
-_CONFUSABLE_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK")
+# Letters of one script may go with these in a label ("Rosa 玫瑰"): none of them looks like a Latin,
+# Cyrillic or Greek letter. Any other two scripts in one label may look alike ("оk" with a Cyrillic о,
+# "օk" with an Armenian օ, "ᏴENIGN" with a Cherokee Ᏼ).
+_MIXES_WITH_ANY = frozenset({"CJK", "HIRAGANA", "KATAKANA", "HANGUL", "KATAKANA-HIRAGANA"})
 
 
 def _confusable_scripts(label: str) -> set[str]:
+    """The scripts of the label's letters (the first word of each letter's Unicode name), less those
+    that mix with any."""
     found = set()
     for char in unicodedata.normalize("NFKC", label):
         if unicodedata.category(char).startswith("L"):
             script = unicodedata.name(char, "").split(" ")[0]
-            if script in _CONFUSABLE_SCRIPTS:
+            if script and script not in _MIXES_WITH_ANY:
                 found.add(script.title())
     return found
+
+
+def _skeleton(text: str) -> str:
+    """What a label looks like, near enough to find look-alikes without the Unicode confusables table:
+    compatibility forms folded, accents and other combining marks dropped (`ḍ` is `d`, dotless `ı`
+    with a combining dot is `i`), Latin letter variants read as their letter (dotless `ı` as `i`,
+    small capital `ᴏ` as `o`, `ĸ` as `k`), case folded, spaces as one."""
+    out = []
+    for char in unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text)):
+        if unicodedata.category(char).startswith("M"):
+            continue
+        name = unicodedata.name(char, "")
+        if name.startswith("LATIN") and "LETTER" in name:
+            last = name.rsplit(" ", 1)[-1]
+            char = {"KRA": "k"}.get(last, last.lower() if len(last) == 1 else char)
+        out.append(char)
+    return " ".join("".join(out).casefold().split())
 
 
 def _label_key(label: str) -> str:
@@ -118,17 +139,17 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
         mixed = _confusable_scripts(label)
         if len(mixed) > 1:
             raise ModelError(
-                f"{where} {label!r} mixes {' and '.join(sorted(mixed))} letters, which look alike: "
-                "write each label in one of them"
+                f"{where} {label!r} mixes {' and '.join(sorted(mixed))} letters, which may look alike: "
+                "write each label in one script"
             )
         if unicodedata.category(label.strip()[0]).startswith("M"):
             raise ModelError(f"{where} {label!r} starts with a combining mark: it would draw over what comes before")
-        if _label_key(label) in RESERVED_OUTCOMES:
+        if _label_key(label) in RESERVED_OUTCOMES or _skeleton(label) in RESERVED_OUTCOMES:
             raise ModelError(
                 f"{where} {label!r} is a reserved outcome word ({', '.join(sorted(RESERVED_OUTCOMES))});"
                 " records would read as that outcome"
             )
-        key = _label_key(label)
+        key = _skeleton(label)
         if key in seen:
             raise ModelError(
                 f"{where} {label!r} reads as labels[{seen[key]}] {labels[seen[key]]!r}; labels must be unique"
