@@ -6,14 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from spotter.cli.query import STDOUT, add_excel_argument, add_filter_arguments, check_output, with_stored_names
+from spotter.cli.query import add_excel_argument, add_filter_arguments, check_output, with_stored_names, write_rows_to
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
-from spotter.files import replaced
 from spotter.results.compare import COLUMNS, compare, summary_line
 from spotter.results.query import QueryError
-from spotter.results.rows_output import ROW_FORMATS, write_rows
+from spotter.results.rows_output import ROW_FORMATS
 from spotter.results.stats import matching_records
-from spotter.results.tabular import EXCEL_BOM
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,15 +57,8 @@ def run(args: argparse.Namespace) -> int:
         raise RuntimeError("spotter compare needs two model versions")
     result = compare(matching_records(queries.query, old), matching_records(queries.query, new))
     values = [tuple(row[c] for c in COLUMNS) for row in result.rows]
-    prefix = EXCEL_BOM if args.excel else ""
     try:
-        if args.output is None or str(args.output) == STDOUT:
-            sys.stdout.write(prefix)
-            write_rows(COLUMNS, values, args.format, sys.stdout, excel=args.excel)
-        else:
-            with replaced(args.output) as temporary, open(temporary, "w", encoding="utf-8", newline="") as stream:
-                stream.write(prefix)
-                write_rows(COLUMNS, values, args.format, stream, excel=args.excel)
+        write_rows_to(args.output, COLUMNS, values, args.format, args.excel)
     except OSError as exc:
         print(f"spotter compare: {exc.strerror or exc}", file=sys.stderr)
         return 1

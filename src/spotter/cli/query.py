@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 from spotter.ports import PredictionQueries
@@ -125,6 +126,25 @@ def say_spanned(models: Iterable[str | None], command: str, by_model: bool = Fal
 
 
 STDOUT = "-"
+
+
+def write_rows_to(
+    output: Path | None, columns: list[str], values: Sequence[tuple[Any, ...]], fmt: str, excel: bool
+) -> None:
+    """Rows (stats, compare) to standard output, or whole to the file `output` (`-` is standard
+    output); a byte order mark first with `excel`. OSError when the file cannot be written."""
+    from spotter.files import replaced
+    from spotter.results.rows_output import write_rows
+    from spotter.results.tabular import EXCEL_BOM
+
+    prefix = EXCEL_BOM if excel else ""
+    if output is None or str(output) == STDOUT:
+        sys.stdout.write(prefix)
+        write_rows(columns, values, fmt, sys.stdout, excel=excel)
+        return
+    with replaced(output) as temporary, open(temporary, "w", encoding="utf-8", newline="") as stream:
+        stream.write(prefix)
+        write_rows(columns, values, fmt, stream, excel=excel)
 
 
 def check_output(output: Path | None, fmt: str | None = None, excel: bool = False) -> None:

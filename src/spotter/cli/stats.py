@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from spotter.cli.query import (
-    STDOUT,
     add_excel_argument,
     add_filter_arguments,
     check_output,
@@ -15,11 +14,11 @@ from spotter.cli.query import (
     say_spanned,
     with_model_rule,
     with_stored_names,
+    write_rows_to,
 )
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
-from spotter.files import replaced
 from spotter.results.query import QueryError
-from spotter.results.rows_output import ROW_FORMATS, write_rows
+from spotter.results.rows_output import ROW_FORMATS
 from spotter.results.stats import (
     DIMENSIONS,
     SUMMARY_COLUMNS,
@@ -31,7 +30,6 @@ from spotter.results.stats import (
     score_basis,
     summarise,
 )
-from spotter.results.tabular import EXCEL_BOM
 
 STATS_PAGE = 1000  # records per read: matching_records asks for pages of 1,000
 
@@ -91,15 +89,8 @@ def run(args: argparse.Namespace) -> int:
     rows = summarise(records, by, basis)
     columns = list(by) + SUMMARY_COLUMNS + percentile_columns(basis)
     values = [tuple(r[c] for c in columns) for r in rows]
-    prefix = EXCEL_BOM if args.excel else ""
     try:
-        if args.output is None or str(args.output) == STDOUT:
-            sys.stdout.write(prefix)
-            write_rows(columns, values, args.format, sys.stdout, excel=args.excel)
-        else:
-            with replaced(args.output) as temporary, open(temporary, "w", encoding="utf-8", newline="") as stream:
-                stream.write(prefix)
-                write_rows(columns, values, args.format, stream, excel=args.excel)
+        write_rows_to(args.output, columns, values, args.format, args.excel)
         if args.plot is not None:
             from spotter.results.plot import counts_per_day, plot_counts
 
