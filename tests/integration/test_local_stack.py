@@ -129,6 +129,29 @@ def test_ctrl_c_stops_everything_cleanly(spotter_up):
         requests.get(spotter_up["endpoints"]["api"] + "/model", timeout=2)
 
 
+def test_ctrl_c_in_a_terminal_stops_the_stack_without_a_traceback(tmp_path):
+    """A terminal's Ctrl-C reaches the whole process group, the decode worker included: `make run`
+    printed the worker's KeyboardInterrupt traceback on every stop."""
+    import os
+
+    log = open(tmp_path / "up.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spotter.cli", "up", "--state-dir", str(tmp_path / "s"), "--model", str(MODELS / "colours-int8.tflite")],
+        cwd=ROOT, env=clean_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal leaves it
+    )  # fmt: skip
+    try:
+        wait_until(lambda: (tmp_path / "s" / "local.json").exists() or process.poll() is not None, 60, 0.2)
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    log.seek(0)
+    output = log.read()
+    assert "stopping" in output and "Traceback" not in output, output
+
+
 def test_the_supervisor_restarts_a_dead_poller_and_gives_up_on_moto_that_keeps_dying(tmp_path, caplog, monkeypatch):
     import threading
 

@@ -167,6 +167,9 @@ def _write_all(fd: int, *parts: bytes) -> None:
 
 def worker_main() -> int:
     """Serve decode jobs on stdin/stdout until stdin closes (the parent went away)."""
+    # A terminal's Ctrl-C reaches the whole process group: the parent stops this worker by closing its
+    # stdin, so the interrupt here would only print a KeyboardInterrupt traceback on `spotter up`'s exit.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     rfd, wfd = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
