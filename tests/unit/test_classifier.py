@@ -141,6 +141,16 @@ BAD_CARDS = [
     ({"labels": ["\u1d0f\u1d0b", "red"]}, r"labels\[0\] .* is a reserved outcome word"),  # small capitals
     ({"labels": ["o\u0138", "red"]}, r"labels\[0\] .* is a reserved outcome word"),  # kra
     ({"labels": ["red", "refuse\u1e0d"]}, r"labels\[1\] .* is a reserved outcome word"),
+    # wholly in another script, caught by the Unicode confusables skeleton (UTS #39)
+    ({"labels": ["\u043e\u043a", "red"]}, r"labels\[0\] 'ок' is a reserved outcome word"),  # Cyrillic
+    ({"labels": ["red", "\u03bf\u03ba"]}, r"labels\[1\] 'οκ' is a reserved outcome word"),  # Greek
+    ({"labels": ["red", "\u041e\u041a"]}, r"labels\[1\] .* is a reserved outcome word"),  # Cyrillic capitals
+    ({"labels": ["red", "\u0440\u0435nd\u0456ng"]}, r"labels\[1\] .* mixes Cyrillic and Latin"),
+    ({"labels": ["red", "faiIed"]}, r"labels\[1\] 'faiIed' is a reserved outcome word"),  # capital I as l
+    ({"labels": ["red", "fai1ed"]}, r"labels\[1\] 'fai1ed' is a reserved outcome word"),  # digit one as l
+    ({"labels": ["malignant", "rnalignant"]}, r"labels\[1\] 'rnalignant' reads as labels\[0\] 'malignant'"),
+    ({"labels": ["malignant", "\u041calignant"]}, r"labels\[1\] .* mixes Cyrillic and Latin"),
+    ({"labels": ["\u0441\u0430\u0442", "cat"]}, r"labels\[1\] 'cat' reads as labels\[0\] 'сат'"),  # Cyrillic сат
     ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
     ({"labels": ["red", "green", "green\u00a0"]}, r"labels\[2\] .* reads as labels\[1\]"),  # no-break space
     ({"labels": ["red", "light  green", "light\u3000green"]}, r"labels\[2\] .* reads as labels\[1\]"),
@@ -163,6 +173,25 @@ def test_a_card_that_cannot_be_served_is_refused_at_load_naming_its_field(tmp_pa
         Classifier.load(model)
     with pytest.raises(ModelError, match=message):
         load_card(model.with_suffix(".card.json"))
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["кошка", "собака"],  # Russian
+        ["γάτα", "σκύλος"],  # Greek
+        ["Rosa 玫瑰", "Tulipa"],
+        ["benign", "malignant", "BENIGN-like"],
+        ["class 1", "class l2"],
+    ],
+)
+def test_labels_in_any_one_script_that_look_like_nothing_else_load(tmp_path, labels):
+    model = tmp_path / "m.tflite"
+    model.write_bytes((MODELS / "colours-int8.tflite").read_bytes())
+    card = json.loads((MODELS / "colours-int8.card.json").read_text())
+    card["labels"] = labels + [f"extra {n}" for n in range(3 - len(labels))] if len(labels) < 3 else labels[:3]
+    model.with_suffix(".card.json").write_text(json.dumps(card))
+    assert Classifier.load(model).labels == tuple(card["labels"])
 
 
 def test_a_labels_file_is_held_to_the_card_rules(tmp_path):

@@ -10,10 +10,12 @@ import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from spotter.errors import ModelError
+from spotter.model.lookalike import label_skeletons
 from spotter.model.metadata import read_metadata
 from spotter.model.preprocess import InputContract
 from spotter.model.scaling import Scaling
@@ -84,21 +86,9 @@ def _confusable_scripts(label: str) -> set[str]:
     return found
 
 
-def _skeleton(text: str) -> str:
-    """What a label looks like, near enough to find look-alikes without the Unicode confusables table:
-    compatibility forms folded, accents and other combining marks dropped (`ḍ` is `d`, dotless `ı`
-    with a combining dot is `i`), Latin letter variants read as their letter (dotless `ı` as `i`,
-    small capital `ᴏ` as `o`, `ĸ` as `k`), case folded, spaces as one."""
-    out = []
-    for char in unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text)):
-        if unicodedata.category(char).startswith("M"):
-            continue
-        name = unicodedata.name(char, "")
-        if name.startswith("LATIN") and "LETTER" in name:
-            last = name.rsplit(" ", 1)[-1]
-            char = {"KRA": "k"}.get(last, last.lower() if len(last) == 1 else char)
-        out.append(char)
-    return " ".join("".join(out).casefold().split())
+@cache
+def _reserved_looks() -> frozenset[str]:
+    return frozenset().union(*(label_skeletons(word) for word in RESERVED_OUTCOMES))
 
 
 def _label_key(label: str) -> str:
@@ -144,17 +134,18 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
             )
         if unicodedata.category(label.strip()[0]).startswith("M"):
             raise ModelError(f"{where} {label!r} starts with a combining mark: it would draw over what comes before")
-        if _label_key(label) in RESERVED_OUTCOMES or _skeleton(label) in RESERVED_OUTCOMES:
+        looks = label_skeletons(label)
+        if _label_key(label) in RESERVED_OUTCOMES or looks & _reserved_looks():
             raise ModelError(
                 f"{where} {label!r} is a reserved outcome word ({', '.join(sorted(RESERVED_OUTCOMES))});"
                 " records would read as that outcome"
             )
-        key = _skeleton(label)
-        if key in seen:
-            raise ModelError(
-                f"{where} {label!r} reads as labels[{seen[key]}] {labels[seen[key]]!r}; labels must be unique"
-            )
-        seen[key] = index
+        for key in looks:
+            if key in seen:
+                raise ModelError(
+                    f"{where} {label!r} reads as labels[{seen[key]}] {labels[seen[key]]!r}; labels must be unique"
+                )
+        seen.update(dict.fromkeys(looks, index))
 
 
 @dataclass(frozen=True)
