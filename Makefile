@@ -94,8 +94,9 @@ screenshots: $(APP_STAMP) $(AXE)
 	mkdir -p docs/screenshots
 	cp test-results/web-desktop.png test-results/web-phone.png docs/screenshots/
 
+# MODEL=count runs the stack with the shipped COCO object detector (counting); MODEL=PATH any model
 run: $(APP_STAMP)
-	$(BIN)/spotter up $(RUN_ARGS)
+	$(BIN)/spotter up $(if $(MODEL),--model '$(MODEL)') $(RUN_ARGS)
 
 bench: $(APP_STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)

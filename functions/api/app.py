@@ -113,7 +113,7 @@ def build(settings: Settings) -> Services:
     return Services(
         settings=settings,
         app=resolver(settings),
-        model=ModelInfo.load(settings.model_path),
+        model=ModelInfo.load(settings.model_path, settings.labels_path),
         queries=prediction_queries(settings),
         store=predictions(settings),
         signer=presigner(settings),

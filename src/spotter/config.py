@@ -14,6 +14,8 @@ CHECKOUT = Path(__file__).resolve().parents[2]  # the repository, when the packa
 REPO_MODEL_DIR = CHECKOUT / "model"  # where `spotter model build` writes
 LAMBDA_MODEL_DIR = Path("/opt/model")
 DEFAULT_MODEL_FILE = "skin-lesion-int8.tflite"
+# Shipped models by short name (`spotter up --model count`, `make run MODEL=count`)
+SHIPPED_MODELS = {"skin-lesion": DEFAULT_MODEL_FILE, "count": "coco-ssd-mobilenet-v1.tflite"}
 
 
 def shipped(relative: str) -> Path:
@@ -55,9 +57,20 @@ def target_names_from_env(env: Mapping[str, str] | None = None) -> dict[str, str
 
 
 def model_path_from_env(env: Mapping[str, str] | None = None) -> Path:
-    """SPOTTER_MODEL, or the shipped demo model."""
+    """SPOTTER_MODEL (a path, or a shipped model's short name), or the shipped demo model."""
     env = os.environ if env is None else env
-    return Path(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path()
+    return resolve_model(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path()
+
+
+def resolve_model(value: str | Path) -> Path:
+    """A model path as given, or a shipped model's short name (SHIPPED_MODELS: `count`, `skin-lesion`)
+    when no such file is here: from the Lambda layer when deployed, else from the package."""
+    path = Path(value)
+    name = str(value)
+    if name in SHIPPED_MODELS and not path.exists():
+        deployed = LAMBDA_MODEL_DIR / SHIPPED_MODELS[name]
+        return deployed if deployed.exists() else shipped(f"model/{SHIPPED_MODELS[name]}")
+    return path
 
 
 def sql_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -115,6 +128,8 @@ class Settings:
     uploads_bucket: str = "spotter-uploads"
     predictions_table: str = "spotter-predictions"
     model_path: Path = field(default_factory=default_model_path)
+    labels_path: Path | None = None  # SPOTTER_LABELS: a labels file overriding the model card's labels
+    detect_tiling: str | None = None  # DETECT_TILING: a detector's tiling over the card's (Tiling.overridden)
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_image_pixels: int = MAX_IMAGE_PIXELS
     top_k: int = 3
@@ -172,7 +187,9 @@ class Settings:
         return cls(
             uploads_bucket=env.get("UPLOADS_BUCKET", defaults.uploads_bucket),
             predictions_table=env.get("PREDICTIONS_TABLE", defaults.predictions_table),
-            model_path=Path(env["SPOTTER_MODEL"]) if env.get("SPOTTER_MODEL") else default_model_path(),
+            model_path=model_path_from_env(env),
+            labels_path=Path(env["SPOTTER_LABELS"]) if env.get("SPOTTER_LABELS") else None,
+            detect_tiling=env.get("DETECT_TILING") or None,
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", defaults.max_upload_bytes),
             max_image_pixels=_int(env, "MAX_IMAGE_PIXELS", defaults.max_image_pixels),
             top_k=_int(env, "TOP_K", defaults.top_k),

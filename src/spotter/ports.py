@@ -20,7 +20,9 @@ if TYPE_CHECKING:  # only for annotations: query.py is domain too, but keep this
 
     from spotter.ingest.imaging import DecodedImage
     from spotter.model.classifier import Prediction
+    from spotter.model.detector import Detection
     from spotter.model.preprocess import InputContract
+    from spotter.model.tiling import TilePlan, Tiling, View
     from spotter.results.parquet_copy import DayChanges
     from spotter.results.query import PredictionQuery
 
@@ -126,6 +128,29 @@ class ImageClassifier(Protocol):
     def classify(self, image: Image.Image, top_k: int = 3) -> Prediction: ...
 
 
+class ObjectDetector(Protocol):
+    """An object detector (`spotter.model.detector.Detector`): a photo's views in, objects counted."""
+
+    task: str  # "detect"
+    tiling: Tiling
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def card(self) -> ModelIdentity: ...
+
+    @property
+    def contract(self) -> InputContract: ...
+
+    def raw(self, image: Image.Image) -> object: ...
+
+    def detect(self, views: list[View], plan: TilePlan | None = None, deadline: float | None = None) -> Detection: ...
+
+
 class Decoder(Protocol):
     """The bounded decoder (`spotter.ingest.decode_sandbox.BudgetedDecoder`): decodes in a worker process."""
 
@@ -136,6 +161,7 @@ class Decoder(Protocol):
         use_draft: bool = True,
         seconds: float | None = None,
         fit: InputContract | None = None,
+        tiling: Tiling | None = None,
     ) -> DecodedImage: ...
 
     def start(self, wait: bool = True) -> object: ...  # BudgetedDecoder returns itself

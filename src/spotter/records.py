@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 STATUS_OK = "ok"
 STATUS_REJECTED = "rejected"
@@ -192,14 +192,26 @@ class PredictionRecord:
     # the raw top label and scores. Strings, so every store takes them as they are.
     decision: str | None = None
     decision_rule: str | None = None
+    # an object detector's record: objects per label above the card's score threshold, the boxes
+    # (label, score, box as x_min, y_min, x_max, y_max in 0..1 of the photo; the highest-scoring
+    # MAX_STORED_DETECTIONS of them), how many objects in all, the tiles detected, and why fewer or
+    # larger tiles than planned when that happened. `label` and `score` are then the most counted
+    # label and its best score.
+    task: str | None = None  # "detect"; absent on a classifier's records
+    counts: dict[str, int] | None = None
+    detections: list[dict[str, Any]] = field(default_factory=list)
+    objects: int | None = None
+    tiles: int | None = None
+    tiling: str | None = None
 
     @property
     def upload_day(self) -> str:
         return self.uploaded_at[:10]
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict without empty fields (DynamoDB indexes stay sparse)."""
-        data = {k: v for k, v in asdict(self).items() if v is not None and v != []}
+        """Plain JSON-ready dict without empty fields (DynamoDB indexes stay sparse); a detector's
+        record keeps its `counts` even when it found nothing."""
+        data = {k: v for k, v in asdict(self).items() if v is not None and v != [] and (v != {} or k == "counts")}
         data["upload_day"] = self.upload_day
         return data
 
@@ -207,3 +219,36 @@ class PredictionRecord:
     def from_dict(cls, data: Mapping[str, Any]) -> PredictionRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class DetectionSummary(Protocol):
+    """What a record takes from a detector's result (spotter.model.detector.Detection)."""
+
+    @property
+    def counts(self) -> dict[str, int]: ...
+
+    @property
+    def views_done(self) -> int: ...
+
+    @property
+    def tiling_note(self) -> str | None: ...
+
+    def stored(self) -> list[dict[str, Any]]: ...
+
+
+def apply_detection(record: PredictionRecord, found: DetectionSummary) -> None:
+    """Fill a record with a detector's result (see the detection fields of PredictionRecord)."""
+    record.task = "detect"
+    record.counts = dict(found.counts)
+    record.detections = found.stored()
+    record.objects = sum(found.counts.values())
+    record.tiles = max(0, found.views_done - 1)
+    record.tiling = found.tiling_note
+    record.top = []
+    record.decision = record.decision_rule = None
+    if found.counts:
+        label = next(iter(found.counts))  # counts come most numerous first
+        record.label = label
+        record.score = max((d["score"] for d in record.detections if d["label"] == label), default=None)
+    else:
+        record.label = record.score = None

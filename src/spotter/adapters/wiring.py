@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # imported where used (see below)
     from spotter.ingest.imaging import DecodeLimits
     from spotter.ingest.pipeline import ClassifyService
     from spotter.model.classifier import Classifier
+    from spotter.model.detector import Detector
     from spotter.ports import (
         BatchObjects,
         BatchTombstones,
@@ -61,18 +62,23 @@ def predictions(settings: Settings) -> PredictionStore:
 
 
 def classify_service(
-    settings: Settings, classifier: Classifier | None = None, launch_decoder: bool = True
+    settings: Settings, classifier: Classifier | Detector | None = None, launch_decoder: bool = True
 ) -> ClassifyService:
     """The classify function's service. Its decode worker is launched first (unless not
     `launch_decoder`), so that the worker's interpreter starts beside the clients and the model
     load; `decoder.start()` waits for it."""
     from spotter.ingest.pipeline import ClassifyService
-    from spotter.model.classifier import Classifier
+    from spotter.model.detector import Detector
+    from spotter.model.loading import load_model
 
     bounded = decoder(settings)
     if bounded is not None and launch_decoder:
         bounded.start(wait=False)
-    model = classifier or Classifier.load(settings.model_path, num_threads=settings.num_threads)
+    model = classifier or load_model(
+        settings.model_path, labels_path=settings.labels_path, num_threads=settings.num_threads
+    )
+    if isinstance(model, Detector) and settings.detect_tiling:
+        model.with_tiling(model.tiling.overridden(settings.detect_tiling))
     objects, writer = _fresh_adapters(settings)
     return ClassifyService(
         objects=objects,

@@ -30,7 +30,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="delete the local data in --state-dir first (says what it deletes), then start empty",
     )
-    parser.add_argument("--model", type=Path, help="a .tflite model (default: the shipped demo model)")
+    parser.add_argument(
+        "--model",
+        help="a .tflite classifier or SSD detector, or a shipped one by name: 'count' (the COCO object "
+        "detector) or 'skin-lesion' (default: the skin-lesion demo model, or SPOTTER_MODEL)",
+    )
+    parser.add_argument("--labels", type=Path, help="labels file, one per line (overrides the model card's)")
     parser.add_argument("--visibility-timeout", type=int, help="override the queue's visibility timeout (seconds)")
     parser.add_argument("--pollers", type=int, default=1, help="concurrent classify 'Lambda instances' (default 1)")
     parser.add_argument("--no-browser", action="store_true", help="accepted for scripts; no browser is ever opened")
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.WARNING)  # moto's request log
-    from spotter.config import model_path_from_env
+    from spotter.config import model_path_from_env, resolve_model
 
     if _is_wildcard(args.host):
         print(
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
 
-    model = args.model or model_path_from_env()
+    model = resolve_model(args.model) if args.model else model_path_from_env()
     if not Path(model).exists():
         print(
             f"spotter up: no model at {model}: pass --model PATH.tflite (the demo model is built by `make model`)",
@@ -79,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
             api_port=args.api_port,
             s3_port=args.s3_port,
             state_dir=args.state_dir,
-            model=args.model,
+            model=model if args.model else None,
+            labels=args.labels,
             visibility_timeout_s=args.visibility_timeout,
             pollers=args.pollers,
             log_level="INFO" if args.verbose else "WARNING",

@@ -42,6 +42,7 @@ from spotter.errors import DecoderLost, RejectedImage
 from spotter.ingest.exif import FieldMetadata
 from spotter.ingest.imaging import DecodedImage, DecodeLimits, decode_image
 from spotter.model.preprocess import InputContract
+from spotter.model.tiling import Region, TilePlan, Tiling, View, cut_views
 
 _HEADER = struct.Struct(">Q")
 MiB = 1024 * 1024
@@ -225,11 +226,14 @@ def worker_main() -> int:
                 _unmapped(data)
             del data
             timings["decode"] = (time.perf_counter() - started) * 1000.0
-            if job.get("fit") is not None:
+            if job.get("fit") is not None and job.get("tiling") is not None:
+                decoded = _tiled(decoded, _contract(job["fit"]), Tiling.from_json(job["tiling"]))
+                timings["fit"] = decoded.fit_ms or 0.0
+            elif job.get("fit") is not None:
                 decoded = _fitted(decoded, _contract(job["fit"]))
                 timings["fit"] = decoded.fit_ms or 0.0
             written = time.perf_counter()
-            pixels = decoded.image.tobytes()
+            pixels = b"".join(v.image.tobytes() for v in decoded.views) if decoded.views else decoded.image.tobytes()
             _pwrite_all(shared, pixels)
             timings["out"] = (time.perf_counter() - written) * 1000.0
             # the pixels travel through the shared file; the header says how to read them back
@@ -299,9 +303,27 @@ def _fitted(decoded: DecodedImage, contract: InputContract) -> DecodedImage:
     return replace(decoded, image=image, fit_ms=(time.perf_counter() - started) * 1000.0)
 
 
+def _tiled(decoded: DecodedImage, contract: InputContract, tiling: Tiling) -> DecodedImage:
+    """`decoded` cut into the detector's views (the whole picture and its tiles, spotter.model.tiling),
+    each fitted to the model's input: only those come back, never the full-resolution picture."""
+    started = time.perf_counter()
+    plan = tiling.plan(decoded.width, decoded.height)
+    views = tuple(cut_views(decoded.image, plan, contract))
+    fit_ms = (time.perf_counter() - started) * 1000.0
+    return replace(decoded, image=views[0].image, fit_ms=fit_ms, views=views, plan=plan)
+
+
 def _described(decoded: DecodedImage, length: int) -> dict[str, Any]:
     """A decoded image as plain data: its pixels go through the shared file, `length` bytes."""
+    tiles = {}
+    if decoded.plan is not None:
+        tiles = {
+            "views": [[list(v.region), list(v.window)] for v in decoded.views],
+            "tile": decoded.plan.tile,
+            "grown_from": decoded.plan.grown_from,
+        }
     return {
+        **tiles,
         "mode": decoded.image.mode,
         "size": list(decoded.image.size),
         "length": length,
@@ -320,7 +342,9 @@ _GARBLED = "the decode worker sent back a reply that does not add up; it was rep
 _STATS = ("seconds", "peak", "rss", "size", "baseline", "start_rss")
 
 
-def _parsed(body: bytes, fit: InputContract | None, max_pixels: int) -> tuple[str, Any, dict[str, Any]]:
+def _parsed(
+    body: bytes, fit: InputContract | None, max_pixels: int, tiling: Tiling | None = None
+) -> tuple[str, Any, dict[str, Any]]:
     """A reply's (kind, value, stats), checked before anything is read from the shared file: a
     decoder that went wrong (or was taken over by its input) cannot make this process read more
     than the picture it was asked for; what does not add up raises (ValueError, KeyError, TypeError,
@@ -333,20 +357,43 @@ def _parsed(body: bytes, fit: InputContract | None, max_pixels: int) -> tuple[st
     if kind == "ok":
         width, height = (int(n) for n in value["size"])
         most = fit.size[0] * fit.size[1] if fit is not None else max_pixels
-        if not (width > 0 and height > 0 and width * height <= most and value["length"] == 3 * width * height):
+        views = 1
+        if tiling is not None:
+            views = len(value["views"])
+            if not 1 <= views <= tiling.max_tiles + 1:
+                raise ValueError("views")
+        if not (width > 0 and height > 0 and width * height <= most and value["length"] == 3 * width * height * views):
             raise ValueError("size")
     elif not (kind == "rejected" and isinstance(value, str)) and kind != "memory":
         raise ValueError("kind")
     return kind, value, stats
 
 
-def _rebuilt(described: dict[str, Any], pixels: bytes, fit: InputContract | None = None) -> DecodedImage:
+def _rebuilt(
+    described: dict[str, Any], pixels: bytes, fit: InputContract | None = None, tiling: Tiling | None = None
+) -> DecodedImage:
     size = described["size"]
     fit_ms = described.get("fit_ms")
+    each = 3 * size[0] * size[1] if len(size) == 2 else -1
+    views: tuple[View, ...] = ()
+    plan = None
+    if tiling is not None:
+        views = tuple(
+            View(
+                _region(region),
+                Image.frombytes("RGB", (size[0], size[1]), pixels[i * each : (i + 1) * each]),
+                _region(window, _PAD_REACH),
+            )
+            for i, (region, window) in enumerate(described["views"])
+        )
+        regions = tuple(v.region for v in views[1:])
+        grown = described.get("grown_from")
+        plan = TilePlan(regions, int(described["tile"]), None if grown is None else int(grown))
+        pixels = pixels[:each]
     if (
         described["mode"] != "RGB"
         or len(size) != 2
-        or len(pixels) != 3 * size[0] * size[1]
+        or len(pixels) != each
         or (fit is not None and (tuple(size) != fit.size or fit_ms is None))
         or (fit is None and fit_ms is not None)
     ):
@@ -360,7 +407,20 @@ def _rebuilt(described: dict[str, Any], pixels: bytes, fit: InputContract | None
         field=FieldMetadata(**described["field"]),
         decode_ms=float(described["decode_ms"]),
         fit_ms=None if fit_ms is None else float(fit_ms),
+        views=views,
+        plan=plan,
     )
+
+
+_PAD_REACH = 1e6  # a padded input's window reaches past the picture by its aspect ratio
+
+
+def _region(values: Any, reach: float = 0.0) -> Region:
+    """Four finite fractions from a reply (a window may reach `reach` past the picture: padding)."""
+    x0, y0, x1, y1 = (float(v) for v in values)
+    if not all(-reach <= v <= 1.0 + reach for v in (x0, y0, x1, y1)) or not (x0 < x1 and y0 < y1):
+        raise ValueError("region")
+    return x0, y0, x1, y1
 
 
 def _pipe(pipe: IO[bytes] | None) -> IO[bytes]:
@@ -500,10 +560,15 @@ class BudgetedDecoder:
         use_draft: bool = True,
         seconds: float | None = None,
         fit: InputContract | None = None,
+        tiling: Tiling | None = None,
     ) -> DecodedImage:
         """`seconds` may lower the time limit (the invocation's remaining time). With `fit` (the
         model's input contract), the worker fits the picture to the model's input too (inside the
-        same limits) and only that comes back: the result's `fit_ms` says how long the fit took."""
+        same limits) and only that comes back: the result's `fit_ms` says how long the fit took.
+        With `tiling` too (a detector's), the worker cuts the picture into the detector's views
+        (spotter.model.tiling) and the result's `views` hold them, each fitted."""
+        if tiling is not None and fit is None:
+            raise ValueError("tiling needs the model's input contract (fit)")
         limit_s = (
             min(x for x in (self.limits.seconds, seconds) if x is not None)
             if (self.limits.seconds or seconds)
@@ -523,6 +588,7 @@ class BudgetedDecoder:
                     "limits": asdict(self.limits),
                     "use_draft": use_draft,
                     "fit": None if fit is None else _job_contract(fit),
+                    "tiling": None if tiling is None else tiling.to_json(),
                 }
             ).encode()
             began = time.perf_counter()
@@ -548,8 +614,10 @@ class BudgetedDecoder:
                 )
             replied = time.perf_counter()
             try:
-                kind, value, stats = _parsed(body, fit, self.limits.max_pixels)
-                decoded = None if kind != "ok" else _rebuilt(value, _pread_all(shared, int(value["length"])), fit)
+                kind, value, stats = _parsed(body, fit, self.limits.max_pixels, tiling)
+                decoded = (
+                    None if kind != "ok" else _rebuilt(value, _pread_all(shared, int(value["length"])), fit, tiling)
+                )
             except (KeyError, TypeError, ValueError, ArithmeticError, RecursionError, EOFError, RejectedImage):
                 self._discard()  # a worker that says what it cannot mean is not trusted with the next image
                 raise RejectedImage(_GARBLED) from None

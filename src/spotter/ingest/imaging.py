@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
@@ -25,6 +25,9 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 from spotter.errors import RejectedImage
 from spotter.ingest.exif import FieldMetadata, read_field_metadata
 from spotter.limits import MAX_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS, MAX_UPLOAD_BYTES, MiB
+
+if TYPE_CHECKING:
+    from spotter.model.tiling import TilePlan, View
 
 # An upload's bytes: in memory, or mapped from a file (the decode worker maps the shared file the
 # caller wrote them to, rather than copying them out of it). Every reader below takes either.
@@ -78,6 +81,10 @@ class DecodedImage:
     # set when the decode worker also fitted `image` to the model's input (spotter.model.preprocess): the
     # fit's ms; `image` is then the model's input picture, which the classifier's own fit only copies
     fit_ms: float | None = None
+    # set when the picture was also cut for a detector (spotter.model.tiling): the whole picture and
+    # its tiles, each fitted to the model's input (`image` is then the first), and the tile plan
+    views: tuple[View, ...] = ()
+    plan: TilePlan | None = None
 
 
 def _mb(n: int) -> str:

@@ -6,17 +6,20 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
 from spotter.errors import BatchDeleted, MalformedEvent, ObjectMissing, OutOfTime, RejectedImage
 from spotter.ingest.events import S3Object, is_folder_marker, objects_in_message
 from spotter.ingest.imaging import DecodedImage, DecodeLimits, check_size, decode_image
 from spotter.keys import ORIGINAL_NAME_METADATA, UPLOADS_PREFIX, decode_original_name, origin_of
-from spotter.ports import Decoder, ImageClassifier, ObjectReader, PredictionWriter, StoredObject
+from spotter.model.tiling import WHOLE, View, cut_views
+from spotter.ports import Decoder, ImageClassifier, ObjectDetector, ObjectReader, PredictionWriter, StoredObject
 from spotter.records import (
     STATUS_OK,
     STATUS_REJECTED,
     PredictionRecord,
+    apply_detection,
     normalise_capture_time,
     normalise_time,
     object_id_for,
@@ -55,7 +58,7 @@ class ClassifyService:
         self,
         objects: ObjectReader,
         predictions: PredictionWriter,
-        classifier: ImageClassifier,
+        classifier: ImageClassifier | ObjectDetector,
         limits: DecodeLimits = DEFAULT_LIMITS,
         top_k: int = 3,
         clock: Callable[[], str] = utc_now,
@@ -73,15 +76,37 @@ class ClassifyService:
         self.deadline: float | None = None  # time.monotonic() by which this invocation must be done
         self.finish_s = 1.5  # kept back from the deadline for inference, the write and the reply
 
+    @property
+    def detector(self) -> ObjectDetector | None:
+        """The model, when it is an object detector (its photos are counted tile by tile)."""
+        model = self.classifier
+        return model if getattr(model, "task", "classify") == "detect" else None  # type: ignore[return-value]
+
     def decode(self, data: bytes) -> DecodedImage:
+        detector = self.detector
         if self.decoder is None:
-            return decode_image(data, self.classifier.input_size, self.limits)
+            if detector is None:
+                return decode_image(data, self.classifier.input_size, self.limits)
+            # tiles need the photo's own pixels: no reduced (draft) decode
+            decoded = decode_image(data, detector.input_size, self.limits, use_draft=False)
+            plan = detector.tiling.plan(decoded.width, decoded.height)
+            views = tuple(cut_views(decoded.image, plan, detector.contract))
+            return replace(decoded, image=views[0].image, views=views, plan=plan)
         seconds = None
         if self.deadline is not None:
             seconds = self.deadline - time.monotonic() - self.finish_s
             if seconds < min(0.5, self.limits.seconds or 0.5):
                 raise OutOfTime(f"{seconds + self.finish_s:.1f} s left in this invocation: too little to decode")
         # the worker fits the picture to the model's input too: 150 KB comes back, not the decoded picture
+        if detector is not None:  # the worker cuts the tiles and fits each: only those come back
+            return self.decoder.decode(
+                data,
+                detector.input_size,
+                use_draft=False,
+                seconds=seconds,
+                fit=detector.contract,
+                tiling=detector.tiling,
+            )
         return self.decoder.decode(data, self.classifier.input_size, seconds=seconds, fit=self.classifier.contract)
 
     def warm_up(self) -> None:
@@ -89,7 +114,12 @@ class ClassifyService:
         touched) happens now rather than on the first image (SnapStart snapshots this state)."""
         from PIL import Image
 
-        self.classifier.classify(Image.new("RGB", self.classifier.input_size, (128, 128, 128)), self.top_k)
+        blank = Image.new("RGB", self.classifier.input_size, (128, 128, 128))
+        detector = self.detector
+        if detector is not None:
+            detector.raw(blank)
+        else:
+            cast(ImageClassifier, self.classifier).classify(blank, self.top_k)
 
     @property
     def model_id(self) -> str:
@@ -207,9 +237,18 @@ class ClassifyService:
         if isinstance(work, Outcome):
             return work
         record, decoded, work.decoded = work.record, work.decoded, None
-        if decoded is not None:
+        detector = self.detector
+        if decoded is not None and detector is not None:
+            deadline = None if self.deadline is None else self.deadline - self.finish_s
+            views = list(decoded.views) or [View(WHOLE, decoded.image)]
+            found = detector.detect(views, decoded.plan, deadline=deadline)
+            record.status, record.reason = STATUS_OK, None
+            apply_detection(record, found)
+            record.preprocess_ms = round(decoded.fit_ms or 0.0, 2)
+            record.inference_ms = round(found.inference_ms, 2)
+        elif decoded is not None:
             try:
-                prediction = self.classifier.classify(decoded.image, self.top_k)
+                prediction = cast(ImageClassifier, self.classifier).classify(decoded.image, self.top_k)
             except RejectedImage as rejection:
                 record.status, record.reason = STATUS_REJECTED, rejection.reason
             else:

@@ -59,6 +59,7 @@ class LocalOptions:
     s3_port: int = 0
     state_dir: Path = Path(".spotter")
     model: Path | None = None
+    labels: Path | None = None  # a labels file overriding the model card's
     template: Path = TEMPLATE
     visibility_timeout_s: int | None = None
     pollers: int = 1
@@ -323,6 +324,8 @@ class LocalStack:
         )
         if o.model:
             settings = replace(settings, model_path=Path(o.model).resolve())
+        if o.labels:
+            settings = replace(settings, labels_path=Path(o.labels).resolve())
         if o.log_level and settings.log_level is None:  # POWERTOOLS_LOG_LEVEL, if set, wins
             settings = replace(settings, log_level=o.log_level)
         return settings

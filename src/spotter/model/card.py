@@ -30,6 +30,7 @@ MAX_LABEL_BYTES = 256
 MAX_MODEL_ID_BYTES = 512
 # Words the page and `outcome_of` show for a record that is not a label: a label spelled so would read
 # as that outcome (compared case-insensitively).
+PLACEHOLDER_LABEL = "???"  # TFLite label maps: the background's first line, and ids nobody uses
 RESERVED_OUTCOMES = frozenset({UNCERTAIN, *STATUSES, "out_of_domain", "pending", "failed"})
 # Bidirectional formatting characters (category Cf) reorder what follows them on screen.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -115,6 +116,8 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
         )
     seen: dict[str, int] = {}
     for index, label in enumerate(labels):
+        if label == PLACEHOLDER_LABEL:  # a label map's unused class id: never a record's label
+            continue
         where = f"model card labels[{index}]"
         if not label.strip():
             raise ModelError(f"{where} is empty; every label needs a name")

@@ -18,7 +18,8 @@ from spotter.model.scaling import Scaling
 
 METADATA_NAME = b"TFLITE_METADATA"
 _NORMALIZATION_OPTIONS = 1  # ProcessUnitOptions union member id
-_TENSOR_AXIS_LABELS = 2  # AssociatedFileType
+_TENSOR_AXIS_LABELS = 2  # AssociatedFileType: a classifier's labels
+_TENSOR_VALUE_LABELS = 3  # AssociatedFileType: a detector's class ids' labels (on its classes output)
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,10 @@ def read_metadata(model_bytes: bytes) -> TFLiteMetadata:
                     scaling = Scaling(mean=(mean[0], mean[1], mean[2]), std=(std[0], std[1], std[2]))
         labels = None
         outputs = subgraphs[0].tables(3)
-        for associated in outputs[0].tables(6) if outputs else []:
-            if associated.ubyte(2) == _TENSOR_AXIS_LABELS and (name := associated.string(0)):
+        files = [associated for output in outputs or [] for associated in output.tables(6)]
+        for associated in files:
+            kind = associated.ubyte(2)
+            if kind in (_TENSOR_AXIS_LABELS, _TENSOR_VALUE_LABELS) and (name := associated.string(0)):
                 labels = _labels_from_zip(model_bytes, name)
                 break
         return TFLiteMetadata(scaling=scaling, labels=labels)

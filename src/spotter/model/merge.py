@@ -1,0 +1,86 @@
+"""One object, one box: the detections of all views of a photo (the whole photo and its tiles) merged.
+
+Greedy, tiles first (they see small objects at a higher resolution than the whole photo does), and
+within them boxes seen whole (not reaching an inner tile edge) first, each by score:
+- a box is a duplicate of a kept box of its class when their IoU is at least `iou` (the same object
+  seen by two overlapping tiles, or by a tile and the whole photo);
+- a box that reaches an inner tile edge may be a piece of an object cut by that edge: it is merged
+  into a kept box of its class that holds most of it (intersection over the smaller box at least
+  `ios`), the kept box growing to cover both, so the two halves of an object on an edge count once;
+- one object named differently by two views (a small dog read as a person on the coarse whole photo,
+  as a dog on its tile) counts once: the same tests against kept boxes of other labels from other
+  views drop it, the tile's label kept;
+- the whole photo's boxes of small objects are coarse: against a tile's box, IoU `coarse_iou` is
+  enough to call them the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from spotter.model.tiling import Region
+
+
+@dataclass(frozen=True)
+class Found:
+    label: str
+    score: float
+    box: Region  # x_min, y_min, x_max, y_max in 0..1 of the photo
+    cut: bool = False  # reaches an inner tile edge: maybe a piece of a larger object
+    view: int = 0  # which view found it: 0 the whole photo, 1.. its tiles
+
+
+def area(box: Region) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def intersection(a: Region, b: Region) -> float:
+    return area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def iou(a: Region, b: Region) -> float:
+    shared = intersection(a, b)
+    union = area(a) + area(b) - shared
+    return shared / union if union > 0 else 0.0
+
+
+def ios(a: Region, b: Region) -> float:
+    """Intersection over the smaller box: 1 when one box lies wholly inside the other."""
+    smaller = min(area(a), area(b))
+    return intersection(a, b) / smaller if smaller > 0 else 0.0
+
+
+def merge(
+    found: list[Found], iou_threshold: float = 0.5, ios_threshold: float = 0.6, coarse_iou: float = 0.3
+) -> list[Found]:
+    """The merged detections, highest score first."""
+    kept: list[Found] = []
+    for candidate in sorted(found, key=lambda f: (f.view == 0, f.cut, -f.score)):
+        index, merged = _match(candidate, kept, iou_threshold, ios_threshold, coarse_iou)
+        if index is None:
+            kept.append(candidate)
+        elif merged is not None:
+            kept[index] = merged
+    return sorted(kept, key=lambda f: -f.score)
+
+
+def _match(
+    candidate: Found, kept: list[Found], iou_threshold: float, ios_threshold: float, coarse_iou: float
+) -> tuple[int | None, Found | None]:
+    """(index of the kept box the candidate is, and that box grown when it was a cut piece) or
+    (None, None) when the candidate is an object of its own. Its own label is looked at first."""
+    for same_label in (True, False):
+        for index, other in enumerate(kept):
+            if (other.label == candidate.label) != same_label or (not same_label and other.view == candidate.view):
+                continue
+            overlap = iou(candidate.box, other.box)
+            # the whole photo's boxes of small objects are coarse: a looser match against a tile's
+            if overlap >= iou_threshold or (candidate.view == 0 and other.view != 0 and overlap >= coarse_iou):
+                return index, None
+            if (candidate.cut or other.cut) and ios(candidate.box, other.box) >= ios_threshold:
+                if not same_label:
+                    return index, None
+                a, b = candidate.box, other.box
+                union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+                return index, replace(other, box=union, score=max(other.score, candidate.score))
+    return None, None
