@@ -121,6 +121,78 @@ def test_the_pages_origin_may_preflight_its_upload_and_another_may_not(spotter_u
     assert put.status_code == 403  # the page uploads with a signed POST only
 
 
+def _s3(e: dict):
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=e["s3"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(signature_version="s3v4"),
+    )
+
+
+POLYGLOT = b"\xff\xd8\xff\xe0 not really a JPEG <html><script>document.title='pwned'</script></html>"
+NAVIGATE = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+
+
+def test_a_browser_reads_objects_only_through_genuine_presigned_links_and_never_as_a_page(spotter_up, dynamodb):
+    """The fifth trial: a forged presign (signature 00) with response-content-type=text/html served an
+    uploaded file as HTML on moto's origin, whose script then listed the bucket, scanned and changed the
+    table with forged SigV4 headers, as requests from moto's own origin were let through."""
+    e = spotter_up["endpoints"]
+    s3 = _s3(e)
+    key = "drones/mallory/poly.jpg"
+    s3.put_object(Bucket=e["bucket"], Key=key, Body=POLYGLOT, ContentType="image/jpeg")
+    url = f"{e['s3']}/{e['bucket']}/{key}"
+    forged = (
+        "?response-content-type=text%2Fhtml&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=x%2F20261207%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261207T035541Z"
+        "&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=00"
+    )
+    assert requests.get(url + forged, headers=NAVIGATE, timeout=5).status_code == 403
+    assert (
+        requests.get(url, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}, timeout=5).status_code
+        == 403
+    )
+
+    as_html = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": e["bucket"], "Key": key, "ResponseContentType": "text/html"}, ExpiresIn=60
+    )
+    assert requests.get(as_html, headers=NAVIGATE, timeout=5).status_code == 403  # signed, but not a raster type
+    genuine = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": e["bucket"], "Key": key, "ResponseContentType": "image/jpeg"}, ExpiresIn=60
+    )
+    shown = requests.get(genuine, headers=NAVIGATE, timeout=5)
+    assert shown.status_code == 200 and shown.content == POLYGLOT
+    assert shown.headers["Content-Type"] == "image/jpeg" and shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in shown.headers["Content-Security-Policy"]  # even served as HTML, no script would run
+    assert requests.get(genuine.replace("Expires=60", "Expires=61"), headers=NAVIGATE, timeout=5).status_code == 403
+    assert requests.get(genuine, timeout=5).status_code == 200  # not a browser: an SDK or curl
+
+    # a script on moto's own origin is a browser like any other
+    own = e["s3"].rstrip("/")
+    same_origin = {"Origin": own, "Sec-Fetch-Site": "same-origin", "Sec-Fetch-Mode": "cors"}
+    fake_auth = "AWS4-HMAC-SHA256 Credential=local/20261207/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"
+    listing = requests.get(
+        f"{e['s3']}/{e['bucket']}?list-type=2", headers={**same_origin, "Authorization": fake_auth}, timeout=5
+    )
+    assert listing.status_code == 403 and key not in listing.text
+    scan = requests.post(
+        e["s3"] + "/",
+        data=json.dumps({"TableName": e["table"]}),
+        headers={**same_origin, "Content-Type": DDB_JSON, "X-Amz-Target": "DynamoDB_20120810.Scan"},
+        timeout=5,
+    )
+    assert scan.status_code == 403 and "Items" not in scan.text
+    put = requests.put(f"{e['s3']}/{e['bucket']}/uploads/evil/x.jpg", data=b"x", headers=same_origin, timeout=5)
+    assert put.status_code == 403
+    navigated = {"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    assert requests.get(f"{e['s3']}/{e['bucket']}?list-type=2", headers=navigated, timeout=5).status_code == 403
+
+
 @pytest.mark.parametrize("server", ["s3", "api", "web"])
 def test_a_foreign_host_header_is_refused_on_every_port(spotter_up, server):
     e = spotter_up["endpoints"]

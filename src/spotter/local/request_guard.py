@@ -7,28 +7,100 @@ there. Two checks close what such a page could do:
   (`127.0.0.1:PORT`, `localhost:PORT`, `[::1]:PORT`, the `--host` given): a DNS-rebinding page
   (`evil.example` resolved to 127.0.0.1) sends `Host: evil.example:PORT` and is refused (403).
 - moto's port (`MotoGuard`): moto checks no signature and answers any `Origin` with permissive CORS.
-  A request from a browser (it carries `Origin`, or `Sec-Fetch-*` headers) is let through only when it
-  is what the page does on its uploads bucket: the presigned POST (a multipart form, whose policy and
-  signature `post_policy.py` checks) and GET/HEAD of an object, plus the CORS preflights of those, from
-  the page's own origin (or, for a GET/HEAD without `Origin`, an `<img>`, from any page: it displays an
-  image whose key it knows but cannot read it). Everything else from a browser (DynamoDB, SQS, moto's
-  own API, a form posting `Action=...` as text/plain, a preflight for a JSON API) is refused with 403
-  and no CORS headers. Requests with neither header (boto3, the CLI, curl) pass: any local process
-  may do anything, as it holds the local stack's public credentials anyway.
+  A request from a browser (it carries `Origin`, or `Sec-Fetch-*` headers, whatever their values:
+  a script running on moto's own origin is a browser too) is let through only when it is what the
+  page does on its uploads bucket: the presigned POST (a multipart form, whose policy and signature
+  `post_policy.py` checks) and a GET of an object through a presigned URL whose SigV4 signature,
+  expiry and response overrides are checked here (a raster `response-content-type` only), plus the
+  CORS preflights of those, from the page's own origin (or, for a GET without `Origin`, an `<img>`,
+  from any page: it displays an image whose presigned link it has, as S3 would). Object bytes go to a
+  browser with `nosniff` and a `sandbox` Content-Security-Policy, so a file that is also HTML never
+  runs as a page. Everything else from a browser (DynamoDB, SQS, moto's own API, a form posting
+  `Action=...` as text/plain, a preflight for a JSON API) is refused with 403 and no CORS headers.
+  Requests with neither header (boto3, the CLI, curl) pass: any local process may do anything, as it
+  holds the local stack's public credentials anyway.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
-from collections.abc import Iterable
+import time
+from calendar import timegm
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
+
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from spotter.local.post_policy import local_secret
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
-PAGE_METHODS = frozenset({"GET", "HEAD", "POST"})
+PAGE_METHODS = frozenset({"GET", "POST"})
+# What a presigned view link may ask an object to be served as: raster images, none scriptable
+# (spotter.web.views.VIEW_TYPES signs these).
+RASTER_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/bmp"})
+_PRESIGN_FIELDS = frozenset(
+    {"x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-expires", "x-amz-signedheaders", "x-amz-signature"}
+)
+_BROWSER_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "sandbox; default-src 'none'"),
+)
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's longest
+
+
+def presigned_get_allowed(
+    environ: WSGIEnvironment, secret_for: Callable[[str], str | None] = local_secret, now: float | None = None
+) -> bool:
+    """Is this GET a presigned URL S3 would honour: SigV4 query signature over exactly this method,
+    path, query and host, not expired, and asking for nothing but a raster content type."""
+    query = str(environ.get("QUERY_STRING", ""))
+    params = parse_qsl(query, keep_blank_values=True)
+    names = [name.lower() for name, _ in params]
+    if len(names) != len(set(names)) or not set(names) >= _PRESIGN_FIELDS:
+        return False
+    given = {name.lower(): value for name, value in params}
+    for name in names:
+        if name.startswith("response-") and name not in ("response-content-type", "response-content-disposition"):
+            return False
+    if "response-content-type" in given and given["response-content-type"].lower() not in RASTER_TYPES:
+        return False
+    if given["x-amz-algorithm"] != "AWS4-HMAC-SHA256" or given["x-amz-signedheaders"].lower() != "host":
+        return False
+    try:
+        key_id, date, region, service, terminal = given["x-amz-credential"].split("/")
+        signed_at = timegm(time.strptime(given["x-amz-date"], "%Y%m%dT%H%M%SZ"))
+        expires = int(given["x-amz-expires"])
+    except ValueError:
+        return False
+    moment = time.time() if now is None else now
+    if (
+        terminal != "aws4_request"
+        or service != "s3"
+        or not given["x-amz-date"].startswith(date)
+        or not 1 <= expires <= MAX_PRESIGN_SECONDS
+        or not signed_at - 900 <= moment <= signed_at + expires
+    ):
+        return False
+    secret = secret_for(key_id)
+    host = str(environ.get("HTTP_HOST", ""))
+    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or "")
+    path = raw.split("?", 1)[0] if raw else str(environ.get("PATH_INFO", ""))
+    if secret is None or not host or not path.startswith("/"):
+        return False
+    unsigned = "&".join(part for part in query.split("&") if not part.lower().startswith("x-amz-signature="))
+    request = AWSRequest(method=str(environ.get("REQUEST_METHOD", "")).upper(), url=f"http://{host}{path}?{unsigned}")
+    request.headers["host"] = host
+    request.context["timestamp"] = given["x-amz-date"]
+    auth = S3SigV4QueryAuth(Credentials(key_id, secret), service, region, expires=expires)
+    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
+    return hmac.compare_digest(expected, given["x-amz-signature"])
 
 
 def host_allowed(host_header: str | None, port: int, bind_host: str = "127.0.0.1") -> bool:
@@ -85,24 +157,30 @@ class MotoGuard:
         self.bind_host = bind_host
         self.page_origins = frozenset(o.rstrip("/").lower() for o in page_origins)
         self.page_buckets = frozenset(page_buckets)
-        self.own_origins = frozenset(
-            f"http://{name}:{port}" for name in {*LOOPBACK_NAMES, bind_host.lower()} if name
-        )  # moto's own pages (its dashboard under /moto-api/)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not host_allowed(environ.get("HTTP_HOST"), self.port, self.bind_host):
             return _refuse(start_response, "This server answers requests to 127.0.0.1 or localhost only.")
         origin = environ.get("HTTP_ORIGIN")
-        site = environ.get("HTTP_SEC_FETCH_SITE")
-        if origin is None and site in (None, "none", "same-origin"):
-            return self.app(environ, start_response)  # not a cross-origin browser request: an SDK, curl, the CLI
-        if origin is not None and origin.rstrip("/").lower() in self.own_origins:
-            return self.app(environ, start_response)
+        browser = origin is not None or any(name.startswith("HTTP_SEC_FETCH_") for name in environ)
+        if not browser:
+            return self.app(environ, start_response)  # an SDK, curl, the CLI
         if origin is not None and origin.rstrip("/").lower() not in self.page_origins:
             return _refuse(start_response, "Cross-origin requests are refused: only the page may use this port.")
         if not self._page_request(environ, with_origin=origin is not None):
-            return _refuse(start_response, "A web page may only upload to and read objects of the uploads bucket.")
-        return self.app(environ, start_response)
+            return _refuse(
+                start_response,
+                "A web page may only upload to the uploads bucket through a presigned form and read its "
+                "objects through presigned links.",
+            )
+
+        def hardened(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
+            kept = [
+                (k, v) for k, v in headers if k.lower() not in ("x-content-type-options", "content-security-policy")
+            ]
+            return start_response(status, kept + list(_BROWSER_HEADERS), exc_info)  # type: ignore[arg-type]
+
+        return self.app(environ, hardened)  # type: ignore[arg-type]
 
     def _page_request(self, environ: WSGIEnvironment, with_origin: bool) -> bool:
         """Is this what the page does on its bucket: a presigned POST, a GET/HEAD of an object, or the
@@ -120,8 +198,8 @@ class MotoGuard:
         if method == "OPTIONS":
             wanted = str(environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "")).upper()
             return with_origin and wanted in PAGE_METHODS and (bool(key) or wanted == "POST")
-        if method in ("GET", "HEAD"):
-            return bool(key)
+        if method == "GET":
+            return bool(key) and presigned_get_allowed(environ)
         if method == "POST" and with_origin:  # the presigned POST: post_policy.py checks its signature
             content_type = str(environ.get("CONTENT_TYPE", "")).lower()
             return not key and content_type.startswith("multipart/form-data")
