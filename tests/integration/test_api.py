@@ -531,6 +531,15 @@ def test_a_file_name_with_a_lone_surrogate_is_a_400_and_leaves_nothing(api):
     assert [r for r in api.stack.records() if r.get("batch") == "surrogates"] == []
 
 
+@pytest.mark.parametrize("name", ["a\u0000.jpg", "a\n.jpg", "tab\t.jpg", "esc\u001b[31m.jpg", "del\u007f.jpg"])
+def test_a_file_name_with_a_control_character_is_a_400_and_leaves_nothing(api, name):
+    """A NUL was kept in the record's file_name and so in every export (the fifth trial)."""
+    files = [{"name": "before.jpg", "type": "image/jpeg", "size": 5}, {"name": name, "type": "image/jpeg", "size": 5}]
+    status, body = _json(api("POST", "/uploads", {"files": files, "batch": "controls"}))
+    assert status == 400 and "files[1] name holds control character" in body["message"], body
+    assert [r for r in api.stack.records() if r.get("batch") == "controls"] == []
+
+
 def test_concurrent_refusals_never_pass_the_hourly_cap(api):
     """Each request counted the past hour's refused records, then wrote its own: ten at once with a cap
     of 100 wrote 140 (the third trial). The hour's count is now taken atomically before any write."""

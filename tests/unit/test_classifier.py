@@ -5,7 +5,7 @@ import json
 import images
 import numpy as np
 import pytest
-from conftest import MODELS
+from conftest import MODELS, ROOT
 from PIL import Image
 
 from spotter.errors import ModelError
@@ -116,8 +116,8 @@ BAD_CARDS = [
     ({"labels": ["red", "é" * 129, "blue"]}, r"labels\[1\] is 258 bytes"),  # bytes, not characters
     ({"labels": ["red", "", "blue"]}, r"labels\[1\] is empty"),
     ({"labels": ["red", "  ", "blue"]}, r"labels\[1\] is empty"),
-    ({"labels": ["red", "uncertain", "blue"]}, r"labels\[1\] 'uncertain' is a reserved outcome word"),
-    ({"labels": ["Rejected", "green", "blue"]}, r"labels\[0\] 'Rejected' is a reserved outcome word"),
+    ({"labels": ["red", "uncertain", "blue"]}, r"labels\[1\] 'uncertain' is or holds a reserved word"),
+    ({"labels": ["Rejected", "green", "blue"]}, r"labels\[0\] 'Rejected' is or holds a reserved word"),
     ({"labels": ["red", "green", "red"]}, r"labels\[2\] 'red' reads as labels\[0\]"),
     ({"labels": ["red", "green", "ＲＥＤ"]}, r"labels\[2\] 'ＲＥＤ' reads as labels\[0\] 'red'"),  # fullwidth
     ({"labels": ["red", "uncertain\u200b", "blue"]}, r"labels\[1\] .* invisible or control character U\+200B"),
@@ -137,20 +137,36 @@ BAD_CARDS = [
     ({"labels": ["red", "\u2c9fk", "blue"]}, r"labels\[1\] .* mixes Coptic and Latin"),
     ({"labels": ["benign", "\u13f4ENIGN"]}, r"labels\[1\] .* mixes Cherokee and Latin"),
     ({"labels": ["benign", "ben\u0131\u0307gn"]}, r"labels\[1\] .* reads as labels\[0\] 'benign'"),
-    ({"labels": ["red", "uncerta\u0131n"]}, r"labels\[1\] .* is a reserved outcome word"),  # dotless ı
-    ({"labels": ["\u1d0f\u1d0b", "red"]}, r"labels\[0\] .* is a reserved outcome word"),  # small capitals
-    ({"labels": ["o\u0138", "red"]}, r"labels\[0\] .* is a reserved outcome word"),  # kra
-    ({"labels": ["red", "refuse\u1e0d"]}, r"labels\[1\] .* is a reserved outcome word"),
+    ({"labels": ["red", "uncerta\u0131n"]}, r"labels\[1\] .* is or holds a reserved word"),  # dotless ı
+    ({"labels": ["\u1d0f\u1d0b", "red"]}, r"labels\[0\] .* is or holds a reserved word"),  # small capitals
+    ({"labels": ["o\u0138", "red"]}, r"labels\[0\] .* is or holds a reserved word"),  # kra
+    ({"labels": ["red", "refuse\u1e0d"]}, r"labels\[1\] .* is or holds a reserved word"),
     # wholly in another script, caught by the Unicode confusables skeleton (UTS #39)
-    ({"labels": ["\u043e\u043a", "red"]}, r"labels\[0\] 'ок' is a reserved outcome word"),  # Cyrillic
-    ({"labels": ["red", "\u03bf\u03ba"]}, r"labels\[1\] 'οκ' is a reserved outcome word"),  # Greek
-    ({"labels": ["red", "\u041e\u041a"]}, r"labels\[1\] .* is a reserved outcome word"),  # Cyrillic capitals
+    ({"labels": ["\u043e\u043a", "red"]}, r"labels\[0\] 'ок' is or holds a reserved word"),  # Cyrillic
+    ({"labels": ["red", "\u03bf\u03ba"]}, r"labels\[1\] 'οκ' is or holds a reserved word"),  # Greek
+    ({"labels": ["red", "\u041e\u041a"]}, r"labels\[1\] .* is or holds a reserved word"),  # Cyrillic capitals
     ({"labels": ["red", "\u0440\u0435nd\u0456ng"]}, r"labels\[1\] .* mixes Cyrillic and Latin"),
-    ({"labels": ["red", "faiIed"]}, r"labels\[1\] 'faiIed' is a reserved outcome word"),  # capital I as l
-    ({"labels": ["red", "fai1ed"]}, r"labels\[1\] 'fai1ed' is a reserved outcome word"),  # digit one as l
+    ({"labels": ["red", "faiIed"]}, r"labels\[1\] 'faiIed' is or holds a reserved word"),  # capital I as l
+    ({"labels": ["red", "fai1ed"]}, r"labels\[1\] 'fai1ed' is or holds a reserved word"),  # digit one as l
     ({"labels": ["malignant", "rnalignant"]}, r"labels\[1\] 'rnalignant' reads as labels\[0\] 'malignant'"),
     ({"labels": ["malignant", "\u041calignant"]}, r"labels\[1\] .* mixes Cyrillic and Latin"),
     ({"labels": ["\u0441\u0430\u0442", "cat"]}, r"labels\[1\] 'cat' reads as labels\[0\] 'сат'"),  # Cyrillic сат
+    # the fifth trial: outcome and page words inside a label, with punctuation, or symbols alone
+    *(
+        ({"labels": ["benign", label]}, r"labels\[1\] .* is or holds a reserved word")
+        for label in (
+            "Upload failed", "Classifying…", "Classified", "Waiting", "Uploading", "uncertain.", "uncertain?",
+            "uncertain_", "ok.", "OK!", "o.k.", "o_k", "PENDING!", "\u039f\u039a!", "ok (benign)",
+            "1 uncertain", "rejected: not an image", "refused by API", "pending review", "out of domain",
+            "out-of-domain", "ok ✓",
+        )
+    ),
+    *(
+        ({"labels": ["benign", label]}, r"labels\[1\] .* has no letter or digit")
+        for label in ("🆗", "✅", "❓", "?", "\U0001f17e\U0001f17a", "\U0001f1f4\U0001f1f0")
+    ),
+    ({"labels": ["benign", "malignant"], "decision": {"threshold": "0.08"}}, r"numeric threshold"),
+    ({"labels": ["benign", "malignant"], "decision": {"threshold": 0.1, "uncertain_band": ["0.04", "0.2"]}}, "numeric"),
     ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
     ({"labels": ["red", "green", "green\u00a0"]}, r"labels\[2\] .* reads as labels\[1\]"),  # no-break space
     ({"labels": ["red", "light  green", "light\u3000green"]}, r"labels\[2\] .* reads as labels\[1\]"),
@@ -183,6 +199,8 @@ def test_a_card_that_cannot_be_served_is_refused_at_load_naming_its_field(tmp_pa
         ["Rosa 玫瑰", "Tulipa"],
         ["benign", "malignant", "BENIGN-like"],
         ["class 1", "class l2"],
+        ["0", "1", "2"],  # a digits model
+        ["okra", "bokeh", "unclassified"],  # outcome letters inside other words
     ],
 )
 def test_labels_in_any_one_script_that_look_like_nothing_else_load(tmp_path, labels):
@@ -194,10 +212,34 @@ def test_labels_in_any_one_script_that_look_like_nothing_else_load(tmp_path, lab
     assert Classifier.load(model).labels == tuple(card["labels"])
 
 
+def test_the_card_rules_know_every_state_word_the_page_shows():
+    """SCREEN_WORDS must follow the page: each state the page writes for a file is reserved."""
+    import re
+
+    from spotter.model.card import SCREEN_WORDS
+
+    page = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "frontend").glob("*.js")))
+    for word in ("Upload failed", "Uploading", "Waiting", "Classifying", "Classified"):
+        assert re.search(re.escape(word), page), word  # the page still says it
+        assert word.lower() in SCREEN_WORDS
+
+
+def test_a_labels_file_names_itself_drops_a_byte_order_mark_and_may_not_reorder_the_cards_labels(tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_bytes("\ufeffred\ngreen\nblue\n".encode())  # Windows Notepad's UTF-8
+    assert Classifier.load(MODELS / "colours-int8.tflite", labels_path=labels).labels == ("red", "green", "blue")
+    labels.write_text("blue\ngreen\nred\n")
+    with pytest.raises(ModelError, match=r"labels file .* lists the model card's labels in another order"):
+        Classifier.load(MODELS / "colours-int8.tflite", labels_path=labels)
+    labels.write_text("red\nuncertain\nblue\n")
+    with pytest.raises(ModelError, match=r"^labels file .*labels\.txt: labels\[1\] 'uncertain'"):
+        Classifier.load(MODELS / "colours-int8.tflite", labels_path=labels)
+
+
 def test_a_labels_file_is_held_to_the_card_rules(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("red\nok\nblue\n")
-    with pytest.raises(ModelError, match=r"labels\[1\] 'ok' is a reserved outcome word"):
+    with pytest.raises(ModelError, match=r"labels\[1\] 'ok' is or holds a reserved word"):
         Classifier.load(MODELS / "colours-int8.tflite", labels_path=labels)
 
 

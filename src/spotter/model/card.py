@@ -32,6 +32,10 @@ MAX_MODEL_ID_BYTES = 512
 # as that outcome (compared case-insensitively).
 PLACEHOLDER_LABEL = "???"  # TFLite label maps: the background's first line, and ids nobody uses
 RESERVED_OUTCOMES = frozenset({UNCERTAIN, *STATUSES, "out_of_domain", "pending", "failed"})
+# The words the page shows for a file's state (frontend/app.js; tests/unit/test_classifier.py checks
+# the page has no others): a label holding one of these, or an outcome word, as a word anywhere
+# ("Upload failed", "ok (benign)", "uncertain?", "pending review") would read as that state.
+SCREEN_WORDS = frozenset({"upload failed", "uploading", "waiting", "classifying", "classified", "out of domain"})
 # Bidirectional formatting characters (category Cf) reorder what follows them on screen.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -87,6 +91,42 @@ def _confusable_scripts(label: str) -> set[str]:
     return found
 
 
+def _words(text: str) -> tuple[str, ...]:
+    """The runs of letters and digits (underscores, hyphens, spaces, punctuation and symbols split them)."""
+    out, word = [], []
+    for char in text:
+        if unicodedata.category(char)[0] in "LNM":
+            word.append(char)
+        elif word:
+            out.append("".join(word))
+            word = []
+    if word:
+        out.append("".join(word))
+    return tuple(out)
+
+
+@cache
+def _reserved_phrases() -> frozenset[tuple[str, ...]]:
+    phrases = set()
+    for word in (*RESERVED_OUTCOMES, *SCREEN_WORDS):
+        for look in label_skeletons(word):
+            phrases.add(_words(look))
+    return frozenset(phrases)
+
+
+def _holds_reserved_words(looks: frozenset[str]) -> bool:
+    """Whether a label (its look-alike skeletons) holds an outcome or a screen word as words anywhere,
+    or is one when its words are run together ("o.k.", "o_k")."""
+    for look in looks:
+        words = _words(look)
+        joined = "".join(words)
+        for phrase in _reserved_phrases():
+            size = len(phrase)
+            if joined == "".join(phrase) or any(words[i : i + size] == phrase for i in range(len(words) - size + 1)):
+                return True
+    return False
+
+
 @cache
 def _reserved_looks() -> frozenset[str]:
     return frozenset().union(*(label_skeletons(word) for word in RESERVED_OUTCOMES))
@@ -138,10 +178,14 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
         if unicodedata.category(label.strip()[0]).startswith("M"):
             raise ModelError(f"{where} {label!r} starts with a combining mark: it would draw over what comes before")
         looks = label_skeletons(label)
-        if _label_key(label) in RESERVED_OUTCOMES or looks & _reserved_looks():
+        if not any(unicodedata.category(char)[0] in "LN" for char in unicodedata.normalize("NFKC", label)):
             raise ModelError(
-                f"{where} {label!r} is a reserved outcome word ({', '.join(sorted(RESERVED_OUTCOMES))});"
-                " records would read as that outcome"
+                f"{where} {label!r} has no letter or digit: symbols alone (✅, ❓, 🆗) read as the page's own marks"
+            )
+        if _label_key(label) in RESERVED_OUTCOMES or looks & _reserved_looks() or _holds_reserved_words(looks):
+            raise ModelError(
+                f"{where} {label!r} is or holds a reserved word ({', '.join(sorted(RESERVED_OUTCOMES | SCREEN_WORDS))});"
+                " records would read as that outcome or the page's own state"
             )
         for key in looks:
             if key in seen:
@@ -149,6 +193,13 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
                     f"{where} {label!r} reads as labels[{seen[key]}] {labels[seen[key]]!r}; labels must be unique"
                 )
         seen.update(dict.fromkeys(looks, index))
+
+
+def _number(value: Any) -> float:
+    """A JSON number, not a string that reads as one ("0.08") nor a boolean."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -174,9 +225,11 @@ class Decision:
         if positive not in labels:
             raise ModelError(f"card decision.positive {positive!r} is not one of the labels {list(labels)}")
         try:
-            threshold = float(data["threshold"])
+            threshold = _number(data["threshold"])
             band = data.get("uncertain_band")
-            band = (float(band[0]), float(band[1])) if band else None
+            if band is not None and not (isinstance(band, list) and len(band) == 2):
+                raise ValueError("uncertain_band")
+            band = (_number(band[0]), _number(band[1])) if band else None
         except (KeyError, TypeError, ValueError, IndexError):
             raise ModelError(
                 f"card decision needs a numeric threshold and an optional [low, high] uncertain_band, got {data}"
@@ -295,6 +348,27 @@ def load_card(path: Path) -> ModelCard:
 
 
 def load_labels(path: Path) -> tuple[str, ...]:
-    """A plain labels file: one label per line (TFLite convention); blank lines ignored."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """A plain labels file: one label per line (TFLite convention); blank lines ignored, a UTF-8
+    byte-order mark (Windows Notepad writes one) dropped."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"labels file {path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     return tuple(line.strip() for line in lines if line.strip())
+
+
+def with_labels_file(card: ModelCard, path: Path) -> ModelCard:
+    """`card` with the labels of a labels file, checked by the card's rules (errors name the file).
+    The card's own labels in another order are refused: every output would get another's name."""
+    try:
+        labels = load_labels(path)
+        if card.labels and labels != card.labels and sorted(labels) == sorted(card.labels):
+            raise ModelError(
+                f"lists the model card's labels in another order ({', '.join(labels)}; the card: "
+                f"{', '.join(card.labels)}): each output would be named as another; drop --labels or fix its order"
+            )
+        return ModelCard(**{**card.__dict__, "labels": labels})
+    except ModelError as exc:
+        raise ModelError(f"labels file {path}: {str(exc).removeprefix('model card ')}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read labels file {path}: {exc.strerror or exc}") from None

@@ -15,7 +15,7 @@ from PIL import Image
 from spotter.errors import ModelError
 from spotter.files import read_regular
 from spotter.limits import MAX_MODEL_BYTES
-from spotter.model.card import Decision, ModelCard, card_for_model, load_labels
+from spotter.model.card import Decision, ModelCard, card_for_model, with_labels_file
 from spotter.model.runtime import Interpreter
 from spotter.model.scaling import Scaling
 
@@ -112,7 +112,7 @@ class Classifier:
         float_input = np.dtype(interpreter.get_input_details()[0]["dtype"]) == np.float32
         card = card_for_model(path, content, float_input=float_input)
         if labels_path is not None:
-            card = ModelCard(**{**card.__dict__, "labels": load_labels(Path(labels_path))})
+            card = with_labels_file(card, Path(labels_path))
         return cls(interpreter, card, path, float_range=float_range)
 
     def preprocess(self, image: Image.Image) -> NDArray[Any]:

@@ -11,7 +11,7 @@ import numpy as np
 from spotter.errors import ModelError
 from spotter.files import read_regular
 from spotter.limits import MAX_MODEL_BYTES
-from spotter.model.card import ModelCard, card_for_model, load_labels
+from spotter.model.card import card_for_model, with_labels_file
 from spotter.model.classifier import Classifier
 from spotter.model.detector import Detector, DetectorOutputs
 from spotter.model.runtime import Interpreter
@@ -52,7 +52,7 @@ def load_model(
     float_input = np.dtype(inputs[0]["dtype"]) == np.float32
     card = card_for_model(path, content, float_input=float_input)
     if labels_path is not None:
-        card = ModelCard(**{**card.__dict__, "labels": load_labels(Path(labels_path))})
+        card = with_labels_file(card, Path(labels_path))
     task = card.extra.get("task")
     if task is not None and task not in TASKS:
         raise ModelError(f"card task must be one of {', '.join(TASKS)}; got {task!r}")

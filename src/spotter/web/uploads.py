@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -131,6 +132,9 @@ def parse_files(payload: object) -> tuple[list[FileRequest], str | None]:
             raise UploadRequestError(f'files[{index}] needs a non-empty string "name"')
         if any(0xD800 <= ord(char) <= 0xDFFF for char in item["name"]):  # JSON lets a lone surrogate through
             raise UploadRequestError(f"files[{index}] name is not valid Unicode (it holds a lone surrogate)")
+        control = next((char for char in item["name"] if unicodedata.category(char) == "Cc"), None)
+        if control is not None:  # NUL, tab, newline, escape...: no file system names a file so
+            raise UploadRequestError(f"files[{index}] name holds control character U+{ord(control):04X}")
         if len(item["name"]) > MAX_NAME_CHARS:
             raise UploadRequestError(
                 f"files[{index}] name is {len(item['name']):,} characters, over the {MAX_NAME_CHARS} character limit"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from spotter.model.card import card_for_model, load_labels
+from spotter.model.card import card_for_model, with_labels_file
 from spotter.records import PredictionRecord, capture_fields
 from spotter.results.query import PredictionQuery, QueryError, parse_bbox
 
@@ -25,7 +25,7 @@ class ModelInfo:
         """The card alone (no interpreter): the API describes the model, it never runs it."""
         card = card_for_model(Path(model_path))  # the classifier's rule, or the API would look under another model
         if labels_path is not None:  # as spotter.model.loading does: a labels file overrides the card's
-            card = replace(card, labels=load_labels(Path(labels_path)))
+            card = with_labels_file(card, Path(labels_path))
         return cls(model_id=card.model_id, card=card.as_written())
 
 
