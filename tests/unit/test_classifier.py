@@ -155,10 +155,28 @@ BAD_CARDS = [
     *(
         ({"labels": ["benign", label]}, r"labels\[1\] .* is or holds a reserved word")
         for label in (
-            "Upload failed", "Classifying…", "Classified", "Waiting", "Uploading", "uncertain.", "uncertain?",
-            "uncertain_", "ok.", "OK!", "o.k.", "o_k", "PENDING!", "\u039f\u039a!", "ok (benign)",
-            "1 uncertain", "rejected: not an image", "refused by API", "pending review", "out of domain",
-            "out-of-domain", "ok ✓",
+            "Upload failed",
+            "Classifying…",
+            "Classified",
+            "Waiting",
+            "Uploading",
+            "uncertain.",
+            "uncertain?",
+            "uncertain_",
+            "ok.",
+            "OK!",
+            "o.k.",
+            "o_k",
+            "PENDING!",
+            "\u039f\u039a!",
+            "ok (benign)",
+            "1 uncertain",
+            "rejected: not an image",
+            "refused by API",
+            "pending review",
+            "out of domain",
+            "out-of-domain",
+            "ok ✓",
         )
     ),
     *(
