@@ -552,3 +552,23 @@ def test_mapped_file_reads_and_seeks_as_bytesio_does():
     ours.close()
     mapped.close()  # no view of the mapping is left
     os.close(fd)
+
+
+def test_a_detectors_tiles_are_cut_and_fitted_in_the_worker_exactly_as_inline(decoder):
+    """A detector's photo goes to the worker whole and comes back as its views (the whole photo and
+    each tile, fitted to the input): the full-resolution picture never leaves the worker."""
+    from spotter.model.preprocess import InputContract
+    from spotter.model.tiling import Tiling, cut_views
+
+    contract, tiling = InputContract(size=(300, 300)), Tiling(tile=768, overlap=0.2, max_tiles=36)
+    data = images.encode(images.photo_like((3000, 2000)), "JPEG", quality=90)
+    bounded = decoder.decode(data, contract.size, use_draft=False, fit=contract, tiling=tiling)
+    inline = decode_image(data, contract.size, use_draft=False)
+    plan = tiling.plan(inline.width, inline.height)
+    expected = cut_views(inline.image, plan, contract)
+    assert bounded.plan == plan and len(bounded.views) == len(plan.regions) + 1 > 1
+    for got, want in zip(bounded.views, expected, strict=True):
+        assert got.region == pytest.approx(want.region) and got.window == want.window
+        assert got.image.size == (300, 300) and got.image.tobytes() == want.image.tobytes()
+    assert bounded.image.tobytes() == expected[0].image.tobytes()
+    assert (bounded.width, bounded.height) == (3000, 2000)

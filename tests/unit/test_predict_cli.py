@@ -50,3 +50,27 @@ def test_predict_refuses_a_card_whose_label_is_past_the_key_limit(tmp_path):
     result = run_cli("predict", red, "--model", model)
     assert result.returncode == 2 and result.stdout == ""
     assert "labels[2] is 3000 bytes of UTF-8; the limit is 256" in result.stderr
+
+
+def test_predict_counts_objects_with_a_detector_and_its_tiling_can_be_overridden(tmp_path):
+    from conftest import SHARED
+
+    big = tmp_path / "field.jpg"
+    big.write_bytes(images.jpeg(images.GREEN, size=(2400, 1800)))
+    pets = SHARED / "data" / "detect-samples" / "pets.jpg"
+    files = [big, pets] if pets.exists() else [big]
+    result = run_cli("predict", *files, "--model", "count")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0, result.stderr
+    assert (
+        lines[0]["task"] == "detect"
+        and lines[0]["tiles"] > 1
+        and lines[0]["objects"] == sum(lines[0]["counts"].values())
+    )
+    if pets.exists():
+        assert lines[1]["counts"] == {"dog": 2} and [d["label"] for d in lines[1]["detections"]] == ["dog", "dog"]
+        assert all(0 <= v <= 1 for d in lines[1]["detections"] for v in d["box"])
+    whole = json.loads(run_cli("predict", big, "--model", "count", "--tiling", "off").stdout)
+    assert whole["tiles"] == 0
+    refused = run_cli("predict", big, "--model", MODELS / "colours-int8.tflite", "--tiling", "off")
+    assert refused.returncode == 2 and "--tiling is for object detectors" in refused.stderr

@@ -38,12 +38,13 @@ class DetectorOutputs:
     classes: int
     scores: int
     count: int
+    named: bool = True  # the names told classes from scores; else their values do, at each call
 
     @classmethod
     def find(cls, details: list[dict[str, Any]]) -> DetectorOutputs | None:
         """The detector's outputs among `details`, or None when they are not boxes [1,N,4], two [1,N]
         and a count [1]. The two [1,N] are told apart by their names (the postprocess op names its
-        classes `:1` and scores `:2`), else by order (boxes, classes, scores, count, as the op writes)."""
+        classes `:1` and scores `:2`), else by their values at each call (class ids are whole numbers)."""
         if len(details) != 4:
             return None
         shapes = [tuple(int(d) for d in output["shape"]) for output in details]
@@ -55,9 +56,11 @@ class DetectorOutputs:
         if shapes[pair[0]][1] != shapes[boxes[0]][1] or shapes[pair[1]][1] != shapes[boxes[0]][1]:
             return None
         names = [str(details[i].get("name", "")) for i in pair]
+        named = names[0].endswith(":1") and names[1].endswith(":2")
         if names[0].endswith(":2") and names[1].endswith(":1"):
             pair.reverse()
-        return cls(boxes=boxes[0], classes=pair[0], scores=pair[1], count=count[0])
+            named = True
+        return cls(boxes=boxes[0], classes=pair[0], scores=pair[1], count=count[0], named=named)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ class Detection:
         """The boxes as a record keeps them: the `limit` highest-scoring, rounded."""
         return [
             {"label": f.label, "score": round(f.score, 4), "box": [round(v, 4) for v in f.box]}
-            for f in self.found[:limit]
+            for f in sorted(self.found, key=lambda f: -f.score)[:limit]
         ]
 
 
@@ -92,7 +95,14 @@ class Detector:
 
     task = "detect"
 
-    def __init__(self, interpreter: Interpreter, card: ModelCard, path: Path, outputs: DetectorOutputs) -> None:
+    def __init__(
+        self,
+        interpreter: Interpreter,
+        card: ModelCard,
+        path: Path,
+        outputs: DetectorOutputs,
+        float_range: tuple[float, float] = (-1.0, 1.0),
+    ) -> None:
         self.path = path
         self.card = card
         self._interpreter = interpreter
@@ -108,7 +118,7 @@ class Detector:
         self.input_size = (shape[2], shape[1])
         if card.input_size and tuple(card.input_size) != self.input_size:
             raise ModelError(f"card says input {card.input_size} but the model takes {self.input_size}")
-        self._to_input = input_converter(dtype, self._input["quantization"], card.scaling, (-1.0, 1.0))
+        self._to_input = input_converter(dtype, self._input["quantization"], card.scaling, float_range)
         self.contract = card.contract(self.input_size)
         labels = list(card.labels)
         self._offset = 1 if labels and labels[0] == PLACEHOLDER else 0
@@ -142,8 +152,10 @@ class Detector:
     def label_for(self, class_id: int) -> str | None:
         """The label of a class id (a label map's `???` first line shifts ids by one); None for an
         unused id (`???`); `class_<id>` where the labels stop short."""
+        if class_id < 0:
+            return None
         index = class_id + self._offset
-        if 0 <= index < len(self.labels):
+        if index < len(self.labels):
             label = self.labels[index]
             return None if label == PLACEHOLDER else label
         return f"class_{class_id}"
@@ -163,8 +175,14 @@ class Detector:
         boxes = np.asarray(get(self._details[self._outputs.boxes]["index"]), np.float32).reshape(-1, 4)
         classes = np.asarray(get(self._details[self._outputs.classes]["index"]), np.float32).reshape(-1)
         scores = np.asarray(get(self._details[self._outputs.scores]["index"]), np.float32).reshape(-1)
-        count = int(np.asarray(get(self._details[self._outputs.count]["index"])).reshape(-1)[0])
-        return boxes, classes, scores, max(0, min(count, len(scores)))
+        # a model's own numbers, not trusted: NaN or infinite ids and counts would stop the record
+        count_value = np.nan_to_num(np.asarray(get(self._details[self._outputs.count]["index"]), np.float64))
+        count = int(np.clip(count_value.reshape(-1)[0], 0, len(scores)))
+        if not self._outputs.named and _whole(scores) and not _whole(classes):
+            classes, scores = scores, classes
+        classes = np.nan_to_num(classes, nan=-1.0, posinf=-1.0, neginf=-1.0)
+        boxes = np.nan_to_num(boxes, nan=0.0, posinf=1.0, neginf=0.0)
+        return boxes, classes, scores, count
 
     def detect(self, views: list[View], plan: TilePlan | None = None, deadline: float | None = None) -> Detection:
         """Detect every view (the whole photo first), stopping before the view that would pass
@@ -209,3 +227,7 @@ class Detector:
         prepared = time.perf_counter()
         result = self.detect(views, plan, deadline)
         return Detection(**{**result.__dict__, "preprocess_ms": (prepared - started) * 1000.0})
+
+
+def _whole(values: NDArray[np.float32]) -> bool:
+    return bool(np.all(values == np.round(values)))

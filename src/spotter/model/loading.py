@@ -63,7 +63,7 @@ def load_model(
                 f"the card says task 'detect' but {path} does not end in an SSD postprocess (boxes [1,N,4], "
                 f"classes [1,N], scores [1,N], count [1]); its outputs: {describe_outputs(details)}"
             )
-        return Detector(interpreter, card, path, outputs)
+        return Detector(interpreter, card, path, outputs, float_range=float_range)
     first = [int(n) for n in details[0]["shape"]] if details else []
     if not first or any(n != 1 for n in first[:-1]) or first[-1] < 1:
         raise ModelError(

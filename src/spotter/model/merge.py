@@ -74,13 +74,14 @@ def _match(
             if (other.label == candidate.label) != same_label or (not same_label and other.view == candidate.view):
                 continue
             overlap = iou(candidate.box, other.box)
+            cut = candidate.cut or other.cut
             # the whole photo's boxes of small objects are coarse: a looser match against a tile's
-            if overlap >= iou_threshold or (candidate.view == 0 and other.view != 0 and overlap >= coarse_iou):
+            coarse = candidate.view == 0 and other.view != 0 and overlap >= coarse_iou
+            if not (overlap >= iou_threshold or coarse or (cut and ios(candidate.box, other.box) >= ios_threshold)):
+                continue
+            if not (same_label and cut):
                 return index, None
-            if (candidate.cut or other.cut) and ios(candidate.box, other.box) >= ios_threshold:
-                if not same_label:
-                    return index, None
-                a, b = candidate.box, other.box
-                union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-                return index, replace(other, box=union, score=max(other.score, candidate.score))
+            a, b = candidate.box, other.box  # pieces of one object: the box grows to hold both
+            union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+            return index, replace(other, box=union, score=max(other.score, candidate.score), cut=False)
     return None, None

@@ -28,7 +28,7 @@ class Tiling:
     record says so). A photo at most `min_ratio` times the tile on each side is detected whole only."""
 
     enabled: bool = True
-    tile: int = 640
+    tile: int = 768
     overlap: float = 0.2
     max_tiles: int = 36
     min_ratio: float = 1.25
