@@ -6,7 +6,7 @@ import argparse
 import os
 import platform
 
-from . import cold_start, latency, overlap, pipeline, write_units
+from . import cold_start, counting, latency, overlap, pipeline, write_units
 from .common import default_model
 
 SUITES = {
@@ -14,10 +14,18 @@ SUITES = {
     "latency": latency.run,
     "overlap": overlap.run,
     "write-units": write_units.run,
+    "counting": counting.run,
     "sync": pipeline.run_sync,
     "load": pipeline.run_load,
 }
-DEFAULT = ["cold-start", "latency", "overlap", "write-units", "sync"]  # "load" (5,000 images, minutes) on request
+DEFAULT = [
+    "cold-start",
+    "latency",
+    "overlap",
+    "write-units",
+    "counting",
+    "sync",
+]  # "load" (5,000 images, minutes) on request
 
 
 def main() -> None:
