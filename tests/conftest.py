@@ -144,8 +144,10 @@ def clean_env(**extra) -> dict:
 
 
 @pytest.fixture
-def browser_stack(tmp_path):
-    """For the browser tests, one per test: `spotter up` (the installed script) on free ports; yields the endpoints from local.json; SIGTERM at the end."""
+def browser_stack(tmp_path, request):
+    """For the browser tests, one per test: `spotter up` (the installed script) on free ports; yields the endpoints from local.json; SIGTERM at the end.
+    The model is the demo's (or the test model's); a test picks another with
+    `@pytest.mark.parametrize("browser_stack", [MODEL_PATH], indirect=True)`."""
     import json
     import signal
     import subprocess
@@ -171,7 +173,10 @@ def browser_stack(tmp_path):
         "--state-dir",
         str(state_dir),
     ]
-    if not default_model_path().exists():  # the demo model is built separately; the test model will do
+    chosen = getattr(request, "param", None)  # a model the test asked for (indirect parametrization)
+    if chosen is not None:
+        command += ["--model", str(chosen)]
+    elif not default_model_path().exists():  # the demo model is built separately; the test model will do
         command += ["--model", str(TEST_MODEL)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     log_path = tmp_path / "spotter-up.log"
