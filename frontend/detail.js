@@ -1,11 +1,13 @@
 // @ts-check
-// One image, large, with every score, the decision and its rule, capture metadata and the model.
+// One image, large, with every score, the decision and its rule, capture metadata and the model; for an
+// object detector's record, its boxes drawn over the image (the "Show boxes" toggle) and listed as text.
 // A modal <dialog>: Esc closes it (the browser's own), arrow keys move through the rows as shown.
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, isolated, userText, withUserText } from "./dom.js";
 import { outcomeOf } from "./decisions.js";
 import { reasonOf } from "./results.js";
 import { STATUS, statusText } from "./status.js";
+import { isDetection, countPairs, countsNodes, objectCount, objectsText, boxesOf, drawnBox, describedBox } from "./counts.js";
 
 /** @typedef {import("./store.js").Entry} Entry */
 /** @typedef {import("./store.js").ApiRecord} ApiRecord */
@@ -60,6 +62,33 @@ function decisionFacts(record, card) {
   ]);
 }
 
+/** BOXES_FOLDED or more boxes are listed folded (a detector keeps up to 300). */
+const BOXES_FOLDED = 13;
+
+/** What a detector found: the counts, the tiles, and every box in words (the drawing is hidden from
+ * screen readers; this list says the same). @param {ApiRecord} record */
+function objectFacts(record) {
+  const pairs = countPairs(record.counts);
+  const tiles = typeof record.tiles === "number" && record.tiles > 0 ? record.tiles : 0;
+  const boxes = boxesOf(record);
+  /** @type {Node[]} */
+  const out = [facts([
+    ["Counted", pairs.length ? el("span", {}, countsNodes(pairs)) : "nothing found"],
+    ["In all", objectsText(objectCount(record))],
+    ["Most counted", record.label ? el("span", {}, userText(record.label), typeof record.score === "number" ? ` (best score ${formatPercent(record.score)})` : "") : null],
+    ["Detected on", tiles ? `the whole photo and ${tiles} tile${tiles === 1 ? "" : "s"}` : "the whole photo"],
+    ["Tiling", record.tiling ? String(record.tiling) : null],
+  ])];
+  if (boxes.length) {
+    const list = el("ol", { class: "detections", "aria-label": "Boxes, highest score first, as parts of the photo's width and height" },
+      boxes.map(describedBox));
+    const heading = `Boxes (${boxes.length}), highest score first`;
+    out.push(boxes.length < BOXES_FOLDED ? el("div", {}, el("h4", { text: heading }), list)
+      : el("details", { class: "more" }, el("summary", { text: heading }), list));
+  }
+  return out;
+}
+
 /** @param {ApiRecord} record */
 function captureFacts(record) {
   const place = typeof record.latitude === "number" && typeof record.longitude === "number"
@@ -109,6 +138,16 @@ export class DetailView {
     this.facts = part(dialog, "#detail-facts", HTMLElement);
     this.prev = part(dialog, "#detail-prev", HTMLButtonElement);
     this.next = part(dialog, "#detail-next", HTMLButtonElement);
+    // Boxes over a detector's image: on by default each time the dialog opens, kept while arrows move.
+    this.boxesToggle = part(dialog, "#detail-boxes", HTMLButtonElement);
+    this.tools = /** @type {HTMLElement} */ (this.boxesToggle.parentElement);
+    this.showBoxes = true;
+    /** @type {HTMLElement | null} */
+    this.overlay = null;
+    this.boxesToggle.addEventListener("click", () => {
+      this.showBoxes = !this.showBoxes;
+      this.applyBoxes();
+    });
     part(dialog, "#detail-close", HTMLButtonElement).addEventListener("click", () => dialog.close());
     this.prev.addEventListener("click", () => this.move(-1));
     this.next.addEventListener("click", () => this.move(1));
@@ -130,7 +169,10 @@ export class DetailView {
 
   /** @param {Entry} entry */
   open(entry) {
-    if (!this.dialog.open) this.returnFocus = document.activeElement;
+    if (!this.dialog.open) {
+      this.returnFocus = document.activeElement;
+      this.showBoxes = true;
+    }
     this.show(entry);
     if (!this.dialog.open) this.dialog.showModal();
   }
@@ -160,14 +202,36 @@ export class DetailView {
       ? `Image ${at + 1} of ${visible.length} shown. Arrow keys move to the next or previous one; Esc closes.` : "";
     const figure = clear(this.figure);
     const src = safeImageUrl(entry.previewUrl) || safeImageUrl(record.image_url);
-    if (src) figure.append(el("img", { src, alt: `${entry.name}, full view`, decoding: "async" }));
-    else figure.append(el("p", { class: "no-preview large", text: "No image to show" }));
+    const detection = entry.status === STATUS.OK && isDetection(record);
+    const boxes = detection ? boxesOf(record) : [];
+    this.overlay = null;
+    if (src) {
+      const img = el("img", { src, alt: `${entry.name}, full view`, decoding: "async" });
+      if (boxes.length) {
+        // the frame is as large as the image shown, so boxes placed in % of it land on the photo
+        this.overlay = el("div", { class: "boxes", "aria-hidden": "true" }, boxes.map(drawnBox));
+        figure.append(el("div", { class: "boxes-frame" }, img, this.overlay));
+      } else {
+        figure.append(img);
+      }
+    } else {
+      figure.append(el("p", { class: "no-preview large", text: "No image to show" }));
+    }
+    if (detection) {
+      const pairs = countPairs(record.counts);
+      figure.append(el("figcaption", { class: "meta" }, objectsText(objectCount(record)),
+        ...(pairs.length ? [": ", ...countsNodes(pairs)] : [" found"])));
+    }
+    this.setToolsShown(Boolean(this.overlay));
+    this.applyBoxes();
 
     const factsBox = clear(this.facts);
     factsBox.append(el("p", {}, el("span", { class: `badge badge-${entry.status}`, text: statusText(entry.status) })));
     const reason = reasonOf(entry);
     if (reason) factsBox.append(el("p", { class: "reason" }, withUserText(reason, [entry.name, record.file_name])));
-    if (entry.status === STATUS.OK) {
+    if (detection) {
+      factsBox.append(el("h3", { text: "Objects" }), ...objectFacts(record));
+    } else if (entry.status === STATUS.OK) {
       factsBox.append(el("h3", { text: "Decision" }), decisionFacts(record, card), el("h3", { text: "Scores" }), ...scoresTable(record, card));
     }
     const dims = record.width && record.height ? `${record.width} × ${record.height} pixels` : null;
@@ -187,5 +251,20 @@ export class DetailView {
     const visibleCount = visible.length;
     this.prev.disabled = visibleCount < 2;
     this.next.disabled = visibleCount < 2;
+  }
+
+  /** The toggle is there only for an image with boxes; focus on it, when it goes, moves to Close.
+   * @param {boolean} shown */
+  setToolsShown(shown) {
+    if (!shown && document.activeElement === this.boxesToggle) {
+      const close = this.dialog.querySelector("#detail-close");
+      if (close instanceof HTMLElement) close.focus();
+    }
+    this.tools.hidden = !shown;
+  }
+
+  applyBoxes() {
+    this.boxesToggle.setAttribute("aria-pressed", String(this.showBoxes));
+    if (this.overlay) this.overlay.hidden = !this.showBoxes;
   }
 }

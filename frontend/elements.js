@@ -54,6 +54,7 @@ export function findElements(doc = document) {
     resultsCount: byId(doc, "results-count", E),
     csvShown: byId(doc, "csv-shown", HTMLButtonElement),
     batchSummary: byId(doc, "batch-summary", E),
+    batchTotals: byId(doc, "batch-totals", E),
     resultsEmpty: byId(doc, "results-empty", E),
     resultsTable: byId(doc, "results-table", HTMLTableElement),
     resultsBody: byId(doc, "results-body", HTMLTableSectionElement),

@@ -1,9 +1,11 @@
 // @ts-check
 // The batch bar and progress: the batch id and CSV links, the two progress bars, the live-region sentence
-// (changed only when the counts do, at most once a second) and the one-line summary of outcomes.
+// (changed only when the counts do, at most once a second), the one-line summary of outcomes and, for an
+// object detector's batch, the objects counted over the batch.
 
 import { el, clear, formatBytes } from "./dom.js";
 import { summaryLine } from "./decisions.js";
+import { batchTotals, countsNodes, objectsText } from "./counts.js";
 import { counts, progressSummary, uploadedCount } from "./store.js";
 
 /** @typedef {import("./elements.js").Elements} Elements */
@@ -82,8 +84,10 @@ export class ProgressView {
     this.lastAnnounced = "";
   }
 
-  /** "This batch: 3 benign, 1 rejected" above the table. */
+  /** "This batch: 3 benign, 1 rejected" above the table; "Objects counted: 2 dog, 1 person (3 objects in
+   * 2 images)" under it for a detector's batch. */
   renderSummary() {
+    this.renderTotals();
     const box = this.els.batchSummary;
     const parts = summaryLine(this.state.entries);
     clear(box);
@@ -94,5 +98,18 @@ export class ProgressView {
       if (i > 0) box.append(", ");
       box.append(el("span", { class: `outcome outcome-${part.outcome.kind} user-text`, dir: "auto", text: part.text }));
     });
+  }
+
+  /** Objects per label over the batch's detection records (hidden for a classifier's batch). */
+  renderTotals() {
+    const box = this.els.batchTotals;
+    const totals = batchTotals(this.state.entries);
+    clear(box);
+    box.hidden = totals === null;
+    if (!totals) return;
+    const { pairs, objects, images } = totals;
+    box.append(el("span", { class: "strong", text: "Objects counted: " }),
+      ...(pairs.length ? countsNodes(pairs) : ["none"]),
+      el("span", { class: "meta inline", text: ` (${objectsText(objects)} in ${images} image${images === 1 ? "" : "s"})` }));
   }
 }

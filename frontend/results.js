@@ -3,6 +3,7 @@
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, userText, withUserText } from "./dom.js";
 import { outcomeOf } from "./decisions.js";
+import { isDetection, countPairs, countsNodes, objectCount, objectsText } from "./counts.js";
 import { STATUS, ACTIVE, PROBLEM, statusText } from "./status.js";
 
 /** @typedef {import("./store.js").Entry} Entry */
@@ -41,7 +42,8 @@ function entryTime(entry) {
 function searchableText(entry) {
   /** @type {import("./store.js").ApiRecord} */
   const record = entry.record || {};
-  return [entry.name, record.label, record.decision, entry.status, statusText(entry.status), reasonOf(entry)]
+  const counted = isDetection(record) ? countPairs(record.counts).map(([label]) => label) : []; // "dog" finds photos with dogs
+  return [entry.name, record.label, record.decision, entry.status, statusText(entry.status), reasonOf(entry), ...counted]
     .filter(Boolean).join(" ").toLowerCase();
 }
 
@@ -66,12 +68,13 @@ const SORT_KEYS = {
   name: (e) => e.name,
   label: (e) => (e.status === STATUS.OK ? outcomeOf(e).text : null),
   score: (e) => (e.record && typeof e.record.score === "number" ? e.record.score : null),
+  count: (e) => (e.status === STATUS.OK && e.record && isDetection(e.record) ? objectCount(e.record) : null),
   time: entryTime,
   status: (e) => statusText(e.status),
 };
 
 /** @type {Record<string, "ascending" | "descending">} */
-export const SORT_FIRST_DIRECTION = { name: "ascending", label: "ascending", status: "ascending", score: "descending", time: "descending" };
+export const SORT_FIRST_DIRECTION = { name: "ascending", label: "ascending", status: "ascending", score: "descending", count: "descending", time: "descending" };
 
 /** A sorted copy; missing values last whichever the direction; ties keep the order of arrival.
  * @param {Entry[]} entries @param {string | null} key @param {string} direction */
@@ -123,6 +126,12 @@ export class ResultsView {
     /** @type {string | null} */
     this.sortKey = null;
     this.sortDirection = "ascending";
+    // The Objects column is shown only while the batch has an object detector's records, and Top predictions
+    // (a classifier's) is left out while none of them has any: a detector's batch is no wider than before.
+    this.countHeader = /** @type {HTMLElement | null} */ (table.querySelector("thead th.col-count"));
+    this.topHeader = /** @type {HTMLElement | null} */ (table.querySelector("thead th.col-top"));
+    this.detect = false;
+    this.noTop = false;
     /** @type {Set<Entry>} */
     this.dirty = new Set();
     this.orderDirty = true;
@@ -219,6 +228,18 @@ export class ResultsView {
     this.dirty.clear();
     if (!this.orderDirty) return;
     this.orderDirty = false;
+    const detect = this.entries.some((entry) => isDetection(entry.record));
+    const noTop = detect && !this.entries.some((entry) => Array.isArray(entry.record?.top) && entry.record.top.length > 0);
+    if (detect !== this.detect || noTop !== this.noTop) {
+      this.detect = detect;
+      this.noTop = noTop;
+      if (this.countHeader) this.countHeader.hidden = !detect;
+      if (this.topHeader) this.topHeader.hidden = noTop;
+      for (const entry of this.entries) {
+        const row = this.rows.get(entry.id);
+        if (row) this.fill(row, entry);
+      }
+    }
     const visible = sortEntries(filterEntries(this.entries, this.filterText, this.filterGroup), this.sortKey, this.sortDirection);
     this.visible = visible;
     const wanted = visible.map((entry) => this.rowFor(entry).tr);
@@ -259,9 +280,11 @@ export class ResultsView {
     if (row) return row;
     // `reason` stands in for the decision, confidence and top-prediction cells (empty for a file that was
     // refused, rejected or failed) and spans their width, so a long reason stays a few lines, not a tower.
-    const names = ["image", "name", "status", "reason", "label", "score", "top", "time"];
+    // `count` (an object detector's records only) sits before `reason`, so the reason still spans exactly
+    // the decision, confidence and top-prediction columns.
+    const names = ["image", "name", "status", "count", "reason", "label", "score", "top", "time"];
     /** @type {Record<string, string>} */
-    const headings = { image: "Image", name: "File", status: "Status", reason: "Reason", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
+    const headings = { image: "Image", name: "File", status: "Status", count: "Objects", reason: "Reason", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
     /** @type {Record<string, HTMLTableCellElement>} */
     const cells = {};
     const tr = el("tr", { "data-id": entry.id });
@@ -269,7 +292,6 @@ export class ResultsView {
       cells[name] = el(name === "name" ? "th" : "td", { class: `col-${name}`, "data-label": headings[name], scope: name === "name" ? "row" : null });
       tr.append(cells[name]);
     }
-    cells.reason.colSpan = REASON_SPAN.length;
     cells.reason.hidden = true;
     row = { tr, cells, imageSrc: undefined, progress: null, progressText: null };
     this.rows.set(entry.id, row);
@@ -317,7 +339,10 @@ export class ResultsView {
     const reason = reasonOf(entry);
     clear(cells.reason);
     cells.reason.hidden = !reason;
-    for (const name of REASON_SPAN) cells[name].hidden = Boolean(reason);
+    cells.count.hidden = !this.detect;
+    const spanned = REASON_SPAN.filter((name) => !(name === "top" && this.noTop));
+    cells.reason.colSpan = spanned.length;
+    for (const name of REASON_SPAN) cells[name].hidden = Boolean(reason) || (name === "top" && this.noTop);
     row.reasonText = null;
     row.reasonToggle = null;
     if (reason) {
@@ -338,6 +363,13 @@ export class ResultsView {
       row.reasonToggle = toggle;
       cells.reason.append(el("span", { class: "visually-hidden", text: "Reason: " }), text, toggle);
       this.measureSoon();
+    }
+
+    clear(cells.count);
+    if (entry.status === STATUS.OK && isDetection(record)) {
+      const pairs = countPairs(record.counts);
+      cells.count.append(el("span", { class: "count", text: objectsText(objectCount(record)) }),
+        el("span", { class: "meta" }, pairs.length ? countsNodes(pairs) : "none found"));
     }
 
     clear(cells.label);

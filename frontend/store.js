@@ -16,6 +16,8 @@ import { STATUS, statusOfRecord } from "./status.js";
  *   format?: string, frames?: number, decision_rule?: string, captured_at?: string, captured_at_local?: string,
  *   latitude?: number, longitude?: number, altitude?: number, camera?: string,
  *   model_name?: string, model_version?: string,
+ *   task?: string, counts?: Record<string, number>, objects?: number, tiles?: number, tiling?: string,
+ *   detections?: Array<{label?: string, score?: number, box?: number[]}>,
  * }} ApiRecord
  */
 

@@ -80,6 +80,10 @@ def test_names_refusals_detail_batches_phone_and_accessibility(browser_stack, tm
             batch = page.locator("#batch-id").inner_text()
             summary = page.locator("#batch-summary")
             expect(summary).to_contain_text("1 refused")
+            # a classifier's batch: no Objects column or object totals (an object detector's only)
+            expect(page.locator("#results-table th.col-count")).to_be_hidden()
+            expect(page.locator("#results-table th.col-top")).to_be_visible()
+            expect(page.locator("#batch-totals")).to_be_hidden()
             for row in ok_rows.all():  # a decision has a word and a shape class, not only a colour
                 outcome = row.locator(".outcome")
                 assert outcome.inner_text().strip() and "outcome-" in outcome.get_attribute("class")
@@ -127,6 +131,7 @@ def test_names_refusals_detail_batches_phone_and_accessibility(browser_stack, tm
             if len(card["labels"]) <= 3:  # top-k is 3: every label's score is shown
                 expect(scores).to_have_count(len(card["labels"]))
             expect(dialog.locator("#detail-facts")).to_contain_text(card["version"])  # the model version
+            expect(dialog.get_by_role("button", name="Show boxes")).to_be_hidden()  # boxes are a detector's
             facts = [dialog.locator("#detail-facts").inner_text()]
             page.keyboard.press("ArrowRight")
             expect(title).not_to_have_text(first_title)
