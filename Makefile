@@ -90,9 +90,9 @@ test: $(APP_STAMP) $(MODEL_STAMP) $(INFRA_STAMP) $(AXE) lint types check-fronten
 # on every run; this copies them over the committed ones, to be reviewed and committed deliberately.
 .PHONY: screenshots
 screenshots: $(APP_STAMP) $(AXE)
-	$(BIN)/python -m pytest tests/e2e/test_web_round_two.py -q
+	$(BIN)/python -m pytest tests/e2e/test_web_round_two.py tests/e2e/test_web_count.py -q
 	mkdir -p docs/screenshots
-	cp test-results/web-desktop.png test-results/web-phone.png docs/screenshots/
+	cp test-results/web-desktop.png test-results/web-phone.png test-results/count-boxes.png docs/screenshots/
 
 # MODEL=count runs the stack with the shipped COCO object detector (counting); MODEL=PATH any model
 run: $(APP_STAMP)

@@ -81,7 +81,7 @@ def _said(counts: dict[str, int]) -> str:
     return f"{sum(counts.values())}" + (f": {top}" if top else "")
 
 
-def run(_model: Path | str | None = None) -> str:
+def run(_model: Path) -> str:
     detector = load_model(COUNT_MODEL, num_threads=1)
     assert isinstance(detector, Detector)
     card_tiling = detector.tiling

@@ -5,7 +5,7 @@ totals count them; the detail view draws each box with its label and score over 
 as text too, and its "Show boxes" toggle is a real button, reached and worked by keyboard.
 
 Also writes test-results/count-boxes.png, the detail view with the boxes drawn on pets.jpg (copied to
-docs/screenshots/count-boxes.png by hand, as `make screenshots` does for the others).
+docs/screenshots/count-boxes.png by `make screenshots`).
 """
 
 from __future__ import annotations

@@ -148,8 +148,8 @@ def test_a_12_mp_photo_is_covered_by_overlapping_tiles_within_the_limit():
 def test_past_the_tile_limit_the_tiles_grow_and_the_record_says_so():
     plan = Tiling(tile=512, max_tiles=9).plan(6000, 4000)
     assert len(plan.regions) <= 9 and plan.tile > 512 and plan.grown_from == 512
-    assert "tiles grown from 512" in plan.describe(len(plan.regions))
-    assert f"counted on 3 of {len(plan.regions)} tiles" in plan.describe(3)
+    assert "tiles grown from 512" in (plan.describe(len(plan.regions)) or "")
+    assert f"counted on 3 of {len(plan.regions)} tiles" in (plan.describe(3) or "")
 
 
 # ---- merging boxes across tiles (synthetic: the answer is known) --------------------------------
