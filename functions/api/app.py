@@ -39,7 +39,7 @@ from spotter.ports import (
 from spotter.records import PredictionRecord
 from spotter.results.names import CachedNames, visible_names
 from spotter.results.query import PredictionQuery, QueryError, all_pages
-from spotter.results.stats import matching_records, parse_dimensions, scans, summarise
+from spotter.results.stats import OBJECTS_COLUMN, counting_note, matching_records, parse_dimensions, scans, summarise
 from spotter.results.versions import spanned
 from spotter.web.access import AccessDenied, Caller, cross_site_refusal
 from spotter.web.batches import (
@@ -283,7 +283,9 @@ def predictions_csv():
 def prediction_stats():
     """Counts and score summaries per group (`by=label,source,...`) of what /predictions would list.
     Label, source and model match without regard to case, as in `spotter stats` and /predictions
-    (`notes` says where the case differed); an unknown one is a 400 listing the known names."""
+    (`notes` says where the case differed); an unknown one is a 400 listing the known names.
+    An object detector's records count their objects per label, and add `objects` to every group and
+    to the reply (spotter.results.stats.summarise); `records` counts records."""
     queries = services().queries
     by = parse_dimensions((router.current_event.query_string_parameters or {}).get("by"))
     query, notes = _query()
@@ -294,16 +296,20 @@ def prediction_stats():
             models[record.model] += 1
             yield record
 
-    rows = summarise(counted(matching_records(queries.query, query, STATS_MAX_RECORDS)), by)
+    rows = summarise(counted(matching_records(queries.query, query, STATS_MAX_RECORDS)), by, label=query.label)
     note = spanned(models.elements(), by_model="model" in by)  # model=all: say that versions are mixed
-    notes = [*notes, note] if note else notes
-    return {
+    counting = counting_note(rows, by)  # a detector's records by label: `count` counts objects
+    notes = [*notes, *(n for n in (note, counting) if n)]
+    reply = {
         "by": list(by),
         "groups": rows,
-        "records": sum(r["count"] for r in rows),
+        "records": sum(models.values()),
         "scanned": scans(query),
         "notes": notes,
     }
+    if any(OBJECTS_COLUMN in r for r in rows):  # some detector's records: every group has `objects`
+        reply["objects"] = sum(r[OBJECTS_COLUMN] or 0 for r in rows)
+    return reply
 
 
 @router.get("/predictions/<object_id>")

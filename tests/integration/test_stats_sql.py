@@ -206,7 +206,7 @@ def test_sql_is_read_only_even_through_functions(tmp_path, capsys):
 def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
     import pyarrow.parquet as pq
 
-    from spotter.results.export import COLUMN_NAMES, to_csv
+    from spotter.results.export import COLUMN_NAMES, CSV_COLUMN_NAMES, to_csv
     from spotter.results.tabular import write
 
     record = make_record(3, captured_at="2026-10-01T08:00:00.000")
@@ -224,7 +224,9 @@ def test_parquet_keeps_every_field_with_top_k_as_structs(tmp_path):
     )
     assert row["captured_at"] is None and str(row["captured_at_local"]) == "2026-10-01 08:00:00"
     csv_row = next(csv.DictReader(io.StringIO(to_csv([record]))))
-    assert set(csv_row) == set(COLUMN_NAMES) and csv_row["top"] == "benign:0.53|malignant:0.4"  # as exact as score
+    # every column but a detector's boxes (JSON lines, Parquet and SQL carry those)
+    assert set(csv_row) == set(CSV_COLUMN_NAMES) == set(COLUMN_NAMES) - {"detections"}
+    assert csv_row["top"] == "benign:0.53|malignant:0.4"  # as exact as score
     assert csv_row["captured_at_local"] == "2026-10-01T08:00:00.000" and csv_row["captured_at"] == ""
 
 

@@ -1,4 +1,5 @@
-"""`spotter sql "SELECT ..."`: DuckDB SQL over the table `predictions` (the export's typed columns).
+"""`spotter sql "SELECT ..."`: DuckDB SQL over the table `predictions` (the export's typed columns), and
+`detections`, one row per box of an object detector's records (made from the predictions' own column).
 
 The table is exported to day-partitioned Parquet files, the layout of the Athena copy, kept between
 runs (spotter.results.sql_cache): each run rewrites only the upload days whose records changed since,
@@ -40,7 +41,9 @@ def _max_rows(value: str) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("sql", help="run a read-only DuckDB SELECT over the table `predictions`")
+    parser = subparsers.add_parser(
+        "sql", help="run a read-only DuckDB SELECT over the tables `predictions` and `detections` (a detector's boxes)"
+    )
     parser.add_argument(
         "query", metavar="SQL", help='one SELECT, e.g. "SELECT label, count(*) FROM predictions GROUP BY label"'
     )
@@ -71,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_excel_argument(parser)
     parser.add_argument(
         "--model",
-        help="the table `predictions` holds this model version (name@version), or 'all' for every version; "
+        help="the tables `predictions` and `detections` hold this model version (name@version), or 'all' for every version; "
         "default: the one the stack serves (known for the local stack; elsewhere, and with --data, every version, "
         "and a note says when they are several)",
     )

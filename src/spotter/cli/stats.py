@@ -1,4 +1,5 @@
-"""`spotter stats`: counts and score summaries grouped by label, source, batch, status, model, day."""
+"""`spotter stats`: counts and score summaries grouped by label, source, batch, status, model, day
+(an object detector's records: objects per label, and an `objects` column; spotter.results.stats)."""
 
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ from spotter.results.query import QueryError
 from spotter.results.rows_output import ROW_FORMATS
 from spotter.results.stats import (
     DIMENSIONS,
-    SUMMARY_COLUMNS,
+    counting_note,
     distribution_score,
     matching_records,
     parse_dimensions,
-    percentile_columns,
     scans,
     score_basis,
     summarise,
+    summary_columns,
 )
 
 STATS_PAGE = 1000  # records per read: matching_records asks for pages of 1,000
@@ -86,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
     records = list(matching_records(queries.query, query))
     say_spanned((r.model for r in records), "stats", "model" in by, None if args.model else target.model)
     basis = score_basis(records)
-    rows = summarise(records, by, basis)
-    columns = list(by) + SUMMARY_COLUMNS + percentile_columns(basis)
+    rows = summarise(records, by, basis, label=query.label)
+    if note := counting_note(rows, by):  # detectors' records grouped by label: `count` counts their objects
+        print(f"spotter stats: {note}", file=sys.stderr)
+    columns = summary_columns(rows, by, basis)
     values = [tuple(r[c] for c in columns) for r in rows]
     try:
         write_rows_to(args.output, columns, values, args.format, args.excel)

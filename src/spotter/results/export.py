@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
@@ -14,6 +15,10 @@ from spotter.records import PredictionRecord, capture_fields
 # "topk" is a list of {label, score} in Parquet and "label:score|label:score" in CSV.
 # captured_at is the capture instant in UTC when the camera recorded an offset; captured_at_local is
 # the camera's wall-clock time when it did not (its offset unknown): one of the two, or neither.
+# An object detector's record (task "detect") adds "counts" (objects per label: a map of string to
+# int in Parquet, SQL and Athena, JSON text in CSV), "objects" (their total), "tiles", "tiling", and
+# "detections", its boxes (a list of {label, score, box [x_min, y_min, x_max, y_max]} in Parquet;
+# not in CSV, where up to 300 boxes make no cell: JSON lines, Parquet or SQL's table `detections`).
 COLUMNS: list[tuple[str, str]] = [
     ("object_id", "string"),
     ("model", "string"),
@@ -49,9 +54,38 @@ COLUMNS: list[tuple[str, str]] = [
     ("decode_ms", "float"),
     ("preprocess_ms", "float"),
     ("inference_ms", "float"),
+    ("task", "string"),
+    ("counts", "counts"),
+    ("objects", "int"),
+    ("tiles", "int"),
+    ("tiling", "string"),
+    ("detections", "boxes"),
     ("upload_day", "string"),
 ]
 COLUMN_NAMES = [name for name, _ in COLUMNS]
+CSV_LEFT_OUT = ("detections",)  # a detector's boxes: JSON lines, Parquet and SQL carry them, CSV does not
+CSV_COLUMN_NAMES = [name for name in COLUMN_NAMES if name not in CSV_LEFT_OUT]
+
+
+def is_detection(record: PredictionRecord) -> bool:
+    """An object detector's record (spotter.records.apply_detection): it counts objects per label."""
+    return record.task == "detect"
+
+
+def detection_list(record: PredictionRecord) -> list[dict[str, Any]] | None:
+    """The record's boxes as every output types them: {label, score, box: [x_min, y_min, x_max, y_max]}
+    with numbers as floats (DynamoDB hands back a whole number, e.g. a box edge at 1, as an int); None
+    for a classifier's record, an empty list for a detector's that found nothing."""
+    if not is_detection(record) and not record.detections:
+        return None
+    return [
+        {
+            "label": str(d.get("label")),
+            "score": float(d["score"]),
+            "box": [float(v) for v in d.get("box") or []],
+        }
+        for d in record.detections
+    ]
 
 
 def row(record: PredictionRecord) -> dict[str, Any]:
@@ -59,7 +93,15 @@ def row(record: PredictionRecord) -> dict[str, Any]:
     values = {name: getattr(record, name, None) for name in COLUMN_NAMES}
     values["top"] = [{"label": t["label"], "score": float(t["score"])} for t in record.top]
     values.update(capture_fields(record.captured_at))
+    values["counts"] = {str(k): int(v) for k, v in record.counts.items()} if record.counts is not None else None
+    values["detections"] = detection_list(record)
     return values
+
+
+def counts_text(counts: dict[str, int] | None) -> str | None:
+    """`counts` as CSV holds it: JSON text, most numerous first (`{"dog": 2, "cat": 1}`; `{}` when a
+    detector found nothing); None for a classifier's record."""
+    return None if counts is None else json.dumps(counts, ensure_ascii=False)
 
 
 def top_text(top: list[dict[str, Any]]) -> str | None:
@@ -88,12 +130,15 @@ def write_csv(
     holding a character of the line terminator, so with "\r\n" a bare "\r" is quoted too (with "\n"
     it was not, and spreadsheets read the text after it as a new row). Plain values unless
     `formula_guard` (`--excel`, and the web page's download, which opens in a spreadsheet): csv_cell."""
-    writer = csv.DictWriter(stream, fieldnames=COLUMN_NAMES, lineterminator="\r\n")
+    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMN_NAMES, lineterminator="\r\n")
     if header:
         writer.writeheader()
     for record in records:
         values = row(record)
         values["top"] = top_text(values["top"])
+        values["counts"] = counts_text(values["counts"])
+        for name in CSV_LEFT_OUT:
+            del values[name]
         if formula_guard:
             writer.writerow({k: csv_cell(v) for k, v in values.items()})
         else:

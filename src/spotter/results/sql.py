@@ -1,4 +1,6 @@
-"""DuckDB SQL, read only, over the Parquet layout (spotter.results.parquet_copy) as a table named `predictions`.
+"""DuckDB SQL, read only, over the Parquet layout (spotter.results.parquet_copy) as a table named `predictions`,
+and beside it `detections`: one row per box of an object detector's records, unnested from the
+predictions' `detections` column (the columns of the Athena copy's detections dataset).
 
 DuckDB reads the files as it needs them and spills to `temp` past its memory limit, so a table
 larger than memory can be queried; answers are streamed out in chunks (`stream`), never held whole.
@@ -19,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spotter.results.parquet_copy import PARTITION
+from spotter.results.parquet_copy import BOX_EDGES, DETECTION_COLUMNS, DETECTION_RECORD_COLUMNS, PARTITION
 
 if TYPE_CHECKING:  # imported where used, as the CLI needs it only for `spotter sql`
     import duckdb
@@ -27,6 +29,8 @@ if TYPE_CHECKING:  # imported where used, as the CLI needs it only for `spotter 
 Row = tuple[Any, ...]  # one answer row: whatever SQL types the statement selects
 
 TABLE = "predictions"
+DETECTIONS_TABLE = "detections"  # a view over TABLE: one row per stored box
+TABLES = f"{TABLE} and {DETECTIONS_TABLE}"
 ALLOWED = {"SELECT"}  # and EXPLAIN, when what it wraps is a SELECT
 CHUNK_ROWS = 2048
 # What DuckDB's memory_limit takes, and nothing else: the value reaches DuckDB as a config value,
@@ -50,7 +54,7 @@ def _message(exc: Exception) -> str:
     if extension:
         return (
             f"{_one_line(exc).split(' is not in the catalog')[0]} needs the DuckDB extension "
-            f"{extension.group(1)!r}: spotter sql installs and loads no extensions (only the table {TABLE})"
+            f"{extension.group(1)!r}: spotter sql installs and loads no extensions (only the tables {TABLES})"
         )
     return _one_line(exc)
 
@@ -102,7 +106,7 @@ def connect(
     data: Path, temp: Path, memory_limit: str | None = None, model: str | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A read-only connection with the table `predictions` over the data's Parquet files: the records of
-    `model` only, or of every model version when None."""
+    `model` only, or of every model version when None; and `detections`, their boxes (detections_view)."""
     import duckdb
 
     data, temp = Path(data).resolve(), Path(temp).resolve()
@@ -130,11 +134,30 @@ def connect(
         con.execute(f"SET allowed_paths = [{listed}]")
     else:  # an empty table still has its columns
         con.execute(f"CREATE VIEW {TABLE} AS SELECT * FROM ({_empty_select()})")
+    con.execute(detections_view(con))
     con.execute(f"SET allowed_directories = [{_literal(str(temp) + '/')}]")
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     con.execute("BEGIN TRANSACTION READ ONLY")  # whatever slipped past check() cannot write the catalog
     return con
+
+
+def detections_view(con: duckdb.DuckDBPyConnection) -> str:
+    """The statement that makes `detections`: each box of `predictions` (so of its model version too) as
+    a row of parquet_copy.DETECTION_COLUMNS, the box's edges from its `box` list. Data written before
+    detectors were served has no `detections` column: the view is then empty, with its columns."""
+    present = {row[0] for row in con.execute(f"DESCRIBE {TABLE}").fetchall()}
+    box = {"label": "d.label", "score": "d.score", **{edge: f"d.box[{i}]" for i, edge in enumerate(BOX_EDGES, 1)}}
+    record = {name: f"p.{name}" for name, _ in DETECTION_RECORD_COLUMNS} | {PARTITION: f"p.{PARTITION}"}
+    if DETECTIONS_TABLE in present:
+        selected = ", ".join(f"{record.get(name) or box[name]} AS {name}" for name, _ in DETECTION_COLUMNS)
+        return (
+            f"CREATE VIEW {DETECTIONS_TABLE} AS SELECT {selected} "
+            f"FROM {TABLE} AS p, unnest(p.{DETECTIONS_TABLE}) AS boxes(d)"
+        )
+    types = {"string": "VARCHAR", "float": "DOUBLE", "timestamp": "TIMESTAMPTZ"}
+    columns = ", ".join(f"CAST(NULL AS {types[kind]}) AS {name}" for name, kind in DETECTION_COLUMNS)
+    return f"CREATE VIEW {DETECTIONS_TABLE} AS SELECT {columns} WHERE false"
 
 
 def _literal(text: str) -> str:
@@ -151,6 +174,8 @@ def _empty_select() -> str:
         "timestamp": "TIMESTAMPTZ",
         "local_timestamp": "TIMESTAMP",
         "topk": "STRUCT(label VARCHAR, score DOUBLE)[]",
+        "counts": "MAP(VARCHAR, BIGINT)",
+        "boxes": "STRUCT(label VARCHAR, score DOUBLE, box DOUBLE[])[]",
     }
     columns = ", ".join(f"CAST(NULL AS {types[kind]}) AS {name}" for name, kind in COLUMNS if name != PARTITION)
     return f"SELECT {columns}, CAST(NULL AS VARCHAR) AS {PARTITION} WHERE false"
@@ -179,14 +204,14 @@ def check(text: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
             what = _kind(wrapped[0]) if len(wrapped) == 1 else "what it wraps"
             raise SqlError(
                 f"read only: EXPLAIN of {what} is not allowed (EXPLAIN ANALYZE runs the statement; "
-                f"EXPLAIN a SELECT over the table {TABLE})"
+                f"EXPLAIN a SELECT over the tables {TABLES})"
             )
         return kind
     if kind not in ALLOWED:
         words = statements[0].query.split()
         if kind == "LOAD" and words and words[0].upper() in ("INSTALL", "FORCE"):
             kind = "INSTALL"  # DuckDB files INSTALL under LOAD
-        raise SqlError(f"read only: {kind} is not allowed (SELECT or EXPLAIN over the table {TABLE})")
+        raise SqlError(f"read only: {kind} is not allowed (SELECT or EXPLAIN over the tables {TABLES})")
     return kind
 
 
@@ -277,7 +302,9 @@ class _Pump:
             if not self._put("columns", list(reader.schema.names)):
                 return
             for batch in reader:
-                rows = list(zip(*(column.to_pylist() for column in batch.columns))) if batch.num_columns else []
+                # a MAP (a detector's `counts`) as a dict, as JSON shows it, not a list of pairs
+                columns = (column.to_pylist(maps_as_pydicts="lossy") for column in batch.columns)
+                rows = list(zip(*columns)) if batch.num_columns else []
                 if not self._put("rows", rows):
                     return
             self._put("end", None)

@@ -1,6 +1,8 @@
 """The export `spotter sql` keeps between runs, brought up to date one upload day at a time.
 
-    <cache>/upload_day=YYYY-MM-DD/*.parquet         the day's records (the Athena copy's layout)
+    <cache>/upload_day=YYYY-MM-DD/*.parquet         the day's records (the Athena copy's layout), a
+                                                    detector's boxes in their `detections` column (the
+                                                    table `detections` unnests them: no files of its own)
     <cache>/state.json                              {"days": {day: digest of its records' state},
                                                      "files": {day: what its folder held when written}}
     <cache>/lock                                    held (flock) by the one run that updates or reads it
@@ -27,7 +29,9 @@ from spotter.records import PredictionRecord
 from spotter.results.parquet_copy import DAY_FILE, PARTITION, LocalLayout, day_folder, day_table
 
 STATE_FILE = "state.json"
-VERSION = 2  # of the cache's layout and digest: a cache of another version is rebuilt whole
+# of the cache's layout, columns and digest: a cache of another version is rebuilt whole (3: a detector's
+# counts and boxes, which `detections` reads, are columns; a day kept by 2 would lack them)
+VERSION = 3
 BULK_SHARE = 0.3  # past this share of the records changed, one parallel scan reads them, not their keys
 
 

@@ -1,4 +1,10 @@
-"""Counts and score summaries of prediction records, grouped by any of their dimensions."""
+"""Counts and score summaries of prediction records, grouped by any of their dimensions.
+
+An object detector's record (task "detect") counts objects: grouped by label it counts once per object
+under each label it found (its `counts`), with its boxes' scores; and wherever such records are among
+those summarised, every row has an `objects` column (the detected objects in the group). Classifiers'
+records count once each, as always. The CLI's `spotter stats` and the API's `/stats` both use this.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from spotter.records import PredictionRecord
+from spotter.results.export import is_detection
 from spotter.results.query import PredictionQuery, QueryError, RunQuery, all_pages, plan
 
 DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
@@ -21,6 +28,11 @@ DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
     "capture_day": lambda r: r.captured_at[:10] if r.captured_at else None,  # as the camera dated it
 }
 SUMMARY_COLUMNS = ["count", "mean_score", "min_score", "max_score"]
+OBJECTS_COLUMN = "objects"  # after `count`, in rows summarising some detector's records
+OBJECTS_PER_LABEL = (
+    "objects per label (detection records count each object: a photo with two dogs counts 2 under dog, "
+    "and mean/min/max_score are the boxes' scores)"
+)
 PERCENTILES = (5, 50, 95)
 RULE_SPLIT = " if its score"  # a decision_rule reads "<positive> if its score >= ..." (model.classifier)
 
@@ -97,6 +109,7 @@ class _Group:
     low: float = math.inf
     high: float = -math.inf
     distribution: list[float] = field(default_factory=list)
+    objects: int | None = None  # detected objects; None while no detector's record is in the group
 
     def add(self, score: float | None, distribution: float | None = None) -> None:
         self.count += 1
@@ -107,21 +120,68 @@ class _Group:
             self.total += score
             self.low, self.high = min(self.low, score), max(self.high, score)
 
+    def add_objects(self, objects: int, scores: list[float] | None = None, count: int | None = None) -> None:
+        """A detector's record: `objects` found, `count` more for the `count` column and `scores` for the
+        score columns (None and none: the caller counted the record, with its own score, by `add`)."""
+        self.objects = (self.objects or 0) + objects
+        if count is not None:
+            self.count += count
+        for score in scores or []:
+            self.distribution.append(score)
+            self.scored += 1
+            self.total += score
+            self.low, self.high = min(self.low, score), max(self.high, score)
+
+
+def objects_by_label(record: PredictionRecord, only: str | None = None) -> list[tuple[str | None, int, list[float]]]:
+    """A detector's record split by label: (label, objects, the stored boxes' scores) per label it
+    counted, most numerous first; only the label `only` when given (a query's `--label`). A record that
+    found nothing is (None, 0, []): it still counts, once, under no label."""
+    counts = record.counts or {}
+    if not counts:
+        return [(None, 0, [])] if only is None else []
+    scores: dict[str, list[float]] = {}
+    for box in record.detections or []:
+        if box.get("score") is not None:
+            scores.setdefault(str(box.get("label")), []).append(float(box["score"]))
+    return [(label, int(n), scores.get(label, [])) for label, n in counts.items() if only is None or label == only]
+
 
 def summarise(
-    records: Iterable[PredictionRecord], by: tuple[str, ...], basis: str | None = None
+    records: Iterable[PredictionRecord],
+    by: tuple[str, ...],
+    basis: str | None = None,
+    label: str | None = None,
 ) -> list[dict[str, Any]]:
     """One row per group: the group's fields, then count, mean/min/max score (None where no record of
     the group has a score, e.g. rejected ones), then the p5, p50 and p95 percentiles of
     distribution_score (the positive label's score under a decision, else the top score), named
-    `p5_<basis>` ... (score_basis of the records, unless given). Largest groups first, then by the fields."""
+    `p5_<basis>` ... (score_basis of the records, unless given). Largest groups first, then by the fields.
+
+    A detector's record (task "detect"): grouped by label, it counts each object under its own label
+    (objects_by_label; only `label`'s, the query's label, when given), its scores its boxes' scores;
+    otherwise it counts once, with its objects. Where some are among `records`, every row has an
+    `objects` column after `count` (None in a group of classifiers' records only): see counting_note."""
     groups: dict[tuple[str | None, ...], _Group] = {}
     positives: set[str | None] = set()
+    detected = False
     for record in records:
-        key = tuple(DIMENSIONS[name](record) for name in by)
-        groups.setdefault(key, _Group()).add(record.score, distribution_score(record))
         if record.score is not None:
             positives.add(positive_label(record))
+        if not is_detection(record):
+            key = tuple(DIMENSIONS[name](record) for name in by)
+            groups.setdefault(key, _Group()).add(record.score, distribution_score(record))
+            continue
+        detected = True
+        if "label" not in by:
+            key = tuple(DIMENSIONS[name](record) for name in by)
+            group = groups.setdefault(key, _Group())
+            group.add(record.score, distribution_score(record))
+            group.add_objects(record.objects if record.objects is not None else sum((record.counts or {}).values()))
+            continue
+        for found, objects, scores in objects_by_label(record, label):
+            key = tuple(found if name == "label" else DIMENSIONS[name](record) for name in by)
+            groups.setdefault(key, _Group()).add_objects(objects, scores, count=objects or 1)
     if basis is None:
         basis = score_basis_of(positives)
     rows: list[dict[str, Any]] = []
@@ -131,6 +191,7 @@ def summarise(
             {
                 **dict(zip(by, key)),
                 "count": group.count,
+                **({OBJECTS_COLUMN: group.objects} if detected else {}),
                 "mean_score": round(group.total / group.scored, 6) if group.scored else None,
                 "min_score": group.low if group.scored else None,
                 "max_score": group.high if group.scored else None,
@@ -142,6 +203,20 @@ def summarise(
         )
     rows.sort(key=lambda r: (-r["count"], tuple((v is None, v or "") for v in (r[n] for n in by))))
     return rows
+
+
+def summary_columns(rows: list[dict[str, Any]], by: tuple[str, ...], basis: str) -> list[str]:
+    """The columns of summarise's rows, in order: `objects` after `count` when they have it."""
+    counted = ["count", OBJECTS_COLUMN] if any(OBJECTS_COLUMN in r for r in rows) else ["count"]
+    return [*by, *counted, *SUMMARY_COLUMNS[1:], *percentile_columns(basis)]
+
+
+def counting_note(rows: list[dict[str, Any]], by: tuple[str, ...]) -> str | None:
+    """What `count` counts, when it is not only records: objects per label (OBJECTS_PER_LABEL) where
+    detectors' records are grouped by label; None otherwise."""
+    if "label" in by and any(r.get(OBJECTS_COLUMN) is not None for r in rows):
+        return OBJECTS_PER_LABEL
+    return None
 
 
 def matching_records(

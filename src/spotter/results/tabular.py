@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from spotter.files import replaced
 from spotter.records import PredictionRecord, capture_fields, parse_time
-from spotter.results.export import COLUMNS, row, write_csv
+from spotter.results.export import COLUMNS, is_detection, row, write_csv
 from spotter.results.rows_output import write_rows
 
 if TYPE_CHECKING:  # imported where used: pyarrow is an optional dependency
@@ -36,12 +36,19 @@ _TABLE_COLUMNS = [
 ]
 
 
+_DETECTION_TABLE_COLUMNS = ["objects", "counts"]  # beside `score`, when some records are a detector's
+
+
 def write_table(records: list[PredictionRecord], stream: TextIO) -> None:
+    columns = list(_TABLE_COLUMNS)
+    if any(is_detection(r) for r in records):
+        at = columns.index("score") + 1
+        columns[at:at] = _DETECTION_TABLE_COLUMNS
     rows: list[tuple[object, ...]] = []
     for record in records:
-        values = {**{c: getattr(record, c, None) for c in _TABLE_COLUMNS}, **capture_fields(record.captured_at)}
-        rows.append(tuple(values[c] for c in _TABLE_COLUMNS))
-    write_rows(_TABLE_COLUMNS, rows, "table", stream, noun="record")
+        values = {**{c: getattr(record, c, None) for c in columns}, **capture_fields(record.captured_at)}
+        rows.append(tuple(values[c] for c in columns))
+    write_rows(columns, rows, "table", stream, noun="record")
 
 
 def write_jsonl(records: Iterable[PredictionRecord], stream: TextIO) -> None:
@@ -52,7 +59,7 @@ def write_jsonl(records: Iterable[PredictionRecord], stream: TextIO) -> None:
         stream.write(json.dumps(data, ensure_ascii=False) + "\n")
 
 
-def _timestamp(value: str | None) -> datetime | None:
+def timestamp_value(value: str | None) -> datetime | None:
     if not value:
         return None
     return parse_time(value)
@@ -74,7 +81,7 @@ def _int64(value: object) -> int | None:
     return number if INT64_MIN <= number <= INT64_MAX else None
 
 
-def _float64(value: object) -> float | None:
+def float64_value(value: object) -> float | None:
     """A number column's value as a double; None for one a double cannot hold (an integer past 1e308)."""
     try:
         return float(value)  # type: ignore[arg-type]  # anything a record may hold
@@ -84,7 +91,8 @@ def _float64(value: object) -> float | None:
 
 def parquet_schema() -> pa.Schema:
     """The typed columns (spotter.results.export.COLUMNS) as an Arrow schema: what `spotter export`, `spotter sql`
-    and the Athena copy write."""
+    and the Athena copy write. A detector's `counts` is a map (string to int64, most numerous first),
+    its `detections` a list of {label, score, box: list of 4 doubles}."""
     import pyarrow as pa
 
     types = {
@@ -94,6 +102,10 @@ def parquet_schema() -> pa.Schema:
         "timestamp": pa.timestamp("ms", tz="UTC"),
         "local_timestamp": pa.timestamp("ms"),
         "topk": pa.list_(pa.struct([("label", pa.string()), ("score", pa.float64())])),
+        "counts": pa.map_(pa.string(), pa.int64()),
+        "boxes": pa.list_(
+            pa.struct([("label", pa.string()), ("score", pa.float64()), ("box", pa.list_(pa.float64()))])
+        ),
     }
     return pa.schema([(name, types[kind]) for name, kind in COLUMNS])
 
@@ -112,11 +124,13 @@ def arrow_table(records: Iterable[PredictionRecord], drop: tuple[str, ...] = ())
         for name, column in columns.items():
             value, kind = values[name], kinds[name]
             if kind in ("timestamp", "local_timestamp"):
-                value = _timestamp(value)
+                value = timestamp_value(value)
             elif kind == "float" and value is not None:
-                value = _float64(value)
+                value = float64_value(value)
             elif kind == "int" and value is not None:
                 value = _int64(value)
+            elif kind == "counts" and value is not None:
+                value = [(label, _int64(n)) for label, n in value.items()]  # a map, in the order counted
             column.append(value)
     return pa.table(columns, schema=schema)
 
