@@ -4,10 +4,12 @@ reference filter, one record by number, and the README's Athena examples."""
 from __future__ import annotations
 
 import random
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from spotter.adapters.dynamodb import DynamoPredictions
-from spotter.records import PredictionRecord, object_id_for
+from spotter.records import PredictionRecord, apply_detection, object_id_for
 from spotter.results.query import PredictionQuery
 
 # The README's three Athena examples: the same text runs in `spotter sql` and in Athena. Each names its
@@ -33,6 +35,18 @@ FROM predictions a JOIN predictions b ON a.object_id = b.object_id
 WHERE a.model = 'm@1' AND b.model = 'm@2' AND a.status = 'ok' AND b.status = 'ok'
 GROUP BY a.label, b.label
 ORDER BY a.label, b.label
+"""
+
+# The analysts' page's Athena example for an object detector: the same text runs in `spotter sql` (its
+# table `detections`) and in Athena (the copy's detections dataset).
+DETECTOR = "coco-ssd-mobilenet-v1@1.0-quant"
+OBJECTS_PER_LABEL_PER_DAY_PER_SOURCE = """
+SELECT upload_day, source, label, count(*) AS objects, count(DISTINCT object_id) AS images,
+  round(avg(score), 3) AS mean_score
+FROM detections
+WHERE model = 'coco-ssd-mobilenet-v1@1.0-quant'
+GROUP BY upload_day, source, label
+ORDER BY upload_day, source, label
 """
 
 
@@ -127,3 +141,29 @@ def make_record(i: int, **changes) -> PredictionRecord:
     }
     values.update(changes)
     return PredictionRecord(**values)
+
+
+@dataclass
+class FoundObjects:
+    """A detector's result as records.apply_detection takes it (records.DetectionSummary): boxes as
+    (label, score, (x_min, y_min, x_max, y_max))."""
+
+    boxes: list[tuple[str, float, tuple[float, float, float, float]]]
+    views_done: int = 1
+    tiling_note: str | None = None
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(label for label, _, _ in self.boxes).most_common())
+
+    def stored(self) -> list[dict[str, Any]]:
+        ordered = sorted(self.boxes, key=lambda b: -b[1])
+        return [{"label": label, "score": score, "box": list(box)} for label, score, box in ordered]
+
+
+def detection_record(i: int, boxes, **changes) -> PredictionRecord:
+    """make_record's record `i` as the shipped COCO detector makes it, with these boxes."""
+    name, version = DETECTOR.split("@")
+    record = make_record(i, **{"model": DETECTOR, "model_name": name, "model_version": version, **changes})
+    apply_detection(record, FoundObjects(list(boxes)))
+    return record
