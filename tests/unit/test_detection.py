@@ -255,3 +255,20 @@ def test_the_detector_runs_on_a_synthetic_photo_without_shared(coco):
     result = coco.detect_image(picture)
     assert result.views_done == len(result.plan.regions) + 1 > 1
     assert all(0.0 <= v <= 1.0 for f in result.found for v in f.box)
+
+
+def test_a_detection_record_goes_through_boto3s_resource_layer():
+    """boto3's Table.put_item takes Decimals only: the boxes' floats failed with 'Float types are not supported'."""
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    from spotter.adapters.dynamodb_records import to_item
+
+    record = PredictionRecord(
+        object_id="x", model="m@1", bucket="b", key="drones/d/a.jpg", status="ok", source="d", file_name="a.jpg",
+        uploaded_at="2026-12-07T00:00:00.000Z", classified_at="2026-12-07T00:00:00.000Z", model_name="m", model_version="1",
+    )  # fmt: skip
+    found = (Found("dog", 0.8164, (0.2374, 0.1137, 0.4905, 1.0)),)
+    apply_detection(record, Detection(found, {"dog": 1}, 1, 1, TilePlan((), 0, None)))
+    serialized = {k: TypeSerializer().serialize(v) for k, v in to_item(record).items()}
+    back = {k: TypeDeserializer().deserialize(v) for k, v in serialized.items()}
+    assert [float(v) for v in back["detections"][0]["box"]] == [0.2374, 0.1137, 0.4905, 1.0]

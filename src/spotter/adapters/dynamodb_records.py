@@ -45,6 +45,11 @@ def to_item(record: PredictionRecord) -> dict[str, Any]:
             item[name] = Decimal(str(item[name]))
     if "top" in item:
         item["top"] = [{"label": t["label"], "score": Decimal(str(t["score"]))} for t in item["top"]]
+    if "detections" in item:  # a detector's boxes: boto3's resource layer takes Decimals, never floats
+        item["detections"] = [
+            {"label": d["label"], "score": Decimal(str(d["score"])), "box": [Decimal(str(v)) for v in d["box"]]}
+            for d in item["detections"]
+        ]
     item["sequence"] = sequence_key(record.sequencer, record.uploaded_at)
     return item
 
