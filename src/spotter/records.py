@@ -192,6 +192,12 @@ class PredictionRecord:
     # the raw top label and scores. Strings, so every store takes them as they are.
     decision: str | None = None
     decision_rule: str | None = None
+    # a binary card's positive label's score (calibrated when its card says how): the number shown
+    # beside the decision ("malignant 0.42, threshold 0.30"), never the top label's score alone; and
+    # the card's domain check: the photo's distance from the training photos (past the card's
+    # threshold, the decision is "out_of_domain", the scores kept)
+    positive_score: float | None = None
+    domain_distance: float | None = None
     # an object detector's record: objects per label above the card's score threshold, the boxes
     # (label, score, box as x_min, y_min, x_max, y_max in 0..1 of the photo; the highest-scoring
     # MAX_STORED_DETECTIONS of them), how many objects in all, the tiles detected, and why fewer or

@@ -32,7 +32,17 @@ from spotter.records import (
 if TYPE_CHECKING:  # botocore ships no types: this names what is passed, for the reader
     from botocore.client import BaseClient
 
-_FLOAT_FIELDS = ("score", "decode_ms", "preprocess_ms", "inference_ms", "latitude", "longitude", "altitude")
+_FLOAT_FIELDS = (
+    "score",
+    "decode_ms",
+    "preprocess_ms",
+    "inference_ms",
+    "latitude",
+    "longitude",
+    "altitude",
+    "positive_score",
+    "domain_distance",
+)
 
 
 def to_item(record: PredictionRecord) -> dict[str, Any]:

@@ -115,6 +115,10 @@ def _classify_each(
             )
             if prediction.decision:  # the card's thresholded decision, beside the raw top label
                 result.update(decision=prediction.decision, decision_rule=prediction.decision_rule)
+            if prediction.positive_score is not None:  # the number the decision is taken on
+                result["positive_score"] = prediction.positive_score
+            if prediction.domain_distance is not None:
+                result["domain_distance"] = prediction.domain_distance
         failures += "error" in result
         print(json.dumps(result, ensure_ascii=False), flush=True)
     return 1 if failures else 0

@@ -256,6 +256,7 @@ class ClassifyService:
                 record.label, record.score = prediction.label, prediction.score
                 record.top = [{"label": label, "score": score} for label, score in prediction.top]
                 record.decision, record.decision_rule = prediction.decision, prediction.decision_rule
+                record.positive_score, record.domain_distance = prediction.positive_score, prediction.domain_distance
                 record.preprocess_ms = round(prediction.preprocess_ms + (decoded.fit_ms or 0.0), 2)
                 record.inference_ms = round(prediction.inference_ms, 2)
         record.classified_at = self.clock()

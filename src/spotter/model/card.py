@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spotter.errors import ModelError
+from spotter.model.calibration import Calibration, DomainCheck
 from spotter.model.lookalike import label_skeletons
 from spotter.model.metadata import read_metadata
 from spotter.model.preprocess import InputContract
@@ -253,10 +254,14 @@ class ModelCard:
     reducing_gap: float | None = 3.0
     pad_colour: tuple[int, int, int] = (0, 0, 0)
     decision: Decision | None = None  # binary cards only: the operating threshold the runtime applies
+    calibration: Calibration | None = None  # binary cards: the positive score as a probability
+    domain_check: DomainCheck | None = None  # a second output: how far the photo is from the training photos
     extra: dict[str, Any] = field(default_factory=dict)  # everything else on the card, kept verbatim
 
     def __post_init__(self) -> None:  # every card, however made (file, model metadata, labels file)
         validate_card(self.name, self.version, self.labels)
+        if self.calibration is not None and self.decision is None:
+            raise ModelError("card calibration applies to a two-label card with a decision (its positive label)")
 
     @property
     def model_id(self) -> str:
@@ -294,6 +299,8 @@ class ModelCard:
             reducing_gap=contract.reducing_gap,
             pad_colour=contract.pad_colour,
             decision=decision,
+            calibration=Calibration.from_json(data["calibration"]) if data.get("calibration") else None,
+            domain_check=DomainCheck.from_json(data["domain_check"]) if data.get("domain_check") else None,
             extra=extra,
         )
 

@@ -15,6 +15,7 @@ from PIL import Image
 from spotter.errors import ModelError
 from spotter.files import read_regular
 from spotter.limits import MAX_MODEL_BYTES
+from spotter.model.calibration import OUT_OF_DOMAIN
 from spotter.model.card import Decision, ModelCard, card_for_model, with_labels_file
 from spotter.model.runtime import Interpreter
 from spotter.model.scaling import Scaling
@@ -34,6 +35,9 @@ class Prediction:
     # and the rule in words; `label` stays the top-scoring label, `top` the raw scores
     decision: str | None = None
     decision_rule: str | None = None
+    # a binary card's positive label's score (calibrated when the card says how): the number shown
+    positive_score: float | None = None
+    domain_distance: float | None = None  # the card's domain check: the photo's distance from the training photos
 
 
 def decision_rule(decision: Decision) -> str:
@@ -55,7 +59,9 @@ class Classifier:
         self.card = card
         self._interpreter = interpreter
         self._input = interpreter.get_input_details()[0]
-        self._output = interpreter.get_output_details()[0]
+        details = interpreter.get_output_details()
+        self._distance = _distance_output(details, card.domain_check.output) if card.domain_check else None
+        self._output = next(d for d in details if self._distance is None or d["index"] != self._distance["index"])
         self.input_dtype = np.dtype(self._input["dtype"])
         if self.input_dtype not in _SUPPORTED_INPUTS:
             raise ModelError(f"unsupported input type {self.input_dtype}; expected float32, uint8 or int8")
@@ -130,6 +136,28 @@ class Classifier:
         return self._to_input(pixels)
 
     def scores(self, tensor: NDArray[Any]) -> NDArray[np.float32]:
+        """The class scores the runtime serves: the raw scores, the positive one calibrated when the card
+        says how (and the other its complement)."""
+        values = self.raw_scores(tensor)
+        calibration, decision = self.card.calibration, self.decision
+        if calibration is not None and decision is not None:
+            positive = calibration.apply(float(values[self.labels.index(decision.positive)]))
+            values = np.asarray(
+                [positive if label == decision.positive else 1.0 - positive for label in self.labels], np.float32
+            )
+        return values
+
+    def domain_distance(self) -> float | None:
+        """The last invoke's distance output (the card's domain check), dequantized; None without one."""
+        if self._distance is None:
+            return None
+        raw = np.asarray(self._interpreter.get_tensor(self._distance["index"])).reshape(-1)
+        scale, zero_point = self._distance["quantization"]
+        value = (float(raw[0]) - zero_point) * scale if scale else float(raw[0])
+        return value if np.isfinite(value) else float("inf")
+
+    def raw_scores(self, tensor: NDArray[Any]) -> NDArray[np.float32]:
+        """The model's own class scores for `tensor` (probabilities; not calibrated)."""
         self._interpreter.set_tensor(self._input["index"], tensor)
         self._interpreter.invoke()
         raw: NDArray[Any] = self._interpreter.get_tensor(self._output["index"]).reshape(-1)
@@ -149,10 +177,23 @@ class Classifier:
         tensor = self.preprocess(image)
         prepared = time.perf_counter()
         scores = self.scores(tensor)
+        distance = self.domain_distance()
         finished = time.perf_counter()
         order = np.argsort(-scores, kind="stable")[: max(1, top_k)]
         top = tuple((self.labels[i], round(float(scores[i]), 6)) for i in order)
         decided = self.decide(scores)
+        rule = decision_rule(self.decision) if self.decision is not None else None
+        check = self.card.domain_check
+        if check is not None and distance is not None and check.flags(distance):
+            decided = OUT_OF_DOMAIN
+            kept = f"{rule}; " if rule else ""  # the positive label leads, as on every decided record
+            rule = (
+                f"{kept}{OUT_OF_DOMAIN}: {check.sentence} (distance {distance:.2f} from the training photos;"
+                f" at most {check.threshold:.2f} is assessed)"
+            )
+        positive = None
+        if self.decision is not None:
+            positive = round(float(scores[self.labels.index(self.decision.positive)]), 6)
         return Prediction(
             label=top[0][0],
             score=top[0][1],
@@ -160,8 +201,25 @@ class Classifier:
             preprocess_ms=(prepared - started) * 1000.0,
             inference_ms=(finished - prepared) * 1000.0,
             decision=decided,
-            decision_rule=decision_rule(self.decision) if self.decision is not None else None,
+            decision_rule=rule,
+            positive_score=positive,
+            domain_distance=None if distance is None else round(distance, 4),
         )
+
+
+def _distance_output(details: list[dict[str, Any]], name: str | None) -> dict[str, Any]:
+    """The domain check's output: the one named so, else the single one-value output beside the scores."""
+    if name is not None:
+        found = [d for d in details if d.get("name") == name]
+    else:
+        found = [d for d in details if int(np.prod(d["shape"])) == 1] if len(details) > 1 else []
+    if len(found) != 1 or len(details) < 2:
+        outputs = ", ".join(f"{d.get('name')} {[int(n) for n in d['shape']]}" for d in details)
+        raise ModelError(
+            f"the card's domain_check reads output {name or '(one value)'}, which the model does not have"
+            f" beside its scores; its outputs: {outputs}"
+        )
+    return found[0]
 
 
 def _resolve_labels(labels: tuple[str, ...], outputs: int) -> tuple[tuple[str, ...], bool]:

@@ -13,6 +13,8 @@ from spotter.records import PredictionRecord, capture_fields
 # (column, type) in output order: every field of a record. The names and types are what
 # `spotter sql` and the Athena table (infra/template.yaml, PredictionsGlueTable) call them.
 # "topk" is a list of {label, score} in Parquet and "label:score|label:score" in CSV.
+# positive_score is a two-label card's positive label's score (calibrated when the card says how), the
+# number its decision is taken on; domain_distance the card's domain check (out_of_domain past it).
 # captured_at is the capture instant in UTC when the camera recorded an offset; captured_at_local is
 # the camera's wall-clock time when it did not (its offset unknown): one of the two, or neither.
 # An object detector's record (task "detect") adds "counts" (objects per label: a map of string to
@@ -49,6 +51,8 @@ COLUMNS: list[tuple[str, str]] = [
     ("camera", "string"),
     ("decision", "string"),
     ("decision_rule", "string"),
+    ("positive_score", "float"),
+    ("domain_distance", "float"),
     ("model_name", "string"),
     ("model_version", "string"),
     ("decode_ms", "float"),

@@ -30,8 +30,9 @@ from spotter.results.parquet_copy import DAY_FILE, PARTITION, LocalLayout, day_f
 
 STATE_FILE = "state.json"
 # of the cache's layout, columns and digest: a cache of another version is rebuilt whole (3: a detector's
-# counts and boxes, which `detections` reads, are columns; a day kept by 2 would lack them)
-VERSION = 3
+# counts and boxes, which `detections` reads, are columns; a day kept by 2 would lack them; 4: the
+# positive score and domain distance)
+VERSION = 4
 BULK_SHARE = 0.3  # past this share of the records changed, one parallel scan reads them, not their keys
 
 

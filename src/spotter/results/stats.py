@@ -48,6 +48,8 @@ def distribution_score(record: PredictionRecord) -> float | None:
     """The score the percentiles and histograms describe: the positive label's own score when the
     record has the card's decision (its `score` is the top label's, which for a two-class card is never
     below 0.5), else the top label's score; None for a record without one (rejected)."""
+    if record.positive_score is not None:  # written by the runtime since cards may calibrate it
+        return record.positive_score
     positive = positive_label(record)
     if positive is not None:
         for entry in record.top or []:
@@ -170,13 +172,13 @@ def summarise(
             positives.add(positive_label(record))
         if not is_detection(record):
             key = tuple(DIMENSIONS[name](record) for name in by)
-            groups.setdefault(key, _Group()).add(record.score, distribution_score(record))
+            groups.setdefault(key, _Group()).add(distribution_score(record), distribution_score(record))
             continue
         detected = True
         if "label" not in by:
             key = tuple(DIMENSIONS[name](record) for name in by)
             group = groups.setdefault(key, _Group())
-            group.add(record.score, distribution_score(record))
+            group.add(distribution_score(record), distribution_score(record))
             group.add_objects(record.objects if record.objects is not None else sum((record.counts or {}).values()))
             continue
         for found, objects, scores in objects_by_label(record, label):
