@@ -193,6 +193,37 @@ def test_a_browser_reads_objects_only_through_genuine_presigned_links_and_never_
     assert requests.get(f"{e['s3']}/{e['bucket']}?list-type=2", headers=navigated, timeout=5).status_code == 403
 
 
+def test_an_image_shown_to_another_origin_is_never_readable_by_it(spotter_up):
+    """The sixth trial: an <img> of a link (no Origin) got `Access-Control-Allow-Origin: *`, and
+    Chromium reused that cached response for the other origin's later fetch(), which then read the
+    bytes. A link carrying ?acl, ?tagging or a download name passed as an object read."""
+    e = spotter_up["endpoints"]
+    s3 = _s3(e)
+    key = "drones/falcon-2/DCIM/IMG_0001.JPG"
+    s3.put_object(Bucket=e["bucket"], Key=key, Body=b"\xff\xd8\xff\xe0 jpeg", ContentType="image/jpeg")
+    link = s3.generate_presigned_url("get_object", Params={"Bucket": e["bucket"], "Key": key}, ExpiresIn=60)
+    as_img = requests.get(link, headers={"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "no-cors"}, timeout=5)
+    assert as_img.status_code == 200
+    assert not any(name.lower().startswith("access-control-") for name in as_img.headers)
+    assert as_img.headers["Cache-Control"] == "private, no-store" and as_img.headers["Vary"] == "Origin"
+    page = e["web"].rstrip("/")
+    mine = requests.get(link, headers={"Origin": page, "Sec-Fetch-Mode": "cors"}, timeout=5)
+    assert mine.status_code == 200 and mine.headers.get("Access-Control-Allow-Origin") == page
+    theirs = requests.get(link, headers={"Origin": "http://127.0.0.1:47123", "Sec-Fetch-Mode": "cors"}, timeout=5)
+    assert theirs.status_code == 403 and "Access-Control-Allow-Origin" not in theirs.headers
+    for params in (
+        {"ResponseContentDisposition": "attachment; filename=evil.html"},
+        {"ResponseCacheControl": "public, max-age=99999"},
+    ):
+        odd = s3.generate_presigned_url(
+            "get_object", Params={"Bucket": e["bucket"], "Key": key, **params}, ExpiresIn=60
+        )
+        assert requests.get(odd, headers={"Sec-Fetch-Mode": "no-cors"}, timeout=5).status_code == 403, params
+    for operation in ("get_object_acl", "get_object_tagging"):
+        sub = s3.generate_presigned_url(operation, Params={"Bucket": e["bucket"], "Key": key}, ExpiresIn=60)
+        assert requests.get(sub, headers={"Sec-Fetch-Mode": "no-cors"}, timeout=5).status_code == 403, operation
+
+
 @pytest.mark.parametrize("server", ["s3", "api", "web"])
 def test_a_foreign_host_header_is_refused_on_every_port(spotter_up, server):
     e = spotter_up["endpoints"]

@@ -183,6 +183,53 @@ BAD_CARDS = [
         ({"labels": ["benign", label]}, r"labels\[1\] .* has no letter or digit")
         for label in ("🆗", "✅", "❓", "?", "\U0001f17e\U0001f17a", "\U0001f1f4\U0001f1f0")
     ),
+    # the sixth trial: labels that differ only by punctuation or spacing, state words, marks, scores
+    *(
+        ({"labels": [first, second]}, r"labels\[1\] .* (reads as labels\[0\]|holds .*: a label is words)")
+        for first, second in (
+            ("malignant", "malignant."),
+            ("malignant", "malignant\u2024"),
+            ("malignant", "malignant\u3002"),
+            ("cat", "(cat)"),
+            ("cat", "c a t"),
+            ("cat", "c\u2009a\u2009t"),
+            ("cat", "cat'"),
+            ("cat", "cat\u2019"),
+        )
+    ),
+    *(
+        ({"labels": ["cat", label]}, r"labels\[1\] .* is or holds a reserved word")
+        for label in (
+            "unsure",
+            "not certain",
+            "uncertainty",
+            "error",
+            "failure",
+            "Done",
+            "queued",
+            "in progress",
+            "No preview",
+            "Not available",
+            "unclassified",
+        )
+    ),
+    *(
+        ({"labels": ["cat", label]}, r"labels\[1\] .* holds .*: a label is words")
+        for label in (
+            "\u25b2 malignant",
+            "\u2705 benign",
+            "\u2713 benign",
+            "\u26a0 melanoma",
+            "cat\u0964",
+            "benign\u0f0b",
+        )
+    ),
+    *(
+        ({"labels": ["cat", label]}, r"labels\[1\] .* reads like a score")
+        for label in ("benign 0.5", "0.99 benign", "benign (0,99)")
+    ),
+    ({"labels": ["cat", "99%"]}, r"labels\[1\] .*"),
+    ({"labels": ["class_12", "cat"]}, r"labels\[0\] 'class_12' is the name Spotter gives"),
     ({"labels": ["benign", "malignant"], "decision": {"threshold": "0.08"}}, r"numeric threshold"),
     ({"labels": ["benign", "malignant"], "decision": {"threshold": 0.1, "uncertain_band": ["0.04", "0.2"]}}, "numeric"),
     ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
@@ -218,7 +265,7 @@ def test_a_card_that_cannot_be_served_is_refused_at_load_naming_its_field(tmp_pa
         ["benign", "malignant", "BENIGN-like"],
         ["class 1", "class l2"],
         ["0", "1", "2"],  # a digits model
-        ["okra", "bokeh", "unclassified"],  # outcome letters inside other words
+        ["okra", "bokeh", "classic"],  # outcome letters inside other words
     ],
 )
 def test_labels_in_any_one_script_that_look_like_nothing_else_load(tmp_path, labels):

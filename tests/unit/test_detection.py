@@ -83,6 +83,24 @@ def test_a_detector_whose_outputs_come_in_another_order_is_read_by_their_values(
     assert red.box == pytest.approx((0.1, 0.25, 0.4, 0.75), abs=1e-3)  # x_min, y_min, x_max, y_max
 
 
+def test_a_card_that_says_classify_on_a_detector_an_empty_model_and_an_empty_labels_file_are_refused(tmp_path):
+    model = tmp_path / "d.tflite"
+    model.write_bytes(COUNT_MODEL.read_bytes())
+    model.with_suffix(".card.json").write_text(
+        json.dumps({**json.loads(COUNT_MODEL.with_suffix(".card.json").read_text()), "task": "classify"})
+    )
+    with pytest.raises(ModelError, match=r"card says task 'classify' but .* is an SSD-style detector"):
+        load_model(model)
+    empty = tmp_path / "empty.tflite"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelError, match="is an empty file, not a TFLite model"):
+        load_model(empty)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("\n\n")
+    with pytest.raises(ModelError, match=r"labels file .* holds no labels"):
+        load_model(COUNT_MODEL, labels_path=labels)
+
+
 def test_a_model_that_is_neither_a_classifier_nor_a_detector_is_refused_naming_its_outputs():
     with pytest.raises(ModelError, match=r"neither an image classifier .* nor an SSD-style detector .* \[1, 2, 4\]"):
         load_model(MODELS / "boxes-only-float32.tflite")
@@ -108,6 +126,10 @@ def test_a_card_that_says_detect_on_a_classifier_is_refused(tmp_path):
         ({"overlap": 0.95}, "tiling.overlap"),
         ({"max_tiles": 0}, "tiling.max_tiles"),
         ({"tiles": 4}, "unknown fields"),
+        ({"max_tiles": "36"}, "tiling.max_tiles must be a whole number"),  # JSON's own types (the sixth trial)
+        ({"overlap": "0.2"}, "tiling.overlap must be a number"),
+        ({"enabled": "yes"}, "tiling.enabled must be true or false"),
+        ({"tile": 256}, r"tiling.tile is 256 px, smaller than the model's 300 px input"),
     ],
 )
 def test_a_card_with_unusable_tiling_is_refused(tmp_path, tiling, message):
@@ -119,12 +141,19 @@ def test_a_card_with_unusable_tiling_is_refused(tmp_path, tiling, message):
         load_model(model)
 
 
-def test_tiling_overrides_from_the_command_line():
+def test_tiling_overrides_from_the_command_line(coco):
     base = Tiling()
     assert base.overridden("off").enabled is False
     assert base.overridden("tile=512,overlap=0.3,max-tiles=9") == Tiling(tile=512, overlap=0.3, max_tiles=9)
     with pytest.raises(ModelError, match="not understood"):
         base.overridden("size=3")
+    with pytest.raises(ModelError, match="--tiling gives tile twice"):
+        base.overridden("tile=512,tile=700")
+    with pytest.raises(ModelError, match=r"^--tiling.overlap must be"):
+        base.overridden("overlap=0.95")
+    with pytest.raises(ModelError, match=r"--tiling.tile is 256 px, smaller than the model's 300 px input"):
+        coco.with_tiling(base.overridden("tile=256,max_tiles=400"))
+    coco.with_tiling(Tiling())
 
 
 # ---- the tile plan ------------------------------------------------------------------------------
@@ -182,6 +211,40 @@ def test_the_same_object_in_the_overlap_counts_once_and_neighbours_count_apart()
     again = found("flower", 0.8, (0.452, 0.101, 0.501, 0.152), 2, RIGHT)
     touching = found("flower", 0.85, (0.5, 0.1, 0.55, 0.15), 2, RIGHT)  # its own flower, side by side
     assert len(merge([one, again, touching])) == 2
+
+
+def test_the_halves_of_an_object_cut_by_a_horizontal_edge_count_once():
+    """The sixth trial: tiles about the size of a dog saw its upper and lower halves, which overlap
+    only in the tiles' overlap (IoU 0.29, intersection over the smaller 0.45): two dogs."""
+    upper_tile, lower_tile = (
+        View((0.5, 0.7, 0.6, 0.82), Image.new("RGB", (1, 1))),
+        View((0.5, 0.78, 0.6, 0.9), Image.new("RGB", (1, 1))),
+    )
+    upper = found("dog", 0.7, (0.59, 0.777, 0.625, 0.838), 1, upper_tile)
+    lower = found("dog", 0.6, (0.5875, 0.812, 0.628, 0.859), 2, lower_tile)
+    assert upper.cut and lower.cut
+    merged = merge([upper, lower])
+    assert len(merged) == 1 and merged[0].box == pytest.approx((0.5875, 0.777, 0.628, 0.859))
+    # two dogs side by side, each whole, are two
+    assert (
+        len(
+            merge(
+                [
+                    found("dog", 0.7, (0.1, 0.1, 0.2, 0.2), 1, upper_tile),
+                    found("dog", 0.7, (0.21, 0.1, 0.3, 0.2), 1, upper_tile),
+                ]
+            )
+        )
+        == 2
+    )
+
+
+def test_a_whole_photo_box_around_objects_the_tiles_saw_is_a_group_not_an_object():
+    """The sixth trial: the squashed whole photo read 24 dogs as one 'person' box over the photo."""
+    tile = View((0.0, 0.0, 0.5, 0.5), Image.new("RGB", (1, 1)))
+    dogs = [found("dog", 0.8, (0.1 + 0.1 * i, 0.1, 0.15 + 0.1 * i, 0.2), 1, tile) for i in range(3)]
+    group = Found("person", 0.6, (0.0, 0.0, 0.99, 0.9), view=0)
+    assert sorted(f.label for f in merge([*dogs, group])) == ["dog", "dog", "dog"]
 
 
 def test_a_small_object_the_whole_photo_named_otherwise_counts_once_and_large_ones_stay():

@@ -78,7 +78,7 @@ def classify_service(
         settings.model_path, labels_path=settings.labels_path, num_threads=settings.num_threads
     )
     if isinstance(model, Detector) and settings.detect_tiling:
-        model.with_tiling(model.tiling.overridden(settings.detect_tiling))
+        model.with_tiling(model.tiling.overridden(settings.detect_tiling, "DETECT_TILING"), "DETECT_TILING")
     objects, writer = _fresh_adapters(settings)
     return ClassifyService(
         objects=objects,

@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
                 num_threads=settings.num_threads,
             )
             if isinstance(classifier, Detector):
-                classifier.with_tiling(classifier.tiling.overridden(args.tiling or settings.detect_tiling))
+                where = "--tiling" if args.tiling else "DETECT_TILING"
+                tiling = classifier.tiling.overridden(args.tiling or settings.detect_tiling, where)
+                classifier.with_tiling(tiling, where)
             elif args.tiling:
                 raise ModelError("--tiling is for object detectors; this model is a classifier")
         except (ModelError, OSError) as exc:

@@ -321,6 +321,8 @@ def _described(decoded: DecodedImage, length: int) -> dict[str, Any]:
             "views": [[list(v.region), list(v.window)] for v in decoded.views],
             "tile": decoded.plan.tile,
             "grown_from": decoded.plan.grown_from,
+            "max_tiles": decoded.plan.max_tiles,
+            "squash": decoded.plan.squash,
         }
     return {
         **tiles,
@@ -388,7 +390,13 @@ def _rebuilt(
         )
         regions = tuple(v.region for v in views[1:])
         grown = described.get("grown_from")
-        plan = TilePlan(regions, int(described["tile"]), None if grown is None else int(grown))
+        plan = TilePlan(
+            regions,
+            int(described["tile"]),
+            None if grown is None else int(grown),
+            int(described["max_tiles"]),
+            float(described["squash"]),
+        )
         pixels = pixels[:each]
     if (
         described["mode"] != "RGB"
@@ -608,6 +616,12 @@ class BudgetedDecoder:
             if body is None:
                 elapsed = time.monotonic() - started
                 self._discard()
+                if tiling is not None:  # the model's tiling, not only the picture, may be to blame
+                    raise RejectedImage(
+                        f"decoding the photo and cutting it into the detector's tiles ({tiling.tile} px, overlap "
+                        f"{tiling.overlap:g}, at most {tiling.max_tiles}) took longer than the {limit_s:g} s time "
+                        f"limit (stopped after {elapsed:.1f} s): larger tiles or fewer of them would fit"
+                    )
                 raise RejectedImage(
                     f"decoding took longer than the {limit_s:g} s time limit (stopped after "
                     f"{elapsed:.1f} s; the picture may be built to be slow to decode)"

@@ -51,7 +51,12 @@ _PRESIGN_FIELDS = frozenset(
 _BROWSER_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
     ("Content-Security-Policy", "sandbox; default-src 'none'"),
+    # never cached for another origin's later request (a response to an <img> without Origin, reused
+    # for a cross-origin fetch, would carry whatever CORS it had)
+    ("Cache-Control", "private, no-store"),
+    ("Vary", "Origin"),
 )
+_REPLACED = frozenset({"x-content-type-options", "content-security-policy", "cache-control", "vary"})
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's longest
 
 
@@ -66,9 +71,13 @@ def presigned_get_allowed(
     if len(names) != len(set(names)) or not set(names) >= _PRESIGN_FIELDS:
         return False
     given = {name.lower(): value for name, value in params}
-    for name in names:
-        if name.startswith("response-") and name not in ("response-content-type", "response-content-disposition"):
-            return False
+    # nothing but the signature and the two overrides the API's links carry (no ?acl, ?tagging, other
+    # response-* headers, or a download name)
+    overrides = ("response-content-type", "response-content-disposition")
+    if any(not name.startswith("x-amz-") and name not in overrides for name in names):
+        return False
+    if given.get("response-content-disposition", "inline").lower() != "inline":
+        return False
     if "response-content-type" in given and given["response-content-type"].lower() not in RASTER_TYPES:
         return False
     if given["x-amz-algorithm"] != "AWS4-HMAC-SHA256" or given["x-amz-signedheaders"].lower() != "host":
@@ -174,10 +183,14 @@ class MotoGuard:
                 "objects through presigned links.",
             )
 
+        page_origin = origin is not None  # checked above: one of the page's
+
         def hardened(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> object:
             kept = [
-                (k, v) for k, v in headers if k.lower() not in ("x-content-type-options", "content-security-policy")
-            ]
+                (k, v)
+                for k, v in headers
+                if k.lower() not in _REPLACED and (page_origin or not k.lower().startswith("access-control-"))
+            ]  # CORS only for the page's own origin: moto answers `*` to a request without one
             return start_response(status, kept + list(_BROWSER_HEADERS), exc_info)  # type: ignore[arg-type]
 
         return self.app(environ, hardened)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cache
@@ -37,6 +38,19 @@ RESERVED_OUTCOMES = frozenset({UNCERTAIN, *STATUSES, "out_of_domain", "pending",
 # the page has no others): a label holding one of these, or an outcome word, as a word anywhere
 # ("Upload failed", "ok (benign)", "uncertain?", "pending review") would read as that state.
 SCREEN_WORDS = frozenset({"upload failed", "uploading", "waiting", "classifying", "classified", "out of domain"})
+# Words that read as a file's state or an outcome though neither the page nor a record uses them (the
+# sixth trial): a label holding one would read as that state.
+STATE_WORDS = frozenset({
+    "error", "fail", "failure", "done", "deleted", "expired", "timeout", "timed out", "uploaded", "queued",
+    "processing", "in progress", "unsure", "not certain", "uncertainty", "unclassified", "not assessed",
+    "no preview", "problems", "not available", "cancelled", "canceled", "retry",
+})  # fmt: skip
+# What a label may hold besides letters, digits, combining marks and spaces: the punctuation of names
+# ("St. John's-wort", "type 2 (early)", "A/B"). Any other symbol may read as one of the page's marks
+# (● ▲ ■ ◆ ★ ◇ ? ✕ ⊘ ✓), a warning or a score (%).
+LABEL_PUNCTUATION = frozenset(" -_.,'’()/&:;#+")
+AUTOMATIC_LABEL = re.compile(r"class_\d+")  # the name a detector's class id gets where the labels stop short
+SCORE_LIKE = re.compile(r"\d\s*%|\d[.,]\d")
 # Bidirectional formatting characters (category Cf) reorder what follows them on screen.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -109,7 +123,7 @@ def _words(text: str) -> tuple[str, ...]:
 @cache
 def _reserved_phrases() -> frozenset[tuple[str, ...]]:
     phrases = set()
-    for word in (*RESERVED_OUTCOMES, *SCREEN_WORDS):
+    for word in (*RESERVED_OUTCOMES, *SCREEN_WORDS, *STATE_WORDS):
         for look in label_skeletons(word):
             phrases.add(_words(look))
     return frozenset(phrases)
@@ -185,9 +199,26 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
             )
         if _label_key(label) in RESERVED_OUTCOMES or looks & _reserved_looks() or _holds_reserved_words(looks):
             raise ModelError(
-                f"{where} {label!r} is or holds a reserved word ({', '.join(sorted(RESERVED_OUTCOMES | SCREEN_WORDS))});"
+                f"{where} {label!r} is or holds a reserved word "
+                f"({', '.join(sorted(RESERVED_OUTCOMES | SCREEN_WORDS | STATE_WORDS))});"
                 " records would read as that outcome or the page's own state"
             )
+        folded = unicodedata.normalize("NFKC", label)
+        symbol = next(
+            (c for c in folded if unicodedata.category(c)[0] not in "LNMZ" and c not in LABEL_PUNCTUATION), None
+        )
+        if symbol is not None and any(unicodedata.category(char)[0] in "LN" for char in folded):
+            raise ModelError(
+                f"{where} {label!r} holds {symbol!r} (U+{ord(symbol):04X}): a label is words (letters, digits, "
+                f"spaces and {' '.join(sorted(LABEL_PUNCTUATION - {' '}))}); a symbol may read as one of the "
+                "page's marks or a score"
+            )
+        if SCORE_LIKE.search(folded):
+            raise ModelError(f"{where} {label!r} reads like a score (a percentage or a decimal number)")
+        if AUTOMATIC_LABEL.fullmatch(_label_key(label)):
+            raise ModelError(f"{where} {label!r} is the name Spotter gives a detector's class id that has no label")
+        # spaces and punctuation do not tell labels apart: "c a t", "(cat)" and "cat." read as "cat"
+        looks = looks | {"".join(_words(look)) for look in looks}
         for key in looks:
             if key in seen:
                 raise ModelError(
@@ -369,6 +400,8 @@ def with_labels_file(card: ModelCard, path: Path) -> ModelCard:
     The card's own labels in another order are refused: every output would get another's name."""
     try:
         labels = load_labels(path)
+        if not labels:
+            raise ModelError("holds no labels (one per line)")
         if card.labels and labels != card.labels and sorted(labels) == sorted(card.labels):
             raise ModelError(
                 f"lists the model card's labels in another order ({', '.join(labels)}; the card: "

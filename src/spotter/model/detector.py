@@ -127,10 +127,10 @@ class Detector:
         if not isinstance(spec, dict):
             raise ModelError('card detection must be an object, e.g. {"score_threshold": 0.5}')
         threshold = spec.get("score_threshold", DEFAULT_SCORE_THRESHOLD)
-        if not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) <= 1.0:
-            raise ModelError(f"card detection.score_threshold must be above 0 and at most 1; got {threshold!r}")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
+            raise ModelError(f"card detection.score_threshold must be a number above 0 and below 1; got {threshold!r}")
         self.score_threshold = float(threshold)
-        self.tiling = Tiling.from_json(card.extra.get("tiling"))
+        self.tiling = self._fitting(Tiling.from_json(card.extra.get("tiling")), "card tiling")
 
     @property
     def name(self) -> str:
@@ -144,10 +144,21 @@ class Detector:
     def model_id(self) -> str:
         return self.card.model_id
 
-    def with_tiling(self, tiling: Tiling) -> Detector:
+    def with_tiling(self, tiling: Tiling, where: str = "--tiling") -> Detector:
         """This detector with other tiling (the command line's override of the card's)."""
-        self.tiling = tiling
+        self.tiling = self._fitting(tiling, where)
         return self
+
+    def _fitting(self, tiling: Tiling, where: str) -> Tiling:
+        """`tiling`, unless its tiles are smaller than the model's input: their pixels would only be
+        enlarged, and objects larger than a tile are seen only in pieces."""
+        side = max(self.input_size)
+        if tiling.enabled and tiling.tile < side:
+            raise ModelError(
+                f"{where}.tile is {tiling.tile} px, smaller than the model's {side} px input: a tile must be at least "
+                f"that (and larger than the objects to count, which are otherwise seen in pieces)"
+            )
+        return tiling
 
     def label_for(self, class_id: int) -> str | None:
         """The label of a class id (a label map's `???` first line shifts ids by one); None for an

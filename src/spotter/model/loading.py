@@ -41,6 +41,8 @@ def load_model(
         content = read_regular(path, MAX_MODEL_BYTES, "model")
     except OSError as exc:
         raise ModelError(f"cannot read model {path}: {exc.strerror or exc}") from None
+    if not content:
+        raise ModelError(f"{path} is an empty file, not a TFLite model")
     try:
         interpreter = Interpreter(model_content=content, num_threads=num_threads)
         interpreter.allocate_tensors()
@@ -64,6 +66,11 @@ def load_model(
                 f"classes [1,N], scores [1,N], count [1]); its outputs: {describe_outputs(details)}"
             )
         return Detector(interpreter, card, path, outputs, float_range=float_range)
+    if task == "classify" and outputs is not None:
+        raise ModelError(
+            f"the card says task 'classify' but {path} is an SSD-style detector (its outputs: "
+            f"{describe_outputs(details)}): give the card task 'detect', or leave task out"
+        )
     first = [int(n) for n in details[0]["shape"]] if details else []
     if not first or any(n != 1 for n in first[:-1]) or first[-1] < 1:
         raise ModelError(

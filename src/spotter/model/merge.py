@@ -7,6 +7,8 @@ within them boxes seen whole (not reaching an inner tile edge) first, each by sc
 - a box that reaches an inner tile edge may be a piece of an object cut by that edge: it is merged
   into a kept box of its class that holds most of it (intersection over the smaller box at least
   `ios`), the kept box growing to cover both, so the two halves of an object on an edge count once;
+- a box of the whole photo around two or more objects the tiles saw whole is a group read as one
+  thing, and is dropped (a large object holding two smaller ones the tiles found goes with it);
 - one object named differently by two views (a small dog read as a person on the coarse whole photo,
   as a dog on its tile) counts once: the same tests against kept boxes of other labels from other
   views drop it, the tile's label kept;
@@ -51,17 +53,42 @@ def ios(a: Region, b: Region) -> float:
 
 
 def merge(
-    found: list[Found], iou_threshold: float = 0.5, ios_threshold: float = 0.6, coarse_iou: float = 0.3
+    found: list[Found], iou_threshold: float = 0.5, ios_threshold: float = 0.5, coarse_iou: float = 0.3
 ) -> list[Found]:
     """The merged detections, highest score first."""
     kept: list[Found] = []
     for candidate in sorted(found, key=lambda f: (f.view == 0, f.cut, -f.score)):
+        if candidate.view == 0 and _holds_tile_objects(candidate, kept):
+            continue
         index, merged = _match(candidate, kept, iou_threshold, ios_threshold, coarse_iou)
         if index is None:
             kept.append(candidate)
         elif merged is not None:
             kept[index] = merged
     return sorted(kept, key=lambda f: -f.score)
+
+
+def _span_iou(a: tuple[float, float], b: tuple[float, float]) -> float:
+    shared = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+    union = max(a[1], b[1]) - min(a[0], b[0])
+    return shared / union if union > 0 else 0.0
+
+
+def _stitched(a: Region, b: Region, agree: float = 0.7) -> bool:
+    """Two pieces of one object cut by a tile edge: they span nearly the same columns (or rows) and
+    meet or overlap across the edge (the upper and lower halves of a dog on a horizontal edge)."""
+    columns, rows = _span_iou((a[0], a[2]), (b[0], b[2])), _span_iou((a[1], a[3]), (b[1], b[3]))
+    meet_rows = min(a[3], b[3]) >= max(a[1], b[1])
+    meet_columns = min(a[2], b[2]) >= max(a[0], b[0])
+    return (columns >= agree and meet_rows) or (rows >= agree and meet_columns)
+
+
+def _holds_tile_objects(candidate: Found, kept: list[Found], inside: float = 0.8, least: int = 2) -> bool:
+    """A box of the coarse whole photo around objects the tiles saw whole (`least` of them, of any
+    label, each at least `inside` within it): a group read as one thing (a "person" over 24 dogs, a
+    "surfboard" over a row of them), not an object of its own."""
+    held = [k for k in kept if k.view != 0 and not k.cut and ios(k.box, candidate.box) >= inside]
+    return len(held) >= least and all(area(k.box) < area(candidate.box) for k in held)
 
 
 def _match(
@@ -77,7 +104,8 @@ def _match(
             cut = candidate.cut or other.cut
             # the whole photo's boxes of small objects are coarse: a looser match against a tile's
             coarse = candidate.view == 0 and other.view != 0 and overlap >= coarse_iou
-            if not (overlap >= iou_threshold or coarse or (cut and ios(candidate.box, other.box) >= ios_threshold)):
+            pieces = cut and (ios(candidate.box, other.box) >= ios_threshold or _stitched(candidate.box, other.box))
+            if not (overlap >= iou_threshold or coarse or pieces):
                 continue
             if not (same_label and cut):
                 return index, None

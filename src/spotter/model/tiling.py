@@ -34,52 +34,68 @@ class Tiling:
     min_ratio: float = 1.25
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.tile, int) and 32 <= self.tile <= 16384):
-            raise ModelError(f"card tiling.tile must be a whole number of pixels, 32 to 16384; got {self.tile!r}")
-        if not 0.0 <= self.overlap < 0.9:
-            raise ModelError(f"card tiling.overlap must be at least 0 and below 0.9; got {self.overlap!r}")
-        if not (isinstance(self.max_tiles, int) and 1 <= self.max_tiles <= 400):
-            raise ModelError(f"card tiling.max_tiles must be 1 to 400; got {self.max_tiles!r}")
+        self.check("card tiling")
+
+    def check(self, where: str) -> None:
+        """ModelError naming `where` (the card's `tiling`, `--tiling`, DETECT_TILING) and the field."""
+        if not (isinstance(self.enabled, bool)):
+            raise ModelError(f"{where}.enabled must be true or false; got {self.enabled!r}")
+        if not (isinstance(self.tile, int) and not isinstance(self.tile, bool) and 32 <= self.tile <= 16384):
+            raise ModelError(f"{where}.tile must be a whole number of pixels, 32 to 16384; got {self.tile!r}")
+        if not (isinstance(self.overlap, (int, float)) and not isinstance(self.overlap, bool)) or not (
+            0.0 <= self.overlap < 0.9
+        ):
+            raise ModelError(f"{where}.overlap must be a number at least 0 and below 0.9; got {self.overlap!r}")
+        if not (
+            isinstance(self.max_tiles, int) and not isinstance(self.max_tiles, bool) and 1 <= self.max_tiles <= 400
+        ):
+            raise ModelError(f"{where}.max_tiles must be a whole number, 1 to 400; got {self.max_tiles!r}")
 
     @classmethod
-    def from_json(cls, spec: dict[str, Any] | None) -> Tiling:
-        spec = spec or {}
+    def from_json(cls, spec: Any) -> Tiling:
+        """The card's `tiling`, its values JSON's own types (a string "36" is not a number)."""
+        if spec is None:
+            return cls()
+        if not isinstance(spec, dict):
+            raise ModelError('card tiling must be an object, e.g. {"tile": 768, "overlap": 0.2, "max_tiles": 36}')
         unknown = set(spec) - {"enabled", "tile", "overlap", "max_tiles"}
         if unknown:
             raise ModelError(
                 f"card tiling has unknown fields {sorted(unknown)}; known: enabled, tile, overlap, max_tiles"
             )
-        try:
-            return cls(
-                enabled=bool(spec.get("enabled", True)),
-                tile=int(spec.get("tile", cls.tile)),
-                overlap=float(spec.get("overlap", cls.overlap)),
-                max_tiles=int(spec.get("max_tiles", cls.max_tiles)),
-            )
-        except (TypeError, ValueError) as exc:
-            raise ModelError(f"card tiling is not readable: {exc}") from None
+        return cls(
+            enabled=spec.get("enabled", True),
+            tile=spec.get("tile", cls.tile),
+            overlap=spec.get("overlap", cls.overlap),
+            max_tiles=spec.get("max_tiles", cls.max_tiles),
+        )
 
-    def overridden(self, text: str | None) -> Tiling:
+    def overridden(self, text: str | None, where: str = "--tiling") -> Tiling:
         """This tiling with the command line's or the environment's changes (DETECT_TILING): `off`,
-        `on`, or comma-separated `tile=768,overlap=0.2,max_tiles=36` (any of them)."""
+        `on`, or comma-separated `tile=768,overlap=0.2,max_tiles=36` (any of them, each once)."""
         if not text or not text.strip():
             return self
         text = text.strip().lower()
         if text in ("off", "on"):
             return replace(self, enabled=text == "on")
-        changes: dict[str, Any] = {"enabled": True}
+        changes: dict[str, Any] = {}
         for part in text.split(","):
             name, sep, value = part.partition("=")
             name = name.strip().replace("-", "_")
             if not sep or name not in ("tile", "overlap", "max_tiles"):
                 raise ModelError(
-                    f"tiling {part.strip()!r} is not understood: give off, on, or tile=PX,overlap=SHARE,max_tiles=N"
+                    f"{where} {part.strip()!r} is not understood: give off, on, or tile=PX,overlap=SHARE,max_tiles=N"
                 )
+            if name in changes:
+                raise ModelError(f"{where} gives {name} twice")
             try:
                 changes[name] = float(value) if name == "overlap" else int(value)
             except ValueError:
-                raise ModelError(f"tiling {name} must be a number, got {value.strip()!r}") from None
-        return replace(self, **changes)
+                raise ModelError(f"{where} {name} must be a number, got {value.strip()!r}") from None
+        try:
+            return replace(self, **{"enabled": True, **changes})
+        except ModelError as exc:
+            raise ModelError(str(exc).replace("card tiling", where, 1)) from None
 
     def to_json(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "tile": self.tile, "overlap": self.overlap, "max_tiles": self.max_tiles}
@@ -96,7 +112,8 @@ class Tiling:
             tile = math.ceil(tile * 1.1)
         side_w, side_h = min(tile, width), min(tile, height)
         regions = tuple((x / width, y / height, (x + side_w) / width, (y + side_h) / height) for y in ys for x in xs)
-        return TilePlan(regions=regions, tile=tile, grown_from=self.tile if tile != self.tile else None)
+        grown = self.tile if tile != self.tile else None
+        return TilePlan(regions, tile, grown, self.max_tiles, round(max(side_w, side_h) / min(side_w, side_h), 2))
 
 
 @dataclass(frozen=True)
@@ -104,13 +121,18 @@ class TilePlan:
     regions: tuple[Region, ...]
     tile: int  # the tile side used, in photo pixels (0: no tiles)
     grown_from: int | None  # the card's tile side, when the grid had to grow to stay within max_tiles
+    max_tiles: int = 0
+    squash: float = 1.0  # a tile's long side over its short one (a panorama's tiles are cut by its height)
 
     def describe(self, done: int) -> str | None:
         """A sentence for the record when the photo was counted on fewer or larger tiles than the card
         asks for; None when it was counted as planned."""
         parts = []
         if self.grown_from is not None:
-            parts.append(f"tiles grown from {self.grown_from} to {self.tile} px to stay within the tile limit")
+            grown = f"tiles grown from {self.grown_from} to {self.tile} px to stay within the limit of {self.max_tiles}"
+            if self.squash >= 1.5:
+                grown += f", each squashed {self.squash:g}:1 into the model's input (raise max_tiles for such photos)"
+            parts.append(grown)
         if done < len(self.regions):
             parts.append(f"counted on {done} of {len(self.regions)} tiles: the time budget ran out")
         return "; ".join(parts) or None
