@@ -210,3 +210,11 @@ def test_the_terminal_table_shows_the_decision_beside_the_raw_label():
     header, row = out.getvalue().splitlines()[:2]
     assert header.split()[3:6] == ["status", "decision", "label"]
     assert row.split()[3:6] == ["ok", "malignant", "benign"]
+    # with the card's rule: the positive score the decision was taken on, and the threshold, beside it
+    flagged.decision_rule = "malignant if its score >= 0.074; uncertain 0.046-0.117"
+    flagged.positive_score = 0.25
+    out = io.StringIO()
+    write_table([flagged], out)
+    header, row = out.getvalue().splitlines()[:2]
+    assert header.split()[3:8] == ["status", "decision", "positive_score", "threshold", "label"]
+    assert row.split()[3:8] == ["ok", "malignant", "0.25", "0.074", "benign"]

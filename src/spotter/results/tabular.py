@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -37,16 +38,36 @@ _TABLE_COLUMNS = [
 
 
 _DETECTION_TABLE_COLUMNS = ["objects", "counts"]  # beside `score`, when some records are a detector's
+# beside `decision`, when some records have a card's decision: the number it was taken on and where
+_DECISION_TABLE_COLUMNS = ["positive_score", "threshold"]
+_THRESHOLD = re.compile(r" if its score >= ([0-9.]+)")
+
+
+def threshold_of(record: PredictionRecord) -> float | None:
+    """The threshold the record's decision was taken at (from its decision_rule), None without one."""
+    found = _THRESHOLD.search(record.decision_rule or "")
+    return float(found.group(1)) if found else None
 
 
 def write_table(records: list[PredictionRecord], stream: TextIO) -> None:
     columns = list(_TABLE_COLUMNS)
+    if any(r.decision_rule for r in records):
+        at = columns.index("decision") + 1
+        columns[at:at] = _DECISION_TABLE_COLUMNS
     if any(is_detection(r) for r in records):
         at = columns.index("score") + 1
         columns[at:at] = _DETECTION_TABLE_COLUMNS
     rows: list[tuple[object, ...]] = []
     for record in records:
-        values = {**{c: getattr(record, c, None) for c in columns}, **capture_fields(record.captured_at)}
+        values = {
+            **{c: getattr(record, c, None) for c in columns},
+            **capture_fields(record.captured_at),
+            "threshold": threshold_of(record),
+        }
+        if values.get("positive_score") is None and record.decision_rule:  # written before positive_score was
+            from spotter.results.stats import distribution_score
+
+            values["positive_score"] = distribution_score(record)
         rows.append(tuple(values[c] for c in columns))
     write_rows(columns, rows, "table", stream, noun="record")
 
