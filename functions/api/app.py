@@ -39,6 +39,7 @@ from spotter.ports import (
 from spotter.records import PredictionRecord
 from spotter.results.names import CachedNames, visible_names
 from spotter.results.query import PredictionQuery, QueryError, all_pages
+from spotter.results.scoring import TruthError, parse_truth_table, score_batch, score_records
 from spotter.results.stats import OBJECTS_COLUMN, counting_note, matching_records, parse_dimensions, scans, summarise
 from spotter.results.versions import spanned
 from spotter.web.access import AccessDenied, Caller, cross_site_refusal
@@ -166,6 +167,7 @@ ERROR_STATUS: dict[type[Exception], int] = {
     NotFoundError: 404,
     TooManyRefusals: 429,
     BatchGone: 410,
+    TruthError: 400,
 }
 
 
@@ -371,6 +373,51 @@ def delete_batch(batch: str):
     removal = remove_batch(batch, lambda: _batch_records(batch, None), s.batch_objects, s.record_remover, s.tombstones)
     logger.info("batch deleted", extra=removal.as_dict())
     return removal.as_dict()
+
+
+def _batch_to_score(batch: str) -> tuple[list[PredictionRecord], tuple[str, ...], str | None]:
+    """The batch's records under the served model (404 when it has none), its labels and positive label."""
+    s = services()
+    records = list(_batch_records(batch, s.model.model_id))
+    if not records:
+        raise NotFoundError(f"no batch {batch} under the model served now ({s.model.model_id})")
+    card = s.model.card
+    decision = card.get("decision") or {}
+    labels = tuple(card.get("labels") or ())
+    positive = decision.get("positive", labels[1] if len(labels) == 2 else None) if decision else None
+    return records, labels, positive
+
+
+@router.put("/batches/<batch>/truth")
+def set_batch_truth(batch: str):
+    """The researcher's diagnoses for the batch's images, as CSV (`{"csv": "file_name,diagnosis\\n..."}`):
+    stored on the records as `truth` (the owner only; images the file does not name lose theirs), and
+    the batch scored against them (spotter.results.scoring)."""
+    batch = unquote(batch)
+    batch_prefix(batch)
+    _caller().check_owner(batch)
+    body = parse_body(_raw_body())
+    if not isinstance(body, dict) or not isinstance(body.get("csv"), str):
+        raise TruthError('send {"csv": "<the diagnoses file\'s text>"}: a name column and a truth column')
+    table = parse_truth_table(body["csv"])
+    records, labels, positive = _batch_to_score(batch)
+    score = score_batch(table, records, labels, positive)
+    store = services().store
+    saved = 0
+    for record in records:
+        truth = score.truths.get(record.object_id)
+        if truth != record.truth:
+            saved += store.set_truth(record.object_id, record.model, truth)
+    logger.info("batch truth set", extra={"batch": batch, "matched": score.matched, "changed": saved})
+    return {"batch": batch, **score.as_dict()}
+
+
+@router.get("/batches/<batch>/score")
+def get_batch_score(batch: str):
+    """The batch scored against the diagnoses stored with its records (empty when none were given)."""
+    batch = unquote(batch)
+    records, labels, positive = _batch_to_score(batch)
+    return {"batch": batch, **score_records(records, labels, positive).as_dict()}
 
 
 @router.get("/model")

@@ -175,6 +175,9 @@ class Decoder(Protocol):
 class PredictionStore(PredictionWriter, Protocol):
     def get(self, object_id: str, model: str) -> PredictionRecord | None: ...
 
+    def set_truth(self, object_id: str, model: str, truth: str | None) -> bool:
+        """Set (or with None, remove) a record's `truth`; False when there is no such record."""
+
 
 class PredictionQueries(Protocol):
     def query(self, query: PredictionQuery) -> tuple[list[PredictionRecord], str | None]:

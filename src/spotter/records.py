@@ -198,6 +198,8 @@ class PredictionRecord:
     # threshold, the decision is "out_of_domain", the scores kept)
     positive_score: float | None = None
     domain_distance: float | None = None
+    # the researcher's own diagnosis of the image (spotter.results.scoring), set by its batch's owner
+    truth: str | None = None
     # an object detector's record: objects per label above the card's score threshold, the boxes
     # (label, score, box as x_min, y_min, x_max, y_max in 0..1 of the photo; the highest-scoring
     # MAX_STORED_DETECTIONS of them), how many objects in all, the tiles detected, and why fewer or

@@ -426,8 +426,14 @@ def test_api_signs_uploads_only_under_uploads_and_only_reads_predictions(resourc
     put = [s for s in statements if "s3:PutObject" in _as_list(s["Action"])]
     assert len(put) == 1 and _resource_text(put[0]) == ["arn:${AWS::Partition}:s3:::${UploadsBucket}/uploads/*"]
     dynamo = {a for s in statements for a in _as_list(s["Action"]) if a.startswith("dynamodb:")}
-    # it writes only refusal records and deletes only a deleted batch's records: no updates, no batch writes
-    assert dynamo and not dynamo & {"dynamodb:UpdateItem", "dynamodb:BatchWriteItem"}
+    # it writes only refusal records and deletes only a deleted batch's records: no batch writes, and
+    # its one update may change a record's `truth` only (PUT /batches/{batch}/truth)
+    assert dynamo and "dynamodb:BatchWriteItem" not in dynamo
+    updates = [s for s in statements if "dynamodb:UpdateItem" in _as_list(s["Action"])]
+    assert len(updates) == 1 and _as_list(updates[0]["Action"]) == ["dynamodb:UpdateItem"]
+    assert updates[0]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["object_id", "model", "truth"]}
+    }
     writes = [s for s in statements if {"dynamodb:PutItem", "dynamodb:DeleteItem"} & set(_as_list(s["Action"]))]
     assert len(writes) == 1 and _resource_text(writes[0]) == ["PredictionsTable.Arn"]  # the table, no index, no other
     assert not any("Idempotency" in t for s in statements for t in _resource_text(s))

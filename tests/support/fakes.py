@@ -67,6 +67,13 @@ class FakePredictions:
     def get(self, object_id: str, model: str) -> PredictionRecord | None:
         return self.records.get((object_id, model))
 
+    def set_truth(self, object_id: str, model: str, truth: str | None) -> bool:
+        stored = self.records.get((object_id, model))
+        if stored is None:
+            return False
+        stored.truth = truth
+        return True
+
 
 def _matches(query: PredictionQuery, record: PredictionRecord) -> bool:
     prefix = query.key_prefix

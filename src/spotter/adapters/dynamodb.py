@@ -46,6 +46,28 @@ class DynamoPredictions:
         """The conditional write (an older event never wins; a deleted batch's records stay deleted)."""
         return conditional_put(self.table.meta.client, self.table.name, record, native=True)
 
+    def set_truth(self, object_id: str, model: str, truth: str | None) -> bool:
+        """One attribute changed in place: the record's other fields, written by classify, stay as they are."""
+        from botocore.exceptions import ClientError
+
+        change: dict[str, Any] = (
+            {"UpdateExpression": "SET #t = :t", "ExpressionAttributeValues": {":t": truth}}
+            if truth is not None
+            else {"UpdateExpression": "REMOVE #t"}
+        )
+        try:
+            self.table.update_item(
+                Key={"object_id": object_id, "model": model},
+                ConditionExpression="attribute_exists(object_id)",
+                ExpressionAttributeNames={"#t": "truth"},
+                **change,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def get(self, object_id: str, model: str) -> PredictionRecord | None:
         item = self.table.get_item(Key={"object_id": object_id, "model": model}).get("Item")
         return from_item(item) if item else None

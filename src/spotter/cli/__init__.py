@@ -18,6 +18,7 @@ SUBCOMMAND_MODULES = [
     "export",
     "reprocess",
     "compare",
+    "score",
     "dlq",
 ]
 

@@ -53,6 +53,7 @@ COLUMNS: list[tuple[str, str]] = [
     ("decision_rule", "string"),
     ("positive_score", "float"),
     ("domain_distance", "float"),
+    ("truth", "string"),
     ("model_name", "string"),
     ("model_version", "string"),
     ("decode_ms", "float"),

@@ -31,14 +31,15 @@ from spotter.results.parquet_copy import DAY_FILE, PARTITION, LocalLayout, day_f
 STATE_FILE = "state.json"
 # of the cache's layout, columns and digest: a cache of another version is rebuilt whole (3: a detector's
 # counts and boxes, which `detections` reads, are columns; a day kept by 2 would lack them; 4: the
-# positive score and domain distance)
-VERSION = 4
+# positive score and domain distance; 5: the researcher's truth)
+VERSION = 5
 BULK_SHARE = 0.3  # past this share of the records changed, one parallel scan reads them, not their keys
 
 
 # What a day's digest reads of each record: its key and the times every write sets (a classification
-# stamps `classified_at`; a re-upload moves `uploaded_at`; a removal takes the key away).
-STATE_ATTRIBUTES = ("object_id", "model", "uploaded_at", "classified_at")
+# stamps `classified_at`; a re-upload moves `uploaded_at`; a removal takes the key away), and the one
+# field changed in place (`truth`, set by the batch's owner).
+STATE_ATTRIBUTES = ("object_id", "model", "uploaded_at", "classified_at", "truth")
 
 
 class DayDigest:

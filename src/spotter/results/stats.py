@@ -23,6 +23,7 @@ DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
     "batch": lambda r: r.batch,
     "status": lambda r: r.status,
     "decision": lambda r: r.decision,  # the card's decision at its threshold ("uncertain" in its band)
+    "truth": lambda r: r.truth,  # the researcher's own diagnosis (spotter.results.scoring)
     "model": lambda r: r.model,
     "day": lambda r: r.upload_day,  # upload day (UTC)
     "capture_day": lambda r: r.captured_at[:10] if r.captured_at else None,  # as the camera dated it

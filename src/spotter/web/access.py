@@ -89,6 +89,14 @@ class Caller:
             return batch
         return (self.batch_prefix + batch)[:64]
 
+    def check_owner(self, batch: str) -> None:
+        """Only the batch's owner may set its diagnoses (an analyst reads them, never writes them);
+        with sign-in off, everyone is trusted."""
+        if self.subject is None:
+            return
+        if not batch.startswith(self.batch_prefix):
+            raise AccessDenied("only the batch's owner may set its diagnoses")
+
     def check_listing(self, batch: str | None) -> None:
         if self.sees_everything:
             return

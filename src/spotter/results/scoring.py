@@ -1,0 +1,225 @@
+"""A batch scored against the researcher's own diagnoses: one definition of "right", used by the page
+(through the API), `spotter score` and the model card's full-resolution check alike.
+
+A diagnoses file is CSV (comma, semicolon or tab), one row per image: a name column (the file name as
+chosen, or its key, or its id without the extension) and a truth column; header names are matched
+loosely (`file`, `image_id`, `name`...; `truth`, `diagnosis`, `benign_malignant`, `label`...).
+
+Right and wrong: a decided image is right when its decision is its truth, wrong when it is another
+label; an `uncertain` or `out_of_domain` image, or one without a decision, is neither, and is counted
+apart. Sensitivity and specificity are over the right and wrong ones, with Wilson 95 % intervals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from spotter.records import PredictionRecord
+
+NAME_COLUMNS = ("file_name", "filename", "file", "name", "image", "image_id", "image_name", "key", "id", "isic_id")
+TRUTH_COLUMNS = (
+    "truth", "diagnosis", "benign_malignant", "ground_truth", "label", "class", "pathology", "dx", "target",
+)  # fmt: skip
+MAX_TRUTH_ROWS = 20_000
+MAX_TRUTH_BYTES = 2 * 1024 * 1024
+NOT_ASSESSED = ("uncertain", "out_of_domain")
+
+
+class TruthError(ValueError):
+    """A diagnoses file that cannot be read: the message says what to fix."""
+
+
+def _column_key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.strip().lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class TruthTable:
+    rows: tuple[tuple[str, str], ...]  # (name as given, truth as given), in file order
+    name_column: str
+    truth_column: str
+
+
+def parse_truth_table(text: str) -> TruthTable:
+    """The (name, truth) rows of a diagnoses CSV; TruthError naming what is wrong."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_TRUTH_BYTES:
+        raise TruthError(f"the diagnoses file is over {MAX_TRUTH_BYTES // (1024 * 1024)} MB")
+    text = text.lstrip("\ufeff")
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise TruthError("the diagnoses file is empty: give a header (e.g. file_name,diagnosis) and a row per image")
+    try:
+        dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    header = [_column_key(h) for h in next(reader)]
+    name_at = next((header.index(c) for c in NAME_COLUMNS if c in header), None)
+    truth_at = next((header.index(c) for c in TRUTH_COLUMNS if c in header), None)
+    if name_at is None or truth_at is None or name_at == truth_at:
+        raise TruthError(
+            f"the diagnoses file's header {header} needs a name column ({', '.join(NAME_COLUMNS)}) and a truth "
+            f"column ({', '.join(TRUTH_COLUMNS)})"
+        )
+    rows: list[tuple[str, str]] = []
+    for line in reader:
+        if not any(cell.strip() for cell in line):
+            continue
+        if len(rows) >= MAX_TRUTH_ROWS:
+            raise TruthError(f"the diagnoses file has over {MAX_TRUTH_ROWS:,} rows")
+        name = line[name_at].strip() if name_at < len(line) else ""
+        truth = line[truth_at].strip() if truth_at < len(line) else ""
+        rows.append((name, truth))
+    return TruthTable(tuple(rows), header[name_at], header[truth_at])
+
+
+def _stem(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[0] if "." in base else base
+
+
+def is_right(decision: str | None, truth: str | None, labels: Sequence[str]) -> bool | None:
+    """True when the decision is the truth, False when it is another label; None (neither) when the
+    image was not assessed (uncertain, out of domain, no decision) or has no truth."""
+    if truth is None or decision is None or decision not in labels:
+        return None
+    return decision == truth
+
+
+def wilson(successes: int, total: int, z: float = 1.959964) -> tuple[float, float] | None:
+    """The Wilson score 95 % interval of a proportion; None for no trials."""
+    if total <= 0:
+        return None
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)
+
+
+@dataclass
+class BatchScore:
+    labels: tuple[str, ...]
+    positive: str | None
+    matched: int = 0
+    unmatched_rows: list[str] = field(default_factory=list)  # names in the file no image has
+    unknown_truths: list[tuple[str, str]] = field(default_factory=list)  # (name, truth) not one of the labels
+    without_truth: list[str] = field(default_factory=list)  # images of the batch the file does not name
+    confusion: dict[str, dict[str, int]] = field(default_factory=dict)  # truth -> decision -> images
+    right: int = 0
+    wrong: int = 0
+    not_assessed: dict[str, int] = field(default_factory=dict)  # uncertain / out_of_domain / other
+    per_image: dict[str, bool | None] = field(default_factory=dict)  # object id -> right / wrong / neither
+    truths: dict[str, str] = field(default_factory=dict)  # object id -> truth
+
+    def measures(self) -> dict[str, Any]:
+        if self.positive is None or len(self.labels) != 2:
+            return {}
+        negative = next(label for label in self.labels if label != self.positive)
+        tp = self.confusion.get(self.positive, {}).get(self.positive, 0)
+        fn = self.confusion.get(self.positive, {}).get(negative, 0)
+        tn = self.confusion.get(negative, {}).get(negative, 0)
+        fp = self.confusion.get(negative, {}).get(self.positive, 0)
+        return {
+            "sensitivity": round(tp / (tp + fn), 4) if tp + fn else None,
+            "sensitivity_ci95": wilson(tp, tp + fn),
+            "specificity": round(tn / (tn + fp), 4) if tn + fp else None,
+            "specificity_ci95": wilson(tn, tn + fp),
+            "assessed_positives": tp + fn,
+            "assessed_negatives": tn + fp,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "labels": list(self.labels),
+            "positive": self.positive,
+            "matched": self.matched,
+            "right": self.right,
+            "wrong": self.wrong,
+            "not_assessed": self.not_assessed,
+            "confusion": self.confusion,
+            **self.measures(),
+            "unmatched_rows": self.unmatched_rows,
+            "unknown_truths": [{"name": n, "truth": t} for n, t in self.unknown_truths],
+            "without_truth": self.without_truth,
+            "per_image": self.per_image,
+            "rule": "right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong",
+        }
+
+
+def _truth_label(value: str, labels: Sequence[str]) -> str | None:
+    folded = {label.casefold(): label for label in labels}
+    return folded.get(value.strip().casefold())
+
+
+def match_truths(table: TruthTable, records: Iterable[PredictionRecord], labels: Sequence[str]) -> BatchScore:
+    """Each row matched to the batch's image by its name as chosen, its key, or its id without the
+    extension; returns the score with every row and image accounted for (`truths` holds the matches)."""
+    records = list(records)
+    by_name: dict[str, list[PredictionRecord]] = {}
+    for record in records:
+        for name in {record.file_name, record.key, _stem(record.file_name), record.key.rsplit("/", 1)[-1]}:
+            by_name.setdefault(name.casefold(), []).append(record)
+    score = BatchScore(labels=tuple(labels), positive=None)
+    for name, truth in table.rows:
+        found = by_name.get(name.casefold()) or by_name.get(_stem(name).casefold())
+        if not found:
+            score.unmatched_rows.append(name)
+            continue
+        label = _truth_label(truth, labels)
+        if label is None:
+            score.unknown_truths.append((name, truth))
+            continue
+        for record in found:
+            score.truths[record.object_id] = label
+    return score
+
+
+def score_records(
+    records: Iterable[PredictionRecord],
+    labels: Sequence[str],
+    positive: str | None,
+    truths: dict[str, str] | None = None,
+) -> BatchScore:
+    """The batch's confusion table, right/wrong and measures from each record's truth (`truths` by
+    object id, else the records' stored `truth`)."""
+    score = BatchScore(labels=tuple(labels), positive=positive)
+    not_assessed: Counter[str] = Counter()
+    for record in records:
+        if record.status != "ok":
+            continue
+        truth = (truths or {}).get(record.object_id) if truths is not None else record.truth
+        if truth is None:
+            score.without_truth.append(record.file_name)
+            continue
+        score.matched += 1
+        score.truths[record.object_id] = truth
+        decision = record.decision if record.decision is not None else record.label
+        score.confusion.setdefault(truth, {}).setdefault(str(decision), 0)
+        score.confusion[truth][str(decision)] += 1
+        verdict = is_right(decision, truth, labels)
+        score.per_image[record.object_id] = verdict
+        if verdict is True:
+            score.right += 1
+        elif verdict is False:
+            score.wrong += 1
+        else:
+            not_assessed[str(decision)] += 1
+    score.not_assessed = dict(not_assessed)
+    return score
+
+
+def score_batch(
+    table: TruthTable, records: Sequence[PredictionRecord], labels: Sequence[str], positive: str | None
+) -> BatchScore:
+    """`match_truths` then `score_records`: the whole answer for a diagnoses file and a batch."""
+    matched = match_truths(table, records, labels)
+    score = score_records(records, labels, positive, matched.truths)
+    score.unmatched_rows, score.unknown_truths = matched.unmatched_rows, matched.unknown_truths
+    return score

@@ -1,0 +1,94 @@
+"""Scoring a batch against the researcher's diagnoses (spotter.results.scoring): the file read loosely,
+rows matched by name, key or id, and the confusion table, right/wrong and measures computed by hand."""
+
+import pytest
+
+from spotter.records import PredictionRecord
+from spotter.results.scoring import TruthError, is_right, parse_truth_table, score_batch, wilson
+
+LABELS = ("benign", "malignant")
+
+
+def decided(n, name, decision, status="ok"):
+    r = PredictionRecord(
+        object_id=f"{n:032d}", model="m@1", bucket="bk", key=f"uploads/b1/{n}-{name}", status=status, source="web",
+        file_name=name, uploaded_at="2026-11-29T00:00:00.000Z", classified_at="2026-11-29T00:00:01.000Z",
+        model_name="m", model_version="1", batch="b1",
+    )  # fmt: skip
+    r.decision, r.label = decision, "benign"
+    r.decision_rule = "malignant if its score >= 0.300"
+    return r
+
+
+def test_headers_are_matched_loosely_and_delimiters_sniffed():
+    for text in (
+        "File Name,Diagnosis\na.jpg,benign\n",
+        "\ufeffimage_id;benign_malignant\na;benign\n",
+        "key\ttruth\nuploads/b/x-a.jpg\tbenign\n",
+        "ISIC_ID,Ground Truth\na,benign\n",
+    ):
+        table = parse_truth_table(text)
+        assert len(table.rows) == 1 and table.rows[0][1] == "benign"
+    with pytest.raises(TruthError, match="needs a name column .* and a truth column"):
+        parse_truth_table("a,b\n1,2\n")
+    with pytest.raises(TruthError, match="empty"):
+        parse_truth_table("")
+
+
+def test_right_means_the_decision_is_the_truth_and_uncertain_is_neither():
+    assert is_right("malignant", "malignant", LABELS) is True
+    assert is_right("benign", "malignant", LABELS) is False
+    assert is_right("uncertain", "malignant", LABELS) is None
+    assert is_right("out_of_domain", "benign", LABELS) is None
+
+
+def test_a_batch_scored_by_hand():
+    records = [
+        decided(1, "m1.jpg", "malignant"),  # TP
+        decided(2, "m2.jpg", "malignant"),  # TP
+        decided(3, "m3.jpg", "benign"),  # FN
+        decided(4, "m4.jpg", "uncertain"),  # truth malignant, not assessed
+        decided(5, "b1.jpg", "benign"),  # TN
+        decided(6, "b2.jpg", "malignant"),  # FP
+        decided(7, "b3.jpg", "out_of_domain"),  # truth benign, not assessed
+        decided(8, "nobody.jpg", "benign"),  # no truth in the file
+        decided(9, "refused.heic", None, status="refused"),
+    ]
+    text = "name,diagnosis\nm1.jpg,Malignant\nm2,malignant\nm3.jpg,malignant\nm4.jpg,malignant\n"
+    text += "b1.jpg,benign\nb2.jpg,BENIGN\nb3.jpg,benign\nghost.jpg,benign\nodd.jpg,keloid\nm1.jpg,malignant\n"
+    score = score_batch(parse_truth_table(text), records, LABELS, "malignant")
+    assert score.confusion == {
+        "malignant": {"malignant": 2, "benign": 1, "uncertain": 1},
+        "benign": {"benign": 1, "malignant": 1, "out_of_domain": 1},
+    }
+    assert (score.right, score.wrong, score.not_assessed) == (3, 2, {"uncertain": 1, "out_of_domain": 1})
+    measures = score.measures()
+    assert measures["sensitivity"] == round(2 / 3, 4) and measures["specificity"] == 0.5
+    assert measures["sensitivity_ci95"] == wilson(2, 3)
+    assert score.unmatched_rows == ["ghost.jpg", "odd.jpg"]
+    assert score.without_truth == ["nobody.jpg"]
+    assert {r.file_name: score.per_image.get(r.object_id) for r in records[:3]} == {
+        "m1.jpg": True,
+        "m2.jpg": True,
+        "m3.jpg": False,
+    }
+
+
+def test_wilson_interval():
+    low, high = wilson(8, 10)
+    assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
+    assert wilson(0, 0) is None
+
+
+def test_stats_by_truth_and_decision_give_the_same_confusion_table():
+    from spotter.results.stats import summarise
+
+    records = [decided(1, "a.jpg", "malignant"), decided(2, "b.jpg", "benign"), decided(3, "c.jpg", "malignant")]
+    score = score_batch(
+        parse_truth_table("name,truth\na.jpg,malignant\nb.jpg,malignant\nc.jpg,benign\n"), records, LABELS, "malignant"
+    )
+    for r in records:
+        r.truth = score.truths[r.object_id]
+    rows = summarise(records, ("truth", "decision"), "malignant")
+    table = {(row["truth"], row["decision"]): row["count"] for row in rows}
+    assert table == {(t, d): n for t, by in score.confusion.items() for d, n in by.items()}
