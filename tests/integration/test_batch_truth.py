@@ -18,7 +18,7 @@ def _classified_batch(api, batch):
     api.stack.drain()
 
 
-def test_diagnoses_are_stored_scored_and_read_back(api):
+def test_diagnoses_are_stored_scored_and_read_back(api):  # noqa: F811 (the fixture imported above)
     batch = "truth-batch"
     _classified_batch(api, batch)
     diagnoses = "File Name,Diagnosis\nr1.jpg,red\nr2.jpg,blue\nb1,Blue\nghost.jpg,red\n"
@@ -41,7 +41,7 @@ def test_diagnoses_are_stored_scored_and_read_back(api):
     assert stored == {"r1.jpg": None, "r2.jpg": None, "b1.jpg": None, "g1.jpg": "green"}
 
 
-def test_a_diagnoses_file_that_cannot_be_read_is_a_400(api):
+def test_a_diagnoses_file_that_cannot_be_read_is_a_400(api):  # noqa: F811 (the fixture imported above)
     batch = "truth-bad"
     _classified_batch(api, batch)
     status, body = _json(api("PUT", f"/batches/{batch}/truth", {"csv": "a,b\n1,2\n"}))
@@ -51,7 +51,7 @@ def test_a_diagnoses_file_that_cannot_be_read_is_a_400(api):
     assert _json(api("PUT", "/batches/no-such-batch/truth", {"csv": "name,truth\na,red\n"}))[0] == 404
 
 
-def test_with_sign_in_only_the_batchs_owner_sets_its_diagnoses(signed_in_api):
+def test_with_sign_in_only_the_batchs_owner_sets_its_diagnoses(signed_in_api):  # noqa: F811 (the fixture imported above)
     api = signed_in_api
     files = {"files": [{"name": "r1.jpg", "type": "image/jpeg", "size": 1}], "batch": "survey"}
     status, plan = api("POST", "/uploads", ALICE, files)

@@ -29,7 +29,7 @@ def test_headers_are_matched_loosely_and_delimiters_sniffed():
     ):
         table = parse_truth_table(text)
         assert len(table.rows) == 1 and table.rows[0][1] == "benign"
-    with pytest.raises(TruthError, match="needs a name column .* and a truth column"):
+    with pytest.raises(TruthError, match=r"needs a name column .* and a truth column"):
         parse_truth_table("a,b\n1,2\n")
     with pytest.raises(TruthError, match="empty"):
         parse_truth_table("")
