@@ -9,13 +9,15 @@ import images
 from test_api import ALICE, ANALYST, BOB, _json, _upload, api, signed_in_api  # noqa: F401 (fixtures)
 
 
-def _classified_batch(api, batch):
+def _classified_batch(client, batch):
     files = [("r1.jpg", images.RED), ("r2.jpg", images.RED), ("b1.jpg", images.BLUE), ("g1.jpg", images.GREEN)]
     requested = [{"name": n, "type": "image/jpeg", "size": 1} for n, _ in files]
-    forms = {u["name"]: u for u in _json(api("POST", "/uploads", {"files": requested, "batch": batch}))[1]["uploads"]}
+    forms = {
+        u["name"]: u for u in _json(client("POST", "/uploads", {"files": requested, "batch": batch}))[1]["uploads"]
+    }
     for name, colour in files:
         assert _upload(forms[name], images.jpeg(colour), name).status_code == 204
-    api.stack.drain()
+    client.stack.drain()
 
 
 def test_diagnoses_are_stored_scored_and_read_back(api):  # noqa: F811 (the fixture imported above)
@@ -52,19 +54,19 @@ def test_a_diagnoses_file_that_cannot_be_read_is_a_400(api):  # noqa: F811 (the 
 
 
 def test_with_sign_in_only_the_batchs_owner_sets_its_diagnoses(signed_in_api):  # noqa: F811 (the fixture imported above)
-    api = signed_in_api
+    client = signed_in_api
     files = {"files": [{"name": "r1.jpg", "type": "image/jpeg", "size": 1}], "batch": "survey"}
-    status, plan = api("POST", "/uploads", ALICE, files)
+    status, plan = client("POST", "/uploads", ALICE, files)
     assert status == 200
     batch = plan["batch"]
     assert _upload(plan["uploads"][0], images.jpeg(images.RED), "r1.jpg").status_code == 204
-    api.stack.drain()
+    client.stack.drain()
     body = {"csv": "name,truth\nr1.jpg,red\n"}
-    assert api("PUT", f"/batches/{batch}/truth", BOB, body)[0] == 403
-    assert api("PUT", f"/batches/{batch}/truth", ANALYST, body)[0] == 403  # analysts read diagnoses, never set them
-    status, score = api("PUT", f"/batches/{batch}/truth", ALICE, body)
+    assert client("PUT", f"/batches/{batch}/truth", BOB, body)[0] == 403
+    assert client("PUT", f"/batches/{batch}/truth", ANALYST, body)[0] == 403  # analysts read diagnoses, never set them
+    status, score = client("PUT", f"/batches/{batch}/truth", ALICE, body)
     assert status == 200 and score["right"] == 1
-    assert api("GET", f"/batches/{batch}/score", ANALYST)[1]["right"] == 1
+    assert client("GET", f"/batches/{batch}/score", ANALYST)[1]["right"] == 1
 
 
 def test_spotter_score_prints_the_confusion_table_and_saves_truths(tmp_path):
