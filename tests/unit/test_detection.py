@@ -141,9 +141,48 @@ def test_a_card_with_unusable_tiling_is_refused(tmp_path, tiling, message):
         load_model(model)
 
 
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [
+        ([1, 2], "a model card is a JSON object"),
+        (None, "a model card is a JSON object"),
+        ({"name": "d", "version": "1", "labels": ["a"], "input": None}, "model card input must be an object"),
+        ({"name": "d", "version": "1", "labels": {"0": "person"}}, "labels must be a list of texts"),
+        ({"name": "d", "version": "1", "labels": "person dog"}, "labels must be a list of texts"),
+        (
+            {"name": "d", "version": "1", "labels": ["a"], "input": {"size": [300]}},
+            r"input.size must be \[width, height\]",
+        ),
+        (
+            {"name": "d", "version": "1", "labels": ["a"], "detection": {"iou": 0.3}},
+            r"detection has unknown fields \['iou'\]",
+        ),
+    ],
+)
+def test_a_malformed_card_is_a_clear_error_not_a_crash(tmp_path, card, message):
+    """The second counting trial: a card of `[1,2]`, `null` or `"input": null` crashed with a traceback."""
+    model = tmp_path / "d.tflite"
+    model.write_bytes(COUNT_MODEL.read_bytes())
+    model.with_suffix(".card.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match=message):
+        load_model(model)
+
+
+def test_a_detection_of_an_object_larger_than_a_tile_says_its_pieces_may_be_counted():
+    tile = View((0.0, 0.0, 0.25, 0.25), Image.new("RGB", (1, 1)))
+    big = Found("dog", 0.8, (0.1, 0.1, 0.6, 0.7), view=0)  # wider than a tile: no tile saw it whole
+    pieces = [
+        found("elephant", 0.6, (0.12, 0.12, 0.24, 0.24), 1, tile),
+        found("bench", 0.55, (0.3, 0.3, 0.4, 0.5), 2, tile),
+    ]
+    kept = merge([big, *pieces], tile=(0.25, 0.25))
+    assert [f.label for f in kept] == ["dog"]  # its pieces within it go
+
+
 def test_tiling_overrides_from_the_command_line(coco):
     base = Tiling()
     assert base.overridden("off").enabled is False
+    assert base.overridden("enabled=false").enabled is False  # the card's own field name
     assert base.overridden("tile=512,overlap=0.3,max-tiles=9") == Tiling(tile=512, overlap=0.3, max_tiles=9)
     with pytest.raises(ModelError, match="not understood"):
         base.overridden("size=3")

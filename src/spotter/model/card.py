@@ -309,13 +309,29 @@ class ModelCard:
         )
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ModelCard:
+    def from_json(cls, data: Any) -> ModelCard:
+        if not isinstance(data, dict):
+            raise ModelError(f"a model card is a JSON object with name, version and labels, not {type(data).__name__}")
         try:
-            name, version, labels = str(data["name"]), str(data["version"]), tuple(str(x) for x in data["labels"])
+            name, version, labels = data["name"], data["version"], data["labels"]
         except KeyError as missing:
             raise ModelError(f"model card lacks {missing}") from None
+        for field_name, value in (("name", name), ("version", version)):
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise ModelError(f"model card {field_name} must be text, got {json.dumps(value)[:60]}")
+        if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+            raise ModelError('model card labels must be a list of texts, e.g. ["benign", "malignant"]')
+        name, version, labels = str(name), str(version), tuple(labels)
         spec = data.get("input", {})
+        if not isinstance(spec, dict):
+            raise ModelError('model card input must be an object, e.g. {"size": [224, 224], "resize": "squash"}')
         size = spec.get("size")
+        if size is not None and not (
+            isinstance(size, list)
+            and len(size) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in size)
+        ):
+            raise ModelError(f"model card input.size must be [width, height] in pixels, got {json.dumps(size)[:60]}")
         contract = InputContract.from_json((1, 1), spec)  # validates resize, filter, reducing_gap, pad_colour
         decision = Decision.from_json(data["decision"], labels) if data.get("decision") else None
         extra = {k: v for k, v in data.items() if k not in ("name", "version", "labels")}
@@ -379,9 +395,9 @@ def card_for_model(model_path: Path, content: bytes | None = None, *, float_inpu
 def load_card(path: Path) -> ModelCard:
     try:
         return ModelCard.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+    except ModelError as exc:
+        raise ModelError(f"{exc} ({path})") from None
     except (OSError, ValueError) as exc:
-        if isinstance(exc, ModelError):
-            raise
         raise ModelError(f"cannot read model card {path}: {exc}") from None
 
 
@@ -391,7 +407,7 @@ def load_labels(path: Path) -> tuple[str, ...]:
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
-        raise ModelError(f"labels file {path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+        raise ModelError(f"is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     return tuple(line.strip() for line in lines if line.strip())
 
 

@@ -22,7 +22,7 @@ from spotter.errors import ModelError
 from spotter.model.card import PLACEHOLDER_LABEL as PLACEHOLDER
 from spotter.model.card import ModelCard
 from spotter.model.classifier import input_converter
-from spotter.model.merge import Found, merge
+from spotter.model.merge import Found, larger_than, merge
 from spotter.model.runtime import Interpreter
 from spotter.model.tiling import WHOLE, TilePlan, Tiling, View, cut_views, to_photo, touches_inner_edge
 
@@ -79,8 +79,10 @@ class Detection:
 
     @property
     def tiling_note(self) -> str | None:
-        """Why the photo was counted on fewer or larger tiles than planned; None when it was not."""
-        return self.plan.describe(max(0, self.views_done - 1))
+        """Why the photo was counted on fewer or larger tiles than planned, and what to doubt; None when
+        it was counted as planned."""
+        parts = [self.plan.describe(max(0, self.views_done - 1)), *self.notes]
+        return "; ".join(p for p in parts if p) or None
 
     def stored(self, limit: int = MAX_STORED_DETECTIONS) -> list[dict[str, Any]]:
         """The boxes as a record keeps them: the `limit` highest-scoring, rounded."""
@@ -126,6 +128,9 @@ class Detector:
         spec = card.extra.get("detection") or {}
         if not isinstance(spec, dict):
             raise ModelError('card detection must be an object, e.g. {"score_threshold": 0.5}')
+        if set(spec) - {"score_threshold"}:
+            unknown = sorted(set(spec) - {"score_threshold"})
+            raise ModelError(f"card detection has unknown fields {unknown}; known: score_threshold")
         threshold = spec.get("score_threshold", DEFAULT_SCORE_THRESHOLD)
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < float(threshold) < 1.0:
             raise ModelError(f"card detection.score_threshold must be a number above 0 and below 1; got {threshold!r}")
@@ -218,7 +223,15 @@ class Detector:
                 found.append(Found(label, float(score), placed, cut, number))
             done += 1
             spent += time.perf_counter() - started
-        merged = tuple(merge(found))
+        sizes = {(round(v.region[2] - v.region[0], 6), round(v.region[3] - v.region[1], 6)) for v in views[1:]}
+        tile = next(iter(sizes)) if len(sizes) == 1 else None
+        merged = tuple(merge(found, tile=tile))
+        notes = []
+        if tile is not None and any(f.view == 0 and larger_than(f.box, tile) for f in merged):
+            notes.append(
+                "some objects are larger than a tile: pieces of them may be counted as objects of their own "
+                "(tiles of at least twice their size count them once)"
+            )
         counts = Counter(f.label for f in merged)
         ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
         return Detection(
@@ -228,6 +241,7 @@ class Detector:
             views_planned=len(views),
             plan=plan,
             inference_ms=spent * 1000,
+            notes=notes,
         )
 
     def detect_image(self, image: Image.Image, deadline: float | None = None) -> Detection:

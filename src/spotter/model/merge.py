@@ -7,8 +7,10 @@ within them boxes seen whole (not reaching an inner tile edge) first, each by sc
 - a box that reaches an inner tile edge may be a piece of an object cut by that edge: it is merged
   into a kept box of its class that holds most of it (intersection over the smaller box at least
   `ios`), the kept box growing to cover both, so the two halves of an object on an edge count once;
-- a box of the whole photo around two or more objects the tiles saw whole is a group read as one
-  thing, and is dropped (a large object holding two smaller ones the tiles found goes with it);
+- a box of the whole photo larger than a tile is an object no tile saw whole: it is kept, and the
+  tile boxes within it (its pieces, under whatever label) go;
+- a box of the whole photo around two or more objects the tiles saw whole, filling less than half
+  of it, is a group read as one thing, and is dropped;
 - one object named differently by two views (a small dog read as a person on the coarse whole photo,
   as a dog on its tile) counts once: the same tests against kept boxes of other labels from other
   views drop it, the tile's label kept;
@@ -53,13 +55,24 @@ def ios(a: Region, b: Region) -> float:
 
 
 def merge(
-    found: list[Found], iou_threshold: float = 0.5, ios_threshold: float = 0.5, coarse_iou: float = 0.3
+    found: list[Found],
+    iou_threshold: float = 0.5,
+    ios_threshold: float = 0.5,
+    coarse_iou: float = 0.3,
+    tile: tuple[float, float] | None = None,
 ) -> list[Found]:
-    """The merged detections, highest score first."""
+    """The merged detections, highest score first. `tile`: a tile's width and height as fractions of
+    the photo (None: no tiles, or tiles of different sizes)."""
     kept: list[Found] = []
     for candidate in sorted(found, key=lambda f: (f.view == 0, f.cut, -f.score)):
-        if candidate.view == 0 and _holds_tile_objects(candidate, kept):
-            continue
+        if candidate.view == 0 and kept:
+            inside = [k for k in kept if k.view != 0 and ios(k.box, candidate.box) >= 0.8]
+            if larger_than(candidate.box, tile) and inside:  # seen whole only here: its pieces go
+                kept = [k for k in kept if not any(k is piece for piece in inside)]
+                kept.append(candidate)
+                continue
+            if _group(candidate, inside):
+                continue
         index, merged = _match(candidate, kept, iou_threshold, ios_threshold, coarse_iou)
         if index is None:
             kept.append(candidate)
@@ -83,12 +96,18 @@ def _stitched(a: Region, b: Region, agree: float = 0.7) -> bool:
     return (columns >= agree and meet_rows) or (rows >= agree and meet_columns)
 
 
-def _holds_tile_objects(candidate: Found, kept: list[Found], inside: float = 0.8, least: int = 2) -> bool:
-    """A box of the coarse whole photo around objects the tiles saw whole (`least` of them, of any
-    label, each at least `inside` within it): a group read as one thing (a "person" over 24 dogs, a
-    "surfboard" over a row of them), not an object of its own."""
-    held = [k for k in kept if k.view != 0 and not k.cut and ios(k.box, candidate.box) >= inside]
-    return len(held) >= least and all(area(k.box) < area(candidate.box) for k in held)
+def larger_than(box: Region, tile: tuple[float, float] | None) -> bool:
+    """Whether no tile can hold the box whole (wider or taller than a tile, with a little margin)."""
+    return tile is not None and (box[2] - box[0] > 0.9 * tile[0] or box[3] - box[1] > 0.9 * tile[1])
+
+
+def _group(candidate: Found, inside: list[Found], least: int = 2, cover: float = 0.5) -> bool:
+    """A box of the coarse whole photo around objects the tiles saw (`least` of them, of any label,
+    filling less than `cover` of it): a group read as one thing (a "person" over 24 dogs, a
+    "surfboard" over a row of them), not an object of its own. Pieces of one large object fill it."""
+    whole = [k for k in inside if not k.cut]
+    filled = sum(area(k.box) for k in inside) / area(candidate.box) if area(candidate.box) > 0 else 1.0
+    return len(whole) >= least and filled < cover
 
 
 def _match(
@@ -104,7 +123,12 @@ def _match(
             cut = candidate.cut or other.cut
             # the whole photo's boxes of small objects are coarse: a looser match against a tile's
             coarse = candidate.view == 0 and other.view != 0 and overlap >= coarse_iou
-            pieces = cut and (ios(candidate.box, other.box) >= ios_threshold or _stitched(candidate.box, other.box))
+            apart = candidate.view != other.view
+            pieces = cut and (
+                ios(candidate.box, other.box) >= ios_threshold
+                or _stitched(candidate.box, other.box)
+                or (apart and same_label and overlap >= coarse_iou)
+            )
             if not (overlap >= iou_threshold or coarse or pieces):
                 continue
             if not (same_label and cut):

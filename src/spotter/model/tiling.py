@@ -76,24 +76,29 @@ class Tiling:
         if not text or not text.strip():
             return self
         text = text.strip().lower()
-        if text in ("off", "on"):
-            return replace(self, enabled=text == "on")
         changes: dict[str, Any] = {}
         for part in text.split(","):
             name, sep, value = part.partition("=")
             name = name.strip().replace("-", "_")
-            if not sep or name not in ("tile", "overlap", "max_tiles"):
+            if not sep and name in ("off", "on"):  # `off`, `on`, or `enabled=false` as on the card
+                name, sep, value = "enabled", "=", "true" if name == "on" else "false"
+            if name == "enabled" and value.strip() in ("true", "false"):
+                value = value.strip()
+            elif not sep or name not in ("tile", "overlap", "max_tiles"):
                 raise ModelError(
                     f"{where} {part.strip()!r} is not understood: give off, on, or tile=PX,overlap=SHARE,max_tiles=N"
                 )
             if name in changes:
                 raise ModelError(f"{where} gives {name} twice")
+            if name == "enabled":
+                changes[name] = value == "true"
+                continue
             try:
                 changes[name] = float(value) if name == "overlap" else int(value)
             except ValueError:
                 raise ModelError(f"{where} {name} must be a number, got {value.strip()!r}") from None
         try:
-            return replace(self, **{"enabled": True, **changes})
+            return replace(self, **{"enabled": "enabled" not in changes or changes["enabled"], **changes})
         except ModelError as exc:
             raise ModelError(str(exc).replace("card tiling", where, 1)) from None
 
@@ -110,6 +115,7 @@ class Tiling:
             if len(xs) * len(ys) <= self.max_tiles:
                 break
             tile = math.ceil(tile * 1.1)
+        tile = min(tile, max(width, height))  # a tile never larger than the photo
         side_w, side_h = min(tile, width), min(tile, height)
         regions = tuple((x / width, y / height, (x + side_w) / width, (y + side_h) / height) for y in ys for x in xs)
         grown = self.tile if tile != self.tile else None

@@ -31,6 +31,12 @@ def resolve_name(
             return short, f"model {value!r} matched as {short!r}{sampled}"
     listed = ", ".join(sorted(names)[:30]) or "none"
     sample = "" if complete else " (from a sample of the table)"
+    if field == "label":  # a detector's record is indexed by its most counted label only
+        raise QueryError(
+            f"no record has {value!r} as its label (a detector's record: its most counted label); labels of "
+            f"records{sample}: {listed}. Objects of every label a detector counted: spotter stats --by label, "
+            "or spotter sql's detections table"
+        )
     raise QueryError(f"no {field} {value!r} in the table; known {field}s{sample}: {listed}")
 
 
