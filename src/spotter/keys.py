@@ -78,7 +78,7 @@ def owner_of(key: str, batch: str | None) -> str | None:
 
 def source_name_problem(source: str) -> str | None:
     """Why `source` cannot name a drone or camera, or None when it can."""
-    if source.casefold() in RESERVED_SOURCES:
+    if source.casefold() in RESERVED_SOURCES or source.casefold().strip("._-") in RESERVED_SOURCES:
         return f"{source!r} is reserved ({', '.join(sorted(RESERVED_SOURCES))}: the page's uploads and unknown keys)"
     if not _BATCH.match(source):
         return "source must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"

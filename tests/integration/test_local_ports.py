@@ -224,6 +224,15 @@ def test_an_image_shown_to_another_origin_is_never_readable_by_it(spotter_up):
         assert requests.get(sub, headers={"Sec-Fetch-Mode": "no-cors"}, timeout=5).status_code == 403, operation
 
 
+def test_health_is_not_shared_with_other_sites_and_the_web_port_lists_no_folder(spotter_up):
+    """The seventh trial: /health (pids, the state folder) carried `Access-Control-Allow-Origin: *`, and
+    the web port listed /samples/."""
+    e = spotter_up["endpoints"]
+    health = requests.get(e["api"] + "/health", headers={"Origin": EVIL}, timeout=5)
+    assert health.status_code == 200 and "Access-Control-Allow-Origin" not in health.headers
+    assert requests.get(e["web"].rstrip("/") + "/samples/", timeout=5).status_code == 404
+
+
 @pytest.mark.parametrize("server", ["s3", "api", "web"])
 def test_a_foreign_host_header_is_refused_on_every_port(spotter_up, server):
     e = spotter_up["endpoints"]

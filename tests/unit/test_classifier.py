@@ -226,10 +226,34 @@ BAD_CARDS = [
     ),
     *(
         ({"labels": ["cat", label]}, r"labels\[1\] .* reads like a score")
-        for label in ("benign 0.5", "0.99 benign", "benign (0,99)")
+        for label in ("benign 0.5", "0.99 benign", "benign .99", "benign 99", "99 benign", "2 dog", "benign 99 pct")
     ),
     ({"labels": ["cat", "99%"]}, r"labels\[1\] .*"),
     ({"labels": ["class_12", "cat"]}, r"labels\[0\] 'class_12' is the name Spotter gives"),
+    # the seventh trial: counts forged in a label, synonyms of outcomes and states, digits for letters
+    *(
+        ({"labels": ["zebra", label]}, r"labels\[1\] .* (is or holds a reserved word|holds ','|reads like a score)")
+        for label in (
+            "dog, 1 person",
+            "cat, 5 dog",
+            "dog (3 objects in 2 images)",
+            "okay",
+            "inconclusive",
+            "not sure",
+            "n/a",
+            "NaN",
+            "unknown",
+            "fa1led",
+            "pendlng",
+            "Waitinq",
+            "rej3cted",
+            "Upload fa1led",
+            "No image to show",
+            "benign ⁹⁹",
+            "benign 𝟗𝟗",
+            "benign ۹۹",
+        )
+    ),
     ({"labels": ["benign", "malignant"], "decision": {"threshold": "0.08"}}, r"numeric threshold"),
     ({"labels": ["benign", "malignant"], "decision": {"threshold": 0.1, "uncertain_band": ["0.04", "0.2"]}}, "numeric"),
     ({"labels": ["red", "\u0300green", "blue"]}, r"labels\[1\] .* starts with a combining mark"),
@@ -265,6 +289,8 @@ def test_a_card_that_cannot_be_served_is_refused_at_load_naming_its_field(tmp_pa
         ["benign", "malignant", "BENIGN-like"],
         ["class 1", "class l2"],
         ["0", "1", "2"],  # a digits model
+        ["type 2", "type 1", "stage 3 melanoma"],
+        ["rosa", "rosa canina", "St. John's-wort"],
         ["okra", "bokeh", "classic"],  # outcome letters inside other words
     ],
 )

@@ -38,3 +38,28 @@ def test_no_pattern_ends_with_a_dollar_that_lets_a_newline_through():
 @pytest.mark.parametrize("name", ["falcon\n", "falcon\r", "a\nb", "x" * 65, ""])
 def test_batch_and_source_names_with_a_newline_or_out_of_shape_are_refused(name: str):
     assert not is_valid_batch(name) and not is_valid_source(name)
+
+
+def test_a_drone_source_that_reads_as_web_or_unknown_is_refused():
+    """The seventh trial: `--source web.` was accepted and listed beside `web` in stats by source."""
+    from spotter.keys import source_name_problem
+
+    for source in ("web.", "web-", "web_", "unknown.", "_web"):
+        assert "reserved" in (source_name_problem(source) or ""), source
+    assert source_name_problem("webcam-1") is None
+
+
+def test_an_export_refuses_a_read_only_file(tmp_path):
+    """The seventh trial: a read-only --output was replaced by the rename (as root, or in a writable folder)."""
+    import pytest
+
+    from spotter.cli.query import check_output
+    from spotter.results.query import QueryError
+
+    target = tmp_path / "ro.csv"
+    target.write_text("keep")
+    target.chmod(0o444)
+    with pytest.raises(QueryError, match="read-only"):
+        check_output(target, "csv")
+    target.chmod(0o644)
+    check_output(target, "csv")

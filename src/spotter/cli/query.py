@@ -166,6 +166,8 @@ def check_output(output: Path | None, fmt: str | None = None, excel: bool = Fals
             f"cannot write {output}: it is not a regular file (a device, FIFO or socket), give a file name "
             "or leave out --output for standard output"
         )
+    if output.exists() and not output.stat().st_mode & 0o222:  # the rename would replace it even so
+        raise QueryError(f"cannot write {output}: it is read-only; make it writable, or give another file name")
     if not output.parent.is_dir():
         raise QueryError(f"cannot write {output}: no folder {output.parent}")
 

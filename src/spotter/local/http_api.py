@@ -119,8 +119,7 @@ def make_server(
                         "statusCode": 200 if healthy else 503,
                         "headers": {
                             "Content-Type": "application/json",
-                            "Cache-Control": "no-store",
-                            "Access-Control-Allow-Origin": "*",
+                            "Cache-Control": "no-store",  # no CORS: other sites have no business reading it
                         },
                         "body": json.dumps(report),
                     }

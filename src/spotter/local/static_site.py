@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -51,6 +52,10 @@ def make_server(
                 self.wfile.write(config_body)
                 return
             super().do_GET()
+
+        def list_directory(self, path: str | os.PathLike[str]) -> None:
+            self.send_error(404, "No listing here")  # the page's own files only, never a folder's contents
+            return None
 
         def end_headers(self) -> None:
             self.send_header("Cache-Control", "no-cache")

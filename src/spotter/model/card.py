@@ -41,16 +41,30 @@ SCREEN_WORDS = frozenset({"upload failed", "uploading", "waiting", "classifying"
 # Words that read as a file's state or an outcome though neither the page nor a record uses them (the
 # sixth trial): a label holding one would read as that state.
 STATE_WORDS = frozenset({
-    "error", "fail", "failure", "done", "deleted", "expired", "timeout", "timed out", "uploaded", "queued",
-    "processing", "in progress", "unsure", "not certain", "uncertainty", "unclassified", "not assessed",
-    "no preview", "problems", "not available", "cancelled", "canceled", "retry",
+    "error", "errors", "err", "fail", "fails", "failing", "failure", "done", "deleted", "expired", "timeout",
+    "timed out", "uploaded", "queued", "in queue", "processing", "in progress", "loading", "unsure",
+    "not sure", "not certain", "uncertainty", "unclear", "inconclusive", "indeterminate", "maybe",
+    "borderline", "equivocal", "doubtful", "needs review", "look again", "unclassified", "not assessed",
+    "no preview", "no image to show", "problems", "not available", "cancelled", "canceled", "retry",
+    "okay", "okey", "unknown", "none", "n/a", "null", "undefined", "nan", "success", "passed", "complete",
+    "finished", "accepted", "skipped", "aborted", "objects", "images", "files",
 })  # fmt: skip
+# Digits and letters read as each other in state words (`fa1led`, `pendlng`, `Waitinq`, `rej3cted`):
+# folded alike on both sides before the state words are looked for.
+_SWAPS = str.maketrans({"1": "i", "l": "i", "|": "i", "!": "i", "0": "o", "3": "e", "4": "a", "@": "a",
+                        "5": "s", "$": "s", "7": "t", "9": "g", "q": "g"})  # fmt: skip
 # What a label may hold besides letters, digits, combining marks and spaces: the punctuation of names
 # ("St. John's-wort", "type 2 (early)", "A/B"). Any other symbol may read as one of the page's marks
 # (● ▲ ■ ◆ ★ ◇ ? ✕ ⊘ ✓), a warning or a score (%).
-LABEL_PUNCTUATION = frozenset(" -_.,'’()/&:;#+")
+LABEL_PUNCTUATION = frozenset(" -_.'’()/&:;#+")  # no comma: the page lists counts as "2 dog, 1 person"
 AUTOMATIC_LABEL = re.compile(r"class_\d+")  # the name a detector's class id gets where the labels stop short
-SCORE_LIKE = re.compile(r"\d\s*%|\d[.,]\d")
+# reads as a score or a count beside a label: a decimal (`0.99`, `.99`), a percentage (`99 pct`), a
+# number of two digits or more beside words (`benign 99`), or a count before words (`2 dog`); a label
+# that is a number alone (a digits model's `0`..`9`) is none of these
+SCORE_LIKE = re.compile(
+    r"\d\s*[.,]\s*\d|(^|\s)[.,]\d|\d\s*(%|pct|percent)|\D\s\d{2,}\s*$|^\d{2,}\s+\D|^\d+\s+[^\W\d]",
+    re.IGNORECASE,
+)
 # Bidirectional formatting characters (category Cf) reorder what follows them on screen.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
@@ -126,20 +140,21 @@ def _reserved_phrases() -> frozenset[tuple[str, ...]]:
     for word in (*RESERVED_OUTCOMES, *SCREEN_WORDS, *STATE_WORDS):
         for look in label_skeletons(word):
             phrases.add(_words(look))
+            phrases.add(_words(look.translate(_SWAPS)))
     return frozenset(phrases)
 
 
-def _holds_reserved_words(looks: frozenset[str]) -> bool:
+def _holds_reserved_words(looks: frozenset[str]) -> str | None:
     """Whether a label (its look-alike skeletons) holds an outcome or a screen word as words anywhere,
-    or is one when its words are run together ("o.k.", "o_k")."""
-    for look in looks:
+    or is one when its words are run together ("o.k.", "o_k"), digits and letters read alike."""
+    for look in looks | {look.translate(_SWAPS) for look in looks}:
         words = _words(look)
         joined = "".join(words)
         for phrase in _reserved_phrases():
             size = len(phrase)
             if joined == "".join(phrase) or any(words[i : i + size] == phrase for i in range(len(words) - size + 1)):
-                return True
-    return False
+                return " ".join(phrase)
+    return None
 
 
 @cache
@@ -197,11 +212,12 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
             raise ModelError(
                 f"{where} {label!r} has no letter or digit: symbols alone (✅, ❓, 🆗) read as the page's own marks"
             )
-        if _label_key(label) in RESERVED_OUTCOMES or looks & _reserved_looks() or _holds_reserved_words(looks):
+        held = _holds_reserved_words(looks)
+        if _label_key(label) in RESERVED_OUTCOMES or looks & _reserved_looks() or held:
+            word = held or _label_key(label)
             raise ModelError(
-                f"{where} {label!r} is or holds a reserved word "
-                f"({', '.join(sorted(RESERVED_OUTCOMES | SCREEN_WORDS | STATE_WORDS))});"
-                " records would read as that outcome or the page's own state"
+                f"{where} {label!r} is or holds a reserved word ({word!r}: an outcome, or a state the page or a record "
+                "shows; the list is in docs/model.md); records would read as that outcome or state"
             )
         folded = unicodedata.normalize("NFKC", label)
         symbol = next(
