@@ -9,7 +9,7 @@ import { renderCard } from "./card.js";
 import { formatBytes } from "./dom.js";
 import { ResultsView } from "./results.js";
 import { UploadQueue, postToS3 } from "./upload.js";
-import { setLabels, summaryLine } from "./decisions.js";
+import { setCard, summaryLine } from "./decisions.js";
 import { DetailView } from "./detail.js";
 import { BatchList } from "./batches.js";
 import { STATUS, ACTIVE } from "./status.js";
@@ -42,6 +42,8 @@ let queue;
 let detail;
 /** @type {BatchList | null} */
 let batchList = null;
+/** @type {{render: (entries: Entry[]) => void}} */
+let samples = { render() {} };
 
 /** The API, once config.json named it (nothing calls it before). */
 function api() {
@@ -320,8 +322,9 @@ async function loadModelCard() {
   try {
     const card = await api().model();
     state.card = card;
-    setLabels(card.labels);
-    for (const entry of state.entries) view.update(entry); // label colours and shapes follow the card's order
+    setCard(card);
+    // label colours and shapes follow the card's order, the score shown its positive label
+    for (const entry of state.entries) view.update(entry);
     renderCard(card, container);
     if (card.disclaimer) showDisclaimer(els, String(card.disclaimer), state.storage);
     showModelName(els, card);
@@ -356,12 +359,15 @@ async function main() {
   view = new ResultsView({
     table: els.resultsTable, body: els.resultsBody, empty: els.resultsEmpty, count: els.resultsCount,
     onOpen: (entry) => detail.open(entry),
-    onRender: () => progress.renderSummary(),
+    onRender: () => {
+      progress.renderSummary();
+      samples.render(state.entries);
+    },
   });
   detail = new DetailView(els.detail, { getCard: () => state.card, getVisible: () => view.visible });
   queue = new UploadQueue({ presign, upload: uploadEntry, changed: () => updateProgress() }, { concurrency: CONCURRENCY });
   wireDropZone(els, addFiles);
-  wireSamples(els, { addFiles, alert });
+  samples = wireSamples(els, { addFiles, alert, refresh: () => { for (const entry of state.entries) view.update(entry); } });
   wireDownloads(els, {
     api, alert,
     batch: () => state.batch,

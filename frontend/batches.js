@@ -6,6 +6,7 @@
 
 import { el, clear, formatDateTime, isolated, userText } from "./dom.js";
 import { ApiError } from "./api.js";
+import { OUT_OF_DOMAIN } from "./status.js";
 
 /** @typedef {{batch: string, name?: string, createdAt?: string, updatedAt?: string, files?: number, byOutcome?: Record<string, number>}} BatchItem */
 /** @typedef {import("./api.js").DeletionPreview} DeletionPreview */
@@ -35,7 +36,8 @@ function save(storage, list) {
 /** "4 files: 3 benign, 1 rejected" @param {BatchItem} item */
 export function countsText(item) {
   const parts = [];
-  for (const [outcome, n] of Object.entries(item.byOutcome || {})) parts.push(`${n} ${outcome}`);
+  // the API's keys are the records' decisions: out_of_domain is said as the page says it
+  for (const [outcome, n] of Object.entries(item.byOutcome || {})) parts.push(`${n} ${outcome === OUT_OF_DOMAIN ? "out of domain" : outcome}`);
   const files = item.files || 0;
   return `${files} file${files === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }

@@ -4,6 +4,7 @@
 // know are still shown, under a humanised name.
 
 import { el, clear, formatBytes, userText } from "./dom.js";
+import { rightRule } from "./decisions.js";
 
 // ---- the card's shape ----------------------------------------------------------------------------
 // The types follow the card format (model/*.card.json, written by spotter.modelbuild.cardfile). The page
@@ -96,6 +97,9 @@ const NAMES = {
   id: "Photo", truth: "True label", score_full: "Score, full resolution", score_256: "Score, 256 px",
   positive_full: "Positive, full resolution", positive_256: "Positive, 256 px",
   decision_full: "Decision, full resolution", decision_256: "Decision, 256 px",
+  out_of_domain_full: "Out of domain at full resolution", out_of_domain_256: "Out of domain at 256 px",
+  distance_full: "Distance from the training photos, full resolution", distance_256: "Distance from the training photos, 256 px",
+  domain_check: "Domain check", calibration: "Calibration",
   band: "Uncertain band rule", target: "Target",
   center_crop: "centre crop", pad: "pad", squash: "squash", training_data: "Training data", seed_apps: "Seed apps",
   quantization_aware: "Quantization-aware training", backbone_weights: "Backbone weights", train_views: "Training views",
@@ -357,11 +361,22 @@ function fullResolution(section) {
   if (typeof s.right_full === "number") right.push(`${formatNumber(s.right_full)}${of} right at full resolution${resize}`);
   if (typeof s.right_256 === "number") right.push(`${formatNumber(s.right_256)}${of} right at 256 px`);
   if (typeof s.agree === "number") right.push(`${formatNumber(s.agree)} agree with 256 px`);
-  if (right.length) sentences.push(`${right.join(", ")}.`);
+  if (right.length) {
+    // what "right" means, in the same words as wherever else the page counts right (decisions.js)
+    const rule = typeof s.positive_class === "string" && typeof s.threshold === "number"
+      ? { positive: s.positive_class, threshold: s.threshold, band: null } : null;
+    const classes = isPlainObject(s.per_class) ? Object.keys(s.per_class) : cardLabels;
+    sentences.push(`${right.join(", ")}.`);
+    if (rule) sentences.push(`${rightRule(rule, classes)}.`);
+  }
   const unsure = [];
   if (typeof s.uncertain_full === "number") unsure.push(`${formatNumber(s.uncertain_full)} uncertain at full resolution`);
   if (typeof s.uncertain_256 === "number") unsure.push(`${formatNumber(s.uncertain_256)} at 256 px`);
   if (unsure.length) sentences.push(`${unsure.join(", ")}.`);
+  const outside = [];
+  if (typeof s.out_of_domain_full === "number") outside.push(`${formatNumber(s.out_of_domain_full)} out of domain at full resolution`);
+  if (typeof s.out_of_domain_256 === "number") outside.push(`${formatNumber(s.out_of_domain_256)} at 256 px`);
+  if (outside.length) sentences.push(`${outside.join(", ")}.`);
   if (typeof s.mean_abs_score_difference === "number") {
     sentences.push(`Mean absolute score difference between the two: ${formatMetric(s.mean_abs_score_difference, ["mean_abs_score_difference"])}.`);
   }
@@ -371,7 +386,7 @@ function fullResolution(section) {
     if (parts.length) sentences.push(`Right at full resolution by resize: ${parts.join(", ")}${of}.`);
   }
   const shown = new Set(["images", "per_class", "positive_class", "threshold", "right_full", "right_256", "agree", "uncertain_full",
-    "uncertain_256", "mean_abs_score_difference", "resize", "right_full_by_resize", "photos"]);
+    "uncertain_256", "out_of_domain_full", "out_of_domain_256", "mean_abs_score_difference", "resize", "right_full_by_resize", "photos"]);
   /** @type {HTMLElement[]} */
   const parts = [el("h5", { text: humanize("full_resolution") })];
   if (sentences.length) parts.push(el("ul", { class: "sentences full-resolution-summary" }, sentences.map((text) => el("li", { text }))));

@@ -4,7 +4,7 @@
 // A modal <dialog>: Esc closes it (the browser's own), arrow keys move through the rows as shown.
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, isolated, userText, withUserText } from "./dom.js";
-import { outcomeOf } from "./decisions.js";
+import { outcomeOf, positiveScoreOf, positiveScoreText, outOfDomainSentence, knownTruthOf, verdictOf, rightRule, ruleOf } from "./decisions.js";
 import { reasonOf } from "./results.js";
 import { STATUS, statusText } from "./status.js";
 import { isDetection, countPairs, countsNodes, objectCount, objectsText, boxesOf, drawnBox, describedBox } from "./counts.js";
@@ -52,14 +52,41 @@ function scoresTable(record, card) {
 function decisionFacts(record, card) {
   const rule = card.decision && typeof card.decision === "object" ? card.decision : null;
   const band = rule && Array.isArray(rule.uncertain_band) ? rule.uncertain_band : null;
+  const outcome = outcomeOf({ status: STATUS.OK, record });
+  const positive = positiveScoreText(record); // "malignant 0.42, threshold 0.30": the number decided on
+  const check = card.domain_check && typeof card.domain_check === "object" ? card.domain_check : null;
+  const distance = typeof record.domain_distance === "number" && Number.isFinite(record.domain_distance)
+    ? `${record.domain_distance.toFixed(2)} from the training photos${check && typeof check.threshold === "number" ? ` (at most ${check.threshold.toFixed(2)} is assessed)` : ""}`
+    : null;
   return facts([
-    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcomeOf({ status: STATUS.OK, record }).kind}`, dir: "auto", text: outcomeOf({ status: STATUS.OK, record }).text }) : null],
-    ["Highest score", record.label ? el("span", {}, userText(record.label), ` (${formatPercent(record.score)})`) : null],
+    ["Decided", record.decision || record.label ? el("span", { class: `label outcome outcome-${outcome.kind}`, dir: "auto", text: outcome.text }) : null],
+    ["Score", positive ? el("span", { class: "score" }, positive, card.calibration ? " (calibrated: reads as a probability)" : "") : null],
+    // the top label's score only where no positive score is shown (beside one it misleads)
+    ["Highest score", record.label && positiveScoreOf(record) === null ? el("span", {}, userText(record.label), ` (${formatPercent(record.score)})`) : null],
     ["Positive label", rule ? userText(rule.positive) : null],
     ["Threshold", rule && typeof rule.threshold === "number" ? `${isolated(rule.positive)} when its score is at least ${number(rule.threshold, 4)}` : null],
     ["Uncertain band", band ? `${number(band[0], 4)} to ${number(band[1], 4)}: scores in it are labelled uncertain` : null],
+    ["Distance", distance],
     ["Rule", record.decision_rule || null],
   ]);
+}
+
+/** An out-of-domain record's note: the card's sentence. @param {ApiRecord} record */
+function outOfDomainNote(record) {
+  const sentence = outOfDomainSentence(record);
+  return sentence ? [el("p", { class: "ood-note" }, el("span", { class: "outcome outcome-out-of-domain", text: "out of domain" }), " ", sentence)] : [];
+}
+
+/** A sample photo's known diagnosis and whether the decision is right by the card's rule. @param {Entry} entry */
+function truthFacts(entry) {
+  const known = knownTruthOf(entry);
+  const verdict = known ? verdictOf(entry.record, known.truth) : null;
+  if (!known || !verdict) return [];
+  return [el("h3", { text: "Known diagnosis" }), facts([
+    ["Diagnosis", el("span", {}, userText(known.text))],
+    ["By the card's rule", el("span", {}, el("span", { class: `verdict verdict-${verdict}`, text: verdict }),
+      el("span", { class: "meta", text: `${rightRule(ruleOf(entry.record))}.` }))],
+  ])];
 }
 
 /** BOXES_FOLDED or more boxes are listed folded (a detector keeps up to 300). */
@@ -232,7 +259,8 @@ export class DetailView {
     if (detection) {
       factsBox.append(el("h3", { text: "Objects" }), ...objectFacts(record));
     } else if (entry.status === STATUS.OK) {
-      factsBox.append(el("h3", { text: "Decision" }), decisionFacts(record, card), el("h3", { text: "Scores" }), ...scoresTable(record, card));
+      factsBox.append(el("h3", { text: "Decision" }), ...outOfDomainNote(record), decisionFacts(record, card), ...truthFacts(entry),
+        el("h3", { text: "Scores" }), ...scoresTable(record, card));
     }
     const dims = record.width && record.height ? `${record.width} × ${record.height} pixels` : null;
     factsBox.append(el("h3", { text: "Image" }), facts([

@@ -2,7 +2,7 @@
 // The results table: one row per file, filled in as uploads progress and predictions arrive.
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, userText, withUserText } from "./dom.js";
-import { outcomeOf } from "./decisions.js";
+import { outcomeOf, decisionRank, positiveScoreOf, positiveScoreParts, outOfDomainShort, knownTruthOf, verdictOf } from "./decisions.js";
 import { isDetection, countPairs, countsNodes, objectCount, objectsText } from "./counts.js";
 import { STATUS, ACTIVE, PROBLEM, statusText } from "./status.js";
 
@@ -43,7 +43,8 @@ function searchableText(entry) {
   /** @type {import("./store.js").ApiRecord} */
   const record = entry.record || {};
   const counted = isDetection(record) ? countPairs(record.counts).map(([label]) => label) : []; // "dog" finds photos with dogs
-  return [entry.name, record.label, record.decision, entry.status, statusText(entry.status), reasonOf(entry), ...counted]
+  const outcome = entry.status === STATUS.OK ? outcomeOf(entry).text : ""; // "out of domain" as shown
+  return [entry.name, record.label, record.decision, outcome, entry.status, statusText(entry.status), reasonOf(entry), ...counted]
     .filter(Boolean).join(" ").toLowerCase();
 }
 
@@ -63,11 +64,21 @@ export function filterEntries(entries, text, group) {
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
-/** @type {Record<string, (entry: Entry) => string | number | null | undefined>} */
+/** The number a row's confidence shows and sorts by: the positive label's score where the card has one,
+ * else the top label's. @param {Entry} e */
+function confidenceOf(e) {
+  if (e.status !== STATUS.OK || !e.record) return null;
+  const positive = positiveScoreOf(e.record);
+  if (positive !== null) return positive;
+  return typeof e.record.score === "number" ? e.record.score : null;
+}
+
+/** @typedef {string | number | [number, string] | null | undefined} SortValue */
+/** @type {Record<string, (entry: Entry) => SortValue>} */
 const SORT_KEYS = {
   name: (e) => e.name,
-  label: (e) => (e.status === STATUS.OK ? outcomeOf(e).text : null),
-  score: (e) => (e.record && typeof e.record.score === "number" ? e.record.score : null),
+  label: decisionRank, // the positive decision, uncertain, the other label, out of domain, rejected, refused
+  score: confidenceOf,
   count: (e) => (e.status === STATUS.OK && e.record && isDetection(e.record) ? objectCount(e.record) : null),
   time: entryTime,
   status: (e) => statusText(e.status),
@@ -75,6 +86,13 @@ const SORT_KEYS = {
 
 /** @type {Record<string, "ascending" | "descending">} */
 export const SORT_FIRST_DIRECTION = { name: "ascending", label: "ascending", status: "ascending", score: "descending", count: "descending", time: "descending" };
+
+/** @param {Exclude<SortValue, null | undefined>} a @param {Exclude<SortValue, null | undefined>} b @returns {number} */
+function compareValues(a, b) {
+  if (Array.isArray(a) && Array.isArray(b)) return a[0] - b[0] || collator.compare(a[1], b[1]);
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return collator.compare(String(a), String(b));
+}
 
 /** A sorted copy; missing values last whichever the direction; ties keep the order of arrival.
  * @param {Entry[]} entries @param {string | null} key @param {string} direction */
@@ -88,7 +106,7 @@ export function sortEntries(entries, key, direction) {
       const aMissing = a.v === null || a.v === undefined || a.v === "";
       const bMissing = b.v === null || b.v === undefined || b.v === "";
       if (aMissing || bMissing) return aMissing === bMissing ? a.index - b.index : aMissing ? 1 : -1;
-      const order = typeof a.v === "number" && typeof b.v === "number" ? a.v - b.v : collator.compare(String(a.v), String(b.v));
+      const order = compareValues(/** @type {Exclude<SortValue, null | undefined>} */ (a.v), /** @type {Exclude<SortValue, null | undefined>} */ (b.v));
       return order !== 0 ? sign * order : a.index - b.index;
     })
     .map((item) => item.entry);
@@ -284,7 +302,7 @@ export class ResultsView {
     // the decision, confidence and top-prediction columns.
     const names = ["image", "name", "status", "count", "reason", "label", "score", "top", "time"];
     /** @type {Record<string, string>} */
-    const headings = { image: "Image", name: "File", status: "Status", count: "Objects", reason: "Reason", label: "Decision", score: "Confidence", top: "Top predictions", time: "Time" };
+    const headings = { image: "Image", name: "File", status: "Status", count: "Objects", reason: "Reason", label: "Decision", score: "Score", top: "Top predictions", time: "Time" };
     /** @type {Record<string, HTMLTableCellElement>} */
     const cells = {};
     const tr = el("tr", { "data-id": entry.id });
@@ -378,13 +396,31 @@ export class ResultsView {
       const outcome = outcomeOf(entry);
       row.tr.dataset.outcome = outcome.key;
       cells.label.append(el("span", { class: `label outcome outcome-${outcome.kind} user-text`, dir: "auto", text: outcome.text }));
-      if (outcome.text !== String(record.label)) cells.label.append(el("span", { class: "meta" }, "highest score: ", userText(record.label)));
+      const outside = outOfDomainShort(record);
+      if (outside) cells.label.append(el("span", { class: "meta ood-note", text: outside }));
+      // the top label's name only where no positive score is shown: beside one it reads as the decision's
+      else if (outcome.text !== String(record.label) && positiveScoreOf(record) === null) {
+        cells.label.append(el("span", { class: "meta" }, "highest score: ", userText(record.label)));
+      }
+      const known = knownTruthOf(entry);
+      const verdict = known ? verdictOf(record, known.truth) : null;
+      if (known && verdict) {
+        cells.label.append(el("span", { class: "meta truth" }, "diagnosis: ", userText(known.truth), " ",
+          el("span", { class: `verdict verdict-${verdict}`, text: verdict })));
+      }
     }
 
     clear(cells.score);
-    if (entry.status === STATUS.OK && typeof record.score === "number") {
-      const pct = Math.max(0, Math.min(1, record.score));
-      cells.score.append(el("span", { class: "score", text: formatPercent(record.score) }),
+    const positive = entry.status === STATUS.OK ? positiveScoreParts(record) : null;
+    const confidence = confidenceOf(entry);
+    if (confidence !== null) {
+      const pct = Math.max(0, Math.min(1, confidence));
+      // "malignant 0.42, threshold 0.30" (wrapping before "threshold"), or a card without a positive label's "87%"
+      const shown = positive
+        ? [el("span", { class: "score-value" }, userText(positive.label), ` ${positive.score},`), " ",
+          el("span", { class: "score-threshold", text: `threshold ${positive.threshold}` })]
+        : [formatPercent(confidence)];
+      cells.score.append(el("span", { class: "score" }, ...shown),
         el("span", { class: "bar", "aria-hidden": "true" }, el("span", { style: `width:${(pct * 100).toFixed(1)}%` })));
     }
 

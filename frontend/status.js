@@ -18,6 +18,10 @@ export const STATUS = Object.freeze({
 /** The decision a classified image gets when its score falls inside the model's uncertain band. */
 export const UNCERTAIN = "uncertain";
 
+/** The decision a classified image gets when the card's domain check finds it unlike the training photos
+ * (its scores are kept, but it is not assessed). */
+export const OUT_OF_DOMAIN = "out_of_domain";
+
 /** @type {Readonly<Record<Status, string>>} */
 export const STATUS_TEXT = Object.freeze({
   queued: "Waiting",

@@ -13,7 +13,7 @@ import { STATUS, statusOfRecord } from "./status.js";
  *   object_id?: string, status?: string, reason?: string, file_name?: string, key?: string, size?: number,
  *   label?: string, decision?: string, score?: number, top?: Array<{label?: string, score?: number}>,
  *   classified_at?: string, uploaded_at?: string, image_url?: string, width?: number, height?: number,
- *   format?: string, frames?: number, decision_rule?: string, captured_at?: string, captured_at_local?: string,
+ *   format?: string, frames?: number, decision_rule?: string, positive_score?: number, domain_distance?: number, captured_at?: string, captured_at_local?: string,
  *   latitude?: number, longitude?: number, altitude?: number, camera?: string,
  *   model_name?: string, model_version?: string,
  *   task?: string, counts?: Record<string, number>, objects?: number, tiles?: number, tiling?: string,

@@ -8,7 +8,10 @@ show a visitor each kind of result: a melanoma flagged, a nevus cleared, and the
 ../shared/README.md allows a handful of these CC0 photos to ship as the page's samples, with their
 attribution; nothing else from ../shared is copied into the project.
 
-`samples.json` lists each file with its diagnosis and attribution, for the page to show beside it.
+`samples.json` lists each file with its diagnosis (`truth`: the label the page marks the model's decision
+right or wrong against, by the model card's rule) and attribution, for the page to show beside it;
+`demo_model` notes why each was picked (what the demo model said when it was chosen: the page shows
+what the model serving it says now, not this).
 """
 
 from __future__ import annotations
@@ -46,14 +49,14 @@ def main(shared: Path = SHARED) -> None:
             sys.exit(f"{image_id} is not in the demo model's test split")
         row = rows[image_id]
         shutil.copyfile(shared / f"{image_id}.jpg", HERE / f"{image_id}.jpg")
-        confirmed = row.get("diagnosis_confirm_type") or "not stated"
+        confirmed = (row.get("diagnosis_confirm_type") or "").strip()  # left out where the archive states none
         samples.append(
             {
                 "file": f"{image_id}.jpg",
                 "isic_id": image_id,
                 "truth": row["benign_malignant"],
                 "diagnosis": DIAGNOSES.get(row["diagnosis"], row["diagnosis"]),
-                "diagnosis_confirmed_by": confirmed,
+                **({"diagnosis_confirmed_by": confirmed} if confirmed else {}),
                 "demo_model": note,
                 "attribution": ATTRIBUTION,
                 "text": f"{image_id}: {DIAGNOSES.get(row['diagnosis'], row['diagnosis'])} (ISIC Archive, CC0)",

@@ -70,7 +70,11 @@ def test_upload_classify_and_download_csv(browser_stack, tmp_path):
             for i in range(3):
                 row = ok_rows.nth(i)
                 assert row.locator(".label").inner_text().strip() in card["labels"] + ["uncertain"]  # the decision
-                assert row.locator(".score").inner_text().strip().endswith("%")
+                score = row.locator(".score").inner_text().strip()
+                if card.get("decision"):  # the positive label's score beside its threshold
+                    assert score.startswith(f"{card['decision']['positive']} ") and ", threshold " in score, score
+                else:  # the top label's score
+                    assert score.endswith("%"), score
                 assert row.locator("ol.top li").count() >= 1
                 expect(row.locator(".col-image img")).to_be_visible()
             names = {row.locator(".file-name").inner_text() for row in ok_rows.all()}
