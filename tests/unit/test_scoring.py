@@ -75,7 +75,9 @@ def test_a_batch_scored_by_hand():
 
 
 def test_wilson_interval():
-    low, high = wilson(8, 10)
+    interval = wilson(8, 10)
+    assert interval is not None
+    low, high = interval
     assert (round(low, 3), round(high, 3)) == (0.490, 0.943)
     assert wilson(0, 0) is None
 
