@@ -35,6 +35,14 @@ def test_headers_are_matched_loosely_and_delimiters_sniffed():
         parse_truth_table("")
 
 
+def test_a_diagnoses_file_with_old_mac_line_ends_reads_and_a_broken_one_is_a_truth_error():
+    """The eighth trial: CR-only line ends, a 200,000-character field and an unterminated quote were 500s."""
+    assert parse_truth_table("file_name,truth\risic.jpg,benign\r").rows == (("isic.jpg", "benign"),)
+    for text in ("file_name,truth\n" + "a" * 200_000 + ",benign\n", "file_name,truth\n" + '"' * 500_000):
+        with pytest.raises(TruthError, match="not CSV that can be read"):
+            parse_truth_table(text)
+
+
 def test_right_means_the_decision_is_the_truth_and_uncertain_is_neither():
     assert is_right("malignant", "malignant", LABELS) is True
     assert is_right("benign", "malignant", LABELS) is False

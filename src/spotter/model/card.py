@@ -48,6 +48,14 @@ STATE_WORDS = frozenset({
     "no preview", "no image to show", "problems", "not available", "cancelled", "canceled", "retry",
     "okay", "okey", "unknown", "none", "n/a", "null", "undefined", "nan", "success", "passed", "complete",
     "finished", "accepted", "skipped", "aborted", "objects", "images", "files",
+    # the page's verdicts against a researcher's diagnoses, and words that read as one (the eighth trial)
+    "right", "wrong", "correct", "incorrect", "true", "false", "match", "mismatch", "unassessed",
+    "undetermined", "ambiguous", "tbd", "ood", "out of distribution", "reject", "refuse", "invalid", "missing",
+    "empty", "running", "analysing", "analyzing", "progress", "ready", "flagged", "cleared", "verified",
+    "confirmed", "high confidence", "low confidence", "diagnosis", "truth",
+    # words that read as part of the page's counts ("2 dog, 1 person (3 objects in 2 images)")
+    "total", "in total", "in all", "all", "others", "more", "items", "boxes", "detections", "records",
+    "pictures", "photos",
 })  # fmt: skip
 # Digits and letters read as each other in state words (`fa1led`, `pendlng`, `Waitinq`, `rej3cted`):
 # folded alike on both sides before the state words are looked for.
@@ -120,6 +128,42 @@ def _confusable_scripts(label: str) -> set[str]:
     return found
 
 
+def _loose_number(text: str) -> bool:
+    """A number beside words: a word holding digits (any script, superscripts and Roman numerals
+    included) that does not start with a letter and hold two letters or more (H5N1 and R2D2 do; `2dogs`,
+    `x2`, `99` beside `benign` do not), in a label that is not a number alone."""
+    if not any(unicodedata.category(c)[0] == "L" for c in text):
+        return False  # a number alone ("7"), or nothing the rules below are about
+    word: list[str] = []
+    for char in [*text, " "]:
+        if unicodedata.category(char)[0] in "LN" or unicodedata.numeric(char, None) is not None:
+            word.append(char)
+            continue
+        if word and any(unicodedata.category(c)[0] == "N" for c in word):
+            letters = sum(c.isalpha() for c in word)
+            if not word[0].isalpha() or letters < 2:
+                return True
+        word = []
+    return False
+
+
+def _near_miss(word: str, reserved: str) -> bool:
+    """One letter swapped with its neighbour, dropped, added or changed in a reserved word of six or
+    more letters (`uncertian`, `uncertan`): read at a glance as the word."""
+    if len(reserved) < 6 or abs(len(word) - len(reserved)) > 1 or word == reserved:
+        return False
+    if len(word) == len(reserved):
+        diffs = [i for i, (a, b) in enumerate(zip(word, reserved)) if a != b]
+        return len(diffs) == 1 or (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and word[diffs[0]] == reserved[diffs[1]]
+            and word[diffs[1]] == reserved[diffs[0]]
+        )
+    short, long = (word, reserved) if len(word) < len(reserved) else (reserved, word)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
 def _words(text: str) -> tuple[str, ...]:
     """The runs of letters and digits (underscores, hyphens, spaces, punctuation and symbols split them)."""
     out, word = [], []
@@ -154,6 +198,8 @@ def _holds_reserved_words(looks: frozenset[str]) -> str | None:
             size = len(phrase)
             if joined == "".join(phrase) or any(words[i : i + size] == phrase for i in range(len(words) - size + 1)):
                 return " ".join(phrase)
+            if size == 1 and any(_near_miss(word, phrase[0]) for word in words):
+                return phrase[0]
     return None
 
 
@@ -221,7 +267,13 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
             )
         folded = unicodedata.normalize("NFKC", label)
         symbol = next(
-            (c for c in folded if unicodedata.category(c)[0] not in "LNMZ" and c not in LABEL_PUNCTUATION), None
+            (
+                c
+                for c in folded
+                if (unicodedata.category(c)[0] not in "LNMZ" and c not in LABEL_PUNCTUATION)
+                or unicodedata.category(c) == "Me"  # an enclosing mark draws a shape around a letter (⃠ ⃤ ⃝)
+            ),
+            None,
         )
         if symbol is not None and any(unicodedata.category(char)[0] in "LN" for char in folded):
             raise ModelError(
@@ -229,8 +281,13 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
                 f"spaces and {' '.join(sorted(LABEL_PUNCTUATION - {' '}))}); a symbol may read as one of the "
                 "page's marks or a score"
             )
-        if SCORE_LIKE.search(folded):
-            raise ModelError(f"{where} {label!r} reads like a score (a percentage or a decimal number)")
+        if AUTOMATIC_LABEL.fullmatch(_label_key(label)):
+            raise ModelError(f"{where} {label!r} is the name Spotter gives a detector's class id that has no label")
+        if SCORE_LIKE.search(folded) or _loose_number(folded):
+            raise ModelError(
+                f"{where} {label!r} reads like a score or a count: a number may be a label alone (a digits "
+                "model's 0-9), or stand between letters inside a word (H5N1), never beside words"
+            )
         if AUTOMATIC_LABEL.fullmatch(_label_key(label)):
             raise ModelError(f"{where} {label!r} is the name Spotter gives a detector's class id that has no label")
         # spaces and punctuation do not tell labels apart: "c a t", "(cat)" and "cat." read as "cat"

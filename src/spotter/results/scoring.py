@@ -51,7 +51,7 @@ def parse_truth_table(text: str) -> TruthTable:
     """The (name, truth) rows of a diagnoses CSV; TruthError naming what is wrong."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_TRUTH_BYTES:
         raise TruthError(f"the diagnoses file is over {MAX_TRUTH_BYTES // (1024 * 1024)} MB")
-    text = text.lstrip("\ufeff")
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac line ends
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise TruthError("the diagnoses file is empty: give a header (e.g. file_name,diagnosis) and a row per image")
@@ -59,7 +59,13 @@ def parse_truth_table(text: str) -> TruthTable:
         dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        return _read_table(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:  # an unterminated quote, a field past the csv module's limit...
+        raise TruthError(f"the diagnoses file is not CSV that can be read: {exc}") from None
+
+
+def _read_table(reader: Any) -> TruthTable:
     header = [_column_key(h) for h in next(reader)]
     name_at = next((header.index(c) for c in NAME_COLUMNS if c in header), None)
     truth_at = next((header.index(c) for c in TRUTH_COLUMNS if c in header), None)
