@@ -376,11 +376,18 @@ def delete_batch(batch: str):
 
 
 def _batch_to_score(batch: str) -> tuple[list[PredictionRecord], tuple[str, ...], str | None]:
-    """The batch's records under the served model (404 when it has none), its labels and positive label."""
+    """The batch's records under the served model (404 when it has none), its labels and positive label.
+    A record without a truth takes the one its image has under another model version: a diagnosis is
+    the researcher's, about the image, whichever model scored it."""
     s = services()
-    records = list(_batch_records(batch, s.model.model_id))
+    every = list(_batch_records(batch, None))
+    records = [r for r in every if r.model == s.model.model_id]
     if not records:
         raise NotFoundError(f"no batch {batch} under the model served now ({s.model.model_id})")
+    elsewhere = {r.object_id: r.truth for r in every if r.truth is not None and r.model != s.model.model_id}
+    for record in records:
+        if record.truth is None and record.object_id in elsewhere:
+            record.truth = elsewhere[record.object_id]
     card = s.model.card
     decision = card.get("decision") or {}
     labels = tuple(card.get("labels") or ())
@@ -402,9 +409,17 @@ def set_batch_truth(batch: str):
     table = parse_truth_table(body["csv"])
     records, labels, positive = _batch_to_score(batch)
     score = score_batch(table, records, labels, positive)
+    if not score.truths:
+        raise TruthError(
+            f"no row of the file gave an image of the batch a truth ({len(score.unmatched_rows)} matched no image, "
+            f"{len(score.unknown_truths)} had a truth that is not one of {', '.join(labels)}, "
+            f"{len(score.ambiguous_rows)} fit several images): nothing was changed"
+        )
     store = services().store
     saved = 0
     for record in records:
+        if record.object_id in score.kept:  # named with a truth that could not be used: its own stays
+            continue
         truth = score.truths.get(record.object_id)
         if truth != record.truth:
             saved += store.set_truth(record.object_id, record.model, truth)

@@ -40,9 +40,10 @@ def origin_of(key: str) -> Origin:
         # uploads carry "<uuid>-<name>"; show the name the researcher picked
         file_name = stored[37:] if len(stored) > 37 and stored[36] == "-" else stored
         return Origin(source=WEB_SOURCE, batch=parts[1] or None, file_name=file_name)
-    if key.startswith(DRONES_PREFIX) and len(parts) >= 3 and parts[1] and parts[1].casefold() not in RESERVED_SOURCES:
+    if key.startswith(DRONES_PREFIX) and len(parts) >= 3 and parts[1] and not _reads_as_reserved(parts[1]):
         folder = "/".join(parts[2:-1])
-        return Origin(source=parts[1], batch=folder or None, file_name=file_name)
+        if not any(part in (".", "..") for part in parts[2:-1]):  # a folder that reads as a path elsewhere
+            return Origin(source=parts[1], batch=folder or None, file_name=file_name)
     return Origin(source="unknown", batch=None, file_name=file_name)
 
 
@@ -76,9 +77,15 @@ def owner_of(key: str, batch: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def _reads_as_reserved(source: str) -> bool:
+    """`web` or `unknown` however written: any case, full-width letters, with dots, dashes or spaces around."""
+    folded = unicodedata.normalize("NFKC", source).casefold()
+    return folded in RESERVED_SOURCES or folded.strip("._- ") in RESERVED_SOURCES
+
+
 def source_name_problem(source: str) -> str | None:
     """Why `source` cannot name a drone or camera, or None when it can."""
-    if source.casefold() in RESERVED_SOURCES or source.casefold().strip("._-") in RESERVED_SOURCES:
+    if _reads_as_reserved(source):
         return f"{source!r} is reserved ({', '.join(sorted(RESERVED_SOURCES))}: the page's uploads and unknown keys)"
     if not _BATCH.match(source):
         return "source must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"

@@ -116,3 +116,26 @@ def test_spotter_score_prints_the_confusion_table_and_saves_truths(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_diagnosis_outlives_the_models_rewrite_of_the_same_image_but_not_a_new_picture(api):
+    """The ninth trial: a reprocess rewrote each record whole, and every truth of the batch was gone."""
+    from decimal import Decimal
+
+    from spotter.records import PredictionRecord
+
+    batch = "truth-kept"
+    _classified_batch(api, batch)
+    _json(api("PUT", f"/batches/{batch}/truth", {"csv": "name,truth\nr1.jpg,red\nb1.jpg,blue\n"}))
+    stored = {r["file_name"]: r for r in api.stack.records() if r.get("batch") == batch}
+    writer = api.stack.handler_module.services().predictions  # the classify function's writer
+
+    def rewrite(item: dict, **changes) -> None:
+        plain = {k: float(v) if isinstance(v, Decimal) else v for k, v in item.items() if k != "truth"}
+        record = PredictionRecord.from_dict({**plain, "top": [], "detections": [], **changes})
+        assert writer.put(record)
+
+    rewrite(stored["r1.jpg"], classified_at="2030-01-01T00:00:00.000Z")  # a reprocess: the same picture
+    rewrite(stored["b1.jpg"], etag="another-picture")  # a new picture under the same key
+    after = {r["file_name"]: r.get("truth") for r in api.stack.records() if r.get("batch") == batch}
+    assert after["r1.jpg"] == "red" and after["b1.jpg"] is None

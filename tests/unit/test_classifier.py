@@ -262,6 +262,31 @@ BAD_CARDS = [
             "type 2",
         )
     ),
+    # the ninth trial
+    *(
+        (
+            {"labels": ["zebra", label]},
+            r"labels\[1\] .* (is or holds a reserved word|reads as one of the page's marks|holds)",
+        )
+        for label in (
+            "pass",
+            "p4ss",
+            "miss",
+            "nil",
+            "x",
+            "O",
+            "fifty percent",
+            "two dogs",
+            "dozen eggs",
+            "nothing",
+            "threshold",
+            "score",
+            "label",
+            "blank",
+            "unlabeled",
+            "dog; person",
+        )
+    ),
     # the seventh trial: counts forged in a label, synonyms of outcomes and states, digits for letters
     *(
         ({"labels": ["zebra", label]}, r"labels\[1\] .* (is or holds a reserved word|holds ','|reads like a score)")

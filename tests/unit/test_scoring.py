@@ -102,3 +102,28 @@ def test_stats_by_truth_and_decision_give_the_same_confusion_table():
     rows = summarise(records, ("truth", "decision"), "malignant")
     table = {(row["truth"], row["decision"]): row["count"] for row in rows}
     assert table == {(t, d): n for t, by in score.confusion.items() for d, n in by.items()}
+
+
+def test_a_row_that_fits_several_images_or_gives_one_two_truths_is_not_applied():
+    """The ninth trial: `a` diagnosed a.jpg, a second a.jpg and a.png alike; a key of another folder
+    matched this batch's file of that name; two rows for one image were applied silently."""
+    records = [decided(1, "a.jpg", "malignant"), decided(2, "a.jpg", "benign"), decided(3, "a.png", "benign")]
+    records += [decided(4, "b.jpg", "benign"), decided(5, "c.jpg", "benign")]
+    text = (
+        "name,truth\na,benign\na.jpg,benign\nb.jpg,benign\nb.jpg,malignant\ndrones/evil/x/c.jpg,benign\nc.jpg,keloid\n"
+    )
+    score = score_batch(parse_truth_table(text), records, LABELS, "malignant")
+    assert score.ambiguous_rows == ["a", "a.jpg"] and score.conflicting_rows == ["b.jpg"]
+    assert score.unmatched_rows == ["drones/evil/x/c.jpg"] and score.unknown_truths == [("c.jpg", "keloid")]
+    assert score.truths == {} and score.kept == {records[3].object_id, records[4].object_id}
+
+
+def test_stats_by_batch_never_count_a_drone_folder_in_a_web_batch_of_its_name():
+    """The ninth trial: `drones/evil/<web batch>/x.jpg` was counted in the web batch's row of stats by batch."""
+    from spotter.results.stats import summarise
+
+    web = decided(1, "a.jpg", "benign")
+    drone = decided(2, "x.jpg", "benign")
+    drone.key, drone.source = "drones/evil/b1/x.jpg", "evil"
+    rows = summarise([web, drone], ("batch",), "top")
+    assert sorted((row["batch"], row["count"]) for row in rows) == [("b1", 1), ("evil/b1", 1)]

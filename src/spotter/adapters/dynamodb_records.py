@@ -122,6 +122,33 @@ def tombstone_key(batch: str) -> dict[str, Any]:
     return {"object_id": {"S": tombstone_id(batch)}, "model": {"S": TOMBSTONE_MODEL}}
 
 
+def _plain(value: Any, native: bool) -> Any:
+    return value if native else next(iter(value.values()))
+
+
+def _keep_truth(
+    client: BaseClient, table_name: str, item: dict[str, Any], replaced: dict[str, Any], wire: Any, native: bool
+) -> None:
+    """The researcher's diagnosis outlives the model's rewrite of the same image (a reprocess, a
+    repeated event): written back unless the image changed (another ETag) or a later write came first.
+    One more PutItem, only when the replaced record had a truth: the classify role has no UpdateItem."""
+    old_etag = _plain(replaced["etag"], native) if "etag" in replaced else None
+    if old_etag and item.get("etag") and old_etag != item["etag"]:
+        return  # another picture under the same key: the old diagnosis is not about it
+    kept = {**item, "truth": _plain(replaced["truth"], native)}
+    try:
+        client.put_item(
+            TableName=table_name,
+            Item={k: wire(v) for k, v in kept.items()},
+            ConditionExpression="#seq = :seq AND attribute_not_exists(#truth)",
+            ExpressionAttributeNames={"#seq": "sequence", "#truth": "truth"},
+            ExpressionAttributeValues={":seq": wire(item["sequence"])},
+        )
+    except ClientError as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
 def conditional_put(client: BaseClient, table_name: str, record: PredictionRecord, native: bool = False) -> bool:
     """The one write of a record (the classify function's and the API's): False when a newer event's
     record is kept; `BatchDeleted` when the record's web batch has a tombstone. A web record is written,
@@ -135,17 +162,20 @@ def conditional_put(client: BaseClient, table_name: str, record: PredictionRecor
     condition, values = put_condition(item)
     wire = (lambda v: v) if native else attribute_value
     try:
-        client.put_item(
+        replaced = client.put_item(
             TableName=table_name,
             Item={k: wire(v) for k, v in item.items()},
             ConditionExpression=condition,
             ExpressionAttributeNames=condition_names(item),
             ExpressionAttributeValues={k: wire(v) for k, v in values.items()},
-        )
+            ReturnValues="ALL_OLD",
+        ).get("Attributes")
     except ClientError as exc:
         if is_condition_failure(exc):
             return False
         raise
+    if replaced and "truth" in replaced and record.truth is None:
+        _keep_truth(client, table_name, item, replaced, wire, native)
     if record.batch and record.source == WEB_SOURCE:
         tombstone = tombstone_key(record.batch)
         plain = {k: v["S"] for k, v in tombstone.items()}

@@ -56,7 +56,12 @@ STATE_WORDS = frozenset({
     # words that read as part of the page's counts ("2 dog, 1 person (3 objects in 2 images)")
     "total", "in total", "in all", "all", "others", "more", "items", "boxes", "detections", "records",
     "pictures", "photos",
+    # the ninth trial: verdicts, nothing, the page's own words, and numbers in words
+    "pass", "miss", "hit", "nil", "nothing", "blank", "unidentified", "unlabeled", "unlabelled", "threshold",
+    "score", "decision", "batch", "label", "percent", "pair", "dozen", "hundred", "one", "two", "three", "four", "five",
+    "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "twenty", "fifty",
 })  # fmt: skip
+MARK_LETTERS = frozenset({"x", "o"})  # a label of one of these alone reads as the page's ✕ or ● mark
 # Digits and letters read as each other in state words (`fa1led`, `pendlng`, `Waitinq`, `rej3cted`):
 # folded alike on both sides before the state words are looked for.
 _SWAPS = str.maketrans({"1": "i", "l": "i", "|": "i", "!": "i", "0": "o", "3": "e", "4": "a", "@": "a",
@@ -64,7 +69,8 @@ _SWAPS = str.maketrans({"1": "i", "l": "i", "|": "i", "!": "i", "0": "o", "3": "
 # What a label may hold besides letters, digits, combining marks and spaces: the punctuation of names
 # ("St. John's-wort", "type 2 (early)", "A/B"). Any other symbol may read as one of the page's marks
 # (● ▲ ■ ◆ ★ ◇ ? ✕ ⊘ ✓), a warning or a score (%).
-LABEL_PUNCTUATION = frozenset(" -_.'’()/&:;#+")  # no comma: the page lists counts as "2 dog, 1 person"
+# no comma or semicolon: the page lists counts as "2 dog, 1 person"
+LABEL_PUNCTUATION = frozenset(" -_.'’()/&:#+")
 AUTOMATIC_LABEL = re.compile(r"class_\d+")  # the name a detector's class id gets where the labels stop short
 # reads as a score or a count beside a label: a decimal (`0.99`, `.99`), a percentage (`99 pct`), a
 # number of two digits or more beside words (`benign 99`), or a count before words (`2 dog`); a label
@@ -283,6 +289,8 @@ def validate_card(name: str, version: str, labels: tuple[str, ...]) -> None:
             )
         if AUTOMATIC_LABEL.fullmatch(_label_key(label)):
             raise ModelError(f"{where} {label!r} is the name Spotter gives a detector's class id that has no label")
+        if _label_key(label) in MARK_LETTERS:
+            raise ModelError(f"{where} {label!r} reads as one of the page's marks (✕, ●)")
         if SCORE_LIKE.search(folded) or _loose_number(folded):
             raise ModelError(
                 f"{where} {label!r} reads like a score or a count: a number may be a label alone (a digits "

@@ -33,9 +33,9 @@ def resolve_name(
     sample = "" if complete else " (from a sample of the table)"
     if field == "label":  # a detector's record is indexed by its most counted label only
         raise QueryError(
-            f"no record has {value!r} as its label (a detector's record: its most counted label); labels of "
-            f"records{sample}: {listed}. Objects of every label a detector counted: spotter stats --by label, "
-            "or spotter sql's detections table"
+            f"no label {value!r} in the table; known labels{sample}: {listed} (a detector's record is listed under "
+            "its most counted label; objects of every label it counted: spotter stats --by label, or spotter sql's "
+            "detections table)"
         )
     raise QueryError(f"no {field} {value!r} in the table; known {field}s{sample}: {listed}")
 

@@ -116,6 +116,10 @@ class BatchScore:
     matched: int = 0
     unmatched_rows: list[str] = field(default_factory=list)  # names in the file no image has
     unknown_truths: list[tuple[str, str]] = field(default_factory=list)  # (name, truth) not one of the labels
+    ambiguous_rows: list[str] = field(default_factory=list)  # names that fit more than one image: not applied
+    conflicting_rows: list[str] = field(default_factory=list)  # images given two truths: neither applied
+    name_column: str | None = None  # the file's name column, as matched
+    kept: set[str] = field(default_factory=set)  # object ids named with an unusable truth: their stored truth stays
     without_truth: list[str] = field(default_factory=list)  # images of the batch the file does not name
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)  # truth -> decision -> images
     right: int = 0
@@ -153,6 +157,9 @@ class BatchScore:
             **self.measures(),
             "unmatched_rows": self.unmatched_rows,
             "unknown_truths": [{"name": n, "truth": t} for n, t in self.unknown_truths],
+            "ambiguous_rows": self.ambiguous_rows,
+            "conflicting_rows": self.conflicting_rows,
+            "name_column": self.name_column,
             "without_truth": self.without_truth,
             "per_image": self.per_image,
             "rule": "right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong",
@@ -165,25 +172,44 @@ def _truth_label(value: str, labels: Sequence[str]) -> str | None:
 
 
 def match_truths(table: TruthTable, records: Iterable[PredictionRecord], labels: Sequence[str]) -> BatchScore:
-    """Each row matched to the batch's image by its name as chosen, its key, or its id without the
-    extension; returns the score with every row and image accounted for (`truths` holds the matches)."""
-    records = list(records)
+    """Each row matched to one image of the batch: a row holding a `/` by the whole key only; else by
+    the name as chosen or the key's last part (without regard to case), else by the id without the
+    extension. A row that fits several images (duplicate names, `a` for a.jpg and a.png) is ambiguous
+    and not applied; an image given two different truths gets neither. `truths` holds the matches."""
+    records = [r for r in records if r.status == "ok"]
+    by_key = {r.key.casefold(): r for r in records}
     by_name: dict[str, list[PredictionRecord]] = {}
+    by_stem: dict[str, list[PredictionRecord]] = {}
     for record in records:
-        for name in {record.file_name, record.key, _stem(record.file_name), record.key.rsplit("/", 1)[-1]}:
-            by_name.setdefault(name.casefold(), []).append(record)
-    score = BatchScore(labels=tuple(labels), positive=None)
+        for name in {record.file_name.casefold(), record.key.rsplit("/", 1)[-1].casefold()}:
+            by_name.setdefault(name, []).append(record)
+        by_stem.setdefault(_stem(record.file_name).casefold(), []).append(record)
+    score = BatchScore(labels=tuple(labels), positive=None, name_column=table.name_column)
+    given: dict[str, set[str]] = {}
     for name, truth in table.rows:
-        found = by_name.get(name.casefold()) or by_name.get(_stem(name).casefold())
+        folded = name.casefold()
+        if "/" in name:
+            found = [by_key[folded]] if folded in by_key else []
+        else:
+            found = list({id(r): r for r in by_name.get(folded, []) or by_stem.get(_stem(name).casefold(), [])}.values())
         if not found:
             score.unmatched_rows.append(name)
+            continue
+        if len(found) > 1:
+            score.ambiguous_rows.append(name)
             continue
         label = _truth_label(truth, labels)
         if label is None:
             score.unknown_truths.append((name, truth))
+            score.kept.add(found[0].object_id)
             continue
-        for record in found:
-            score.truths[record.object_id] = label
+        given.setdefault(found[0].object_id, set()).add(label)
+        score.truths.setdefault(found[0].object_id, label)
+    for record in records:
+        if len(given.get(record.object_id, ())) > 1:
+            score.conflicting_rows.append(record.file_name)
+            score.truths.pop(record.object_id, None)
+            score.kept.add(record.object_id)
     return score
 
 
@@ -228,4 +254,6 @@ def score_batch(
     matched = match_truths(table, records, labels)
     score = score_records(records, labels, positive, matched.truths)
     score.unmatched_rows, score.unknown_truths = matched.unmatched_rows, matched.unknown_truths
+    score.ambiguous_rows, score.conflicting_rows = matched.ambiguous_rows, matched.conflicting_rows
+    score.name_column, score.kept = matched.name_column, matched.kept
     return score

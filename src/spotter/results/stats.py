@@ -20,7 +20,8 @@ from spotter.results.query import PredictionQuery, QueryError, RunQuery, all_pag
 DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
     "label": lambda r: r.label,
     "source": lambda r: r.source,
-    "batch": lambda r: r.batch,
+    # a drone's folder is named with its drone (`falcon/f1`): never counted in a web batch of that name
+    "batch": lambda r: r.batch if r.batch is None or r.source == "web" else f"{r.source}/{r.batch}",
     "status": lambda r: r.status,
     "decision": lambda r: r.decision,  # the card's decision at its threshold ("uncertain" in its band)
     "truth": lambda r: r.truth,  # the researcher's own diagnosis (spotter.results.scoring)
