@@ -118,7 +118,7 @@ def test_spotter_score_prints_the_confusion_table_and_saves_truths(tmp_path):
         process.wait(timeout=20)
 
 
-def test_a_diagnosis_outlives_the_models_rewrite_of_the_same_image_but_not_a_new_picture(api):
+def test_a_diagnosis_outlives_the_models_rewrite_of_the_same_image_but_not_a_new_picture(api):  # noqa: F811 (the fixture)
     """The ninth trial: a reprocess rewrote each record whole, and every truth of the batch was gone."""
     from decimal import Decimal
 
