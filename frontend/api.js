@@ -7,6 +7,16 @@
 /** @typedef {{batch: string, first_upload?: string, last_upload?: string, files?: number, images?: number, by_status?: Record<string, number>, by_outcome?: Record<string, number>}} BatchSummary */
 /** @typedef {{files?: number, images?: number, records?: number, names?: string[]}} DeletionPreview */
 /** @typedef {{apiUrl: string, auth: Record<string, unknown> | null}} Config */
+/**
+ * A batch scored against the researcher's diagnoses (PUT /batches/{b}/truth, GET /batches/{b}/score;
+ * spotter.results.scoring.BatchScore.as_dict).
+ * @typedef {{batch?: string, labels?: string[], positive?: string | null, matched?: number, right?: number, wrong?: number,
+ *   not_assessed?: Record<string, number>, confusion?: Record<string, Record<string, number>>,
+ *   sensitivity?: number | null, sensitivity_ci95?: [number, number] | null, specificity?: number | null,
+ *   specificity_ci95?: [number, number] | null, assessed_positives?: number, assessed_negatives?: number,
+ *   unmatched_rows?: string[], unknown_truths?: Array<{name: string, truth: string}>, without_truth?: string[],
+ *   per_image?: Record<string, boolean | null>, rule?: string}} BatchScore
+ */
 /** @typedef {{idToken: () => Promise<string | null>, drop: () => void}} TokenSource */
 
 /** @param {Record<string, number> | undefined} a @param {Record<string, number> | undefined} b */
@@ -197,6 +207,17 @@ export class Api {
   /** @param {string} batch */
   deleteBatch(batch) {
     return this.request(`/batches/${encodeURIComponent(batch)}`, { method: "DELETE" });
+  }
+
+  /** The researcher's diagnoses for the batch (a CSV file's text): stored with its records, and the batch
+   * scored against them. @param {string} batch @param {string} csv @returns {Promise<BatchScore>} */
+  putTruth(batch, csv) {
+    return this.request(`/batches/${encodeURIComponent(batch)}/truth`, { method: "PUT", body: { csv } });
+  }
+
+  /** The batch scored against the diagnoses stored with it. @param {string} batch @returns {Promise<BatchScore>} */
+  score(batch) {
+    return this.request(`/batches/${encodeURIComponent(batch)}/score`);
   }
 
   /** @param {Record<string, unknown>} params */

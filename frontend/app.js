@@ -13,7 +13,10 @@ import { setCard, summaryLine } from "./decisions.js";
 import { DetailView } from "./detail.js";
 import { BatchList } from "./batches.js";
 import { STATUS, ACTIVE } from "./status.js";
-import { createState, entryForFile, entryForRecord, isNewer, mergeRecord, batchFromHash } from "./store.js";
+import {
+  createState, entryForFile, entryForRecord, isNewer, mergeRecord, batchFromHash, canRetry, sortOutDuplicates, loadOrder, saveOrder,
+  inChosenOrder,
+} from "./store.js";
 import { findElements } from "./elements.js";
 import { ProgressView } from "./progress.js";
 import { wireDropZone } from "./dropzone.js";
@@ -21,6 +24,7 @@ import { wireDownloads, errorMessage } from "./downloads.js";
 import { wireSamples } from "./samples.js";
 import { showAlert, clearAlertFrom, enableUploads, renderAuth, wireAuth, showDisclaimer, showModelName } from "./header.js";
 import { confirmDeletion } from "./confirm.js";
+import { wireScore, renderScore, sayScoreStatus, keepFileNotes, withFileNotes, MAX_TRUTH_BYTES } from "./scoring.js";
 
 /** @typedef {import("./store.js").Entry} Entry */
 /** @typedef {import("./store.js").ApiRecord} ApiRecord */
@@ -29,6 +33,7 @@ const POLL_MS = 1500;
 const GIVE_UP_MS = 5 * 60 * 1000; // stop polling after this long without a new prediction
 const REOPENED_QUIET_MS = 30 * 1000; // a reopened batch is polled until nothing new arrives for this long
 const CONCURRENCY = 4;
+const LIST_REFRESH_MS = 5000; // "My batches" reads the server's counts at most this often when shown
 
 const els = findElements();
 const state = createState();
@@ -44,6 +49,8 @@ let detail;
 let batchList = null;
 /** @type {{render: (entries: Entry[]) => void}} */
 let samples = { render() {} };
+/** @type {import("./api.js").BatchScore | null} the open batch scored against the researcher's diagnoses */
+let score = null;
 
 /** The API, once config.json named it (nothing calls it before). */
 function api() {
@@ -97,13 +104,54 @@ function addFiles(files) {
   const list = Array.from(files).filter((file) => file && typeof file.name === "string");
   if (list.length === 0) return;
   alert("");
-  const entries = list.map((file) => entryForFile(file, `f${state.nextId++}`,
+  hideNotice();
+  // The same file (name and size) twice is one row: noted, not added again; a file whose upload failed
+  // is sent again with the file just given.
+  const { fresh, again, duplicates } = sortOutDuplicates(state.entries, list);
+  noteDuplicates(duplicates);
+  const entries = fresh.map((file) => entryForFile(file, `f${state.nextId++}`,
     (file.type || "").startsWith("image/") ? URL.createObjectURL(file) : null, Date.now()));
   state.entries.push(...entries);
   view.setEntries(state.entries);
-  queue.add(entries);
+  for (const { entry, file } of again) entry.file = file;
+  retry(again.map(({ entry }) => entry));
+  if (entries.length) queue.add(entries);
   updateProgress();
   ensurePolling();
+}
+
+/** "2 files already in this batch were not added again: a.jpg, b.jpg" (or nothing). @param {File[]} files */
+function noteDuplicates(files) {
+  const names = [...new Set(files.map((file) => file.name))];
+  els.dropNote.textContent = files.length === 0 ? ""
+    : `${files.length === 1 ? "1 file" : `${files.length} files`} already in this batch ${files.length === 1 ? "was" : "were"}`
+      + ` not added again: ${names.slice(0, 5).join(", ")}${names.length > 5 ? ` and ${names.length - 5} more` : ""}.`;
+}
+
+/** Send failed files again (their upload URL is asked for afresh). @param {Entry[]} entries */
+function retry(entries) {
+  const again = entries.filter(canRetry);
+  if (again.length === 0) return;
+  clearAlertFrom(els, "upload");
+  for (const entry of again) {
+    entry.status = STATUS.QUEUED;
+    entry.message = "";
+    entry.retried = false;
+    entry.upload = null;
+    entry.loaded = 0;
+    changed(entry);
+  }
+  queue.add(again);
+  ensurePolling();
+}
+
+/** The batch's one order: its files' object ids as the table lists them unsorted (the order chosen). */
+function orderIds() {
+  return state.entries.map((entry) => entry.objectId).filter(/** @returns {id is string} */ (id) => typeof id === "string");
+}
+
+function keepOrder() {
+  if (state.batch) saveOrder(state.storage, state.batch, orderIds());
 }
 
 /** Presigned POSTs for `entries`: each gets its upload, or is marked refused or failed. */
@@ -124,9 +172,10 @@ async function presign(entries, signal) {
       entry.message = `Could not get an upload URL: ${errorMessage(err)}`;
       changed(entry);
     }
-    if (err instanceof ApiError && err.status === 0) alert(err.message);
+    if (err instanceof ApiError && err.status === 0) showAlert(els, `${err.message}. Use Retry once it answers again.`, "upload");
     return;
   }
+  clearAlertFrom(els, "upload"); // the API answers again
   if (signal.aborted) return; // signed into a batch deleted meanwhile: never start or reopen one
   if (response.batch && response.batch !== state.batch) setBatch(response.batch);
   if (response.maxBytes) showLimit(response.maxBytes);
@@ -164,6 +213,7 @@ async function presign(entries, signal) {
     }
     changed(entry);
   });
+  keepOrder();
 }
 
 /** @param {Entry} entry @param {AbortSignal} signal aborted when the batch is deleted */
@@ -255,7 +305,7 @@ function applyRecord(record) {
     entry = entryForRecord({ ...record, object_id: record.object_id }, Date.now());
     state.byObjectId.set(record.object_id, entry);
     state.entries.push(entry);
-    view.setEntries(state.entries);
+    state.reorder = true; // placed by the batch's one order once its record is in (below)
   }
   if (!isNewer(entry, record)) return false;
   const news = mergeRecord(entry, record);
@@ -268,10 +318,23 @@ async function poll() {
   if (!state.batch) return;
   state.polling = true;
   try {
-    const items = await api().predictions({ batch: state.batch });
+    const batch = state.batch;
+    const items = await api().predictions({ batch });
+    if (batch !== state.batch) return; // another batch (or none) is on screen now
     let news = false;
     for (const record of items) news = applyRecord(record) || news;
-    if (news) state.lastNews = Date.now();
+    placeNewRows();
+    if (news) {
+      state.lastNews = Date.now();
+      if (score) scoreSoon();
+    }
+    if (state.reopened && !state.lookedUp) { // the first look at a batch opened by its id
+      state.lookedUp = true;
+      if (items.length === 0 && state.entries.length === 0) checkGone(batch);
+      else loadScore(); // and its score against diagnoses given before
+    } else if (items.length === 0 && state.entries.some((entry) => entry.record) && !state.checkedGone) {
+      checkGone(batch); // its records are gone: deleted elsewhere?
+    }
     clearAlertFrom(els, "poll");
     state.pollFailures = 0;
   } catch (err) {
@@ -299,17 +362,117 @@ async function poll() {
   state.pollTimer = setTimeout(poll, backoff);
 }
 
+/** Rows found in the API's records (a reopened batch, another tab's files) take their place in the
+ * batch's one order: the order chosen here, else upload order. */
+function placeNewRows() {
+  if (!state.reorder) return;
+  state.reorder = false;
+  if (state.batch) state.entries = inChosenOrder(state.entries, loadOrder(state.storage, state.batch));
+  view.setEntries(state.entries);
+}
+
+/** A batch opened by its id that has no records: deleted (or never used). Say so, offer a new batch, and
+ * take it off the screen, so that nothing chosen next is uploaded into it. @param {string} batch */
+async function checkGone(batch) {
+  state.checkedGone = true;
+  const seen = state.entries.some((entry) => entry.record); // on screen with results until now
+  try {
+    await api().batch(batch);
+    return; // it has records (of another model version): not gone
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 404 || batch !== state.batch) return;
+  }
+  cancelUploads(queue.cancel()); // nothing more is sent into it, nor into a new batch
+  clearBatch();
+  batchList?.forget(batch);
+  saveOrder(state.storage, batch, null);
+  keepFileNotes(state.storage, batch, "", null);
+  showNotice(`Batch ${batch} is gone: ${seen ? "it was deleted elsewhere" : "it was deleted, or nothing was ever stored under it"}.`
+    + " Nothing more is uploaded into it; images you choose now start a new batch.");
+}
+
+/** @param {string} text */
+function showNotice(text) {
+  els.batchNoticeText.textContent = text;
+  els.batchNotice.hidden = false;
+}
+
+function hideNotice() {
+  els.batchNotice.hidden = true;
+}
+
+// ---- the batch scored against the researcher's diagnoses ----------------------------------------
+
+/** Show the batch's score (or none), and mark each row by it. @param {import("./api.js").BatchScore | null} next */
+function showScore(next) {
+  score = next && ((next.matched || 0) > 0 || (next.unmatched_rows || []).length > 0) ? next : null;
+  renderScore(els, score);
+}
+
+/** The diagnoses file chosen or dropped: sent, stored with the records, the batch scored. @param {File} file */
+async function scoreWith(file) {
+  const batch = state.batch;
+  if (!batch) return;
+  if (file.size > MAX_TRUTH_BYTES) {
+    sayScoreStatus(els, `${file.name} is over 2 MiB: a diagnoses file is one short line per image.`, true);
+    return;
+  }
+  sayScoreStatus(els, `Reading ${file.name}…`);
+  try {
+    const reply = await api().putTruth(batch, await file.text());
+    keepFileNotes(state.storage, batch, file.name, reply);
+    if (batch !== state.batch) return;
+    showScore(reply);
+    sayScoreStatus(els, `Diagnoses from ${file.name}: ${reply.matched || 0} image${reply.matched === 1 ? "" : "s"} matched.`);
+    // the records now carry `truth`: read them again for each row's mark
+    for (const record of await api().predictions({ batch })) applyRecord(record);
+    placeNewRows();
+  } catch (err) {
+    sayScoreStatus(els, `Could not use ${file.name}: ${errorMessage(err)}`, true);
+  }
+}
+
+/** @type {ReturnType<typeof setTimeout> | null} */
+let scoreTimer = null;
+
+/** New results came in while a score is shown: read it again (the new images count too). */
+function scoreSoon() {
+  if (scoreTimer) return;
+  scoreTimer = setTimeout(() => {
+    scoreTimer = null;
+    loadScore();
+  }, 1000);
+}
+
+/** The score kept with the batch's records (GET /batches/{b}/score), when it has one. */
+async function loadScore() {
+  const batch = state.batch;
+  if (!batch) return;
+  try {
+    const { score: reply, file } = withFileNotes(state.storage, batch, await api().score(batch));
+    if (batch !== state.batch) return;
+    showScore(reply);
+    if (file && score && !els.truthStatus.textContent) sayScoreStatus(els, `Diagnoses from ${file}.`);
+  } catch {
+    /* no records under the model served now, or the API is away: no score shown */
+  }
+}
+
 // ---- filters, new batch, check again, the model card -------------------------------------------
 
 function wireControls() {
   const apply = () => view.setFilter(els.filterText.value, els.filterStatus.value);
   els.filterText.addEventListener("input", apply);
   els.filterStatus.addEventListener("change", apply);
-  els.newBatch.addEventListener("click", () => {
+  const newBatch = () => {
     clearBatch();
+    hideNotice();
     progress.say("New batch: choose images to upload.");
     els.dropzone.focus();
-  });
+  };
+  els.newBatch.addEventListener("click", newBatch);
+  els.noticeNewBatch.addEventListener("click", newBatch);
+  els.retryFailed.addEventListener("click", () => retry(state.entries));
   els.checkAgain.addEventListener("click", () => {
     state.lastNews = Date.now();
     els.checkAgain.hidden = true;
@@ -328,8 +491,10 @@ async function loadModelCard() {
     renderCard(card, container);
     if (card.disclaimer) showDisclaimer(els, String(card.disclaimer), state.storage);
     showModelName(els, card);
+    els.samples.hidden = card.task === "detect"; // dermoscopy samples mean nothing to an object detector
   } catch (err) {
     container.textContent = `The model card could not be loaded: ${errorMessage(err)}`;
+    els.samples.hidden = false;
   }
 }
 
@@ -349,6 +514,11 @@ function clearBatch() {
   state.entries = [];
   state.byObjectId.clear();
   state.lastNews = 0;
+  state.reopened = false;
+  state.checkedGone = false;
+  showScore(null);
+  sayScoreStatus(els, "");
+  noteDuplicates([]);
   setBatch(null);
   view.setEntries(state.entries);
   progress.reset();
@@ -359,9 +529,11 @@ async function main() {
   view = new ResultsView({
     table: els.resultsTable, body: els.resultsBody, empty: els.resultsEmpty, count: els.resultsCount,
     onOpen: (entry) => detail.open(entry),
+    onRetry: (entry) => retry([entry]),
     onRender: () => {
       progress.renderSummary();
       samples.render(state.entries);
+      els.scorePanel.hidden = !(state.batch && state.entries.some((entry) => entry.status === STATUS.OK));
     },
   });
   detail = new DetailView(els.detail, { getCard: () => state.card, getVisible: () => view.visible });
@@ -371,8 +543,10 @@ async function main() {
   wireDownloads(els, {
     api, alert,
     batch: () => state.batch,
-    shownIds: () => new Set(view.visible.map((entry) => entry.objectId).filter((id) => id !== null)),
+    shownIds: () => view.visible.map((entry) => entry.objectId).filter(/** @returns {id is string} */ (id) => typeof id === "string"),
+    orderIds,
   });
+  wireScore(els, { onFile: (file) => { scoreWith(file); } });
   wireControls();
   view.setEntries(state.entries);
   let config;
@@ -392,12 +566,14 @@ async function main() {
   /** @type {BatchList} */
   const list = new BatchList({
     list: els.batchesList, empty: els.batchesEmpty, where: els.batchesWhere, api: state.api,
-    current: () => state.batch, onOpen: openBatch, storage,
+    current: () => state.batch, onOpen: openBatch, storage, signedIn: Boolean(auth),
     confirm: (batch, preview) => confirmDeletion(els, batch, list.items.find((b) => b.batch === batch)?.name, preview),
     onDeleting: (batch) => {
       if (batch === state.batch) cancelUploads(queue.cancel()); // nothing more is sent into it, nor elsewhere
     },
     onDeleted: (batch) => {
+      saveOrder(storage, batch, null);
+      keepFileNotes(storage, batch, "", null);
       if (batch !== state.batch) return;
       cancelUploads(queue.cancel()); // whatever was added while the delete ran
       clearBatch();
@@ -421,10 +597,10 @@ async function main() {
   }
   document.body.dataset.ready = "true";
   loadModelCard();
-  if (auth) list.refreshFromApi();
-  else list.render();
   const fromHash = batchFromHash(window.location.hash);
   setBatch(fromHash);
+  list.render();
+  refreshListWhenShown(list);
   if (fromHash) {
     // Reopened with #batch=...: show what the API has for it.
     state.reopened = true;
@@ -437,6 +613,23 @@ async function main() {
     const batch = batchFromHash(window.location.hash);
     if (batch && batch !== state.batch) window.location.reload();
   });
+}
+
+/** "My batches" reads the server's counts whenever it is shown: now, when the tab is shown again, and when
+ * the list scrolls into view (at most every few seconds). @param {BatchList} list */
+function refreshListWhenShown(list) {
+  let last = 0;
+  const refresh = () => {
+    if (Date.now() - last < LIST_REFRESH_MS) return;
+    last = Date.now();
+    list.refresh();
+  };
+  refresh();
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refresh(); });
+  window.addEventListener("pageshow", (event) => { if (event.persisted) refresh(); });
+  if ("IntersectionObserver" in window) {
+    new IntersectionObserver((seen) => { if (seen.some((e) => e.isIntersecting)) refresh(); }).observe(els.batchesList.closest("section") || els.batchesList);
+  }
 }
 
 main();

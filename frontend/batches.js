@@ -1,18 +1,24 @@
 // @ts-check
 // "My batches": past batches, newest first, with counts; rename, reopen, delete (after a confirmation
-// that says exactly what goes). With sign-in off the list lives in this browser's localStorage; with
-// sign-in on it comes from GET /batches, and names given here last for the session (sessionStorage:
-// nothing of a signed-in user stays in the browser after sign-out).
+// that says exactly what goes). With sign-in off the list of batches lives in this browser's localStorage;
+// with sign-in on it comes from GET /batches, and names given here last for the session (sessionStorage:
+// nothing of a signed-in user stays in the browser after sign-out). Either way the counts are the
+// server's, read again whenever the list is shown (refresh): a batch closed mid-upload shows what became of
+// it, and one deleted elsewhere (or that never stored anything) leaves the list.
 
 import { el, clear, formatDateTime, isolated, userText } from "./dom.js";
 import { ApiError } from "./api.js";
 import { OUT_OF_DOMAIN } from "./status.js";
+import { NOTHING_FOUND } from "./decisions.js";
 
 /** @typedef {{batch: string, name?: string, createdAt?: string, updatedAt?: string, files?: number, byOutcome?: Record<string, number>}} BatchItem */
 /** @typedef {import("./api.js").DeletionPreview} DeletionPreview */
 
 const STORE_KEY = "spotter.batches.v1";
 const MAX_KEPT = 200;
+/** A batch this browser touched this recently, and that has no results yet, may still have files on their
+ * way (no record yet): not taken for gone when the server has nothing of it. */
+const QUIET_MS = 2 * 60 * 1000;
 
 /** @param {Storage} storage @returns {BatchItem[]} */
 function load(storage) {
@@ -33,11 +39,20 @@ function save(storage, list) {
   }
 }
 
+/** An outcome as the page says it: the API's keys are the records' decisions (or labels), `ok` for a
+ * classified record with neither (a detector that found nothing). @param {string} outcome */
+export function outcomeWords(outcome) {
+  if (outcome === OUT_OF_DOMAIN) return "out of domain";
+  if (outcome === "ok" || outcome === NOTHING_FOUND) return "nothing found";
+  return outcome;
+}
+
 /** "4 files: 3 benign, 1 rejected" @param {BatchItem} item */
 export function countsText(item) {
-  const parts = [];
-  // the API's keys are the records' decisions: out_of_domain is said as the page says it
-  for (const [outcome, n] of Object.entries(item.byOutcome || {})) parts.push(`${n} ${outcome === OUT_OF_DOMAIN ? "out of domain" : outcome}`);
+  /** @type {Map<string, number>} */
+  const words = new Map();
+  for (const [outcome, n] of Object.entries(item.byOutcome || {})) words.set(outcomeWords(outcome), (words.get(outcomeWords(outcome)) || 0) + n);
+  const parts = [...words].map(([text, n]) => `${n} ${text}`);
   const files = item.files || 0;
   return `${files} file${files === 1 ? "" : "s"}${parts.length ? `: ${parts.join(", ")}` : ""}`;
 }
@@ -58,11 +73,14 @@ export class BatchList {
   /**
    * @param {{list: HTMLElement, empty: HTMLElement, where: HTMLElement, api: import("./api.js").Api,
    *   current: () => string | null, onOpen: (batch: string) => void, onDeleted: (batch: string) => void,
-   *   onDeleting?: (batch: string) => void,
+   *   onDeleting?: (batch: string) => void, signedIn?: boolean,
    *   confirm: (batch: string, preview: DeletionPreview) => Promise<boolean>, storage: Storage}} options
    */
-  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage }) {
+  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage, signedIn = false }) {
     this.storage = storage;
+    this.signedIn = signedIn; // the API's list is the list (GET /batches reads the user's own)
+    /** @type {Promise<void> | null} */
+    this.refreshing = null;
     this.list = list;
     this.empty = empty;
     this.where = where;
@@ -110,6 +128,55 @@ export class BatchList {
     this.render();
   }
 
+  /** The counts from the server, now (the list is shown): signed in, the API's list is the list; signed out,
+   * this browser's batches get the server's counts, and a batch the server has nothing of (deleted
+   * elsewhere, or never stored anything) leaves the list, unless it is on screen or was busy moments ago.
+   * @returns {Promise<void>} */
+  refresh() {
+    if (!this.refreshing) {
+      this.refreshing = (this.signedIn ? this.refreshFromApi() : this.refreshCounts()).finally(() => { this.refreshing = null; });
+    }
+    return this.refreshing;
+  }
+
+  async refreshCounts() {
+    let reply;
+    try {
+      reply = await this.api.batches();
+    } catch {
+      this.render(); // the API is away: the list as it was
+      return;
+    }
+    const byName = new Map(reply.map((b) => [b.batch, b]));
+    const now = Date.now();
+    /** @type {BatchItem[]} */
+    const missing = [];
+    for (const item of this.items) {
+      if (item.batch === this.current()) continue; // the page's own counts are newer than any list's
+      const summary = byName.get(item.batch);
+      if (summary) {
+        item.files = summary.files;
+        item.byOutcome = summary.by_outcome;
+        if (summary.first_upload) item.createdAt = summary.first_upload;
+      } else if (Object.keys(item.byOutcome || {}).length > 0 || now - (Date.parse(item.updatedAt || "") || 0) > QUIET_MS) {
+        missing.push(item); // it had results, or has been quiet a while: if the server has nothing, it is gone
+      }
+    }
+    // Not in the list: older than its 90 days, or gone. GET /batches/{b} says which (404: nothing stored).
+    for (const item of missing) {
+      try {
+        const preview = await this.api.batch(item.batch);
+        item.files = preview.files;
+        const byOutcome = /** @type {{by_outcome?: Record<string, number>}} */ (preview).by_outcome;
+        if (byOutcome) item.byOutcome = byOutcome;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) this.items = this.items.filter((b) => b.batch !== item.batch);
+      }
+    }
+    save(this.storage, this.items);
+    this.render();
+  }
+
   /** @param {string} batch @param {string} name */
   rename(batch, name) {
     const item = this.items.find((b) => b.batch === batch);
@@ -149,7 +216,7 @@ export class BatchList {
     clear(this.list);
     this.where.textContent = this.fromApi
       ? "Your batches of the last 90 days, from Spotter. Names you give them last until you sign out or close the tab."
-      : "Kept in this browser (localStorage): another browser or device has its own list.";
+      : "Kept in this browser (localStorage): another browser or device has its own list. The counts are Spotter's, read again when the list is shown.";
     this.empty.hidden = this.items.length > 0;
     // Newest first by when each batch was created: opening an older one marks it, never moves it.
     const sorted = sortBatches(this.items);

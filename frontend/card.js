@@ -334,12 +334,31 @@ function variantsTable(variants) {
     const main = cellText(values[key], [key]);
     return isRange(ci) ? `${main} (95%: ${cellText(ci, [`${key}_ci95`])})` : main;
   };
-  return el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "Metrics (the table scrolls sideways on narrow screens)" },
+  // On a phone each metric is a block of its own, one line per version (CSS), so no column is off-screen.
+  return el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "Metrics" },
     el("table", { class: "metrics" },
       el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Metric" }),
         variants.map(([name]) => el("th", { scope: "col", text: humanize(name) })))),
       el("tbody", {}, rows.map((key) => el("tr", {}, el("th", { scope: "row", text: humanize(key) }),
-        variants.map(([, values]) => el("td", { text: text(values, key) })))))));
+        variants.map(([name, values]) => el("td", { "data-label": humanize(name), text: text(values, key) })))))));
+}
+
+/** The photos of a full-resolution check right at full resolution and at 256 px, by the one rule (the
+ * decision is the truth; uncertain and out-of-domain photos are neither), from each photo's decision_full
+ * and decision_256; null unless every photo has its truth and both decisions.
+ * @param {FullResolution} section @returns {{full: number, small: number} | null} */
+export function countRight(section) {
+  const photos = Array.isArray(section.photos) ? section.photos : [];
+  if (photos.length === 0) return null;
+  let full = 0;
+  let small = 0;
+  for (const photo of photos) {
+    if (!isPlainObject(photo) || typeof photo.truth !== "string" || typeof photo.decision_full !== "string"
+      || typeof photo.decision_256 !== "string") return null;
+    if (photo.decision_full === photo.truth) full += 1;
+    if (photo.decision_256 === photo.truth) small += 1;
+  }
+  return { full, small };
 }
 
 /**
@@ -357,17 +376,19 @@ function fullResolution(section) {
     const rule = s.positive_class && typeof s.threshold === "number" ? `; ${s.positive_class} from a score of ${s.threshold.toFixed(4)}` : "";
     sentences.push(`${formatNumber(total)} photos at full resolution${classCounts(s.per_class)}, each also scored as a 256 px copy${rule}.`);
   }
+  // Right and wrong by the project's one rule (decisions.js rightRule: the decision is the truth), counted
+  // here from the per-photo decisions where the card lists them; a card without them gives its own counts.
+  const counted = countRight(s);
   const right = [];
-  if (typeof s.right_full === "number") right.push(`${formatNumber(s.right_full)}${of} right at full resolution${resize}`);
-  if (typeof s.right_256 === "number") right.push(`${formatNumber(s.right_256)}${of} right at 256 px`);
+  const rightFull = counted ? counted.full : s.right_full;
+  const right256 = counted ? counted.small : s.right_256;
+  if (typeof rightFull === "number") right.push(`${formatNumber(rightFull)}${of} right at full resolution${resize}`);
+  if (typeof right256 === "number") right.push(`${formatNumber(right256)}${of} right at 256 px`);
   if (typeof s.agree === "number") right.push(`${formatNumber(s.agree)} agree with 256 px`);
   if (right.length) {
-    // what "right" means, in the same words as wherever else the page counts right (decisions.js)
-    const rule = typeof s.positive_class === "string" && typeof s.threshold === "number"
-      ? { positive: s.positive_class, threshold: s.threshold, band: null } : null;
-    const classes = isPlainObject(s.per_class) ? Object.keys(s.per_class) : cardLabels;
     sentences.push(`${right.join(", ")}.`);
-    if (rule) sentences.push(`${rightRule(rule, classes)}.`);
+    // what "right" means, in the same words as wherever else the page counts right
+    if (counted) sentences.push(`${rightRule()} (counted from each photo's decision).`);
   }
   const unsure = [];
   if (typeof s.uncertain_full === "number") unsure.push(`${formatNumber(s.uncertain_full)} uncertain at full resolution`);
@@ -439,6 +460,12 @@ function renderMetrics(metrics) {
   return parts;
 }
 
+/** A card's labels without the placeholders of a detector's label map ("???": the background line and the
+ * class ids nobody uses), which the model never reports. @param {unknown} labels @returns {string[]} */
+export function realLabels(labels) {
+  return Array.isArray(labels) ? labels.map(String).filter((label) => label.trim() !== "" && !/^\?+$/.test(label.trim())) : [];
+}
+
 /**
  * The card into `container` (emptied first).
  * @param {ModelCard} card as GET /model returned it; anything but an object renders as an unnamed model
@@ -454,10 +481,11 @@ export function renderCard(card, container) {
   if (card.intended_use) {
     container.append(el("h4", { text: "Intended use" }), el("p", {}, renderValue(card.intended_use, 0, ["intended_use"])));
   }
-  if (Array.isArray(card.labels) && card.labels.length > 0) {
-    container.append(el("h4", { text: `Labels (${card.labels.length})` }),
+  const labels = realLabels(card.labels);
+  if (labels.length > 0) {
+    container.append(el("h4", { text: `Labels (${labels.length})` }),
       el("ul", { class: "chips", "aria-label": "Labels the model can predict" },
-        card.labels.map((label) => el("li", {}, userText(label)))));
+        labels.map((label) => el("li", {}, userText(label)))));
   }
   if (isPlainObject(card.input)) {
     const size = Array.isArray(card.input.size) && card.input.size.length === 2 ? `${card.input.size[0]} × ${card.input.size[1]} pixels` : "";

@@ -45,11 +45,27 @@ export function objectIdColumn(header) {
   return csvFields(header).indexOf("object_id");
 }
 
-/** The header and the records whose object_id is in `ids`, in the CSV's order. */
-/** @param {string} text @param {ReadonlySet<string>} ids */
+/** The header and the records whose object_id is in `ids`, in the order of `ids` (the rows as shown). */
+/** @param {string} text @param {string[]} ids */
 export function selectRows(text, ids) {
+  const wanted = new Set(ids);
+  const [header, ...rows] = csvRecords(orderRows(text, ids));
+  if (!header) return "";
+  const column = objectIdColumn(header);
+  return header + rows.filter((row) => wanted.has(csvFields(row)[column])).join("");
+}
+
+/** The header and every record, those whose object_id is in `ids` first in that order (the page's order),
+ * the others after them as the CSV had them; quoting kept. @param {string} text @param {string[]} ids */
+export function orderRows(text, ids) {
   const [header, ...rows] = csvRecords(text);
   if (!header) return "";
   const column = objectIdColumn(header);
-  return header + rows.filter((row) => ids.has(csvFields(row)[column])).join("");
+  const at = new Map(ids.map((id, i) => [id, i]));
+  const rank = (/** @type {string} */ row) => at.get(csvFields(row)[column]) ?? Infinity;
+  const ranked = rows.map((row, index) => ({ row, index, rank: rank(row) }));
+  ranked.sort((a, b) => (a.rank === b.rank ? a.index - b.index : a.rank - b.rank));
+  const body = ranked.map((r) => r.row);
+  // every record ends its line, whatever its place now
+  return header + body.map((row) => (row.endsWith("\n") ? row : `${row}\r\n`)).join("");
 }

@@ -1,9 +1,10 @@
 // @ts-check
-// What each file came to, at a glance: the decided label (or `uncertain`, `out of domain`), rejected or
-// refused. Every outcome has a text and a shape (CSS ::before, see style.css), never a colour alone.
-// For a card with a positive label (a two-label card's `decision`), the number shown beside a decision is
-// the positive label's score, with the threshold it is decided at; and "right" against a known diagnosis
-// has one definition, the model card's own (rightRule below).
+// What each file came to, at a glance: the decided label (or `uncertain`, `out of domain`, `nothing found`),
+// rejected or refused. Every outcome has a text and a shape (CSS ::before, see style.css), never a colour
+// alone; only a card with a positive label gives one label the look of a finding (red ▲), the others of a
+// card without a decision (a detector's, three colours...) look neutral. For a card with a positive label,
+// the number shown beside a decision is the positive label's score, with the threshold it is decided at;
+// and "right" against a known diagnosis has one definition, the scoring module's (verdictOf below).
 
 import { STATUS, FINISHED, UNCERTAIN, OUT_OF_DOMAIN } from "./status.js";
 
@@ -119,7 +120,12 @@ export function outOfDomainShort(record) {
 
 /** @typedef {{key: string, text: string, kind: string}} Outcome */
 
-/** The outcome of an entry: {key, text, kind} with kind "label-N", "uncertain", "out-of-domain", "rejected"...
+/** The key and words of a classified record with no label at all: an object detector that found nothing. */
+export const NOTHING_FOUND = "nothing_found";
+
+/** The outcome of an entry: {key, text, kind}. kind: "label-positive" (a card's positive label, ▲),
+ * "label-negative" (its other label, ●), "label-plain-N" (a label of a card without a decision: no
+ * finding implied), "uncertain", "out-of-domain", "nothing" (a detector found nothing), "rejected"...
  * @param {{status: string, record?: import("./store.js").ApiRecord | null}} entry
  * @returns {Outcome} */
 export function outcomeOf(entry) {
@@ -128,14 +134,18 @@ export function outcomeOf(entry) {
     const decided = record.decision || record.label;
     if (decided === UNCERTAIN) return { key: UNCERTAIN, text: UNCERTAIN, kind: UNCERTAIN };
     if (decided === OUT_OF_DOMAIN) return { key: OUT_OF_DOMAIN, text: "out of domain", kind: "out-of-domain" };
-    const index = labels.indexOf(String(decided));
-    return { key: String(decided), text: String(decided), kind: `label-${index >= 0 ? index % 6 : 5}` };
+    if (decided === undefined || decided === null || decided === "") return { key: NOTHING_FOUND, text: "nothing found", kind: "nothing" };
+    const text = String(decided);
+    const rule = ruleOf(record);
+    if (rule) return { key: text, text, kind: text === rule.positive ? "label-positive" : "label-negative" };
+    const index = labels.indexOf(text);
+    return { key: text, text, kind: `label-plain-${index >= 0 ? index % 6 : 5}` };
   }
   return { key: entry.status, text: entry.status, kind: entry.status };
 }
 
 /** Outcomes after the labels, in this order. */
-const ORDER = ["label", UNCERTAIN, "out-of-domain", STATUS.REJECTED, STATUS.REFUSED, STATUS.FAILED];
+const ORDER = ["label", UNCERTAIN, "out-of-domain", "nothing", STATUS.REJECTED, STATUS.REFUSED, STATUS.FAILED];
 
 /** Where an entry's decision sorts (ascending), as [rank, text]; null for a file not finished yet. With a
  * positive label: the positive decision, uncertain, the other label(s), out of domain, then rejected,
@@ -176,41 +186,39 @@ export function summaryLine(entries) {
     .map(({ n, outcome }) => ({ n, outcome, text: `${n} ${outcome.text}` }));
 }
 
-// ---- right or wrong against a known diagnosis: the model card's definition ---------------------------
-// The card's full-resolution check (src/spotter/modelbuild/evaluate.py, full_resolution_check: right_full)
-// counts a photo right when its positive score is on the same side of the threshold as its diagnosis
-// ((score >= threshold) == (truth is the positive label)). An uncertain photo (inside the band) and an
-// out-of-domain one (its scores are kept) count by their side of the threshold too; the card counts the
-// uncertain ones apart as well. tests/frontend/right.test.js checks this against the shipped card's photos.
+// ---- right or wrong against a known diagnosis: the project's one definition -------------------------
+// spotter.results.scoring (is_right), which the API's batch score, `spotter score` and the model card's
+// full-resolution check use too: a decided image is right when its decision is the truth, wrong when it is
+// another label; an uncertain or out-of-domain image (or one without a decision) is neither: not assessed.
+// tests/frontend/decisions.test.js checks the sentence against the module's.
 
-/** "right" or "wrong" for a classified record against a known true label, by the card's rule; null when
- * it cannot be told (no score). Without a positive label (a card of three labels or more): right when the
- * decision is the true label.
- * @param {import("./store.js").ApiRecord | null | undefined} record @param {string} truth
- * @returns {"right" | "wrong" | null} */
-export function verdictOf(record, truth) {
-  if (!record) return null;
-  const rule = ruleOf(record);
-  if (rule) {
-    const score = positiveScoreOf(record);
-    if (score === null) return null;
-    return (score >= rule.threshold) === (truth === rule.positive) ? "right" : "wrong";
-  }
-  const decided = record.decision || record.label;
-  return decided ? (decided === truth ? "right" : "wrong") : null;
+/** What "right" means, in the scoring module's words (its BatchScore.rule), said wherever the page counts right. */
+export const RIGHT_RULE = "right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong";
+
+/** @typedef {"right" | "wrong" | "not-assessed"} Verdict */
+
+/** The words for a verdict: "right", "wrong", "not assessed". @param {Verdict} verdict */
+export function verdictText(verdict) {
+  return verdict === "not-assessed" ? "not assessed" : verdict;
 }
 
-/** What "right" means, in words, for the card's rule (the same words wherever the page counts right),
- * e.g. "Right: the malignant score is on the diagnosis's side of the threshold (0.0742), ...".
- * @param {PositiveRule | null} rule @param {string[]} [cardLabels] */
-export function rightRule(rule, cardLabels = labels) {
-  if (!rule) return "Right: the decision is the true label";
-  const negative = cardLabels.filter((label) => label !== rule.positive);
-  const other = negative.length === 1 ? `a ${negative[0]} one` : "any other";
-  const threshold = rule.threshold.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
-  return `Right: the ${rule.positive} score is on the diagnosis's side of the threshold (${threshold}),`
-    + ` at or above it for a ${rule.positive} photo, below it for ${other};`
-    + " an uncertain or out-of-domain photo counts by its side too";
+/** "right" when a classified record's decision is the true label, "wrong" when it is another label,
+ * "not-assessed" when it is uncertain, out of domain or not one of the card's labels; null without a
+ * decision to judge (no record, or nothing decided).
+ * @param {import("./store.js").ApiRecord | null | undefined} record @param {string} truth
+ * @returns {Verdict | null} */
+export function verdictOf(record, truth) {
+  if (!record) return null;
+  const decided = record.decision || record.label;
+  if (!decided) return null;
+  if (decided === UNCERTAIN || decided === OUT_OF_DOMAIN) return "not-assessed";
+  if (labels.length > 0 && !labels.includes(String(decided))) return "not-assessed";
+  return decided === truth ? "right" : "wrong";
+}
+
+/** The rule as a sentence: "Right: the decision is the truth; ...". */
+export function rightRule() {
+  return RIGHT_RULE.charAt(0).toUpperCase() + RIGHT_RULE.slice(1);
 }
 
 /** The card's rule, for the page's text. */
@@ -227,8 +235,13 @@ export function setKnownTruths(truths) {
   knownTruths = truths;
 }
 
-/** The known diagnosis of an entry's photo, by its file name, or null.
- * @param {{name: string}} entry @returns {KnownTruth | null} */
+/** The known diagnosis of an entry's photo: the researcher's own (the record's `truth`, from a diagnoses
+ * file given for the batch), else a sample photo's by its file name; null when neither is known.
+ * @param {{name: string, record?: import("./store.js").ApiRecord | null}} entry
+ * @returns {(KnownTruth & {source: "batch" | "sample"}) | null} */
 export function knownTruthOf(entry) {
-  return knownTruths.get(entry.name) || null;
+  const truth = entry.record && typeof entry.record.truth === "string" && entry.record.truth ? entry.record.truth : null;
+  if (truth) return { truth, text: truth, source: "batch" };
+  const sample = knownTruths.get(entry.name);
+  return sample ? { ...sample, source: "sample" } : null;
 }

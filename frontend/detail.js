@@ -4,7 +4,7 @@
 // A modal <dialog>: Esc closes it (the browser's own), arrow keys move through the rows as shown.
 
 import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, isolated, userText, withUserText } from "./dom.js";
-import { outcomeOf, positiveScoreOf, positiveScoreText, outOfDomainSentence, knownTruthOf, verdictOf, rightRule, ruleOf } from "./decisions.js";
+import { outcomeOf, positiveScoreOf, positiveScoreText, outOfDomainSentence, knownTruthOf, verdictOf, verdictText, rightRule } from "./decisions.js";
 import { reasonOf } from "./results.js";
 import { STATUS, statusText } from "./status.js";
 import { isDetection, countPairs, countsNodes, objectCount, objectsText, boxesOf, drawnBox, describedBox } from "./counts.js";
@@ -77,15 +77,17 @@ function outOfDomainNote(record) {
   return sentence ? [el("p", { class: "ood-note" }, el("span", { class: "outcome outcome-out-of-domain", text: "out of domain" }), " ", sentence)] : [];
 }
 
-/** A sample photo's known diagnosis and whether the decision is right by the card's rule. @param {Entry} entry */
+/** The known diagnosis (the researcher's own, from the batch's diagnoses file, or a sample photo's) and
+ * whether the decision is right by the one rule (right, wrong or not assessed: a mark and a word).
+ * @param {Entry} entry */
 function truthFacts(entry) {
   const known = knownTruthOf(entry);
   const verdict = known ? verdictOf(entry.record, known.truth) : null;
   if (!known || !verdict) return [];
-  return [el("h3", { text: "Known diagnosis" }), facts([
+  return [el("h3", { text: known.source === "batch" ? "Your diagnosis" : "Known diagnosis" }), facts([
     ["Diagnosis", el("span", {}, userText(known.text))],
-    ["By the card's rule", el("span", {}, el("span", { class: `verdict verdict-${verdict}`, text: verdict }),
-      el("span", { class: "meta", text: `${rightRule(ruleOf(entry.record))}.` }))],
+    ["Verdict", el("span", {}, el("span", { class: `verdict verdict-${verdict}`, text: verdictText(verdict) }),
+      el("span", { class: "meta", text: `${rightRule()}.` }))],
   ])];
 }
 

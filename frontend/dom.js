@@ -51,6 +51,31 @@ export function userText(text, extraClass = "") {
   return el("bdi", { class: `user-text${extraClass ? ` ${extraClass}` : ""}`, dir: "auto" }, String(text ?? ""));
 }
 
+/** Where a file name may break, as its parts: after "_", "-", "/" and before the extension's dot, e.g.
+ * "ISIC_0000032.jpg" -> ["ISIC_", "0000032", ".jpg"] (never inside ".jpg"). Pure, for the tests.
+ * @param {string} name @returns {string[]} */
+export function nameParts(name) {
+  const text = String(name ?? "");
+  const dot = text.lastIndexOf(".");
+  const [stem, extension] = dot > 0 && text.length - dot <= 8 ? [text.slice(0, dot), text.slice(dot)] : [text, ""];
+  const parts = stem.split(/(?<=[_\-/])(?=[^_\-/])/).filter(Boolean);
+  if (extension) parts.push(extension);
+  return parts.length ? parts : [text];
+}
+
+/** A file name as user text (its own bidi isolate) with a <wbr> at each of its sensible breaks (nameParts):
+ * it wraps there, and inside a part only when the part alone is wider than its column. @param {unknown} name */
+export function breakableName(name) {
+  const parts = nameParts(String(name ?? ""));
+  const node = userText("");
+  node.textContent = "";
+  parts.forEach((part, i) => {
+    if (i > 0) node.append(document.createElement("wbr"));
+    node.append(part);
+  });
+  return node;
+}
+
 /** A string to embed in composed text (a title, an aria-label, a confirm line): wrapped in FSI ... PDI,
  * the plain-text isolate. @param {unknown} text */
 export function isolated(text) {

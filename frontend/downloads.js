@@ -1,8 +1,9 @@
 // @ts-check
-// The batch's CSV: the whole of it (several replies for a large batch), or only the rows on screen.
+// The batch's CSV: the whole of it (several replies for a large batch) in the batch's one order (the order
+// its files were chosen in, as the table shows it unsorted), or only the rows on screen, as shown.
 
 import { el } from "./dom.js";
-import { selectRows } from "./csv.js";
+import { orderRows, selectRows } from "./csv.js";
 
 /** @typedef {import("./api.js").Api} Api */
 
@@ -42,15 +43,17 @@ function saveText(text, name) {
 
 /**
  * @param {{csvLink: HTMLAnchorElement, csvShown: HTMLButtonElement}} els
- * @param {{api: () => Api, batch: () => string | null, shownIds: () => Set<string>, alert: (message: string) => void}} hooks
+ * @param {{api: () => Api, batch: () => string | null, shownIds: () => string[], orderIds: () => string[],
+ *   alert: (message: string) => void}} hooks
  */
-export function wireDownloads({ csvLink, csvShown }, { api, batch, shownIds, alert }) {
+export function wireDownloads({ csvLink, csvShown }, { api, batch, shownIds, orderIds, alert }) {
   // Fetch the CSV and save it under a batch-named file; a plain link if that is not possible.
   csvLink.addEventListener("click", async (event) => {
     if (!csvLink.href || event.ctrlKey || event.metaKey || event.shiftKey) return;
     event.preventDefault();
     try {
-      saveText(await fetchBatchCsv(api(), csvLink.href), csvLink.getAttribute("download") || "predictions.csv");
+      const text = await fetchBatchCsv(api(), csvLink.href);
+      saveText(orderRows(text, orderIds()), csvLink.getAttribute("download") || "predictions.csv");
     } catch (err) {
       if (api().auth) alert(`Could not download the CSV: ${errorMessage(err)}`); // a plain link carries no token
       else window.location.assign(csvLink.href);

@@ -6,7 +6,7 @@
 import { el, clear, formatBytes } from "./dom.js";
 import { summaryLine } from "./decisions.js";
 import { batchTotals, countsNodes, objectsText } from "./counts.js";
-import { counts, progressSummary, uploadedCount } from "./store.js";
+import { counts, progressSummary, uploadedCount, canRetry } from "./store.js";
 
 /** @typedef {import("./elements.js").Elements} Elements */
 /** @typedef {import("./store.js").State} State */
@@ -55,16 +55,25 @@ export class ProgressView {
     if (row) row.hidden = c.bytes === 0; // a reopened batch has nothing to send
     const busy = uploading || c.pending > 0;
     els.newBatch.disabled = busy || c.total === 0;
+    // Failed uploads the page still holds the files of: "0 of 2 uploaded, 2 failed: Retry".
+    const retryable = this.retryable();
+    els.retryFailed.hidden = retryable === 0;
+    els.retryFailed.setAttribute("aria-label", `Retry the ${retryable} failed upload${retryable === 1 ? "" : "s"}`);
     // The live region only changes when counts do (not on every progress event), at most once a second.
-    const summary = progressSummary(c);
+    const summary = progressSummary(c, retryable > 0);
     if (summary !== this.lastAnnounced && !this.announceTimer) {
       this.announceTimer = setTimeout(() => {
         this.announceTimer = null;
         this.lastAnnouncedAt = Date.now();
-        this.lastAnnounced = progressSummary(counts(this.state.entries));
+        this.lastAnnounced = progressSummary(counts(this.state.entries), this.retryable() > 0);
         els.progressText.textContent = this.lastAnnounced;
       }, Math.max(0, 1000 - (Date.now() - this.lastAnnouncedAt)));
     }
+  }
+
+  /** How many failed uploads can be sent again. */
+  retryable() {
+    return this.state.entries.filter(canRetry).length;
   }
 
   /** A sentence in the progress line that is not the counts (new batch, deleted, given up). @param {string} text */
@@ -75,7 +84,7 @@ export class ProgressView {
       clearTimeout(this.announceTimer);
       this.announceTimer = null;
     }
-    this.lastAnnounced = progressSummary(counts(this.state.entries));
+    this.lastAnnounced = progressSummary(counts(this.state.entries), this.retryable() > 0);
     this.els.progressText.textContent = text;
   }
 

@@ -1,10 +1,11 @@
 // @ts-check
 // The results table: one row per file, filled in as uploads progress and predictions arrive.
 
-import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, userText, withUserText } from "./dom.js";
-import { outcomeOf, decisionRank, positiveScoreOf, positiveScoreParts, outOfDomainShort, knownTruthOf, verdictOf } from "./decisions.js";
+import { el, clear, safeImageUrl, formatBytes, formatPercent, formatDateTime, userText, withUserText, breakableName } from "./dom.js";
+import { outcomeOf, decisionRank, positiveScoreOf, positiveScoreParts, outOfDomainShort, knownTruthOf, verdictOf, verdictText } from "./decisions.js";
 import { isDetection, countPairs, countsNodes, objectCount, objectsText } from "./counts.js";
 import { STATUS, ACTIVE, PROBLEM, statusText } from "./status.js";
+import { canRetry } from "./store.js";
 
 /** @typedef {import("./store.js").Entry} Entry */
 /**
@@ -44,7 +45,10 @@ function searchableText(entry) {
   const record = entry.record || {};
   const counted = isDetection(record) ? countPairs(record.counts).map(([label]) => label) : []; // "dog" finds photos with dogs
   const outcome = entry.status === STATUS.OK ? outcomeOf(entry).text : ""; // "out of domain" as shown
-  return [entry.name, record.label, record.decision, outcome, entry.status, statusText(entry.status), reasonOf(entry), ...counted]
+  const known = entry.status === STATUS.OK ? knownTruthOf(entry) : null; // "wrong" finds the wrong ones
+  const verdict = known ? verdictOf(record, known.truth) : null;
+  return [entry.name, record.label, record.decision, outcome, entry.status, statusText(entry.status), reasonOf(entry), ...counted,
+    ...(known && verdict ? [known.truth, verdictText(verdict)] : [])]
     .filter(Boolean).join(" ").toLowerCase();
 }
 
@@ -124,10 +128,12 @@ function describeImage(record) {
 export class ResultsView {
   /**
    * @param {{table: HTMLTableElement, body: HTMLTableSectionElement, empty: HTMLElement, count: HTMLElement,
-   *   onOpen?: ((entry: Entry) => void) | null, onRender?: ((visible: Entry[]) => void) | null}} options
+   *   onOpen?: ((entry: Entry) => void) | null, onRender?: ((visible: Entry[]) => void) | null,
+   *   onRetry?: ((entry: Entry) => void) | null}} options
    */
-  constructor({ table, body, empty, count, onOpen = null, onRender = null }) {
+  constructor({ table, body, empty, count, onOpen = null, onRender = null, onRetry = null }) {
     this.table = table;
+    this.onRetry = onRetry; // (entry) => send a failed file again
     this.onOpen = onOpen; // (entry) => open the detail view
     this.onRender = onRender; // (visible entries) => after the rows changed
     /** @type {Entry[]} */
@@ -341,7 +347,7 @@ export class ResultsView {
 
     clear(cells.name);
     const meta = [formatBytes(record.size || entry.size), describeImage(record)].filter(Boolean).join(" · ");
-    const open = el("button", { type: "button", class: "file-name link-button", "aria-haspopup": "dialog", title: "Open this image with every score" }, userText(entry.name));
+    const open = el("button", { type: "button", class: "file-name link-button", "aria-haspopup": "dialog", title: "Open this image with every score" }, breakableName(entry.name));
     open.addEventListener("click", () => this.onOpen && this.onOpen(entry));
     cells.name.append(open, ...(meta ? [el("span", { class: "meta", text: meta })] : []));
 
@@ -353,6 +359,12 @@ export class ResultsView {
       row.progress = el("progress", { max: entry.total || entry.size || 1, value: entry.loaded || 0, "aria-label": `Upload of ${entry.name}` });
       row.progressText = el("span", { class: "meta", text: uploadPercent(entry) });
       cells.status.append(row.progress, row.progressText);
+    }
+    if (canRetry(entry) && this.onRetry) {
+      const onRetry = this.onRetry;
+      const retry = el("button", { type: "button", class: "button secondary small retry", "aria-label": `Retry uploading ${entry.name}` }, "Retry");
+      retry.addEventListener("click", () => onRetry(entry));
+      cells.status.append(retry);
     }
     const reason = reasonOf(entry);
     clear(cells.reason);
@@ -392,7 +404,7 @@ export class ResultsView {
 
     clear(cells.label);
     row.tr.dataset.outcome = "";
-    if (entry.status === STATUS.OK && record.label !== undefined) {
+    if (entry.status === STATUS.OK) {
       const outcome = outcomeOf(entry);
       row.tr.dataset.outcome = outcome.key;
       cells.label.append(el("span", { class: `label outcome outcome-${outcome.kind} user-text`, dir: "auto", text: outcome.text }));
@@ -404,9 +416,9 @@ export class ResultsView {
       }
       const known = knownTruthOf(entry);
       const verdict = known ? verdictOf(record, known.truth) : null;
-      if (known && verdict) {
-        cells.label.append(el("span", { class: "meta truth" }, "diagnosis: ", userText(known.truth), " ",
-          el("span", { class: `verdict verdict-${verdict}`, text: verdict })));
+      if (known && verdict) { // a mark and a word: never the colour alone
+        cells.label.append(el("span", { class: "meta truth" }, known.source === "batch" ? "your diagnosis: " : "diagnosis: ",
+          userText(known.truth), " ", el("span", { class: `verdict verdict-${verdict}`, text: verdictText(verdict) })));
       }
     }
 
@@ -433,7 +445,11 @@ export class ResultsView {
     clear(cells.time);
     const iso = record.classified_at || record.uploaded_at;
     if (iso) {
-      cells.time.append(el("time", { datetime: String(iso), title: String(iso), text: formatDateTime(iso) }));
+      // the date and the time of day each kept whole, on one line where there is room, else on two
+      const text = formatDateTime(iso);
+      const cut = text.lastIndexOf(", ");
+      const parts = cut > 0 ? [el("span", { class: "nowrap", text: text.slice(0, cut + 1) }), " ", el("span", { class: "nowrap", text: text.slice(cut + 2) })] : [text];
+      cells.time.append(el("time", { datetime: String(iso), title: String(iso) }, parts));
     }
   }
 }

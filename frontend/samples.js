@@ -1,13 +1,14 @@
 // @ts-check
 // "Try the sample photos": real CC0 ISIC photos from the demo model's test split, described in
 // samples/samples.json, listed with their diagnosis and attribution and uploaded like any picked file.
-// Once classified, each is marked right or wrong against its diagnosis by the model card's own rule
-// (decisions.js: verdictOf, rightRule), in the list, the results table and the detail view, and the
-// list says how many are right and what "right" means.
+// Once classified, each is marked right, wrong or not assessed against its diagnosis by the project's one
+// rule (decisions.js: verdictOf, rightRule: the decision is the truth; uncertain and out-of-domain photos
+// are neither), in the list, the results table and the detail view, and the list counts them and says
+// what "right" means. The samples are dermoscopy photos: they are not offered for a detector's card.
 
 import { el, clear } from "./dom.js";
 import { errorMessage } from "./downloads.js";
-import { OUT_OF_DOMAIN, UNCERTAIN, ruleOf, knownTruthOf, outcomeOf, positiveScoreText, rightRule, setKnownTruths, verdictOf } from "./decisions.js";
+import { OUT_OF_DOMAIN, UNCERTAIN, knownTruthOf, outcomeOf, positiveScoreText, rightRule, setKnownTruths, verdictOf, verdictText } from "./decisions.js";
 import { STATUS } from "./status.js";
 
 const SAMPLES_URL = "samples/samples.json";
@@ -29,8 +30,8 @@ export function confirmedText(sample) {
 }
 
 /**
- * How the classified samples fare: right and wrong by the card's rule, and how many of them were
- * uncertain or out of domain (counted by their side of the threshold all the same).
+ * How the classified samples fare: right and wrong by the project's rule, and how many were not assessed
+ * (uncertain, out of domain: neither right nor wrong).
  * @param {Entry[]} entries
  */
 export function sampleScore(entries) {
@@ -38,20 +39,32 @@ export function sampleScore(entries) {
   let wrong = 0;
   let uncertain = 0;
   let outside = 0;
-  /** @type {import("./decisions.js").PositiveRule | null} */
-  let rule = null;
+  let other = 0;
   for (const entry of entries) {
     const known = entry.status === STATUS.OK ? knownTruthOf(entry) : null;
-    const verdict = known ? verdictOf(entry.record, known.truth) : null;
-    if (!verdict) continue;
-    rule = rule || ruleOf(entry.record);
+    if (!known || known.source !== "sample") continue;
+    const verdict = verdictOf(entry.record, known.truth);
     if (verdict === "right") right += 1;
-    else wrong += 1;
-    const key = outcomeOf(entry).key;
-    if (key === UNCERTAIN) uncertain += 1;
-    if (key === OUT_OF_DOMAIN) outside += 1;
+    else if (verdict === "wrong") wrong += 1;
+    else if (verdict === "not-assessed") {
+      const key = outcomeOf(entry).key;
+      if (key === UNCERTAIN) uncertain += 1;
+      else if (key === OUT_OF_DOMAIN) outside += 1;
+      else other += 1;
+    }
   }
-  return { right, wrong, uncertain, outside, scored: right + wrong, rule };
+  const notAssessed = uncertain + outside + other;
+  return { right, wrong, uncertain, outside, notAssessed, scored: right + wrong + notAssessed };
+}
+
+/** "Sample photos: 2 right, 2 wrong, 1 not assessed (1 uncertain)". @param {ReturnType<typeof sampleScore>} tally */
+export function sampleScoreText(tally) {
+  const apart = [
+    tally.uncertain ? `${tally.uncertain} uncertain` : "",
+    tally.outside ? `${tally.outside} out of domain` : "",
+  ].filter(Boolean).join(", ");
+  const notAssessed = tally.notAssessed ? `, ${tally.notAssessed} not assessed${apart ? ` (${apart})` : ""}` : "";
+  return `Sample photos: ${tally.right} right, ${tally.wrong} wrong${notAssessed}`;
 }
 
 /**
@@ -100,24 +113,19 @@ export function wireSamples({ samplesList: list, samplesButton: button }, { addF
     for (const [file, line] of results) {
       const entry = entries.find((e) => e.name === file && e.status === STATUS.OK);
       const known = entry ? knownTruthOf(entry) : null;
-      const verdict = entry && known ? verdictOf(entry.record, known.truth) : null;
+      const verdict = entry && known && known.source === "sample" ? verdictOf(entry.record, known.truth) : null;
       clear(line);
       if (!entry || !verdict) continue;
       const outcome = outcomeOf(entry);
       const positive = positiveScoreText(entry.record);
       line.append(" The model: ", el("span", { class: `outcome outcome-${outcome.kind}`, text: outcome.text }),
-        positive ? ` (${positive})` : "", ": ", el("span", { class: `verdict verdict-${verdict}`, text: verdict }), ".");
+        positive ? ` (${positive})` : "", ": ", el("span", { class: `verdict verdict-${verdict}`, text: verdictText(verdict) }), ".");
     }
     const tally = sampleScore(entries);
     clear(score);
     score.hidden = tally.scored === 0;
     if (tally.scored === 0) return;
-    const apart = [
-      tally.uncertain ? `${tally.uncertain} uncertain` : "",
-      tally.outside ? `${tally.outside} out of domain` : "",
-    ].filter(Boolean).join(", ");
-    score.append(el("strong", { text: `Sample photos: ${tally.right} of ${tally.scored} right` }),
-      apart ? ` (${apart} among them)` : "", `, counted as the model card counts them. ${rightRule(tally.rule)}.`);
+    score.append(el("strong", { text: sampleScoreText(tally) }), `. ${rightRule()}.`);
   }
 
   return { render };

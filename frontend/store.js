@@ -15,7 +15,7 @@ import { STATUS, statusOfRecord } from "./status.js";
  *   classified_at?: string, uploaded_at?: string, image_url?: string, width?: number, height?: number,
  *   format?: string, frames?: number, decision_rule?: string, positive_score?: number, domain_distance?: number, captured_at?: string, captured_at_local?: string,
  *   latitude?: number, longitude?: number, altitude?: number, camera?: string,
- *   model_name?: string, model_version?: string,
+ *   model_name?: string, model_version?: string, truth?: string | null,
  *   task?: string, counts?: Record<string, number>, objects?: number, tiles?: number, tiling?: string,
  *   detections?: Array<{label?: string, score?: number, box?: number[]}>,
  * }} ApiRecord
@@ -45,6 +45,9 @@ import { STATUS, statusOfRecord } from "./status.js";
  *   lastNews: number,
  *   pollFailures: number,
  *   reopened: boolean,
+ *   reorder: boolean,
+ *   lookedUp: boolean,
+ *   checkedGone: boolean,
  *   maxBytes: number | null,
  *   card: Record<string, unknown> | null,
  *   storage: Storage | null,
@@ -64,6 +67,9 @@ export function createState() {
     lastNews: 0,
     pollFailures: 0,
     reopened: false,
+    reorder: false, // rows came from the API's records: to be placed in the batch's one order
+    lookedUp: false, // a batch opened by its id had its first look (gone? its score?)
+    checkedGone: false, // the batch was looked up for having no records (deleted, or never used)
     maxBytes: null,
     card: null,
     storage: null, // localStorage with sign-in off, sessionStorage with it on
@@ -134,18 +140,122 @@ export function uploadedCount(c) {
   return c.total - c.refused - c.queued - c.uploading - c.failed;
 }
 
-/** The progress sentence for the live region, e.g. "3 of 4 uploaded, 2 of 3 classified (2 ok, 0 rejected)."
- * @param {Counts} c */
-export function progressSummary(c) {
+/** The progress sentence for the live region, e.g. "3 of 4 uploaded, 2 of 3 classified (2 ok, 0 rejected).";
+ * with failed uploads, "0 of 2 uploaded, 2 failed" first, ending in ":" when a Retry button follows it.
+ * @param {Counts} c @param {boolean} [retryable] whether the failed files can be sent again */
+export function progressSummary(c, retryable = false) {
   if (c.total === 0) return "";
   const toUpload = c.total - c.refused;
   const uploaded = toUpload - c.queued - c.uploading - c.failed;
   const done = c.ok + c.rejected;
-  const parts = [`${uploaded} of ${toUpload} uploaded`, `${done} of ${uploaded} classified (${c.ok} ok, ${c.rejected} rejected)`];
+  const parts = [`${uploaded} of ${toUpload} uploaded`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (uploaded > 0 || !c.failed) parts.push(`${done} of ${uploaded} classified (${c.ok} ok, ${c.rejected} rejected)`);
   if (c.refused) parts.push(`${c.refused} refused`);
-  if (c.failed) parts.push(`${c.failed} failed to upload`);
   const finished = c.queued + c.uploading + c.pending === 0;
-  return `${finished ? "All done: " : ""}${parts.join(", ")}.`;
+  return `${finished && !c.failed ? "All done: " : ""}${parts.join(", ")}${c.failed && retryable ? ":" : "."}`;
+}
+
+/** A file that may be sent again: its upload failed and the page still holds the file (not one cancelled
+ * with its deleted batch). @param {Entry} entry */
+export function canRetry(entry) {
+  return entry.status === STATUS.FAILED && entry.file !== null;
+}
+
+/**
+ * Files dropped or chosen, against the batch's entries: `fresh` to add, `again` (a file whose earlier
+ * upload failed: the entry to send again with it) and `duplicates` (the same name and size as a file
+ * already in the batch, or twice in this drop: not added again, and said so).
+ * @param {Entry[]} entries @param {File[]} files
+ * @returns {{fresh: File[], again: Array<{entry: Entry, file: File}>, duplicates: File[]}}
+ */
+export function sortOutDuplicates(entries, files) {
+  /** @type {Map<string, Entry>} */
+  const known = new Map();
+  const key = (/** @type {string} */ name, /** @type {number} */ size) => `${size}\u0000${name}`;
+  for (const entry of entries) known.set(key(entry.name, entry.size), entry);
+  /** @type {File[]} */
+  const fresh = [];
+  /** @type {Array<{entry: Entry, file: File}>} */
+  const again = [];
+  /** @type {File[]} */
+  const duplicates = [];
+  const seen = new Set();
+  for (const file of files) {
+    const k = key(file.name, file.size);
+    const entry = known.get(k);
+    if (seen.has(k)) duplicates.push(file);
+    else if (entry && entry.status === STATUS.FAILED) again.push({ entry, file });
+    else if (entry) duplicates.push(file);
+    else fresh.push(file);
+    seen.add(k);
+  }
+  return { fresh, again, duplicates };
+}
+
+// ---- one row order: the order the files were chosen in, kept per batch in this browser ---------------
+// The API lists a batch newest first and its keys are random, so the order chosen is kept here: the
+// object ids of a batch in the order its files were chosen (localStorage, or sessionStorage when signed in).
+// A reopened batch, a reload and the CSV follow it; files this browser did not choose come after, in the
+// order they were uploaded (uploaded_at), then by name.
+
+const ORDER_KEY = "spotter.order.v1";
+const ORDER_BATCHES = 50; // batches whose order is kept (the latest used)
+const ORDER_IDS = 10000; // ids kept per batch
+
+/** @param {Storage | null} storage @returns {Array<{batch: string, ids: string[]}>} */
+function loadOrders(storage) {
+  try {
+    const kept = JSON.parse((storage && storage.getItem(ORDER_KEY)) || "[]");
+    return Array.isArray(kept) ? kept.filter((o) => o && typeof o.batch === "string" && Array.isArray(o.ids)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The object ids of `batch` in the order chosen, as kept in `storage` ([] when none).
+ * @param {Storage | null} storage @param {string} batch @returns {string[]} */
+export function loadOrder(storage, batch) {
+  const found = loadOrders(storage).find((o) => o.batch === batch);
+  return found ? found.ids.map(String) : [];
+}
+
+/** Keep the order of `batch` (object ids); `null` forgets it (a deleted batch).
+ * @param {Storage | null} storage @param {string} batch @param {string[] | null} ids */
+export function saveOrder(storage, batch, ids) {
+  if (!storage) return;
+  const others = loadOrders(storage).filter((o) => o.batch !== batch);
+  const kept = ids ? [{ batch, ids: ids.slice(0, ORDER_IDS) }, ...others] : others;
+  try {
+    storage.setItem(ORDER_KEY, JSON.stringify(kept.slice(0, ORDER_BATCHES)));
+  } catch {
+    /* storage full or off: the order lasts as long as the tab */
+  }
+}
+
+const nameOrder = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+/** The entries in the batch's one order: those in `ids` (the order chosen) first, in that order; the rest
+ * by upload time, then name; entries not uploaded yet keep their place relative to each other at the end.
+ * @param {Entry[]} entries @param {string[]} ids @returns {Entry[]} */
+export function inChosenOrder(entries, ids) {
+  const at = new Map(ids.map((id, i) => [id, i]));
+  const rank = (/** @type {Entry} */ e) => (e.objectId !== null && at.has(e.objectId) ? /** @type {number} */ (at.get(e.objectId)) : Infinity);
+  const uploaded = (/** @type {Entry} */ e) => String((e.record && e.record.uploaded_at) || "\uffff");
+  return entries
+    .map((entry, index) => ({ entry, index }))
+    .sort((a, b) => {
+      const ra = rank(a.entry);
+      const rb = rank(b.entry);
+      if (ra !== rb) return ra - rb;
+      if (ra !== Infinity) return 0;
+      const ua = uploaded(a.entry);
+      const ub = uploaded(b.entry);
+      if (ua !== ub) return ua < ub ? -1 : 1;
+      if (!a.entry.record || !b.entry.record) return a.index - b.index;
+      return nameOrder.compare(a.entry.name, b.entry.name) || a.index - b.index;
+    })
+    .map((item) => item.entry);
 }
 
 /** The batch named in a location hash ("#batch=..."), or null. @param {string} hash */

@@ -1,13 +1,15 @@
 // The positive score beside the decision, the decision's sort order, out-of-domain records, and "right"
-// against a known diagnosis by the model card's own rule: `node --test tests/frontend/decisions.test.js`.
+// against a known diagnosis by the project's one rule (spotter.results.scoring: the decision is the truth;
+// uncertain and out-of-domain are neither): `node --test tests/frontend/decisions.test.js`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 import {
   setCard, setLabels, outcomeOf, summaryLine, decisionRank, positiveScoreOf, positiveScoreText, scoreAndThreshold,
-  outOfDomainSentence, outOfDomainShort, verdictOf, rightRule, ruleOf,
+  outOfDomainSentence, outOfDomainShort, verdictOf, verdictText, rightRule, ruleOf, RIGHT_RULE,
 } from "../../frontend/decisions.js";
+import { countRight } from "../../frontend/card.js";
 import { entryForFile } from "../../frontend/store.js";
 import { sortEntries } from "../../frontend/results.js";
 import { confirmedText } from "../../frontend/samples.js";
@@ -89,30 +91,50 @@ test("an out-of-domain record: its own outcome, the card's sentence, counted apa
   setLabels([]);
 });
 
-test("right means what the model card's full-resolution check counts: the score's side of the threshold", () => {
+test("right means what the scoring module says: the decision is the truth; uncertain and out of domain are neither", () => {
   setCard(CARD);
   assert.equal(verdictOf(ok("m", "malignant", 0.5).record, "malignant"), "right");
   assert.equal(verdictOf(ok("m", "malignant", 0.5).record, "benign"), "wrong");
-  assert.equal(verdictOf(ok("u", "uncertain", 0.35).record, "malignant"), "right"); // uncertain, on the malignant side
-  assert.equal(verdictOf(ok("u", "uncertain", 0.25).record, "malignant"), "wrong");
-  assert.equal(verdictOf(ok("o", "out_of_domain", 0.1, { decision_rule: OOD_RULE }).record, "benign"), "right");
-  assert.match(rightRule(ruleOf(null), CARD.labels), /^Right: the malignant score is on the diagnosis's side of the threshold \(0\.3\)/);
-  assert.match(rightRule(ruleOf(null), CARD.labels), /below it for a benign one; an uncertain or out-of-domain photo counts by its side too/);
+  assert.equal(verdictOf(ok("b", "benign", 0.1).record, "malignant"), "wrong");
+  // uncertain on either side of the threshold, and out of domain: not assessed (the old rule counted them by side)
+  assert.equal(verdictOf(ok("u", "uncertain", 0.35).record, "malignant"), "not-assessed");
+  assert.equal(verdictOf(ok("u", "uncertain", 0.25).record, "malignant"), "not-assessed");
+  assert.equal(verdictOf(ok("o", "out_of_domain", 0.1, { decision_rule: OOD_RULE }).record, "benign"), "not-assessed");
+  assert.equal(verdictText("not-assessed"), "not assessed");
+  assert.equal(verdictOf(null, "benign"), null);
+  assert.equal(rightRule(), "Right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong");
   setCard({ labels: ["red", "green"] });
   assert.equal(verdictOf({ label: "red" }, "red"), "right");
-  assert.equal(verdictOf({ decision: "uncertain", label: "red" }, "red"), "wrong");
+  assert.equal(verdictOf({ decision: "uncertain", label: "red" }, "red"), "not-assessed");
+  assert.equal(verdictOf({ label: "blue" }, "red"), "not-assessed"); // not one of the card's labels: neither
   setCard(null);
 });
 
-test("the page's rule reproduces the shipped card's own count of right photos", () => {
+test("the rule's words are the scoring module's own (BatchScore.rule)", () => {
+  const module = readFileSync(new URL("../../src/spotter/results/scoring.py", import.meta.url), "utf8");
+  const said = /"rule":\s*"([^"]+)"/.exec(module);
+  assert.ok(said, "spotter/results/scoring.py states its rule in as_dict");
+  assert.equal(RIGHT_RULE, said[1]);
+});
+
+test("the card's full-resolution counts are recomputed from each photo's decision by the one rule", () => {
   const card = JSON.parse(readFileSync(new URL("../../model/skin-lesion-int8.card.json", import.meta.url), "utf8"));
   const full = card.metrics && card.metrics.full_resolution;
-  if (!full || !Array.isArray(full.photos)) return; // a card without the check has nothing to agree with
+  if (!full || !Array.isArray(full.photos)) return; // a card without the check has nothing to count
   setCard(card);
-  const verdicts = full.photos.map((p) => verdictOf({ decision: p.decision_full, positive_score: p.score_full }, p.truth));
-  assert.equal(verdicts.filter((v) => v === "right").length, full.right_full);
-  const small = full.photos.map((p) => verdictOf({ decision: p.decision_256, positive_score: p.score_256 }, p.truth));
-  assert.equal(small.filter((v) => v === "right").length, full.right_256);
+  // each photo's verdict at each resolution, by verdictOf on the decision the card lists for it
+  const verdicts = (/** @type {string} */ key) => full.photos.map((p) => verdictOf({ decision: p[key] }, p.truth));
+  const right = (/** @type {string} */ key) => verdicts(key).filter((v) => v === "right").length;
+  const independent = (/** @type {string} */ key) => full.photos.filter((p) => p[key] === p.truth).length;
+  assert.equal(right("decision_full"), independent("decision_full"));
+  assert.equal(right("decision_256"), independent("decision_256"));
+  assert.deepEqual(countRight(full), { full: right("decision_full"), small: right("decision_256") });
+  // an uncertain photo is never right or wrong, whichever side of the threshold its score is on
+  for (const photo of full.photos.filter((p) => p.decision_full === "uncertain")) {
+    assert.equal(verdictOf({ decision: photo.decision_full }, photo.truth), "not-assessed");
+  }
+  // a card whose photos lack decisions gives its own counts (countRight: null)
+  assert.equal(countRight({ photos: [{ truth: "benign", score_full: 0.1 }] }), null);
   setCard(null);
 });
 

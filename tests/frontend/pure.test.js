@@ -70,8 +70,12 @@ test("counts and progressSummary", () => {
   assert.equal(c.total, 4);
   assert.equal(c.bytes, 300); // refused files are not sent
   assert.equal(c.sent, 140);
-  assert.equal(progressSummary(c), "1 of 3 uploaded, 1 of 1 classified (1 ok, 0 rejected), 1 refused, 1 failed to upload.");
+  assert.equal(progressSummary(c), "1 of 3 uploaded, 1 failed, 1 of 1 classified (1 ok, 0 rejected), 1 refused.");
   assert.equal(progressSummary(counts([entry({ status: "ok" })])), "All done: 1 of 1 uploaded, 1 of 1 classified (1 ok, 0 rejected).");
+  // every upload failed, the files still here: the Retry button follows the sentence
+  const failed = counts([entry({ id: "1", status: "failed" }), entry({ id: "2", status: "failed" })]);
+  assert.equal(progressSummary(failed, true), "0 of 2 uploaded, 2 failed:");
+  assert.equal(progressSummary(failed, false), "0 of 2 uploaded, 2 failed.");
   assert.equal(progressSummary(counts([])), "");
 });
 
@@ -100,8 +104,9 @@ test("CSV: rows cut out as they are, quotes and line breaks intact", () => {
   const text = 'object_id,name\r\n1,"a, ""b"""\r\n2,"two\nlines"\r\n3,c\r\n';
   assert.deepEqual(csvFields('1,"a, ""b"""\r\n'), ["1", 'a, "b"']);
   assert.equal(csvRecords(text).length, 4);
-  assert.equal(selectRows(text, new Set(["2", "3"])), 'object_id,name\r\n2,"two\nlines"\r\n3,c\r\n');
-  assert.equal(selectRows("", new Set(["1"])), "");
+  assert.equal(selectRows(text, ["2", "3"]), 'object_id,name\r\n2,"two\nlines"\r\n3,c\r\n');
+  assert.equal(selectRows(text, ["3", "2"]), 'object_id,name\r\n3,c\r\n2,"two\nlines"\r\n'); // in the order shown
+  assert.equal(selectRows("", ["1"]), "");
 });
 
 test("sortBatches: newest created first, an undated one last, ties by id", () => {
@@ -143,7 +148,8 @@ test("filterEntries and sortEntries", () => {
 test("outcomes and the summary line follow the card's labels", () => {
   setLabels(["benign", "malignant"]);
   const ok = (decision) => entry({ status: "ok", record: { decision } });
-  assert.deepEqual(outcomeOf(ok("malignant")), { key: "malignant", text: "malignant", kind: "label-1" });
+  // no decision on the card: a label implies no finding (neutral, a shape of its own per label)
+  assert.deepEqual(outcomeOf(ok("malignant")), { key: "malignant", text: "malignant", kind: "label-plain-1" });
   assert.equal(outcomeOf(ok("uncertain")).kind, "uncertain");
   const line = summaryLine([ok("malignant"), ok("benign"), ok("benign"), entry({ status: "rejected" }), entry({ status: "pending" })]);
   assert.deepEqual(line.map((p) => p.text), ["2 benign", "1 malignant", "1 rejected"]);
