@@ -4,9 +4,10 @@ in Chromium against `spotter up`.
 With the demo model (a card with a positive label and a threshold), the page's sample photos go in:
 each row's score reads "<positive label> <score>, threshold <t>" with the record's positive_score (never
 the top label's score alone), sorting by it orders by the positive score, sorting by decision puts the
-positive decision first, then uncertain, then the other label; each sample is marked right or wrong as
-the card's full-resolution check counts right, the count of right samples is the one a test computes
-from the records, and the page says what right means in the same words as the card's summary.
+positive decision first, then uncertain, then the other label; each sample is marked right, wrong or not
+assessed by the project's one rule (the decision is the diagnosis; uncertain is neither), the counts are
+those a test computes from the records, and the page says what right means in the same words as the
+card's summary, whose count of right photos is the one a test computes from the card's photos.
 
 With a two-output test model whose card has a domain check (written here to a temporary folder), a
 green picture is out of domain: its row says so with its own mark, the detail view gives the card's
@@ -156,26 +157,32 @@ def test_the_positive_score_sorting_and_right_by_the_cards_rule(browser_stack):
             names = _settled_order(page, by_decision)
             assert by_decision(names), [(name, records[name]["decision"]) for name in names]
 
-            # Right or wrong: what the card's full-resolution check counts right (evaluate.py: the positive
-            # score's side of the threshold matches the diagnosis; uncertain photos count by their side).
-            verdicts = {
-                s["file"]: "right" if (scores[s["file"]] >= threshold) == (s["truth"] == positive) else "wrong"
-                for s in listed
-            }
+            # Right, wrong or not assessed: the project's one rule (spotter.results.scoring.is_right): right
+            # when the decision is the diagnosis; an uncertain or out-of-domain photo is neither.
+            def verdict(decision: str, truth: str) -> str:
+                if decision not in card["labels"]:
+                    return "not assessed"
+                return "right" if decision == truth else "wrong"
+
+            verdicts = {s["file"]: verdict(records[s["file"]]["decision"], s["truth"]) for s in listed}
             for sample in listed:
                 item = page.locator("#samples-list li", has_text=sample["isic_id"])
                 expect(item.locator(".verdict")).to_have_text(verdicts[sample["file"]])
                 expect(_row(page, sample["file"]).locator(".col-label .verdict")).to_have_text(verdicts[sample["file"]])
             right = sum(v == "right" for v in verdicts.values())
+            wrong = sum(v == "wrong" for v in verdicts.values())
             tally = page.locator(".samples-score")
-            expect(tally).to_contain_text(f"Sample photos: {right} of {len(listed)} right")
-            rule = f"Right: the {positive} score is on the diagnosis's side of the threshold"
+            expect(tally).to_contain_text(f"Sample photos: {right} right, {wrong} wrong")
+            uncertain = sum(records[s["file"]]["decision"] == "uncertain" for s in listed)
+            if uncertain:
+                expect(tally).to_contain_text(f"{uncertain} not assessed ({uncertain} uncertain)")
+            rule = "Right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong"
             expect(tally).to_contain_text(rule)
-            expect(tally).to_contain_text("an uncertain or out-of-domain photo counts by its side too")
             full = card.get("metrics", {}).get("full_resolution")
-            if full:  # the card's own count says what right means in the same words
+            if full:  # the card's count, by the same rule from each photo's decision, in the same words
+                right_full = sum(p["decision_full"] == p["truth"] for p in full["photos"])
                 summary = page.locator("#model-card .full-resolution-summary")
-                expect(summary).to_contain_text(f"{full['right_full']} of {full['images']} right at full resolution")
+                expect(summary).to_contain_text(f"{right_full} of {full['images']} right at full resolution")
                 expect(summary).to_contain_text(rule)
 
             # The detail view: the positive score beside the decision and the threshold, and the verdict.

@@ -93,6 +93,14 @@ class FakeBackend:
             )
         if url.startswith(f"{API}/model"):
             return _json(route, {"name": "fake", "version": "1", "labels": ["x"]})
+        if url.split("?")[0] == f"{API}/batches":  # My batches' counts, read when it is shown
+            return _json(route, {"batches": [], "next": None})
+        if url.startswith(f"{API}/batches/b1/score"):  # no diagnoses given
+            return _json(route, {"batch": "b1", "matched": 0, "without_truth": []})
+        if url.startswith(f"{API}/batches/b1"):  # b1 holds files (its CSV below), whatever /predictions says
+            return _json(
+                route, {"batch": "b1", "files": 3, "images": 3, "records": 3, "names": ["a.jpg", "b.jpg", "c.jpg"]}
+            )
         return route.fulfill(status=404, body="")
 
 

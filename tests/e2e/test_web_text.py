@@ -80,6 +80,11 @@ def _open_batch(page, url):
     page.route("**/model", lambda route: route.fulfill(json=CARD))
     page.route("**/predictions?*", lambda route: route.fulfill(json={"items": RECORDS, "next": None}))
     page.route("**/batches/b1", lambda route: route.fulfill(json={"batch": "b1", "files": 3, "images": 2}))
+    # My batches reads the server's counts, and a reopened batch its score against diagnoses: none given
+    page.route("**/batches", lambda route: route.fulfill(json={"batches": [], "next": None}))
+    page.route(
+        "**/batches/b1/score", lambda route: route.fulfill(json={"batch": "b1", "matched": 0, "without_truth": []})
+    )
     page.add_init_script(
         "localStorage.setItem('spotter.web.batches.v1', "
         + json.dumps(json.dumps([{"batch": "b1", "name": "z" * 50 + "\u202e", "createdAt": "2026-12-01T10:00:00Z"}]))
