@@ -191,7 +191,9 @@ def match_truths(table: TruthTable, records: Iterable[PredictionRecord], labels:
         if "/" in name:
             found = [by_key[folded]] if folded in by_key else []
         else:
-            found = list({id(r): r for r in by_name.get(folded, []) or by_stem.get(_stem(name).casefold(), [])}.values())
+            found = list(
+                {id(r): r for r in by_name.get(folded, []) or by_stem.get(_stem(name).casefold(), [])}.values()
+            )
         if not found:
             score.unmatched_rows.append(name)
             continue
