@@ -563,6 +563,7 @@ def test_errors_map_to_statuses_in_one_table(api):
 
     from spotter.errors import BatchGone
     from spotter.results.query import QueryError
+    from spotter.results.scoring import TruthError
     from spotter.web.access import AccessDenied
     from spotter.web.uploads import TooManyRefusals, UploadRequestError
 
@@ -574,6 +575,7 @@ def test_errors_map_to_statuses_in_one_table(api):
         AccessDenied: 403,
         NotFoundError: 404,
         BatchGone: 410,
+        TruthError: 400,
         TooManyRefusals: 429,
     }
     assert expected == module.ERROR_STATUS
