@@ -218,6 +218,12 @@ def test_dataset_mistakes_are_named(tmp_path):
         data.stratified_split(few)
 
 
+def _letter_labels(n: int) -> tuple[str, ...]:
+    """`n` distinct labels of letters only ("birdaa", "birdab", ...): a card refuses labels of words and digits."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return tuple(f"bird{letters[i // 26]}{letters[i % 26]}" for i in range(n))
+
+
 @pytest.mark.tensorflow
 def test_sigmoid_and_many_class_models_are_read_as_their_outputs_mean(tmp_path):
     pytest.importorskip("tensorflow")
@@ -235,7 +241,7 @@ def test_sigmoid_and_many_class_models_are_read_as_their_outputs_mean(tmp_path):
     pooled = keras.layers.GlobalAveragePooling2D()(inputs)
     for name, head, labels in (
         ("sigmoid", keras.layers.Dense(1, activation="sigmoid"), ("no", "yes")),
-        ("many", keras.layers.Dense(400, activation="softmax"), tuple(f"c{i}" for i in range(400))),
+        ("many", keras.layers.Dense(400, activation="softmax"), _letter_labels(400)),
     ):
         model = keras.Model(inputs, head(pooled))
         out = convert(model, tmp_path / f"{name}-int8.tflite", calibration=calibration)
@@ -323,3 +329,59 @@ def test_an_input_range_narrower_than_the_pixels_is_reported():
     narrow = {"scale": 0.00729, "zero_point": 6}  # calibrated on mid-tone pictures only
     clipped = input_clipping(narrow)
     assert clipped is not None and "pixel values 3..240 only" in clipped  # 0..3 and 240..255 each read as one value
+
+
+@pytest.mark.tensorflow
+def test_a_domain_check_output_survives_int8_and_the_runtime_reads_it(tmp_path):
+    """The demo model's second output (modelbuild/domain.py): the distance of a photo's pooled features
+    from the training photos', built into the graph, converted to int8 with the class scores still the
+    first output, and read by the runtime from the card's domain_check with the calibration applied."""
+    pytest.importorskip("tensorflow")
+    import keras
+
+    from spotter.model.calibration import OUT_OF_DOMAIN
+    from spotter.model.classifier import Classifier
+    from spotter.modelbuild.cardfile import build_card, write_card
+    from spotter.modelbuild.convert import (
+        calibration_from_folder,
+        convert_scores_first,
+        output_names,
+        scores_output_first,
+    )
+    from spotter.modelbuild.domain import distance, fit_whitening, pooled_of, with_domain_output
+    from spotter.modelbuild.metrics import clipped_logit, platt
+    from spotter.modelbuild.train import TrainConfig, build_backbone
+
+    keras.utils.set_random_seed(0)
+    images = make_images(tmp_path / "images", per_class=20, size=32)
+    backbone = build_backbone(TrainConfig.tiny())
+    pooled = keras.layers.GlobalAveragePooling2D(name="pool_top")(backbone.output)
+    model = keras.Model(backbone.input, keras.layers.Dense(2, activation="softmax", name="probabilities")(pooled))
+    pixels = calibration_from_folder(images, (32, 32), limit=40)
+    fit = fit_whitening(pooled_of(model, pixels, "pool_top"), 4)
+    both = with_domain_output(model, fit, "pool_top")
+    out = convert_scores_first(both, tmp_path / "d-int8.tflite", calibration=pixels)
+    assert scores_output_first(out.read_bytes())
+    names = output_names(out)
+    assert [shape for _, shape in names] == [[1, 2], [1, 1]]
+    decision = {"positive": "red", "threshold": 0.5, "uncertain_band": [0.4, 0.6]}
+    check = {"output": names[1][0], "threshold": 3.0, "sentence": "does not look like a dermoscopy photo; not assessed"}
+    calibration = {"method": "platt", "a": 0.5, "b": 0.25}
+    write_card(
+        out.with_suffix(".card.json"),
+        build_card(
+            "d", "1.0.0", ("blue", "red"), (32, 32), decision=decision, calibration=calibration, domain_check=check
+        ),
+    )
+    classifier = Classifier.load(out)
+    expected = distance(pooled_of(model, pixels, "pool_top"), fit)
+    served = [classifier.classify(Image.fromarray(p)) for p in pixels]
+    got = np.array([p.domain_distance for p in served])
+    assert np.corrcoef(got, expected)[0, 1] > 0.9 and np.abs(got - expected).mean() < 0.15 * expected.mean()
+    raw = np.array([classifier.raw_scores(classifier.tensor_from_pixels(p)[np.newaxis])[1] for p in pixels])
+    positive = np.array([p.positive_score for p in served], dtype=np.float64)
+    np.testing.assert_allclose(positive, platt(clipped_logit(raw), 0.5, 0.25), atol=1e-5)
+    # a picture unlike any training picture: a black and white checkerboard
+    board = (np.indices((32, 32)).sum(axis=0) // 4 % 2 * 255).astype(np.uint8)
+    far = classifier.classify(Image.fromarray(np.stack([board] * 3, axis=-1)))
+    assert far.domain_distance > expected.max() and far.decision == OUT_OF_DOMAIN

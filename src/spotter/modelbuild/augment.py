@@ -34,17 +34,24 @@ JPEG = (0.5, (40, 95))  # probability, quality range
 
 
 def augment(
-    image: Image.Image, size: tuple[int, int], rng: np.random.Generator, resize: str = BUILD_RESIZE
+    image: Image.Image,
+    size: tuple[int, int],
+    rng: np.random.Generator,
+    resize: str = BUILD_RESIZE,
+    scale: tuple[float, float] = SCALE,
+    aspect: tuple[float, float] = ASPECT,
 ) -> Image.Image:
+    """One augmented view of `image`; `scale` (crop area as a fraction of the inscribed square) and
+    `aspect` (crop width / height, squashed to the input square) set the geometry's spread."""
     angle = float(rng.uniform(0.0, 360.0))
     rotated = image.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False)
     w, h = image.size
     theta = math.radians(angle % 90.0)
     inner = min(w, h) / (math.cos(theta) + math.sin(theta))  # inscribed square of the rotated frame
-    area = float(rng.uniform(*SCALE)) * inner * inner
-    aspect = math.exp(float(rng.uniform(math.log(ASPECT[0]), math.log(ASPECT[1]))))
-    crop_w = min(inner, max(8.0, math.sqrt(area * aspect)))
-    crop_h = min(inner, max(8.0, math.sqrt(area / aspect)))
+    area = float(rng.uniform(*scale)) * inner * inner
+    ratio = math.exp(float(rng.uniform(math.log(aspect[0]), math.log(aspect[1]))))
+    crop_w = min(inner, max(8.0, math.sqrt(area * ratio)))
+    crop_h = min(inner, max(8.0, math.sqrt(area / ratio)))
     cx = w / 2 + float(rng.uniform(-1, 1)) * (inner - crop_w) / 2
     cy = h / 2 + float(rng.uniform(-1, 1)) * (inner - crop_h) / 2
     view = rotated.crop(
@@ -77,12 +84,18 @@ def augment(
 
 
 def augmented_pixels(
-    images: list[Image.Image], size: tuple[int, int], copies: int, seed: int, resize: str = BUILD_RESIZE
+    images: list[Image.Image],
+    size: tuple[int, int],
+    copies: int,
+    seed: int,
+    resize: str = BUILD_RESIZE,
+    geometry: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`copies` augmented views of each picture: uint8 [N*copies, h, w, 3] and the source index of each."""
+    """`copies` augmented views of each picture: uint8 [N*copies, h, w, 3] and the source index of each.
+    `geometry`: `scale` and `aspect` ranges other than the defaults (SCALE, ASPECT)."""
     rng = np.random.default_rng(seed)
     out = np.empty((len(images) * copies, size[1], size[0], 3), np.uint8)
     source = np.repeat(np.arange(len(images)), copies)
     for k, i in enumerate(source):
-        out[k] = np.asarray(augment(images[i], size, rng, resize), np.uint8)
+        out[k] = np.asarray(augment(images[i], size, rng, resize, **(geometry or {})), np.uint8)
     return out, source

@@ -15,7 +15,8 @@ from spotter.modelbuild.data import BUILD_RESIZE
 
 DEMO_DISCLAIMER = (
     "This is a demonstration model, NOT a medical device. It has not been clinically validated, "
-    "it was trained and tested on 557 images from one public collection, and it must never be used "
+    "it was trained and tested on 2,251 images from two public collections of the ISIC Archive, and it "
+    "must never be used "
     "to diagnose, screen for or rule out skin cancer, or to make any decision about a person's care. "
     "Anyone worried about a skin lesion should see a doctor or dermatologist."
 )

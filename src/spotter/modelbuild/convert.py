@@ -95,6 +95,42 @@ def _run(converter, calibration, value_range, quantize: bool) -> bytes:
     return converter.convert()
 
 
+def scores_output_first(content: bytes) -> bool:
+    """Whether a TFLite model's first output is its class scores (more than one value): the runtime
+    reads the first output as the scores unless the card names another for its domain check."""
+    from spotter.model.runtime import Interpreter
+
+    details = Interpreter(model_content=content).get_output_details()
+    return len(details) == 1 or int(np.prod(details[0]["shape"][1:])) > 1
+
+
+def output_names(tflite_path: str | Path) -> list[tuple[str, list[int]]]:
+    """Each output's name (as the runtime reports it) and shape, in the runtime's order."""
+    from spotter.model.runtime import Interpreter
+
+    details = Interpreter(model_content=Path(tflite_path).read_bytes()).get_output_details()
+    return [(str(d["name"]), [int(n) for n in d["shape"]]) for d in details]
+
+
+def convert_scores_first(model, out_path: str | Path, **options) -> Path:
+    """`convert` a model with several outputs (class scores first) so that the TFLite model's first
+    output is the class scores. The converter orders a SavedModel's outputs its own way (with TF 2.21,
+    the last Keras output first), so both orders are tried, the reversed one first."""
+    import keras
+
+    if len(model.outputs) == 1:
+        return convert(model, out_path, **options)
+    from spotter.modelbuild.domain import with_domain_ranges
+
+    for outputs in (list(reversed(model.outputs)), list(model.outputs)):
+        out_path = Path(convert(keras.Model(model.input, outputs), out_path, **options))
+        if scores_output_first(out_path.read_bytes()):
+            if options.get("quantize", True):  # a domain check's int8 ranges (domain.py)
+                out_path.write_bytes(with_domain_ranges(out_path.read_bytes()))
+            return out_path
+    raise RuntimeError(f"{out_path}: the converter put the class scores after another output in both orders")
+
+
 def calibration_from_folder(
     folder: str | Path, size: tuple[int, int], limit: int = 200, seed: int = 0, resize: str = BUILD_RESIZE
 ) -> np.ndarray:
@@ -127,7 +163,7 @@ def int8_outputs(tflite_path: str | Path, pixels: np.ndarray, value_range=(-1.0,
 
     interpreter = Interpreter(model_content=Path(tflite_path).read_bytes(), num_threads=2)
     interpreter.allocate_tensors()
-    source, sink = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    source, sink = interpreter.get_input_details()[0], interpreter.get_output_details()[0]  # the class scores
     to_input = input_converter(np.dtype(np.int8), source["quantization"], Scaling.from_range(*value_range), value_range)
     out_scale, out_zero = sink["quantization"]
     outputs = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -38,6 +38,11 @@ class Dataset:
     root: Path
     labels: tuple[str, ...]
     samples: tuple[Sample, ...]
+    # sample id -> group key: samples of one group (e.g. near-duplicate photos) go to one split together
+    groups: dict[str, str] = field(default_factory=dict)
+    # the folders the samples come from, by name, with how many each gave (several for a merged dataset)
+    sources: dict[str, int] = field(default_factory=dict)
+    name: str = ""
 
     def by_id(self) -> dict[str, Sample]:
         return {s.id: s for s in self.samples}
@@ -107,9 +112,88 @@ def load_dataset(root: str | Path, label_column: str | None = None) -> Dataset:
     return Dataset(root=root, labels=labels, samples=samples)
 
 
+def load_datasets(roots, label_column: str | None = None, group_column: str | None = None) -> Dataset:
+    """Several datasets with the same classes read as one (sample ids must not repeat across them).
+    `group_column`: a labels.csv column that names another sample of the same folder (e.g. ISIC 2017's
+    `near_duplicate_of`); a sample and the one it names are grouped, so that a split keeps them together
+    (a named sample that is not in the data groups nothing)."""
+    parts = [load_dataset(root, label_column) for root in roots]
+    if len(parts) == 1 and not group_column:
+        return parts[0]
+    labels = parts[0].labels
+    for part in parts[1:]:
+        if part.labels != labels:
+            raise ValueError(f"{part.root}: classes {list(part.labels)} differ from {parts[0].root}'s {list(labels)}")
+    samples: list[Sample] = []
+    seen: dict[str, Path] = {}
+    for part in parts:
+        for sample in part.samples:
+            if sample.id in seen:
+                raise ValueError(f"sample {sample.id!r} is in both {seen[sample.id].parent} and {sample.path.parent}")
+            seen[sample.id] = sample.path
+            samples.append(sample)
+    links: list[tuple[str, str]] = []
+    if group_column:
+        for part in parts:
+            table = part.root / "labels.csv"
+            if not table.is_file():
+                continue
+            with table.open(newline="", encoding="utf-8") as handle:
+                reader = csv.DictReader(handle)
+                if group_column not in (reader.fieldnames or []):
+                    continue
+                first = (reader.fieldnames or [""])[0]
+                for row in reader:
+                    one, other = _sample_id(row[first].strip()), _sample_id((row[group_column] or "").strip())
+                    if other and one in seen and other in seen:
+                        links.append((one, other))
+    return Dataset(
+        root=parts[0].root.parent,
+        labels=labels,
+        samples=tuple(samples),
+        groups=_connected_groups(links),
+        sources={part.root.name: len(part.samples) for part in parts},
+        name=" + ".join(part.root.name for part in parts),
+    )
+
+
+def with_links(dataset: Dataset, pairs) -> Dataset:
+    """`dataset` with these (id, id) pairs grouped too (e.g. near-duplicates found by image similarity)."""
+    from dataclasses import replace
+
+    links = [(a, b) for a, bs in _members(dataset.groups).items() for b in bs if a != b] + list(pairs)
+    return replace(dataset, groups=_connected_groups(links))
+
+
+def _members(groups: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for sample, key in groups.items():
+        out.setdefault(key, []).append(sample)
+    return out
+
+
+def _connected_groups(links: list[tuple[str, str]]) -> dict[str, str]:
+    """Each linked id -> the smallest id of its connected group."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: find(x) for x in parent}
+
+
 def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0, test_only=()) -> dict:
     """Per class, shuffle with `seed` and cut by `fractions` (train, validation, test). The ids in
-    `test_only` (e.g. photos kept for a full-resolution check) go to test and count towards its share."""
+    `test_only` (e.g. photos kept for a full-resolution check) go to test and count towards its share.
+    Grouped samples (`dataset.groups`: near-duplicates) are shuffled and cut as one unit, in the class
+    of the group's first id, so a group never straddles two splits; without groups every sample is its
+    own unit (the same split as before groups existed)."""
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError("fractions must be three numbers that sum to 1")
     rng = np.random.default_rng(seed)
@@ -118,30 +202,47 @@ def stratified_split(dataset: Dataset, fractions=(0.6, 0.2, 0.2), seed: int = 0,
     unknown = sorted(forced - {s.id for s in dataset.samples})
     if unknown:
         raise ValueError(f"{len(unknown)} test-only ids are not in {dataset.root} (e.g. {unknown[0]})")
+    groups = dataset.groups
+    members: dict[str, list[str]] = {}
+    for s in sorted(dataset.samples, key=lambda s: s.id):
+        members.setdefault(groups.get(s.id, s.id), []).append(s.id)
+    label_of = {s.id: s.label for s in dataset.samples}
+    forced |= {i for unit in members.values() if forced & set(unit) for i in unit}  # a test-only photo's group
     for label in range(len(dataset.labels)):
-        kept = sorted(s.id for s in dataset.samples if s.label == label and s.id in forced)
-        ids = sorted(s.id for s in dataset.samples if s.label == label and s.id not in forced)
-        ids = [ids[i] for i in rng.permutation(len(ids))]
-        total = len(ids) + len(kept)
+        units = [u for u in members.values() if label_of[u[0]] == label]
+        kept = sorted(i for u in units for i in u if i in forced)
+        free = [u for u in units if not forced & set(u)]
+        free = [free[i] for i in rng.permutation(len(free))]
+        total = sum(map(len, units))
         n_val = round(total * fractions[1])
         n_test = max(0, round(total * fractions[2]) - len(kept))
-        n_train = len(ids) - n_val - n_test
-        if min(n_train, n_val, n_test + len(kept)) < 1:
+        n_train = sum(map(len, free)) - n_val - n_test
+        cut: dict[str, list[str]] = {name: [] for name in SPLITS}
+        for unit in free:  # in shuffled order: train, then validation, then test, a whole unit at a time
+            name = (
+                "train" if len(cut["train"]) < n_train else "validation" if len(cut["validation"]) < n_val else "test"
+            )
+            cut[name] += unit
+        if min(len(cut["train"]), len(cut["validation"]), len(cut["test"]) + len(kept)) < 1:
             raise ValueError(
                 f"class {dataset.labels[label]!r} has {total} images: too few to put at least one in "
                 f"each of train, validation and test with fractions {list(fractions)}"
             )
-        parts["train"] += ids[:n_train]
-        parts["validation"] += ids[n_train : n_train + n_val]
-        parts["test"] += ids[n_train + n_val :] + kept
+        for name in SPLITS:
+            parts[name] += cut[name]
+        parts["test"] += kept
     for name in SPLITS:
         parts[name].sort()
-    extra = {"test_only": sorted(forced)} if forced else {}
+    extra: dict = {"test_only": sorted(forced)} if forced else {}
+    if dataset.sources and len(dataset.sources) > 1:
+        extra["datasets"] = dict(dataset.sources)
+    if groups:
+        extra["groups"] = sorted(sorted(u) for u in members.values() if len(u) > 1)
     return {
         "seed": seed,
         "fractions": list(fractions),
         "labels": list(dataset.labels),
-        "dataset": dataset.root.name,
+        "dataset": dataset.name or dataset.root.name,
         **extra,
         **parts,
     }

@@ -23,7 +23,13 @@ from spotter.model.card import card_path_for
 from spotter.model.classifier import Classifier
 from spotter.modelbuild.cardfile import runtime_card, write_card
 from spotter.modelbuild.data import Dataset, Sample, label_array, load_pixels, scale_pixels, split_samples
-from spotter.modelbuild.metrics import choose_threshold, summarize, threshold_for_sensitivity
+from spotter.modelbuild.metrics import (
+    auc_difference,
+    auc_interval,
+    choose_threshold,
+    summarize,
+    threshold_for_sensitivity,
+)
 
 TARGET_SENSITIVITY = 0.80
 BAND_LOG_ODDS = 0.5  # scores within this many log-odds (odds x/÷ 1.65) of the threshold are labelled uncertain
@@ -31,13 +37,18 @@ BAND_LOG_ODDS = 0.5  # scores within this many log-odds (odds x/÷ 1.65) of the 
 
 def keras_probs(model, pixels: np.ndarray, value_range=(-1.0, 1.0), batch_size: int = 32) -> np.ndarray:
     parts = [
-        np.asarray(model(scale_pixels(pixels[i : i + batch_size], value_range), training=False))
+        np.asarray(_first(model(scale_pixels(pixels[i : i + batch_size], value_range), training=False)))
         for i in range(0, len(pixels), batch_size)
     ]
     probs = np.concatenate(parts).astype(np.float64)
     if probs.shape[1] == 1:  # one sigmoid output: the positive (second) class, as the runtime reads it
         probs = np.concatenate([1.0 - probs, probs], axis=1)
     return probs
+
+
+def _first(outputs):
+    """A model's class scores: its only output, or the first of several (a domain check's distance after)."""
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
 
 def runtime_probs(tflite_path: str | Path, samples: list[Sample]) -> tuple[np.ndarray, list[float]]:
@@ -141,7 +152,7 @@ def evaluate(
     """Metrics of the float (Keras) and int8 (TFLite, served by Classifier) models on split['test'].
     Binary: each at a threshold chosen on validation for sensitivity >= `target`, or the int8 model
     at `decision` (a card's) when given."""
-    from spotter.modelbuild.convert import convert
+    from spotter.modelbuild.convert import convert_scores_first
 
     int8_path = Path(int8_path)
     val_samples, test_samples = split_samples(dataset, split, "validation"), split_samples(dataset, split, "test")
@@ -159,13 +170,22 @@ def evaluate(
     int8_metrics.update(size_bytes=int8_path.stat().st_size, latency_ms=round(statistics.median(latency_q), 2))
 
     with tempfile.TemporaryDirectory() as tmp:  # the float32 TFLite twin, for its size and speed
-        float_path = convert(model, Path(tmp) / f"{name}-float32.tflite", quantize=False)
+        float_path = convert_scores_first(model, Path(tmp) / f"{name}-float32.tflite", quantize=False)
         write_card(card_path_for(float_path), runtime_card(name, "float32", dataset.labels, size, value_range, resize))
         _, latency_f = runtime_probs(float_path, test_samples)
         float_metrics.update(size_bytes=float_path.stat().st_size, latency_ms=round(statistics.median(latency_f), 2))
 
     agreement = float((p_test_f.argmax(1) == p_test_q.argmax(1)).mean())
+    extra: dict[str, Any] = {}
+    if p_test_q.shape[1] == 2:
+        truth = y_test == positive
+        float_metrics["roc_auc_ci95"] = auc_interval(truth, p_test_f[:, positive])
+        int8_metrics["roc_auc_ci95"] = auc_interval(truth, p_test_q[:, positive])
+        gap = auc_difference(truth, p_test_q[:, positive], p_test_f[:, positive])
+        extra["int8_minus_float_auc"] = {"difference": round(gap["difference"], 4), "ci95": _round(gap["ci95"])}
+        extra["auc_interval"] = "95 % DeLong interval"
     return {
+        **extra,
         "split": {
             "name": "test",
             "images": len(y_test),
@@ -212,10 +232,14 @@ def full_resolution_check(
         picture = decode_image(path.read_bytes(), served.input_size).image
         return float(served.scores(served.preprocess(picture))[served.labels.index(positive)])
 
+    def upload(path: Path):  # the runtime's prediction for an upload of this file (decision, distance)
+        return classifier.classify(decode_image(path.read_bytes(), classifier.input_size).image)
+
     rows: list[dict[str, Any]] = []
     for sample in full.samples:
         truth = full.labels[sample.label]
         s_full, s_small = score(sample.path, classifier), score(small[sample.id].path, classifier)
+        p_full, p_small = upload(sample.path), upload(small[sample.id].path)
         rows.append(
             {
                 "id": sample.id,
@@ -224,8 +248,13 @@ def full_resolution_check(
                 "score_256": round(s_small, 4),
                 "positive_full": s_full >= threshold,
                 "positive_256": s_small >= threshold,
-                "decision_full": classifier.decide(_pair(classifier, positive, s_full)),
-                "decision_256": classifier.decide(_pair(classifier, positive, s_small)),
+                "decision_full": p_full.decision,
+                "decision_256": p_small.decision,
+                **(
+                    {"distance_full": p_full.domain_distance, "distance_256": p_small.domain_distance}
+                    if p_full.domain_distance is not None
+                    else {}
+                ),
             }
         )
     truths = [r["truth"] == positive for r in rows]
@@ -239,6 +268,8 @@ def full_resolution_check(
         "agree": sum(r["positive_full"] == r["positive_256"] for r in rows),
         "uncertain_full": sum(r["decision_full"] == "uncertain" for r in rows),
         "uncertain_256": sum(r["decision_256"] == "uncertain" for r in rows),
+        "out_of_domain_full": sum(r["decision_full"] == "out_of_domain" for r in rows),
+        "out_of_domain_256": sum(r["decision_256"] == "out_of_domain" for r in rows),
         "mean_abs_score_difference": round(float(np.mean([abs(r["score_full"] - r["score_256"]) for r in rows])), 4),
         "resize": classifier.contract.resize,
         "photos": rows,
@@ -250,10 +281,3 @@ def full_resolution_check(
             hits = sum((score(s.path, served) >= threshold) == (full.labels[s.label] == positive) for s in full.samples)
             result["right_full_by_resize"][mode] = int(hits)
     return result
-
-
-def _pair(classifier: Classifier, positive: str, positive_score: float) -> np.ndarray:
-    scores = np.zeros(len(classifier.labels), np.float32)
-    scores[classifier.labels.index(positive)] = positive_score
-    scores[1 - classifier.labels.index(positive)] = 1.0 - positive_score
-    return scores

@@ -124,3 +124,103 @@ def summarize(
         "confusion_matrix": confusion(y_true, y_pred, n_classes),
         "n": len(y_true),
     }
+
+
+def _midranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x), np.float64)
+    _, first, counts = np.unique(x[order], return_index=True, return_counts=True)
+    ranks[order] = np.repeat(first + (counts - 1) / 2.0 + 1.0, counts)
+    return ranks
+
+
+def delong(y_true: np.ndarray, scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """AUCs of several scores of the same cases and their covariance (DeLong, DeLong and
+    Clarke-Pearson 1988, with Sun and Xu's midrank algorithm)."""
+    y_true = np.asarray(y_true).astype(bool)
+    pos, neg = np.asarray(scores, np.float64)[:, y_true], np.asarray(scores, np.float64)[:, ~y_true]
+    m, n = pos.shape[1], neg.shape[1]
+    aucs, v10, v01 = [], [], []
+    for p, q in zip(pos, neg):
+        rank_all = _midranks(np.concatenate([p, q]))
+        rank_p, rank_q = _midranks(p), _midranks(q)
+        aucs.append((rank_all[:m].sum() - m * (m + 1) / 2.0) / (m * n))
+        v10.append((rank_all[:m] - rank_p) / n)  # each positive: share of negatives below it
+        v01.append(1.0 - (rank_all[m:] - rank_q) / m)  # each negative: share of positives above it
+    cov = np.atleast_2d(np.cov(np.asarray(v10))) / m + np.atleast_2d(np.cov(np.asarray(v01))) / n
+    return np.asarray(aucs), cov
+
+
+def auc_interval(y_true: np.ndarray, score: np.ndarray, z: float = 1.959964) -> list[float]:
+    """95 % DeLong interval of the ROC AUC (normal approximation on the AUC, clipped to 0..1)."""
+    aucs, cov = delong(y_true, [score])
+    half = z * float(np.sqrt(max(cov[0, 0], 0.0)))
+    return [float(max(0.0, aucs[0] - half)), float(min(1.0, aucs[0] + half))]
+
+
+def auc_difference(y_true: np.ndarray, first: np.ndarray, second: np.ndarray, z: float = 1.959964) -> dict:
+    """AUC(first) - AUC(second) on the same cases, with its paired 95 % DeLong interval."""
+    aucs, cov = delong(y_true, [first, second])
+    diff = float(aucs[0] - aucs[1])
+    half = z * float(np.sqrt(max(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1], 0.0)))
+    return {"difference": diff, "ci95": [diff - half, diff + half]}
+
+
+def expected_calibration_error(y_true: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+    """ECE of a positive-class probability: 10 equal-width bins of the probability, the mean of
+    |share of positives - mean probability| per bin weighted by the bin's size."""
+    y_true, probability = np.asarray(y_true).astype(float), np.asarray(probability, np.float64)
+    index = np.minimum((probability * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        inside = index == b
+        if inside.any():
+            total += inside.mean() * abs(y_true[inside].mean() - probability[inside].mean())
+    return float(total)
+
+
+def reliability_bins(y_true: np.ndarray, probability: np.ndarray, bins: int = 10) -> list[dict]:
+    """Per equal-width bin of the probability: how many, their mean probability and share of positives."""
+    y_true, probability = np.asarray(y_true).astype(float), np.asarray(probability, np.float64)
+    index = np.minimum((probability * bins).astype(int), bins - 1)
+    rows = []
+    for b in range(bins):
+        inside = index == b
+        rows.append(
+            {
+                "bin": [b / bins, (b + 1) / bins],
+                "n": int(inside.sum()),
+                "mean_probability": round(float(probability[inside].mean()), 4) if inside.any() else None,
+                "share_positive": round(float(y_true[inside].mean()), 4) if inside.any() else None,
+            }
+        )
+    return rows
+
+
+def clipped_logit(p: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
+    """log(p / (1 - p)) with p clipped to [epsilon, 1 - epsilon], as the runtime's calibration does."""
+    p = np.clip(np.asarray(p, np.float64), epsilon, 1.0 - epsilon)
+    return np.log(p / (1.0 - p))
+
+
+def platt(x: np.ndarray, a: float, b: float) -> np.ndarray:
+    """sigmoid(a * x + b) for logits x."""
+    z = a * np.asarray(x, np.float64) + b
+    return np.where(z >= 0, 1.0 / (1.0 + np.exp(-np.abs(z))), np.exp(-np.abs(z)) / (1.0 + np.exp(-np.abs(z))))
+
+
+def fit_platt(y_true: np.ndarray, logits: np.ndarray, steps: int = 100) -> tuple[float, float]:
+    """Platt scaling: a, b minimising the log loss of sigmoid(a * logit + b) (Newton's method; the
+    plain 0/1 targets, as a calibration on a few hundred photos is fitted)."""
+    y, x = np.asarray(y_true, np.float64), np.asarray(logits, np.float64)
+    a, b = 1.0, 0.0
+    for _ in range(steps):
+        p = platt(x, a, b)
+        w = np.maximum(p * (1 - p), 1e-12)
+        gradient = np.array([np.sum((p - y) * x), np.sum(p - y)])
+        hessian = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(a), float(b)

@@ -26,8 +26,17 @@ from typing import Any
 import numpy as np
 
 from spotter.modelbuild.augment import augmented_pixels
-from spotter.modelbuild.convert import convert, int8_outputs
+from spotter.modelbuild.convert import convert_scores_first, int8_outputs, scores_output_first
 from spotter.modelbuild.data import Dataset, decode, load_pixels, scale_pixels, split_samples
+from spotter.modelbuild.domain import (
+    DISTANCE,
+    DISTANCE_RANGE,
+    DOMAIN_CONCAT,
+    DOMAIN_FEATURES,
+    WHITEN,
+    WHITEN_RANGE,
+    with_domain_ranges,
+)
 from spotter.modelbuild.train import (
     PROBABILITIES,
     TrainConfig,
@@ -51,12 +60,18 @@ def quantization_aware_int8(
     size = (config.size, config.size)
     train_samples = split_samples(dataset, split, "train")
     augmented, _ = augmented_pixels(
-        [decode(s.path, size) for s in train_samples], size, config.qat_copies, config.seed, config.resize
+        [decode(s.path, size) for s in train_samples],
+        size,
+        config.qat_copies,
+        config.seed,
+        config.resize,
+        config.geometry(),
     )
     views = scale_pixels(np.concatenate([load_pixels(train_samples, size, config.resize), augmented]))
     del augmented
     x_val = load_pixels(split_samples(dataset, split, "validation"), size, config.resize)
-    float_val = np.asarray(model.predict(scale_pixels(x_val), verbose=0), np.float64)
+    float_val = model.predict(scale_pixels(x_val), verbose=0)
+    float_val = np.asarray(float_val[0] if isinstance(float_val, list) else float_val, np.float64)
 
     import keras
 
@@ -86,9 +101,10 @@ def quantization_aware_int8(
                 + (f" (training feature loss {loss:.4f})" if loss is not None else " (post-training quantization)")
             )
 
-        consider(0, convert(model, Path(tmp) / "epoch-0.tflite", calibration=calibration))
+        consider(0, convert_scores_first(model, Path(tmp) / "epoch-0.tflite", calibration=calibration))
         student = fake_quantized_copy(model, config)
         calibrate_ranges(student, scale_pixels(calibration))
+        fix_domain_ranges(student)
         trainer = tf_keras.Model(student.input, student.get_layer(f"quant_{name}").output)
         trainer.compile(optimizer=tf_keras.optimizers.Adam(config.qat_lr), loss=feature_error)
         for epoch in range(1, config.qat_epochs + 1):
@@ -139,19 +155,32 @@ def keras2_copy(model, config: TrainConfig):
     base = build_backbone(TrainConfig(**{**config.to_json(), "weights": None}), keras=tf_keras)
     taps = tuple(config.taps)
     scales = [float(model.get_layer(f"scale_{tap}").scale) for tap in taps]
-    features = stage_features(pooled_features(base, taps, keras=tf_keras), scales, taps, keras=tf_keras)
+    pools = pooled_features(base, taps, keras=tf_keras)
+    features = stage_features(pools, scales, taps, keras=tf_keras)
     n_classes = model.get_layer(PROBABILITIES).units
-    copy = tf_keras.Model(
-        base.input, tf_keras.layers.Dense(n_classes, activation="softmax", name=PROBABILITIES)(features)
-    )
+    outputs = [tf_keras.layers.Dense(n_classes, activation="softmax", name=PROBABILITIES)(features)]
+    if _has_layer(model, DISTANCE):  # the domain check's output (domain.py), rebuilt beside the scores
+        by_name = dict(zip([f"pool_{tap}" for tap in taps], pools))
+        wanted = [by_name[name] for name in DOMAIN_FEATURES]
+        pooled = wanted[0] if len(wanted) == 1 else tf_keras.layers.Concatenate(name=DOMAIN_CONCAT)(wanted)
+        whiten = model.get_layer(WHITEN)
+        hidden = tf_keras.layers.Dense(whiten.units, activation="relu", name=WHITEN)(pooled)
+        outputs.append(tf_keras.layers.Dense(1, use_bias=False, name=DISTANCE)(hidden))
+    copy = tf_keras.Model(base.input, outputs if len(outputs) > 1 else outputs[0])
     for layer in copy.layers:
         if layer.weights:
             layer.set_weights(model.get_layer(layer.name).get_weights())
     probe = np.random.default_rng(0).uniform(-1, 1, (2, config.size, config.size, 3)).astype(np.float32)
-    drift = float(np.abs(np.asarray(model(probe)) - copy(probe).numpy()).max())
+    expected, got = model(probe), copy(probe)
+    expected, got = (expected, got) if isinstance(expected, (list, tuple)) else ([expected], [got])
+    drift = max(float(np.abs(np.asarray(e) - np.asarray(g)).max()) for e, g in zip(expected, got))
     if drift > 1e-4:
         raise RuntimeError(f"the tf_keras copy of the model differs from it by {drift}")
     return copy
+
+
+def _has_layer(model, name: str) -> bool:
+    return any(layer.name == name for layer in model.layers)
 
 
 def fold_batch_norms(model) -> None:
@@ -205,6 +234,22 @@ def fake_quantized(copy):
     return quantized
 
 
+def fix_domain_ranges(quantized) -> None:
+    """Set the int8 ranges of the domain check's layers (domain.py) to 0..WHITEN_RANGE (each whitened
+    component) and 0..DISTANCE_RANGE (the distance) instead of what the calibration photos showed: those
+    are all in domain, so their range would clip the distance of a photo far from them just above the
+    in-domain distances (the check would still flag it, but its distance would read as the top of the
+    in-domain range). The layers learn nothing from the training photos (the pooled features are the
+    only target), so the ranges stay as set."""
+    for layer, high in ((f"quant_{WHITEN}", WHITEN_RANGE), (f"quant_{DISTANCE}", DISTANCE_RANGE)):
+        wrapper = next((w for w in quantized.layers if w.name == layer), None)
+        for variable in wrapper.weights if wrapper is not None else []:
+            if variable.name.endswith("post_activation_min:0"):
+                variable.assign(0.0)
+            elif variable.name.endswith("post_activation_max:0"):
+                variable.assign(high)
+
+
 def calibrate_ranges(quantized, images: np.ndarray, batch_size: int = 25) -> None:
     """Set every activation range from `images` before training (tfmot starts them all at -6..6 and
     moves them by 0.1 % a step): the first batch sets them, the rest refine them quickly."""
@@ -225,16 +270,25 @@ def calibrate_ranges(quantized, images: np.ndarray, batch_size: int = 25) -> Non
 
 
 def to_int8_tflite(quantized) -> bytes:
-    """A fake-quantized tf_keras model to full-integer int8 TFLite (ranges from the model itself)."""
+    """A fake-quantized tf_keras model to full-integer int8 TFLite (ranges from the model itself), its
+    class scores the first output (the converter orders several outputs its own way: both orders tried)."""
     import tensorflow as tf
+    import tf_keras
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tf.saved_model.save(quantized, tmp)
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        return converter.convert()
+    orders = [quantized]
+    if len(quantized.outputs) > 1:
+        orders = [tf_keras.Model(quantized.input, list(reversed(quantized.outputs))), quantized]
+    for model in orders:
+        with tempfile.TemporaryDirectory() as tmp:
+            tf.saved_model.save(model, tmp)
+            converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
+            content = converter.convert()
+        if scores_output_first(content):
+            return with_domain_ranges(content)  # unchanged when fix_domain_ranges set them in training
+    raise RuntimeError("the converter put the class scores after another output in both orders")
 
 
 @contextlib.contextmanager

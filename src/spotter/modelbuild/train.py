@@ -27,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from spotter.modelbuild.augment import ASPECT as AUGMENT_ASPECT
+from spotter.modelbuild.augment import SCALE as AUGMENT_SCALE
 from spotter.modelbuild.augment import augmented_pixels
 from spotter.modelbuild.convert import calibration_from_samples, converted_int8_outputs
-from spotter.modelbuild.data import BUILD_RESIZE, Dataset, decode, label_array, load_pixels, scale_pixels, split_samples
+from spotter.modelbuild.data import BUILD_RESIZE, Dataset, decode, label_array, load_pixels, split_samples
+from spotter.modelbuild.features import FloatRunner, float_tflite, run_on_pixels
 from spotter.modelbuild.head import fit_softmax, softmax_probs
 from spotter.modelbuild.metrics import roc_auc
 
@@ -51,8 +54,11 @@ class TrainConfig:
     taps: tuple[str, ...] = MOBILENET_TAPS  # layers whose global average pool feeds the head
     cut_layer: str = "block_12_add"  # cached below; fine-tuned above. Every tap is at or above it.
     augment_copies: int = 8
+    augment_scale: tuple[float, float] = AUGMENT_SCALE  # crop area, as a share of the inscribed square
+    augment_aspect: tuple[float, float] = AUGMENT_ASPECT  # crop width / height, squashed to the input
     l2_grid: tuple[float, ...] = (0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
     head_steps: int = 200
+    class_weighted: bool = True  # weight each class by its inverse frequency (head and fine-tuning)
     int8_aware_head: bool = False  # fit the head on float and int8 features; choose on int8 validation AUC
     calibration_images: int = 200  # training pictures that calibrate the int8 ranges
     fine_tune_epochs: int = 3
@@ -78,6 +84,10 @@ class TrainConfig:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+    def geometry(self) -> dict:
+        """The augmentation's geometry (augment.augmented_pixels)."""
+        return {"scale": tuple(self.augment_scale), "aspect": tuple(self.augment_aspect)}
 
 
 def log(message: str) -> None:
@@ -144,10 +154,6 @@ def stage_features(pools: list, scales: list[float], taps: tuple[str, ...], kera
 def features_layer(taps: tuple[str, ...]) -> str:
     """The name of the layer whose output `stage_features` returns."""
     return f"scale_{taps[0]}" if len(taps) == 1 else FEATURES
-
-
-def _as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def feature_spread(features: np.ndarray) -> np.ndarray:
@@ -220,27 +226,37 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
     y_train0, y_val = label_array(train_samples), label_array(val_samples)
     originals = load_pixels(train_samples, size, config.resize)
     augmented, source = augmented_pixels(
-        [decode(s.path, size) for s in train_samples], size, config.augment_copies, config.seed, config.resize
+        [decode(s.path, size) for s in train_samples],
+        size,
+        config.augment_copies,
+        config.seed,
+        config.resize,
+        config.geometry(),
     )
     x_train_pixels = np.concatenate([originals, augmented])
     x_val_pixels = load_pixels(val_samples, size, config.resize)
     y_train = np.concatenate([y_train0, y_train0[source]])
     del augmented
 
-    lower = keras.Model(base.input, cut_tensor)
+    # the frozen lower backbone, and the pools above it, run as float32 TFLite models (features.py):
+    # several times faster than TensorFlow's kernels on a small CPU, equal to rounding
+    lower = FloatRunner(float_tflite(keras.Model(base.input, cut_tensor)))
     log(f"caching the frozen backbone's {config.cut_layer} output for {len(x_train_pixels) + len(val_samples)} images")
-    z_train = np.concatenate(
-        [_predict(lower, scale_pixels(x_train_pixels[i : i + 256])) for i in range(0, len(x_train_pixels), 256)]
-    )
-    z_val = _predict(lower, scale_pixels(x_val_pixels))
+    z_train = run_on_pixels(lower, x_train_pixels)
+    z_val = run_on_pixels(lower, x_val_pixels)
+    del lower
 
     # Each stage's pooled features are brought to unit RMS by one scalar (so that the concatenation,
     # quantized with a single int8 scale, keeps every stage's resolution); the head is fitted on
     # standardised features and the standardisation folded into its weights (no per-feature
     # multipliers for int8 to mangle).
-    to_pools = keras.Model(cut_tensor, pools)
-    p_train = _as_list(to_pools.predict(z_train, batch_size=256, verbose=0))
-    p_val = _as_list(to_pools.predict(z_val, batch_size=256, verbose=0))
+    to_pools = FloatRunner(
+        float_tflite(keras.Model(cut_tensor, pools[0] if len(pools) == 1 else keras.layers.Concatenate()(pools)))
+    )
+    edges = np.cumsum([0] + [int(p.shape[-1]) for p in pools])
+    p_train = np.split(to_pools(z_train), edges[1:-1], axis=1)
+    p_val = np.split(to_pools(z_val), edges[1:-1], axis=1)
+    del to_pools
     tap_scale = [float(1.0 / max(1e-6, np.sqrt(np.mean(np.square(p))))) for p in p_train]
     f_train = np.concatenate([p * k for p, k in zip(p_train, tap_scale)], axis=1)
     f_val = np.concatenate([p * k for p, k in zip(p_val, tap_scale)], axis=1)
@@ -267,7 +283,7 @@ def train(dataset: Dataset, split: dict, config: TrainConfig):
         )
     del x_train_pixels
 
-    weights = class_weights(y_train, n_classes)
+    weights = class_weights(y_train, n_classes) if config.class_weighted else dict.fromkeys(range(n_classes), 1.0)
     aucs: dict[float, dict[str, float | None]] = {}  # L2 -> validation AUC of the float32 and int8 features
     head_weights: dict[float, tuple[np.ndarray, np.ndarray]] = {}
     for l2 in config.l2_grid:
