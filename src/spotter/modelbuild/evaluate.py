@@ -30,6 +30,7 @@ from spotter.modelbuild.metrics import (
     summarize,
     threshold_for_sensitivity,
 )
+from spotter.results.scoring import RIGHT_RULE, is_right
 
 TARGET_SENSITIVITY = 0.80
 BAND_LOG_ODDS = 0.5  # scores within this many log-odds (odds x/÷ 1.65) of the threshold are labelled uncertain
@@ -257,14 +258,19 @@ def full_resolution_check(
                 ),
             }
         )
-    truths = [r["truth"] == positive for r in rows]
+    [r["truth"] == positive for r in rows]
     result: dict[str, Any] = {
         "images": len(rows),
         "per_class": full.counts(),
         "positive_class": positive,
         "threshold": threshold,
-        "right_full": sum(r["positive_full"] == t for r, t in zip(rows, truths)),
-        "right_256": sum(r["positive_256"] == t for r, t in zip(rows, truths)),
+        # right: the decision is the truth; uncertain and out-of-domain photos are neither (the one rule
+        # of spotter.results.scoring, which the page and `spotter score` use too)
+        "right_rule": RIGHT_RULE,
+        "right_full": sum(is_right(r["decision_full"], r["truth"], classifier.labels) is True for r in rows),
+        "right_256": sum(is_right(r["decision_256"], r["truth"], classifier.labels) is True for r in rows),
+        "wrong_full": sum(is_right(r["decision_full"], r["truth"], classifier.labels) is False for r in rows),
+        "wrong_256": sum(is_right(r["decision_256"], r["truth"], classifier.labels) is False for r in rows),
         "agree": sum(r["positive_full"] == r["positive_256"] for r in rows),
         "uncertain_full": sum(r["decision_full"] == "uncertain" for r in rows),
         "uncertain_256": sum(r["decision_256"] == "uncertain" for r in rows),
@@ -278,6 +284,10 @@ def full_resolution_check(
         result["right_full_by_resize"] = {}
         for mode in resize_modes:
             served = Classifier(classifier._interpreter, replace(classifier.card, resize=mode), classifier.path)
-            hits = sum((score(s.path, served) >= threshold) == (full.labels[s.label] == positive) for s in full.samples)
+            decide = served.decision.decide if served.decision else None
+            hits = sum(
+                is_right(decide(score(s.path, served)) if decide else None, full.labels[s.label], served.labels) is True
+                for s in full.samples
+            )  # the card's decision (its uncertain band included) at this resize; the domain check not applied
             result["right_full_by_resize"][mode] = int(hits)
     return result

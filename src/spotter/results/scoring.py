@@ -30,6 +30,7 @@ TRUTH_COLUMNS = (
 MAX_TRUTH_ROWS = 20_000
 MAX_TRUTH_BYTES = 2 * 1024 * 1024
 NOT_ASSESSED = ("uncertain", "out_of_domain")
+RIGHT_RULE = "right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong"
 
 
 class TruthError(ValueError):
@@ -162,7 +163,7 @@ class BatchScore:
             "name_column": self.name_column,
             "without_truth": self.without_truth,
             "per_image": self.per_image,
-            "rule": "right: the decision is the truth; uncertain and out-of-domain images are neither right nor wrong",
+            "rule": RIGHT_RULE,
         }
 
 
