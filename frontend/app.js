@@ -377,10 +377,12 @@ async function checkGone(batch) {
   state.checkedGone = true;
   const seen = state.entries.some((entry) => entry.record); // on screen with results until now
   try {
-    await api().batch(batch);
-    return; // it has records (of another model version): not gone
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 404 || batch !== state.batch) return;
+    // a listing, not GET /batches/{b}: an unknown batch is an empty list here, never a 404 that the
+    // browser would log as a failed resource
+    const found = await api().predictions({ batch, model: "all", limit: 1 }, 1);
+    if (found.length || batch !== state.batch) return; // it has records (of another model version): not gone
+  } catch {
+    return; // the API is away: nothing is concluded
   }
   cancelUploads(queue.cancel()); // nothing more is sent into it, nor into a new batch
   clearBatch();

@@ -431,7 +431,15 @@ def set_batch_truth(batch: str):
 def get_batch_score(batch: str):
     """The batch scored against the diagnoses stored with its records (empty when none were given)."""
     batch = unquote(batch)
-    records, labels, positive = _batch_to_score(batch)
+    batch_prefix(batch)  # a malformed name is a 400
+    _caller().check_listing(batch)
+    try:
+        records, labels, positive = _batch_to_score(batch)
+    except NotFoundError:  # nothing classified yet under the model served now: nothing scored yet
+        card = services().model.card
+        labels = tuple(card.get("labels") or ())
+        positive = (card.get("decision") or {}).get("positive")
+        records = []
     return {"batch": batch, **score_records(records, labels, positive).as_dict()}
 
 

@@ -112,8 +112,8 @@ test("right means what the scoring module says: the decision is the truth; uncer
 
 test("the rule's words are the scoring module's own (BatchScore.rule)", () => {
   const module = readFileSync(new URL("../../src/spotter/results/scoring.py", import.meta.url), "utf8");
-  const said = /"rule":\s*"([^"]+)"/.exec(module);
-  assert.ok(said, "spotter/results/scoring.py states its rule in as_dict");
+  const said = /RIGHT_RULE = "([^"]+)"/.exec(module);
+  assert.ok(said, "spotter/results/scoring.py states its rule as RIGHT_RULE");
   assert.equal(RIGHT_RULE, said[1]);
 });
 
