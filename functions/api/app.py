@@ -423,8 +423,15 @@ def set_batch_truth(batch: str):
         truth = score.truths.get(record.object_id)
         if truth != record.truth:
             saved += store.set_truth(record.object_id, record.model, truth)
-    logger.info("batch truth set", extra={"batch": batch, "matched": score.matched, "changed": saved})
-    return {"batch": batch, **score.as_dict()}
+    for record in records:  # what is stored now: an image named with an unusable truth keeps its own
+        if record.object_id not in score.kept:
+            record.truth = score.truths.get(record.object_id)
+    answer = score_records(records, labels, positive)  # the same answer a reload (GET .../score) gives
+    answer.unmatched_rows, answer.unknown_truths = score.unmatched_rows, score.unknown_truths
+    answer.ambiguous_rows, answer.conflicting_rows = score.ambiguous_rows, score.conflicting_rows
+    answer.name_column = score.name_column
+    logger.info("batch truth set", extra={"batch": batch, "matched": answer.matched, "changed": saved})
+    return {"batch": batch, **answer.as_dict()}
 
 
 @router.get("/batches/<batch>/score")

@@ -139,3 +139,15 @@ def test_a_diagnosis_outlives_the_models_rewrite_of_the_same_image_but_not_a_new
     rewrite(stored["b1.jpg"], etag="another-picture")  # a new picture under the same key
     after = {r["file_name"]: r.get("truth") for r in api.stack.records() if r.get("batch") == batch}
     assert after["r1.jpg"] == "red" and after["b1.jpg"] is None
+
+
+def test_the_answer_to_a_diagnoses_file_is_what_a_reload_shows(api):  # noqa: F811 (the fixture)
+    """The last trial: an unusable truth kept the stored one, but the PUT's answer left the image out."""
+    batch = "truth-answer"
+    _classified_batch(api, batch)
+    _json(api("PUT", f"/batches/{batch}/truth", {"csv": "name,truth\nr1.jpg,red\nb1.jpg,blue\n"}))
+    status, answer = _json(api("PUT", f"/batches/{batch}/truth", {"csv": "name,truth\nr1.jpg,crimson\nb1.jpg,blue\n"}))
+    assert status == 200 and answer["unknown_truths"] == [{"name": "r1.jpg", "truth": "crimson"}]
+    reloaded = _json(api("GET", f"/batches/{batch}/score"))[1]
+    assert answer["confusion"] == reloaded["confusion"] == {"red": {"red": 1}, "blue": {"blue": 1}}
+    assert answer["matched"] == reloaded["matched"] == 2
