@@ -84,6 +84,9 @@ class FakeBackend:
                 headers={**CORS, "X-Next-Cursor": "page2"},
                 body="object_id,file_name\no0,a.jpg\no1,b.jpg\n",
             )
+        if url.startswith(f"{API}/predictions") and "model=all" in url and "batch=b1" in url:
+            # the page asking whether b1 still exists (its records of any model version): it does
+            return _json(route, {"items": [{"object_id": "o0", "file_name": "a.jpg", "status": "ok"}], "next": None})
         if url.startswith(f"{API}/predictions"):
             self.calls["predictions"] += 1
             self.signature += 1  # every reply signs the image links anew, as the real API does
