@@ -509,3 +509,21 @@ def with_labels_file(card: ModelCard, path: Path) -> ModelCard:
         raise ModelError(f"labels file {path}: {str(exc).removeprefix('model card ')}") from None
     except OSError as exc:
         raise ModelError(f"cannot read labels file {path}: {exc.strerror or exc}") from None
+
+
+class CardIdentity:
+    """What a loaded model (a classifier or a detector) names of itself: its card's name, version and id."""
+
+    card: ModelCard
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    @property
+    def model_id(self) -> str:
+        return self.card.model_id

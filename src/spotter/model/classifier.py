@@ -16,7 +16,7 @@ from spotter.errors import ModelError
 from spotter.files import read_regular
 from spotter.limits import MAX_MODEL_BYTES
 from spotter.model.calibration import OUT_OF_DOMAIN
-from spotter.model.card import Decision, ModelCard, card_for_model, with_labels_file
+from spotter.model.card import CardIdentity, Decision, ModelCard, card_for_model, with_labels_file
 from spotter.model.runtime import Interpreter
 from spotter.model.scaling import Scaling
 
@@ -49,7 +49,7 @@ def decision_rule(decision: Decision) -> str:
     return rule
 
 
-class Classifier:
+class Classifier(CardIdentity):
     """One loaded model. Not thread-safe (neither is the interpreter): one per worker."""
 
     def __init__(
@@ -82,18 +82,6 @@ class Classifier:
             raise ModelError(
                 f"card decision is about {self.decision.positive!r} but the labels are {list(self.labels)}"
             )
-
-    @property
-    def name(self) -> str:
-        return self.card.name
-
-    @property
-    def version(self) -> str:
-        return self.card.version
-
-    @property
-    def model_id(self) -> str:
-        return self.card.model_id
 
     @classmethod
     def load(

@@ -20,7 +20,7 @@ from PIL import Image
 
 from spotter.errors import ModelError
 from spotter.model.card import PLACEHOLDER_LABEL as PLACEHOLDER
-from spotter.model.card import ModelCard
+from spotter.model.card import CardIdentity, ModelCard
 from spotter.model.classifier import input_converter
 from spotter.model.merge import Found, larger_than, merge
 from spotter.model.runtime import Interpreter
@@ -92,7 +92,7 @@ class Detection:
         ]
 
 
-class Detector:
+class Detector(CardIdentity):
     """One loaded detector. Not thread-safe (neither is the interpreter): one per worker."""
 
     task = "detect"
@@ -136,18 +136,6 @@ class Detector:
             raise ModelError(f"card detection.score_threshold must be a number above 0 and below 1; got {threshold!r}")
         self.score_threshold = float(threshold)
         self.tiling = self._fitting(Tiling.from_json(card.extra.get("tiling")), "card tiling")
-
-    @property
-    def name(self) -> str:
-        return self.card.name
-
-    @property
-    def version(self) -> str:
-        return self.card.version
-
-    @property
-    def model_id(self) -> str:
-        return self.card.model_id
 
     def with_tiling(self, tiling: Tiling, where: str = "--tiling") -> Detector:
         """This detector with other tiling (the command line's override of the card's)."""

@@ -258,7 +258,6 @@ def full_resolution_check(
                 ),
             }
         )
-    [r["truth"] == positive for r in rows]
     result: dict[str, Any] = {
         "images": len(rows),
         "per_class": full.counts(),
