@@ -40,9 +40,11 @@ def moto_endpoint():
 
 @pytest.fixture
 def moto(moto_endpoint):
-    """A clean moto server for this test."""
+    """A clean moto server for this test (and this process's clients pointed at it again: a test that
+    ran a command with its own --endpoint-url left that one in the environment)."""
     import urllib.request
 
+    os.environ["AWS_ENDPOINT_URL"] = moto_endpoint
     urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).read()
     yield moto_endpoint
 

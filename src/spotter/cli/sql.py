@@ -17,11 +17,17 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spotter.cli.query import add_excel_argument
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 from spotter.results.rows_output import ROW_FORMATS, write_row_chunks
 from spotter.results.tabular import EXCEL_BOM
+
+if TYPE_CHECKING:
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
+    from spotter.adapters.dynamodb_stream import TableStream
+    from spotter.results.stream_position import StreamPosition
 
 
 def _memory_limit(value: str) -> str:
@@ -213,12 +219,24 @@ def _export(args: argparse.Namespace, folder: Path) -> int:
 
 def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path, int]:
     """The kept export, brought up to date day by day and locked (in `held`) until the query is done."""
-    import boto3
+    from dataclasses import replace
 
-    from spotter.adapters.aws import resource
-    from spotter.adapters.dynamodb import DynamoPredictionQueries
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from spotter.adapters.aws import low_level_client
+    from spotter.adapters.dynamodb_stream import TableStream
     from spotter.config import sql_cache_dir
-    from spotter.results.sql_cache import cache_root, has_state, locked, rebuild, refresh
+    from spotter.results.sql_cache import (
+        apply_changes,
+        cache_root,
+        has_state,
+        keep_position,
+        kept_position,
+        locked,
+        rebuild,
+        refresh,
+    )
+    from spotter.results.stream_position import StreamGap
 
     try:
         target = resolve(args)
@@ -226,30 +244,72 @@ def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path,
     except TargetError as exc:
         return Path(), _fail(str(exc))
     (table_name,) = require(target, "table")
-    table = resource("dynamodb").Table(table_name)
-    root = cache_root(
-        sql_cache_dir(), table_name, table.meta.client.meta.endpoint_url, boto3.session.Session().region_name
-    )
+    # botocore clients of one session: a repeat run that the stream answers never loads boto3
+    dynamodb = low_level_client("dynamodb")
+    root = cache_root(sql_cache_dir(), table_name, dynamodb.meta.endpoint_url, dynamodb.meta.region_name)
     try:
         held.enter_context(locked(root))
     except OSError as exc:
         return root, _fail(f"cannot use the cache {root}: {exc.strerror or exc}")
-    queries = DynamoPredictionQueries(table)
     segments = max(1, args.segments)
-    if not has_state(root):  # the first run: one scan, as an export
-        done = rebuild(root, queries.scan_pages(segments))
-    else:
-        states = queries.day_states(segments)
-        done = refresh(
-            root,
-            {day: state.digest for day, state in states.items()},
-            lambda day: states[day].keys,
-            queries.records_of,
-            lambda: queries.scan_pages(segments),
-        )
+    try:
+        stream = TableStream.of_table(dynamodb, table_name)
+    except (ClientError, BotoCoreError):
+        stream = None  # no DescribeTable: the scan below says what is wrong, if anything
+    position, how = kept_position(root) if has_state(root) else None, ""
+    done = None
+    if stream is not None and position is not None:
+        try:
+            changes, position = stream.since(position)
+            done = apply_changes(root, changes)
+            keep_position(root, position, done.records)
+            how = f"{len(changes)} changes read from the table's stream"
+        except StreamGap as gap:
+            how = f"every day checked by a scan: {gap}"
+    if done is None:
+        position = _stream_position(stream)  # before the scan: what changes during it is folded in after
+        queries = _queries(table_name)
+        if not has_state(root):  # the first run: one scan, as an export
+            done = rebuild(root, queries.scan_pages(segments))
+            how = how or "the whole table read"
+        else:
+            states = queries.day_states(segments)
+            done = refresh(
+                root,
+                {day: state.digest for day, state in states.items()},
+                lambda day: states[day].keys,
+                queries.records_of,
+                lambda: queries.scan_pages(segments),
+            )
+            how = how or "every day checked by a scan"
+        if stream is not None and position is not None:
+            try:
+                changes, position = stream.since(position)
+                done = replace(done, records=apply_changes(root, changes).records)
+                keep_position(root, position, done.records)
+            except StreamGap:
+                pass  # the next run checks every day again
     print(
         f"spotter sql: {done.records} records from {target.table} "
-        f"({done.written} upload days read, {done.kept} unchanged since the last run, {root})",
+        f"({done.written} upload days read, {done.kept} unchanged since the last run; {how}; {root})",
         file=sys.stderr,
     )
     return root, 0
+
+
+def _stream_position(stream: TableStream | None) -> StreamPosition | None:
+    from spotter.results.stream_position import StreamGap
+
+    if stream is None:
+        return None
+    try:
+        return stream.position()
+    except StreamGap:
+        return None
+
+
+def _queries(table_name: str) -> DynamoPredictionQueries:
+    from spotter.adapters.aws import resource
+    from spotter.adapters.dynamodb import DynamoPredictionQueries
+
+    return DynamoPredictionQueries(resource("dynamodb").Table(table_name))

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from spotter.config import target_names_from_env, use_aws_endpoint, use_local_aws
@@ -27,7 +29,7 @@ class Target:
     queue_url: str | None
     dead_letter_queue_url: str | None
     description: str
-    model: str | None = None  # the model the local stack serves (local.json)
+    model: str | None = None  # the model the stack serves: the local one's (local.json), a deployed one's function
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,6 +65,7 @@ def _from_stack(name: str, bucket_only: bool = False) -> dict[str, str | None]:
         problems.append(f"its outputs: {exc}")
     else:
         found = {
+            "classify_function": outputs.get("ClassifyFunctionName"),
             "bucket": found["bucket"] or outputs.get("UploadsBucketName"),
             "table": outputs.get("PredictionsTableName"),
             "queue_url": outputs.get("ClassifyQueueUrl"),
@@ -87,8 +90,12 @@ def resolve(args: argparse.Namespace, bucket_only: bool = False) -> Target:
     description = "flags"
     model = None
     if args.stack:
-        found = {k: found[k] or v for k, v in _from_stack(args.stack, bucket_only).items()}
+        from_stack = _from_stack(args.stack, bucket_only)
+        function = from_stack.pop("classify_function", None)
+        found = {k: found[k] or v for k, v in from_stack.items()}
         description = f"stack {args.stack}"
+        if function and not bucket_only:
+            model = _served_by(args.stack, function)
     env = target_names_from_env()
     if not any(found.values()) and any(env.values()):
         found, description = env, "environment"
@@ -110,6 +117,21 @@ def resolve(args: argparse.Namespace, bucket_only: bool = False) -> Target:
             "or point --state-dir at its folder), and no --stack NAME or --bucket/--table"
         )
     return Target(description=description, model=model, **found)
+
+
+@cache
+def _served_by(stack: str, function: str) -> str | None:
+    """The model stack `stack`'s classify function serves, or None (and a line on stderr saying why,
+    once): the readers then read every version, and say so when the records span several."""
+    from spotter.adapters.aws import client
+    from spotter.adapters.served_model import ServedModelUnknown, served_model
+    from spotter.config import sql_cache_dir
+
+    try:
+        return served_model(client("lambda"), function, sql_cache_dir().parent / "served-models.json")
+    except ServedModelUnknown as exc:
+        print(f"spotter: which model stack {stack} serves is not known ({exc}): every version is read", file=sys.stderr)
+        return None
 
 
 def require(target: Target, *names: str) -> tuple[str, ...]:

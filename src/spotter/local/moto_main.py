@@ -20,6 +20,7 @@ The others are local-only and change nothing that the emulated services answer:
   inside those reads a copy of the item's attribute map answers the same, and a projection of
   top-level attributes picks them from it (`_shallow_read_copies`), so a read costs about what it
   returns;
+- a DynamoDB stream keeps its last 10,000 changes (`_bounded_streams`), not every one for ever;
 - with `--state-dir`, what the requests change is kept in that folder before they are answered
   (see `persist.py`), and `POST /_spotter/restore` loads it back after the stack created its
   resources. One moto process per state folder: it holds `moto.lock` there while it runs.
@@ -156,6 +157,30 @@ def _shallow_read_copies() -> None:
     table_module.Table.query = copies.around(table_module.Table.query)  # type: ignore[method-assign]
 
 
+STREAM_KEPT = 10_000  # stream records kept per table: the local stand-in for a stream's 24 hours
+
+
+def _bounded_streams(kept: int = STREAM_KEPT) -> None:
+    """moto keeps every change of a table's stream, in memory, for ever (a reprocessed table holds
+    each record's old and new image again); a stream keeps 24 hours. Keep the last `kept` and move
+    the shard's starting sequence number past the dropped ones, as a trimmed shard reads: a reader
+    whose position was dropped sees the start beyond it (spotter.adapters.dynamodb_stream). moto
+    numbers a change by the shard's length, so two concurrent writes could share a number: a lock."""
+    from moto.dynamodb.models.table import StreamShard
+
+    add, lock = StreamShard.add, threading.Lock()
+
+    def bounded_add(shard: Any, old: Any, new: Any) -> None:
+        with lock:
+            add(shard, old, new)
+            if len(shard.items) > kept:
+                drop = len(shard.items) - kept + kept // 10  # a tenth at a time, not one per write
+                del shard.items[:drop]
+                shard.starting_sequence_number += drop
+
+    StreamShard.add = bounded_add  # type: ignore[method-assign,assignment]
+
+
 def _hold_lock(state_dir: Path, timeout_s: float = 15.0) -> TextIO:
     """Wait (briefly) for a moto of a stack that just died to finish exiting, then hold the folder."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -194,6 +219,7 @@ def main(argv: list[str]) -> None:
     sqs_models.unix_time_millis = _unix_time_millis
     s3_notifications._get_s3_event = _with_sequencer_and_version(s3_notifications._get_s3_event)
     _shallow_read_copies()
+    _bounded_streams()
 
     os.environ.setdefault("MOTO_PORT", str(args.port))
     app: WSGIApplication = DomainDispatcherApplication(create_backend_app)

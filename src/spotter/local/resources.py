@@ -14,6 +14,7 @@ class TableSpec:
     attribute_definitions: list[dict[str, str]]  # [{"AttributeName", "AttributeType"}]
     global_secondary_indexes: list[dict[str, Any]] = field(default_factory=list)  # IndexName, KeySchema, Projection
     ttl_attribute: str | None = None
+    stream_view_type: str | None = None  # the template's StreamSpecification (`spotter sql` reads it)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ def _create_table(dynamodb: Any, table: TableSpec) -> None:
     }
     if table.global_secondary_indexes:
         args["GlobalSecondaryIndexes"] = table.global_secondary_indexes
+    if table.stream_view_type:
+        args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream_view_type}
     dynamodb.create_table(**args)
     if table.ttl_attribute:
         dynamodb.update_time_to_live(

@@ -103,6 +103,7 @@ def _table(props: dict[str, Any], default_name: str) -> TableSpec:
         attribute_definitions=props["AttributeDefinitions"],
         global_secondary_indexes=indexes,
         ttl_attribute=ttl.get("AttributeName") if ttl.get("Enabled", True) else None,
+        stream_view_type=(props.get("StreamSpecification") or {}).get("StreamViewType"),
     )
 
 

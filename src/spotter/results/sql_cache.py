@@ -7,12 +7,21 @@
                                                      "files": {day: what its folder held when written}}
     <cache>/lock                                    held (flock) by the one run that updates or reads it
 
-Each run asks the table for every day's digest (a scan that reads back only a few attributes per
-record: spotter.adapters.dynamodb.DynamoPredictionQueries.day_states), rewrites the days whose digest
-differs from the one kept (reading just those records whole), removes days no longer in the table,
-and leaves the rest as they are. A day being rewritten is first dropped from state.json, so a run
-cut short leaves it marked stale, never silently out of date. The lock makes concurrent runs wait
-for each other rather than read a day while it is replaced.
+A run reads what changed since the last one from the table's change stream (the stream the Athena
+copy is fed by: spotter.adapters.dynamodb_stream.TableStream), from the position kept in state.json,
+and folds those changes into the days they touch with the copy function's own merge
+(spotter.results.parquet_copy.merge_day): a repeat query reads a few stream records, not the table.
+
+When the stream cannot prove it holds every change since (no position kept, another stream, a
+position over 23 hours old, a trimmed shard, no permission to read it, a kept day changed on disk),
+the run asks the table for every day's digest instead (a scan that reads back only a few attributes
+per record: spotter.adapters.dynamodb.DynamoPredictionQueries.day_states), rewrites the days whose
+digest differs from the one kept (reading just those records whole), removes days no longer in the
+table, and leaves the rest as they are; the stream's position is taken before that scan and the
+changes since are folded in after it (folding a change twice leaves the same day), so the next run
+reads the stream again. A day being rewritten is first dropped from state.json (and the position
+with it), so a run cut short leaves it marked stale, never silently out of date. The lock makes
+concurrent runs wait for each other rather than read a day while it is replaced.
 """
 
 from __future__ import annotations
@@ -26,13 +35,24 @@ from pathlib import Path
 from typing import Any
 
 from spotter.records import PredictionRecord
-from spotter.results.parquet_copy import DAY_FILE, PARTITION, LocalLayout, day_folder, day_table
+from spotter.results.parquet_copy import (
+    DAY_FILE,
+    PARTITION,
+    Change,
+    LocalLayout,
+    changes_by_day,
+    day_folder,
+    day_table,
+    merge_day,
+)
+from spotter.results.stream_position import StreamGap, StreamPosition
 
 STATE_FILE = "state.json"
 # of the cache's layout, columns and digest: a cache of another version is rebuilt whole (3: a detector's
 # counts and boxes, which `detections` reads, are columns; a day kept by 2 would lack them; 4: the
-# positive score and domain distance; 5: the researcher's truth)
-VERSION = 5
+# positive score and domain distance; 5: the researcher's truth; 6: the stream's position, and days
+# whose digest is unknown (written from the stream) kept as "")
+VERSION = 6
 BULK_SHARE = 0.3  # past this share of the records changed, one parallel scan reads them, not their keys
 
 
@@ -131,22 +151,51 @@ def _files_of(root: Path, day: str) -> list[list[Any]]:
 
 
 def _read_state(root: Path) -> tuple[dict[str, str], dict[str, Any]]:
-    """(days: {day: digest}, files: {day: _files_of when written}); empty for no or another version."""
-    try:
-        state = json.loads((root / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return {}, {}
-    if not isinstance(state, dict) or state.get("version") != VERSION or not isinstance(state.get("days"), dict):
+    """(days: {day: digest, "" when unknown}, files: {day: _files_of when written}); empty for no or
+    another version."""
+    state = _state(root)
+    if not state:
         return {}, {}
     files: dict[str, Any] = state["files"] if isinstance(state.get("files"), dict) else {}
     return {str(day): str(digest) for day, digest in state["days"].items()}, files
 
 
-def _write_state(root: Path, days: Mapping[str, str]) -> None:
+def _state(root: Path) -> dict[str, Any]:
+    try:
+        state = json.loads((root / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(state, dict) or state.get("version") != VERSION or not isinstance(state.get("days"), dict):
+        return {}
+    return state
+
+
+def _write_state(
+    root: Path, days: Mapping[str, str], position: StreamPosition | None = None, records: int | None = None
+) -> None:
+    """Kept with no stream position (nor count) unless given one: whoever changes the days and does
+    not know the stream's position leaves the next run to check every day."""
     files = {day: _files_of(root, day) for day in days}
+    state: dict[str, Any] = {"version": VERSION, "days": dict(sorted(days.items())), "files": files}
+    if position is not None:
+        state["stream"] = position.to_json()
+    if records is not None:
+        state["records"] = records
     temporary = root / (STATE_FILE + ".tmp")
-    temporary.write_text(json.dumps({"version": VERSION, "days": dict(sorted(days.items())), "files": files}))
+    temporary.write_text(json.dumps(state))
     temporary.replace(root / STATE_FILE)
+
+
+def kept_position(root: Path) -> StreamPosition | None:
+    """The stream position the cache is current to, if the last run left one."""
+    state = _state(root)
+    return StreamPosition.from_json(state["stream"]) if "stream" in state else None
+
+
+def keep_position(root: Path, position: StreamPosition, records: int) -> None:
+    """Record that the cache now holds every change up to `position`, `records` records in all."""
+    days, _files = _read_state(root)
+    _write_state(root, days, position, records)
 
 
 def _day_is_whole(root: Path, day: str, files: Mapping[str, Any]) -> bool:
@@ -231,3 +280,49 @@ def refresh(
         _write_state(root, {day: digests[day] for day in digests})
     count = sum(pq.read_metadata(path).num_rows for path in root.glob(f"{PARTITION}=*/*.parquet"))
     return Refresh(kept=len(current), written=len(stale), removed=len(gone), records=count)
+
+
+def apply_changes(root: Path, changes: list[Change]) -> Refresh:
+    """Fold the stream's `changes` (in stream order) into the days they touch, as the Athena copy
+    does; StreamGap when a kept day no longer holds what was written (it needs reading again whole)
+    or a day folder is there that the state does not know."""
+    kept_state, kept_files = _read_state(root)
+    for day in kept_state:
+        if not _day_is_whole(root, day, kept_files):
+            raise StreamGap(f"the kept day {day} no longer holds what was written")
+    if {path.name.split("=", 1)[1] for path in root.glob(f"{PARTITION}=*") if path.is_dir()} - set(kept_state):
+        raise StreamGap("a day folder the cache did not write is in it")
+    by_day = changes_by_day(changes)
+    if not by_day and isinstance(_state(root).get("records"), int):  # nothing new: no Parquet opened
+        return Refresh(kept=len(kept_state), written=0, removed=0, records=_state(root)["records"])
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if by_day:
+        _write_state(root, {day: digest for day, digest in kept_state.items() if day not in by_day})
+    building = root / ".building"
+    shutil.rmtree(building, ignore_errors=True)
+    days = dict(kept_state)
+    removed = 0
+    for day, day_changes in sorted(by_day.items()):
+        folder = root / day_folder(day)
+        parts = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        existing = (
+            pa.concat_tables([pq.read_table(part) for part in parts], promote_options="default") if parts else None
+        )
+        merged = merge_day(existing, day_changes)
+        shutil.rmtree(folder, ignore_errors=True)
+        if merged.num_rows:
+            (building / day_folder(day)).mkdir(parents=True)
+            pq.write_table(merged, building / day_folder(day) / DAY_FILE, compression="zstd")
+            (building / day_folder(day)).replace(folder)
+            days[day] = ""  # its digest is not known: a later check by scan reads it again
+        else:
+            removed += day in days
+            days.pop(day, None)
+    shutil.rmtree(building, ignore_errors=True)
+    if by_day:
+        _write_state(root, days)
+    count = sum(pq.read_metadata(path).num_rows for path in root.glob(f"{PARTITION}=*/*.parquet"))
+    written = sum(1 for day in by_day if day in days)
+    return Refresh(kept=len(days) - written, written=written, removed=removed, records=count)
