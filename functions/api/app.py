@@ -429,7 +429,7 @@ def set_batch_truth(batch: str):
     answer = score_records(records, labels, positive)  # the same answer a reload (GET .../score) gives
     answer.unmatched_rows, answer.unknown_truths = score.unmatched_rows, score.unknown_truths
     answer.ambiguous_rows, answer.conflicting_rows = score.ambiguous_rows, score.conflicting_rows
-    answer.name_column = score.name_column
+    answer.name_column, answer.truth_column, answer.kept = score.name_column, score.truth_column, score.kept
     logger.info("batch truth set", extra={"batch": batch, "matched": answer.matched, "changed": saved})
     return {"batch": batch, **answer.as_dict()}
 
@@ -443,6 +443,8 @@ def get_batch_score(batch: str):
     try:
         records, labels, positive = _batch_to_score(batch)
     except NotFoundError:  # nothing classified yet under the model served now: nothing scored yet
+        if next(iter(_batch_records(batch, None)), None) is None:
+            raise NotFoundError(f"no batch {batch}") from None  # deleted, or never made: as GET /batches/{batch}
         card = services().model.card
         labels = tuple(card.get("labels") or ())
         positive = (card.get("decision") or {}).get("positive")

@@ -151,3 +151,24 @@ def test_the_answer_to_a_diagnoses_file_is_what_a_reload_shows(api):  # noqa: F8
     reloaded = _json(api("GET", f"/batches/{batch}/score"))[1]
     assert answer["confusion"] == reloaded["confusion"] == {"red": {"red": 1}, "blue": {"blue": 1}}
     assert answer["matched"] == reloaded["matched"] == 2
+
+
+def test_the_score_of_a_batch_that_does_not_exist_is_a_404_as_its_description_is(api):  # noqa: F811 (the fixture)
+    """The trial: GET .../score of a deleted or unknown batch answered 200 with an empty score."""
+    batch = "gone-batch"
+    _classified_batch(api, batch)
+    assert api("GET", f"/batches/{batch}/score")[0] == 200
+    assert api("DELETE", f"/batches/{batch}")[0] == 200
+    for name in (batch, "never-made"):
+        assert api("GET", f"/batches/{name}/score")[0] == 404
+        assert api("GET", f"/batches/{name}")[0] == 404
+
+
+def test_the_answer_names_the_truth_column_it_read_and_the_images_that_kept_their_own(api):  # noqa: F811
+    batch = "column-batch"
+    _classified_batch(api, batch)
+    _json(api("PUT", f"/batches/{batch}/truth", {"csv": "name,truth\nr1.jpg,red\nr2.jpg,blue\n"}))
+    status, score = _json(
+        api("PUT", f"/batches/{batch}/truth", {"csv": "image_id,diagnosis,truth\nr1,crimson,red\nr2,navy,<b>x</b>\n"})
+    )
+    assert status == 200 and score["truth_column"] == "truth" and score["kept"] == 1, score

@@ -127,3 +127,16 @@ def test_stats_by_batch_never_count_a_drone_folder_in_a_web_batch_of_its_name():
     drone.key, drone.source = "drones/evil/b1/x.jpg", "evil"
     rows = summarise([web, drone], ("batch",), "top")
     assert sorted((row["batch"], row["count"]) for row in rows) == [("b1", 1), ("evil/b1", 1)]
+
+
+def test_isic_metadata_as_is_is_read_by_the_column_that_holds_the_labels():
+    """The trial's labels.csv (image_id, benign_malignant, diagnosis, ...) was refused: `diagnosis`
+    (nevus, melanoma) was taken over `benign_malignant`, which holds the model's labels."""
+    records = [decided(1, "ISIC_0000001.jpg", "benign"), decided(2, "ISIC_0000002.jpg", "malignant")]
+    text = "image_id,benign_malignant,diagnosis,age_approx\nISIC_0000001,benign,nevus,40\nISIC_0000002,malignant,melanoma,55\n"
+    score = score_batch(parse_truth_table(text), records, LABELS, "malignant")
+    assert score.truth_column == "benign_malignant" and score.as_dict()["truth_column"] == "benign_malignant"
+    assert (score.right, score.wrong, score.unknown_truths) == (2, 0, [])
+    # a file whose first truth column holds the labels keeps it
+    text = "file_name,diagnosis,benign_malignant\nISIC_0000001.jpg,benign,malignant\n"
+    assert score_batch(parse_truth_table(text), records, LABELS, "malignant").truth_column == "diagnosis"

@@ -46,6 +46,23 @@ class TruthTable:
     rows: tuple[tuple[str, str], ...]  # (name as given, truth as given), in file order
     name_column: str
     truth_column: str
+    # the file's other truth columns (ISIC's metadata has `diagnosis` and `benign_malignant`): each
+    # column's name and its values, row by row
+    other_columns: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def for_labels(self, labels: Sequence[str]) -> TruthTable:
+        """The table read by the truth column whose values are most often one of `labels` (the first
+        in TRUTH_COLUMNS' order on a tie): `diagnosis` of nevus/melanoma loses to `benign_malignant`."""
+        if not self.other_columns:
+            return self
+        folded = {label.casefold() for label in labels}
+        columns = [(self.truth_column, tuple(truth for _name, truth in self.rows)), *self.other_columns]
+        best, values = max(columns, key=lambda column: sum(v.strip().casefold() in folded for v in column[1]))
+        if best == self.truth_column:
+            return self
+        rest = tuple(column for column in columns if column[0] != best)
+        rows = tuple((name, value) for (name, _old), value in zip(self.rows, values, strict=True))
+        return TruthTable(rows, self.name_column, best, rest)
 
 
 def parse_truth_table(text: str) -> TruthTable:
@@ -69,22 +86,29 @@ def parse_truth_table(text: str) -> TruthTable:
 def _read_table(reader: Any) -> TruthTable:
     header = [_column_key(h) for h in next(reader)]
     name_at = next((header.index(c) for c in NAME_COLUMNS if c in header), None)
-    truth_at = next((header.index(c) for c in TRUTH_COLUMNS if c in header), None)
+    truth_ats = [header.index(c) for c in TRUTH_COLUMNS if c in header and header.index(c) != name_at]
+    truth_at = truth_ats[0] if truth_ats else None
     if name_at is None or truth_at is None or name_at == truth_at:
         raise TruthError(
             f"the diagnoses file's header {header} needs a name column ({', '.join(NAME_COLUMNS)}) and a truth "
             f"column ({', '.join(TRUTH_COLUMNS)})"
         )
     rows: list[tuple[str, str]] = []
+    others: list[list[str]] = [[] for _ in truth_ats[1:]]
     for line in reader:
         if not any(cell.strip() for cell in line):
             continue
         if len(rows) >= MAX_TRUTH_ROWS:
             raise TruthError(f"the diagnoses file has over {MAX_TRUTH_ROWS:,} rows")
-        name = line[name_at].strip() if name_at < len(line) else ""
-        truth = line[truth_at].strip() if truth_at < len(line) else ""
-        rows.append((name, truth))
-    return TruthTable(tuple(rows), header[name_at], header[truth_at])
+        rows.append((_cell(line, name_at), _cell(line, truth_at)))
+        for values, at in zip(others, truth_ats[1:], strict=True):
+            values.append(_cell(line, at))
+    other_columns = tuple((header[at], tuple(values)) for at, values in zip(truth_ats[1:], others, strict=True))
+    return TruthTable(tuple(rows), header[name_at], header[truth_at], other_columns)
+
+
+def _cell(line: list[str], at: int) -> str:
+    return line[at].strip() if at < len(line) else ""
 
 
 def _stem(name: str) -> str:
@@ -120,6 +144,7 @@ class BatchScore:
     ambiguous_rows: list[str] = field(default_factory=list)  # names that fit more than one image: not applied
     conflicting_rows: list[str] = field(default_factory=list)  # images given two truths: neither applied
     name_column: str | None = None  # the file's name column, as matched
+    truth_column: str | None = None  # the file's truth column, as matched (the one holding the labels)
     kept: set[str] = field(default_factory=set)  # object ids named with an unusable truth: their stored truth stays
     without_truth: list[str] = field(default_factory=list)  # images of the batch the file does not name
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)  # truth -> decision -> images
@@ -161,6 +186,8 @@ class BatchScore:
             "ambiguous_rows": self.ambiguous_rows,
             "conflicting_rows": self.conflicting_rows,
             "name_column": self.name_column,
+            "truth_column": self.truth_column,
+            "kept": len(self.kept),
             "without_truth": self.without_truth,
             "per_image": self.per_image,
             "rule": RIGHT_RULE,
@@ -254,9 +281,10 @@ def score_batch(
     table: TruthTable, records: Sequence[PredictionRecord], labels: Sequence[str], positive: str | None
 ) -> BatchScore:
     """`match_truths` then `score_records`: the whole answer for a diagnoses file and a batch."""
+    table = table.for_labels(labels)
     matched = match_truths(table, records, labels)
     score = score_records(records, labels, positive, matched.truths)
     score.unmatched_rows, score.unknown_truths = matched.unmatched_rows, matched.unknown_truths
     score.ambiguous_rows, score.conflicting_rows = matched.ambiguous_rows, matched.conflicting_rows
-    score.name_column, score.kept = matched.name_column, matched.kept
+    score.name_column, score.kept, score.truth_column = matched.name_column, matched.kept, table.truth_column
     return score
