@@ -19,15 +19,38 @@ FUNCTIONS_DIR = shipped("functions")
 _loaded = itertools.count()
 
 
+# Packages each local instance imports a copy of its own: Powertools' event handler keeps the event
+# being handled (its Origin, the caller's claims) in class attributes of BaseRouter, one per process
+# on Lambda; instances sharing one process must not share them, or a request is answered with
+# another's CORS headers and caller.
+PER_INSTANCE_PACKAGES = ("aws_lambda_powertools.event_handler",)
+
+
 def load_handler_module(name: str, settings: Settings | None = None, functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
-    """Import `functions/<name>/app.py` afresh and build its services from `settings` (default: the
-    environment's) with its `init`, as Lambda's INIT does: a cold start."""
+    """Import `functions/<name>/app.py` afresh (with its own copy of PER_INSTANCE_PACKAGES) and build its
+    services from `settings` (default: the environment's) with its `init`, as Lambda's INIT does: a cold start."""
+    import sys
+
     path = functions_dir / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"spotter_function_{name}_{next(_loaded)}", path)
     if spec is None or spec.loader is None:  # not for a path ending in .py: a missing file fails in exec_module
         raise ImportError(f"cannot load a handler from {path}")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    shared = {
+        key: sys.modules.pop(key)
+        for key in list(sys.modules)
+        if any(key == package or key.startswith(package + ".") for package in PER_INSTANCE_PACKAGES)
+    }
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        for key in [k for k in sys.modules if any(k == p or k.startswith(p + ".") for p in PER_INSTANCE_PACKAGES)]:
+            del sys.modules[key]  # this instance keeps its copies; the next import finds the shared ones
+        sys.modules.update(shared)
+        for key, package in shared.items():  # the parent package's attribute, as it was
+            parent, _, child = key.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, package)
     module.init(settings if settings is not None else Settings.from_env())
     return module
 
