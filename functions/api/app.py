@@ -53,6 +53,7 @@ from spotter.web.batches import (
 )
 from spotter.web.responses import RESPONSE_BUDGET_BYTES, csv_pages, json_page
 from spotter.web.uploads import (
+    MAX_BODY_BYTES,
     PlannedUpload,
     TooManyRefusals,
     UploadRequestError,
@@ -403,7 +404,13 @@ def set_batch_truth(batch: str):
     batch = unquote(batch)
     batch_prefix(batch)
     _caller().check_owner(batch)
-    body = parse_body(_raw_body())
+    raw = _raw_body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise TruthError(
+            f"the diagnoses file is over {MAX_BODY_BYTES // (1024 * 1024)} MB: keep only the name and truth "
+            "columns of this batch's images, or score it with `spotter score`"
+        )
+    body = parse_body(raw)
     if not isinstance(body, dict) or not isinstance(body.get("csv"), str):
         raise TruthError('send {"csv": "<the diagnoses file\'s text>"}: a name column and a truth column')
     table = parse_truth_table(body["csv"])

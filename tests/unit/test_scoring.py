@@ -39,7 +39,7 @@ def test_a_diagnoses_file_with_old_mac_line_ends_reads_and_a_broken_one_is_a_tru
     """The eighth trial: CR-only line ends, a 200,000-character field and an unterminated quote were 500s."""
     assert parse_truth_table("file_name,truth\risic.jpg,benign\r").rows == (("isic.jpg", "benign"),)
     for text in ("file_name,truth\n" + "a" * 200_000 + ",benign\n", "file_name,truth\n" + '"' * 500_000):
-        with pytest.raises(TruthError, match="not CSV that can be read"):
+        with pytest.raises(TruthError, match=r"not CSV that can be read|over 131,072 characters"):
             parse_truth_table(text)
 
 
@@ -140,3 +140,16 @@ def test_isic_metadata_as_is_is_read_by_the_column_that_holds_the_labels():
     # a file whose first truth column holds the labels keeps it
     text = "file_name,diagnosis,benign_malignant\nISIC_0000001.jpg,benign,malignant\n"
     assert score_batch(parse_truth_table(text), records, LABELS, "malignant").truth_column == "diagnosis"
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("\ufffd\ufffdJFIF\x00\x01 binary\nx,y\n", "not a CSV header"),
+        ('name,truth\na.jpg,"' + "x" * 200_000 + "\n", "over 131,072 characters"),
+    ],
+    ids=["an image saved as .csv", "a quote left open"],
+)
+def test_a_diagnoses_file_that_is_not_csv_says_so_in_words_a_researcher_reads(text, said):
+    with pytest.raises(TruthError, match=said):
+        parse_truth_table(text)

@@ -73,6 +73,11 @@ def parse_truth_table(text: str) -> TruthTable:
     lines = text.splitlines()
     if not lines or not lines[0].strip():
         raise TruthError("the diagnoses file is empty: give a header (e.g. file_name,diagnosis) and a row per image")
+    if any(ch == "\ufffd" or (ord(ch) < 32 and ch != "\t") for ch in lines[0]):
+        raise TruthError(
+            "the diagnoses file's first line is not a CSV header (a spreadsheet or an image?): save it as CSV "
+            "with a header such as file_name,diagnosis"
+        )
     try:
         dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
@@ -80,6 +85,10 @@ def parse_truth_table(text: str) -> TruthTable:
     try:
         return _read_table(csv.reader(io.StringIO(text), dialect))
     except csv.Error as exc:  # an unterminated quote, a field past the csv module's limit...
+        if "field larger than field limit" in str(exc):
+            raise TruthError(
+                f"a cell of the diagnoses file is over {csv.field_size_limit():,} characters: is a quote left open?"
+            ) from None
         raise TruthError(f"the diagnoses file is not CSV that can be read: {exc}") from None
 
 
