@@ -108,6 +108,7 @@ def test_spotter_score_prints_the_confusion_table_and_saves_truths(tmp_path):
         assert lines[1].split() == ["blue", "1", "1"] and lines[2].split() == ["red", "0", "1"]
         assert "right 2, wrong 1, not assessed 0" in done.stdout
         assert "1 rows that matched no image: ghost" in done.stderr and "3 records' truth stored" in done.stderr
+        assert "names from column image_id, truths from column diagnosis" in done.stderr
         stored = {r["file_name"]: r.get("truth") for r in table.scan()["Items"] if r.get("source") == "falcon"}
         assert stored == {"r1.jpg": "red", "r2.jpg": "blue", "b1.jpg": "blue"}
         stats = cli("stats", "--by", "truth,label", "--source", "falcon", "--format", "csv")

@@ -122,6 +122,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps({"batch": args.batch, **score.as_dict()}, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(_table(score))
+    print(
+        f"spotter score: names from column {score.name_column}, truths from column {score.truth_column}",
+        file=sys.stderr,
+    )
     for what, names in (
         ("rows that matched no image", score.unmatched_rows),
         ("images without a truth", score.without_truth),
