@@ -15,7 +15,8 @@
  *   sensitivity?: number | null, sensitivity_ci95?: [number, number] | null, specificity?: number | null,
  *   specificity_ci95?: [number, number] | null, assessed_positives?: number, assessed_negatives?: number,
  *   unmatched_rows?: string[], unknown_truths?: Array<{name: string, truth: string}>, without_truth?: string[],
- *   per_image?: Record<string, boolean | null>, rule?: string}} BatchScore
+ *   ambiguous_rows?: string[], conflicting_rows?: string[], name_column?: string | null, truth_column?: string | null,
+ *   kept?: number, per_image?: Record<string, boolean | null>, rule?: string}} BatchScore
  */
 /** @typedef {{idToken: () => Promise<string | null>, drop: () => void}} TokenSource */
 

@@ -9,13 +9,13 @@ import { renderCard } from "./card.js";
 import { formatBytes } from "./dom.js";
 import { ResultsView } from "./results.js";
 import { UploadQueue, postToS3 } from "./upload.js";
-import { setCard, summaryLine } from "./decisions.js";
+import { setCard, setOwnDiagnoses, summaryLine } from "./decisions.js";
 import { DetailView } from "./detail.js";
 import { BatchList } from "./batches.js";
 import { STATUS, ACTIVE } from "./status.js";
 import {
   createState, entryForFile, entryForRecord, isNewer, mergeRecord, batchFromHash, canRetry, sortOutDuplicates, loadOrder, saveOrder,
-  inChosenOrder,
+  inChosenOrder, loadSampleIds, saveSampleIds,
 } from "./store.js";
 import { findElements } from "./elements.js";
 import { ProgressView } from "./progress.js";
@@ -24,7 +24,7 @@ import { wireDownloads, errorMessage } from "./downloads.js";
 import { wireSamples } from "./samples.js";
 import { showAlert, clearAlertFrom, enableUploads, renderAuth, wireAuth, showDisclaimer, showModelName } from "./header.js";
 import { confirmDeletion } from "./confirm.js";
-import { wireScore, renderScore, sayScoreStatus, keepFileNotes, withFileNotes, MAX_TRUTH_BYTES } from "./scoring.js";
+import { wireScore, renderScore, sayScoreStatus, forgetOldFileNotes, MAX_TRUTH_BYTES } from "./scoring.js";
 
 /** @typedef {import("./store.js").Entry} Entry */
 /** @typedef {import("./store.js").ApiRecord} ApiRecord */
@@ -51,6 +51,14 @@ let batchList = null;
 let samples = { render() {} };
 /** @type {import("./api.js").BatchScore | null} the open batch scored against the researcher's diagnoses */
 let score = null;
+/** @type {{batch: string, file: string, reply: import("./api.js").BatchScore} | null} the diagnoses file given
+ * in this tab, this session (only it is named, with what only the file says) */
+let applied = null;
+/** @type {{batch: string, file: string, text: string} | null} a diagnoses file given while images of the batch
+ * were still uploading or classifying: sent once they are all classified */
+let held = null;
+/** @type {Set<string>} the object ids of the open batch's photos added with the samples button */
+let sampleIds = new Set();
 
 /** The API, once config.json named it (nothing calls it before). */
 function api() {
@@ -63,12 +71,14 @@ const alert = (message) => showAlert(els, message);
 
 /** @param {string | null} batch */
 function setBatch(batch) {
+  if ((batch || null) !== state.batch) sampleIds = batch ? loadSampleIds(state.storage, batch) : new Set();
   state.batch = batch || null;
   progress.showBatch();
 }
 
 function updateProgress() {
   progress.update(queue.busy);
+  sendHeldWhenDone();
 }
 
 /** @param {Entry} [entry] */
@@ -99,18 +109,29 @@ function rememberBatchSoon() {
 
 // ---- files in ----------------------------------------------------------------------------------
 
-/** @param {Iterable<File> | ArrayLike<File>} files */
-function addFiles(files) {
-  const list = Array.from(files).filter((file) => file && typeof file.name === "string");
-  if (list.length === 0) return;
+/** @param {Iterable<File> | ArrayLike<File>} files @param {{sample?: boolean}} [options] sample: added with
+ * the samples button (their diagnosis is known) */
+function addFiles(files, { sample = false } = {}) {
+  let list = Array.from(files).filter((file) => file && typeof file.name === "string");
+  // A diagnoses file given here while a batch's results are on screen is not an image to refuse: say where it goes.
+  const isCsv = (/** @type {File} */ file) => /\.csv$/i.test(file.name) || file.type === "text/csv";
+  const csvs = state.batch && !els.scorePanel.hidden ? list.filter(isCsv) : [];
+  list = list.filter((file) => !csvs.includes(file));
+  const csvHint = "That looks like a diagnoses file: drop it on Your diagnoses.";
+  if (list.length === 0) {
+    if (csvs.length) els.dropNote.textContent = csvHint;
+    return;
+  }
   alert("");
   hideNotice();
   // The same file (name and size) twice is one row: noted, not added again; a file whose upload failed
   // is sent again with the file just given.
   const { fresh, again, duplicates } = sortOutDuplicates(state.entries, list);
   noteDuplicates(duplicates);
+  if (csvs.length) els.dropNote.textContent = `${els.dropNote.textContent} ${csvHint}`.trim();
   const entries = fresh.map((file) => entryForFile(file, `f${state.nextId++}`,
     (file.type || "").startsWith("image/") ? URL.createObjectURL(file) : null, Date.now()));
+  if (sample) for (const entry of entries) entry.sample = true;
   state.entries.push(...entries);
   view.setEntries(state.entries);
   for (const { entry, file } of again) entry.file = file;
@@ -207,6 +228,7 @@ async function presign(entries, signal) {
       entry.objectId = answer.objectId;
       entry.key = answer.key;
       state.byObjectId.set(answer.objectId, entry);
+      if (entry.sample) sampleIds.add(answer.objectId);
     } else {
       entry.status = STATUS.FAILED;
       entry.message = "The API's answer for this file has no upload URL";
@@ -214,6 +236,7 @@ async function presign(entries, signal) {
     changed(entry);
   });
   keepOrder();
+  if (state.batch && entries.some((entry) => entry.sample)) saveSampleIds(state.storage, state.batch, sampleIds);
 }
 
 /** @param {Entry} entry @param {AbortSignal} signal aborted when the batch is deleted */
@@ -303,6 +326,7 @@ function applyRecord(record) {
   let entry = state.byObjectId.get(record.object_id);
   if (!entry) {
     entry = entryForRecord({ ...record, object_id: record.object_id }, Date.now());
+    entry.sample = sampleIds.has(record.object_id); // added with the samples button (this tab or before a reload)
     state.byObjectId.set(record.object_id, entry);
     state.entries.push(entry);
     state.reorder = true; // placed by the batch's one order once its record is in (below)
@@ -388,7 +412,7 @@ async function checkGone(batch) {
   clearBatch();
   batchList?.forget(batch);
   saveOrder(state.storage, batch, null);
-  keepFileNotes(state.storage, batch, "", null);
+  saveSampleIds(state.storage, batch, null);
   showNotice(`Batch ${batch} is gone: ${seen ? "it was deleted elsewhere" : "it was deleted, or nothing was ever stored under it"}.`
     + " Nothing more is uploaded into it; images you choose now start a new batch.");
 }
@@ -405,13 +429,30 @@ function hideNotice() {
 
 // ---- the batch scored against the researcher's diagnoses ----------------------------------------
 
-/** Show the batch's score (or none), and mark each row by it. @param {import("./api.js").BatchScore | null} next */
-function showScore(next) {
-  score = next && ((next.matched || 0) > 0 || (next.unmatched_rows || []).length > 0) ? next : null;
-  renderScore(els, score);
+/** Show the batch's score (or none), and mark each row by it; `file` names the diagnoses file given in this
+ * tab (null: the score stored with the batch).
+ * @param {import("./api.js").BatchScore | null} next @param {string | null} [file] */
+function showScore(next, file = null) {
+  const fileSays = (/** @type {import("./api.js").BatchScore} */ s) => ["unmatched_rows", "ambiguous_rows", "conflicting_rows", "unknown_truths"]
+    .some((key) => { const list = /** @type {Record<string, unknown>} */ (s)[key]; return Array.isArray(list) && list.length > 0; })
+    || (s.kept || 0) > 0;
+  score = next && ((next.matched || 0) > 0 || (file !== null && fileSays(next))) ? next : null;
+  renderScore(els, score, score ? file : null);
+  // the researcher's own diagnoses given: no sample photo's diagnosis is shown beside them
+  const own = Boolean(score && (score.matched || 0) > 0) || state.entries.some((entry) => entry.record && entry.record.truth);
+  if (setOwnDiagnoses(own)) {
+    for (const entry of state.entries) view.update(entry);
+    samples.render(state.entries);
+  }
 }
 
-/** The diagnoses file chosen or dropped: sent, stored with the records, the batch scored. @param {File} file */
+/** What the stored diagnoses say, for telling whether they are still those of the file given here. @param {import("./api.js").BatchScore} s */
+function scoreKey(s) {
+  return JSON.stringify([s.matched || 0, s.right || 0, s.wrong || 0, s.confusion || {}]);
+}
+
+/** The diagnoses file chosen or dropped: held while images of the batch are still on their way, else sent.
+ * @param {File} file */
 async function scoreWith(file) {
   const batch = state.batch;
   if (!batch) return;
@@ -419,18 +460,58 @@ async function scoreWith(file) {
     sayScoreStatus(els, `${file.name} is over 2 MiB: a diagnoses file is one short line per image.`, true);
     return;
   }
-  sayScoreStatus(els, `Reading ${file.name}…`);
+  let text;
   try {
-    const reply = await api().putTruth(batch, await file.text());
-    keepFileNotes(state.storage, batch, file.name, reply);
+    text = await file.text();
+  } catch (err) {
+    sayScoreStatus(els, `Could not read ${file.name}: ${errorMessage(err)}`, true);
+    return;
+  }
+  if (batch !== state.batch) return;
+  held = { batch, file: file.name, text };
+  heldSaid = -1;
+  sendHeldWhenDone();
+}
+
+let heldSaid = -1; // the number of images in progress the held message last said
+
+/** Send the held diagnoses file once no image of its batch is uploading or classifying; till then say how
+ * many are. A file applied to part of a batch would leave the rest without their diagnoses. */
+function sendHeldWhenDone() {
+  if (!held) return;
+  if (held.batch !== state.batch) {
+    held = null; // another batch (or none) on screen: nothing was applied
+    return;
+  }
+  const waiting = state.entries.filter(isActive).length;
+  if (waiting > 0) {
+    if (waiting !== heldSaid) {
+      heldSaid = waiting;
+      sayScoreStatus(els, `Your diagnoses will be applied when the ${waiting === 1 ? "1 image" : `${waiting} images`} still in progress`
+        + ` ${waiting === 1 ? "is" : "are"} classified: keep this page open (${held.file} is held here; nothing is applied until then).`);
+    }
+    return;
+  }
+  const { batch, file, text } = held;
+  held = null;
+  sendTruth(batch, file, text);
+}
+
+/** PUT the diagnoses, show the answer and each row's mark. @param {string} batch @param {string} file @param {string} text */
+async function sendTruth(batch, file, text) {
+  sayScoreStatus(els, `Reading ${file}…`);
+  try {
+    const reply = await api().putTruth(batch, text);
     if (batch !== state.batch) return;
-    showScore(reply);
-    sayScoreStatus(els, `Diagnoses from ${file.name}: ${reply.matched || 0} image${reply.matched === 1 ? "" : "s"} matched.`);
+    applied = { batch, file, reply };
+    showScore(reply, file);
+    sayScoreStatus(els, `Diagnoses from ${file}: ${reply.matched || 0} image${reply.matched === 1 ? "" : "s"} matched.`);
     // the records now carry `truth`: read them again for each row's mark
     for (const record of await api().predictions({ batch })) applyRecord(record);
     placeNewRows();
+    showScore(score, score ? file : null); // the rows' truths are in: no sample's diagnosis beside them
   } catch (err) {
-    sayScoreStatus(els, `Could not use ${file.name}: ${errorMessage(err)}`, true);
+    sayScoreStatus(els, `Could not use ${file}: ${errorMessage(err)}`, true);
   }
 }
 
@@ -446,18 +527,35 @@ function scoreSoon() {
   }, 1000);
 }
 
-/** The score kept with the batch's records (GET /batches/{b}/score), when it has one. */
+/** The score kept with the batch's records (GET /batches/{b}/score), when it has one. The file given in
+ * this tab is named (with what only it says) while the stored diagnoses are still its; once they changed
+ * (another tab, another browser) the score is the server's, under a neutral heading. */
 async function loadScore() {
   const batch = state.batch;
   if (!batch) return;
   try {
-    const { score: reply, file } = withFileNotes(state.storage, batch, await api().score(batch));
+    const reply = await api().score(batch);
     if (batch !== state.batch) return;
-    showScore(reply);
-    if (file && score && !els.truthStatus.textContent) sayScoreStatus(els, `Diagnoses from ${file}.`);
+    const mine = applied && applied.batch === batch && scoreKey(applied.reply) === scoreKey(reply) ? applied : null;
+    if (!mine && applied) {
+      applied = null; // the diagnoses stored were replaced elsewhere: the file given here is not theirs
+      if (!held) sayScoreStatus(els, "");
+    }
+    const { unmatched_rows, ambiguous_rows, conflicting_rows, unknown_truths, kept, name_column, truth_column } = mine ? mine.reply : {};
+    showScore(mine ? { ...reply, unmatched_rows, ambiguous_rows, conflicting_rows, unknown_truths, kept, name_column, truth_column } : reply,
+      mine ? mine.file : null);
   } catch {
     /* no records under the model served now, or the API is away: no score shown */
   }
+}
+
+let lastLook = 0;
+
+/** The tab shown again: the diagnoses may have been replaced elsewhere meanwhile. */
+function lookAgainAtScore() {
+  if (!state.batch || els.scorePanel.hidden || Date.now() - lastLook < 1000) return;
+  lastLook = Date.now();
+  loadScore();
 }
 
 // ---- filters, new batch, check again, the model card -------------------------------------------
@@ -518,6 +616,8 @@ function clearBatch() {
   state.lastNews = 0;
   state.reopened = false;
   state.checkedGone = false;
+  applied = null;
+  held = null;
   showScore(null);
   sayScoreStatus(els, "");
   noteDuplicates([]);
@@ -565,6 +665,9 @@ async function main() {
   state.api = new Api(config.apiUrl, auth);
   const storage = auth ? sessionStorage : localStorage; // signed in: nothing of the user outlives the session
   state.storage = storage;
+  forgetOldFileNotes(storage);
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") lookAgainAtScore(); });
+  window.addEventListener("focus", lookAgainAtScore);
   /** @type {BatchList} */
   const list = new BatchList({
     list: els.batchesList, empty: els.batchesEmpty, where: els.batchesWhere, api: state.api,
@@ -575,7 +678,7 @@ async function main() {
     },
     onDeleted: (batch) => {
       saveOrder(storage, batch, null);
-      keepFileNotes(storage, batch, "", null);
+      saveSampleIds(storage, batch, null);
       if (batch !== state.batch) return;
       cancelUploads(queue.cancel()); // whatever was added while the delete ran
       clearBatch();

@@ -235,13 +235,26 @@ export function setKnownTruths(truths) {
   knownTruths = truths;
 }
 
+let ownDiagnoses = false; // the researcher gave diagnoses for the batch on screen: only theirs are shown
+
+/** Whether the batch on screen has the researcher's own diagnoses (then no sample photo's is shown).
+ * @param {boolean} given @returns {boolean} whether that changed */
+export function setOwnDiagnoses(given) {
+  const changed = ownDiagnoses !== given;
+  ownDiagnoses = given;
+  return changed;
+}
+
 /** The known diagnosis of an entry's photo: the researcher's own (the record's `truth`, from a diagnoses
- * file given for the batch), else a sample photo's by its file name; null when neither is known.
- * @param {{name: string, record?: import("./store.js").ApiRecord | null}} entry
+ * file given for the batch), else a sample photo's, only for a photo added with the samples button in this
+ * batch (`entry.sample`; never by its name alone) and only while the researcher gave no diagnoses of their
+ * own; null when neither is known.
+ * @param {{name: string, record?: import("./store.js").ApiRecord | null, sample?: boolean}} entry
  * @returns {(KnownTruth & {source: "batch" | "sample"}) | null} */
 export function knownTruthOf(entry) {
   const truth = entry.record && typeof entry.record.truth === "string" && entry.record.truth ? entry.record.truth : null;
   if (truth) return { truth, text: truth, source: "batch" };
+  if (!entry.sample || ownDiagnoses) return null;
   const sample = knownTruths.get(entry.name);
   return sample ? { ...sample, source: "sample" } : null;
 }

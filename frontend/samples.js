@@ -1,7 +1,8 @@
 // @ts-check
 // "Try the sample photos": real CC0 ISIC photos from the demo model's test split, described in
 // samples/samples.json, listed with their diagnosis and attribution and uploaded like any picked file.
-// Once classified, each is marked right, wrong or not assessed against its diagnosis by the project's one
+// Only the photos added with this button are samples (app.js keeps which, per batch): a researcher's own
+// file that has a sample's name is not. Once classified, each is marked right, wrong or not assessed against its diagnosis by the project's one
 // rule (decisions.js: verdictOf, rightRule: the decision is the truth; uncertain and out-of-domain photos
 // are neither), in the list, the results table and the detail view, and the list counts them and says
 // what "right" means. The samples are dermoscopy photos: they are not offered for a detector's card.
@@ -69,7 +70,7 @@ export function sampleScoreText(tally) {
 
 /**
  * @param {{samplesList: HTMLElement, samplesButton: HTMLButtonElement}} els
- * @param {{addFiles: (files: File[]) => void, alert: (message: string) => void, refresh: () => void}} hooks
+ * @param {{addFiles: (files: File[], options: {sample: boolean}) => void, alert: (message: string) => void, refresh: () => void}} hooks
  * @returns {{render: (entries: Entry[]) => void}}
  */
 export function wireSamples({ samplesList: list, samplesButton: button }, { addFiles, alert, refresh }) {
@@ -102,7 +103,7 @@ export function wireSamples({ samplesList: list, samplesButton: button }, { addF
         const blob = await response.blob();
         return new File([blob], sample.file, { type: blob.type || "image/jpeg" });
       }));
-      addFiles(files);
+      addFiles(files, { sample: true });
     } catch (err) {
       alert(`Could not load the sample images: ${errorMessage(err)}`);
     }
@@ -111,7 +112,7 @@ export function wireSamples({ samplesList: list, samplesButton: button }, { addF
   /** The batch on screen changed: say what the model made of each sample in it, and count. @param {Entry[]} entries */
   function render(entries) {
     for (const [file, line] of results) {
-      const entry = entries.find((e) => e.name === file && e.status === STATUS.OK);
+      const entry = entries.find((e) => e.name === file && e.sample && e.status === STATUS.OK);
       const known = entry ? knownTruthOf(entry) : null;
       const verdict = entry && known && known.source === "sample" ? verdictOf(entry.record, known.truth) : null;
       clear(line);

@@ -4,8 +4,13 @@
 // the answer shown: how many images matched, right and wrong (the project's one rule, decisions.js
 // RIGHT_RULE), the uncertain and out-of-domain ones counted apart as not assessed, sensitivity and
 // specificity with their 95 % intervals, the confusion table, the rows that matched no image and the images
-// without a diagnosis. The API keeps the diagnoses with the records (`truth`), so a reload shows the same
-// (GET /batches/{b}/score) and the CSV export carries them.
+// without a diagnosis applied. The API keeps the diagnoses with the records (`truth`), so a reload shows the
+// same score (GET /batches/{b}/score) and the CSV export carries them. What only the file says (its name,
+// the columns read, its rows that matched nothing, fit several images or contradict each other, the
+// images that kept the diagnosis stored before) is shown only for a file given in this tab, this session:
+// after a reload, or once the stored diagnoses changed elsewhere, the panel shows the server's score under
+// a neutral heading. A file given while images of the batch are still uploading or classifying is held
+// (app.js) and sent once they are all classified.
 
 import { el, clear, userText } from "./dom.js";
 import { OUT_OF_DOMAIN, UNCERTAIN, RIGHT_RULE } from "./decisions.js";
@@ -18,6 +23,18 @@ export const MAX_TRUTH_BYTES = 2 * 1024 * 1024;
 const NAMES_SHOWN = 50;
 /** The decisions that are neither right nor wrong, in the order their columns come after the labels. */
 const APART = [UNCERTAIN, OUT_OF_DOMAIN];
+
+/** The not-assessed decisions' short names, shown as headers on a phone (abbr, its title the words). */
+const SHORT = { [UNCERTAIN]: "unc.", [OUT_OF_DOMAIN]: "OOD" };
+
+/** A column header's words: whole on a wide screen; a not-assessed one abbreviated on a phone.
+ * @param {string} decision */
+function headerWords(decision) {
+  const words = decisionWords(decision);
+  const short = /** @type {Record<string, string>} */ (SHORT)[decision];
+  if (!short) return userText(words);
+  return [el("span", { class: "wide", text: words }), el("abbr", { class: "narrow", title: words, text: short })];
+}
 
 /** @param {string} decision */
 export function decisionWords(decision) {
@@ -89,10 +106,22 @@ function nameList(title, names, className) {
     names.length > shown.length ? el("span", { class: "meta inline", text: ` and ${names.length - shown.length} more` }) : null);
 }
 
-/** The score as nodes. @param {BatchScore} score @returns {HTMLElement[]} */
-export function scoreNodes(score) {
+/** Where the score's diagnoses come from: the file given in this tab (and the columns read), or the
+ * server's store. @param {BatchScore} score @param {string | null} file */
+export function sourceText(score, file) {
+  if (!file) return "Diagnoses stored for this batch.";
+  const names = typeof score.name_column === "string" && score.name_column ? `file names from column “${score.name_column}”` : "";
+  const truths = typeof score.truth_column === "string" && score.truth_column ? `the truth from column “${score.truth_column}”` : "";
+  const read = [names, truths].filter(Boolean).join(" and ");
+  return `Diagnoses from ${file}, given in this tab${read ? `: read the ${read}` : ""}.`;
+}
+
+/** The score as nodes; `file` names the diagnoses file given in this tab (null: the score stored).
+ * @param {BatchScore} score @param {string | null} [file] @returns {HTMLElement[]} */
+export function scoreNodes(score, file = null) {
   /** @type {HTMLElement[]} */
-  const out = [el("p", { class: "score-headline", text: headlineText(score) })];
+  const out = [el("p", { class: "score-source", text: sourceText(score, file) }),
+    el("p", { class: "score-headline", text: headlineText(score) })];
   const labels = Array.isArray(score.labels) ? score.labels.map(String) : [];
   const positive = typeof score.positive === "string" ? score.positive : null;
   const { truths, decisions, cell } = confusionGrid(score);
@@ -114,29 +143,47 @@ export function scoreNodes(score) {
     // "decided" and "diagnosis" are said to screen readers with each header; the caption says it to the eye
     const head = el("tr", {}, el("td", {}), decisions.map((d) => el("th", { scope: "col", "data-decision": d,
       class: labels.includes(d) ? null : "apart" }, labels.includes(d) ? el("span", { class: "visually-hidden", text: "decided " }) : "",
-      userText(decisionWords(d)))));
+      headerWords(d))));
     const body = truths.map((truth) => el("tr", { "data-truth": truth },
       el("th", { scope: "row" }, el("span", { class: "visually-hidden", text: "diagnosis " }), userText(truth)),
       decisions.map((d) => el("td", { "data-decision": d, class: [labels.includes(d) ? "" : "apart", d === truth ? "hit" : ""].filter(Boolean).join(" ") || null,
         text: String(cell(truth, d)) }))));
     out.push(el("div", { class: "table-scroll", tabindex: 0, role: "region", "aria-label": "Confusion table" },
       el("table", { class: "confusion" },
-        el("caption", { text: "Rows: your diagnosis. Columns: the model's decision (uncertain and out of domain: not assessed)." }),
+        el("caption", {}, "Rows: your diagnosis. Columns: the model's decision (uncertain and out of domain: not assessed",
+          el("span", { class: "narrow", text: "; shown as unc. and OOD" }), ")."),
         el("thead", {}, head), el("tbody", {}, body))));
   }
-  const unmatched = Array.isArray(score.unmatched_rows) ? score.unmatched_rows.map(String) : [];
+  const strings = (/** @type {unknown} */ list) => (Array.isArray(list) ? list.map(String) : []);
+  const plural = (/** @type {number} */ n, /** @type {string} */ one, /** @type {string} */ many) => `${n} ${n === 1 ? one : many}`;
+  const unmatched = strings(score.unmatched_rows);
   if (unmatched.length) {
-    out.push(nameList(`${unmatched.length} row${unmatched.length === 1 ? "" : "s"} of your file matched no image of this batch:`,
+    out.push(nameList(`${plural(unmatched.length, "row", "rows")} of your file matched no image of this batch:`,
       unmatched, "score-unmatched"));
+  }
+  const ambiguous = strings(score.ambiguous_rows);
+  if (ambiguous.length) {
+    out.push(nameList(`${plural(ambiguous.length, "row fits", "rows fit")} several images and ${ambiguous.length === 1 ? "was" : "were"}`
+      + " not applied:", ambiguous, "score-ambiguous"));
+  }
+  const conflicting = strings(score.conflicting_rows);
+  if (conflicting.length) {
+    out.push(nameList(`${plural(conflicting.length, "image was", "images were")} given two different diagnoses, neither applied:`,
+      conflicting, "score-conflicting"));
   }
   const unknown = Array.isArray(score.unknown_truths) ? score.unknown_truths : [];
   if (unknown.length) {
     out.push(nameList(`${unknown.length} row${unknown.length === 1 ? " has a diagnosis" : "s have diagnoses"} that is not one of the`
       + ` model's labels (${labels.join(", ")}):`, unknown.map((u) => `${u.name}: ${u.truth}`), "score-unknown"));
   }
-  const without = Array.isArray(score.without_truth) ? score.without_truth.map(String) : [];
+  const kept = typeof score.kept === "number" ? score.kept : 0;
+  if (kept > 0) {
+    out.push(el("p", { class: "score-kept", text: `${plural(kept, "image", "images")} kept the diagnosis stored before`
+      + " (your file's value for them is not one of the labels)." }));
+  }
+  const without = strings(score.without_truth);
   if (without.length) {
-    out.push(nameList(`${without.length} classified image${without.length === 1 ? " has" : "s have"} no diagnosis in your file:`,
+    out.push(nameList(`${without.length} classified image${without.length === 1 ? " has" : "s have"} no diagnosis applied:`,
       without, "score-without"));
   }
   const rule = typeof score.rule === "string" && score.rule ? score.rule : RIGHT_RULE;
@@ -158,7 +205,7 @@ export function wireScore(els, { onFile }) {
     input.value = "";
     if (file) onFile(file);
   });
-  const zone = /** @type {HTMLElement} */ (button.parentElement || button);
+  const zone = els.scorePanel; // the whole panel takes a dropped file, not only the button
   /** @param {DragEvent} event */
   const hasFiles = (event) => Array.from(event.dataTransfer?.types || []).includes("Files");
   zone.addEventListener("dragover", (event) => {
@@ -168,7 +215,9 @@ export function wireScore(els, { onFile }) {
     event.dataTransfer.dropEffect = "copy";
     button.classList.add("dragover");
   });
-  zone.addEventListener("dragleave", () => button.classList.remove("dragover"));
+  zone.addEventListener("dragleave", (event) => {
+    if (!(event.relatedTarget instanceof Node && zone.contains(event.relatedTarget))) button.classList.remove("dragover");
+  });
   zone.addEventListener("drop", (event) => {
     if (!hasFiles(event)) return;
     event.preventDefault();
@@ -179,43 +228,14 @@ export function wireScore(els, { onFile }) {
   });
 }
 
-// What only the diagnoses file knows (its rows that matched no image, its diagnoses that are no label) is
-// not stored with the records: the page keeps it per batch beside the file's name, so a reload still says it.
-const FILE_KEY = "spotter.diagnoses.v1";
-const FILES_KEPT = 50;
-
-/** @typedef {{batch: string, file: string, unmatched_rows: string[], unknown_truths: Array<{name: string, truth: string}>}} FileNotes */
-
-/** @param {Storage | null} storage @returns {FileNotes[]} */
-function loadNotes(storage) {
+/** Forget what earlier versions of the page kept of each diagnoses file (its name and lists, shown after a
+ * reload next to a score that may have changed since). @param {Storage | null} storage */
+export function forgetOldFileNotes(storage) {
   try {
-    const kept = JSON.parse((storage && storage.getItem(FILE_KEY)) || "[]");
-    return Array.isArray(kept) ? kept.filter((n) => n && typeof n.batch === "string") : [];
+    if (storage) storage.removeItem("spotter.diagnoses.v1");
   } catch {
-    return [];
+    /* storage off */
   }
-}
-
-/** Keep what the diagnoses file `file` said of `batch` beyond the records (null forgets it).
- * @param {Storage | null} storage @param {string} batch @param {string} file @param {BatchScore | null} score */
-export function keepFileNotes(storage, batch, file, score) {
-  if (!storage) return;
-  const others = loadNotes(storage).filter((n) => n.batch !== batch);
-  const notes = score ? [{ batch, file, unmatched_rows: score.unmatched_rows || [], unknown_truths: score.unknown_truths || [] }] : [];
-  try {
-    storage.setItem(FILE_KEY, JSON.stringify([...notes, ...others].slice(0, FILES_KEPT)));
-  } catch {
-    /* storage full or off: a reload no longer lists the rows that matched nothing */
-  }
-}
-
-/** The score read back from the records (GET /batches/{b}/score), with what the file said beyond them,
- * kept here when it was given; and the file's name. @param {Storage | null} storage @param {string} batch
- * @param {BatchScore} score @returns {{score: BatchScore, file: string | null}} */
-export function withFileNotes(storage, batch, score) {
-  const notes = loadNotes(storage).find((n) => n.batch === batch);
-  if (!notes) return { score, file: null };
-  return { score: { ...score, unmatched_rows: notes.unmatched_rows, unknown_truths: notes.unknown_truths }, file: notes.file };
 }
 
 /** @param {{truthStatus: HTMLElement}} els @param {string} text @param {boolean} [error] */
@@ -224,9 +244,9 @@ export function sayScoreStatus(els, text, error = false) {
   els.truthStatus.classList.toggle("error", error);
 }
 
-/** @param {{scoreResult: HTMLElement}} els @param {BatchScore | null} score */
-export function renderScore(els, score) {
+/** @param {{scoreResult: HTMLElement}} els @param {BatchScore | null} score @param {string | null} [file] */
+export function renderScore(els, score, file = null) {
   const box = clear(els.scoreResult);
   box.hidden = !score;
-  if (score) box.append(...scoreNodes(score));
+  if (score) box.append(...scoreNodes(score, file));
 }

@@ -29,7 +29,7 @@ import { STATUS, statusOfRecord } from "./status.js";
  *   id: string, name: string, size: number, type: string, file: File | null, previewUrl: string | null,
  *   status: Status, loaded: number, total: number, message: string, objectId: string | null,
  *   upload: Upload | null, retried: boolean, addedAt: number, record: ApiRecord | null,
- *   key?: string, uploadedAt?: number,
+ *   key?: string, uploadedAt?: number, sample?: boolean,
  * }} Entry
  */
 
@@ -230,6 +230,41 @@ export function saveOrder(storage, batch, ids) {
     storage.setItem(ORDER_KEY, JSON.stringify(kept.slice(0, ORDER_BATCHES)));
   } catch {
     /* storage full or off: the order lasts as long as the tab */
+  }
+}
+
+// The photos added with "Try the sample photos" (their diagnosis is known), per batch, by object id: a
+// reload still marks them, and a researcher's own file that merely has a sample's name never is.
+const SAMPLES_KEY = "spotter.samples.v1";
+
+/** @param {Storage | null} storage @returns {Array<{batch: string, ids: string[]}>} */
+function loadSampleLists(storage) {
+  try {
+    const kept = JSON.parse((storage && storage.getItem(SAMPLES_KEY)) || "[]");
+    return Array.isArray(kept) ? kept.filter((o) => o && typeof o.batch === "string" && Array.isArray(o.ids)) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The object ids of the sample photos added to `batch` with the samples button.
+ * @param {Storage | null} storage @param {string} batch @returns {Set<string>} */
+export function loadSampleIds(storage, batch) {
+  const found = loadSampleLists(storage).find((o) => o.batch === batch);
+  return new Set(found ? found.ids.map(String) : []);
+}
+
+/** Keep which photos of `batch` are samples; `null` forgets it (a deleted batch).
+ * @param {Storage | null} storage @param {string} batch @param {Iterable<string> | null} ids */
+export function saveSampleIds(storage, batch, ids) {
+  if (!storage) return;
+  const others = loadSampleLists(storage).filter((o) => o.batch !== batch);
+  const list = ids ? [...ids] : [];
+  const kept = list.length ? [{ batch, ids: list.slice(0, ORDER_IDS) }, ...others] : others;
+  try {
+    storage.setItem(SAMPLES_KEY, JSON.stringify(kept.slice(0, ORDER_BATCHES)));
+  } catch {
+    /* storage full or off: the samples' diagnoses last as long as the tab */
   }
 }
 

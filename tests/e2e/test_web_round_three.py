@@ -197,8 +197,12 @@ def test_a_batch_scored_against_the_researchers_diagnoses(browser_stack, tmp_pat
             wrong = sum(v == "wrong" for v in verdicts.values())
             apart = Counter(records[name]["decision"] for name, v in verdicts.items() if v == "not assessed")
 
-            def assert_score_shown():
+            def assert_score_shown(here: bool = True):
+                """`here`: the file was given in this tab (its name and what only it says are shown)."""
                 result = page.locator("#score-result")
+                expect(result.locator(".score-source")).to_contain_text(
+                    "Diagnoses from diagnoses.csv, given in this tab" if here else "Diagnoses stored for this batch."
+                )
                 expect(result.locator(".score-headline")).to_have_text(
                     f"{len(given)} images with your diagnosis: {right} right, {wrong} wrong, {sum(apart.values())} not assessed."
                 )
@@ -223,8 +227,11 @@ def test_a_batch_scored_against_the_researchers_diagnoses(browser_stack, tmp_pat
                         f"{_pct(round(k / total, 4))} (95% interval {_pct(low)} to {_pct(high)}): "
                         f"{k} of {total} assessed {label} images decided {label}"
                     )
-                expect(result.locator(".score-unmatched li")).to_have_text(["ISIC_9999999.jpg", "holiday.png"])
-                expect(result.locator(".score-unknown li")).to_have_text([f"{unknown['isic_id']}: nevus"])
+                if here:
+                    expect(result.locator(".score-unmatched li")).to_have_text(["ISIC_9999999.jpg", "holiday.png"])
+                    expect(result.locator(".score-unknown li")).to_have_text([f"{unknown['isic_id']}: nevus"])
+                else:  # a reload: the file is not named, nor what only it said
+                    expect(result.locator(".score-unmatched, .score-unknown")).to_have_count(0)
                 assert sorted(result.locator(".score-without li").all_inner_texts()) == sorted(
                     [unknown["file"], gray.name]
                 )
@@ -236,8 +243,8 @@ def test_a_batch_scored_against_the_researchers_diagnoses(browser_stack, tmp_pat
                     mark = _row(page, name).locator(".col-label .truth")
                     expect(mark).to_contain_text(f"your diagnosis: {given[name]}")
                     expect(mark.locator(".verdict")).to_have_text(verdict)
-                for name in (unknown["file"], gray.name):  # no diagnosis of yours (a sample keeps its own)
-                    expect(_row(page, name).locator(".col-label")).not_to_contain_text("your diagnosis")
+                for name in (unknown["file"], gray.name):  # no diagnosis of yours, nor a sample's (not added as one)
+                    expect(_row(page, name).locator(".col-label .truth")).to_have_count(0)
 
             assert_score_shown()
             assert wrong > 0 and right > 0, verdicts  # the samples include a miss and a false alarm
@@ -262,17 +269,21 @@ def test_a_batch_scored_against_the_researchers_diagnoses(browser_stack, tmp_pat
             page.reload()
             page.wait_for_selector("body[data-ready]")
             expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(len(photos) + 1)
-            assert_score_shown()
+            assert_score_shown(here=False)
             exported = {r["file_name"]: r for r in _download_csv(page, tmp_path)}
             assert {name: r["truth"] for name, r in exported.items()} == {
                 **dict.fromkeys(exported, ""),  # no diagnosis: an empty cell
                 **given,
             }
 
-            # A phone: the score fits, nothing scrolls sideways.
+            # A phone: the score fits, nothing scrolls sideways, the confusion table whole in its box.
             page.set_viewport_size({"width": 375, "height": 812})
             page.evaluate("document.getElementById('score-panel').scrollIntoView()")
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            fits = page.evaluate(
+                "(() => { const t = document.querySelector('table.confusion'); return [t.scrollWidth, t.parentElement.clientWidth]; })()"
+            )
+            assert fits[0] <= fits[1], fits
             page.screenshot(path=str(RESULTS / "score-phone.png"))  # docs/screenshots/score-phone.png
             assert not errors, errors
         finally:
