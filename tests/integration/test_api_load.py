@@ -176,3 +176,32 @@ def test_a_client_that_hangs_up_leaves_no_traceback(seeded):
     added = log.read_text()[len(before) :]
     assert "Traceback" not in added and "BrokenPipeError" not in added.replace("(BrokenPipeError)", ""), added
     assert added.count("\n") <= 3, added  # a line a dropped client at most
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the moto process in /proc")
+def test_a_request_answered_while_another_is_in_flight_never_changes_the_others_cors(seeded):
+    """The trial saw a page's GET answered without CORS headers while a DELETE (no Origin) ran:
+    Powertools keeps the event being handled on a class, and the local instances shared it."""
+    api, web = seeded["endpoints"]["api"], seeded["endpoints"]["web"].rstrip("/")
+    moto = _moto_pid(seeded["process"].pid)
+    answered: dict[str, object] = {}
+
+    def from_the_page():
+        try:
+            reply = requests.get(
+                f"{api}/predictions", params={"batch": BATCH, "limit": 5}, headers={"Origin": web}, timeout=60
+            )
+            answered["status"], answered["cors"] = reply.status_code, reply.headers.get("Access-Control-Allow-Origin")
+        except requests.RequestException as error:
+            answered["status"] = error
+
+    os.kill(moto, signal.SIGSTOP)
+    try:
+        thread = threading.Thread(target=from_the_page, daemon=True)
+        thread.start()
+        time.sleep(0.5)  # the page's request is in its handler, waiting on moto
+        assert requests.get(f"{api}/model", timeout=10).status_code == 200  # a script's, no Origin
+    finally:
+        os.kill(moto, signal.SIGCONT)
+    thread.join(60)
+    assert answered == {"status": 200, "cors": web}

@@ -19,32 +19,38 @@ FUNCTIONS_DIR = shipped("functions")
 _loaded = itertools.count()
 
 
-# Packages each local instance imports a copy of its own: Powertools' event handler keeps the event
-# being handled (its Origin, the caller's claims) in class attributes of BaseRouter, one per process
-# on Lambda; instances sharing one process must not share them, or a request is answered with
-# another's CORS headers and caller.
+# What an instance of the local API imports a copy of its own: Powertools' event handler keeps the
+# event being handled (its Origin, the caller's claims) in class attributes of BaseRouter, one per
+# process on Lambda; instances sharing one process must not share them, or a request is answered with
+# another's CORS headers and caller. Such instances are loaded before any request is served (the
+# loading swaps entries of sys.modules, which a concurrent import would trip on).
 PER_INSTANCE_PACKAGES = ("aws_lambda_powertools.event_handler",)
 
 
-def load_handler_module(name: str, settings: Settings | None = None, functions_dir: Path = FUNCTIONS_DIR) -> ModuleType:
-    """Import `functions/<name>/app.py` afresh (with its own copy of PER_INSTANCE_PACKAGES) and build its
-    services from `settings` (default: the environment's) with its `init`, as Lambda's INIT does: a cold start."""
+def load_handler_module(
+    name: str,
+    settings: Settings | None = None,
+    functions_dir: Path = FUNCTIONS_DIR,
+    own_packages: tuple[str, ...] = (),
+) -> ModuleType:
+    """Import `functions/<name>/app.py` afresh (with a copy of `own_packages` of its own) and build its
+    services from `settings` (default: the environment's) with its `init`, as Lambda's INIT does: a
+    cold start."""
     import sys
+
+    def owned(key: str) -> bool:
+        return any(key == package or key.startswith(package + ".") for package in own_packages)
 
     path = functions_dir / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"spotter_function_{name}_{next(_loaded)}", path)
     if spec is None or spec.loader is None:  # not for a path ending in .py: a missing file fails in exec_module
         raise ImportError(f"cannot load a handler from {path}")
     module = importlib.util.module_from_spec(spec)
-    shared = {
-        key: sys.modules.pop(key)
-        for key in list(sys.modules)
-        if any(key == package or key.startswith(package + ".") for package in PER_INSTANCE_PACKAGES)
-    }
+    shared = {key: sys.modules.pop(key) for key in list(sys.modules) if owned(key)}
     try:
         spec.loader.exec_module(module)
     finally:
-        for key in [k for k in sys.modules if any(k == p or k.startswith(p + ".") for p in PER_INSTANCE_PACKAGES)]:
+        for key in [key for key in sys.modules if owned(key)]:
             del sys.modules[key]  # this instance keeps its copies; the next import finds the shared ones
         sys.modules.update(shared)
         for key, package in shared.items():  # the parent package's attribute, as it was

@@ -33,7 +33,7 @@ import boto3
 
 from spotter.config import Settings, shipped, use_local_aws
 from spotter.local import http_api, persist, static_site
-from spotter.local.lambda_runtime import InstancePool, load_handler_module
+from spotter.local.lambda_runtime import PER_INSTANCE_PACKAGES, InstancePool, load_handler_module
 from spotter.local.moto_process import MotoProcess
 from spotter.local.resources import CreatedStack, StackSpec, create_stack
 from spotter.local.sqs_trigger import SqsHandler, SqsTrigger
@@ -41,6 +41,12 @@ from spotter.local.template import STACK_NAME, TEMPLATE, stack_spec
 
 log = logging.getLogger(__name__)
 API_INSTANCES = 4  # concurrent API invocations locally: a slow request holds one, the others serve the rest
+
+
+def _no_cold_start() -> Any:
+    raise RuntimeError("every local API instance is started with the stack")
+
+
 FRONTEND = shipped("frontend")
 LOCK_NAME = "lock"
 MAX_MOTO_RESTARTS = 3  # within RESTART_WINDOW_S; more means something is wrong that a restart will not fix
@@ -267,12 +273,13 @@ class LocalStack:
         }
 
         classify = load_handler_module("classify", settings)
-        # up to API_INSTANCES concurrent invocations, each in a module of its own (Lambda scales out)
-        api_handler["fn"] = InstancePool(
-            lambda: load_handler_module("api", settings).lambda_handler,
-            API_INSTANCES,
-            warm=(load_handler_module("api", settings).lambda_handler,),
+        # up to API_INSTANCES concurrent invocations, each in a module (and Powertools event handler) of its
+        # own, as Lambda scales out; all loaded now, before any request (see PER_INSTANCE_PACKAGES)
+        api_instances = tuple(
+            load_handler_module("api", settings, own_packages=PER_INSTANCE_PACKAGES).lambda_handler
+            for _ in range(API_INSTANCES)
         )
+        api_handler["fn"] = InstancePool(_no_cold_start, API_INSTANCES, warm=api_instances)
         # one handler module per poller: each is its own "Lambda instance" with its own interpreter
         instances = [classify] + [load_handler_module("classify", settings) for _ in range(max(1, o.pollers) - 1)]
         for number, instance in enumerate(instances):
