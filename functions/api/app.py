@@ -436,7 +436,8 @@ def set_batch_truth(batch: str):
     answer = score_records(records, labels, positive)  # the same answer a reload (GET .../score) gives
     answer.unmatched_rows, answer.unknown_truths = score.unmatched_rows, score.unknown_truths
     answer.ambiguous_rows, answer.conflicting_rows = score.ambiguous_rows, score.conflicting_rows
-    answer.name_column, answer.truth_column, answer.kept = score.name_column, score.truth_column, score.kept
+    answer.name_column, answer.truth_column = score.name_column, score.truth_column
+    answer.kept = {r.object_id for r in records if r.object_id in score.kept and r.truth}  # had one to keep
     logger.info("batch truth set", extra={"batch": batch, "matched": answer.matched, "changed": saved})
     return {"batch": batch, **answer.as_dict()}
 

@@ -173,3 +173,6 @@ def test_the_answer_names_the_truth_column_it_read_and_the_images_that_kept_thei
         api("PUT", f"/batches/{batch}/truth", {"csv": "image_id,diagnosis,truth\nr1,crimson,red\nr2,navy,<b>x</b>\n"})
     )
     assert status == 200 and score["truth_column"] == "truth" and score["kept"] == 1, score
+    _json(api("PUT", f"/batches/{batch}/truth", {"csv": "name,truth\nr1.jpg,red\n"}))  # r2 has none now
+    status, score = _json(api("PUT", f"/batches/{batch}/truth", {"csv": "name,truth\nr1.jpg,red\nr2.jpg,navy\n"}))
+    assert status == 200 and score["kept"] == 0, score  # nothing stored to keep
