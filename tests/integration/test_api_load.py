@@ -189,7 +189,7 @@ def test_a_request_answered_while_another_is_in_flight_never_changes_the_others_
     def from_the_page():
         try:
             reply = requests.get(
-                f"{api}/predictions", params={"batch": BATCH, "limit": 5}, headers={"Origin": web}, timeout=60
+                f"{api}/predictions", params={"batch": BATCH, "limit": "5"}, headers={"Origin": web}, timeout=60
             )
             answered["status"], answered["cors"] = reply.status_code, reply.headers.get("Access-Control-Allow-Origin")
         except requests.RequestException as error:
