@@ -153,3 +153,21 @@ def test_isic_metadata_as_is_is_read_by_the_column_that_holds_the_labels():
 def test_a_diagnoses_file_that_is_not_csv_says_so_in_words_a_researcher_reads(text, said):
     with pytest.raises(TruthError, match=said):
         parse_truth_table(text)
+
+
+def test_names_in_another_unicode_form_and_invisible_characters_still_match():
+    """The re-trial: a macOS name (é decomposed) matched no image, and a zero-width space after a
+    diagnosis made it 'not a label'."""
+    import unicodedata
+
+    records = [decided(1, "mélanome é.jpg", "malignant"), decided(2, "b.jpg", "benign")]
+    decomposed = unicodedata.normalize("NFD", "mélanome é.jpg")
+    text = f"file_name,diagnosis\n{decomposed},malignant\u200b\nb.jpg,\ufeffbenign\u00a0\n"
+    score = score_batch(parse_truth_table(text), records, LABELS, "malignant")
+    assert score.unmatched_rows == [] and score.unknown_truths == [] and (score.right, score.wrong) == (2, 0)
+
+
+def test_a_diagnoses_file_in_another_encoding_is_refused_with_the_fix():
+    latin1 = "file_name,diagnosis\nm\xe9lanome.jpg,malignant\n".encode("latin-1").decode("utf-8", "replace")
+    with pytest.raises(TruthError, match=r"not UTF-8 text \(row 2"):
+        parse_truth_table(latin1)

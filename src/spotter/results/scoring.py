@@ -16,6 +16,7 @@ import csv
 import io
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,12 @@ def parse_truth_table(text: str) -> TruthTable:
             "the diagnoses file's first line is not a CSV header (a spreadsheet or an image?): save it as CSV "
             "with a header such as file_name,diagnosis"
         )
+    if "\ufffd" in text:  # bytes that were not UTF-8: a name would match nothing, silently
+        row = next(number for number, line in enumerate(lines, 1) if "\ufffd" in line)
+        raise TruthError(
+            f"the diagnoses file is not UTF-8 text (row {row} holds characters that could not be read): "
+            "save it as UTF-8 CSV (Excel: 'CSV UTF-8')"
+        )
     try:
         dialect: Any = csv.Sniffer().sniff(lines[0], delimiters=",;\t")
     except csv.Error:
@@ -117,7 +124,11 @@ def _read_table(reader: Any) -> TruthTable:
 
 
 def _cell(line: list[str], at: int) -> str:
-    return line[at].strip() if at < len(line) else ""
+    """A cell as meant: without the invisible format characters a spreadsheet or a copy from the web
+    leaves (zero-width space, byte-order mark, ...) and without surrounding spaces (no-break ones too)."""
+    if at >= len(line):
+        return ""
+    return "".join(ch for ch in line[at] if unicodedata.category(ch) != "Cf").strip()
 
 
 def _stem(name: str) -> str:
@@ -204,33 +215,35 @@ class BatchScore:
 
 
 def _truth_label(value: str, labels: Sequence[str]) -> str | None:
-    folded = {label.casefold(): label for label in labels}
-    return folded.get(value.strip().casefold())
+    folded = {_fold(label): label for label in labels}
+    return folded.get(_fold(value.strip()))
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 def match_truths(table: TruthTable, records: Iterable[PredictionRecord], labels: Sequence[str]) -> BatchScore:
     """Each row matched to one image of the batch: a row holding a `/` by the whole key only; else by
     the name as chosen or the key's last part (without regard to case), else by the id without the
-    extension. A row that fits several images (duplicate names, `a` for a.jpg and a.png) is ambiguous
+    extension (names compared in Unicode's composed form: macOS writes é decomposed). A row that fits several images (duplicate names, `a` for a.jpg and a.png) is ambiguous
     and not applied; an image given two different truths gets neither. `truths` holds the matches."""
     records = [r for r in records if r.status == "ok"]
-    by_key = {r.key.casefold(): r for r in records}
+    by_key = {_fold(r.key): r for r in records}
     by_name: dict[str, list[PredictionRecord]] = {}
     by_stem: dict[str, list[PredictionRecord]] = {}
     for record in records:
-        for name in {record.file_name.casefold(), record.key.rsplit("/", 1)[-1].casefold()}:
+        for name in {_fold(record.file_name), _fold(record.key.rsplit("/", 1)[-1])}:
             by_name.setdefault(name, []).append(record)
-        by_stem.setdefault(_stem(record.file_name).casefold(), []).append(record)
+        by_stem.setdefault(_fold(_stem(record.file_name)), []).append(record)
     score = BatchScore(labels=tuple(labels), positive=None, name_column=table.name_column)
     given: dict[str, set[str]] = {}
     for name, truth in table.rows:
-        folded = name.casefold()
+        folded = _fold(name)
         if "/" in name:
             found = [by_key[folded]] if folded in by_key else []
         else:
-            found = list(
-                {id(r): r for r in by_name.get(folded, []) or by_stem.get(_stem(name).casefold(), [])}.values()
-            )
+            found = list({id(r): r for r in by_name.get(folded, []) or by_stem.get(_fold(_stem(name)), [])}.values())
         if not found:
             score.unmatched_rows.append(name)
             continue
