@@ -23,8 +23,8 @@ import { wireDropZone } from "./dropzone.js";
 import { wireDownloads, errorMessage } from "./downloads.js";
 import { wireSamples } from "./samples.js";
 import { showAlert, clearAlertFrom, enableUploads, renderAuth, wireAuth, showDisclaimer, showModelName } from "./header.js";
-import { confirmDeletion } from "./confirm.js";
-import { wireScore, renderScore, sayScoreStatus, forgetOldFileNotes, MAX_TRUTH_BYTES } from "./scoring.js";
+import { confirmDeletion, confirmText } from "./confirm.js";
+import { wireScore, renderScore, sayScoreStatus, sayHeldStatus, forgetOldFileNotes, MAX_TRUTH_BYTES } from "./scoring.js";
 
 /** @typedef {import("./store.js").Entry} Entry */
 /** @typedef {import("./store.js").ApiRecord} ApiRecord */
@@ -51,11 +51,13 @@ let batchList = null;
 let samples = { render() {} };
 /** @type {import("./api.js").BatchScore | null} the open batch scored against the researcher's diagnoses */
 let score = null;
-/** @type {{batch: string, file: string, reply: import("./api.js").BatchScore} | null} the diagnoses file given
- * in this tab, this session (only it is named, with what only the file says) */
+/** @type {{batch: string, file: string, text: string, reply: import("./api.js").BatchScore} | null} the diagnoses
+ * file given in this tab, this session (only it is named, with what only the file says; applied again to
+ * images added later) */
 let applied = null;
-/** @type {{batch: string, file: string, text: string} | null} a diagnoses file given while images of the batch
- * were still uploading or classifying: sent once they are all classified */
+/** @type {{batch: string, file: string, text: string, again?: boolean, now?: boolean} | null} a diagnoses file
+ * given while images of the batch were still uploading, classifying or failed (to be retried): sent once
+ * they are all classified. `again`: the file applied before, for images added since; `now`: "Apply now" */
 let held = null;
 /** @type {Set<string>} the object ids of the open batch's photos added with the samples button */
 let sampleIds = new Set();
@@ -137,6 +139,10 @@ function addFiles(files, { sample = false } = {}) {
   for (const { entry, file } of again) entry.file = file;
   retry(again.map(({ entry }) => entry));
   if (entries.length) queue.add(entries);
+  if (entries.length && applied && applied.batch === state.batch && !held) {
+    held = { batch: applied.batch, file: applied.file, text: applied.text, again: true }; // the new images get it too
+    heldSaid = "";
+  }
   updateProgress();
   ensurePolling();
 }
@@ -289,6 +295,7 @@ async function uploadEntry(entry, signal) {
 
 /** Files that will not be sent because their batch was deleted. @param {Entry[]} entries */
 function cancelUploads(entries) {
+  held = null; // nothing is applied to a batch deleted or left
   for (const entry of entries) {
     entry.status = STATUS.FAILED;
     entry.message = "Not uploaded: the batch was deleted";
@@ -411,16 +418,26 @@ async function checkGone(batch) {
   cancelUploads(queue.cancel()); // nothing more is sent into it, nor into a new batch
   clearBatch();
   batchList?.forget(batch);
-  saveOrder(state.storage, batch, null);
-  saveSampleIds(state.storage, batch, null);
-  showNotice(`Batch ${batch} is gone: ${seen ? "it was deleted elsewhere" : "it was deleted, or nothing was ever stored under it"}.`
-    + " Nothing more is uploaded into it; images you choose now start a new batch.");
+  if (seen) {
+    saveOrder(state.storage, batch, null);
+    saveSampleIds(state.storage, batch, null);
+    showNotice(`Batch ${batch} is gone: it was deleted elsewhere. Nothing more is uploaded into it; images you choose now start a new batch.`);
+    return;
+  }
+  // perhaps another tab is still uploading its first images: its order and samples (this browser's) are kept
+  showNotice(`No image of batch ${batch} is stored: it was deleted, its first images are still uploading elsewhere, or it never`
+    + " existed. Images you choose now start a new batch.", batch);
 }
 
-/** @param {string} text */
-function showNotice(text) {
+/** @param {string} text @param {string} [again] a batch to look for again ("Check again") */
+function showNotice(text, again) {
   els.batchNoticeText.textContent = text;
   els.batchNotice.hidden = false;
+  els.noticeCheckAgain.hidden = !again;
+  els.noticeCheckAgain.onclick = again ? () => {
+    window.location.hash = `#batch=${encodeURIComponent(again)}`;
+    window.location.reload();
+  } : null;
 }
 
 function hideNotice() {
@@ -437,7 +454,7 @@ function showScore(next, file = null) {
     .some((key) => { const list = /** @type {Record<string, unknown>} */ (s)[key]; return Array.isArray(list) && list.length > 0; })
     || (s.kept || 0) > 0;
   score = next && ((next.matched || 0) > 0 || (file !== null && fileSays(next))) ? next : null;
-  renderScore(els, score, score ? file : null);
+  renderScore(els, score, score ? file : null, state.entries.map((entry) => entry.name));
   // the researcher's own diagnoses given: no sample photo's diagnosis is shown beside them
   const own = Boolean(score && (score.matched || 0) > 0) || state.entries.some((entry) => entry.record && entry.record.truth);
   if (setOwnDiagnoses(own)) {
@@ -469,11 +486,11 @@ async function scoreWith(file) {
   }
   if (batch !== state.batch) return;
   held = { batch, file: file.name, text };
-  heldSaid = -1;
+  heldSaid = "";
   sendHeldWhenDone();
 }
 
-let heldSaid = -1; // the number of images in progress the held message last said
+let heldSaid = ""; // the held message last said
 
 /** Send the held diagnoses file once no image of its batch is uploading or classifying; till then say how
  * many are. A file applied to part of a batch would leave the rest without their diagnoses. */
@@ -484,16 +501,31 @@ function sendHeldWhenDone() {
     return;
   }
   const waiting = state.entries.filter(isActive).length;
-  if (waiting > 0) {
-    if (waiting !== heldSaid) {
-      heldSaid = waiting;
-      sayScoreStatus(els, `Your diagnoses will be applied when the ${waiting === 1 ? "1 image" : `${waiting} images`} still in progress`
-        + ` ${waiting === 1 ? "is" : "are"} classified: keep this page open (${held.file} is held here; nothing is applied until then).`);
+  const failed = state.entries.filter(canRetry).length; // to be retried: a file applied now would miss them
+  if (waiting > 0 || (failed > 0 && !held.now)) {
+    const images = (/** @type {number} */ n) => (n === 1 ? "1 image" : `${n} images`);
+    const text = waiting > 0
+      ? `${held.again ? `${held.file}, applied here before, will be applied again to the new images` : "Your diagnoses will be applied"}`
+        + ` when the ${images(waiting)} still in progress ${waiting === 1 ? "is" : "are"} classified: keep this page open`
+        + ` (${held.file} is held here; nothing is applied until then).`
+      : `${held.file} is held until the ${failed === 1 ? "1 failed file is" : `${failed} failed files are`} retried`
+        + " (use Retry; it is applied once they are classified), or apply it now to the images classified.";
+    if (text !== heldSaid) {
+      heldSaid = text;
+      if (waiting > 0) sayScoreStatus(els, text);
+      else {
+        sayHeldStatus(els, text, () => {
+          if (!held) return;
+          held.now = true;
+          sendHeldWhenDone();
+        });
+      }
     }
     return;
   }
   const { batch, file, text } = held;
   held = null;
+  heldSaid = "";
   sendTruth(batch, file, text);
 }
 
@@ -503,9 +535,11 @@ async function sendTruth(batch, file, text) {
   try {
     const reply = await api().putTruth(batch, text);
     if (batch !== state.batch) return;
-    applied = { batch, file, reply };
+    applied = { batch, file, text, reply };
+    shownKey = scoreKey(reply) + JSON.stringify(reply.per_image || {});
     showScore(reply, file);
-    sayScoreStatus(els, `Diagnoses from ${file}: ${reply.matched || 0} image${reply.matched === 1 ? "" : "s"} matched.`);
+    // the panel's first line names the file and its headline counts: said here only when nothing is shown
+    sayScoreStatus(els, score ? "" : `Diagnoses from ${file}: no image of this batch matched.`);
     // the records now carry `truth`: read them again for each row's mark
     for (const record of await api().predictions({ batch })) applyRecord(record);
     placeNewRows();
@@ -530,18 +564,27 @@ function scoreSoon() {
 /** The score kept with the batch's records (GET /batches/{b}/score), when it has one. The file given in
  * this tab is named (with what only it says) while the stored diagnoses are still its; once they changed
  * (another tab, another browser) the score is the server's, under a neutral heading. */
-async function loadScore() {
+async function loadScore({ records = false } = {}) {
   const batch = state.batch;
   if (!batch) return;
   try {
     const reply = await api().score(batch);
+    if (batch !== state.batch) return;
+    const key = scoreKey(reply) + JSON.stringify(reply.per_image || {});
+    // the stored diagnoses changed (another tab, another browser): each row's mark and the detail view
+    // follow the records' `truth`, read again
+    if (records || (shownKey !== null && key !== shownKey)) await rereadRecords(batch);
+    shownKey = key;
     if (batch !== state.batch) return;
     const mine = applied && applied.batch === batch && scoreKey(applied.reply) === scoreKey(reply) ? applied : null;
     if (!mine && applied) {
       applied = null; // the diagnoses stored were replaced elsewhere: the file given here is not theirs
       if (!held) sayScoreStatus(els, "");
     }
-    const { unmatched_rows, ambiguous_rows, conflicting_rows, unknown_truths, kept, name_column, truth_column } = mine ? mine.reply : {};
+    const { ambiguous_rows, conflicting_rows, unknown_truths, kept, name_column, truth_column } = mine ? mine.reply : {};
+    const without = new Set(Array.isArray(reply.without_truth) ? reply.without_truth.map(String) : []);
+    const unmatched_rows = mine && Array.isArray(mine.reply.unmatched_rows)
+      ? mine.reply.unmatched_rows.filter((name) => !without.has(String(name))) : undefined; // images added since
     showScore(mine ? { ...reply, unmatched_rows, ambiguous_rows, conflicting_rows, unknown_truths, kept, name_column, truth_column } : reply,
       mine ? mine.file : null);
   } catch {
@@ -550,12 +593,30 @@ async function loadScore() {
 }
 
 let lastLook = 0;
+/** @type {string | null} the stored score last read (its counts and per-image marks) */
+let shownKey = null;
+
+/** Read the batch's records again (their `truth`): rows, marks and an open detail view follow them.
+ * @param {string} batch */
+async function rereadRecords(batch) {
+  let items;
+  try {
+    items = await api().predictions({ batch });
+  } catch {
+    return;
+  }
+  if (batch !== state.batch) return;
+  for (const record of items) applyRecord(record);
+  // a diagnosis removed elsewhere: the record read again has none
+  placeNewRows();
+  if (detail.entry && els.detail.open) detail.show(detail.entry);
+}
 
 /** The tab shown again: the diagnoses may have been replaced elsewhere meanwhile. */
 function lookAgainAtScore() {
   if (!state.batch || els.scorePanel.hidden || Date.now() - lastLook < 1000) return;
   lastLook = Date.now();
-  loadScore();
+  loadScore({ records: true });
 }
 
 // ---- filters, new batch, check again, the model card -------------------------------------------
@@ -564,7 +625,8 @@ function wireControls() {
   const apply = () => view.setFilter(els.filterText.value, els.filterStatus.value);
   els.filterText.addEventListener("input", apply);
   els.filterStatus.addEventListener("change", apply);
-  const newBatch = () => {
+  const newBatch = async () => {
+    if (!(await leaveBatch())) return;
     clearBatch();
     hideNotice();
     progress.say("New batch: choose images to upload.");
@@ -601,12 +663,59 @@ async function loadModelCard() {
 // ---- my batches: opening and deleting one ------------------------------------------------------
 
 /** @param {string} batch */
-function openBatch(batch) {
+async function openBatch(batch) {
   if (batch === state.batch) {
     els.results.focus();
     return;
   }
+  if (!(await leaveBatch())) return;
   window.location.hash = `#batch=${encodeURIComponent(batch)}`; // the hashchange handler reopens it
+}
+
+/** The files of the batch on screen not sent yet. */
+function uploading() {
+  return state.entries.filter((entry) => entry.status === STATUS.QUEUED || entry.status === STATUS.UPLOADING).length;
+}
+
+/** The batch on screen still uploading, or holding a diagnoses file: null when neither. */
+function busyWith() {
+  const heldFile = held && held.batch === state.batch ? held.file : null;
+  const uploads = uploading();
+  return uploads > 0 || heldFile ? { uploads, held: heldFile } : null;
+}
+
+/** Resolves once the queue has stopped (its aborted uploads and signing settled), or after 5 s. */
+async function queueStopped() {
+  for (let waited = 0; queue.busy && waited < 5000; waited += 50) await new Promise((resolve) => { setTimeout(resolve, 50); });
+}
+
+/** Another batch opened, or a new one started: while this one is still uploading (or a diagnoses file is
+ * held), ask first; left, its queue and held file are dropped and My batches keeps only what the server
+ * has of it. Resolves false when the researcher stays. */
+async function leaveBatch() {
+  const busy = busyWith();
+  const batch = state.batch;
+  if (!busy) return true;
+  const files = `${busy.uploads} file${busy.uploads === 1 ? "" : "s"}`;
+  const line = busy.uploads > 0
+    ? `${files} of this batch ${busy.uploads === 1 ? "is" : "are"} still uploading${busy.held ? ` (and your diagnoses file ${busy.held} is held)` : ""}:`
+      + ` leave them? They will not be stored.`
+    : `Your diagnoses file ${busy.held} is held until this batch's images are classified: leave it? It will not be applied.`;
+  if (!(await confirmText(els, "Leave this batch?", [line], busy.uploads > 0 ? "Leave them" : "Leave it", "Stay"))) return false;
+  held = null;
+  for (const entry of queue.cancel()) entry.file = null;
+  await queueStopped();
+  if (rememberTimer) clearTimeout(rememberTimer);
+  rememberTimer = null;
+  if (batch && batchList) {
+    try {
+      const preview = await api().batch(batch);
+      batchList.settle(batch, preview);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) batchList.forget(batch); // nothing of it stored
+    }
+  }
+  return true;
 }
 
 function clearBatch() {
@@ -618,6 +727,7 @@ function clearBatch() {
   state.checkedGone = false;
   applied = null;
   held = null;
+  shownKey = null;
   showScore(null);
   sayScoreStatus(els, "");
   noteDuplicates([]);
@@ -673,8 +783,13 @@ async function main() {
     list: els.batchesList, empty: els.batchesEmpty, where: els.batchesWhere, api: state.api,
     current: () => state.batch, onOpen: openBatch, storage, signedIn: Boolean(auth),
     confirm: (batch, preview) => confirmDeletion(els, batch, list.items.find((b) => b.batch === batch)?.name, preview),
-    onDeleting: (batch) => {
-      if (batch === state.batch) cancelUploads(queue.cancel()); // nothing more is sent into it, nor elsewhere
+    busy: (batch) => (batch === state.batch ? busyWith() : null),
+    ask: (title, lines, ok, cancel) => confirmText(els, title, lines, ok, cancel),
+    onDeleting: async (batch) => {
+      if (batch !== state.batch) return;
+      held = null; // never applied to a batch being deleted
+      cancelUploads(queue.cancel()); // nothing more is sent into it, nor elsewhere
+      await queueStopped(); // then the delete removes whatever landed meanwhile
     },
     onDeleted: (batch) => {
       saveOrder(storage, batch, null);

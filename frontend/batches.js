@@ -73,10 +73,14 @@ export class BatchList {
   /**
    * @param {{list: HTMLElement, empty: HTMLElement, where: HTMLElement, api: import("./api.js").Api,
    *   current: () => string | null, onOpen: (batch: string) => void, onDeleted: (batch: string) => void,
-   *   onDeleting?: (batch: string) => void, signedIn?: boolean,
+   *   onDeleting?: (batch: string) => void | Promise<void>, signedIn?: boolean,
+   *   busy?: (batch: string) => {uploads: number, held: string | null} | null,
+   *   ask?: (title: string, lines: string[], ok: string, cancel: string) => Promise<boolean>,
    *   confirm: (batch: string, preview: DeletionPreview) => Promise<boolean>, storage: Storage}} options
    */
-  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage, signedIn = false }) {
+  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage, signedIn = false, busy, ask }) {
+    this.busy = busy || (() => null); // the batch on screen still uploading (or holding a diagnoses file)
+    this.ask = ask || (async () => true);
     this.storage = storage;
     this.signedIn = signedIn; // the API's list is the list (GET /batches reads the user's own)
     /** @type {Promise<void> | null} */
@@ -177,6 +181,17 @@ export class BatchList {
     this.render();
   }
 
+  /** What the server has of a batch left mid-upload (GET /batches/{b}): its counts, not the page's.
+   * @param {string} batch @param {{files?: number, by_outcome?: Record<string, number>}} preview */
+  settle(batch, preview) {
+    const item = this.items.find((b) => b.batch === batch);
+    if (!item) return;
+    item.files = preview.files || 0;
+    if (preview.by_outcome) item.byOutcome = preview.by_outcome;
+    save(this.storage, this.items);
+    this.render();
+  }
+
   /** @param {string} batch @param {string} name */
   rename(batch, name) {
     const item = this.items.find((b) => b.batch === batch);
@@ -199,14 +214,26 @@ export class BatchList {
     try {
       preview = await this.api.batch(batch);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) { // nothing stored under it (e.g. every file failed to upload)
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      // nothing stored under it: every file failed to upload, or its first ones are still on their way
+      const busy = batch === this.current() ? this.busy(batch) : null;
+      if (!busy) {
         this.forget(batch);
         return;
       }
-      throw err;
+      if (!(await this.ask("Stop this batch?", stopLines(busy), "Stop and delete", "Keep uploading"))) return;
+      await this.onDeleting(batch); // the queue stopped: whatever landed meanwhile goes with the delete
+      try {
+        await this.api.deleteBatch(batch);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404)) throw e;
+      }
+      this.forget(batch);
+      this.onDeleted(batch);
+      return;
     }
     if (!(await this.confirm(batch, preview))) return;
-    this.onDeleting(batch);
+    await this.onDeleting(batch);
     await this.api.deleteBatch(batch);
     this.forget(batch);
     this.onDeleted(batch);
@@ -264,6 +291,16 @@ export class BatchList {
     const button = this.list.querySelector(`li[data-batch="${CSS.escape(batch)}"] .batch-open`);
     if (button instanceof HTMLElement) button.focus();
   }
+}
+
+/** Deleting the batch on screen before anything of it is stored. @param {{uploads: number, held: string | null}} busy */
+export function stopLines({ uploads, held }) {
+  const files = `${uploads} upload${uploads === 1 ? "" : "s"}`;
+  return [
+    uploads > 0 ? `Nothing of this batch is stored yet; stop its ${files}?` : "Nothing of this batch is stored yet; stop it?",
+    ...(held ? [`Your diagnoses file ${held}, held here, is dropped too.`] : []),
+    "Anything that was stored meanwhile is deleted.",
+  ];
 }
 
 /** The confirmation's text: exactly what deleting the batch removes.

@@ -13,7 +13,6 @@ import { deletionText } from "./batches.js";
  * @returns {Promise<boolean>}
  */
 export function confirmDeletion(els, batch, name, preview) {
-  const dialog = els.confirmDelete;
   const { lines, items, names, more } = deletionText(batch, name, preview);
   const box = clear(els.confirmText);
   box.append(...lines.map((line) => el("p", { text: line })), el("ul", {}, items.map((text) => el("li", { text }))));
@@ -22,6 +21,28 @@ export function confirmDeletion(els, batch, name, preview) {
     if (more > 0) box.append(el("p", { class: "meta", text: `and ${more} more` }));
   }
   box.append(el("p", { class: "strong", text: "This cannot be undone." }));
+  return ask(els, "Delete this batch?", "Delete for good", "Keep it");
+}
+
+/**
+ * Ask a question in the same dialog (its title, text and buttons as given); resolves true only on `ok`.
+ * @param {{confirmDelete: HTMLDialogElement, confirmText: HTMLElement, confirmOk: HTMLButtonElement, confirmCancel: HTMLButtonElement}} els
+ * @param {string} title @param {string[]} lines @param {string} ok @param {string} cancel
+ * @returns {Promise<boolean>}
+ */
+export function confirmText(els, title, lines, ok, cancel) {
+  clear(els.confirmText).append(...lines.map((line) => el("p", { text: line })));
+  return ask(els, title, ok, cancel);
+}
+
+/** @param {{confirmDelete: HTMLDialogElement, confirmOk: HTMLButtonElement, confirmCancel: HTMLButtonElement}} els
+ * @param {string} title @param {string} ok @param {string} cancel @returns {Promise<boolean>} */
+function ask(els, title, ok, cancel) {
+  const dialog = els.confirmDelete;
+  const heading = dialog.querySelector("#confirm-title");
+  if (heading) heading.textContent = title;
+  els.confirmOk.textContent = ok;
+  els.confirmCancel.textContent = cancel;
   return new Promise((resolve) => {
     /** @param {boolean} answer */
     const done = (answer) => {

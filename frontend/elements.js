@@ -49,6 +49,7 @@ export function findElements(doc = document) {
     batchNotice: byId(doc, "batch-notice", E),
     batchNoticeText: byId(doc, "batch-notice-text", E),
     noticeNewBatch: byId(doc, "notice-new-batch", HTMLButtonElement),
+    noticeCheckAgain: byId(doc, "notice-check-again", HTMLButtonElement),
     batchId: byId(doc, "batch-id", E),
     csvLink: byId(doc, "csv-link", HTMLAnchorElement),
     checkAgain: byId(doc, "check-again", HTMLButtonElement),

@@ -116,9 +116,19 @@ export function sourceText(score, file) {
   return `Diagnoses from ${file}, given in this tab${read ? `: read the ${read}` : ""}.`;
 }
 
-/** The score as nodes; `file` names the diagnoses file given in this tab (null: the score stored).
- * @param {BatchScore} score @param {string | null} [file] @returns {HTMLElement[]} */
-export function scoreNodes(score, file = null) {
+/** `names` in the batch's row order (`order`: its rows' file names); names of no row keep their order, after.
+ * @param {string[]} names @param {string[]} order @param {(name: string) => string} [key] */
+export function inRowOrder(names, order, key = (name) => name) {
+  const at = new Map();
+  order.forEach((name, i) => { if (!at.has(name)) at.set(name, i); });
+  const rank = (/** @type {string} */ name) => (at.has(key(name)) ? at.get(key(name)) : order.length);
+  return names.map((name, i) => ({ name, i })).sort((a, b) => rank(a.name) - rank(b.name) || a.i - b.i).map(({ name }) => name);
+}
+
+/** The score as nodes; `file` names the diagnoses file given in this tab (null: the score stored); `order`
+ * the batch's rows' file names, the order the lists of images follow.
+ * @param {BatchScore} score @param {string | null} [file] @param {string[]} [order] @returns {HTMLElement[]} */
+export function scoreNodes(score, file = null, order = []) {
   /** @type {HTMLElement[]} */
   const out = [el("p", { class: "score-source", text: sourceText(score, file) }),
     el("p", { class: "score-headline", text: headlineText(score) })];
@@ -154,7 +164,7 @@ export function scoreNodes(score, file = null) {
           el("span", { class: "narrow", text: "; shown as unc. and OOD" }), ")."),
         el("thead", {}, head), el("tbody", {}, body))));
   }
-  const strings = (/** @type {unknown} */ list) => (Array.isArray(list) ? list.map(String) : []);
+  const strings = (/** @type {unknown} */ list) => inRowOrder(Array.isArray(list) ? list.map(String) : [], order);
   const plural = (/** @type {number} */ n, /** @type {string} */ one, /** @type {string} */ many) => `${n} ${n === 1 ? one : many}`;
   const unmatched = strings(score.unmatched_rows);
   if (unmatched.length) {
@@ -171,9 +181,11 @@ export function scoreNodes(score, file = null) {
     out.push(nameList(`${plural(conflicting.length, "image was", "images were")} given two different diagnoses, neither applied:`,
       conflicting, "score-conflicting"));
   }
-  const unknown = Array.isArray(score.unknown_truths) ? score.unknown_truths : [];
+  const unknown = Array.isArray(score.unknown_truths) ? score.unknown_truths.slice() : [];
+  const unknownOrder = inRowOrder(unknown.map((u) => String(u.name)), order);
+  unknown.sort((a, b) => unknownOrder.indexOf(String(a.name)) - unknownOrder.indexOf(String(b.name)));
   if (unknown.length) {
-    out.push(nameList(`${unknown.length} row${unknown.length === 1 ? " has a diagnosis" : "s have diagnoses"} that is not one of the`
+    out.push(nameList(`${unknown.length} row${unknown.length === 1 ? " has" : "s have"} a diagnosis that is not one of the`
       + ` model's labels (${labels.join(", ")}):`, unknown.map((u) => `${u.name}: ${u.truth}`), "score-unknown"));
   }
   const kept = typeof score.kept === "number" ? score.kept : 0;
@@ -244,9 +256,19 @@ export function sayScoreStatus(els, text, error = false) {
   els.truthStatus.classList.toggle("error", error);
 }
 
-/** @param {{scoreResult: HTMLElement}} els @param {BatchScore | null} score @param {string | null} [file] */
-export function renderScore(els, score, file = null) {
+/** A held file's status, with "Apply now". @param {{truthStatus: HTMLElement}} els @param {string} text
+ * @param {() => void} onApply */
+export function sayHeldStatus(els, text, onApply) {
+  sayScoreStatus(els, text);
+  const button = el("button", { type: "button", class: "button secondary small apply-now", text: "Apply now" });
+  button.addEventListener("click", onApply);
+  els.truthStatus.append(" ", button);
+}
+
+/** @param {{scoreResult: HTMLElement}} els @param {BatchScore | null} score @param {string | null} [file]
+ * @param {string[]} [order] the batch's rows' file names */
+export function renderScore(els, score, file = null, order = []) {
   const box = clear(els.scoreResult);
   box.hidden = !score;
-  if (score) box.append(...scoreNodes(score, file));
+  if (score) box.append(...scoreNodes(score, file, order));
 }

@@ -197,7 +197,9 @@ def test_a_file_given_while_classifying_is_held_then_applied_with_everything_it_
         _truths={"a.jpg": "benign", "b.jpg": "malignant"},
     )  # fmt: skip
     backend.held = set()  # all classified: the file is sent now, whole
-    expect(status).to_have_text("Diagnoses from mine.csv: 2 images matched.")
+    result = page.locator("#score-result")
+    expect(result.locator(".score-source")).to_contain_text("Diagnoses from mine.csv")
+    expect(status).to_have_text("")  # the file is named once, by the panel's first line
     assert len(backend.puts) == 1 and "c.jpg,benign" in backend.puts[0]
     result = page.locator("#score-result")
     expect(result.locator(".score-source")).to_have_text(
@@ -297,7 +299,7 @@ def test_sample_diagnoses_mark_only_the_photos_added_with_the_samples_button(pag
             }
         ],
     )
-    expect(page.locator("#truth-status")).to_contain_text("d.csv: 1 image matched")
+    expect(page.locator("#score-result .score-source")).to_contain_text("Diagnoses from d.csv")
     own = page.locator("#results-body tr", has=page.locator(".file-name", has_text=other["file"]))
     expect(own.locator(".truth")).to_contain_text(f"your diagnosis: {other['truth']}")
     expect(marked.locator(".truth")).to_have_count(0)
