@@ -327,13 +327,14 @@ def test_a_deleted_batch_is_gone_everywhere_and_nothing_uploads_into_it(browser_
             expect(page.locator("#batch-id")).to_have_text("none yet")
             assert page.evaluate("location.hash") == ""
 
-            # Its old link (a bookmark, F5 on the old URL) says it is gone and offers a new batch ...
+            # Its old link (a bookmark, F5 on the old URL) says nothing of it is stored and offers a new batch ...
             page.goto("about:blank")
             page.goto(f"{browser_stack['web']}#batch={batch}")
             page.wait_for_selector("body[data-ready]")
             notice = page.locator("#batch-notice")
             expect(notice).to_be_visible()
-            expect(notice).to_contain_text(f"Batch {batch} is gone")
+            expect(notice).to_contain_text(f"No image of batch {batch} is stored: it was deleted")
+            expect(notice.get_by_role("button", name="Check again")).to_be_visible()
             expect(notice.get_by_role("button", name="Start a new batch")).to_be_visible()
             expect(page.locator("#batch-id")).to_have_text("none yet")
             assert page.evaluate("location.hash") == ""
@@ -362,7 +363,7 @@ def test_a_deleted_batch_is_gone_everywhere_and_nothing_uploads_into_it(browser_
             page.goto("about:blank")
             page.goto(f"{browser_stack['web']}#batch=20990101-000000-abcdef")
             page.wait_for_selector("body[data-ready]")
-            expect(page.locator("#batch-notice")).to_contain_text("Batch 20990101-000000-abcdef is gone")
+            expect(page.locator("#batch-notice")).to_contain_text("No image of batch 20990101-000000-abcdef is stored")
             page.click("#notice-new-batch")
             expect(page.locator("#batch-notice")).to_be_hidden()
             expect(page.locator("#dropzone")).to_be_focused()
