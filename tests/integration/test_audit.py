@@ -29,6 +29,8 @@ BANDIT_EXCEPTIONS = {
     ("src/spotter/local/moto_process.py", "B603"): "fixed argv (sys.executable -m moto.server, host, port), no shell",
     ("src/spotter/local/moto_process.py", "B310"): "urlopen probes the moto server's own http://127.0.0.1 URL",
     ("src/spotter/local/stack.py", "B310"): "urlopen probes the moto URL a local.json names, only if it is http(s)",
+    ("src/spotter/adapters/served_model.py", "B310"): "urlopen reads the layer link Lambda gives, refused unless "
+    "it is http(s) (RangeFile.__init__)",
     (
         "src/spotter/ingest/decode_sandbox.py",
         "B404",
