@@ -165,7 +165,7 @@ def test_a_batch_scored_against_the_researchers_diagnoses(browser_stack, tmp_pat
             expect(page.locator(".score-headline")).to_have_text(
                 "1 image with your diagnosis: {} right, {} wrong, {} not assessed.".format(*one)
             )
-            expect(page.locator("#truth-status")).to_contain_text("first.csv: 1 image matched")
+            expect(page.locator(".score-source")).to_contain_text("Diagnoses from first.csv, given in this tab")
 
             # The file chosen: header names as a spreadsheet has them, names with and without their
             # extension, a diagnosis in capitals, one that is not a label, two rows that match nothing.
@@ -184,7 +184,7 @@ def test_a_batch_scored_against_the_researchers_diagnoses(browser_stack, tmp_pat
             page.set_input_files(
                 "#truth-input", files=[{"name": "diagnoses.csv", "mimeType": "text/csv", "buffer": text.encode()}]
             )
-            expect(page.locator("#truth-status")).to_contain_text(f"diagnoses.csv: {len(given)} images matched")
+            expect(page.locator(".score-source")).to_contain_text("Diagnoses from diagnoses.csv, given in this tab")
 
             # What the page must show, computed here from the records and the rows given.
             confusion: dict[str, Counter] = defaultdict(Counter)
