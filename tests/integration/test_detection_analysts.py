@@ -106,9 +106,9 @@ def test_api_stats_counts_objects_and_records_apart(detected, stack, monkeypatch
             "source": "owl",
             "count": 3,
             "objects": 4,
-            "mean_score": pytest.approx((0.9 + 0.6) / 2),  # the records' scores: their best box of the top label
-            "min_score": 0.6,
-            "max_score": 0.9,
+            "mean_top": pytest.approx((0.9 + 0.6) / 2),  # the records' scores: their best box of the top label
+            "min_top": 0.6,
+            "max_top": 0.9,
             "p5_top": pytest.approx(0.615),
             "p50_top": 0.75,
             "p95_top": pytest.approx(0.885),

@@ -128,8 +128,9 @@ def test_a_change_made_while_the_first_run_scans_is_in_its_answer(table, capsys,
         (lambda state: state["stream"].update(taken_at=state["stream"]["taken_at"] - 24 * 3600), "23 hours"),
         (lambda state: state["stream"].update(shards={"shardId-gone": ["1", "1", ""]}), "no longer lists"),
         (lambda state: state.pop("stream"), None),
+        (lambda state: state["stream"].update(taken_at=state["stream"]["taken_at"] + 3600), "in the future"),
     ],
-    ids=["another stream", "too old", "trimmed shard", "no position (a run cut short)"],
+    ids=["another stream", "too old", "trimmed shard", "no position (a run cut short)", "dated in the future"],
 )
 def test_a_stream_that_cannot_prove_it_holds_every_change_falls_back_to_the_scan(table, capsys, tmp_path, spoil, why):
     _sql(capsys, table)
@@ -156,6 +157,19 @@ def test_a_kept_day_edited_on_disk_is_read_again_from_the_table(table, capsys, t
     for row in rows:
         row["label"] = "forged"
     pq.write_table(pa.Table.from_pylist(rows, schema=pq.read_schema(part)), part)
+    again, err = _sql(capsys, table)
+    assert again == first and "no longer holds what was written" in err, err
+
+
+def test_a_kept_day_rewritten_with_its_size_and_time_put_back_is_read_again(table, capsys, tmp_path):
+    """The trial rewrote a kept file in place, padded to its size, and put its modification time back."""
+    import os
+
+    first, _ = _sql(capsys, table)
+    (part,) = next((tmp_path / "cache").iterdir()).glob("upload_day=2026-11-02/*.parquet")
+    before = part.stat()
+    part.write_bytes(part.read_bytes())  # the same bytes even: only the inode's change time tells
+    os.utime(part, ns=(before.st_atime_ns, before.st_mtime_ns))
     again, err = _sql(capsys, table)
     assert again == first and "no longer holds what was written" in err, err
 
@@ -203,5 +217,11 @@ def test_a_trimmed_local_stream_is_a_gap_not_a_silent_loss():
                 writes.put(make_record(i + 10))
             with pytest.raises(StreamGap, match="no longer holds every change"):
                 stream.since(position)
+            # a position taken at the stream's end (an iterator), then trimming that leaves it held: no gap
+            position = stream.position()
+            for i in range(3):
+                writes.put(make_record(i + 40))
+            changes, _ = stream.since(position)
+            assert [change.object_id for change in changes] == [make_record(i + 40).object_id for i in range(3)]
     finally:
         StreamShard.add = real_add  # type: ignore[method-assign]

@@ -53,8 +53,8 @@ def test_stats_counts_and_scores_match_the_table(seeded, query):
     assert {(r["label"], r["source"]): r["count"] for r in rows} == {k: len(v) for k, v in expected.items()}
     for r in rows:
         scores = [s for s in expected[(r["label"], r["source"])] if s is not None]
-        assert r["mean_score"] == (pytest.approx(sum(scores) / len(scores)) if scores else None)
-        assert r["max_score"] == (max(scores) if scores else None)
+        assert r["mean_top"] == (pytest.approx(sum(scores) / len(scores)) if scores else None)
+        assert r["max_top"] == (max(scores) if scores else None)
 
 
 def test_stats_cli_formats_filters_and_says_when_it_scans(seeded, stack, capsys, tmp_path):
@@ -65,7 +65,7 @@ def test_stats_cli_formats_filters_and_says_when_it_scans(seeded, stack, capsys,
     rows = _stats_rows(out)
     assert "source 'FALCON' matched as 'falcon'" in err and "scanning" not in err
     assert list(rows[0]) == [
-        *("label", "source", "count", "mean_score", "min_score", "max_score"),
+        *("label", "source", "count", "mean_top", "min_top", "max_top"),
         *("p5_top", "p50_top", "p95_top"),  # the seeded records have no decision: the top score's
     ]
     assert sum(int(r["count"]) for r in rows) == sum(r.source == "falcon" for r in records)

@@ -31,3 +31,17 @@ def test_a_sync_reads_the_drone_parameter_and_never_describes_the_stack(asked: l
 def test_an_analyst_gets_the_outputs_too(asked: list[str]):
     found = target._from_stack("prod")
     assert (found["bucket"], found["table"]) == ("b", "t") and asked == ["ssm", "cloudformation"]
+
+
+def test_an_empty_model_is_refused_and_a_filter_matching_nothing_says_only_that(capsys: pytest.CaptureFixture[str]):
+    """The trial: `--model ""` read the served model silently, and a --min-score matching nothing was
+    blamed on images classified before the model was deployed."""
+    from spotter.cli import main as spotter
+    from spotter.cli.query import say_spanned
+
+    with pytest.raises(SystemExit) as stopped:
+        spotter(["stats", "--model", " "])
+    assert stopped.value.code == 2 and "not an empty name" in capsys.readouterr().err
+    say_spanned([], "query", served="m@2")
+    err = capsys.readouterr().err
+    assert "matches these filters" in err and "deployed" not in err

@@ -51,10 +51,10 @@ def test_stats_by_label_counts_each_object_of_a_detectors_records(records):
         "cat": (1, 1),
         None: (1, 0),
     }
-    assert by["dog"]["mean_score"] == pytest.approx((0.9 + 0.7 + 0.6) / 3)  # the boxes' scores
-    assert (by["dog"]["min_score"], by["dog"]["max_score"], by["cat"]["max_score"]) == (0.6, 0.9, 0.8)
+    assert by["dog"]["mean_top"] == pytest.approx((0.9 + 0.7 + 0.6) / 3)  # the boxes' scores
+    assert (by["dog"]["min_top"], by["dog"]["max_top"], by["cat"]["max_top"]) == (0.6, 0.9, 0.8)
     assert by["dog"]["p50_top"] == 0.7
-    assert summary_columns(rows, ("label",), "top")[:4] == ["label", "count", "objects", "mean_score"]
+    assert summary_columns(rows, ("label",), "top")[:4] == ["label", "count", "objects", "mean_top"]
     note = counting_note(rows, ("label",))
     assert note is not None and note.startswith("objects per label (detection records count each object")
 
@@ -69,7 +69,7 @@ def test_stats_by_label_keeps_counting_a_classifiers_records_once(records):
     only_classifiers = summarise(classified, ("label",))
     assert all("objects" not in r for r in only_classifiers) and counting_note(only_classifiers, ("label",)) is None
     assert summary_columns(only_classifiers, ("label",), "top") == [
-        "label", "count", "mean_score", "min_score", "max_score", "p5_top", "p50_top", "p95_top",
+        "label", "count", "mean_top", "min_top", "max_top", "p5_top", "p50_top", "p95_top",
     ]  # fmt: skip
 
 

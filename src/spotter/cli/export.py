@@ -8,7 +8,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from spotter.cli.query import STDOUT, add_excel_argument, check_output, say_spanned, with_model_rule, with_stored_names
+from spotter.cli.query import (
+    STDOUT,
+    add_excel_argument,
+    check_output,
+    model_version,
+    say_spanned,
+    with_model_rule,
+    with_stored_names,
+)
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 from spotter.ports import PredictionQueries
 from spotter.records import PredictionRecord
@@ -28,8 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_excel_argument(parser)
     parser.add_argument(
         "--model",
+        type=model_version,
         help="this model version (name@version), or 'all' for every version; default: the one the stack serves "
-        "(known for the local stack; elsewhere every version, and a note says when they are several)",
+        "(known for the local stack and a --stack; elsewhere every version, and a note says when they are several)",
     )
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments (default 4)")
     add_target_arguments(parser)

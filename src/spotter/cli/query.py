@@ -67,9 +67,17 @@ def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--model",
+        type=model_version,
         help="this model version (name@version), or 'all' for every version; default: the one the stack serves "
-        "(known for the local stack; elsewhere every version, and a note says when the answer spans several)",
+        "(known for the local stack and a --stack; elsewhere every version, and a note says when the answer spans several)",
     )
+
+
+def model_version(value: str) -> str:
+    """--model's value: a version (name@version, or a short form the reader resolves) or `all`; never empty."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("give a model version (name@version) or all, not an empty name")
+    return value.strip()
 
 
 def query_from_args(args: argparse.Namespace, limit: int = 1000) -> PredictionQuery:
@@ -118,8 +126,8 @@ def say_spanned(models: Iterable[str | None], command: str, by_model: bool = Fal
     note = spanned(models, by_model)
     if not models and served:
         note = (
-            f"no record of {served} (the one served now) matches: images classified before it was deployed "
-            "have other versions' records (--model all reads them; spotter reprocess classifies them anew)"
+            f"no record of {served} (the one served now) matches these filters; other model versions' "
+            "records are not read unless asked (--model all)"
         )
     if note:
         print(f"spotter {command}: {note}", file=sys.stderr)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from spotter.cli.query import with_model_rule
+from spotter.cli.query import model_version, with_model_rule
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 from spotter.files import read_regular
 from spotter.records import PredictionRecord
@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("batch", metavar="BATCH", help="a web batch (the page's), or with --source a drone's folder")
     parser.add_argument("--labels", type=Path, required=True, help="the diagnoses CSV")
     parser.add_argument("--source", help="a drone, for a drone folder's batch")
-    parser.add_argument("--model", help="this model version (name@version); default: the one served now")
+    parser.add_argument(
+        "--model", type=model_version, help="this model version (name@version); default: the one served now"
+    )
     parser.add_argument("--save", action="store_true", help="store each matched image's truth on its record")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     add_target_arguments(parser)

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spotter.cli.query import add_excel_argument
+from spotter.cli.query import add_excel_argument, model_version
 from spotter.cli.target import TargetError, add_target_arguments, require, resolve
 from spotter.results.rows_output import ROW_FORMATS, write_row_chunks
 from spotter.results.tabular import EXCEL_BOM
@@ -80,8 +80,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_excel_argument(parser)
     parser.add_argument(
         "--model",
+        type=model_version,
         help="the tables `predictions` and `detections` hold this model version (name@version), or 'all' for every version; "
-        "default: the one the stack serves (known for the local stack; elsewhere, and with --data, every version, "
+        "default: the one the stack serves (known for the local stack and a --stack; elsewhere, and with --data, every version, "
         "and a note says when they are several)",
     )
     parser.add_argument("--segments", type=int, default=4, help="parallel scan segments for the export (default 4)")

@@ -134,8 +134,8 @@ def _check_private(root: Path) -> None:
 
 
 def _files_of(root: Path, day: str) -> list[list[Any]]:
-    """What the day's folder holds: each entry's name, kind, size and modification time (an edited,
-    added or removed file changes it, so the day is read again)."""
+    """What the day's folder holds: each entry's name, kind, size, modification and change times and
+    inode (an edited, added or removed file changes it, so the day is read again)."""
     import os
 
     folder = root / day_folder(day)
@@ -146,7 +146,9 @@ def _files_of(root: Path, day: str) -> list[list[Any]]:
     held = []
     for entry in entries:
         info = entry.stat(follow_symlinks=False)
-        held.append([entry.name, info.st_mode, info.st_size, info.st_mtime_ns])
+        # the inode's change time too: a rewrite that puts back the size and modification time
+        # (os.utime) cannot put back st_ctime
+        held.append([entry.name, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino])
     return held
 
 

@@ -29,11 +29,11 @@ DIMENSIONS: dict[str, Callable[[PredictionRecord], str | None]] = {
     "day": lambda r: r.upload_day,  # upload day (UTC)
     "capture_day": lambda r: r.captured_at[:10] if r.captured_at else None,  # as the camera dated it
 }
-SUMMARY_COLUMNS = ["count", "mean_score", "min_score", "max_score"]
+SUMMARY_STATISTICS = ("mean", "min", "max")  # of distribution_score, named for its basis as the percentiles are
 OBJECTS_COLUMN = "objects"  # after `count`, in rows summarising some detector's records
 OBJECTS_PER_LABEL = (
     "objects per label (detection records count each object: a photo with two dogs counts 2 under dog, "
-    "and mean/min/max_score are the boxes' scores)"
+    "and mean/min/max are of the boxes' scores)"
 )
 PERCENTILES = (5, 50, 95)
 RULE_SPLIT = " if its score"  # a decision_rule reads "<positive> if its score >= ..." (model.classifier)
@@ -196,9 +196,9 @@ def summarise(
                 **dict(zip(by, key)),
                 "count": group.count,
                 **({OBJECTS_COLUMN: group.objects} if detected else {}),
-                "mean_score": round(group.total / group.scored, 6) if group.scored else None,
-                "min_score": group.low if group.scored else None,
-                "max_score": group.high if group.scored else None,
+                f"mean_{basis}": round(group.total / group.scored, 6) if group.scored else None,
+                f"min_{basis}": group.low if group.scored else None,
+                f"max_{basis}": group.high if group.scored else None,
                 **{
                     name: round(percentile(ordered, q), 6) if ordered else None
                     for q, name in zip(PERCENTILES, percentile_columns(basis))
@@ -212,7 +212,13 @@ def summarise(
 def summary_columns(rows: list[dict[str, Any]], by: tuple[str, ...], basis: str) -> list[str]:
     """The columns of summarise's rows, in order: `objects` after `count` when they have it."""
     counted = ["count", OBJECTS_COLUMN] if any(OBJECTS_COLUMN in r for r in rows) else ["count"]
-    return [*by, *counted, *SUMMARY_COLUMNS[1:], *percentile_columns(basis)]
+    return [*by, *counted, *summary_statistic_columns(basis), *percentile_columns(basis)]
+
+
+def summary_statistic_columns(basis: str) -> list[str]:
+    """mean, min and max of the score the rows describe, named for it (`mean_malignant`: the
+    malignant score under a decision; `mean_top`: the top label's score), as the percentiles are."""
+    return [f"{name}_{basis}" for name in SUMMARY_STATISTICS]
 
 
 def counting_note(rows: list[dict[str, Any]], by: tuple[str, ...]) -> str | None:
