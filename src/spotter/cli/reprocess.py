@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from spotter.adapters.sqs import SqsQueue
     from spotter.ops.reprocess import (
         already_classified,
+        carry_refusals,
         matching_objects,
         queue_for_classification,
         with_recorded_uploads,
@@ -64,6 +65,16 @@ def run(args: argparse.Namespace) -> int:
     if chosen and target.table and not args.dry_run:  # the first record's version and millisecond upload time
         chosen = with_recorded_uploads(DynamoRecordReader(client("dynamodb"), target.table), bucket, chosen)
     queued = 0 if args.dry_run else queue_for_classification(SqsQueue(client("sqs"), queue_url), bucket, chosen)
+    carried = 0
+    if target.model and target.table and not args.dry_run:  # refused files: never stored, so not queued
+        from spotter.adapters.aws import resource
+        from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
+
+        table = resource("dynamodb").Table(target.table)
+        carried = carry_refusals(
+            DynamoPredictionQueries(table).query, DynamoPredictions(table), target.model, args.source, args.batch,
+            since, until,
+        )  # fmt: skip
     model = f" with {target.model}" if target.model else ""
     verb = "would queue" if args.dry_run else "queued"
     line = f"{verb} {len(chosen) if args.dry_run else queued} images for classification{model} ({target.description})"
@@ -83,5 +94,7 @@ def run(args: argparse.Namespace) -> int:
         line += f", {len(unchanged)} of them again under the same model version"
     if not matched:
         line = f"no stored images match ({target.description}): nothing queued"
+    if carried:
+        line += f"; {carried} refused files listed under {target.model} too (their batches still list them)"
     print(line, file=sys.stderr)
     return 0
