@@ -5,9 +5,9 @@ reprocess lists each refusal under the new model too."""
 from records_helpers import make_record
 
 from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
-from spotter.ops.reprocess import carry_refusals
 from spotter.records import object_id_for
 from spotter.results.query import PredictionQuery
+from spotter.results.versions import carry_refusals
 
 
 def _web(i, batch, **changes):

@@ -35,7 +35,6 @@ def run(args: argparse.Namespace) -> int:
     from spotter.adapters.sqs import SqsQueue
     from spotter.ops.reprocess import (
         already_classified,
-        carry_refusals,
         matching_objects,
         queue_for_classification,
         with_recorded_uploads,
@@ -69,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if target.model and target.table and not args.dry_run:  # refused files: never stored, so not queued
         from spotter.adapters.aws import resource
         from spotter.adapters.dynamodb import DynamoPredictionQueries, DynamoPredictions
+        from spotter.results.versions import carry_refusals
 
         table = resource("dynamodb").Table(target.table)
         carried = carry_refusals(

@@ -8,9 +8,8 @@ from datetime import datetime
 from urllib.parse import quote_plus
 
 from spotter.keys import DRONES_PREFIX, UPLOADS_PREFIX, WEB_SOURCE
-from spotter.ports import Folder, ListedObject, PredictionWriter, Queue, RecordReader
-from spotter.records import PredictionRecord, object_id_for, parse_time
-from spotter.results.query import RunQuery
+from spotter.ports import Folder, ListedObject, Queue, RecordReader
+from spotter.records import object_id_for, parse_time
 
 SQS_BATCH = 10  # SendMessageBatch takes at most 10 entries
 
@@ -122,32 +121,3 @@ def queue_for_classification(queue: Queue, bucket: str, objects: list[ListedObje
     for start in range(0, len(bodies), SQS_BATCH):
         queue.send(bodies[start : start + SQS_BATCH])
     return len(bodies)
-
-
-def carry_refusals(
-    run_query: RunQuery,
-    store: PredictionWriter,
-    model: str,
-    source: str | None = None,
-    batch: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> int:
-    """Refused files (never stored, so never reprocessed) listed under `model` too: a copy of each
-    refusal record matching the filters that has no record from `model`, so a batch read by the model
-    served now still lists them. The number written."""
-    from spotter.results.query import PredictionQuery
-    from spotter.results.stats import matching_records
-
-    name, _, version = model.partition("@")
-    query = PredictionQuery(status="refused", source=source, batch=batch, since=since, until=until)
-    by_object: dict[str, list[PredictionRecord]] = {}
-    for record in matching_records(run_query, query):
-        by_object.setdefault(record.object_id, []).append(record)
-    written = 0
-    for records in by_object.values():
-        if any(record.model == model for record in records):
-            continue
-        newest = max(records, key=lambda record: record.uploaded_at or "")
-        written += bool(store.put(replace(newest, model=model, model_name=name, model_version=version)))
-    return written

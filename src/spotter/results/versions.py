@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from spotter.ports import PredictionWriter
+from spotter.records import PredictionRecord
+from spotter.results.query import PredictionQuery, RunQuery
 
 ALL_MODELS = "all"
 
@@ -47,3 +52,31 @@ def spanned_counts(counts: Mapping[str, int], by_model: bool = False) -> str | N
         "counts once per version; --model VERSION reads one, --by model splits them, "
         "spotter compare OLD NEW sets two side by side"
     )
+
+
+def carry_refusals(
+    run_query: RunQuery,
+    store: PredictionWriter,
+    model: str,
+    source: str | None = None,
+    batch: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> int:
+    """Refused files (never stored, so never reprocessed) listed under `model` too: a copy of each
+    refusal record matching the filters that has no record from `model`, so a batch read by the model
+    served now still lists them. The number written."""
+    from spotter.results.stats import matching_records  # here: stats imports this module
+
+    name, _, version = model.partition("@")
+    query = PredictionQuery(status="refused", source=source, batch=batch, since=since, until=until)
+    by_object: dict[str, list[PredictionRecord]] = {}
+    for record in matching_records(run_query, query):
+        by_object.setdefault(record.object_id, []).append(record)
+    written = 0
+    for records in by_object.values():
+        if any(record.model == model for record in records):
+            continue
+        newest = max(records, key=lambda record: record.uploaded_at or "")
+        written += bool(store.put(replace(newest, model=model, model_name=name, model_version=version)))
+    return written
