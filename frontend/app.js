@@ -79,7 +79,7 @@ function setBatch(batch) {
 }
 
 function updateProgress() {
-  progress.update(queue.busy);
+  progress.update();
   sendHeldWhenDone();
 }
 

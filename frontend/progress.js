@@ -41,8 +41,7 @@ export class ProgressView {
     if (window.location.hash !== hash) history.replaceState(null, "", `${window.location.pathname}${window.location.search}${hash}`);
   }
 
-  /** @param {boolean} uploading whether the upload queue still has work */
-  update(uploading) {
+  update() {
     const els = this.els;
     const c = counts(this.state.entries);
     els.uploadProgress.max = Math.max(1, c.bytes);
@@ -53,8 +52,8 @@ export class ProgressView {
     els.progressSection.hidden = c.total === 0;
     const row = /** @type {HTMLElement | null} */ (els.uploadProgress.closest(".progress-row"));
     if (row) row.hidden = c.bytes === 0; // a reopened batch has nothing to send
-    const busy = uploading || c.pending > 0;
-    els.newBatch.disabled = busy || c.total === 0;
+    // enabled while uploads run: leaving them asks first (app.js leaveBatch), so a hung upload never traps the page
+    els.newBatch.disabled = c.total === 0;
     // Failed uploads the page still holds the files of: "0 of 2 uploaded, 2 failed: Retry".
     const retryable = this.retryable();
     els.retryFailed.hidden = retryable === 0;

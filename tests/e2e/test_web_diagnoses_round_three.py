@@ -1,0 +1,49 @@
+"""The batch's lifecycle after a third fresh-context trial, in Chromium against a fake API (Playwright routes;
+the second trial's Backend, with uploads to S3 that can hang or fail):
+
+- "Start a new batch" stays usable while uploads run (a hung upload never traps the page): it asks first,
+  with the same dialog as opening another batch (Stay / Leave them);
+- a diagnoses file applied to a batch is applied again to images added after leaving it and coming back
+  from My batches in the same tab;
+- leaving a batch whose uploads failed (waiting for Retry) asks too;
+- after a dialog closes, focus returns to the button that opened it, or to a sensible place;
+- reloading or closing the tab while files upload or a diagnoses file is held asks (beforeunload);
+- same-named images in the panel's lists are told apart (their row, or "(sample)").
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_web_diagnoses_round_two import CSV, _row, setup  # noqa: F401 (the fixture)
+from test_web_scoring_trial import _open, _pick
+
+pytestmark = [pytest.mark.browser]
+
+
+def _hang_two(page, backend, expect):
+    backend.s3 = "hang"
+    backend.held = {"a.jpg", "b.jpg"}
+    _pick(page, ["a.jpg", "b.jpg"])
+    expect(page.locator('#results-body tr[data-status="uploading"]')).to_have_count(2)
+
+
+def test_start_a_new_batch_while_uploading_asks_and_can_leave(setup):  # noqa: F811
+    page, backend, errors, expect = setup
+    _open(page)
+    _pick(page, ["x.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    _hang_two(page, backend, expect)
+    new_batch = page.locator("#new-batch")
+    expect(new_batch).to_be_enabled()
+    new_batch.click()
+    dialog = page.locator("#confirm-delete")
+    expect(dialog).to_contain_text("2 files of this batch are still uploading: leave them? They will not be stored.")
+    expect(page.locator("#confirm-ok")).to_have_text("Leave them")
+    expect(page.locator("#confirm-cancel")).to_have_text("Stay")
+    page.click("#confirm-cancel")
+    expect(page.locator('#results-body tr[data-status="uploading"]')).to_have_count(2)
+    new_batch.click()
+    page.click("#confirm-ok")
+    expect(page.locator("#results-body tr")).to_have_count(0)
+    expect(page.locator("#batch-id")).to_have_text("none yet")
+    assert not errors, errors
