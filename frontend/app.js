@@ -51,10 +51,15 @@ let batchList = null;
 let samples = { render() {} };
 /** @type {import("./api.js").BatchScore | null} the open batch scored against the researcher's diagnoses */
 let score = null;
-/** @type {{batch: string, file: string, text: string, reply: import("./api.js").BatchScore} | null} the diagnoses
- * file given in this tab, this session (only it is named, with what only the file says; applied again to
- * images added later) */
-let applied = null;
+/** @type {Map<string, {batch: string, file: string, text: string, reply: import("./api.js").BatchScore}>} by batch,
+ * the diagnoses file given in this tab, this session (only it is named, with what only the file says; applied
+ * again to images added later, also after leaving the batch and opening it again from My batches) */
+const appliedFiles = new Map();
+
+/** The diagnoses file applied to `batch` in this tab, if any. @param {string | null} batch */
+function appliedTo(batch) {
+  return (batch && appliedFiles.get(batch)) || null;
+}
 /** @type {{batch: string, file: string, text: string, again?: boolean, now?: boolean} | null} a diagnoses file
  * given while images of the batch were still uploading, classifying or failed (to be retried): sent once
  * they are all classified. `again`: the file applied before, for images added since; `now`: "Apply now" */
@@ -139,7 +144,8 @@ function addFiles(files, { sample = false } = {}) {
   for (const { entry, file } of again) entry.file = file;
   retry(again.map(({ entry }) => entry));
   if (entries.length) queue.add(entries);
-  if (entries.length && applied && applied.batch === state.batch && !held) {
+  const applied = appliedTo(state.batch);
+  if (entries.length && applied && !held) {
     held = { batch: applied.batch, file: applied.file, text: applied.text, again: true }; // the new images get it too
     heldSaid = "";
   }
@@ -535,7 +541,7 @@ async function sendTruth(batch, file, text) {
   try {
     const reply = await api().putTruth(batch, text);
     if (batch !== state.batch) return;
-    applied = { batch, file, text, reply };
+    appliedFiles.set(batch, { batch, file, text, reply });
     shownKey = scoreKey(reply) + JSON.stringify(reply.per_image || {});
     showScore(reply, file);
     // the panel's first line names the file and its headline counts: said here only when nothing is shown
@@ -576,9 +582,10 @@ async function loadScore({ records = false } = {}) {
     if (records || (shownKey !== null && key !== shownKey)) await rereadRecords(batch);
     shownKey = key;
     if (batch !== state.batch) return;
-    const mine = applied && applied.batch === batch && scoreKey(applied.reply) === scoreKey(reply) ? applied : null;
+    const applied = appliedTo(batch);
+    const mine = applied && scoreKey(applied.reply) === scoreKey(reply) ? applied : null;
     if (!mine && applied) {
-      applied = null; // the diagnoses stored were replaced elsewhere: the file given here is not theirs
+      appliedFiles.delete(batch); // the diagnoses stored were replaced elsewhere: the file given here is not theirs
       if (!held) sayScoreStatus(els, "");
     }
     const { ambiguous_rows, conflicting_rows, unknown_truths, kept, name_column, truth_column } = mine ? mine.reply : {};
@@ -669,7 +676,25 @@ async function openBatch(batch) {
     return;
   }
   if (!(await leaveBatch())) return;
-  window.location.hash = `#batch=${encodeURIComponent(batch)}`; // the hashchange handler reopens it
+  showBatch(batch);
+  els.results.focus();
+}
+
+/** Open `batch` in this tab without reloading it: what this tab keeps of it (the diagnoses file applied to
+ * it) is used again. @param {string} batch */
+function showBatch(batch) {
+  if (state.pollTimer) clearTimeout(state.pollTimer);
+  state.pollTimer = null;
+  clearBatch();
+  hideNotice();
+  setBatch(batch); // its #batch= link (replaceState: no hashchange)
+  state.reopened = true;
+  state.lookedUp = false;
+  state.pollFailures = 0;
+  state.lastNews = Date.now();
+  els.checkAgain.hidden = true;
+  batchList?.render();
+  poll();
 }
 
 /** The files of the batch on screen not sent yet. */
@@ -725,8 +750,7 @@ function clearBatch() {
   state.lastNews = 0;
   state.reopened = false;
   state.checkedGone = false;
-  applied = null;
-  held = null;
+  held = null; // the file applied to it stays in appliedFiles, for its images added after it is opened again
   shownKey = null;
   showScore(null);
   sayScoreStatus(els, "");
@@ -792,6 +816,7 @@ async function main() {
       await queueStopped(); // then the delete removes whatever landed meanwhile
     },
     onDeleted: (batch) => {
+      appliedFiles.delete(batch);
       saveOrder(storage, batch, null);
       saveSampleIds(storage, batch, null);
       if (batch !== state.batch) return;

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 from test_web_diagnoses_round_two import CSV, _row, setup  # noqa: F401 (the fixture)
-from test_web_scoring_trial import _open, _pick
+from test_web_scoring_trial import _drop, _open, _pick, _reply
 
 pytestmark = [pytest.mark.browser]
 
@@ -47,3 +47,35 @@ def test_start_a_new_batch_while_uploading_asks_and_can_leave(setup):  # noqa: F
     expect(page.locator("#results-body tr")).to_have_count(0)
     expect(page.locator("#batch-id")).to_have_text("none yet")
     assert not errors, errors
+
+
+def test_a_file_applied_to_a_batch_is_applied_again_after_leaving_it_and_coming_back(setup):  # noqa: F811
+    page, backend, errors, expect = setup
+    _open(page)
+    _pick(page, ["a.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    backend.reply = _reply(matched=1, right=1, confusion={"benign": {"benign": 1}}, _truths={"a.jpg": "benign"})
+    _drop(page, "#score-title", "mine.csv", CSV)
+    expect(_row(page, "a.jpg").locator(".truth")).to_contain_text("your diagnosis: benign")
+    assert len(backend.puts) == 1
+    page.wait_for_timeout(700)  # My batches has counted b1
+    page.click("#new-batch")
+    expect(page.locator("#results-body tr")).to_have_count(0)
+    page.click('#batches-list li[data-batch="b1"] .batch-open')
+    expect(_row(page, "a.jpg")).to_have_attribute("data-status", "ok")
+    expect(page.locator("#score-result .score-source")).to_contain_text("Diagnoses from mine.csv")
+    backend.held = {"b.jpg", "x.jpg"}
+    _pick(page, ["b.jpg", "x.jpg"])
+    expect(page.locator("#truth-status")).to_contain_text(
+        "mine.csv, applied here before, will be applied again to the new images"
+    )
+    backend.reply = _reply(
+        matched=3, right=2, wrong=1, confusion={"benign": {"benign": 2}, "malignant": {"benign": 1}},
+        _truths={"a.jpg": "benign", "b.jpg": "malignant", "x.jpg": "benign"},
+    )  # fmt: skip
+    backend.held = set()
+    expect(_row(page, "b.jpg").locator(".truth")).to_contain_text("your diagnosis: malignant")
+    assert len(backend.puts) == 2 and backend.puts[1] == CSV
+    assert page.evaluate("location.hash") == "#batch=b1"
+    assert not errors, errors
+
