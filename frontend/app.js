@@ -714,19 +714,25 @@ async function queueStopped() {
   for (let waited = 0; queue.busy && waited < 5000; waited += 50) await new Promise((resolve) => { setTimeout(resolve, 50); });
 }
 
-/** Another batch opened, or a new one started: while this one is still uploading (or a diagnoses file is
- * held), ask first; left, its queue and held file are dropped and My batches keeps only what the server
- * has of it. Resolves false when the researcher stays. */
+/** Another batch opened, or a new one started: while this one is still uploading, has failed uploads
+ * waiting for Retry (or a diagnoses file is held), ask first; left, its queue, failed files and held file
+ * are dropped and My batches keeps only what the server has of it. Resolves false when the researcher stays. */
 async function leaveBatch() {
   const busy = busyWith();
   const batch = state.batch;
-  if (!busy) return true;
-  const files = `${busy.uploads} file${busy.uploads === 1 ? "" : "s"}`;
-  const line = busy.uploads > 0
-    ? `${files} of this batch ${busy.uploads === 1 ? "is" : "are"} still uploading${busy.held ? ` (and your diagnoses file ${busy.held} is held)` : ""}:`
-      + ` leave them? They will not be stored.`
-    : `Your diagnoses file ${busy.held} is held until this batch's images are classified: leave it? It will not be applied.`;
-  if (!(await confirmText(els, "Leave this batch?", [line], busy.uploads > 0 ? "Leave them" : "Leave it", "Stay"))) return false;
+  const failed = state.entries.filter(canRetry).length;
+  if (!busy && failed === 0) return true;
+  const uploads = busy ? busy.uploads : 0;
+  const heldFile = busy ? busy.held : null;
+  const files = (/** @type {number} */ n) => `${n} file${n === 1 ? "" : "s"}`;
+  const andHeld = heldFile ? ` (and your diagnoses file ${heldFile} is held)` : "";
+  const line = uploads > 0
+    ? `${files(uploads)} of this batch ${uploads === 1 ? "is" : "are"} still uploading`
+      + `${failed > 0 ? `, ${failed} failed and ${failed === 1 ? "waits" : "wait"} for Retry` : ""}${andHeld}: leave them? They will not be stored.`
+    : failed > 0
+      ? `${files(failed)} of this batch failed and ${failed === 1 ? "waits" : "wait"} for Retry${andHeld}: leave them? They will not be stored.`
+      : `Your diagnoses file ${heldFile} is held until this batch's images are classified: leave it? It will not be applied.`;
+  if (!(await confirmText(els, "Leave this batch?", [line], uploads > 0 || failed > 0 ? "Leave them" : "Leave it", "Stay"))) return false;
   held = null;
   for (const entry of queue.cancel()) entry.file = null;
   await queueStopped();

@@ -79,3 +79,23 @@ def test_a_file_applied_to_a_batch_is_applied_again_after_leaving_it_and_coming_
     assert page.evaluate("location.hash") == "#batch=b1"
     assert not errors, errors
 
+
+def test_leaving_a_batch_whose_uploads_failed_asks(setup):  # noqa: F811
+    page, backend, errors, expect = setup
+    _open(page)
+    _pick(page, ["x.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    backend.s3 = "fail"
+    _pick(page, ["a.jpg", "b.jpg"])
+    expect(page.locator('#results-body tr[data-status="failed"]')).to_have_count(2)
+    page.click("#new-batch")
+    dialog = page.locator("#confirm-delete")
+    expect(dialog).to_contain_text(
+        "2 files of this batch failed and wait for Retry: leave them? They will not be stored."
+    )
+    page.click("#confirm-cancel")
+    expect(page.locator('#results-body tr[data-status="failed"]')).to_have_count(2)
+    page.click("#new-batch")
+    page.click("#confirm-ok")
+    expect(page.locator("#results-body tr")).to_have_count(0)
+    assert not errors, errors
