@@ -814,6 +814,7 @@ async function main() {
     current: () => state.batch, onOpen: openBatch, storage, signedIn: Boolean(auth),
     confirm: (batch, preview) => confirmDeletion(els, batch, list.items.find((b) => b.batch === batch)?.name, preview),
     busy: (batch) => (batch === state.batch ? busyWith() : null),
+    onFocusLost: () => (els.newBatch.disabled ? els.results : els.newBatch).focus(), // the batch and its neighbours gone
     ask: (title, lines, ok, cancel) => confirmText(els, title, lines, ok, cancel),
     onDeleting: async (batch) => {
       if (batch !== state.batch) return;

@@ -72,13 +72,14 @@ export function sortBatches(items) {
 export class BatchList {
   /**
    * @param {{list: HTMLElement, empty: HTMLElement, where: HTMLElement, api: import("./api.js").Api,
-   *   current: () => string | null, onOpen: (batch: string) => void, onDeleted: (batch: string) => void,
-   *   onDeleting?: (batch: string) => void | Promise<void>, signedIn?: boolean,
+   *   current: () => string | null, onOpen: (batch: string) => void | Promise<void>, onDeleted: (batch: string) => void,
+   *   onDeleting?: (batch: string) => void | Promise<void>, signedIn?: boolean, onFocusLost?: () => void,
    *   busy?: (batch: string) => {uploads: number, held: string | null} | null,
    *   ask?: (title: string, lines: string[], ok: string, cancel: string) => Promise<boolean>,
    *   confirm: (batch: string, preview: DeletionPreview) => Promise<boolean>, storage: Storage}} options
    */
-  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage, signedIn = false, busy, ask }) {
+  constructor({ list, empty, where, api, current, onOpen, onDeleted, onDeleting, confirm, storage, signedIn = false, busy, ask, onFocusLost }) {
+    this.onFocusLost = onFocusLost || (() => {}); // focus had nowhere to go back to (its batch deleted, the list empty)
     this.busy = busy || (() => null); // the batch on screen still uploading (or holding a diagnoses file)
     this.ask = ask || (async () => true);
     this.storage = storage;
@@ -240,6 +241,9 @@ export class BatchList {
   }
 
   render() {
+    // the list is drawn afresh: the button that had focus gets it back (same batch, same button)
+    const active = document.activeElement;
+    const focused = active instanceof HTMLElement && this.list.contains(active) ? this.focusKey(active) : null;
     clear(this.list);
     this.where.textContent = this.fromApi
       ? "Your batches of the last 90 days, from Spotter. Names you give them last until you sign out or close the tab."
@@ -252,7 +256,10 @@ export class BatchList {
       const isCurrent = item.batch === this.current();
       const open = el("button", { type: "button", class: "link-button batch-open", "aria-current": isCurrent ? "true" : null },
         item.name ? userText(item.name) : title); // the name as typed, isolated (bidi) and breakable
-      open.addEventListener("click", () => this.onOpen(item.batch));
+      open.addEventListener("click", async () => {
+        await this.onOpen(item.batch);
+        this.refocus(item.batch, ".batch-open"); // stayed (the list may have been drawn afresh meanwhile)
+      });
       const rename = el("button", { type: "button", class: "button secondary small", "aria-label": `Rename ${title}` }, "Rename");
       const remove = el("button", { type: "button", class: "button danger small", "aria-label": `Delete ${title}` }, "Delete");
       const li = el("li", { class: "batch-item", "data-batch": item.batch },
@@ -262,11 +269,48 @@ export class BatchList {
           item.name ? el("span", { class: "meta", text: `id ${item.batch}` }) : null),
         el("div", { class: "batch-actions" }, rename, remove));
       rename.addEventListener("click", () => this.editName(li, item));
-      remove.addEventListener("click", () => this.remove(item.batch).catch((err) => {
-        li.append(el("p", { class: "reason", role: "alert", text: `Could not delete: ${err.message}` }));
-      }));
+      remove.addEventListener("click", () => {
+        const order = sortBatches(this.items).map((b) => b.batch);
+        this.remove(item.batch).then(() => this.refocus(item.batch, ".danger", order), (err) => {
+          const shown = this.list.querySelector(`li[data-batch="${CSS.escape(item.batch)}"]`) || li;
+          shown.append(el("p", { class: "reason", role: "alert", text: `Could not delete: ${err.message}` }));
+          this.refocus(item.batch, ".danger", order);
+        });
+      });
       this.list.append(li);
     }
+    if (focused) this.refocus(focused.batch, focused.button);
+  }
+
+  /** Which batch's which button `element` is. @param {HTMLElement} element
+   * @returns {{batch: string, button: string} | null} */
+  focusKey(element) {
+    const li = element.closest("li[data-batch]");
+    if (!(li instanceof HTMLElement) || !li.dataset.batch) return null;
+    const button = element.classList.contains("batch-open") ? ".batch-open" : element.classList.contains("danger") ? ".danger" : ".batch-actions .secondary";
+    return { batch: li.dataset.batch, button };
+  }
+
+  /** Focus `batch`'s `button` again (after a dialog, or the list drawn afresh); when the batch left the list,
+   * its neighbour's, or somewhere sensible (onFocusLost). Only where focus was lost.
+   * @param {string} batch @param {string} button a selector within the batch's item @param {string[]} [order] the batches
+   * listed before (for the neighbour) */
+  refocus(batch, button, order = []) {
+    const active = document.activeElement;
+    const lost = !active || active === document.body || !active.isConnected || Boolean(active.closest("dialog:not([open])"));
+    if (!lost) return; // focus went somewhere on purpose
+    const within = (/** @type {string} */ b) => this.list.querySelector(`li[data-batch="${CSS.escape(b)}"] ${button}`);
+    let target = within(batch);
+    if (!target) {
+      const at = order.indexOf(batch);
+      const near = [...order.slice(at + 1), ...order.slice(0, Math.max(0, at)).reverse()];
+      for (const b of near) {
+        target = this.list.querySelector(`li[data-batch="${CSS.escape(b)}"] .batch-open`);
+        if (target) break;
+      }
+    }
+    if (target instanceof HTMLElement) target.focus();
+    else this.onFocusLost();
   }
 
   /** @param {HTMLElement} li @param {BatchItem} item */

@@ -1,6 +1,7 @@
 // @ts-check
 // The confirmation before a batch is deleted: a modal <dialog> that says exactly what goes, with
-// "Cancel" focused first.
+// "Cancel" focused first; closed, focus returns to what had it (a caller whose action removed that puts it
+// somewhere sensible: batches.js refocus).
 
 import { el, clear, userText } from "./dom.js";
 import { deletionText } from "./batches.js";
@@ -43,6 +44,9 @@ function ask(els, title, ok, cancel) {
   if (heading) heading.textContent = title;
   els.confirmOk.textContent = ok;
   els.confirmCancel.textContent = cancel;
+  // focus goes back where it was once the dialog closes (Esc, Cancel or the action), if that is still there
+  const opener = document.activeElement instanceof HTMLElement && document.activeElement !== document.body
+    ? document.activeElement : null;
   return new Promise((resolve) => {
     /** @param {boolean} answer */
     const done = (answer) => {
@@ -50,6 +54,7 @@ function ask(els, title, ok, cancel) {
       els.confirmOk.onclick = null;
       els.confirmCancel.onclick = null;
       if (dialog.open) dialog.close();
+      if (opener && opener.isConnected) opener.focus();
       resolve(answer);
     };
     const onClose = () => done(false);

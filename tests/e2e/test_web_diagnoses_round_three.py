@@ -99,3 +99,57 @@ def test_leaving_a_batch_whose_uploads_failed_asks(setup):  # noqa: F811
     page.click("#confirm-ok")
     expect(page.locator("#results-body tr")).to_have_count(0)
     assert not errors, errors
+
+
+def _focused(page):
+    return page.evaluate(
+        "(() => { const a = document.activeElement;"
+        " return a === document.body ? 'BODY' : (a.id || a.className || a.tagName); })()"
+    )
+
+
+def test_focus_returns_after_a_dialog_closes(setup):  # noqa: F811
+    page, backend, errors, expect = setup
+    _open(page)
+    _pick(page, ["old.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    page.wait_for_timeout(700)  # My batches lists b1
+    page.click("#new-batch")
+    _pick(page, ["x.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    _hang_two(page, backend, expect)
+    dialog = page.locator("#confirm-delete")
+    # Esc: back on Start a new batch
+    page.focus("#new-batch")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert _focused(page) == "new-batch"
+    # Stay, after My batches was drawn afresh meanwhile: back on the batch's open button
+    open_b1 = page.locator('#batches-list li[data-batch="b1"] .batch-open')
+    open_b1.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.wait_for_timeout(300)
+    page.click("#confirm-cancel")
+    page.wait_for_timeout(200)
+    assert "batch-open" in _focused(page)
+    assert page.evaluate("document.activeElement.closest('li').dataset.batch") == "b1"
+    # Leave them: on the results of the batch opened
+    page.keyboard.press("Enter")
+    page.click("#confirm-ok")
+    expect(page.locator("#batch-id")).to_have_text("b1")
+    page.wait_for_timeout(200)
+    assert _focused(page) == "results"
+    # Delete for good of the batch on screen: its item gone, focus on the next batch in the list
+    page.wait_for_timeout(600)
+    page.locator('#batches-list li[data-batch="b1"] button.danger').focus()
+    page.keyboard.press("Enter")
+    page.click("#confirm-ok")
+    expect(page.locator('#batches-list li[data-batch="b1"]')).to_have_count(0)
+    page.wait_for_timeout(200)
+    assert "batch-open" in _focused(page)
+    assert page.evaluate("document.activeElement.closest('li').dataset.batch") == "b2"
+    assert not errors, errors
