@@ -642,6 +642,13 @@ function wireControls() {
   els.newBatch.addEventListener("click", newBatch);
   els.noticeNewBatch.addEventListener("click", newBatch);
   els.retryFailed.addEventListener("click", () => retry(state.entries));
+  // Reloading or closing the tab with work unfinished (files uploading or failed and waiting for Retry, a
+  // diagnoses file held) loses it: the browser's own prompt asks first.
+  window.addEventListener("beforeunload", (event) => {
+    if (!unfinished()) return;
+    event.preventDefault();
+    event.returnValue = ""; // browsers that still want it set
+  });
   els.checkAgain.addEventListener("click", () => {
     state.lastNews = Date.now();
     els.checkAgain.hidden = true;
@@ -707,6 +714,11 @@ function busyWith() {
   const heldFile = held && held.batch === state.batch ? held.file : null;
   const uploads = uploading();
   return uploads > 0 || heldFile ? { uploads, held: heldFile } : null;
+}
+
+/** Work a reload or a closed tab would lose: files uploading or failed (waiting for Retry), a held file. */
+function unfinished() {
+  return uploading() > 0 || state.entries.some(canRetry) || Boolean(held && held.batch === state.batch);
 }
 
 /** Resolves once the queue has stopped (its aborted uploads and signing settled), or after 5 s. */

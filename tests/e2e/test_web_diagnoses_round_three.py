@@ -153,3 +153,40 @@ def test_focus_returns_after_a_dialog_closes(setup):  # noqa: F811
     assert "batch-open" in _focused(page)
     assert page.evaluate("document.activeElement.closest('li').dataset.batch") == "b2"
     assert not errors, errors
+
+
+def _unload_blocked(page):
+    return page.evaluate(
+        "(() => { const e = new Event('beforeunload', {cancelable: true});"
+        " window.dispatchEvent(e); return e.defaultPrevented; })()"
+    )
+
+
+def test_reloading_with_unfinished_work_asks_first(setup):  # noqa: F811
+    page, backend, errors, expect = setup
+    _open(page)
+    assert not _unload_blocked(page)
+    _pick(page, ["x.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    assert not _unload_blocked(page)
+    _hang_two(page, backend, expect)
+    assert _unload_blocked(page)  # uploading
+    page.click("#new-batch")
+    page.click("#confirm-ok")
+    expect(page.locator("#results-body tr")).to_have_count(0)
+    assert not _unload_blocked(page)
+    backend.s3 = "fail"
+    _pick(page, ["c.jpg"])
+    expect(page.locator('#results-body tr[data-status="failed"]')).to_have_count(1)
+    assert _unload_blocked(page)  # failed, waiting for Retry
+    backend.s3 = "ok"
+    backend.held = {"c.jpg"}
+    page.click("#retry-failed")
+    expect(page.locator('#results-body tr[data-status="pending"]')).to_have_count(1)
+    _pick(page, ["d.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    assert not _unload_blocked(page)  # c.jpg classifies: nothing is lost on a reload
+    _drop(page, "#score-title", "mine.csv", CSV)
+    expect(page.locator("#truth-status")).to_contain_text("mine.csv is held here")
+    assert _unload_blocked(page)  # a held diagnoses file
+    assert not errors, errors
