@@ -460,7 +460,8 @@ function showScore(next, file = null) {
     .some((key) => { const list = /** @type {Record<string, unknown>} */ (s)[key]; return Array.isArray(list) && list.length > 0; })
     || (s.kept || 0) > 0;
   score = next && ((next.matched || 0) > 0 || (file !== null && fileSays(next))) ? next : null;
-  renderScore(els, score, score ? file : null, state.entries.map((entry) => entry.name));
+  renderScore(els, score, score ? file : null, state.entries.map((entry) => entry.name),
+    state.entries.map((entry) => ({ sample: Boolean(entry.sample), truth: Boolean(entry.record && entry.record.truth) })));
   // the researcher's own diagnoses given: no sample photo's diagnosis is shown beside them
   const own = Boolean(score && (score.matched || 0) > 0) || state.entries.some((entry) => entry.record && entry.record.truth);
   if (setOwnDiagnoses(own)) {

@@ -125,10 +125,45 @@ export function inRowOrder(names, order, key = (name) => name) {
   return names.map((name, i) => ({ name, i })).sort((a, b) => rank(a.name) - rank(b.name) || a.i - b.i).map(({ name }) => name);
 }
 
+/** @typedef {{sample?: boolean, truth?: boolean}} RowFacts a row of the batch: added with the samples
+ * button; has a diagnosis stored */
+
+/**
+ * Names of images (`names`, in row order) told apart where a name is that of several rows of the batch:
+ * "a.jpg (row 3)", or "a.jpg (sample)" for a photo added with the samples button. The list's k-th
+ * "a.jpg" is the k-th row named so (of those `prefer` picks, when they are as many as the list has).
+ * @param {string[]} names @param {string[]} order the rows' file names @param {RowFacts[]} rows
+ * @param {(row: RowFacts) => boolean} [prefer] @returns {string[]}
+ */
+export function toldApart(names, order, rows, prefer = () => true) {
+  /** @type {Map<string, number[]>} */
+  const at = new Map();
+  order.forEach((name, i) => at.set(name, [...(at.get(name) || []), i]));
+  /** @type {Map<string, number>} */
+  const wanted = new Map();
+  for (const name of names) wanted.set(name, (wanted.get(name) || 0) + 1);
+  /** @type {Map<string, number>} */
+  const used = new Map();
+  return names.map((name) => {
+    const all = at.get(name) || [];
+    if (all.length < 2) return name;
+    const preferred = all.filter((i) => prefer(rows[i] || {}));
+    const candidates = preferred.length >= (wanted.get(name) || 0) ? preferred : all;
+    const k = used.get(name) || 0;
+    used.set(name, k + 1);
+    const i = candidates[k];
+    if (i === undefined) return name;
+    const samples = all.filter((j) => (rows[j] || {}).sample).length;
+    return (rows[i] || {}).sample ? `${name} (sample${samples > 1 ? `, row ${i + 1}` : ""})` : `${name} (row ${i + 1})`;
+  });
+}
+
 /** The score as nodes; `file` names the diagnoses file given in this tab (null: the score stored); `order`
- * the batch's rows' file names, the order the lists of images follow.
- * @param {BatchScore} score @param {string | null} [file] @param {string[]} [order] @returns {HTMLElement[]} */
-export function scoreNodes(score, file = null, order = []) {
+ * the batch's rows' file names, the order the lists of images follow; `rows` what is known of each row (a
+ * name repeated in the batch is told apart by its row, or as a sample).
+ * @param {BatchScore} score @param {string | null} [file] @param {string[]} [order] @param {RowFacts[]} [rows]
+ * @returns {HTMLElement[]} */
+export function scoreNodes(score, file = null, order = [], rows = []) {
   /** @type {HTMLElement[]} */
   const out = [el("p", { class: "score-source", text: sourceText(score, file) }),
     el("p", { class: "score-headline", text: headlineText(score) })];
@@ -179,7 +214,7 @@ export function scoreNodes(score, file = null, order = []) {
   const conflicting = strings(score.conflicting_rows);
   if (conflicting.length) {
     out.push(nameList(`${plural(conflicting.length, "image was", "images were")} given two different diagnoses, neither applied:`,
-      conflicting, "score-conflicting"));
+      toldApart(conflicting, order, rows), "score-conflicting"));
   }
   const unknown = Array.isArray(score.unknown_truths) ? score.unknown_truths.slice() : [];
   const unknownOrder = inRowOrder(unknown.map((u) => String(u.name)), order);
@@ -196,7 +231,7 @@ export function scoreNodes(score, file = null, order = []) {
   const without = strings(score.without_truth);
   if (without.length) {
     out.push(nameList(`${without.length} classified image${without.length === 1 ? " has" : "s have"} no diagnosis applied:`,
-      without, "score-without"));
+      toldApart(without, order, rows, (row) => !row.truth), "score-without"));
   }
   const rule = typeof score.rule === "string" && score.rule ? score.rule : RIGHT_RULE;
   out.push(el("p", { class: "score-rule", text: `${rule.charAt(0).toUpperCase()}${rule.slice(1)}.` }));
@@ -266,9 +301,9 @@ export function sayHeldStatus(els, text, onApply) {
 }
 
 /** @param {{scoreResult: HTMLElement}} els @param {BatchScore | null} score @param {string | null} [file]
- * @param {string[]} [order] the batch's rows' file names */
-export function renderScore(els, score, file = null, order = []) {
+ * @param {string[]} [order] the batch's rows' file names @param {RowFacts[]} [rows] what is known of each row */
+export function renderScore(els, score, file = null, order = [], rows = []) {
   const box = clear(els.scoreResult);
   box.hidden = !score;
-  if (score) box.append(...scoreNodes(score, file, order));
+  if (score) box.append(...scoreNodes(score, file, order, rows));
 }

@@ -190,3 +190,19 @@ def test_reloading_with_unfinished_work_asks_first(setup):  # noqa: F811
     expect(page.locator("#truth-status")).to_contain_text("mine.csv is held here")
     assert _unload_blocked(page)  # a held diagnoses file
     assert not errors, errors
+
+
+def test_same_named_images_in_the_panels_lists_are_told_apart(setup):  # noqa: F811
+    page, backend, errors, expect = setup
+    _open(page)
+    _pick(page, ["a.jpg"])
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(1)
+    _pick(page, ["b.jpg", "a.jpg"])  # another a.jpg (another size): a row of its own
+    expect(page.locator('#results-body tr[data-status="ok"]')).to_have_count(3)
+    backend.reply = _reply(
+        matched=1, right=1, confusion={"malignant": {"benign": 1}}, _truths={"b.jpg": "malignant"},
+        without_truth=["a.jpg", "a.jpg"],
+    )  # fmt: skip
+    _drop(page, "#score-title", "mine.csv", CSV)
+    expect(page.locator("#score-result .score-without li")).to_have_text(["a.jpg (row 1)", "a.jpg (row 3)"])
+    assert not errors, errors
