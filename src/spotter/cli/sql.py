@@ -228,10 +228,9 @@ def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path,
     from spotter.adapters.dynamodb_stream import TableStream
     from spotter.config import sql_cache_dir
     from spotter.results.sql_cache import (
-        apply_changes,
         cache_root,
+        follow,
         has_state,
-        keep_position,
         kept_position,
         locked,
         rebuild,
@@ -261,10 +260,8 @@ def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path,
     done = None
     if stream is not None and position is not None:
         try:
-            changes, position = stream.since(position)
-            done = apply_changes(root, changes)
-            keep_position(root, position, done.records)
-            how = f"{len(changes)} changes read from the table's stream"
+            done, read = follow(root, stream.since, position)
+            how = f"{read} changes read from the table's stream"
         except StreamGap as gap:
             how = f"every day checked by a scan: {gap}"
     if done is None:
@@ -284,12 +281,8 @@ def _cached(args: argparse.Namespace, held: contextlib.ExitStack) -> tuple[Path,
             )
             how = how or "every day checked by a scan"
         if stream is not None and position is not None:
-            try:
-                changes, position = stream.since(position)
-                done = replace(done, records=apply_changes(root, changes).records)
-                keep_position(root, position, done.records)
-            except StreamGap:
-                pass  # the next run checks every day again
+            with contextlib.suppress(StreamGap):  # the next run checks every day again
+                done = replace(done, records=follow(root, stream.since, position)[0].records)
     print(
         f"spotter sql: {done.records} records from {target.table} "
         f"({done.written} upload days read, {done.kept} unchanged since the last run; {how}; {root})",

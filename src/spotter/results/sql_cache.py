@@ -328,3 +328,16 @@ def apply_changes(root: Path, changes: list[Change]) -> Refresh:
     count = sum(pq.read_metadata(path).num_rows for path in root.glob(f"{PARTITION}=*/*.parquet"))
     written = sum(1 for day in by_day if day in days)
     return Refresh(kept=len(days) - written, written=written, removed=removed, records=count)
+
+
+def follow(
+    root: Path,
+    changes_since: Callable[[StreamPosition], tuple[list[Change], StreamPosition]],
+    position: StreamPosition,
+) -> tuple[Refresh, int]:
+    """The cache brought current from the stream: the changes after `position` (StreamGap when the
+    stream cannot give them all) folded in, and the new position kept. (the refresh, changes read)"""
+    changes, position = changes_since(position)
+    done = apply_changes(root, changes)
+    keep_position(root, position, done.records)
+    return done, len(changes)
